@@ -1,0 +1,97 @@
+"""Test media made on the fly: small videos with a real person in them.
+
+`make_astronaut_video` writes a short mp4 of scikit-image's astronaut photo (a real
+person, head and shoulders), moving and zooming slowly, which MediaPipe's pose landmarker
+finds in every frame. Import it from other tests: `from tests.media import ...` or
+`from media import ...` (tests/ is on sys.path under pytest's default rootdir import).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["astronaut_frames", "make_astronaut_video", "write_video"]
+
+
+def astronaut_frames(
+    frames: int = 20,
+    size: tuple[int, int] = (640, 480),
+    *,
+    blank: Iterable[int] = (),
+) -> np.ndarray:
+    """(frames, H, W, 3) uint8 RGB frames of the astronaut moving across a grey canvas.
+
+    Args:
+        frames: number of frames T.
+        size: (width, height) of each frame in pixels.
+        blank: indices of frames to make all black (nobody in them).
+    """
+    import cv2
+    from skimage import data
+
+    width, height = size
+    person = data.astronaut()  # (512, 512, 3) RGB
+    blank = set(blank)
+    out = np.empty((frames, height, width, 3), dtype=np.uint8)
+    for i in range(frames):
+        if i in blank:
+            out[i] = 0
+            continue
+        phase = i / max(frames - 1, 1)
+        side = int(round(min(width, height) * (0.80 + 0.15 * phase)))  # slow zoom in
+        scaled = cv2.resize(person, (side, side), interpolation=cv2.INTER_AREA)
+        canvas = np.full((height, width, 3), 90, dtype=np.uint8)
+        x0 = int(round((width - side) * (0.2 + 0.6 * phase)))  # slide left to right
+        y0 = (height - side) // 2
+        xs, ys = max(x0, 0), max(y0, 0)
+        xe, ye = min(x0 + side, width), min(y0 + side, height)
+        canvas[ys:ye, xs:xe] = scaled[ys - y0 : ye - y0, xs - x0 : xe - x0]
+        out[i] = canvas
+    return out
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 30.0) -> Path:
+    """Write (T, H, W, 3) uint8 RGB frames to an mp4 (codec mp4v) with OpenCV."""
+    import cv2
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height, width = frames.shape[1:3]
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (width, height)
+    )
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write mp4v video to {path}")
+    try:
+        for frame in frames:
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+    return path
+
+
+def make_astronaut_video(
+    path: str | os.PathLike,
+    *,
+    frames: int = 20,
+    fps: float = 30.0,
+    size: tuple[int, int] = (640, 480),
+    blank: Iterable[int] = (),
+) -> Path:
+    """Write an mp4 of the astronaut moving and zooming across `frames` frames.
+
+    Args:
+        path: the .mp4 file to write.
+        frames: number of frames.
+        fps: frame rate written into the container.
+        size: (width, height) in pixels.
+        blank: indices of frames made all black (no person).
+
+    Returns:
+        `path` as a Path.
+    """
+    return write_video(path, astronaut_frames(frames, size, blank=blank), fps)
