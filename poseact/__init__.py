@@ -29,6 +29,51 @@ _EXPORTS: dict[str, str] = {
     "ModelFormatError": "poseact.errors",
     "ModelAssetError": "poseact.errors",
     "NotFittedError": "poseact.errors",
+    # extract
+    "resolve_model": "poseact.assets",
+    "ExtractorOptions": "poseact.landmarks",
+    "LandmarkExtractor": "poseact.landmarks",
+    "LandmarkCache": "poseact.landmarks",
+    "extract_video": "poseact.landmarks",
+    "extract_image": "poseact.landmarks",
+    "extract_frames": "poseact.landmarks",
+    "extract_cached": "poseact.landmarks",
+    "extract_many": "poseact.landmarks",
+    "open_source": "poseact.landmarks",
+    # normalize
+    "NormalizerSpec": "poseact.normalize",
+    "Normalizer": "poseact.normalize",
+    "StreamingFeaturizer": "poseact.normalize",
+    # dataset
+    "Dataset": "poseact.dataset",
+    "AugmentOptions": "poseact.augment",
+    "generate_activities": "poseact.synthetic",
+    # model
+    "GestureClassifier": "poseact.classifier",
+    "ModelOptions": "poseact.classifier",
+    "TrainingOptions": "poseact.classifier",
+    "EvaluationReport": "poseact.evaluate",
+    "evaluate": "poseact.evaluate",
+    # export and runtime
+    "export_tflite": "poseact.export",
+    "ExportReport": "poseact.export",
+    "TFLiteGestureModel": "poseact.runtime",
+    "StreamingRecognizer": "poseact.runtime",
+    "DecisionOptions": "poseact.runtime",
+    "GestureEvent": "poseact.runtime",
+    "read_model_metadata": "poseact.runtime",
+    # live use
+    "RecorderOptions": "poseact.recorder",
+    "record_dataset": "poseact.recorder",
+    "run_live": "poseact.live",
+    "iter_events": "poseact.live",
+    "LiveStats": "poseact.live",
+    # files and the demo
+    "load_model": "poseact.loading",
+    "load_dataset": "poseact.loading",
+    "load_sequence": "poseact.loading",
+    "load_default_dataset": "poseact.loading",
+    "run_demo": "poseact.demo",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -48,5 +93,40 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from poseact.assets import resolve_model  # noqa: F401
+    from poseact.augment import AugmentOptions  # noqa: F401
+    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions  # noqa: F401
+    from poseact.dataset import Dataset  # noqa: F401
+    from poseact.demo import run_demo  # noqa: F401
     from poseact.errors import *  # noqa: F403
+    from poseact.evaluate import EvaluationReport, evaluate  # noqa: F401
+    from poseact.export import ExportReport, export_tflite  # noqa: F401
+    from poseact.landmarks import (  # noqa: F401
+        ExtractorOptions,
+        LandmarkCache,
+        LandmarkExtractor,
+        extract_cached,
+        extract_frames,
+        extract_image,
+        extract_many,
+        extract_video,
+        open_source,
+    )
+    from poseact.live import LiveStats, iter_events, run_live  # noqa: F401
+    from poseact.loading import (  # noqa: F401
+        load_dataset,
+        load_default_dataset,
+        load_model,
+        load_sequence,
+    )
+    from poseact.normalize import Normalizer, NormalizerSpec, StreamingFeaturizer  # noqa: F401
+    from poseact.recorder import RecorderOptions, record_dataset  # noqa: F401
+    from poseact.runtime import (  # noqa: F401
+        DecisionOptions,
+        GestureEvent,
+        StreamingRecognizer,
+        TFLiteGestureModel,
+        read_model_metadata,
+    )
     from poseact.sequence import LAYOUTS, LandmarkSequence, Layout, get_layout  # noqa: F401
+    from poseact.synthetic import generate_activities  # noqa: F401

@@ -254,7 +254,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         normalizer: `NormalizerSpec` (layout, fps, window, features); default pose.
         model: `ModelOptions` (architecture, units, layers, dropout).
         training: `TrainingOptions` (epochs, batch size, augmentation, seed, ...).
-        verbose: Keras training verbosity (0 silent, 1 progress bar, 2 one line/epoch).
+        verbose: 0 trains silently; 1 shows a progress bar over epochs.
 
     Fitted attributes end in "_": `classes_`, `background_`, `model_` (Keras),
     `normalizer_`, `history_`, `training_seconds_`, `representative_`.
@@ -386,7 +386,12 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         if x_val is not None:
             history.update(val_loss=[], val_accuracy=[])
         best, best_weights, waited = np.inf, None, 0
-        for epoch in range(training.epochs):
+        bar = None
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=training.epochs, desc="training", unit="epoch")
+        for _epoch in range(training.epochs):
             losses, accs, sizes = [], [], []
             for x, y, w in windows.epoch():
                 loss, acc = net.train_on_batch(x, y, sample_weight=w, return_dict=False)
@@ -395,20 +400,23 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 sizes.append(len(y))
             history["loss"].append(float(np.average(losses, weights=sizes)))
             history["accuracy"].append(float(np.average(accs, weights=sizes)))
-            line = f"epoch {epoch + 1}: loss {history['loss'][-1]:.4f}"
+            status = {"loss": f"{history['loss'][-1]:.3f}"}
             if x_val is not None:
                 val_loss, val_acc = net.evaluate(x_val, y_val, verbose=0, batch_size=256)
                 history["val_loss"].append(float(val_loss))
                 history["val_accuracy"].append(float(val_acc))
-                line += f" val_loss {val_loss:.4f} val_acc {val_acc:.3f}"
+                status.update(val_loss=f"{val_loss:.3f}", val_acc=f"{val_acc:.3f}")
                 if val_loss < best - 1e-4:
                     best, best_weights, waited = val_loss, net.get_weights(), 0
                 else:
                     waited += 1
-            if self.verbose:
-                logger.info(line)
+            if bar is not None:
+                bar.set_postfix(status)
+                bar.update(1)
             if x_val is not None and waited >= training.patience:
                 break
+        if bar is not None:
+            bar.close()
         if best_weights is not None:
             net.set_weights(best_weights)
         return history
@@ -421,6 +429,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """(N,) predicted labels."""
+        self._check_fitted()
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def score(self, X, y=None, sample_weight=None) -> float:

@@ -302,7 +302,7 @@ class Dataset:
             results = extract_many(
                 videos,
                 options or ExtractorOptions(),
-                cache=cache,
+                **({} if cache is None else {"cache": cache}),
                 workers=workers,
                 progress=progress,
             )
@@ -327,6 +327,27 @@ class Dataset:
         return cls(
             tuple(sequences), tuple(labels), tuple(groups), background=background, name=str(root)
         )
+
+    def to_folder(self, root: str | os.PathLike) -> list[Path]:
+        """Write each clip as `root/<label>/<clip>.npz` (readable by `from_folder`).
+
+        Clip names come from each sequence's source file name; clashes get a number.
+        Returns the written paths, in dataset order.
+        """
+        root = Path(root)
+        written: list[Path] = []
+        taken: set[Path] = set()
+        for i, (seq, label) in enumerate(zip(self.sequences, self.labels)):
+            stem = Path(seq.source).stem if seq.source else f"clip{i:04d}"
+            stem = re.sub(r"[^\w.-]+", "_", stem).strip("._") or f"clip{i:04d}"
+            path = root / label / f"{stem}.npz"
+            n = 1
+            while path in taken:
+                path = root / label / f"{stem}_{n}.npz"
+                n += 1
+            taken.add(path)
+            written.append(seq.save(path))
+        return written
 
     # ------------------------------------------------------------------ packed files
     def save(self, path: str | os.PathLike, *, precision: str = "float32") -> Path:

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from poseact.dataset import Dataset
-from poseact.sequence import POSE_LANDMARK_NAMES, LandmarkSequence
+from poseact.sequence import POSE_LANDMARK_NAMES, LandmarkSequence, get_layout
 
 __all__ = [
     "ACTIVITIES",
@@ -84,19 +84,18 @@ _SPEED_RANGE = (0.7, 1.4)  # activity tempo multiplier
 
 _INDEX = {name: i for i, name in enumerate(POSE_LANDMARK_NAMES)}
 _LEFT, _RIGHT = 1.0, -1.0  # sign of the person's left along the body x axis
-_LEG_POINTS = np.array(
-    [
-        _INDEX[n]
-        for n in POSE_LANDMARK_NAMES
-        if any(k in n for k in ("KNEE", "ANKLE", "HEEL", "FOOT"))
-    ]
-)
-_HAND_POINTS = np.array(
-    [_INDEX[n] for n in POSE_LANDMARK_NAMES if any(k in n for k in ("PINKY", "INDEX", "THUMB"))]
-)
-_HEAD_POINTS = np.arange(0, 11)
+
+
+def _sided(*parts: str) -> np.ndarray:
+    """Indices of LEFT_<part> and RIGHT_<part> for each part."""
+    return np.array([_INDEX[f"{side}_{part}"] for part in parts for side in ("LEFT", "RIGHT")])
+
+
+_LEG_POINTS = _sided("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")
+_HAND_POINTS = _sided("PINKY", "INDEX", "THUMB")
+_HEAD_POINTS = np.arange(_INDEX["MOUTH_RIGHT"] + 1)  # nose to mouth
 _LIMB_CHAINS: tuple[tuple[int, ...], ...] = tuple(
-    tuple(_INDEX[f"{side}_{p}"] for p in parts)
+    tuple(_INDEX[f"{side}_{part}"] for part in parts)
     for side in ("LEFT", "RIGHT")
     for parts in (
         ("ELBOW", "WRIST", "PINKY", "INDEX", "THUMB"),
@@ -104,11 +103,8 @@ _LIMB_CHAINS: tuple[tuple[int, ...], ...] = tuple(
         ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX"),
         ("ANKLE", "HEEL", "FOOT_INDEX"),
     )
-)
-_SWAP = np.array(
-    [_INDEX[n.replace("LEFT", "#").replace("RIGHT", "LEFT").replace("#", "RIGHT")]
-     for n in POSE_LANDMARK_NAMES]
-)  # fmt: skip
+)  # groups of points that a glitch moves together
+_SWAP = get_layout("pose").mirror_permutation  # left ↔ right
 
 # Head points in the head frame (x = left, y = up, z = forward), metres for a 1.75 m
 # person; the head centre is between the ears.
@@ -122,15 +118,17 @@ _HEAD_OFFSETS: dict[str, tuple[float, float, float]] = {
 }
 
 
-def _mirror_x(v: tuple[float, float, float]) -> tuple[float, float, float]:
-    return (-v[0], v[1], v[2])
+def _head_table() -> np.ndarray:
+    """(11, 3) offsets of the head points, the right side mirrored from the left."""
+    table = np.zeros((len(_HEAD_POINTS), 3))
+    for name, (x, y, z) in _HEAD_OFFSETS.items():
+        table[_INDEX[name]] = (x, y, z)
+        if name.startswith(("LEFT", "MOUTH_LEFT")):
+            table[_INDEX[name.replace("LEFT", "RIGHT")]] = (-x, y, z)
+    return table
 
 
-_HEAD_TABLE = np.zeros((11, 3))
-for _name, _offset in _HEAD_OFFSETS.items():
-    _HEAD_TABLE[_INDEX[_name]] = _offset
-    if "LEFT" in _name:
-        _HEAD_TABLE[_INDEX[_name.replace("LEFT", "RIGHT")]] = _mirror_x(_offset)
+_HEAD_TABLE = _head_table()
 
 
 # ---------------------------------------------------------------------- geometry
@@ -315,8 +313,13 @@ class _Pose:
     toe_out: float  # radians each foot turns outwards
 
 
-def _stance(body: _Body, rng: np.random.Generator, t: np.ndarray, width: float | None = None):
-    """Standing feet and pelvis with a small sway, plus the usual idle wobble.
+def _stance(
+    body: _Body, rng: np.random.Generator, t: np.ndarray, width: float | None = None
+) -> tuple[np.ndarray, dict[float, np.ndarray], float]:
+    """Standing feet and pelvis with a small sway.
+
+    Args:
+        width: extra half stance width beyond the hips (metres); random if None.
 
     Returns:
         (pelvis (T, 3), ankles {side: (T, 3)}, half stance width).
@@ -378,26 +381,28 @@ def _open(angle: np.ndarray, power: float = 1.0) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(angle)) ** power
 
 
+_IDLE_STYLES = ("hang", "hang", "clasp", "hips", "pockets", "crossed", "phone", "fidget")
+
+
 def _pose_idle(body: _Body, rng: np.random.Generator, t: np.ndarray, tau: np.ndarray) -> _Pose:
+    """Standing still: breathing, weight shifts and one of a few resting arm poses.
+
+    Some clips hold a phone or cross the arms (static hands in front, unlike `clap`),
+    and "fidget" clips lift one hand to the face once (unlike `wave`, no oscillation).
+    """
     pose = _base_pose(body, rng, t)
     # weight shifts: the pelvis drifts sideways and the torso tilts back against it
     shift = _smooth_noise(rng, t, rng.uniform(0.02, 0.05), n=2)
     pose.pelvis[:, 0] += shift
     pose.roll = pose.roll - 0.6 * shift
-    style = rng.choice(["hang", "hang", "clasp", "hips", "pockets"])
+    style = _IDLE_STYLES[int(rng.integers(len(_IDLE_STYLES)))]
+    chest = pose.pelvis + [0.0, body.torso, 0.0]
+    fidget_side = body.dominant if rng.random() < 0.7 else -body.dominant
     for side in (_LEFT, _RIGHT):
-        if style == "hang":
-            pose.arms[side] = _hanging_arm(rng, t, side)
-        elif style == "clasp":  # hands together in front of the belly
+        if style == "clasp":  # hands together in front of the belly
+            offset = [side * 0.03, rng.uniform(0.05, 0.15), rng.uniform(0.12, 0.2)]
             pose.arms[side] = _Arm(
-                target=np.stack(
-                    [
-                        pose.pelvis[:, 0] + side * 0.03,
-                        pose.pelvis[:, 1] + rng.uniform(0.05, 0.15) + 0 * t,
-                        pose.pelvis[:, 2] + rng.uniform(0.12, 0.2),
-                    ],
-                    -1,
-                ),
+                target=pose.pelvis + offset,
                 pole=np.array([side * 0.6, -1.0, -0.3]),
                 thumb=np.array([0.0, 1.0, 0.0]),
             )
@@ -407,12 +412,38 @@ def _pose_idle(body: _Body, rng: np.random.Generator, t: np.ndarray, tau: np.nda
                 pole=np.array([side * 1.0, 0.0, -0.4]),
                 thumb=np.array([0.0, 0.0, -1.0]),
             )
-        else:  # hands in the front pockets
+        elif style == "pockets":  # hands in the front pockets
             pose.arms[side] = _Arm(
                 target=pose.pelvis + [side * (body.hip_half + 0.02), -0.05, 0.08],
                 pole=np.array([side * 0.7, 0.0, -1.0]),
                 thumb=np.array([0.0, 0.0, 1.0]),
             )
+        elif style == "crossed":  # each hand on the other upper arm
+            pose.arms[side] = _Arm(
+                target=chest + [-side * 0.13, -0.18 + 0.03 * side, 0.14 + 0.02 * side],
+                pole=np.array([side * 0.5, -1.0, 0.2]),
+                thumb=np.array([0.0, 1.0, 0.0]),
+            )
+        elif style == "phone":  # both hands hold a phone at chest height
+            pose.arms[side] = _Arm(
+                target=chest + [side * 0.045, -rng.uniform(0.15, 0.3), rng.uniform(0.22, 0.3)],
+                pole=np.array([side * 0.5, -1.0, -0.2]),
+                thumb=np.array([0.0, 1.0, 0.3]),
+            )
+        elif style == "fidget" and side == fidget_side:  # a hand goes to the face once
+            rest = chest + [side * (body.shoulder_half + 0.04), -0.95 * body.arm, 0.06]
+            face = chest + [side * 0.04, body.neck - rng.uniform(0.0, 0.08), 0.12]
+            centre, width = rng.uniform(0.3, 0.7) * t[-1], rng.uniform(0.4, 0.8)
+            lift = np.exp(-(((t - centre) / width) ** 4))[:, None]
+            pose.arms[side] = _Arm(
+                target=rest * (1.0 - lift) + face * lift,
+                pole=np.array([side * 0.8, -1.0, -0.3]),
+                thumb=np.array([0.0, 0.3, 1.0]),
+            )
+        else:
+            pose.arms[side] = _hanging_arm(rng, t, side)
+    if style == "phone":
+        pose.head_pitch = pose.head_pitch + rng.uniform(0.3, 0.6)
     return pose
 
 
@@ -682,7 +713,6 @@ def _to_camera(points: np.ndarray, body: _Body, cam: _Camera) -> np.ndarray:
 
     At yaw 0 the person faces the camera, so their left appears on the image right.
     """
-    T = points.shape[0]
     r = _rot_x(np.array(cam.pitch)) @ np.diag([1.0, -1.0, -1.0]) @ _rot_y(np.array(cam.yaw))
     rotated = points @ r.T
     centre = r @ np.array([0.0, 0.5 * body.height, 0.0])
@@ -693,7 +723,6 @@ def _to_camera(points: np.ndarray, body: _Body, cam: _Camera) -> np.ndarray:
             cam.distance,
         ]
     )
-    assert rotated.shape == (T, 33, 3)
     return rotated - centre + shift
 
 

@@ -42,3 +42,80 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
     cache = tmp_path / "poseact-cache"
     monkeypatch.setenv("POSEACT_CACHE_DIR", str(cache))
     return cache
+
+
+def load_asl_signs(layout: str = "pose"):
+    """The real ASL recordings (../shared/data/asl_signs) as a poseact Dataset.
+
+    All-zero pose points and hands mean "not detected" in that recording and become NaN.
+    The frame rate was not recorded; it is taken as 30 fps.
+    """
+    import numpy as np
+
+    from poseact.dataset import Dataset
+    from poseact.sequence import LandmarkSequence
+
+    data = np.load(ASL_SIGNS)
+    pose = data["pose"].astype(np.float32)  # (90, 30, 33, 4)
+    hands = data["hands"].astype(np.float32)  # (90, 30, 2, 21, 3)
+    classes = [str(c) for c in data["classes"]]
+    pose_missing = np.all(pose == 0, axis=-1)
+    xyz = np.where(pose_missing[..., None], np.nan, pose[..., :3])
+    vis = np.where(pose_missing, 0.0, pose[..., 3])
+    hand_missing = np.all(hands == 0, axis=(-1, -2))  # (90, 30, 2)
+    hand_xyz = np.where(hand_missing[..., None, None], np.nan, hands).reshape(90, 30, 42, 3)
+    hand_vis = np.repeat(np.where(hand_missing, 0.0, 1.0), 21, axis=-1)
+    if layout == "pose":
+        points, visibility = xyz, vis
+    elif layout == "hands":
+        points, visibility = hand_xyz, hand_vis
+    else:
+        points = np.concatenate([xyz, hand_xyz], axis=2)
+        visibility = np.concatenate([vis, hand_vis], axis=2)
+    t = np.arange(30) / 30.0
+    sequences = [
+        LandmarkSequence(
+            timestamps=t,
+            landmarks=points[i],
+            visibility=visibility[i],
+            layout=layout,
+            image_size=(640, 480),
+            source=f"asl_signs[{i}]",
+        )
+        for i in range(len(points))
+    ]
+    labels = [classes[i] for i in data["labels"]]
+    return Dataset(tuple(sequences), tuple(labels), name="asl_signs")
+
+
+@pytest.fixture(scope="session")
+def asl_dataset(shared_dir):
+    return load_asl_signs("pose")
+
+
+@pytest.fixture(scope="session")
+def asl_split(asl_dataset):
+    """(train, test): a stratified split of the ASL signs (one signer, no groups)."""
+    return asl_dataset.split(0.3, seed=0)
+
+
+@pytest.fixture(scope="session")
+def asl_gru(asl_split):
+    """A real GRU trained on the ASL training split (a few seconds)."""
+    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
+
+    train, _ = asl_split
+    return GestureClassifier(
+        model=ModelOptions(architecture="gru", units=32),
+        training=TrainingOptions(epochs=25, seed=0),
+    ).fit(train)
+
+
+@pytest.fixture(scope="session")
+def asl_tflite(asl_gru, asl_split, tmp_path_factory):
+    """The ASL GRU exported as float TFLite (with its streaming model)."""
+    from poseact.export import export_tflite
+
+    path = tmp_path_factory.mktemp("export") / "asl_float.tflite"
+    report = export_tflite(asl_gru, path, quantization="float", parity_data=asl_split[1])
+    return path, report

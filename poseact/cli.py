@@ -1,0 +1,393 @@
+"""`poseact` command line: a thin layer over the API.
+
+Every command maps its flags onto the API's options, calls one API function, and
+prints the result. Errors from poseact become one line on stderr and exit code 2
+(`--debug` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from poseact import __version__
+from poseact.errors import PoseactError
+
+logger = logging.getLogger("poseact.cli")
+
+
+# ---------------------------------------------------------------------- option mapping
+def _extractor_options(args: argparse.Namespace):
+    from poseact.landmarks import ExtractorOptions
+
+    return ExtractorOptions(
+        layout=args.layout,
+        pose_model=args.pose_model,
+        hand_model=args.hand_model,
+        world_landmarks=getattr(args, "world", False),
+        frame_step=getattr(args, "frame_step", 1),
+    )
+
+
+def _add_extractor_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("landmark extraction (videos and images)")
+    group.add_argument("--layout", default="pose", choices=["pose", "hands", "pose+hands"])
+    group.add_argument("--pose-model", default="pose_full", help="name or .task path")
+    group.add_argument("--hand-model", default="hand_full", help="name or .task path")
+    group.add_argument("--frame-step", type=int, default=1, help="use every n-th frame")
+    group.add_argument("--workers", type=int, default=1, help="parallel extraction processes")
+    group.add_argument("--no-cache", action="store_true", help="do not use the landmark cache")
+    group.add_argument(
+        "--group-pattern",
+        default=None,
+        help="regex with (?P<group>...) finding the subject in clip names",
+    )
+
+
+def _load_dataset(args: argparse.Namespace, path: str):
+    from poseact.loading import load_dataset
+
+    return load_dataset(
+        path,
+        options=_extractor_options(args),
+        cache=False if args.no_cache else None,
+        workers=args.workers,
+        progress=not args.quiet,
+        group_pattern=args.group_pattern,
+    )
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_extract(args: argparse.Namespace) -> int:
+    from poseact.loading import load_sequence
+
+    source = Path(args.input)
+    out = Path(args.output)
+    if source.is_dir():
+        data = _load_dataset(args, args.input)
+        written = data.to_folder(out)
+        print(f"extracted {len(written)} clips into {out}: {data.summary()}")
+        return 0
+    options = _extractor_options(args)
+    sequence = load_sequence(source, options, cache=False if args.no_cache else None)
+    target = out / f"{source.stem}.npz" if out.is_dir() or not out.suffix else out
+    sequence.save(target)
+    found = int(sequence.detected.sum())
+    print(f"{source}: {len(sequence)} frames, landmarks in {found} → {target}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
+    from poseact.evaluate import evaluate
+    from poseact.normalize import NormalizerSpec
+
+    data = _load_dataset(args, args.data)
+    print(f"dataset: {data.summary()}")
+    train, test = (
+        data.split(args.test_fraction, seed=args.seed) if args.test_fraction else (data, None)
+    )
+    spec = NormalizerSpec(
+        layout=data.layout,
+        fps=args.fps,
+        window=args.window,
+        velocity=not args.no_velocity,
+        rotate=args.rotate,
+        use_z=not args.no_z,
+        sampling=args.sampling,
+    )
+    classifier = GestureClassifier(
+        normalizer=spec,
+        model=ModelOptions(architecture=args.architecture, units=args.units, layers=args.layers),
+        training=TrainingOptions(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size),
+        verbose=0 if args.quiet else 1,
+    ).fit(train)
+    classifier.save(args.output)
+    print(f"saved {args.output} ({classifier.training_seconds_:.1f} s of training)")
+    if test is not None and len(test):
+        report = evaluate(classifier, test)
+        print(f"test split ({len(test)} clips, groups {', '.join(sorted(set(test.groups)))}):")
+        print(report.summary())
+        if args.report_dir:
+            report.save(args.report_dir)
+            print(f"report written to {args.report_dir}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from poseact.evaluate import evaluate
+    from poseact.loading import load_model
+
+    model = load_model(args.model)
+    data = _load_dataset(args, args.data)
+    report = evaluate(model, data)
+    print(report.summary())
+    if args.report_dir:
+        report.save(args.report_dir)
+        print(f"report written to {args.report_dir}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from poseact.classifier import GestureClassifier
+    from poseact.export import export_tflite
+
+    classifier = GestureClassifier.load(args.model)
+    parity = _load_dataset(args, args.parity_data) if args.parity_data else None
+    report = export_tflite(
+        classifier,
+        args.output,
+        quantization=args.quantization,
+        streaming=not args.no_streaming,
+        parity_data=parity,
+    )
+    print(report.summary())
+    return 0 if report.parity_ok else 1
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from poseact.loading import load_model, load_sequence
+
+    model = load_model(args.model)
+    options = _extractor_options(args)
+    for item in args.inputs:
+        sequence = load_sequence(item, options, cache=False if args.no_cache else None)
+        probs = model.predict_proba([sequence])[0]
+        order = probs.argsort()[::-1]
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "input": str(item),
+                        "label": str(model.classes_[order[0]]),
+                        "probabilities": {str(model.classes_[i]): float(probs[i]) for i in order},
+                    }
+                )
+            )
+        else:
+            top = ", ".join(f"{model.classes_[i]} {probs[i]:.2f}" for i in order[:3])
+            print(f"{item}: {model.classes_[order[0]]}  ({top})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from poseact.demo import run_demo
+
+    result = run_demo(
+        args.output_dir,
+        dataset=args.dataset,
+        architecture=args.architecture,
+        seed=args.seed,
+        epochs=args.epochs,
+        verbose=0 if args.quiet else 1,
+        quantizations=tuple(args.quantization),
+    )
+    print(result.summary())
+    ok = all(e.parity_ok for e in result.exports.values())
+    return 0 if ok else 1
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from poseact.synthetic import generate_activities
+
+    data = generate_activities(
+        num_subjects=args.subjects, clips_per_class=args.clips_per_class, seed=args.seed
+    )
+    data.save(args.output, precision="float16")
+    print(f"wrote {args.output}: {data.summary()}")
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from poseact.recorder import RecorderOptions, record_dataset
+
+    options = RecorderOptions(
+        labels=tuple(args.labels),
+        repetitions=args.repetitions,
+        clip_seconds=args.clip_seconds,
+        countdown_seconds=args.countdown,
+        pause_seconds=args.pause,
+        interleave=args.interleave,
+        save_video=args.save_video,
+        preview=not args.no_preview,
+        wait_for_key=args.wait_for_key,
+        extractor=_extractor_options(args),
+    )
+    saved = record_dataset(
+        args.source,
+        args.output,
+        options,
+        video_root=args.video_root,
+        on_clip=None if args.quiet else lambda clip: print(f"saved {clip.path}"),
+    )
+    print(f"{len(saved)} of {options.total_clips} clips recorded into {args.output}")
+    return 0
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from poseact.live import run_live
+    from poseact.runtime import DecisionOptions
+
+    decision = DecisionOptions(
+        smoothing=args.smoothing,
+        threshold=args.threshold,
+        min_frames=args.min_frames,
+        cooldown=args.cooldown,
+    )
+
+    def show(event) -> None:
+        end = "…" if event.end is None else f"{event.end:7.2f}s"
+        print(f"{event.start:7.2f}s → {end}  {event.label}  ({event.confidence:.2f})", flush=True)
+
+    stats = run_live(
+        args.source,
+        args.model,
+        decision=decision,
+        preview=not args.no_preview,
+        on_event=show,
+        max_frames=args.max_frames,
+    )
+    print(stats.summary())
+    return 0
+
+
+# ---------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="poseact", description="Pose-based gesture and activity recognition."
+    )
+    parser.add_argument("--version", action="version", version=f"poseact {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("extract", help="video/image/folder → landmark .npz files")
+    p.add_argument("input", help="a video, an image, or a dataset folder root/<label>/<clip>")
+    p.add_argument("-o", "--output", required=True, help=".npz file or output folder")
+    p.add_argument("--world", action="store_true", help="also keep world landmarks (metres)")
+    _add_extractor_flags(p)
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("train", help="train a classifier on a dataset folder or .npz")
+    p.add_argument("data", help="dataset folder root/<label>/<clip> or a dataset .npz")
+    p.add_argument("-o", "--output", default="model.poseact", help="where to save the model")
+    p.add_argument(
+        "--architecture", default="gru", choices=["gru", "lstm", "frame_mlp", "window_mlp"]
+    )
+    p.add_argument("--units", type=int, default=64)
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--fps", type=float, default=30.0, help="model frame rate")
+    p.add_argument("--window", type=int, default=30, help="frames per window")
+    p.add_argument("--sampling", default="center", choices=["center", "end", "segments"])
+    p.add_argument("--rotate", action="store_true", help="level the shoulders")
+    p.add_argument("--no-z", action="store_true", help="drop MediaPipe's depth estimate")
+    p.add_argument("--no-velocity", action="store_true", help="positions only")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="0 trains on everything")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report-dir", default=None, help="write the test report here")
+    _add_extractor_flags(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="score a model (.poseact or .tflite) on a dataset")
+    p.add_argument("model")
+    p.add_argument("data")
+    p.add_argument("--report-dir", default=None)
+    _add_extractor_flags(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="export a trained model to .tflite")
+    p.add_argument("model", help="a .poseact file from `poseact train`")
+    p.add_argument("-o", "--output", required=True, help="the .tflite to write")
+    p.add_argument("--quantization", default="float", choices=["float", "float16", "int8"])
+    p.add_argument("--no-streaming", action="store_true", help="omit the single-step model")
+    p.add_argument("--parity-data", default=None, help="held-out dataset for the parity check")
+    _add_extractor_flags(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("predict", help="classify videos, images or landmark files")
+    p.add_argument("model", help=".poseact or .tflite")
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("--json", action="store_true", help="one JSON object per input")
+    _add_extractor_flags(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("demo", help="train, evaluate, export and run on the embedded dataset")
+    p.add_argument("--output-dir", default="demo-output")
+    p.add_argument("--dataset", default=None, help="another dataset (folder or .npz)")
+    p.add_argument(
+        "--architecture", default="gru", choices=["gru", "lstm", "frame_mlp", "window_mlp"]
+    )
+    p.add_argument(
+        "--quantization", nargs="+", default=["float", "int8"], choices=["float", "float16", "int8"]
+    )
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("record", help="record labelled clips from a camera or a video file")
+    p.add_argument("labels", nargs="+", help="gestures to record, e.g. wave clap none")
+    p.add_argument("-o", "--output", required=True, help="dataset folder root/<label>/<clip>")
+    p.add_argument("--source", default="0", help="camera index or video file/URL (default 0)")
+    p.add_argument("--repetitions", type=int, default=5, help="clips per label")
+    p.add_argument("--clip-seconds", type=float, default=2.0)
+    p.add_argument("--countdown", type=float, default=3.0, help="seconds before each clip")
+    p.add_argument("--pause", type=float, default=1.0, help="seconds of rest between clips")
+    p.add_argument("--interleave", action="store_true", help="cycle labels a, b, a, b, ...")
+    p.add_argument("--wait-for-key", action="store_true", help="press SPACE before each clip")
+    p.add_argument("--save-video", action="store_true", help="also keep the raw clips")
+    p.add_argument("--video-root", default=None, help="where raw clips go (default OUTPUT-videos)")
+    p.add_argument("--no-preview", action="store_true", help="headless: no window")
+    _add_extractor_flags(p)
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("live", help="recognize gestures live from a camera or a video file")
+    p.add_argument("--model", required=True, help="an exported .tflite")
+    p.add_argument("--source", default="0", help="camera index or video file/URL (default 0)")
+    p.add_argument("--no-preview", action="store_true", help="headless: print events only")
+    p.add_argument("--smoothing", default="ema", choices=["ema", "majority"])
+    p.add_argument("--threshold", type=float, default=0.6)
+    p.add_argument("--min-frames", type=int, default=3)
+    p.add_argument("--cooldown", type=float, default=0.5, help="seconds")
+    p.add_argument("--max-frames", type=int, default=None)
+    p.set_defaults(func=cmd_live)
+
+    p = sub.add_parser("generate", help="regenerate the synthetic dataset (bit for bit)")
+    p.add_argument("-o", "--output", default="datasets/synthetic_activities.npz")
+    p.add_argument("--subjects", type=int, default=None)
+    p.add_argument("--clips-per-class", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not args.debug:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("GLOG_minloglevel", "2")
+    try:
+        return int(args.func(args) or 0)
+    except (PoseactError, ValueError) as exc:
+        if args.debug:
+            raise
+        print(f"poseact {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"poseact {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""One way to open each kind of file poseact reads: models, datasets, single clips."""
+
+from __future__ import annotations
+
+import logging
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from poseact.dataset import VIDEO_SUFFIXES, Dataset, read_landmark_csv
+from poseact.errors import DatasetError, LandmarkFormatError, ModelFormatError
+from poseact.sequence import LandmarkSequence
+
+__all__ = [
+    "DEFAULT_DATASET",
+    "default_dataset_path",
+    "load_default_dataset",
+    "load_dataset",
+    "load_model",
+    "load_sequence",
+]
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+#: The embedded synthetic dataset, relative to the repository root.
+DEFAULT_DATASET = Path("datasets") / "synthetic_activities.npz"
+
+
+def default_dataset_path() -> Path:
+    """Where the embedded dataset lives: the repository's `datasets/` folder if this
+    poseact runs from a checkout, else a copy regenerated into the user cache."""
+    repo_copy = Path(__file__).resolve().parents[1] / DEFAULT_DATASET
+    if repo_copy.is_file():
+        return repo_copy
+    from poseact.assets import user_cache_dir
+
+    return user_cache_dir() / DEFAULT_DATASET.name
+
+
+def load_default_dataset() -> Dataset:
+    """The embedded synthetic activity dataset (regenerated bit for bit if missing)."""
+    path = default_dataset_path()
+    if not path.is_file():
+        from poseact.synthetic import generate_activities
+
+        logger.info("regenerating the synthetic dataset into %s", path)
+        generate_activities().save(path, precision="float16")
+    return Dataset.load(path)
+
+
+def _is_dataset_npz(path: Path) -> bool:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return "header" in data.files and "offsets" in data.files
+    except Exception:
+        return False
+
+
+def load_dataset(path: str | os.PathLike, **folder_options) -> Dataset:
+    """A dataset from a folder (`Dataset.from_folder`) or a packed `.npz` file.
+
+    Args:
+        path: dataset folder `root/<label>/<clip>` or a file written by `Dataset.save`.
+        **folder_options: passed to `Dataset.from_folder` for folders.
+
+    Raises:
+        DatasetError: missing path, or a file that is not a poseact dataset.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return Dataset.from_folder(path, **folder_options)
+    if not path.exists():
+        raise DatasetError(f"dataset {path} does not exist (give a folder or a .npz file)")
+    return Dataset.load(path)
+
+
+def load_sequence(path: str | os.PathLike, options=None, *, cache=None) -> LandmarkSequence:
+    """Landmarks of one clip from a video (extracted, cached), image, `.npz` or `.csv`.
+
+    Args:
+        path: the input file.
+        options: `ExtractorOptions` for videos and images.
+        cache: `LandmarkCache` for videos (default: the user cache; False for none).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return LandmarkSequence.load(path)
+    if suffix == ".csv":
+        return read_landmark_csv(path)
+    from poseact import landmarks
+
+    if suffix in IMAGE_SUFFIXES:
+        return landmarks.extract_image(path, options)
+    if suffix in VIDEO_SUFFIXES or not suffix:
+        kwargs = {} if cache is None else {"cache": cache}
+        return landmarks.extract_cached(path, options, **kwargs)
+    raise LandmarkFormatError(
+        f"{path}: unsupported input type {suffix!r}; give a video {VIDEO_SUFFIXES},"
+        f" an image {IMAGE_SUFFIXES}, or landmarks (.npz, .csv)"
+    )
+
+
+def load_model(path: str | os.PathLike):
+    """A trained model: `.tflite` → `TFLiteGestureModel` (LiteRT), else a saved
+    `GestureClassifier` (Keras).
+
+    Raises:
+        ModelFormatError: missing file or not a poseact model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFormatError(f"model file {path} does not exist")
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head[4:8] == b"TFL3":
+        from poseact.runtime import TFLiteGestureModel
+
+        return TFLiteGestureModel(path)
+    if not zipfile.is_zipfile(path):
+        raise ModelFormatError(
+            f"{path} is neither an exported .tflite nor a saved poseact classifier"
+        )
+    from poseact.classifier import GestureClassifier
+
+    return GestureClassifier.load(path)

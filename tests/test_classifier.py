@@ -1,0 +1,102 @@
+"""GestureClassifier: real Keras training on real landmark recordings (ASL signs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
+from poseact.dataset import Dataset
+from poseact.errors import DatasetError, ModelFormatError, NotFittedError, UnknownLabelError
+from poseact.evaluate import evaluate
+
+
+def test_gru_learns_real_signs_from_pose(asl_gru, asl_split):
+    _, test = asl_split
+    assert asl_gru.score(test) >= 0.9
+    probs = asl_gru.predict_proba(test)
+    assert probs.shape == (len(test), 3)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert list(asl_gru.classes_) == ["hello", "iloveyou", "thanks"]
+    assert asl_gru.history_["loss"][-1] < asl_gru.history_["loss"][0]
+
+
+@pytest.mark.parametrize("architecture", ["lstm", "frame_mlp", "window_mlp"])
+def test_other_architectures_train_and_beat_chance(architecture, asl_split):
+    train, test = asl_split
+    clf = GestureClassifier(
+        model=ModelOptions(architecture=architecture, units=32),
+        training=TrainingOptions(epochs=15, seed=0),
+    ).fit(train)
+    assert clf.score(test) > 0.6  # chance is 1/3
+
+
+def test_pose_and_hands_features(shared_dir):
+    from conftest import load_asl_signs
+
+    from poseact.normalize import NormalizerSpec
+
+    train, test = load_asl_signs("pose+hands").split(0.3, seed=0)
+    clf = GestureClassifier(
+        normalizer=NormalizerSpec(layout="pose+hands"),
+        model=ModelOptions(units=32),
+        training=TrainingOptions(epochs=15),
+    ).fit(train)
+    assert clf.features(test).shape == (len(test), 30, 75 * 3 * 2)
+    assert clf.score(test) >= 0.9
+
+
+def test_same_seed_same_model(asl_split):
+    train, test = asl_split
+    small = train.subset(range(0, len(train), 3))
+    make = lambda: GestureClassifier(  # noqa: E731
+        model=ModelOptions(units=16), training=TrainingOptions(epochs=2, seed=7)
+    ).fit(small)
+    assert np.allclose(make().predict_proba(test), make().predict_proba(test), atol=1e-6)
+
+
+def test_scikit_learn_contract(asl_split):
+    clf = GestureClassifier(model=ModelOptions(units=16), verbose=0)
+    params = clf.get_params()
+    assert params["model"] == ModelOptions(units=16) and "training" in params
+    copy = clone(clf)
+    assert copy.get_params()["model"] == ModelOptions(units=16)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        clf.predict(asl_split[1])
+    # fit leaves the caller's options untouched (no defaults written back)
+    clf.fit(asl_split[0].subset(range(0, len(asl_split[0]), 5)))
+    assert clf.normalizer is None and clf.training is None
+
+
+def test_save_and_load_give_the_same_predictions(asl_gru, asl_split, tmp_path):
+    path = asl_gru.save(tmp_path / "model.poseact")
+    back = GestureClassifier.load(path)
+    test = asl_split[1]
+    assert np.allclose(back.predict_proba(test), asl_gru.predict_proba(test), atol=1e-6)
+    assert back.normalizer_.spec == asl_gru.normalizer_.spec
+    assert list(tmp_path.iterdir()) == [path]
+    not_model = tmp_path / "x.poseact"
+    not_model.write_text("hello")
+    with pytest.raises(ModelFormatError, match="x.poseact"):
+        GestureClassifier.load(not_model)
+
+
+def test_bad_training_data_is_refused(asl_split):
+    train = asl_split[0]
+    one_class = train.subset([i for i, lab in enumerate(train.labels) if lab == "hello"])
+    with pytest.raises(DatasetError, match="at least 2 classes"):
+        GestureClassifier().fit(one_class)
+    with pytest.raises(ValueError, match="architecture"):
+        ModelOptions(architecture="resnet")
+
+
+def test_evaluation_on_unknown_labels_is_refused(asl_gru, asl_split):
+    test = asl_split[1]
+    renamed = Dataset(
+        test.sequences, tuple("bye" if lab == "hello" else lab for lab in test.labels)
+    )
+    with pytest.raises(UnknownLabelError, match="bye"):
+        asl_gru.score(renamed)
+    with pytest.raises(UnknownLabelError, match="bye"):
+        evaluate(asl_gru, renamed)
