@@ -381,14 +381,15 @@ def _open(angle: np.ndarray, power: float = 1.0) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(angle)) ** power
 
 
-_IDLE_STYLES = ("hang", "hang", "clasp", "hips", "pockets", "crossed", "phone", "fidget")
+_IDLE_STYLES = ("hang", "hang", "hang", "clasp", "hips", "pockets", "crossed", "fidget")
 
 
 def _pose_idle(body: _Body, rng: np.random.Generator, t: np.ndarray, tau: np.ndarray) -> _Pose:
     """Standing still: breathing, weight shifts and one of a few resting arm poses.
 
-    Some clips hold a phone or cross the arms (static hands in front, unlike `clap`),
-    and "fidget" clips lift one hand to the face once (unlike `wave`, no oscillation).
+    Some clips clasp the hands or cross the arms (static hands in front, unlike
+    `clap`), and "fidget" clips lift one hand to the face once (unlike `wave`, no
+    oscillation).
     """
     pose = _base_pose(body, rng, t)
     # weight shifts: the pelvis drifts sideways and the torso tilts back against it
@@ -424,12 +425,6 @@ def _pose_idle(body: _Body, rng: np.random.Generator, t: np.ndarray, tau: np.nda
                 pole=np.array([side * 0.5, -1.0, 0.2]),
                 thumb=np.array([0.0, 1.0, 0.0]),
             )
-        elif style == "phone":  # both hands hold a phone at chest height
-            pose.arms[side] = _Arm(
-                target=chest + [side * 0.045, -rng.uniform(0.15, 0.3), rng.uniform(0.22, 0.3)],
-                pole=np.array([side * 0.5, -1.0, -0.2]),
-                thumb=np.array([0.0, 1.0, 0.3]),
-            )
         elif style == "fidget" and side == fidget_side:  # a hand goes to the face once
             rest = chest + [side * (body.shoulder_half + 0.04), -0.95 * body.arm, 0.06]
             face = chest + [side * 0.04, body.neck - rng.uniform(0.0, 0.08), 0.12]
@@ -442,8 +437,6 @@ def _pose_idle(body: _Body, rng: np.random.Generator, t: np.ndarray, tau: np.nda
             )
         else:
             pose.arms[side] = _hanging_arm(rng, t, side)
-    if style == "phone":
-        pose.head_pitch = pose.head_pitch + rng.uniform(0.3, 0.6)
     return pose
 
 
@@ -480,7 +473,7 @@ def _pose_clap(body: _Body, rng: np.random.Generator, t: np.ndarray, tau: np.nda
     )
     opening = _open(_cycle(tau, freq, rng.uniform(0, 2 * np.pi)), power=0.8)
     half = 0.03 + 0.5 * gap * opening  # a hand's centre is ~3 cm from the contact plane
-    chest = pose.pelvis + [0.0, body.torso * rng.uniform(0.55, 0.85), 0.0]
+    chest = pose.pelvis + [0.0, body.torso * rng.uniform(0.6, 0.85), 0.0]
     forward = rng.uniform(0.22, 0.40) + 0.03 * opening
     lift = 0.04 * np.sin(_cycle(tau, freq, 0.5))
     for side in (_LEFT, _RIGHT):
@@ -495,7 +488,7 @@ def _pose_clap(body: _Body, rng: np.random.Generator, t: np.ndarray, tau: np.nda
 
 def _pose_arms_up(body: _Body, rng: np.random.Generator, t: np.ndarray, tau: np.ndarray) -> _Pose:
     pose = _base_pose(body, rng, t)
-    freq = rng.uniform(0.55, 0.85)
+    freq = rng.uniform(0.45, 0.65)
     raised = _open(_cycle(tau, freq, rng.uniform(0, 2 * np.pi)), power=rng.uniform(0.5, 0.8))
     top = rng.uniform(2.6, 3.05)
     plane = rng.uniform(0.05, 1.35)  # 0 = raised out to the sides, pi/2 = to the front
@@ -543,7 +536,7 @@ def _pose_jumping_jack(
     body: _Body, rng: np.random.Generator, t: np.ndarray, tau: np.ndarray
 ) -> _Pose:
     pose = _base_pose(body, rng, t, width=0.0)
-    freq = rng.uniform(1.1, 1.6)
+    freq = rng.uniform(1.35, 1.7)
     angle = _cycle(tau, freq, rng.uniform(0, 2 * np.pi))
     spread = _open(angle)
     bounce = rng.uniform(0.03, 0.09) * np.abs(np.sin(angle)) ** 1.5
@@ -779,7 +772,12 @@ def _visibility(
 
 
 def _spoil(
-    rng: np.random.Generator, image: np.ndarray, vis: np.ndarray, cam: _Camera, person: float
+    rng: np.random.Generator,
+    image: np.ndarray,
+    vis: np.ndarray,
+    cam: _Camera,
+    person: float,
+    fps: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Add tracker noise to clean projections.
 
@@ -787,13 +785,14 @@ def _spoil(
     the person), is slightly correlated in time and larger for hands, feet, depth and
     barely visible points. Glitches move a limb for 1-3 frames (or, rarely, swap left
     and right). Missing frames become NaN rows with visibility 0, sometimes a run of a
-    few.
+    few (0.06-0.2 s).
 
     Args:
         image: (T, 33, 3) clean normalized coordinates.
         vis: (T, 33) visibility.
         cam: the camera (image size in pixels).
         person: standing height of the person in the image, pixels.
+        fps: frame rate of the clip, frames per second.
 
     Returns:
         (landmarks, visibility) spoiled copies.
@@ -825,7 +824,7 @@ def _spoil(
     missing = rng.random(T) < rng.choice([0.0, 0.01, 0.03])
     if rng.random() < 0.3:  # a short dropout run (motion blur, occlusion)
         start = int(rng.integers(T))
-        missing[start : start + int(rng.integers(2, 7))] = True
+        missing[start : start + max(2, round(rng.uniform(0.06, 0.2) * fps))] = True
     if missing.all():
         missing[int(rng.integers(T))] = False
     out[missing] = np.nan
@@ -834,14 +833,14 @@ def _spoil(
 
 
 # ---------------------------------------------------------------------- clips
-def _timestamps(rng: np.random.Generator) -> np.ndarray:
-    """(T,) float64 seconds from 0: a drawn frame rate with a little timing jitter."""
+def _timestamps(rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """A drawn frame rate and (T,) float64 seconds from 0 with a little timing jitter."""
     fps = FRAME_RATES[int(rng.choice(len(FRAME_RATES), p=_FRAME_RATE_WEIGHTS))]
     lo, hi = _DURATION_RANGE
     steps = int(np.clip(round(rng.uniform(lo, hi) * fps), np.ceil(lo * fps), np.floor(hi * fps)))
     t = np.arange(steps + 1) / fps
     t[1:-1] += np.clip(rng.normal(0.0, 0.03, steps - 1), -0.1, 0.1) / fps
-    return t
+    return t, fps
 
 
 def _subject_body(seed: int, subject: int) -> _Body:
@@ -887,7 +886,7 @@ def render_clip(
     rng = np.random.default_rng(
         np.random.SeedSequence([seed, subject, ACTIVITIES.index(activity), rep])
     )
-    t = _timestamps(rng)
+    t, fps = _timestamps(rng)
     speed = rng.uniform(*_SPEED_RANGE)
     drift = rng.uniform(0.0, 0.06) * np.sin(
         _cycle(t, rng.uniform(0.15, 0.4), rng.uniform(0, 2 * np.pi))
@@ -898,7 +897,7 @@ def render_clip(
     cam_points = _to_camera(_skeleton(body, pose), body, cam)
     image = _project(cam_points, cam)
     vis = _visibility(rng, cam_points, image, body)
-    landmarks, vis = _spoil(rng, image, vis, cam, cam.focal * body.height / cam.distance)
+    landmarks, vis = _spoil(rng, image, vis, cam, cam.focal * body.height / cam.distance, fps)
     return LandmarkSequence(
         timestamps=t,
         landmarks=landmarks,
@@ -911,8 +910,8 @@ def render_clip(
 
 def generate_activities(
     *,
-    num_subjects: int = DEFAULT_SUBJECTS,
-    clips_per_class: int = DEFAULT_CLIPS_PER_CLASS,
+    num_subjects: int | None = DEFAULT_SUBJECTS,
+    clips_per_class: int | None = DEFAULT_CLIPS_PER_CLASS,
     classes: Sequence[str] | None = None,
     seed: int = 0,
 ) -> Dataset:
@@ -920,9 +919,10 @@ def generate_activities(
 
     Args:
         num_subjects: synthetic people, each with their own body proportions; groups
-            are named "s00", "s01", ...
-        clips_per_class: clips of each class per subject.
-        classes: activities to include (default: all of `ACTIVITIES`).
+            are named "s00", "s01", ... None means `DEFAULT_SUBJECTS`.
+        clips_per_class: clips of each class per subject; None means
+            `DEFAULT_CLIPS_PER_CLASS`.
+        classes: activities to include, in this order (default: all of `ACTIVITIES`).
         seed: non-negative seed; the same seed gives identical arrays.
 
     Returns:
@@ -933,6 +933,10 @@ def generate_activities(
     Raises:
         ValueError: an unknown class, no classes, or a count or seed below its minimum.
     """
+    num_subjects = DEFAULT_SUBJECTS if num_subjects is None else num_subjects
+    clips_per_class = DEFAULT_CLIPS_PER_CLASS if clips_per_class is None else clips_per_class
+    if isinstance(classes, str):
+        classes = (classes,)
     names = tuple(ACTIVITIES if classes is None else classes)
     unknown = [c for c in names if c not in ACTIVITIES]
     if unknown:

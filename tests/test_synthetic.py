@@ -221,3 +221,8 @@ def test_render_clip_rejects_unknown_activity():
         render_clip("moonwalk")
     with pytest.raises(ValueError, match="subject"):
         render_clip("wave", subject=-2)
+
+
+def test_none_counts_mean_defaults_and_one_class_may_be_a_string():
+    data = generate_activities(num_subjects=1, clips_per_class=None, classes="wave")
+    assert data.labels == ("wave",) * 4 and data.background is None
