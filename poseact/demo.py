@@ -23,7 +23,8 @@ class DemoResult:
     Attributes:
         dataset: one-line summary of the dataset used.
         train_clips, test_clips: clips on each side of the subject-wise split.
-        test_subjects: groups held out for testing.
+        test_subjects: groups held out for testing (empty for a stratified split of a
+            dataset without subjects).
         keras_report: evaluation of the Keras model on the test subjects.
         exports: quantization → export report (size, parity).
         tflite_reports: quantization → evaluation of the exported model run by LiteRT.
@@ -44,8 +45,13 @@ class DemoResult:
     def summary(self) -> str:
         lines = [
             f"dataset: {self.dataset}",
-            f"split by subject: {self.train_clips} training clips, {self.test_clips} test"
-            f" clips from unseen subjects {', '.join(self.test_subjects)}",
+            (
+                f"split by subject: {self.train_clips} training clips, {self.test_clips}"
+                f" test clips from unseen subjects {', '.join(self.test_subjects)}"
+                if self.test_subjects
+                else f"stratified split (no subjects known): {self.train_clips} training"
+                f" clips, {self.test_clips} test clips"
+            ),
             f"training: {self.training_seconds:.1f} s",
             "",
             "Keras model on the test subjects:",
@@ -96,7 +102,8 @@ def run_demo(
         data = dataset
     else:
         data = load_dataset(dataset)
-    train, test = data.split(test_fraction, seed=seed, by="auto")
+    by_group = len(set(data.groups)) < len(data)
+    train, test = data.split(test_fraction, seed=seed, by="group" if by_group else "stratified")
     training = TrainingOptions(seed=seed, **({"epochs": epochs} if epochs else {}))
     classifier = GestureClassifier(
         model=ModelOptions(architecture=architecture), training=training, verbose=verbose
@@ -117,7 +124,7 @@ def run_demo(
         dataset=data.summary(),
         train_clips=len(train),
         test_clips=len(test),
-        test_subjects=tuple(sorted(set(test.groups))),
+        test_subjects=tuple(sorted(set(test.groups))) if by_group else (),
         keras_report=keras_report,
         exports=exports,
         tflite_reports=tflite_reports,

@@ -72,7 +72,7 @@ def _read_model_file(path: Path) -> tuple[bytes, dict[str, Any], bytes | None]:
             names = set(zf.namelist())
             stream_name = (metadata.get("stream") or {}).get("file")
             stream = zf.read(stream_name) if stream_name and stream_name in names else None
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, TypeError) as exc:
+    except Exception as exc:  # zipfile, zlib, json: any damage to the appended archive
         raise ModelFormatError(
             f"{path} is a TFLite model but not a poseact model: it carries no poseact"
             f" metadata ({type(exc).__name__}); export it with poseact.export_tflite"
@@ -99,7 +99,7 @@ class _Runner:
         try:
             self.interpreter = Interpreter(model_content=content, num_threads=num_threads)
             self.interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
+        except Exception as exc:  # LiteRT raises ValueError, RuntimeError, ...
             raise ModelFormatError(f"{where}: LiteRT cannot load the model ({exc})") from None
         self.inputs = self.interpreter.get_input_details()
         self.outputs = self.interpreter.get_output_details()
@@ -141,12 +141,23 @@ class TFLiteGestureModel:
         self.normalizer = Normalizer(self.spec)
         self._num_threads = num_threads
         self._window = _Runner(content, num_threads, str(self.path))
+        if len(self._window.inputs) != 1 or len(self._window.outputs) != 1:
+            raise ModelFormatError(
+                f"{self.path}: the window model has {len(self._window.inputs)} inputs and"
+                f" {len(self._window.outputs)} outputs, expected 1 and 1"
+            )
         detail = self._window.inputs[0]
         expected = (self.spec.window, self.spec.frame_features)
         if tuple(detail["shape"][1:]) != expected:
             raise ModelFormatError(
                 f"{self.path}: model input {tuple(detail['shape'])} does not match its"
                 f" metadata (window {expected[0]}, {expected[1]} features)"
+            )
+        outputs = int(self._window.outputs[0]["shape"][-1])
+        if outputs != len(self.classes_):
+            raise ModelFormatError(
+                f"{self.path}: the model has {outputs} outputs but its metadata lists"
+                f" {len(self.classes_)} classes"
             )
         self._stream_content = stream
 
@@ -219,13 +230,16 @@ class TFLiteGestureModel:
         return float(np.mean(self.predict(X) == np.array(labels)))
 
     # ------------------------------------------------------------------ streaming
-    def stepper(self, lanes: int = 2) -> FrameClassifier:
+    def stepper(self, *, stateful: bool = True, lanes: int = 2) -> FrameClassifier:
         """A per-frame classifier over feature rows (F,).
 
-        The stateful step model (with `lanes` staggered states) when the file embeds
-        one, else a sliding window that re-runs the window model over the last W rows.
+        Args:
+            stateful: use the embedded single-step model (with `lanes` staggered
+                states); False, or a file without one, re-runs the window model over
+                the last W rows (W invokes' worth of work per frame).
+            lanes: staggered states of the stateful stepper (see docs/streaming.md).
         """
-        if self._stream_content is not None:
+        if stateful and self._stream_content is not None:
             return _StatefulStepper(self, lanes)
         return _WindowStepper(self)
 
@@ -383,6 +397,8 @@ class StreamingRecognizer:
         model: a `TFLiteGestureModel` or a path to an exported `.tflite`.
         options: `DecisionOptions`.
         on_event: optional callback called with each `GestureEvent`.
+        stateful: classify with the single-step model (cheap); False re-runs the
+            window model every frame (the reference the stateful path is tested against).
     """
 
     def __init__(
@@ -391,12 +407,13 @@ class StreamingRecognizer:
         options: DecisionOptions | None = None,
         *,
         on_event: Callable[[GestureEvent], None] | None = None,
+        stateful: bool = True,
     ) -> None:
         self.model = model if isinstance(model, TFLiteGestureModel) else TFLiteGestureModel(model)
         self.options = options or DecisionOptions()
         self.on_event = on_event
         self._featurizer = StreamingFeaturizer(self.model.spec)
-        self._stepper = self.model.stepper()
+        self._stepper = self.model.stepper(stateful=stateful)
         self.reset()
 
     def reset(self) -> None:

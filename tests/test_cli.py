@@ -1,0 +1,107 @@
+"""The CLI: a thin layer over the API, with one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from media import make_astronaut_video
+
+from poseact.cli import main
+
+
+@pytest.fixture(scope="module")
+def small_folder(tmp_path_factory, asl_dataset):
+    """A landmark dataset folder root/<label>/<clip>.npz from the real ASL recordings."""
+    root = tmp_path_factory.mktemp("cli") / "signs"
+    asl_dataset.subset(range(0, len(asl_dataset), 2)).to_folder(root)
+    return root
+
+
+def test_train_evaluate_export_predict(small_folder, tmp_path, capsys):
+    model = tmp_path / "model.poseact"
+    report = tmp_path / "report"
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                str(small_folder),
+                "-o",
+                str(model),
+                "--epochs",
+                "6",
+                "--units",
+                "16",
+                "--report-dir",
+                str(report),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "45 clips, 3 classes" in out and "accuracy" in out
+    assert (report / "confusion.png").is_file() and model.is_file()
+
+    assert main(["-q", "evaluate", str(model), str(small_folder)]) == 0
+    assert "macro F1" in capsys.readouterr().out
+
+    tflite = tmp_path / "m.tflite"
+    assert (
+        main(
+            [
+                "-q",
+                "export",
+                str(model),
+                "-o",
+                str(tflite),
+                "--quantization",
+                "int8",
+                "--parity-data",
+                str(small_folder),
+            ]
+        )
+        == 0
+    )
+    assert "int8" in capsys.readouterr().out and tflite.is_file()
+
+    clip = next((small_folder / "thanks").iterdir())
+    assert main(["-q", "predict", str(tflite), str(clip), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert result["label"] in {"hello", "iloveyou", "thanks"}
+    assert abs(sum(result["probabilities"].values()) - 1) < 1e-4
+
+
+def test_extract_a_real_video(tmp_path, capsys, isolated_cache):
+    video = make_astronaut_video(tmp_path / "person.mp4", frames=8)
+    out = tmp_path / "person.npz"
+    assert main(["-q", "extract", str(video), "-o", str(out)]) == 0
+    assert "8 frames, landmarks in 8" in capsys.readouterr().out
+    from poseact.sequence import LandmarkSequence
+
+    assert LandmarkSequence.load(out).landmarks.shape == (8, 33, 3)
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "missing.tflite"), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("poseact evaluate: error:") and "missing.tflite" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert main(["train", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    result = subprocess.run(
+        [sys.executable, "-m", "poseact.cli", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.startswith("poseact ")
+    result = subprocess.run(
+        [sys.executable, "-m", "poseact.cli", "predict", "nope.tflite", "x.npz"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "nope.tflite" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,59 @@
+"""The promises made for the embedded dataset: accuracy on unseen subjects, and a
+streaming model that decides like the window model (issues 3 and 4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
+from poseact.evaluate import evaluate
+from poseact.export import export_tflite
+from poseact.loading import load_default_dataset
+from poseact.runtime import StreamingRecognizer, TFLiteGestureModel
+
+
+@pytest.fixture(scope="module")
+def split():
+    data = load_default_dataset()
+    train, test = data.split(0.25, seed=0, by="group")
+    assert set(train.groups).isdisjoint(test.groups)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def trained(split):
+    train, _ = split
+    return {
+        arch: GestureClassifier(
+            model=ModelOptions(architecture=arch), training=TrainingOptions(seed=0)
+        ).fit(train)
+        for arch in ("gru", "lstm")
+    }
+
+
+@pytest.mark.parametrize("architecture", ["gru", "lstm"])
+def test_at_least_90_percent_on_unseen_subjects(architecture, trained, split):
+    report = evaluate(trained[architecture], split[1])
+    assert report.accuracy >= 0.90, report.summary()
+    assert report.macro_f1 >= 0.90
+
+
+def test_streaming_and_window_models_agree_on_99_percent_of_streams(trained, split, tmp_path):
+    """Each test clip is streamed frame by frame at its own frame rate through (a) the
+    single-step stateful model and (b) the window model re-run on the last W rows, with
+    the same smoothing; the final decisions must match on ≥ 99 % of the streams."""
+    path = tmp_path / "gru.tflite"
+    export_tflite(trained["gru"], path)
+    model = TFLiteGestureModel(path)
+    assert model.has_stream_model
+    agree = 0
+    test = split[1]
+    for sequence in test.sequences:
+        stateful = StreamingRecognizer(model)
+        windowed = StreamingRecognizer(model, stateful=False)
+        frames = zip(sequence.timestamps, sequence.landmarks, sequence.visibility)
+        for t, landmarks, visibility in frames:
+            stateful.push(t, landmarks, visibility, sequence.image_size)
+            windowed.push(t, landmarks, visibility, sequence.image_size)
+        agree += stateful.label == windowed.label
+    assert agree / len(test) >= 0.99, f"{agree} of {len(test)} streams agree"
