@@ -7,8 +7,12 @@ loads the model and ignores the archive; `zipfile` reads the archive without Ten
 - `poseact.json`: labels, background class, normalizer spec, window, feature count,
   architecture, quantization, state size of the streaming model;
 - `labels.txt`: one label per line, in output order;
-- `stream.tflite` (recurrent models): the single-step stateful model, inputs frame
+- `stream.tflite` (GRU, LSTM, TCN): the single-step stateful model, inputs frame
   (1, F) and state (1, S), outputs probabilities (1, C) and the new state (1, S).
+
+`poseact.json` also records `inputs`, the stream(s) the network reads ("positions",
+"velocities", "both", "two_branch"). The selection happens inside the model, so the
+model input is always the normalizer's full (W, F) features and runtimes need not care.
 
 Only TFLite builtin ops are used (no Flex / Select TF ops). Quantization: "float"
 (float32), "float16" (weights in float16), "int8": full integer with a representative
@@ -33,7 +37,13 @@ import numpy as np
 
 from poseact import __version__
 from poseact._atomic import atomic_write_bytes
-from poseact.classifier import RECURRENT, GestureClassifier, build_step_model, state_sizes
+from poseact.classifier import (
+    RECURRENT,
+    STREAMING,
+    GestureClassifier,
+    build_step_model,
+    state_sizes,
+)
 
 __all__ = ["QUANTIZATIONS", "ExportReport", "export_tflite", "METADATA_FORMAT"]
 
@@ -45,6 +55,8 @@ METADATA_VERSION = 1
 # Parity targets checked on export (see docs/export.md).
 FLOAT_TOLERANCE = 1e-4
 INT8_MIN_AGREEMENT = 0.98
+# Staggered recurrent states the streaming runtime keeps: the stream model's batch size.
+STREAM_LANES = 2
 
 
 @dataclass(frozen=True)
@@ -81,13 +93,19 @@ class ExportReport:
         )
 
 
-def _convert(model, quantization: str, representative: Callable | None, full_int8: bool) -> bytes:
+def _convert(
+    model,
+    quantization: str,
+    representative: Callable | None,
+    full_int8: bool,
+    batch: int = 1,
+) -> bytes:
     import keras
     import tensorflow as tf
 
-    # Batch fixed to 1: recurrent layers lower to builtin ops only with static shapes.
+    # Batch fixed: recurrent layers lower to builtin ops only with static shapes.
     inputs = [
-        keras.Input(batch_shape=(1, *tensor.shape[1:]), name=tensor.name.split(":")[0])
+        keras.Input(batch_shape=(batch, *tensor.shape[1:]), name=tensor.name.split(":")[0])
         for tensor in model.inputs
     ]
     fixed = keras.Model(inputs, model(inputs if len(inputs) > 1 else inputs[0]))
@@ -129,7 +147,7 @@ def export_tflite(
         classifier: a fitted `GestureClassifier`.
         path: destination `.tflite` file (written atomically).
         quantization: "float", "float16" or "int8".
-        streaming: also embed the single-step streaming model (GRU/LSTM only).
+        streaming: also embed the single-step streaming model (GRU, LSTM, TCN).
         parity_data: held-out windows for the parity check and int8 calibration: a
             `Dataset`, sequences, or a (N, W, F) feature array; default: the training
             windows kept by `fit`.
@@ -159,9 +177,9 @@ def export_tflite(
     window_model = _convert(classifier.model_, quantization, representative, full_int8)
     stream_model = None
     sizes: list[int] = []
-    if streaming and architecture in RECURRENT:
+    if streaming and architecture in STREAMING:
         step = build_step_model(classifier.model_, architecture)
-        stream_model = _convert(step, quantization, None, False)
+        stream_model = _convert(step, quantization, None, False, batch=STREAM_LANES)
         sizes = state_sizes(classifier.model_, architecture)
     metadata = {
         "format": METADATA_FORMAT,
@@ -174,11 +192,17 @@ def export_tflite(
         "frame_features": spec.frame_features,
         "layout": spec.layout,
         "architecture": architecture,
+        "inputs": classifier._model_options().inputs,
         "quantization": quantization,
         "int8_mode": ("full_integer" if full_int8 else "dynamic_range")
         if quantization == "int8"
         else None,
-        "stream": {"file": "stream.tflite", "state_size": int(sum(sizes)), "state_parts": sizes}
+        "stream": {
+            "file": "stream.tflite",
+            "state_size": int(sum(sizes)),
+            "state_parts": sizes,
+            "lanes": STREAM_LANES,
+        }
         if stream_model is not None
         else None,
     }

@@ -230,17 +230,16 @@ class TFLiteGestureModel:
         return float(np.mean(self.predict(X) == np.array(labels)))
 
     # ------------------------------------------------------------------ streaming
-    def stepper(self, *, stateful: bool = True, lanes: int = 2) -> FrameClassifier:
+    def stepper(self, *, stateful: bool = True) -> FrameClassifier:
         """A per-frame classifier over feature rows (F,).
 
         Args:
-            stateful: use the embedded single-step model (with `lanes` staggered
-                states); False, or a file without one, re-runs the window model over
-                the last W rows (W invokes' worth of work per frame).
-            lanes: staggered states of the stateful stepper (see docs/streaming.md).
+            stateful: use the embedded single-step model (one invoke per frame for
+                its staggered lanes, see docs/streaming.md); False, or a file without
+                one, re-runs the window model over the last W rows every frame.
         """
         if stateful and self._stream_content is not None:
-            return _StatefulStepper(self, lanes)
+            return _StatefulStepper(self)
         return _WindowStepper(self)
 
 
@@ -255,63 +254,60 @@ class FrameClassifier:
 
 
 class _StatefulStepper(FrameClassifier):
-    """Runs the embedded single-step model: one invoke per frame and lane.
+    """Runs the embedded single-step model: one invoke per frame for all lanes.
 
     The model was trained on `window`-frame windows from a zero state, so a state is
-    not carried forever: `lanes` states run staggered by window / lanes frames, each
-    restarting from zero after `window` frames, and the lane that has seen the most
-    frames answers. With 2 lanes every answer covers the last W/2 to W frames; a clip
-    of exactly W frames gives the window model's answer (see docs/streaming.md).
+    not carried forever: L lanes (the stream model's batch size, 2 by default) run
+    staggered by window / L frames, each restarting from zero after `window` frames,
+    and the lane that has seen the most frames answers. With 2 lanes every answer
+    covers the last W/2 to W frames, and a clip of exactly W frames gives the window
+    model's answer (see docs/streaming.md). All lanes share one invoke (batch L).
     """
 
-    def __init__(self, model: TFLiteGestureModel, lanes: int = 2) -> None:
-        if lanes < 1:
-            raise ValueError(f"lanes must be >= 1, got {lanes}")
+    def __init__(self, model: TFLiteGestureModel) -> None:
         self.window = model.spec.window
-        self._offsets = [round(j * self.window / lanes) for j in range(lanes)]
         self._runner = _Runner(model._stream_content, model._num_threads, str(model.path))
-        self._frame = self._runner.input_index("frame")["index"]
-        self._state = self._runner.input_index("state")["index"]
+        frame = self._runner.input_index("frame")
+        state = self._runner.input_index("state")
+        self._frame, self._state = frame["index"], state["index"]
+        lanes = int(state["shape"][0])
+        self._size = int(state["shape"][-1])
+        self._offsets = np.array([round(j * self.window / lanes) for j in range(lanes)])
+        self._features = int(frame["shape"][-1])
         outputs = self._runner.outputs
         classes = len(model.classes_)
-        self._size = int(self._runner.input_index("state")["shape"][-1])
-        if len(outputs) != 2:
-            raise ModelFormatError(f"{model.path}: stream model has {len(outputs)} outputs")
-        # outputs: probabilities (1, C), then state (1, S); the ":N" name suffix gives
+        if len(outputs) != 2 or int(frame["shape"][0]) != lanes:
+            raise ModelFormatError(f"{model.path}: stream model has unexpected tensors")
+        # outputs: probabilities (L, C), then state (L, S); the ":N" name suffix gives
         # the exporter's order when the two have the same size
         ordered = sorted(outputs, key=lambda o: o["name"].rsplit(":", 1)[-1])
         if int(ordered[0]["shape"][-1]) != classes and int(ordered[1]["shape"][-1]) == classes:
             ordered.reverse()
-        probs, state = ordered
-        self._probs_index, self._state_index = probs["index"], state["index"]
+        probs, new_state = ordered
+        self._probs_index, self._state_index = probs["index"], new_state["index"]
+        self._rows = np.zeros((lanes, self._features), np.float32)
         self.reset()
+
+    @property
+    def lanes(self) -> int:
+        return len(self._offsets)
 
     def reset(self) -> None:
         self._n = 0
-        self._states = [np.zeros((1, self._size), np.float32) for _ in self._offsets]
-
-    def _invoke(self, row: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        interp = self._runner.interpreter
-        interp.set_tensor(self._frame, row[None].astype(np.float32))
-        interp.set_tensor(self._state, state)
-        interp.invoke()
-        return interp.get_tensor(self._probs_index)[0].copy(), interp.get_tensor(
-            self._state_index
-        ).copy()
+        self._states = np.zeros((self.lanes, self._size), np.float32)
 
     def step(self, row: np.ndarray) -> np.ndarray:
-        best_age, best = -1, None
-        for lane, offset in enumerate(self._offsets):
-            if self._n < offset:
-                continue
-            age = (self._n - offset) % self.window  # frames this lane has seen before
-            if age == 0:
-                self._states[lane] = np.zeros_like(self._states[lane])
-            probs, self._states[lane] = self._invoke(row, self._states[lane])
-            if age + 1 > best_age:
-                best_age, best = age + 1, probs
+        started = self._n >= self._offsets
+        age = np.where(started, (self._n - self._offsets) % self.window, -1)
+        self._states[age == 0] = 0.0  # a lane restarts from a zero state
+        self._rows[:] = row
+        interp = self._runner.interpreter
+        interp.set_tensor(self._frame, self._rows)
+        interp.set_tensor(self._state, self._states)
+        interp.invoke()
+        self._states = interp.get_tensor(self._state_index).copy()
         self._n += 1
-        return best
+        return interp.get_tensor(self._probs_index)[int(np.argmax(age))].copy()
 
 
 class _WindowStepper(FrameClassifier):

@@ -95,7 +95,7 @@ def test_stream_model_equals_window_model_on_a_window(asl_tflite, asl_split):
     path, _ = asl_tflite
     with TFLiteGestureModel(path) as model:
         for window in model.features(asl_split[1])[:5]:
-            stepper = model.stepper(lanes=1)
+            stepper = model.stepper()
             for row in window:
                 probs = stepper.step(row)
             assert np.max(np.abs(probs - model.predict_window(window))) < 1e-5
