@@ -73,9 +73,13 @@ class Dataset:
                 )
         layouts = sorted({seq.layout for seq in seqs})
         if len(layouts) > 1:
+            examples = {}
+            for i, seq in enumerate(seqs):
+                examples.setdefault(seq.layout, seq.source or f"clip {i}")
+            found = ", ".join(f"{examples[name]} is {name!r}" for name in layouts)
             raise DatasetError(
-                f"dataset{where} mixes landmark layouts {layouts}; extract every clip with"
-                " the same feature set"
+                f"dataset{where} mixes landmark layouts {layouts} (e.g. {found}); extract"
+                " every clip with the same feature set"
             )
         groups = (
             tuple(str(g) for g in self.groups)
@@ -154,8 +158,8 @@ class Dataset:
             test_fraction: share of clips for the test side, in (0, 1).
             seed: seed of the shuffle; the same seed gives the same split.
             by: "group" keeps each group on one side (subject-wise); "stratified"
-                splits clips per class; "auto" uses groups when some group holds more
-                than one clip, else stratified.
+                splits clips per class; "auto" uses groups when there are at least two
+                and some group holds more than one clip, else stratified.
 
         Raises:
             DatasetError: too few clips or groups to split.
@@ -165,7 +169,7 @@ class Dataset:
         if len(self) < 2:
             raise DatasetError(f"cannot split a dataset of {len(self)} clip(s)")
         if by == "auto":
-            by = "group" if len(set(self.groups)) < len(self) else "stratified"
+            by = "group" if 2 <= len(set(self.groups)) < len(self) else "stratified"
         rng = np.random.default_rng(seed)
         if by == "group":
             test_idx = self._group_test_indices(test_fraction, rng)
@@ -416,8 +420,24 @@ class Dataset:
             raise DatasetError(
                 f"{path} is not a readable poseact dataset ({type(exc).__name__}: {exc})"
             ) from None
+        n = len(labels)
+        if (
+            offsets.dtype.kind not in "iu"
+            or sizes.dtype.kind not in "iu"
+            or offsets.shape != (n + 1,)
+            or len(groups) != n
+            or sizes.shape != (n, 2)
+            or offsets[0] != 0
+            or np.any(np.diff(offsets) < 0)
+            or offsets[-1] != len(timestamps)
+        ):
+            raise DatasetError(
+                f"{path}: inconsistent dataset arrays ({n} labels, {len(groups)} groups,"
+                f" offsets {offsets.shape}, image sizes {sizes.shape}, {len(timestamps)} frames);"
+                " the file is damaged"
+            )
         sequences = []
-        for i in range(len(labels)):
+        for i in range(n):
             a, b = int(offsets[i]), int(offsets[i + 1])
             w, h = (int(v) for v in sizes[i])
             try:
@@ -426,21 +446,26 @@ class Dataset:
                         timestamps=timestamps[a:b],
                         landmarks=landmarks[a:b],
                         visibility=visibility[a:b],
-                        layout=header["layout"],
+                        layout=str(header.get("layout")),
                         image_size=(w, h) if w > 0 else None,
                         source=f"{path}[{i}]",
                     )
                 )
-            except LandmarkFormatError as exc:
+            except (LandmarkFormatError, TypeError, ValueError) as exc:
                 raise DatasetError(f"{path}: clip {i} is invalid ({exc})") from None
-        return cls(
-            tuple(sequences),
-            tuple(labels),
-            tuple(groups),
-            classes=tuple(header.get("classes", ())),
-            background=header.get("background"),
-            name=header.get("name") or str(path),
-        )
+        try:
+            return cls(
+                tuple(sequences),
+                tuple(labels),
+                tuple(groups),
+                classes=tuple(str(c) for c in header.get("classes") or ()),
+                background=header.get("background"),
+                name=str(header.get("name") or path),
+            )
+        except DatasetError as exc:
+            raise DatasetError(f"{path}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise DatasetError(f"{path}: invalid dataset header ({exc})") from None
 
 
 # ---------------------------------------------------------------------- CSV
@@ -483,8 +508,8 @@ def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as exc:
+            rows = [row for row in csv.reader(handle) if row]  # blank lines skipped
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise LandmarkFormatError(f"{path}: cannot read landmark CSV ({exc})") from None
     if len(rows) < 2:
         raise LandmarkFormatError(f"{path}: landmark CSV has no data rows")
@@ -499,6 +524,11 @@ def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
             f" ({', '.join(f'{k}: {v.num_points}' for k, v in LAYOUTS.items())})"
         )
     column = {h: i for i, h in enumerate(header)}
+    short = next((i for i, row in enumerate(rows[1:], 2) if len(row) != len(header)), None)
+    if short is not None:
+        raise LandmarkFormatError(
+            f"{path}: row {short} has {len(rows[short - 1])} columns, the header {len(header)}"
+        )
     try:
         values = np.array(
             [[float(c) if c.strip() else np.nan for c in row] for row in rows[1:]],
