@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "ModelFormatError": "poseact.errors",
     "ModelAssetError": "poseact.errors",
     "NotFittedError": "poseact.errors",
+    "WriteError": "poseact.errors",
     # extract
     "resolve_model": "poseact.assets",
     "ExtractorOptions": "poseact.landmarks",
@@ -48,12 +49,27 @@ _EXPORTS: dict[str, str] = {
     "Dataset": "poseact.dataset",
     "AugmentOptions": "poseact.augment",
     "generate_activities": "poseact.synthetic",
+    # public dataset formats
+    "read_landmark_table": "poseact.converters",
+    "read_holistic_folder": "poseact.converters",
+    "read_holistic_npz": "poseact.converters",
+    "read_pyskl_pickle": "poseact.converters",
+    "read_public_dataset": "poseact.converters",
+    "coco17_to_pose": "poseact.converters",
     # model
     "GestureClassifier": "poseact.classifier",
     "ModelOptions": "poseact.classifier",
     "TrainingOptions": "poseact.classifier",
     "EvaluationReport": "poseact.evaluate",
     "evaluate": "poseact.evaluate",
+    # reuse and comparison
+    "FineTuneOptions": "poseact.fewshot",
+    "RehearsalMemory": "poseact.fewshot",
+    "DistillOptions": "poseact.fewshot",
+    "distill": "poseact.fewshot",
+    "CompareOptions": "poseact.compare",
+    "ComparisonReport": "poseact.compare",
+    "compare_models": "poseact.compare",
     # export and runtime
     "export_tflite": "poseact.export",
     "ExportReport": "poseact.export",
@@ -96,11 +112,26 @@ if TYPE_CHECKING:  # pragma: no cover
     from poseact.assets import resolve_model  # noqa: F401
     from poseact.augment import AugmentOptions  # noqa: F401
     from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions  # noqa: F401
+    from poseact.compare import CompareOptions, ComparisonReport, compare_models  # noqa: F401
+    from poseact.converters import (  # noqa: F401
+        coco17_to_pose,
+        read_holistic_folder,
+        read_holistic_npz,
+        read_landmark_table,
+        read_public_dataset,
+        read_pyskl_pickle,
+    )
     from poseact.dataset import Dataset  # noqa: F401
     from poseact.demo import run_demo  # noqa: F401
     from poseact.errors import *  # noqa: F403
     from poseact.evaluate import EvaluationReport, evaluate  # noqa: F401
     from poseact.export import ExportReport, export_tflite  # noqa: F401
+    from poseact.fewshot import (  # noqa: F401
+        DistillOptions,
+        FineTuneOptions,
+        RehearsalMemory,
+        distill,
+    )
     from poseact.landmarks import (  # noqa: F401
         ExtractorOptions,
         LandmarkCache,

@@ -4,7 +4,13 @@ Architectures (`ModelOptions.architecture`):
 
 - "gru" (default), "lstm": one or two recurrent layers, dropout, a softmax head.
 - "frame_mlp": baseline; an MLP classifies each frame, predictions averaged over time.
-- "window_mlp": baseline; an MLP over the flattened window (early fusion).
+- "window_mlp" (also named "early_fusion"): an MLP over the flattened window.
+- "late_fusion": a shared per-frame tower over the first and last third, merged on top.
+- "tcn": causal dilated 1D convolutions; streams frame by frame like the GRU.
+- "transformer": a small transformer encoder (`layers` blocks, 4 heads).
+
+`ModelOptions.inputs` picks the stream(s): positions, velocities, both, or two
+per-frame branches (see `poseact.zoo` and docs/models.md).
 
 TensorFlow/Keras are imported only when a model is built, trained or loaded.
 """
@@ -26,19 +32,43 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from poseact._atomic import atomic_path
+from poseact._atomic import atomic_path, write_error
 from poseact.augment import AugmentOptions, augment_positions
 from poseact.dataset import Dataset
-from poseact.errors import DatasetError, ModelFormatError, NotFittedError, UnknownLabelError
+from poseact.errors import (
+    DatasetError,
+    ModelFormatError,
+    NotFittedError,
+    UnknownLabelError,
+    WriteError,
+)
 from poseact.normalize import Normalizer, NormalizerSpec
 from poseact.sequence import LandmarkSequence
 
-__all__ = ["ModelOptions", "TrainingOptions", "GestureClassifier", "ARCHITECTURES"]
+__all__ = [
+    "ModelOptions",
+    "TrainingOptions",
+    "GestureClassifier",
+    "ARCHITECTURES",
+    "INPUT_STREAMS",
+]
 
 logger = logging.getLogger(__name__)
 
-ARCHITECTURES = ("gru", "lstm", "frame_mlp", "window_mlp")
+ARCHITECTURES = (
+    "gru",
+    "lstm",
+    "frame_mlp",
+    "window_mlp",
+    "early_fusion",
+    "late_fusion",
+    "tcn",
+    "transformer",
+)
 RECURRENT = ("gru", "lstm")
+#: Architectures exported with a single-step streaming model (stateful, exact).
+STREAMING = RECURRENT + ("tcn",)
+INPUT_STREAMS = ("positions", "velocities", "both", "two_branch")
 _SAVE_FORMAT = "poseact-classifier"
 _SAVE_VERSION = 1
 
@@ -50,14 +80,19 @@ class ModelOptions:
     Attributes:
         architecture: one of `ARCHITECTURES`.
         units: width of each recurrent or hidden layer (32-128 keeps models < 100 KB).
-        layers: number of recurrent layers (1 or 2); ignored by the MLPs.
+        layers: number of recurrent layers or transformer blocks (1-3); ignored by
+            the MLPs and the TCN (its depth follows the window).
         dropout: dropout rate before the classification head.
+        inputs: the per-frame stream(s) the network sees: "positions", "velocities",
+            "both" (all normalizer features, concatenated) or "two_branch" (one Dense
+            branch per stream, merged); velocities need `NormalizerSpec.velocity`.
     """
 
     architecture: str = "gru"
     units: int = 64
     layers: int = 1
     dropout: float = 0.2
+    inputs: str = "both"
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -70,6 +105,10 @@ class ModelOptions:
             raise ValueError(f"ModelOptions.layers must be 1, 2 or 3, got {self.layers}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"ModelOptions.dropout must be in [0, 1), got {self.dropout}")
+        if self.inputs not in INPUT_STREAMS:
+            raise ValueError(
+                f"unknown ModelOptions.inputs {self.inputs!r}; expected one of {INPUT_STREAMS}"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,15 +157,30 @@ class TrainingOptions:
 
 
 # ---------------------------------------------------------------------- Keras models
-def build_keras_model(options: ModelOptions, window: int, features: int, num_classes: int):
-    """The Keras network: input (batch, window, features) → (batch, num_classes) probs."""
+def build_keras_model(
+    options: ModelOptions, window: int, features: int, num_classes: int, *, velocity: bool = True
+):
+    """The Keras network: input (batch, window, features) → (batch, num_classes) probs.
+
+    `velocity` says whether the features hold velocities beside positions (the
+    normalizer's flag); `options.inputs` selects streams inside the network.
+
+    Raises:
+        ValueError: `options.inputs` needs velocities but `velocity` is False.
+    """
     import keras
     from keras import layers
 
+    from poseact import zoo
+
     inputs = keras.Input(shape=(window, features), name="window")
-    x = inputs
     arch = options.architecture
-    if arch in RECURRENT:
+    x = zoo.input_stage(inputs, options.inputs, features, velocity, options.units)
+    if arch in ("tcn", "transformer", "late_fusion"):
+        x = zoo.build_trunk(x, arch, options.units, options.layers, window, options.dropout)
+        x = layers.Dropout(options.dropout, name="dropout")(x)
+        outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
+    elif arch in RECURRENT:
         layer_cls = layers.GRU if arch == "gru" else layers.LSTM
         for i in range(options.layers):
             last = i == options.layers - 1
@@ -139,7 +193,7 @@ def build_keras_model(options: ModelOptions, window: int, features: int, num_cla
         x = layers.Dense(options.units, activation="relu", name="frame_dense_1")(x)
         x = layers.Dense(num_classes, activation="softmax", name="head")(x)
         outputs = layers.GlobalAveragePooling1D(name="average")(x)
-    else:  # window_mlp
+    else:  # window_mlp, early_fusion
         x = layers.Flatten(name="flatten")(x)
         x = layers.Dense(2 * options.units, activation="relu", name="dense_0")(x)
         x = layers.Dropout(options.dropout, name="dropout")(x)
@@ -150,6 +204,10 @@ def build_keras_model(options: ModelOptions, window: int, features: int, num_cla
 
 def state_sizes(model, architecture: str) -> list[int]:
     """Sizes of the recurrent state vectors, in the order the step model packs them."""
+    if architecture == "tcn":
+        from poseact import zoo
+
+        return zoo.tcn_state_sizes(model)
     sizes: list[int] = []
     for layer in model.layers:
         if layer.name.startswith("recurrent_"):
@@ -159,7 +217,7 @@ def state_sizes(model, architecture: str) -> list[int]:
 
 
 def build_step_model(model, architecture: str):
-    """Single-step stateful twin of a trained recurrent model (shares its weights).
+    """Single-step stateful twin of a trained recurrent (or TCN) model.
 
     Inputs: "frame" (batch, features) and "state" (batch, S) with every layer's state
     concatenated; outputs: probabilities (batch, classes) and the new state (batch, S).
@@ -169,13 +227,17 @@ def build_step_model(model, architecture: str):
     import keras
     from keras import layers
 
+    from poseact import zoo
+
+    if architecture == "tcn":
+        return zoo.build_tcn_step_model(model)
     if architecture not in RECURRENT:
         raise ValueError(f"architecture {architecture!r} has no single-step form")
     features = model.input_shape[-1]
     sizes = state_sizes(model, architecture)
     frame = keras.Input(shape=(features,), name="frame")
     state = keras.Input(shape=(sum(sizes),), name="state")
-    x = frame
+    x = zoo.apply_input_stage(model, frame)
     new_states = []
     offset = 0
     for layer in model.layers:
@@ -257,7 +319,9 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         verbose: 0 trains silently; 1 shows a progress bar over epochs.
 
     Fitted attributes end in "_": `classes_`, `background_`, `model_` (Keras),
-    `normalizer_`, `history_`, `training_seconds_`, `representative_`.
+    `normalizer_`, `history_`, `training_seconds_`, `representative_`, `rehearsal_`
+    (a few normalized windows per class, kept for `fine_tune`; saved with the model,
+    set it to None before `save` to leave them out).
     """
 
     def __init__(
@@ -358,7 +422,13 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             x_val = self.normalizer_.transform_many(val.sequences)
             y_val = val.label_indices
 
-        net = build_keras_model(model_options, spec.window, spec.frame_features, len(self.classes_))
+        net = build_keras_model(
+            model_options,
+            spec.window,
+            spec.frame_features,
+            len(self.classes_),
+            velocity=spec.velocity,
+        )
         net.compile(
             optimizer=keras.optimizers.Adam(training.learning_rate),
             loss="sparse_categorical_crossentropy",
@@ -371,6 +441,10 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         # A few unaugmented training windows: calibration data for int8 export.
         sample = rng.permutation(len(train))[:64]
         self.representative_ = self.normalizer_.transform_many([train.sequences[i] for i in sample])
+        # A few windows per class, rehearsed when fine-tuning keeps the old labels.
+        from poseact.fewshot import build_memory
+
+        self.rehearsal_ = build_memory(self.normalizer_, train, seed=training.seed)
         logger.info(
             "trained %s on %d clips in %.1fs (%d epochs)",
             model_options.architecture,
@@ -458,16 +532,30 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         """Write the fitted classifier to one file (a zip: Keras model + JSON), atomically."""
         self._check_fitted()
         path = Path(path)
-        with tempfile.TemporaryDirectory() as tmp:
-            keras_file = Path(tmp) / "model.keras"
-            self.model_.save(keras_file)
-            buffer = io.BytesIO()
-            np.save(buffer, self.representative_, allow_pickle=False)
-            with atomic_path(path) as out:
-                with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-                    zf.writestr("poseact.json", json.dumps(self._metadata(), indent=1))
-                    zf.write(keras_file, "model.keras")
-                    zf.writestr("representative.npy", buffer.getvalue())
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                keras_file = Path(tmp) / "model.keras"
+                self.model_.save(keras_file)
+                buffer = io.BytesIO()
+                np.save(buffer, self.representative_, allow_pickle=False)
+                with atomic_path(path) as out:
+                    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+                        zf.writestr("poseact.json", json.dumps(self._metadata(), indent=1))
+                        zf.write(keras_file, "model.keras")
+                        zf.writestr("representative.npy", buffer.getvalue())
+                        memory = getattr(self, "rehearsal_", None)
+                        if memory is not None:
+                            buffer = io.BytesIO()
+                            np.savez_compressed(
+                                buffer,
+                                positions=memory.positions.astype(np.float16),
+                                labels=np.array(memory.labels, dtype=str),
+                            )
+                            zf.writestr("rehearsal.npz", buffer.getvalue())
+        except OSError as exc:  # the Keras file in the temporary folder (disk full, ...)
+            if isinstance(exc, WriteError):
+                raise
+            raise write_error(path, exc) from exc
         return path
 
     @classmethod
@@ -479,38 +567,63 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         """
         import keras
 
+        from poseact import zoo  # noqa: F401  (registers poseact's custom Keras layers)
+
         path = Path(path)
         try:
             with zipfile.ZipFile(path) as zf:
                 meta = json.loads(zf.read("poseact.json"))
                 keras_bytes = zf.read("model.keras")
                 representative = np.load(io.BytesIO(zf.read("representative.npy")))
+                rehearsal = None
+                if "rehearsal.npz" in zf.namelist():
+                    with np.load(io.BytesIO(zf.read("rehearsal.npz"))) as memory:
+                        rehearsal = (memory["positions"].astype(np.float32), memory["labels"])
         except FileNotFoundError:
             raise ModelFormatError(f"model file {path} does not exist") from None
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        except Exception as exc:  # zipfile, zlib, json and numpy errors of a corrupt file
             raise ModelFormatError(
                 f"{path} is not a poseact classifier file ({type(exc).__name__}: {exc})"
             ) from None
-        if meta.get("format") != _SAVE_FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != _SAVE_FORMAT:
             raise ModelFormatError(f"{path} is not a poseact classifier file")
-        clf = cls(
-            normalizer=NormalizerSpec.from_dict(meta["normalizer"]),
-            model=ModelOptions(**meta["model"]),
-            training=TrainingOptions.from_dict(meta["training"]),
-        )
+        try:
+            clf = cls(
+                normalizer=NormalizerSpec.from_dict(meta["normalizer"]),
+                model=ModelOptions(**meta["model"]),
+                training=TrainingOptions.from_dict(meta["training"]),
+            )
+            classes = [str(c) for c in meta["classes"]]
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(
+                f"{path}: invalid poseact metadata ({type(exc).__name__}: {exc})"
+            ) from None
         with tempfile.TemporaryDirectory() as tmp:
             keras_file = Path(tmp) / "model.keras"
-            keras_file.write_bytes(keras_bytes)
             try:
+                keras_file.write_bytes(keras_bytes)
                 clf.model_ = keras.models.load_model(keras_file, compile=False)
             except Exception as exc:
                 raise ModelFormatError(f"{path}: cannot load the Keras model ({exc})") from None
-        clf.classes_ = np.array(meta["classes"])
+        spec = clf.normalizer
+        expected = (spec.window, spec.frame_features, len(classes))
+        found = (*tuple(clf.model_.input_shape)[1:], clf.model_.output_shape[-1])
+        if found != expected:
+            raise ModelFormatError(
+                f"{path}: the Keras model has (window, features, classes) = {found}, but its"
+                f" metadata says {expected}; the file was altered or mixes two models"
+            )
+        clf.classes_ = np.array(classes)
         clf.background_ = meta.get("background")
         clf.normalizer_ = Normalizer(clf.normalizer)
         clf.history_ = meta.get("history", {})
         clf.training_seconds_ = meta.get("training_seconds", 0.0)
         clf.representative_ = representative
+        clf.rehearsal_ = None
+        if rehearsal is not None:
+            from poseact.fewshot import RehearsalMemory
+
+            clf.rehearsal_ = RehearsalMemory(rehearsal[0], tuple(rehearsal[1]))
         return clf
 
     def check_labels(self, labels: Sequence[str]) -> None:
@@ -521,3 +634,28 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             raise UnknownLabelError(
                 f"labels {unknown} are unknown to the model (it knows {list(self.classes_)})"
             )
+
+    # ------------------------------------------------------------------ reuse
+    def fine_tune(self, data: Dataset, *, rehearsal=None, options=None) -> GestureClassifier:
+        """A new classifier that also knows the labels of `data`, learned from few clips.
+
+        Keeps this model's encoder (frozen by default), gives it a head for the new
+        label set and trains on `data` plus rehearsed old examples. See
+        `poseact.fewshot.fine_tune` and `FineTuneOptions`; this model is not changed.
+
+        Args:
+            data: new clips, e.g. 5-20 per new label.
+            rehearsal: old examples to rehearse (`Dataset` or `RehearsalMemory`);
+                None uses the few windows per class stored by `fit` (`rehearsal_`).
+            options: `FineTuneOptions` (epochs, keep_old_labels, train_encoder, ...).
+
+        Returns:
+            The fine-tuned `GestureClassifier`.
+
+        Raises:
+            NotFittedError: this model is not fitted.
+            DatasetError: see `poseact.fewshot.fine_tune`.
+        """
+        from poseact.fewshot import fine_tune
+
+        return fine_tune(self, data, rehearsal=rehearsal, options=options)

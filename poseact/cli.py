@@ -192,6 +192,71 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from poseact.compare import (
+        CompareOptions,
+        ComparisonReport,
+        compare_models,
+        load_comparison_dataset,
+    )
+
+    if args.render:
+        path = ComparisonReport.load_json(args.render).save_markdown(args.output)
+        print(f"wrote {path} from {args.render}")
+        return 0
+    changes = {
+        key: value
+        for key, value in {
+            "architectures": tuple(args.architectures) if args.architectures else None,
+            "inputs": tuple(args.inputs) if args.inputs else None,
+            "seeds": args.seeds,
+            "epochs": args.epochs,
+            "units": args.units,
+        }.items()
+        if value is not None
+    }
+    if args.full_grid:
+        changes["stream_architectures"] = None
+    make = CompareOptions.quick if args.quick else CompareOptions
+    options = make(**changes, fewshot=args.fewshot, distill=args.distill)
+    datasets = dict(load_comparison_dataset(source) for source in args.dataset or ["embedded"])
+    for name, data in datasets.items():
+        print(f"{name}: {data.summary()}")
+
+    def progress(run) -> None:
+        if not args.quiet:
+            print(
+                f"  {run.dataset} seed {run.seed}: {run.architecture}/{run.inputs}"
+                f" accuracy {run.accuracy:.3f} ({run.training_seconds:.1f} s)",
+                flush=True,
+            )
+
+    words = ["poseact compare"] + [f"--dataset {d}" for d in args.dataset or []]
+    for flag in ("architectures", "inputs"):
+        if getattr(args, flag):
+            words.append(f"--{flag} " + " ".join(getattr(args, flag)))
+    for flag in ("seeds", "epochs", "units"):
+        if getattr(args, flag) is not None:
+            words.append(f"--{flag} {getattr(args, flag)}")
+    words += [
+        f"--{flag.replace('_', '-')}"
+        for flag in ("full_grid", "quick", "fewshot", "distill")
+        if getattr(args, flag)
+    ]
+    report = compare_models(datasets, options, command=" ".join(words), on_run=progress)
+    path = report.save_markdown(args.output)
+    if args.json:
+        report.save_json(args.json)
+    for name in report.datasets:
+        best = report.best(name)
+        print(
+            f"{name}: best {best.architecture}/{best.inputs} accuracy {best.accuracy:.3f}"
+            f" ± {best.accuracy_std:.3f}"
+        )
+    print(f"wrote {path} ({report.seconds / 60:.1f} min)")
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from poseact.synthetic import generate_activities
 
@@ -256,7 +321,38 @@ def cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from poseact.web import build_web_app, serve
+
+    out = build_web_app(args.model, args.output_dir, assets=args.assets)
+    print(f"wrote the recognizer page into {out}")
+    if not args.serve:
+        return 0
+    server = serve(out, args.port)
+    print(f"serving {out} at {server.url} (Ctrl-C stops)", flush=True)
+    try:
+        server.thread.join()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
 # ---------------------------------------------------------------------- parser
+# poseact.classifier.ARCHITECTURES, spelled out to keep `poseact --help` fast
+_ARCHITECTURES = [
+    "gru",
+    "lstm",
+    "frame_mlp",
+    "window_mlp",
+    "early_fusion",
+    "late_fusion",
+    "tcn",
+    "transformer",
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="poseact", description="Pose-based gesture and activity recognition."
@@ -276,9 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a classifier on a dataset folder or .npz")
     p.add_argument("data", help="dataset folder root/<label>/<clip> or a dataset .npz")
     p.add_argument("-o", "--output", default="model.poseact", help="where to save the model")
-    p.add_argument(
-        "--architecture", default="gru", choices=["gru", "lstm", "frame_mlp", "window_mlp"]
-    )
+    p.add_argument("--architecture", default="gru", choices=_ARCHITECTURES)
     p.add_argument("--units", type=int, default=64)
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--epochs", type=int, default=60)
@@ -321,15 +415,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="train, evaluate, export and run on the embedded dataset")
     p.add_argument("--output-dir", default="demo-output")
     p.add_argument("--dataset", default=None, help="another dataset (folder or .npz)")
-    p.add_argument(
-        "--architecture", default="gru", choices=["gru", "lstm", "frame_mlp", "window_mlp"]
-    )
+    p.add_argument("--architecture", default="gru", choices=_ARCHITECTURES)
     p.add_argument(
         "--quantization", nargs="+", default=["float", "int8"], choices=["float", "float16", "int8"]
     )
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("compare", help="compare the model zoo on datasets (docs/comparison.md)")
+    p.add_argument(
+        "--dataset",
+        action="append",
+        help="'embedded' (default), a poseact dataset, or a public format (repeatable)",
+    )
+    p.add_argument("-o", "--output", default="comparison.md", help="the Markdown report")
+    p.add_argument("--json", default=None, help="also write every measurement as JSON")
+    p.add_argument("--architectures", nargs="+", default=None, choices=_ARCHITECTURES)
+    p.add_argument(
+        "--inputs",
+        nargs="+",
+        default=None,
+        choices=["positions", "velocities", "both", "two_branch"],
+    )
+    p.add_argument("--seeds", type=int, default=None, help="default 3")
+    p.add_argument("--epochs", type=int, default=None, help="default 20")
+    p.add_argument("--units", type=int, default=None, help="default 64")
+    p.add_argument("--fewshot", action="store_true", help="add the few-shot study")
+    p.add_argument("--distill", action="store_true", help="add the distillation study")
+    p.add_argument("--full-grid", action="store_true", help="every architecture × every stream")
+    p.add_argument("--quick", action="store_true", help="tiny models, 2 seeds: a smoke test")
+    p.add_argument("--render", default=None, help="only re-render a saved --json report")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("record", help="record labelled clips from a camera or a video file")
     p.add_argument("labels", nargs="+", help="gestures to record, e.g. wave clap none")
@@ -364,6 +481,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clips-per-class", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("web", help="write an in-browser recognizer page for a .tflite model")
+    p.add_argument("model", help="an exported .tflite")
+    p.add_argument("output_dir", help="the site folder to write")
+    p.add_argument(
+        "--assets", default=None, help="local node_modules with the page's npm packages (no CDN)"
+    )
+    p.add_argument("--serve", action="store_true", help="then serve it on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8000, help="port for --serve (0: any free one)")
+    p.set_defaults(func=cmd_web)
     return parser
 
 
@@ -379,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("GLOG_minloglevel", "2")
     try:
         return int(args.func(args) or 0)
-    except (PoseactError, ValueError) as exc:
+    except (PoseactError, ValueError, OSError) as exc:  # OSError: unreadable paths etc.
         if args.debug:
             raise
         print(f"poseact {args.command}: error: {exc}", file=sys.stderr)

@@ -412,6 +412,8 @@ class Dataset:
                 labels = [str(v) for v in data["labels"]]
                 groups = [str(v) for v in data["groups"]]
                 sizes = data["image_sizes"]
+                if not all(isinstance(a, np.ndarray) for a in (offsets, timestamps, sizes)):
+                    raise DatasetError(f"{path}: damaged dataset file (a member is not an array)")
         except DatasetError:
             raise
         except FileNotFoundError:

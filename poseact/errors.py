@@ -16,6 +16,7 @@ __all__ = [
     "ModelFormatError",
     "ModelAssetError",
     "NotFittedError",
+    "WriteError",
 ]
 
 
@@ -53,3 +54,11 @@ class ModelAssetError(PoseactError):
 
 class NotFittedError(PoseactError, ValueError, AttributeError):
     """An estimator used before `fit` (mirrors scikit-learn's NotFittedError)."""
+
+
+class WriteError(PoseactError, OSError):
+    """A file could not be written (disk full, file too large, no permission).
+
+    Raised by every poseact write; nothing is left under the file's name, and a file
+    that was there before is unchanged. `errno` is the operating system's error number.
+    """

@@ -6,6 +6,8 @@ Works with any fitted model that has `classes_` and `predict(sequences)`: a Kera
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -87,19 +89,19 @@ class EvaluationReport:
             "json": atomic_write_text(
                 out / "report.json", json.dumps(self.to_dict(), indent=1) + "\n"
             ),
-            "csv": atomic_write_text(
-                out / "confusion.csv",
-                "true\\predicted,"
-                + ",".join(self.classes)
-                + "\n"
-                + "".join(
-                    f"{c}," + ",".join(str(int(v)) for v in row) + "\n"
-                    for c, row in zip(self.classes, self.confusion)
-                ),
-            ),
+            "csv": atomic_write_text(out / "confusion.csv", self._confusion_csv()),
         }
         paths["png"] = self._plot(out / "confusion.png", title)
         return paths
+
+    def _confusion_csv(self) -> str:
+        """The confusion matrix as CSV (labels quoted when they hold commas or quotes)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["true\\predicted", *self.classes])
+        for c, row in zip(self.classes, self.confusion):
+            writer.writerow([c, *(int(v) for v in row)])
+        return buffer.getvalue()
 
     def _plot(self, path: Path, title: str) -> Path:
         import matplotlib
@@ -149,14 +151,20 @@ def evaluate(model, data: Dataset, labels=None) -> EvaluationReport:
 
     if isinstance(data, Dataset):
         sequences, truth = data.sequences, list(data.labels)
+        where = f"dataset {data.name}" if data.name else "the evaluation dataset"
     else:
         sequences, truth = list(data), [str(v) for v in labels]
+        where = "the evaluation data"
     classes = tuple(str(c) for c in model.classes_)
     unknown = sorted(set(truth) - set(classes))
     if unknown:
+        first = next(
+            getattr(seq, "source", "") for seq, label in zip(sequences, truth) if label in unknown
+        )
         raise UnknownLabelError(
-            f"evaluation data has labels {unknown} that the model does not know"
-            f" (it knows {list(classes)})"
+            f"{where} has labels {unknown} that the model"
+            f"{' ' + str(model.path) if getattr(model, 'path', None) else ''} does not know"
+            f" (it knows {list(classes)}){'; e.g. ' + first if first else ''}"
         )
     predicted = [str(p) for p in model.predict(sequences)]
     precision, recall, f1, support = precision_recall_fscore_support(

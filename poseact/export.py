@@ -13,6 +13,9 @@ loads the model and ignores the archive; `zipfile` reads the archive without Ten
 `poseact.json` also records `inputs`, the stream(s) the network reads ("positions",
 "velocities", "both", "two_branch"). The selection happens inside the model, so the
 model input is always the normalizer's full (W, F) features and runtimes need not care.
+`model_size` and `model_sha256` describe the window model's bytes (the file's first
+`model_size` bytes), `stream.sha256` the stream model's; the runtime checks them before
+LiteRT parses a network.
 
 Only TFLite builtin ops are used (no Flex / Select TF ops). Quantization: "float"
 (float32), "float16" (weights in float16), "int8": full integer with a representative
@@ -24,6 +27,7 @@ converter and unrolled ones lose accuracy.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import logging
@@ -202,10 +206,14 @@ def export_tflite(
             "state_size": int(sum(sizes)),
             "state_parts": sizes,
             "lanes": STREAM_LANES,
+            "sha256": hashlib.sha256(stream_model).hexdigest(),
         }
         if stream_model is not None
         else None,
     }
+    # lets the runtime detect a damaged network before LiteRT parses it
+    metadata["model_size"] = len(window_model)
+    metadata["model_sha256"] = hashlib.sha256(window_model).hexdigest()
     data = window_model + _metadata_archive(metadata, stream_model)
     path = atomic_write_bytes(path, data)
 

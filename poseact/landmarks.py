@@ -45,6 +45,7 @@ from poseact.errors import (
     NoPoseDetected,
     PoseactError,
     VideoReadError,
+    WriteError,
 )
 from poseact.sequence import LandmarkSequence, get_layout
 
@@ -63,6 +64,7 @@ __all__ = [
     "LandmarkCache",
     "extract_cached",
     "extract_many",
+    "extraction_pool",
 ]
 
 logger = logging.getLogger(__name__)
@@ -300,7 +302,7 @@ class VideoFileSource(_SourceBase):
             cap.release()
             raise VideoReadError(
                 f"cannot open {self.name}: not a video OpenCV can decode"
-                " (corrupt, unsupported codec, or not a video file)"
+                " (no frames, truncated, corrupt, unsupported codec, or not a video file)"
             )
         ok, frame = cap.read()
         if not ok or frame is None or frame.size == 0:
@@ -870,13 +872,33 @@ def extract_video(
         `image_size` (width, height) and `source=str(path)`; frames with nobody are NaN.
 
     Raises:
-        VideoReadError: the file is missing, empty, corrupt or not a video (names it).
+        VideoReadError: the file is missing, empty, corrupt or not a video, or decoding
+            stops early in an .mp4/.mov/.avi (truncated); the message names the file.
         NoPoseDetected: nothing found in any frame and `options.require_detection`.
         ModelAssetError: a MediaPipe model cannot be found or loaded.
     """
     options = options if options is not None else ExtractorOptions()
     with VideoFileSource(path, frame_step=options.frame_step) as source:
-        return _run(source, options, step=1, name=os.fspath(path), progress=progress)
+        sequence = _run(source, options, step=1, name=os.fspath(path), progress=progress)
+        _check_complete(source, len(sequence))
+        return sequence
+
+
+#: Containers whose frame count is read from an index, not estimated from the duration.
+_INDEXED_CONTAINERS = (".mp4", ".m4v", ".mov", ".avi")
+
+
+def _check_complete(source: VideoFileSource, frames: int) -> None:
+    """Raise VideoReadError if decoding stopped well before the container's frame count."""
+    expected = source.frame_count
+    if expected is None or Path(source.name).suffix.lower() not in _INDEXED_CONTAINERS:
+        return
+    if expected - frames > max(1, round(0.02 * expected)):
+        raise VideoReadError(
+            f"{source.name}: decoding stopped after {frames} of the {expected} frames its"
+            " container lists; the file is truncated or corrupt (download or copy it again;"
+            " re-encoding it, e.g. with ffmpeg, keeps the readable part)"
+        )
 
 
 def _read_image(path: str | os.PathLike) -> np.ndarray:
@@ -1038,11 +1060,17 @@ class LandmarkCache:
         """Store `sequence` as the entry of (`video`, `options`); returns its path.
 
         URLs are not cached (their content is not known without downloading): None.
+        The cache only saves time, so an entry that cannot be written (disk full, no
+        permission) is logged as a warning and gives None; nothing partial is left.
         """
         if _is_url(video):
             return None
         path = self.path_for(video, options)
-        sequence.save(path)
+        try:
+            sequence.save(path)
+        except WriteError as exc:
+            logger.warning("landmark cache entry of %s not saved: %s", os.fspath(video), exc)
+            return None
         return path
 
     def entries(self) -> list[Path]:
@@ -1128,13 +1156,16 @@ def extract_many(
     cache: LandmarkCache | None | bool | Any = DEFAULT_CACHE,
     workers: int = 1,
     progress: bool = True,
+    executor: concurrent.futures.Executor | None = None,
 ) -> list[LandmarkSequence]:
     """Landmarks of many videos, from the cache where possible, in input order.
 
     Cached entries are loaded without creating any MediaPipe landmarker. The others are
     extracted one after the other (`workers=1`) or in `workers` spawned processes, each
     creating its own landmarker per video, so results are the same either way; new
-    results are stored in the cache.
+    results are stored in the cache. Each new process spends seconds importing
+    MediaPipe before its first video: to pay that once for several calls, pass a
+    long-lived pool from `extraction_pool` as `executor`.
 
     Args:
         paths: video files.
@@ -1143,6 +1174,8 @@ def extract_many(
             None or False disables caching.
         workers: number of processes (1 = in this process).
         progress: show a tqdm progress bar over the videos.
+        executor: run the extractions on this pool (e.g. `extraction_pool(2)`) instead
+            of starting processes; `workers` is then ignored and the pool left open.
 
     Returns:
         One sequence per path, in the order of `paths`.
@@ -1157,9 +1190,7 @@ def extract_many(
     store = _as_cache(cache)
     paths = list(paths)
     results: list[LandmarkSequence | None] = [None] * len(paths)
-    from tqdm.auto import tqdm
-
-    with tqdm(total=len(paths), desc="landmarks", unit="video", disable=not progress) as bar:
+    with _video_bar(len(paths), progress) as bar:
         todo: list[int] = []
         for i, path in enumerate(paths):
             hit = store.get(path, options) if store is not None else None
@@ -1183,15 +1214,22 @@ def extract_many(
             results[i] = sequence
             bar.update(1)
 
-        if workers == 1 or len(todo) <= 1:
+        if executor is None and (workers == 1 or len(todo) <= 1):
             for i in todo:
                 finished(i, _extract_named(paths[i], options))
-        else:
-            context = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(
-                max_workers=min(workers, len(todo)), mp_context=context
-            ) as pool:
-                futures = {pool.submit(_extract_named, paths[i], options): i for i in todo}
+        elif todo:
+            with contextlib.ExitStack() as stack:
+                pool = executor
+                if pool is None:
+                    pool = stack.enter_context(
+                        concurrent.futures.ProcessPoolExecutor(
+                            max_workers=min(workers, len(todo)),
+                            mp_context=multiprocessing.get_context("spawn"),
+                        )
+                    )
+                # Longest videos first, so that no worker is left alone with a long one.
+                order = sorted(todo, key=lambda i: _file_size(paths[i]), reverse=True)
+                futures = {pool.submit(_extract_named, paths[i], options): i for i in order}
                 try:
                     for future in concurrent.futures.as_completed(futures):
                         i = futures[future]
@@ -1203,6 +1241,96 @@ def extract_many(
                             ) from exc
                         finished(i, sequence)
                 except BaseException:
-                    pool.shutdown(wait=True, cancel_futures=True)
+                    for future in futures:
+                        future.cancel()
+                    if executor is None:
+                        pool.shutdown(wait=True, cancel_futures=True)
                     raise
     return results  # type: ignore[return-value]
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+def _video_bar(total: int, show: bool) -> Any:
+    """A tqdm bar over videos, or a stand-in (tqdm takes a while to import)."""
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="landmarks", unit="video")
+
+
+def _file_size(path: str | os.PathLike) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # a URL, or a file that is gone (its extraction will say so)
+        return 0
+
+
+def _warm_worker() -> int:
+    """Import MediaPipe and OpenCV in a pool worker; returns its process id."""
+    import cv2  # noqa: F401
+    import mediapipe  # noqa: F401
+
+    time.sleep(0.05)  # hold this worker, so that the next warm-up call reaches another
+    return os.getpid()
+
+
+def extraction_pool(
+    workers: int = 2, *, timeout: float = 300.0
+) -> concurrent.futures.ProcessPoolExecutor:
+    """A process pool for `extract_many(..., executor=pool)`, its workers ready.
+
+    Spawns `workers` processes and waits until each has imported MediaPipe (seconds
+    each, since MediaPipe imports TensorFlow), so that batches run on the pool start at
+    full speed and repeated batches pay the start-up once. Use it as a context manager
+    (or call `shutdown()`)::
+
+        with extraction_pool(2) as pool:
+            for folder in folders:
+                extract_many(videos_in(folder), options, executor=pool)
+
+    Args:
+        workers: number of processes (>= 1).
+        timeout: seconds to wait for the workers to start.
+
+    Raises:
+        ValueError: `workers` is not an int >= 1.
+        PoseactError: the workers did not start within `timeout` seconds.
+    """
+    if not _is_int(workers) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=int(workers), mp_context=multiprocessing.get_context("spawn")
+    )
+    ready: set[int] = set()
+    deadline = time.monotonic() + timeout
+    try:
+        while len(ready) < workers:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PoseactError(
+                    f"extraction_pool: {len(ready)} of {workers} workers started"
+                    f" within {timeout:.0f} s"
+                )
+            batch = [pool.submit(_warm_worker) for _ in range(workers)]
+            try:
+                ready.update(future.result(timeout=left) for future in batch)
+            except (TimeoutError, concurrent.futures.BrokenExecutor) as exc:
+                raise PoseactError(
+                    f"extraction_pool: {len(ready)} of {workers} workers started"
+                    f" ({type(exc).__name__}: {exc or 'timed out'})"
+                ) from exc
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    return pool

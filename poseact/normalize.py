@@ -24,6 +24,7 @@ Steps, in order (see docs/normalizer.md):
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -33,6 +34,8 @@ from poseact.errors import LandmarkFormatError
 from poseact.sequence import LandmarkSequence, get_layout
 
 __all__ = ["NormalizerSpec", "Normalizer", "normalize_frames", "StreamingFeaturizer"]
+
+logger = logging.getLogger(__name__)
 
 _SPEC_VERSION = 1
 _SAMPLINGS = ("center", "end", "segments")
@@ -224,30 +227,54 @@ def _fill_gaps(values: np.ndarray, times: np.ndarray, max_gap: float) -> np.ndar
 
     Args:
         values: (T, D) with NaN where missing.
-        times: (T,) seconds.
+        times: (T,) seconds, strictly increasing.
     """
     out = values.copy()
     missing = np.isnan(out)
     if not missing.any() or max_gap <= 0:
         return out
-    for d in np.flatnonzero(missing.any(axis=0)):
-        valid = ~missing[:, d]
+    columns = np.flatnonzero(missing.any(axis=0))
+    # Columns missing in the same frames (the channels of a point, every point of an
+    # empty frame) share the neighbour search: it runs once per distinct pattern.
+    groups: dict[bytes, list[int]] = {}
+    for d, key in zip(columns, np.packbits(missing[:, columns], axis=0).T):
+        groups.setdefault(key.tobytes(), []).append(d)
+    for same in groups.values():
+        cols = np.array(same)
+        valid = ~missing[:, same[0]]
         if not valid.any():
             continue
-        vt, vv = times[valid], out[valid, d]
-        gaps = np.flatnonzero(missing[:, d])
+        vt = times[valid]
+        gaps = np.flatnonzero(missing[:, same[0]])
+        tg = times[gaps]
         # nearest valid neighbours in time on each side
-        right = np.searchsorted(vt, times[gaps])
+        right = np.searchsorted(vt, tg)
         left = right - 1
         has_left, has_right = left >= 0, right < len(vt)
-        t_left = np.where(has_left, vt[np.clip(left, 0, len(vt) - 1)], -np.inf)
-        t_right = np.where(has_right, vt[np.clip(right, 0, len(vt) - 1)], np.inf)
+        li, ri = np.clip(left, 0, len(vt) - 1), np.clip(right, 0, len(vt) - 1)
+        t_left = np.where(has_left, vt[li], -np.inf)
+        t_right = np.where(has_right, vt[ri], np.inf)
         inside = has_left & has_right & (t_right - t_left <= max_gap + 1e-9)
-        edge_left = ~has_left & has_right & (t_right - times[gaps] <= max_gap + 1e-9)
-        edge_right = has_left & ~has_right & (times[gaps] - t_left <= max_gap + 1e-9)
-        filled = np.interp(times[gaps], vt, vv)
+        edge_left = ~has_left & has_right & (t_right - tg <= max_gap + 1e-9)
+        edge_right = has_left & ~has_right & (tg - t_left <= max_gap + 1e-9)
         ok = inside | edge_left | edge_right
-        out[gaps[ok], d] = filled[ok]
+        if not ok.any():
+            continue
+        # np.interp of every column at once, with its formula (in float64): the same
+        # values bit for bit; before the first / after the last valid frame, that one.
+        vv = out[np.ix_(valid, cols)].astype(np.float64)  # (V, D)
+        li, ri, tg, inside = li[ok, None], ri[ok, None], tg[ok, None], inside[ok, None]
+        y0, y1 = vv[li, np.arange(len(cols))], vv[ri, np.arange(len(cols))]
+        x0, x1 = vt[li], vt[ri]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (y1 - y0) / (x1 - x0)
+            filled = slope * (tg - x0) + y0
+            retry = np.isnan(filled)
+            if retry.any():  # np.interp tries from the other end, then a flat segment
+                filled = np.where(retry, slope * (tg - x1) + y1, filled)
+                filled = np.where(np.isnan(filled) & (y0 == y1), y0, filled)
+        filled = np.where(inside, filled, np.where(has_left[ok, None], y0, y1))
+        out[np.ix_(gaps[ok], cols)] = filled
     return out
 
 
@@ -293,6 +320,14 @@ class Normalizer:
             sequence.landmarks, sequence.visibility, spec, sequence.image_size
         )
         T, K, C = frames.shape
+        if not np.isfinite(frames).any():
+            logger.warning(
+                "%s has no usable landmarks in any of its %d frames (nothing detected, or"
+                " below min_visibility=%s); its features are all zero",
+                sequence.source or "a sequence",
+                T,
+                spec.min_visibility,
+            )
         flat = _fill_gaps(frames.reshape(T, K * C), sequence.timestamps, spec.max_gap)
         return _resample(flat, sequence.timestamps, spec.fps).reshape(-1, K, C)
 

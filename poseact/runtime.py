@@ -14,6 +14,7 @@ It never imports TensorFlow or Keras. Without `ai-edge-litert` it falls back to
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -79,6 +80,25 @@ def _read_model_file(path: Path) -> tuple[bytes, dict[str, Any], bytes | None]:
         ) from None
     if not isinstance(metadata, dict) or metadata.get("format") != _METADATA_FORMAT:
         raise ModelFormatError(f"{path}: metadata is not poseact's ({_METADATA_FORMAT})")
+    # The network itself lies outside the (CRC-checked) archive: check it against the
+    # sha256 written at export before LiteRT parses it (a damaged flatbuffer can crash
+    # the interpreter). Files exported before poseact recorded it are not checked.
+    digest, size = metadata.get("model_sha256"), metadata.get("model_size")
+    if digest is not None and (
+        not isinstance(size, int)
+        or not 8 <= size <= len(data)
+        or hashlib.sha256(data[:size]).hexdigest() != digest
+    ):
+        raise ModelFormatError(
+            f"{path}: checksum mismatch: the network does not match the sha256 recorded"
+            " when it was exported, so the file is corrupt; copy, download or export it again"
+        )
+    digest = (metadata.get("stream") or {}).get("sha256") if stream is not None else None
+    if digest is not None and hashlib.sha256(stream).hexdigest() != digest:
+        raise ModelFormatError(
+            f"{path}: checksum mismatch: the stream model does not match the sha256 recorded"
+            " when it was exported, so the file is corrupt; copy, download or export it again"
+        )
     return data, metadata, stream
 
 
@@ -101,6 +121,7 @@ class _Runner:
             self.interpreter.allocate_tensors()
         except Exception as exc:  # LiteRT raises ValueError, RuntimeError, ...
             raise ModelFormatError(f"{where}: LiteRT cannot load the model ({exc})") from None
+        self.where = where
         self.inputs = self.interpreter.get_input_details()
         self.outputs = self.interpreter.get_output_details()
 
@@ -108,7 +129,13 @@ class _Runner:
         for detail in self.inputs:
             if name_part in detail["name"]:
                 return detail
-        raise ModelFormatError(f"model has no input named like {name_part!r}")
+        raise ModelFormatError(f"{self.where}: model has no input named like {name_part!r}")
+
+    def invoke(self) -> None:
+        try:
+            self.interpreter.invoke()
+        except Exception as exc:  # a damaged model can load and still fail to run
+            raise ModelFormatError(f"{self.where}: LiteRT cannot run the model ({exc})") from None
 
 
 class TFLiteGestureModel:
@@ -204,7 +231,7 @@ class TFLiteGestureModel:
             raise ModelFormatError(f"{self.path}: model is closed")
         interpreter = runner.interpreter
         interpreter.set_tensor(runner.inputs[0]["index"], window[None].astype(np.float32))
-        interpreter.invoke()
+        runner.invoke()
         return interpreter.get_tensor(runner.outputs[0]["index"])[0].copy()
 
     def predict_proba(self, X) -> np.ndarray:
@@ -304,7 +331,7 @@ class _StatefulStepper(FrameClassifier):
         interp = self._runner.interpreter
         interp.set_tensor(self._frame, self._rows)
         interp.set_tensor(self._state, self._states)
-        interp.invoke()
+        self._runner.invoke()
         self._states = interp.get_tensor(self._state_index).copy()
         self._n += 1
         return interp.get_tensor(self._probs_index)[int(np.argmax(age))].copy()

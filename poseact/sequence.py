@@ -147,10 +147,18 @@ class LandmarkSequence:
 
     def __post_init__(self) -> None:
         where = f" in {self.source}" if self.source else ""
-        layout = get_layout(self.layout)
-        t = np.array(self.timestamps, dtype=np.float64).reshape(-1)
-        lm = np.array(self.landmarks, dtype=np.float32)
-        vis = np.array(self.visibility, dtype=np.float32)
+        try:
+            layout = get_layout(self.layout)
+        except LandmarkFormatError as exc:
+            raise LandmarkFormatError(
+                f"{self.source}: {exc}" if self.source else str(exc)
+            ) from None
+        try:
+            t = np.array(self.timestamps, dtype=np.float64).reshape(-1)
+            lm = np.array(self.landmarks, dtype=np.float32)
+            vis = np.array(self.visibility, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise LandmarkFormatError(f"landmark arrays{where} are not numeric ({exc})") from None
         if lm.ndim != 3 or lm.shape[1:] != (layout.num_points, 3):
             raise LandmarkFormatError(
                 f"landmarks{where} have shape {lm.shape}, expected (T, {layout.num_points}, 3)"
@@ -176,12 +184,17 @@ class LandmarkSequence:
             )
         if np.any(np.isinf(lm)):
             raise LandmarkFormatError(f"landmarks{where} contain inf values")
-        vis = np.where(np.isnan(vis), 0.0, vis).astype(np.float32)
+        vis = np.where(np.isnan(vis) | np.isnan(lm[..., 0]), 0.0, vis).astype(np.float32)
         if np.any(vis < 0) or np.any(vis > 1.0 + 1e-6):
             raise LandmarkFormatError(f"visibility{where} outside [0, 1]")
         world = None
         if self.world is not None:
-            world = np.array(self.world, dtype=np.float32)
+            try:
+                world = np.array(self.world, dtype=np.float32)
+            except (TypeError, ValueError) as exc:
+                raise LandmarkFormatError(
+                    f"world landmarks{where} are not numeric ({exc})"
+                ) from None
             if world.shape != lm.shape:
                 raise LandmarkFormatError(
                     f"world landmarks{where} have shape {world.shape}, expected {lm.shape}"

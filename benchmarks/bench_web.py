@@ -1,0 +1,277 @@
+"""Benchmark the in-browser recognizer (`poseact web`) in headless Chromium.
+
+    python benchmarks/bench_web.py [--model MODEL.tflite] [--seconds 10] [--runs 3]
+
+Builds the page for an exported model (default: a GRU trained here on the real ASL
+recordings in ../shared/data/asl_signs, pose layout), serves it on 127.0.0.1 with the
+npm packages from tests/web/node_modules, and opens it in Debian's chromium with a fake
+camera playing ../shared/testdata/person_thumb_up.mp4 (640×360, 25 fps). For MediaPipe
+in 2 workers (the default on 2+ cores), in 1 worker and on the main thread it measures:
+
+- load: navigation → model loaded → landmarkers ready → camera → first prediction;
+- steady state: processed camera frames per second, MediaPipe's cost per frame, and
+  the poseact cost per frame (normalizer + LiteRT.js stream model + decisions);
+- LiteRT.js alone: one stream-model step (2 lanes) and one window-model run.
+
+Prints the figures and writes benchmarks/results/web.json and web.md. Needs what
+.ci/web-deps.sh installs (chromium, Playwright for Python, tests/web/node_modules).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("POSEACT_SHARED_DIR", REPO.parent / "shared"))
+os.environ.setdefault("POSEACT_MODEL_DIR", str(SHARED / "models"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from poseact.web import build_web_app, chromium_args, serve, video_to_y4m  # noqa: E402
+
+TARGET_FPS = 20.0
+
+
+def train_asl_model(path: Path) -> Path:
+    """Export a GRU (32 units) trained on the ASL recordings' pose points."""
+    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
+    from poseact.dataset import Dataset
+    from poseact.export import export_tflite
+
+    data = np.load(SHARED / "data" / "asl_signs" / "asl_signs.npz")
+    pose = data["pose"].astype(np.float32)  # (90, 30, 33, 4), zeros = not detected
+    missing = np.all(pose == 0, axis=-1, keepdims=True)
+    arrays = np.where(missing, np.nan, pose)
+    arrays[..., 3] = np.nan_to_num(arrays[..., 3])
+    labels = [str(data["classes"][i]) for i in data["labels"]]
+    dataset = Dataset.from_arrays(
+        list(arrays), labels, fps=30.0, layout="pose", image_size=(640, 480)
+    )
+    train, test = dataset.split(0.3, seed=0)
+    classifier = GestureClassifier(
+        model=ModelOptions(architecture="gru", units=32),
+        training=TrainingOptions(epochs=25, seed=0),
+    ).fit(train)
+    report = export_tflite(classifier, path, quantization="float", parity_data=test)
+    print(report.summary())
+    return path
+
+
+MODES = (("2 workers", "?workers=2"), ("1 worker", "?workers=1"), ("main thread", "?workers=0"))
+
+
+def measure_page(url: str, camera: Path, seconds: float, chromium: str) -> dict:
+    """Open the page once in a fresh browser and measure load and steady state."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as home:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=chromium_args(camera),
+            env={**os.environ, "HOME": home},
+        )
+        try:
+            page = browser.new_page(viewport={"width": 720, "height": 720})
+            page.goto(url)
+            page.wait_for_function(
+                "() => poseactApp.state === 'error' || poseactApp.stats.predictions > 0",
+                timeout=120_000,
+            )
+            if page.evaluate("() => poseactApp.state") != "running":
+                raise RuntimeError(page.evaluate("() => poseactApp.error"))
+            timings = page.evaluate("() => poseactApp.timings")
+            time.sleep(2.0)  # warm-up: tracking settled, JIT done
+            snapshot = "() => ({now: performance.now(), ...poseactApp.stats})"
+            first = page.evaluate(snapshot)
+            time.sleep(seconds)
+            last = page.evaluate(snapshot)
+            micro = page.evaluate(
+                """async () => {
+                  const m = poseactApp.model;
+                  const F = m.spec.frameFeatures, W = m.spec.window;
+                  const stepper = await m.stepper();
+                  const row = new Float32Array(F).fill(0.1);
+                  for (let i = 0; i < 30; i++) await stepper.step(row);
+                  let t = performance.now();
+                  for (let i = 0; i < 300; i++) await stepper.step(row);
+                  const step = (performance.now() - t) / 300;
+                  const win = new Float32Array(W * F).fill(0.1);
+                  for (let i = 0; i < 5; i++) await m.predictWindow(win);
+                  t = performance.now();
+                  for (let i = 0; i < 50; i++) await m.predictWindow(win);
+                  return {stepMs: step, windowMs: (performance.now() - t) / 50};
+                }"""
+            )
+            # MediaPipe alone (main-thread mode): the pose landmarker on one frame, tracking.
+            alone = page.evaluate(
+                """async () => {
+                  const d = poseactApp.detector;
+                  if (d.mode !== 'main' || !d.landmarkers.pose) return null;
+                  poseactApp.state = 'benchmark';  // the page's loop stops sending frames
+                  const image = await createImageBitmap(document.getElementById('video'));
+                  const pose = d.landmarkers.pose;
+                  let ms = Math.ceil(performance.now()) + 1e7;
+                  for (let i = 0; i < 5; i++) pose.detectForVideo(image, ms++);
+                  const t = performance.now();
+                  for (let i = 0; i < 30; i++) pose.detectForVideo(image, ms++);
+                  return (performance.now() - t) / 30;
+                }"""
+            )
+        finally:
+            browser.close()
+    elapsed = (last["now"] - first["now"]) / 1000.0
+    frames = last["frames"] - first["frames"]
+    return {
+        "workers": last["workers"],
+        "load_ms": {k: round(v, 1) for k, v in timings.items()},
+        "fps": frames / elapsed,
+        "frames": frames,
+        "seconds": elapsed,
+        "detect_ms": last["detectMs"],
+        "poseact_ms_per_frame": last["modelMs"],
+        "frame_latency_ms": last["frameMs"],
+        "litert_step_ms": micro["stepMs"],
+        "litert_window_ms": micro["windowMs"],
+        "mediapipe_alone_ms": alone,
+        "load_average": os.getloadavg()[0],
+    }
+
+
+def summarize(mode: str, runs: list[dict]) -> dict:
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    first_prediction = [r["load_ms"]["firstPrediction"] for r in runs]
+    return {
+        "mode": mode,
+        "runs": len(runs),
+        "fps_median": median("fps"),
+        "fps_best": max(r["fps"] for r in runs),
+        "detect_ms_median": median("detect_ms"),
+        "poseact_ms_per_frame_median": median("poseact_ms_per_frame"),
+        "litert_step_ms_median": median("litert_step_ms"),
+        "litert_window_ms_median": median("litert_window_ms"),
+        "first_prediction_ms_median": statistics.median(first_prediction),
+        "model_loaded_ms_median": statistics.median(r["load_ms"]["modelLoaded"] for r in runs),
+        "landmarkers_ms_median": statistics.median(r["load_ms"]["landmarkersLoaded"] for r in runs),
+        "camera_ms_median": statistics.median(r["load_ms"]["cameraReady"] for r in runs),
+        "load_average_median": median("load_average"),
+        "mediapipe_alone_ms_median": statistics.median(
+            [r["mediapipe_alone_ms"] for r in runs if r["mediapipe_alone_ms"] is not None] or [0]
+        ),
+    }
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        "# In-browser recognizer (`poseact web`) in headless Chromium",
+        "",
+        f"Measured {result['date']} by `benchmarks/bench_web.py` on {result['machine']}"
+        f" ({result['cpus']} CPUs), {result['browser']}, software rendering (--disable-gpu),",
+        f"MediaPipe pose_landmarker_full (CPU, wasm SIMD), model {result['model']}; fake camera"
+        " playing person_thumb_up.mp4 at 640×360, 25 fps. Medians of"
+        f" {result['runs']} fresh browser starts per mode, {result['seconds']:.0f} s each.",
+        "",
+        "| MediaPipe in | FPS (median / best) | MediaPipe ms/frame | poseact ms/frame"
+        " | navigation → first prediction | load average |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in result["summary"]:
+        lines.append(
+            f"| {s['mode']} | {s['fps_median']:.1f} / {s['fps_best']:.1f}"
+            f" | {s['detect_ms_median']:.1f} | {s['poseact_ms_per_frame_median']:.2f}"
+            f" | {s['first_prediction_ms_median'] / 1000:.2f} s"
+            f" | {s['load_average_median']:.1f} |"
+        )
+    worker, main_thread = result["summary"][0], result["summary"][-1]
+    alone = main_thread["mediapipe_alone_ms_median"]
+    lines += [
+        "",
+        f"MediaPipe's pose landmarker alone (one frame, tracking, main thread): {alone:.1f} ms"
+        f" per frame, a ceiling of {1000 / alone:.1f} FPS on one core.",
+        "",
+        f"Page load, {worker['mode']} (ms after navigation start, medians): model + LiteRT.js"
+        f" ready {worker['model_loaded_ms_median']:.0f}, MediaPipe ready"
+        f" {worker['landmarkers_ms_median']:.0f}, camera {worker['camera_ms_median']:.0f},"
+        f" first prediction {worker['first_prediction_ms_median']:.0f}.",
+        "",
+        f"LiteRT.js alone: one stream-model step (2 lanes) {worker['litert_step_ms_median']:.2f}"
+        f" ms, one window-model run ({result['window']} frames)"
+        f" {worker['litert_window_ms_median']:.2f} ms.",
+        "",
+        f"Target: ≥ {TARGET_FPS:.0f} FPS. MediaPipe's pose landmarker dominates the frame cost;"
+        " poseact's own work (normalizer, LiteRT.js, decisions) is a few percent of it. The"
+        " load average column says how busy the 2 cores were with other work while measuring.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None, help="an exported .tflite")
+    parser.add_argument("--seconds", type=float, default=10.0, help="steady-state window")
+    parser.add_argument("--runs", type=int, default=3, help="browser starts per mode")
+    parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--assets", type=Path, default=REPO / "tests" / "web" / "node_modules")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        model = args.model or train_asl_model(work / "asl_gru.tflite")
+        camera = video_to_y4m(SHARED / "testdata" / "person_thumb_up.mp4", work / "cam.y4m")
+        site = build_web_app(model, work / "site", assets=args.assets)
+        version = subprocess.run(
+            [args.chromium, "--version"], capture_output=True, text=True
+        ).stdout.strip()
+        runs: dict[str, list[dict]] = {mode: [] for mode, _ in MODES}
+        with serve(site) as server:
+            for i in range(args.runs):
+                for mode, query in MODES:
+                    run = measure_page(server.url + query, camera, args.seconds, args.chromium)
+                    runs[mode].append(run)
+                    print(
+                        f"{mode:11s} run {i + 1}: {run['fps']:.1f} FPS, MediaPipe"
+                        f" {run['detect_ms']:.1f} ms, poseact {run['poseact_ms_per_frame']:.2f}"
+                        f" ms/frame, first prediction {run['load_ms']['firstPrediction']:.0f} ms"
+                        f" (load average {run['load_average']:.1f})",
+                        flush=True,
+                    )
+        from poseact.runtime import read_model_metadata
+
+        metadata = read_model_metadata(model)
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "cpus": os.cpu_count(),
+        "browser": version,
+        "python": sys.version.split()[0],
+        "model": f"{metadata['architecture']} {metadata['layout']}"
+        f" {len(metadata['classes'])} classes",
+        "window": metadata["window"],
+        "seconds": args.seconds,
+        "runs": args.runs,
+        "target_fps": TARGET_FPS,
+        "summary": [summarize(mode, runs[mode]) for mode, _ in MODES],
+        "all_runs": runs,
+    }
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "web.json").write_text(json.dumps(result, indent=1) + "\n")
+    (args.output / "web.md").write_text(markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()

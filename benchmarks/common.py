@@ -1,0 +1,415 @@
+"""What every benchmark shares: environment, timing, test media, models, result files.
+
+Each benchmark module is a script (`python -m benchmarks.bench_NAME [--quick]`) that
+builds a `Report`: figures it measured and checks of those figures against the targets
+of issue 5. `Report.write()` prints them and writes `benchmarks/results/NAME.json`;
+`python -m benchmarks` runs them all and joins the JSON files into `summary.md` and
+`summary.json`.
+
+The machines these run on are shared and noisy, so benchmarks compare things measured
+within one run (ratios), repeat interleaved measurements, keep the best (least
+disturbed) repetition, and record the load average beside every result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+SHARED = Path(os.environ.get("POSEACT_SHARED_DIR", REPO.parent / "shared"))
+
+
+def setup_environment() -> None:
+    """MediaPipe bundles from ../shared/models and quiet TensorFlow, unless already set."""
+    os.environ.setdefault("POSEACT_MODEL_DIR", str(SHARED / "models"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+
+
+setup_environment()
+
+
+# ---------------------------------------------------------------------- reports
+@dataclass
+class Check:
+    """One figure beside its target.
+
+    `met` is True / False, or None when the figure has no target of its own (shown
+    for context, e.g. the start-up cost that a target leaves out).
+    """
+
+    id: str
+    what: str
+    measured: float | bool | None
+    unit: str
+    target: str
+    met: bool | None
+    note: str = ""
+
+
+@dataclass
+class Report:
+    """The figures and checks of one benchmark run."""
+
+    name: str
+    title: str
+    quick: bool
+    figures: dict[str, Any] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    load_start: float = field(default_factory=lambda: os.getloadavg()[0])
+
+    def figure(self, key: str, value: Any, unit: str = "", what: str = "") -> Any:
+        """Record (and print) one measured figure."""
+        self.figures[key] = value if not unit else {"value": value, "unit": unit}
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        print(f"  {what or key}: {shown} {unit}".rstrip(), flush=True)
+        return value
+
+    def check(
+        self,
+        id: str,
+        what: str,
+        measured: float | bool | None,
+        unit: str,
+        target: str,
+        met: bool | None,
+        note: str = "",
+    ) -> Check:
+        """Record (and print) a figure against its target."""
+        item = Check(f"{self.name}.{id}", what, measured, unit, target, met, note)
+        self.checks.append(item)
+        state = {True: "met", False: "NOT MET", None: "info"}[met]
+        print(f"  [{state}] {what}: {format_value(measured, unit)} (target {target})", flush=True)
+        if note:
+            print(f"      {note}", flush=True)
+        return item
+
+    def write(self, directory: Path = RESULTS) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        data = {
+            "name": self.name,
+            "title": self.title,
+            "quick": self.quick,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started)),
+            "seconds": round(time.time() - self.started, 1),
+            "machine": machine_info(),
+            "load_average": {"start": self.load_start, "end": os.getloadavg()[0]},
+            "figures": self.figures,
+            "checks": [asdict(c) for c in self.checks],
+        }
+        path = directory / f"{self.name}.json"
+        path.write_text(json.dumps(data, indent=1, default=_json_default) + "\n")
+        print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+        return path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def format_value(value: Any, unit: str) -> str:
+    """A figure as the summary table shows it."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if unit == "%":
+            text = f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+        elif abs(value) >= 100:
+            text = f"{value:.0f}"
+        elif abs(value) >= 10:
+            text = f"{value:.1f}"
+        else:
+            text = f"{value:.2f}"
+    else:
+        text = str(value)
+    if unit in ("×", "%"):
+        return f"{text}{unit}" if unit == "%" else f"{text}×"
+    return f"{text} {unit}".rstrip()
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU, OS and the versions that matter for these figures."""
+    info: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "processor": _cpu_model(),
+    }
+    from importlib import metadata
+
+    for package in (
+        "mediapipe",
+        "tensorflow",
+        "tensorflow-cpu",
+        "keras",
+        "ai-edge-litert",
+        "numpy",
+    ):
+        try:
+            info[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def busy_note(report: Report) -> str:
+    """A warning when other work ran on the machine while measuring."""
+    load = max(report.load_start, os.getloadavg()[0])
+    cpus = os.cpu_count() or 1
+    if load > 0.5 * cpus:
+        return (
+            f"machine busy (load average {load:.1f} on {cpus} CPUs) while measuring:"
+            " figures are pessimistic, ratios that need free cores most of all"
+        )
+    return ""
+
+
+def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="smaller inputs, fewer repeats")
+    parser.add_argument("--work", type=Path, help="folder for generated clips and models")
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------------- timing
+def best_of(repeats: int, fn: Callable[[], Any]) -> tuple[float, list[float], Any]:
+    """(min, all wall times, last result) of `repeats` calls of `fn`."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), times, result
+
+
+def per_call(fn: Callable[[], Any], calls: int, repeats: int = 5) -> dict[str, float]:
+    """Seconds per call of `fn`: best and median over `repeats` runs of `calls` calls."""
+    fn()  # warm up
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        runs.append((time.perf_counter() - start) / calls)
+    return {"best": min(runs), "median": statistics.median(runs)}
+
+
+class Stopwatch:
+    """Wall and CPU time (this process and its finished children) of a `with` block."""
+
+    def __enter__(self) -> Stopwatch:
+        self.wall = self.cpu = 0.0
+        self._wall = time.perf_counter()
+        self._cpu = _cpu_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = _cpu_seconds() - self._cpu
+
+
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+# ---------------------------------------------------------------------- work folder
+def work_dir(given: Path | None = None) -> Path:
+    """Where clips and models are kept between benchmarks of one `python -m benchmarks`."""
+    path = given or os.environ.get("POSEACT_BENCH_WORK")
+    path = Path(path) if path else Path(tempfile.mkdtemp(prefix="poseact-bench-"))
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["POSEACT_BENCH_WORK"] = str(path)
+    return path
+
+
+# ---------------------------------------------------------------------- media
+def moving_image_frames(
+    image: np.ndarray,
+    frames: int,
+    size: tuple[int, int] = (640, 480),
+    *,
+    zoom: tuple[float, float] = (0.80, 0.95),
+    background: int = 90,
+) -> np.ndarray:
+    """(frames, H, W, 3) uint8: a real photo sliding left to right and zooming in.
+
+    The photo is scaled to `zoom` times the frame's shorter side (keeping its aspect
+    ratio) on a grey canvas, like `tests/media.astronaut_frames`.
+    """
+    import cv2
+
+    width, height = size
+    out = np.empty((frames, height, width, 3), dtype=np.uint8)
+    ih, iw = image.shape[:2]
+    for i in range(frames):
+        phase = i / max(frames - 1, 1)
+        side = min(width, height) * (zoom[0] + (zoom[1] - zoom[0]) * phase)
+        scale = side / max(ih, iw)
+        w, h = max(1, round(iw * scale)), max(1, round(ih * scale))
+        scaled = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        canvas = np.full((height, width, 3), background, dtype=np.uint8)
+        x0 = round((width - w) * (0.2 + 0.6 * phase))
+        y0 = (height - h) // 2
+        xs, ys = max(x0, 0), max(y0, 0)
+        xe, ye = min(x0 + w, width), min(y0 + h, height)
+        canvas[ys:ye, xs:xe] = scaled[ys - y0 : ye - y0, xs - x0 : xe - x0]
+        out[i] = canvas
+    return out
+
+
+def astronaut_image() -> np.ndarray:
+    """scikit-image's astronaut photo (a real person, head and shoulders), RGB."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+def hand_image() -> np.ndarray:
+    """A real photo of an open hand (../shared/testdata/hand_open.jpg), RGB."""
+    import cv2
+
+    path = SHARED / "testdata" / "hand_open.jpg"
+    bgr = cv2.imread(str(path))
+    if bgr is None:
+        raise FileNotFoundError(f"test photo {path} not found (set POSEACT_SHARED_DIR)")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def write_video(path: Path, frames: np.ndarray, fps: float = 30.0) -> Path:
+    """Write (T, H, W, 3) uint8 RGB frames to an mp4 (codec mp4v) with OpenCV."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height, width = frames.shape[1:3]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write mp4v video to {path}")
+    try:
+        for frame in frames:
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+    return path
+
+
+def clip(
+    work: Path, kind: str, frames: int, size: tuple[int, int] = (640, 480), *, variant: int = 0
+) -> Path:
+    """A generated mp4 of a real photo ("person" or "hand") moving; made once per work folder.
+
+    `variant` shifts the motion so clips of a folder differ in content.
+    """
+    path = work / "clips" / f"{kind}_{size[0]}x{size[1]}_{frames}f_v{variant}.mp4"
+    if path.is_file():
+        return path
+    image = astronaut_image() if kind == "person" else hand_image()
+    zoom = (0.80 + 0.01 * (variant % 5), 0.95 - 0.01 * (variant % 3))
+    return write_video(path, moving_image_frames(image, frames, size, zoom=zoom))
+
+
+# ---------------------------------------------------------------------- models
+def embedded_split():
+    """(train, test) of the embedded synthetic dataset, test = held-out subjects."""
+    from poseact.loading import load_default_dataset
+
+    return load_default_dataset().split(0.25, seed=0)
+
+
+def trained_classifier(work: Path, quick: bool):
+    """poseact's default classifier (GRU, 64 units) trained on the embedded dataset's
+    training subjects; trained once per work folder and loaded afterwards."""
+    from poseact.classifier import GestureClassifier, TrainingOptions
+
+    path = work / ("gru_quick.poseact" if quick else "gru.poseact")
+    if path.is_file():
+        return GestureClassifier.load(path)
+    train, _ = embedded_split()
+    training = TrainingOptions(epochs=10, seed=0) if quick else TrainingOptions(seed=0)
+    start = time.perf_counter()
+    classifier = GestureClassifier(training=training).fit(train)
+    print(f"  (trained the benchmark GRU in {time.perf_counter() - start:.1f} s)", flush=True)
+    classifier.save(path)
+    return classifier
+
+
+QUANTIZATIONS = ("float", "float16", "int8")
+
+
+def exported_models(work: Path, quick: bool) -> dict[str, dict[str, Any]]:
+    """The benchmark GRU exported as float, float16 and int8 TFLite, once per work folder.
+
+    Returns {quantization: {"path", "size_bytes", "max_abs_diff", "argmax_agreement",
+    "parity_ok"}}.
+    """
+    index = work / ("exports_quick.json" if quick else "exports.json")
+    if index.is_file():
+        models = json.loads(index.read_text())
+        if all(Path(m["path"]).is_file() for m in models.values()):
+            return models
+    from poseact.export import export_tflite
+
+    classifier = trained_classifier(work, quick)
+    _, test = embedded_split()
+    models = {}
+    for quantization in QUANTIZATIONS:
+        path = work / f"gru_{quantization}{'_quick' if quick else ''}.tflite"
+        report = export_tflite(classifier, path, quantization=quantization, parity_data=test)
+        models[quantization] = {
+            "path": str(path),
+            "size_bytes": report.size_bytes,
+            "max_abs_diff": report.max_abs_diff,
+            "argmax_agreement": report.argmax_agreement,
+            "parity_ok": report.parity_ok,
+        }
+    index.write_text(json.dumps(models, indent=1))
+    return models
+
+
+def main_wrapper(run: Callable[[argparse.Namespace], Report], description: str) -> int:
+    """Parse the common arguments, run a benchmark, write its JSON."""
+    args = parse_args(description)
+    args.work = work_dir(args.work)
+    report = run(args)
+    report.write()
+    return 0
+
+
+def ensure_on_path() -> None:
+    """Make `import benchmarks` work when a module is run as a script."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))

@@ -1,0 +1,46 @@
+// MediaPipe off the main thread: frames in, landmarks out (a module worker).
+//
+// Messages in: {type: "init", visionUrl, wasmBase, layout, options} once, then
+// {type: "frame", image, ms, k} with the image (VideoFrame or ImageBitmap) transferred.
+// Messages out: {type: "ready"}, {type: "landmarks", landmarks, visibility, detectMs}
+// or {type: "error", message}.
+
+import { createLandmarkers, extractLandmarks } from "./poseact.js";
+
+let landmarkers = null;
+
+function message(error) {
+  return String(error && error.message ? error.message : error);
+}
+
+self.onmessage = async ({ data }) => {
+  if (data.type === "init") {
+    try {
+      // Import maps do not reach workers: the page passes the resolved URL.
+      const mp = await import(data.visionUrl);
+      const fileset = await mp.FilesetResolver.forVisionTasks(data.wasmBase, true);
+      landmarkers = await createLandmarkers(mp, fileset, data.layout, data.options);
+      self.postMessage({ type: "ready" });
+    } catch (error) {
+      self.postMessage({ type: "error", message: message(error) });
+    }
+    return;
+  }
+  if (data.type === "frame") {
+    const begin = performance.now();
+    try {
+      const { landmarks, visibility } = extractLandmarks(
+        landmarkers.pose, landmarkers.hands, data.image, data.ms, data.k,
+      );
+      const detectMs = performance.now() - begin;
+      self.postMessage({ type: "landmarks", landmarks, visibility, detectMs }, [
+        landmarks.buffer,
+        visibility.buffer,
+      ]);
+    } catch (error) {
+      self.postMessage({ type: "error", message: message(error) });
+    } finally {
+      data.image.close();
+    }
+  }
+};

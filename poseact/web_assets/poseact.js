@@ -1,0 +1,878 @@
+// poseact in the browser: model-file reader, landmark layout, normalizer, stepper and
+// decisions.
+//
+// A JavaScript port of poseact/runtime.py, poseact/normalize.py (the streaming path)
+// and the per-frame part of poseact/landmarks.py. Keep it in step with them:
+// tests/test_web.py runs this module in Chromium and compares its features
+// (max |diff| < 1e-5), probabilities (< 1e-4) and decisions with Python's.
+//
+// No imports: LiteRT.js and MediaPipe are passed in (`GestureModel.load(bytes, litert)`,
+// `createLandmarkers(mp, ...)`), so this module also loads in a worker (where import
+// maps do not apply) and the normalizer runs where neither package is loaded.
+
+// ------------------------------------------------------------------ model file
+const TFLITE_MAGIC = "TFL3";
+const METADATA_FORMAT = "poseact-tflite";
+
+/** Errors about the model file (not a TFLite model, not a poseact model). */
+export class ModelFormatError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ModelFormatError";
+  }
+}
+
+async function inflateRaw(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * Members of the zip archive appended to a model file, like Python's zipfile.
+ *
+ * The archive follows the TFLite flatbuffer, so the offsets in its central directory
+ * are relative to where the archive starts; that start is found from the End Of
+ * Central Directory record (EOCD position - central directory size - its offset).
+ *
+ * @param {Uint8Array} data the whole model file.
+ * @returns {Promise<{start: number, members: Map<string, Uint8Array>}>} where the
+ *     archive starts in `data` and its decompressed members.
+ */
+export async function readAppendedZip(data) {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let eocd = -1;
+  for (let i = data.length - 22; i >= Math.max(0, data.length - 22 - 65535); i--) {
+    if (view.getUint32(i, true) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new ModelFormatError("no zip archive after the model (no EOCD record)");
+  const count = view.getUint16(eocd + 10, true);
+  const cdSize = view.getUint32(eocd + 12, true);
+  const cdOffset = view.getUint32(eocd + 16, true);
+  const start = eocd - cdSize - cdOffset; // bytes before the archive (the .tflite)
+  if (start < 0) throw new ModelFormatError("corrupt zip archive (central directory)");
+  const decoder = new TextDecoder();
+  const members = new Map();
+  let p = start + cdOffset;
+  for (let n = 0; n < count; n++) {
+    if (view.getUint32(p, true) !== 0x02014b50) {
+      throw new ModelFormatError("corrupt zip archive (central directory entry)");
+    }
+    const method = view.getUint16(p + 10, true);
+    const compressed = view.getUint32(p + 20, true);
+    const nameLength = view.getUint16(p + 28, true);
+    const extraLength = view.getUint16(p + 30, true);
+    const commentLength = view.getUint16(p + 32, true);
+    const local = start + view.getUint32(p + 42, true);
+    const name = decoder.decode(data.subarray(p + 46, p + 46 + nameLength));
+    p += 46 + nameLength + extraLength + commentLength;
+    if (view.getUint32(local, true) !== 0x04034b50) {
+      throw new ModelFormatError(`corrupt zip archive (local header of ${name})`);
+    }
+    const begin = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+    const raw = data.subarray(begin, begin + compressed);
+    if (method === 0) members.set(name, raw.slice());
+    else if (method === 8) members.set(name, await inflateRaw(raw));
+    else throw new ModelFormatError(`zip member ${name} uses unsupported method ${method}`);
+  }
+  return { start, members };
+}
+
+// Hex SHA-256 (WebCrypto: secure contexts, i.e. https or localhost); null without it.
+async function sha256(bytes) {
+  if (!(globalThis.crypto && crypto.subtle)) return null;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Split an exported poseact model file into its parts (see poseact/export.py).
+ *
+ * @param {Uint8Array} data the `.tflite` file written by `poseact.export_tflite`.
+ * @returns {Promise<{windowModel: Uint8Array, streamModel: Uint8Array|null,
+ *     metadata: object}>}
+ */
+export async function readModelFile(data) {
+  if (data.length < 8 || new TextDecoder().decode(data.subarray(4, 8)) !== TFLITE_MAGIC) {
+    throw new ModelFormatError("not a TFLite model (no TFL3 identifier)");
+  }
+  let archive;
+  try {
+    archive = await readAppendedZip(data);
+  } catch (error) {
+    throw new ModelFormatError(
+      `a TFLite model but not a poseact model: it carries no poseact metadata (${error.message})`,
+    );
+  }
+  const json = archive.members.get("poseact.json");
+  if (!json) throw new ModelFormatError("the model's archive has no poseact.json");
+  let metadata;
+  try {
+    metadata = JSON.parse(new TextDecoder().decode(json));
+  } catch (error) {
+    throw new ModelFormatError(`poseact.json is not valid JSON (${error.message})`);
+  }
+  if (!metadata || metadata.format !== METADATA_FORMAT) {
+    throw new ModelFormatError(`metadata is not poseact's (${METADATA_FORMAT})`);
+  }
+  // The network lies outside the (CRC-checked) archive: check the sha256 values
+  // recorded at export, as Python's runtime does (older files without them pass).
+  const size = metadata.model_size ?? archive.start;
+  const corrupt = (what) =>
+    new ModelFormatError(
+      `checksum mismatch: ${what} does not match the sha256 recorded when it was` +
+        " exported, so the file is corrupt; copy, download or export it again",
+    );
+  if (metadata.model_sha256 !== undefined && metadata.model_sha256 !== null) {
+    if (!Number.isInteger(size) || size < 8 || size > data.length) throw corrupt("the network");
+    const digest = await sha256(data.subarray(0, size));
+    if (digest !== null && digest !== metadata.model_sha256) throw corrupt("the network");
+  }
+  const streamName = metadata.stream && metadata.stream.file;
+  const streamModel = (streamName && archive.members.get(streamName)) || null;
+  const streamDigest = streamModel && metadata.stream.sha256;
+  if (streamDigest) {
+    const digest = await sha256(streamModel);
+    if (digest !== null && digest !== streamDigest) throw corrupt("the stream model");
+  }
+  return { windowModel: data.slice(0, size), streamModel, metadata };
+}
+
+// ------------------------------------------------------------------ normalizer
+const LAYOUT_POINTS = { pose: 33, hands: 42, "pose+hands": 75 };
+const TORSO_PER_SHOULDER_WIDTH = 1.4;
+
+/** Points K of a layout ("pose": 33, "hands": 42, "pose+hands": 75). */
+export function layoutPoints(layout) {
+  const k = LAYOUT_POINTS[layout];
+  if (k === undefined) throw new Error(`unknown layout ${JSON.stringify(layout)}`);
+  return k;
+}
+
+/**
+ * A normalizer spec dict (metadata.normalizer) with Python's defaults filled in.
+ *
+ * @param {object} spec as `NormalizerSpec.to_dict()` writes it.
+ */
+export function normalizerSpec(spec) {
+  const full = {
+    layout: "pose", fps: 30.0, window: 30, sampling: "center", center: "hips",
+    scale: "torso", rotate: false, use_z: true, min_visibility: 0.3, max_gap: 0.25,
+    velocity: true, ...spec,
+  };
+  full.numPoints = layoutPoints(full.layout);
+  full.channels = full.use_z ? 3 : 2;
+  full.frameFeatures = full.numPoints * full.channels * (full.velocity ? 2 : 1);
+  return full;
+}
+
+function norm2d(x, y) {
+  return Math.sqrt(x * x + y * y);
+}
+
+// Pose points [first, first + 33) of p (flat K*3, NaN where missing), in place.
+function normalizePose(p, first, spec) {
+  const at = (i, c) => p[(first + i) * 3 + c];
+  const [ls, rs, lh, rh] = [11, 12, 23, 24];
+  const shoulders = [0, 1, 2].map((c) => (at(ls, c) + at(rs, c)) / 2);
+  const hips = [0, 1, 2].map((c) => (at(lh, c) + at(rh, c)) / 2);
+  const torso = norm2d(shoulders[0] - hips[0], shoulders[1] - hips[1]);
+  const width = norm2d(at(ls, 0) - at(rs, 0), at(ls, 1) - at(rs, 1));
+  let size;
+  if (spec.scale === "torso") {
+    size = Number.isFinite(torso) ? torso : width * TORSO_PER_SHOULDER_WIDTH;
+  } else {
+    size = Number.isFinite(width) ? width : torso / TORSO_PER_SHOULDER_WIDTH;
+    size *= TORSO_PER_SHOULDER_WIDTH;
+  }
+  if (!(size > 1e-6)) size = NaN;
+  const down = [0, size, 0];
+  const centre = [0, 1, 2].map((c) =>
+    spec.center === "hips"
+      ? Number.isFinite(hips[c]) ? hips[c] : shoulders[c] + down[c]
+      : Number.isFinite(shoulders[c]) ? shoulders[c] : hips[c] - down[c],
+  );
+  for (let i = 0; i < 33; i++) {
+    for (let c = 0; c < 3; c++) {
+      const j = (first + i) * 3 + c;
+      p[j] = (p[j] - centre[c]) / size;
+    }
+  }
+  if (spec.rotate) {
+    const lx = at(ls, 0) - at(rs, 0);
+    const ly = at(ls, 1) - at(rs, 1);
+    let angle = Math.atan2(ly, lx);
+    if (!Number.isFinite(angle)) angle = 0;
+    const cos = Math.cos(-angle);
+    const sin = Math.sin(-angle);
+    for (let i = 0; i < 33; i++) {
+      const j = (first + i) * 3;
+      const x = p[j];
+      const y = p[j + 1];
+      p[j] = cos * x - sin * y;
+      p[j + 1] = sin * x + cos * y;
+    }
+  }
+}
+
+// One hand, points [first, first + 21) of p, in place.
+function normalizeHand(p, first) {
+  const at = (i, c) => p[(first + i) * 3 + c];
+  const wrist = [at(0, 0), at(0, 1), at(0, 2)];
+  const dist = (i) => norm2d(at(i, 0) - wrist[0], at(i, 1) - wrist[1]);
+  const palm = dist(9);
+  const fallback = (dist(5) + dist(17)) / 2;
+  let size = Number.isFinite(palm) ? palm : fallback;
+  if (!(size > 1e-6)) size = NaN;
+  for (let i = 0; i < 21; i++) {
+    for (let c = 0; c < 3; c++) {
+      const j = (first + i) * 3 + c;
+      p[j] = (p[j] - wrist[c]) / size;
+    }
+  }
+}
+
+/**
+ * Normalize one frame, like Python's `normalize_frames` on a single frame.
+ *
+ * @param {ArrayLike<number>} landmarks (K*3) normalized image x, y, z; NaN where missing.
+ * @param {ArrayLike<number>} visibility (K) in [0, 1].
+ * @param {object} spec from `normalizerSpec`.
+ * @param {number[]|null} imageSize [width, height] in pixels, or null (square).
+ * @returns {Float64Array} (K*C) body-relative coordinates, NaN where missing.
+ */
+export function normalizeFrame(landmarks, visibility, spec, imageSize = null) {
+  const k = spec.numPoints;
+  if (landmarks.length !== k * 3 || visibility.length !== k) {
+    throw new Error(
+      `landmarks have ${landmarks.length / 3} points, expected ${k} for layout ${spec.layout}`,
+    );
+  }
+  // float32 inputs, as Python casts them; the arithmetic below is float64.
+  const p = new Float64Array(k * 3);
+  for (let i = 0; i < k * 3; i++) {
+    const v = landmarks[i];
+    p[i] = v === null || v === undefined ? NaN : Math.fround(v);
+  }
+  if (imageSize) {
+    const aspect = Math.fround(imageSize[0] / imageSize[1]);
+    for (let i = 0; i < k; i++) {
+      p[i * 3] = Math.fround(p[i * 3] * aspect);
+      p[i * 3 + 2] = Math.fround(p[i * 3 + 2] * aspect);
+    }
+  }
+  const minVisibility = Math.fround(spec.min_visibility);
+  for (let i = 0; i < k; i++) {
+    if (Math.fround(visibility[i]) < minVisibility) p[i * 3] = p[i * 3 + 1] = p[i * 3 + 2] = NaN;
+  }
+  if (spec.layout === "pose") {
+    normalizePose(p, 0, spec);
+  } else if (spec.layout === "hands") {
+    normalizeHand(p, 0);
+    normalizeHand(p, 21);
+  } else {
+    normalizePose(p, 0, spec);
+    normalizeHand(p, 33);
+    normalizeHand(p, 54);
+  }
+  const channels = spec.channels;
+  if (channels === 3) return p;
+  const out = new Float64Array(k * channels);
+  for (let i = 0; i < k; i++) {
+    for (let c = 0; c < channels; c++) out[i * channels + c] = p[i * 3 + c];
+  }
+  return out;
+}
+
+/**
+ * The live normalizer: one camera frame in, zero or more feature rows out.
+ *
+ * Port of Python's `StreamingFeaturizer`: resamples onto the spec's fps grid anchored
+ * at the first frame (linear interpolation between the previous and the current
+ * frame), holds missing values for up to `max_gap` seconds, then they become 0;
+ * velocity is the difference to the previous grid row.
+ */
+export class StreamingFeaturizer {
+  /** @param {object} spec from `normalizerSpec`. */
+  constructor(spec) {
+    this.spec = spec;
+    this.reset();
+  }
+
+  /** Forget the stream: the next frame starts a new grid. */
+  reset() {
+    this.tPrev = null;
+    this.pPrev = null;
+    this.seen = null;
+    this.t0 = 0;
+    this.k = 0;
+    this.rowPrev = null;
+  }
+
+  /**
+   * Feed one frame.
+   *
+   * @param {number} timestamp seconds, increasing from call to call.
+   * @param {ArrayLike<number>} landmarks (K*3) normalized image coordinates, NaN missing.
+   * @param {ArrayLike<number>} visibility (K) in [0, 1].
+   * @param {number[]|null} imageSize [width, height] of the frame.
+   * @returns {Float32Array[]} the feature rows (F) for the grid times this frame reached.
+   */
+  push(timestamp, landmarks, visibility, imageSize = null) {
+    const spec = this.spec;
+    const p = normalizeFrame(landmarks, visibility, spec, imageSize);
+    const t = Number(timestamp);
+    if (this.tPrev !== null && t <= this.tPrev) {
+      throw new Error(`stream timestamps must increase: got ${t}s after ${this.tPrev}s`);
+    }
+    const n = p.length;
+    if (this.pPrev === null) {
+      this.seen = new Float64Array(n);
+      for (let i = 0; i < n; i++) this.seen[i] = Number.isNaN(p[i]) ? -Infinity : t;
+      this.tPrev = t;
+      this.pPrev = p;
+      this.t0 = t;
+      this.k = 0;
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (Number.isNaN(p[i])) {
+          if (t - this.seen[i] <= spec.max_gap + 1e-9) p[i] = this.pPrev[i];
+        } else {
+          this.seen[i] = t;
+        }
+      }
+    }
+    const rows = [];
+    let g;
+    while ((g = this.t0 + this.k / spec.fps) <= t + 1e-9) {
+      let value;
+      if (g >= t - 1e-9 || this.tPrev === t) {
+        value = p;
+      } else {
+        const w = Math.fround((g - this.tPrev) / (t - this.tPrev));
+        value = new Float64Array(n);
+        for (let i = 0; i < n; i++) value[i] = this.pPrev[i] * (1 - w) + p[i] * w;
+      }
+      rows.push(this.row(value));
+      this.k += 1;
+    }
+    this.tPrev = t;
+    this.pPrev = p;
+    return rows;
+  }
+
+  row(positions) {
+    const n = positions.length;
+    const zero = (v) => (Number.isNaN(v) ? 0 : v);
+    const out = new Float32Array(this.spec.velocity ? 2 * n : n);
+    const prev = this.rowPrev ?? positions;
+    for (let i = 0; i < n; i++) {
+      out[i] = zero(positions[i]);
+      if (this.spec.velocity) out[n + i] = zero(positions[i] - prev[i]);
+    }
+    this.rowPrev = positions;
+    return out;
+  }
+}
+
+// ------------------------------------------------------------------ landmarks
+const HAND_SLOTS = { Left: 0, Right: 1 }; // MediaPipe handedness label -> slot in "hands"
+const POSE_POINTS = 33;
+const HAND_POINTS = 21;
+
+/**
+ * MediaPipe landmarkers for a layout, set up like Python's `LandmarkExtractor`.
+ *
+ * @param {object} mp the `@mediapipe/tasks-vision` module.
+ * @param {object} fileset from `mp.FilesetResolver.forVisionTasks(...)`.
+ * @param {string} layout "pose", "hands" or "pose+hands".
+ * @param {object} options {pose_model, hand_model, delegate, extractor: {...}}:
+ *     bundle URLs, "CPU" or "GPU", and `ExtractorOptions` fields.
+ * @returns {Promise<{pose: object|null, hands: object|null}>}
+ */
+export async function createLandmarkers(mp, fileset, layout, options) {
+  const x = options.extractor || {};
+  const detection = x.min_detection_confidence ?? 0.5;
+  const presence = x.min_presence_confidence ?? 0.5;
+  const tracking = x.min_tracking_confidence ?? 0.5;
+  const delegate = options.delegate || "CPU";
+  let pose = null;
+  let hands = null;
+  if (layout.includes("pose")) {
+    pose = await mp.PoseLandmarker.createFromOptions(fileset, {
+      baseOptions: { modelAssetPath: options.pose_model, delegate },
+      runningMode: "VIDEO",
+      numPoses: 1,
+      minPoseDetectionConfidence: detection,
+      minPosePresenceConfidence: presence,
+      minTrackingConfidence: tracking,
+      outputSegmentationMasks: false,
+    });
+  }
+  if (layout.includes("hands")) {
+    hands = await mp.HandLandmarker.createFromOptions(fileset, {
+      baseOptions: { modelAssetPath: options.hand_model, delegate },
+      runningMode: "VIDEO",
+      numHands: x.num_hands ?? 2,
+      minHandDetectionConfidence: detection,
+      minHandPresenceConfidence: presence,
+      minTrackingConfidence: tracking,
+    });
+  }
+  return { pose, hands };
+}
+
+/**
+ * One frame's landmarks in poseact's layout (port of `LandmarkExtractor.process`).
+ *
+ * Pose points first (visibility from MediaPipe), then the left and the right hand
+ * (by MediaPipe's handedness label, the best-scoring hand per side; visibility is
+ * the handedness score). Missing points are NaN with visibility 0.
+ *
+ * @param {object|null} pose a PoseLandmarker in VIDEO mode, or null.
+ * @param {object|null} hands a HandLandmarker in VIDEO mode, or null.
+ * @param {object} image a video element, VideoFrame, ImageBitmap or canvas.
+ * @param {number} ms the frame's timestamp in milliseconds, increasing.
+ * @param {number} k points of the layout.
+ * @returns {{landmarks: Float64Array, visibility: Float64Array}} (K*3) and (K).
+ */
+export function extractLandmarks(pose, hands, image, ms, k) {
+  const landmarks = new Float64Array(k * 3).fill(NaN);
+  const visibility = new Float64Array(k);
+  let offset = 0;
+  if (pose) {
+    const result = pose.detectForVideo(image, ms);
+    if (result.landmarks.length) {
+      result.landmarks[0].forEach((p, i) => {
+        landmarks.set([p.x, p.y, p.z], i * 3);
+        visibility[i] = p.visibility ?? 1.0;
+      });
+    }
+    offset = POSE_POINTS;
+  }
+  if (hands) {
+    const result = hands.detectForVideo(image, ms);
+    const best = new Map(); // slot -> [score, hand index]
+    (result.handedness || []).forEach((categories, i) => {
+      if (!categories.length) return;
+      const slot = HAND_SLOTS[categories[0].categoryName];
+      if (slot === undefined) return;
+      const score = categories[0].score;
+      if (!best.has(slot) || score > best.get(slot)[0]) best.set(slot, [score, i]);
+    });
+    for (const [slot, [score, i]] of best) {
+      const start = offset + slot * HAND_POINTS;
+      result.landmarks[i].forEach((p, j) => {
+        landmarks.set([p.x, p.y, p.z], (start + j) * 3);
+        visibility[start + j] = score;
+      });
+    }
+  }
+  for (let i = 0; i < k; i++) {
+    visibility[i] = Math.min(1, Math.max(0, visibility[i]));
+    if (Number.isNaN(landmarks[i * 3])) visibility[i] = 0;
+  }
+  return { landmarks, visibility };
+}
+
+// ------------------------------------------------------------------ model runtime
+/** Python's round(): halves go to the even neighbour. */
+export function roundHalfEven(x) {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function argmax(values) {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+// One compiled LiteRT.js model with its input/output details.
+class Runner {
+  constructor(litert, compiled) {
+    this.litert = litert;
+    this.model = compiled;
+    this.inputs = compiled.getInputDetails();
+    this.outputs = compiled.getOutputDetails();
+  }
+
+  static async create(litert, bytes, accelerator) {
+    const compiled = await litert.loadAndCompile(bytes, { accelerator });
+    return new Runner(litert, compiled);
+  }
+
+  inputIndex(namePart) {
+    const index = this.inputs.findIndex((d) => d.name.includes(namePart));
+    if (index < 0) throw new ModelFormatError(`model has no input named like ${namePart}`);
+    return index;
+  }
+
+  // Runs on float32 arrays given in input order; returns the outputs' Float32Arrays.
+  async run(arrays) {
+    const tensors = arrays.map(
+      (a, i) => new this.litert.Tensor(a, Array.from(this.inputs[i].shape)),
+    );
+    let outputs;
+    try {
+      outputs = await this.model.run(tensors);
+    } finally {
+      for (const t of tensors) t.delete();
+    }
+    try {
+      return outputs.map((t) => new Float32Array(t.toTypedArray()));
+    } finally {
+      for (const t of outputs) t.delete();
+    }
+  }
+
+  delete() {
+    this.model.delete();
+  }
+}
+
+/**
+ * An exported poseact model run by LiteRT.js (port of `TFLiteGestureModel`).
+ *
+ * Create with `await GestureModel.load(fileBytes, litert)`, where `litert` is the
+ * `@litertjs/core` module after `loadLiteRt(...)` resolved.
+ */
+export class GestureModel {
+  constructor(metadata, windowRunner, streamBytes, litert, accelerator) {
+    this.metadata = metadata;
+    this.classes = metadata.classes.map(String);
+    this.background = metadata.background ?? null;
+    this.spec = normalizerSpec(metadata.normalizer);
+    this.windowRunner = windowRunner;
+    this.streamBytes = streamBytes;
+    this.litert = litert;
+    this.accelerator = accelerator;
+  }
+
+  /**
+   * @param {Uint8Array} data the model file.
+   * @param {object} litert the `@litertjs/core` module, loaded.
+   * @param {string} accelerator "wasm" (CPU) or "webgpu".
+   */
+  static async load(data, litert, accelerator = "wasm") {
+    const parts = await readModelFile(data);
+    const runner = await Runner.create(litert, parts.windowModel, accelerator);
+    const model = new GestureModel(parts.metadata, runner, parts.streamModel, litert, accelerator);
+    if (runner.inputs.length !== 1 || runner.outputs.length !== 1) {
+      throw new ModelFormatError(
+        `the window model has ${runner.inputs.length} inputs and ${runner.outputs.length}` +
+          " outputs, expected 1 and 1",
+      );
+    }
+    const outputs = runner.outputs[0].shape.at(-1);
+    if (outputs !== model.classes.length) {
+      throw new ModelFormatError(
+        `the model has ${outputs} outputs but its metadata lists ${model.classes.length} classes`,
+      );
+    }
+    const shape = Array.from(runner.inputs[0].shape);
+    if (shape[1] !== model.spec.window || shape[2] !== model.spec.frameFeatures) {
+      throw new ModelFormatError(
+        `model input [${shape}] does not match its metadata (window ${model.spec.window},` +
+          ` ${model.spec.frameFeatures} features)`,
+      );
+    }
+    return model;
+  }
+
+  get hasStreamModel() {
+    return this.streamBytes !== null;
+  }
+
+  /** (C) probabilities for one window, given as (W*F) or a list of W rows. */
+  async predictWindow(window) {
+    const W = this.spec.window;
+    const F = this.spec.frameFeatures;
+    const flat = new Float32Array(W * F);
+    if (window.length === W && window[0].length === F) {
+      window.forEach((row, i) => flat.set(row, i * F));
+    } else {
+      flat.set(window);
+    }
+    const [probs] = await this.windowRunner.run([flat]);
+    return probs;
+  }
+
+  /**
+   * A per-frame classifier over feature rows (port of `TFLiteGestureModel.stepper`).
+   *
+   * @param {boolean} stateful use the embedded single-step model when the file has
+   *     one; false re-runs the window model over the last W rows every frame.
+   */
+  async stepper({ stateful = true } = {}) {
+    if (stateful && this.streamBytes !== null) {
+      const runner = await Runner.create(this.litert, this.streamBytes, this.accelerator);
+      return new StatefulStepper(this, runner);
+    }
+    return new WindowStepper(this);
+  }
+}
+
+/**
+ * Runs the embedded single-step model (port of Python's `_StatefulStepper`).
+ *
+ * The stream model's batch holds L lanes (2 by default), staggered by window / L
+ * frames; each restarts from a zero state every `window` frames, all run in one
+ * invoke, and the lane that has seen the most frames answers.
+ */
+export class StatefulStepper {
+  constructor(model, runner) {
+    this.window = model.spec.window;
+    this.runner = runner;
+    this.frameInput = runner.inputIndex("frame");
+    this.stateInput = runner.inputIndex("state");
+    const frameShape = Array.from(runner.inputs[this.frameInput].shape);
+    const stateShape = Array.from(runner.inputs[this.stateInput].shape);
+    const lanes = stateShape[0];
+    this.size = stateShape.at(-1);
+    this.features = frameShape.at(-1);
+    this.offsets = Array.from({ length: lanes }, (_, j) => roundHalfEven((j * this.window) / lanes));
+    this.classes = model.classes.length;
+    if (runner.outputs.length !== 2 || frameShape[0] !== lanes) {
+      throw new ModelFormatError("stream model has unexpected tensors");
+    }
+    // probabilities (L, C), then state (L, S): by the ":N" name suffix, as Python
+    // orders them, unless only the other output has C values.
+    const suffix = (i) => runner.outputs[i].name.split(":").at(-1);
+    const order = [0, 1].sort((a, b) => (suffix(a) < suffix(b) ? -1 : suffix(a) > suffix(b) ? 1 : a - b));
+    const width = (i) => runner.outputs[i].shape.at(-1);
+    if (width(order[0]) !== this.classes && width(order[1]) === this.classes) order.reverse();
+    [this.probsOutput, this.stateOutput] = order;
+    this.rows = new Float32Array(lanes * this.features);
+    this.reset();
+  }
+
+  get lanes() {
+    return this.offsets.length;
+  }
+
+  reset() {
+    this.n = 0;
+    this.states = new Float32Array(this.lanes * this.size);
+  }
+
+  /** @param {Float32Array} row (F) features; @returns {Promise<Float32Array>} (C). */
+  async step(row) {
+    const ages = this.offsets.map((o) => (this.n >= o ? (this.n - o) % this.window : -1));
+    ages.forEach((age, lane) => {
+      if (age === 0) this.states.fill(0, lane * this.size, (lane + 1) * this.size);
+      this.rows.set(row, lane * this.features);
+    });
+    const inputs = [];
+    inputs[this.frameInput] = this.rows;
+    inputs[this.stateInput] = this.states;
+    const outputs = await this.runner.run(inputs);
+    this.states = outputs[this.stateOutput];
+    this.n += 1;
+    const best = argmax(ages);
+    return outputs[this.probsOutput].slice(best * this.classes, (best + 1) * this.classes);
+  }
+}
+
+/** Re-runs the window model over the last W rows (for the MLP baselines). */
+export class WindowStepper {
+  constructor(model) {
+    this.model = model;
+    this.reset();
+  }
+
+  reset() {
+    this.rows = [];
+  }
+
+  async step(row) {
+    const W = this.model.spec.window;
+    this.rows.push(row);
+    if (this.rows.length > W) this.rows.shift();
+    let rows = this.rows;
+    if (rows.length < W) {
+      const first = Float32Array.from(rows[0]);
+      if (this.model.spec.velocity) first.fill(0, first.length / 2);
+      rows = [...Array(W - rows.length).fill(first), ...rows];
+    }
+    return this.model.predictWindow(rows);
+  }
+}
+
+// ------------------------------------------------------------------ decisions
+/** `DecisionOptions` with Python's defaults. */
+export function decisionOptions(options = {}) {
+  return {
+    smoothing: "ema", ema_alpha: 0.3, majority_frames: 5, threshold: 0.6, min_frames: 3,
+    cooldown: 0.5, ...options,
+  };
+}
+
+/**
+ * Probabilities per row in, gesture events out (port of `StreamingRecognizer`'s
+ * smoothing and `_decide`): EMA or majority smoothing, threshold, background class
+ * ignored, `min_frames` hysteresis and a per-label cooldown.
+ *
+ * Events are `{label, start, end, confidence}`; `end` is null when a gesture starts.
+ */
+export class Decider {
+  constructor(classes, background = null, options = {}) {
+    this.classes = classes;
+    this.background = background;
+    this.options = decisionOptions(options);
+    this.reset();
+  }
+
+  reset() {
+    this.smoothed = null;
+    this.votes = [];
+    this.recent = [];
+    this.candidate = null;
+    this.candidateCount = 0;
+    this.candidateStart = 0;
+    this.current = null;
+    this.currentStart = 0;
+    this.currentPeak = 0;
+    this.lastEnd = new Map();
+    this.label = null;
+    this.confidence = 0;
+    this.probabilities = new Float64Array(this.classes.length);
+  }
+
+  smooth(probs) {
+    const opts = this.options;
+    if (opts.smoothing === "ema") {
+      if (this.smoothed === null) {
+        this.smoothed = Float64Array.from(probs);
+      } else {
+        const a = opts.ema_alpha;
+        for (let i = 0; i < probs.length; i++) {
+          this.smoothed[i] = a * probs[i] + (1 - a) * this.smoothed[i];
+        }
+      }
+      this.probabilities = this.smoothed;
+      const best = argmax(this.smoothed);
+      return [best, this.smoothed[best]];
+    }
+    this.votes.push(argmax(probs));
+    this.recent.push(Float64Array.from(probs));
+    if (this.votes.length > opts.majority_frames) {
+      this.votes.shift();
+      this.recent.shift();
+    }
+    const counts = new Array(probs.length).fill(0);
+    for (const v of this.votes) counts[v] += 1;
+    const best = argmax(counts);
+    const mean = new Float64Array(probs.length);
+    for (const r of this.recent) for (let i = 0; i < mean.length; i++) mean[i] += r[i];
+    for (let i = 0; i < mean.length; i++) mean[i] /= this.recent.length;
+    this.probabilities = mean;
+    return [best, mean[best]];
+  }
+
+  /**
+   * One row's probabilities.
+   *
+   * @param {ArrayLike<number>} probs (C) from the stepper.
+   * @param {number} now the camera frame's timestamp, seconds.
+   * @returns {object[]} the events this row completed or began.
+   */
+  push(probs, now) {
+    const [best, confidence] = this.smooth(probs);
+    return this.decide(this.classes[best], confidence, now);
+  }
+
+  decide(label, confidence, now) {
+    const opts = this.options;
+    let accepted = confidence >= opts.threshold ? label : null;
+    if (accepted === this.background) accepted = null;
+    this.label = label;
+    this.confidence = confidence;
+    const events = [];
+    if (accepted === this.current) {
+      this.candidate = null;
+      this.candidateCount = 0;
+      if (accepted !== null) this.currentPeak = Math.max(this.currentPeak, confidence);
+      return events;
+    }
+    if (accepted !== this.candidate) {
+      this.candidate = accepted;
+      this.candidateCount = 0;
+      this.candidateStart = now;
+    }
+    this.candidateCount += 1;
+    if (this.candidateCount < opts.min_frames) return events;
+    if (this.current !== null) {
+      events.push({ label: this.current, start: this.currentStart, end: now, confidence: this.currentPeak });
+      this.lastEnd.set(this.current, now);
+    }
+    this.current = null;
+    if (accepted !== null) {
+      const last = this.lastEnd.get(accepted);
+      if (last !== undefined && now - last < opts.cooldown) return events;
+      this.current = accepted;
+      this.currentStart = this.candidateStart;
+      this.currentPeak = confidence;
+      events.push({ label: accepted, start: this.candidateStart, end: null, confidence });
+    }
+    this.candidate = null;
+    this.candidateCount = 0;
+    return events;
+  }
+}
+
+/**
+ * Live recognition: landmarks per camera frame in, gesture events out (port of
+ * Python's `StreamingRecognizer.push`).
+ */
+export class StreamingRecognizer {
+  constructor(model, stepper, options = {}) {
+    this.model = model;
+    this.featurizer = new StreamingFeaturizer(model.spec);
+    this.stepper = stepper;
+    this.decider = new Decider(model.classes, model.background, options);
+  }
+
+  static async create(model, options = {}) {
+    return new StreamingRecognizer(model, await model.stepper(), options);
+  }
+
+  reset() {
+    this.featurizer.reset();
+    this.stepper.reset();
+    this.decider.reset();
+  }
+
+  get label() {
+    return this.decider.label;
+  }
+
+  get confidence() {
+    return this.decider.confidence;
+  }
+
+  get current() {
+    return this.decider.current;
+  }
+
+  /**
+   * Feed one camera frame's landmarks.
+   *
+   * @returns {Promise<{rows: Float32Array[], probs: Float32Array[], events: object[]}>}
+   *     the feature rows, the stepper's probabilities per row, and the events.
+   */
+  async push(timestamp, landmarks, visibility, imageSize = null) {
+    const rows = this.featurizer.push(timestamp, landmarks, visibility, imageSize);
+    const probs = [];
+    const events = [];
+    for (const row of rows) {
+      const p = await this.stepper.step(row);
+      if (p === null) continue;
+      probs.push(p);
+      events.push(...this.decider.push(p, Number(timestamp)));
+    }
+    return { rows, probs, events };
+  }
+}

@@ -1,0 +1,182 @@
+"""Few-shot fine-tuning and distillation on the real ASL recordings."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
+from poseact.dataset import Dataset
+from poseact.errors import DatasetError
+from poseact.fewshot import (
+    MEMORY_PER_CLASS,
+    DistillOptions,
+    FineTuneOptions,
+    RehearsalMemory,
+    _distillation_loss,
+    distill,
+)
+
+NEW = "iloveyou"
+
+
+def _only(data: Dataset, keep) -> Dataset:
+    part = data.subset([i for i, label in enumerate(data.labels) if keep(label)])
+    return Dataset(part.sequences, part.labels, part.groups)
+
+
+@pytest.fixture(scope="module")
+def base(asl_split):
+    """A GRU that knows "hello" and "thanks" only."""
+    train, _ = asl_split
+    return GestureClassifier(
+        model=ModelOptions(units=16), training=TrainingOptions(epochs=15, seed=0)
+    ).fit(_only(train, lambda label: label != NEW))
+
+
+@pytest.fixture(scope="module")
+def five_new(asl_split):
+    train, _ = asl_split
+    new = _only(train, lambda label: label == NEW)
+    return new.subset(range(5))
+
+
+def test_fit_keeps_a_few_windows_per_class(base):
+    memory = base.rehearsal_
+    assert isinstance(memory, RehearsalMemory)
+    assert sorted(set(memory.labels)) == ["hello", "thanks"]
+    assert all(memory.labels.count(c) == MEMORY_PER_CLASS for c in ("hello", "thanks"))
+    spec = base.normalizer_.spec
+    assert memory.positions.shape[1:] == (spec.window, spec.num_points, spec.channels)
+
+
+def test_fine_tune_learns_a_new_sign_from_five_clips(base, five_new, asl_split):
+    _, test = asl_split
+    before = base.predict_proba(test)
+    encoder = base.model_.get_layer("recurrent_0").get_weights()
+    tuned = base.fine_tune(five_new, options=FineTuneOptions(epochs=40, seed=0))
+    assert list(tuned.classes_) == ["hello", "iloveyou", "thanks"]
+    truth = np.array(test.labels)
+    predicted = tuned.predict(test)
+    assert np.mean(predicted[truth == NEW] == NEW) >= 0.6
+    assert np.mean(predicted[truth != NEW] == truth[truth != NEW]) >= 0.7
+    # the encoder is the base's, untouched; the base itself is unchanged
+    for a, b in zip(encoder, tuned.model_.get_layer("recurrent_0").get_weights()):
+        assert np.array_equal(a, b)
+    assert np.array_equal(base.predict_proba(test), before)
+    assert list(base.classes_) == ["hello", "thanks"]
+    # its memory now covers all three labels, so it can be fine-tuned again
+    assert sorted(set(tuned.rehearsal_.labels)) == ["hello", "iloveyou", "thanks"]
+
+
+def test_fine_tuned_models_save_and_export(base, five_new, asl_split, tmp_path):
+    from poseact.export import export_tflite
+
+    tuned = base.fine_tune(five_new, options=FineTuneOptions(epochs=2, train_encoder=True))
+    back = GestureClassifier.load(tuned.save(tmp_path / "tuned.poseact"))
+    test = asl_split[1]
+    assert np.allclose(back.predict_proba(test), tuned.predict_proba(test), atol=1e-6)
+    assert back.rehearsal_.labels == tuned.rehearsal_.labels
+    report = export_tflite(back, tmp_path / "tuned.tflite", parity_data=test)
+    assert report.parity_ok and report.streaming
+
+
+def test_replacing_the_labels_and_missing_rehearsal(base, five_new, asl_split):
+    train, _ = asl_split
+    thanks = _only(train, lambda label: label == "thanks").subset(range(5))
+    replaced = base.fine_tune(
+        Dataset(five_new.sequences + thanks.sequences, five_new.labels + thanks.labels),
+        options=FineTuneOptions(epochs=1, keep_old_labels=False),
+    )
+    assert list(replaced.classes_) == ["iloveyou", "thanks"]
+    forgetful = copy.copy(base)
+    forgetful.rehearsal_ = None
+    with pytest.raises(DatasetError, match="needs rehearsal examples"):
+        forgetful.fine_tune(five_new, options=FineTuneOptions(epochs=1))
+    # old clips given explicitly work instead of a stored memory
+    old = _only(train, lambda label: label != NEW)
+    tuned = forgetful.fine_tune(five_new, rehearsal=old, options=FineTuneOptions(epochs=1))
+    assert len(tuned.classes_) == 3
+    with pytest.raises(DatasetError, match="at least 2 classes"):
+        base.fine_tune(five_new, options=FineTuneOptions(keep_old_labels=False))
+
+
+def test_distillation_loss_reduces_to_its_parts():
+    from keras import ops
+
+    onehot = np.eye(3, dtype=np.float32)[[0, 2]]
+    student = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], np.float32)
+    hard_only = _distillation_loss(3, 4.0, 1.0)
+    y = np.concatenate([onehot, student], axis=1)
+    expected = -np.log(np.array([0.7, 0.6]))
+    assert np.allclose(ops.convert_to_numpy(hard_only(y, student)), expected, atol=1e-5)
+    soft_only = _distillation_loss(3, 4.0, 0.0)  # the student equals its teacher
+    assert np.allclose(ops.convert_to_numpy(soft_only(y, student)), 0.0, atol=1e-5)
+    with pytest.raises(ValueError, match="temperature"):
+        DistillOptions(temperature=0)
+
+
+def test_a_small_student_learns_from_the_teacher(asl_gru, asl_split):
+    train, test = asl_split
+    student = distill(
+        asl_gru,
+        train,
+        student=ModelOptions(units=8),
+        training=TrainingOptions(epochs=15, seed=0),
+    )
+    assert list(student.classes_) == list(asl_gru.classes_)
+    assert student.model_.count_params() < asl_gru.model_.count_params() / 3
+    assert student.score(test) >= 0.6  # chance is 1/3
+    assert student.history_["loss"][-1] < student.history_["loss"][0]
+
+
+def _run_example(name: str, *args: str) -> str:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / name
+    result = subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_fine_tune_example(shared_dir, tmp_path):
+    from conftest import ASL_SIGNS
+
+    out = _run_example(
+        "fine_tune_new_gesture.py",
+        str(ASL_SIGNS),
+        "--epochs",
+        "2",
+        "--tune-epochs",
+        "2",
+        "--output",
+        str(tmp_path / "tuned.poseact"),
+    )
+    assert "['hello', 'thanks'] -> ['hello', 'iloveyou', 'thanks']" in out
+    assert "accuracy on 'iloveyou'" in out and "(ok)" in out
+    assert (tmp_path / "tuned.tflite").is_file()
+
+
+def test_distill_example(shared_dir, tmp_path):
+    from conftest import ASL_SIGNS
+
+    out = _run_example(
+        "distill_small_model.py",
+        str(ASL_SIGNS),
+        "--teacher-units",
+        "16",
+        "--student-units",
+        "4",
+        "--epochs",
+        "2",
+        "--output",
+        str(tmp_path / "student.tflite"),
+    )
+    assert "distilled student GRU 4" in out and "scratch student GRU 4" in out
+    assert "student exported" in out and (tmp_path / "student.tflite").is_file()

@@ -1,0 +1,704 @@
+"""The in-browser recognizer (`poseact web`), tested in a real headless Chromium.
+
+The page runs real MediaPipe Tasks Vision for JavaScript and real LiteRT.js (from
+tests/web/node_modules, served locally: nothing needs the internet) on a fake camera
+that plays a real video (../shared/testdata/person_thumb_up.mp4 converted to .y4m).
+Its JavaScript normalizer, stepper and decisions are compared with Python's on the
+same landmarks, features and probabilities.
+
+Needs Debian's chromium, Playwright for Python and `npm ci --prefix tests/web`;
+.ci/web-deps.sh installs them. When one is missing the tests try to install it (set
+POSEACT_WEB_INSTALL=0 to forbid that) and skip with the reason if they cannot.
+Screenshots go to $POSEACT_ARTIFACTS_DIR (default: a pytest temporary folder).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from poseact.errors import ModelFormatError
+from poseact.normalize import NormalizerSpec, StreamingFeaturizer
+from poseact.runtime import (
+    DecisionOptions,
+    StreamingRecognizer,
+    TFLiteGestureModel,
+    _StatefulStepper,
+    _WindowStepper,
+)
+from poseact.web import (
+    CDN_BASE_URL,
+    JS_PACKAGES,
+    WebAssetError,
+    build_web_app,
+    chromium_args,
+    serve,
+    video_to_y4m,
+)
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+NODE_MODULES = WEB_DIR / "node_modules"
+FEATURE_TOLERANCE = 1e-5
+PROBABILITY_TOLERANCE = 1e-4
+RECORD_FRAMES = 60  # frames recorded from the fake camera for the parity checks
+
+
+# ---------------------------------------------------------------------- no browser
+def test_build_web_app_writes_an_offline_site(asl_tflite, tmp_path):
+    model, _ = asl_tflite
+    out = build_web_app(model, tmp_path / "site", assets=WEB_DIR)
+    assert out == tmp_path / "site"
+    for name in ("index.html", "app.js", "poseact.js", "style.css", model.name):
+        assert (out / name).is_file(), name
+    assert (out / "pose_landmarker_full.task").is_file()
+    assert not list(out.glob("hand_landmarker*"))  # a pose model needs no hand bundle
+    assert (out / model.name).read_bytes() == model.read_bytes()
+    page = (out / "index.html").read_text()
+    import_map = json.loads(page.split('<script type="importmap">')[1].split("</script>")[0])
+    for target in import_map["imports"].values():
+        assert target.startswith("./vendor/") and (out / target).is_file(), target
+    config = json.loads(page.split('id="poseact-config">')[1].split("</script>")[0])
+    assert config["model"] == model.name
+    assert config["decision"]["threshold"] == DecisionOptions().threshold
+    assert (out / config["mediapipe_wasm"] / "vision_wasm_internal.wasm").is_file()
+    assert (out / config["litert_wasm"] / "litert_wasm_internal.wasm").is_file()
+
+
+def test_build_web_app_defaults_to_the_pinned_cdn_versions(asl_tflite, tmp_path):
+    model, _ = asl_tflite
+    out = build_web_app(model, tmp_path / "site", decision=DecisionOptions(threshold=0.8))
+    assert not (out / "vendor").exists()
+    page = (out / "index.html").read_text()
+    pinned = json.loads((WEB_DIR / "package.json").read_text())["dependencies"]
+    for package in JS_PACKAGES:
+        assert f"{CDN_BASE_URL}/{package.name}@{package.version}/" in page
+        if package.name in pinned:  # the tests run the versions the page loads
+            assert pinned[package.name] == package.version
+    assert '"threshold": 0.8' in page
+
+
+def test_build_web_app_in_place_with_an_odd_file_name(asl_tflite, tmp_path):
+    model, _ = asl_tflite
+    site = tmp_path / "site"
+    site.mkdir()
+    inside = site / "my model #1.tflite"
+    shutil.copyfile(model, inside)
+    build_web_app(inside, site)  # the model may already be in the folder
+    assert inside.read_bytes() == model.read_bytes()
+    page = (site / "index.html").read_text()
+    assert '"model": "my%20model%20%231.tflite"' in page
+
+
+def test_build_web_app_rejects_bad_inputs(asl_tflite, tmp_path):
+    model, _ = asl_tflite
+    not_a_model = tmp_path / "plain.tflite"
+    not_a_model.write_bytes(b"\x00\x00\x00\x00TFL3" + bytes(64))
+    with pytest.raises(ModelFormatError, match="not a poseact model"):
+        build_web_app(not_a_model, tmp_path / "a")
+    with pytest.raises(WebAssetError, match="npm install"):
+        build_web_app(model, tmp_path / "b", assets=tmp_path / "no-such-node-modules")
+    with pytest.raises(ValueError, match="delegate"):
+        build_web_app(model, tmp_path / "c", delegate="TPU")
+
+
+def test_serve_gives_wasm_and_modules_their_mime_types(tmp_path):
+    (tmp_path / "a.wasm").write_bytes(b"\x00asm")
+    (tmp_path / "b.js").write_text("export {};")
+    with serve(tmp_path) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(server.url + "a.wasm", timeout=10) as response:
+            assert response.headers["Content-Type"] == "application/wasm"
+        with urllib.request.urlopen(server.url + "b.js", timeout=10) as response:
+            assert response.headers["Content-Type"].startswith("text/javascript")
+    with pytest.raises(FileNotFoundError):
+        serve(tmp_path / "missing")
+
+
+def test_cli_web_builds_the_site(asl_tflite, tmp_path, capsys):
+    from poseact.cli import main
+
+    model, _ = asl_tflite
+    assert main(["web", str(model), str(tmp_path / "site"), "--assets", str(NODE_MODULES)]) == 0
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert "site" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- browser set-up
+def _installs_allowed() -> bool:
+    return os.environ.get("POSEACT_WEB_INSTALL", "1") != "0"
+
+
+def _run(command: list[str], timeout: float) -> tuple[bool, str]:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    return done.returncode == 0, (done.stderr or done.stdout)[-500:]
+
+
+def _chromium() -> str:
+    """Path of Debian's chromium, installed with apt-get if missing; else skip."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    why = "Debian chromium is not installed"
+    if _installs_allowed() and shutil.which("apt-get") and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=300, env=env)
+        ok, log = _run(["apt-get", "install", "-y", "-qq", "chromium"], timeout=900)
+        found = shutil.which("chromium")
+        if found:
+            return found
+        why += f" and `apt-get install chromium` failed: {log}"
+    pytest.skip(f"{why} (run .ci/web-deps.sh)")
+
+
+def _playwright():
+    """The sync Playwright entry point, pip-installed if missing; else skip."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if not _installs_allowed():
+            pytest.skip("Playwright for Python is not installed (pip install playwright)")
+        ok, log = _run([sys.executable, "-m", "pip", "install", "-q", "playwright"], 600)
+        if not ok:
+            pytest.skip(f"Playwright for Python is missing and pip could not install it: {log}")
+        from playwright.sync_api import sync_playwright
+    return sync_playwright
+
+
+def _node_modules() -> Path:
+    """tests/web/node_modules, created with `npm ci` if missing; else skip."""
+    if all((NODE_MODULES / p.name / p.module).is_file() for p in JS_PACKAGES):
+        return NODE_MODULES
+    npm = shutil.which("npm")
+    if not (_installs_allowed() and npm):
+        pytest.skip("tests/web/node_modules is missing: run `npm ci --prefix tests/web`")
+    ok, log = _run([npm, "ci", "--prefix", str(WEB_DIR), "--no-audit", "--no-fund"], 600)
+    if not ok:
+        pytest.skip(f"`npm ci --prefix tests/web` failed: {log}")
+    return NODE_MODULES
+
+
+@pytest.fixture(scope="module")
+def fake_camera(testdata_dir, tmp_path_factory) -> Path:
+    """The real test video as a .y4m file for Chromium's fake camera (640×360, 25 fps)."""
+    target = tmp_path_factory.mktemp("camera") / "person_thumb_up.y4m"
+    return video_to_y4m(testdata_dir / "person_thumb_up.mp4", target, width=640)
+
+
+@pytest.fixture(scope="module")
+def artifacts_dir(tmp_path_factory) -> Path:
+    folder = os.environ.get("POSEACT_ARTIFACTS_DIR")
+    if folder:
+        path = Path(folder) / "test_web"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.fixture(scope="module")
+def browser_page(asl_tflite, fake_camera, tmp_path_factory):
+    """The ASL model's page in headless Chromium, on the fake camera, after loading.
+
+    Yields a namespace: page, model (Python TFLiteGestureModel), url, load (seconds
+    from navigation to the first prediction, as the page measured it).
+    """
+    chromium = _chromium()
+    sync_playwright = _playwright()
+    node_modules = _node_modules()
+    model_path, _ = asl_tflite
+    site = build_web_app(model_path, tmp_path_factory.mktemp("site"), assets=node_modules)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    errors: list[str] = []
+    with serve(site) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=chromium_args(fake_camera, user_data_dir=None),
+            env={**os.environ, "HOME": str(profile)},
+        )
+        try:
+            page = browser.new_page(viewport={"width": 720, "height": 720})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(server.url + "index.html?record=1000")
+            page.wait_for_function(
+                "() => poseactApp.state === 'error' || poseactApp.stats.predictions > 0",
+                timeout=60_000,
+            )
+            state = page.evaluate("() => ({state: poseactApp.state, error: poseactApp.error})")
+            assert state["state"] == "running", f"page failed: {state['error']} {errors}"
+            timings = page.evaluate("() => poseactApp.timings")
+            with TFLiteGestureModel(model_path) as model:
+                yield SimpleNamespace(
+                    page=page,
+                    browser=browser,
+                    model=model,
+                    url=server.url,
+                    timings=timings,
+                    errors=errors,
+                )
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def recording(browser_page):
+    """RECORD_FRAMES frames of a fresh stream as the page saw and processed them."""
+    page = browser_page.page
+    page.evaluate("() => poseactApp.reset()")
+    page.wait_for_function(
+        f"() => !poseactApp.pendingReset && poseactApp.record.length >= {RECORD_FRAMES}",
+        timeout=60_000,
+    )
+    frames = page.evaluate("() => poseactApp.record.slice()")
+    page.evaluate("() => poseactApp.pause()")  # leave the CPU to the other pages
+    assert not browser_page.errors, browser_page.errors
+    return frames
+
+
+def _landmarks(frame: dict) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in frame["landmarks"]], np.float64).reshape(
+        -1, 3
+    )
+
+
+# ---------------------------------------------------------------------- browser tests
+def test_page_recognizes_the_real_video(browser_page, recording, artifacts_dir):
+    page, model = browser_page.page, browser_page.model
+    stats = page.evaluate("() => poseactApp.stats")
+    # MediaPipe JS found the person in every frame of the video (as in Python).
+    assert stats["mode"] == "worker" and stats["workers"] >= 1  # MediaPipe in workers
+    assert stats["frames"] >= RECORD_FRAMES and stats["poseFrames"] == stats["frames"]
+    assert stats["predictions"] > 0 and stats["fps"] > 0
+    # The skeleton is drawn: the overlay canvas has opaque pixels, none without a pose.
+    drawn = page.evaluate(
+        """() => {
+          const c = document.getElementById('overlay');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+          return {n, w: c.width, h: c.height};
+        }"""
+    )
+    assert (drawn["w"], drawn["h"]) == (640, 360)
+    assert drawn["n"] > 2000, drawn
+    # A recognized label, its confidence and the frame rate are on the page.
+    label = page.inner_text("#label")
+    assert label in model.classes_
+    assert "%" in page.inner_text("#confidence")
+    assert "FPS" in page.inner_text("#fps")
+    assert page.inner_text("#status") == ""
+    page.screenshot(path=str(artifacts_dir / "web-page.png"))
+    assert (artifacts_dir / "web-page.png").stat().st_size > 10_000
+    timings = browser_page.timings
+    assert 0 < timings["modelLoaded"] <= timings["cameraReady"] <= timings["firstPrediction"]
+    assert timings["firstPrediction"] < 60_000
+    assert 0 < stats["detectMs"] < 5_000 and 0 < stats["modelMs"] < 1_000
+    assert all(frame["probs"] for frame in recording[1:] if frame["rows"])
+
+
+def _feature_diff(spec: NormalizerSpec, recording: list[dict]) -> tuple[float, int]:
+    """Max |JS - Python| over the recorded rows, and the number of rows."""
+    featurizer = StreamingFeaturizer(spec)
+    python_rows, js_rows = [], []
+    for frame in recording:
+        rows = featurizer.push(
+            frame["t"],
+            _landmarks(frame),
+            np.array(frame["visibility"]),
+            tuple(frame["imageSize"]),
+        )
+        assert len(rows) == len(frame["rows"]), f"grid rows differ at t={frame['t']}"
+        python_rows += list(rows)
+        js_rows += frame["rows"]
+    assert np.abs(np.array(python_rows)).max() > 0.1  # real, non-trivial features
+    return float(np.max(np.abs(np.array(js_rows, np.float32) - np.array(python_rows)))), len(
+        js_rows
+    )
+
+
+def _stepper_diff(model: TFLiteGestureModel, recording: list[dict]) -> tuple[float, int]:
+    """Max |JS - Python| of the stream model's probabilities on the recorded rows."""
+    stepper = _StatefulStepper(model)
+    js_probs, py_probs = [], []
+    for frame in recording:
+        for row, probs in zip(frame["rows"], frame["probs"]):
+            py_probs.append(stepper.step(np.array(row, np.float32)))
+            js_probs.append(probs)
+    return float(np.max(np.abs(np.array(js_probs) - np.array(py_probs)))), len(js_probs)
+
+
+def test_js_normalizer_matches_python_on_the_page_landmarks(browser_page, recording):
+    diff, rows = _feature_diff(browser_page.model.spec, recording)
+    assert rows >= RECORD_FRAMES  # ~30 rows per second of stream
+    assert diff < FEATURE_TOLERANCE, diff
+
+
+def _synthetic_stream(layout: str, seed: int) -> dict:
+    """Frames with gaps, hidden points, dropped frames and uneven timing.
+
+    Body proportions are realistic (torso 0.3, palm 0.08 of the image), so features
+    are O(1) as with real landmarks.
+    """
+    rng = np.random.default_rng(seed)
+    parts = []
+    if "pose" in layout:
+        pose = np.column_stack(
+            [rng.uniform(0.3, 0.7, 33), rng.uniform(0.2, 0.9, 33), rng.uniform(-0.3, 0.3, 33)]
+        )
+        pose[[11, 12, 23, 24], :2] = [[0.6, 0.4], [0.4, 0.42], [0.57, 0.7], [0.43, 0.71]]
+        parts.append(pose)
+    if "hands" in layout:
+        for wrist in ([0.3, 0.6], [0.7, 0.6]):
+            hand = np.column_stack(
+                [
+                    rng.uniform(-0.1, 0.1, 21),
+                    rng.uniform(-0.12, 0.0, 21),
+                    rng.uniform(-0.1, 0.1, 21),
+                ]
+            )
+            hand[0] = 0.0
+            hand[9, :2] = [0.01, -0.08]
+            hand[:, :2] += wrist
+            parts.append(hand)
+    base = np.concatenate(parts)
+    k = len(base)
+    frames = []
+    t = 0.0
+    for i in range(40):
+        t += 0.3 if i == 20 else float(rng.choice([1 / 30, 1 / 60, 1 / 15, 0.045, 1 / 25]))
+        points = base + 0.02 * np.sin(i / 4 + np.arange(k))[:, None]
+        visibility = rng.uniform(0.0, 1.0, k)
+        visibility[rng.random(k) < 0.7] = 0.95
+        if i in (5, 6, 7):  # a whole frame with nobody found
+            points[:] = np.nan
+            visibility[:] = 0.0
+        if layout != "pose" and i % 9 == 3:  # one hand lost
+            first = 0 if layout == "hands" else 33
+            points[first : first + 21] = np.nan
+            visibility[first : first + 21] = 0.0
+        if layout != "hands" and i == 12:  # hips lost: the centre falls back
+            points[[23, 24]] = np.nan
+        frames.append(
+            {
+                "t": t,
+                "landmarks": [None if np.isnan(v) else float(v) for v in points.reshape(-1)],
+                "visibility": [float(v) for v in visibility],
+            }
+        )
+    return {"frames": frames}
+
+
+SPEC_VARIANTS = [
+    NormalizerSpec(layout="pose"),
+    NormalizerSpec(layout="pose", rotate=True, center="shoulders", scale="shoulders"),
+    NormalizerSpec(layout="pose", use_z=False, velocity=False, fps=25.0, max_gap=0.0),
+    NormalizerSpec(layout="hands", fps=15.0, max_gap=0.1, min_visibility=0.5),
+    NormalizerSpec(layout="pose+hands", rotate=True, fps=60.0),
+]
+
+
+def test_js_normalizer_matches_python_on_edge_cases(browser_page):
+    """Gaps, hidden points, rate changes and every spec option, all three layouts."""
+    cases = []
+    for i, spec in enumerate(SPEC_VARIANTS):
+        stream = _synthetic_stream(spec.layout, seed=i)
+        stream["spec"] = spec.to_dict()
+        stream["imageSize"] = [[640, 480], [480, 640], None, [1280, 720], [640, 360]][i]
+        cases.append(stream)
+    js = browser_page.page.evaluate(
+        """async (cases) => {
+          const m = await import('./poseact.js');
+          return cases.map((c) => {
+            const f = new m.StreamingFeaturizer(m.normalizerSpec(c.spec));
+            return c.frames.map((fr) =>
+              f.push(fr.t, fr.landmarks, fr.visibility, c.imageSize).map((r) => Array.from(r)));
+          });
+        }""",
+        cases,
+    )
+    for spec, case, js_frames in zip(SPEC_VARIANTS, cases, js):
+        featurizer = StreamingFeaturizer(spec)
+        size = tuple(case["imageSize"]) if case["imageSize"] else None
+        for frame, js_rows in zip(case["frames"], js_frames):
+            rows = featurizer.push(
+                frame["t"], _landmarks(frame), np.array(frame["visibility"]), size
+            )
+            assert len(rows) == len(js_rows), (spec, frame["t"])
+            if len(rows):
+                diff = np.max(np.abs(np.array(js_rows) - rows))
+                assert diff < FEATURE_TOLERANCE, (spec, frame["t"], diff)
+
+
+def test_litertjs_matches_the_python_runtime(browser_page, recording, asl_split):
+    model = browser_page.model
+    # 1. The streaming model: the page's per-row probabilities vs Python's stepper
+    #    fed the same rows.
+    diff, rows = _stepper_diff(model, recording)
+    assert rows >= RECORD_FRAMES
+    assert diff < PROBABILITY_TOLERANCE, diff
+
+    # 2. The window model and the window stepper (used for MLP models) on the same input.
+    windows = model.features(list(asl_split[1].sequences)[:6])
+    rows = [r for frame in recording for r in frame["rows"]][:40]
+    js = browser_page.page.evaluate(
+        """async ([windows, rows]) => {
+          const app = poseactApp;
+          const out = [];
+          for (const w of windows) out.push(Array.from(await app.model.predictWindow(w)));
+          const m = await import('./poseact.js');
+          const stepper = new m.WindowStepper(app.model);
+          const steps = [];
+          for (const r of rows) steps.push(Array.from(await stepper.step(Float32Array.from(r))));
+          return {windows: out, steps};
+        }""",
+        [windows.tolist(), rows],
+    )
+    expected = np.stack([model.predict_window(w) for w in windows])
+    assert np.max(np.abs(np.array(js["windows"]) - expected)) < PROBABILITY_TOLERANCE
+    window_stepper = _WindowStepper(model)
+    expected = np.stack([window_stepper.step(np.array(r, np.float32)) for r in rows])
+    assert np.max(np.abs(np.array(js["steps"]) - expected)) < PROBABILITY_TOLERANCE
+
+
+def _python_decisions(model, options, background, probs_and_times):
+    recognizer = StreamingRecognizer(model, options)
+    recognizer.model = SimpleNamespace(classes_=model.classes_, background=background)
+    out = []
+    for probs, now in probs_and_times:
+        best, confidence = recognizer._smooth(np.asarray(probs, np.float32))
+        events = recognizer._decide(str(model.classes_[best]), confidence, now)
+        out.append(
+            (
+                recognizer.label,
+                confidence,
+                [(e.label, e.start, e.end, e.confidence) for e in events],
+            )
+        )
+    return out
+
+
+def test_js_decisions_match_the_python_recognizer(browser_page, recording):
+    model = browser_page.model
+    # The page's own smoothing of its live probabilities, replayed in Python.
+    stream = [(p, frame["t"]) for frame in recording for p in frame["probs"]]
+    python = _python_decisions(model, DecisionOptions(), None, stream)
+    js_labels = [frame["label"] for frame in recording if frame["probs"]]
+    py_labels = []
+    index = 0
+    for frame in recording:
+        index += len(frame["probs"])
+        if frame["probs"]:
+            py_labels.append(python[index - 1][0])
+            assert math.isclose(frame["confidence"], python[index - 1][1], abs_tol=1e-4)
+    assert js_labels == py_labels
+    js_events = [e for frame in recording for e in frame["events"]]
+    py_events = [e for _, _, events in python for e in events]
+    assert [(e["label"], e["start"], e["end"]) for e in js_events] == [
+        (label, start, end) for label, start, end, _ in py_events
+    ]
+
+    # Synthetic probabilities that exercise thresholds, hysteresis, cooldown, the
+    # background class and majority voting.
+    rng = np.random.default_rng(0)
+    segments = [0] * 12 + [1] * 10 + [2] * 3 + [1] * 8 + [0] * 6 + [1] * 12 + [2] * 15
+    probs = [np.eye(3)[c] * 0.75 + rng.uniform(0, 0.25, 3) for c in segments]
+    probs = [(p / p.sum()).astype(np.float32) for p in probs]
+    times = list(np.cumsum(rng.uniform(0.02, 0.06, len(probs))))
+    variants = [
+        (DecisionOptions(), None),
+        (DecisionOptions(threshold=0.5, min_frames=2, cooldown=0.6), "hello"),
+        (DecisionOptions(smoothing="majority", majority_frames=4, threshold=0.55), "thanks"),
+        (DecisionOptions(ema_alpha=0.8, min_frames=1, cooldown=0.0), None),
+    ]
+    js = browser_page.page.evaluate(
+        """async ([variants, probs, times, classes]) => {
+          const m = await import('./poseact.js');
+          return variants.map(([options, background]) => {
+            const d = new m.Decider(classes, background, options);
+            return probs.map((p, i) => {
+              const events = d.push(p, times[i]);
+              return [d.label, d.confidence, events.map((e) => [e.label, e.start, e.end, e.confidence])];
+            });
+          });
+        }""",
+        [
+            [[o.__dict__, b] for o, b in variants],
+            [p.tolist() for p in probs],
+            times,
+            list(model.classes_),
+        ],
+    )
+    for (options, background), js_out in zip(variants, js):
+        py_out = _python_decisions(model, options, background, zip(probs, times))
+        for (js_label, js_conf, js_ev), (py_label, py_conf, py_ev) in zip(js_out, py_out):
+            assert js_label == py_label and math.isclose(js_conf, py_conf, abs_tol=1e-5)
+            assert len(js_ev) == len(py_ev)
+            for a, b in zip(js_ev, py_ev):
+                assert (a[0], a[1], a[2]) == b[:3]
+                assert math.isclose(a[3], b[3], abs_tol=1e-5)
+        assert any(ev for _, _, ev in py_out), options  # the variant fired events
+
+
+def test_page_runs_mediapipe_on_the_main_thread_too(browser_page):
+    """`?workers=0` (and browsers without module workers or VideoFrame) keep MediaPipe
+    on the main thread; the page recognizes the video the same way."""
+    page = browser_page.browser.new_page(viewport={"width": 480, "height": 480})
+    try:
+        page.goto(browser_page.url + "index.html?workers=0")
+        page.wait_for_function(
+            "() => poseactApp.state === 'error' || poseactApp.stats.predictions > 10",
+            timeout=60_000,
+        )
+        stats = page.evaluate("() => ({error: poseactApp.error, ...poseactApp.stats})")
+        assert stats["error"] is None
+        assert stats["mode"] == "main"
+        assert stats["poseFrames"] == stats["frames"] > 0
+        assert page.inner_text("#label") in browser_page.model.classes_
+    finally:
+        page.close()
+
+
+def test_js_model_reader_matches_python(browser_page, asl_tflite):
+    """poseact.js reads the appended archive as Python's zipfile does, and rejects
+    damaged or foreign files."""
+    import zipfile
+
+    from poseact.runtime import read_model_metadata
+
+    model_path, _ = asl_tflite
+    js = browser_page.page.evaluate(
+        """async (name) => {
+          const m = await import('./poseact.js');
+          const data = new Uint8Array(await (await fetch(name)).arrayBuffer());
+          const parts = await m.readModelFile(data);
+          const fail = async (bytes) => {
+            try { await m.readModelFile(bytes); return null; } catch (e) { return e.message; }
+          };
+          const damaged = data.slice();
+          damaged[parts.windowModel.length >> 1] ^= 0xff;
+          return {
+            metadata: parts.metadata,
+            windowLength: parts.windowModel.length,
+            stream: Array.from(parts.streamModel),
+            damaged: await fail(damaged),
+            plain: await fail(parts.windowModel),
+            notTflite: await fail(new Uint8Array(64)),
+          };
+        }""",
+        model_path.name,
+    )
+    assert js["metadata"] == read_model_metadata(model_path)
+    with zipfile.ZipFile(model_path) as archive:
+        assert bytes(js["stream"]) == archive.read("stream.tflite")
+    assert js["windowLength"] == js["metadata"]["model_size"]
+    assert "checksum mismatch" in js["damaged"]
+    assert "not a poseact model" in js["plain"]
+    assert "not a TFLite model" in js["notTflite"]
+
+
+def test_page_loads_its_packages_from_a_cdn(browser_page, asl_tflite, tmp_path):
+    """Without --assets the page loads the packages from `{cdn}/{name}@{version}/`,
+    cross-origin: here a second local server with CORS headers stands in for jsDelivr."""
+    import functools
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from poseact.web import _QuietHandler
+
+    class CorsHandler(_QuietHandler):
+        def end_headers(self) -> None:
+            self.send_header("Access-Control-Allow-Origin", "*")
+            super().end_headers()
+
+    cdn_root = tmp_path / "cdn"
+    for package in JS_PACKAGES:
+        link = cdn_root / f"{package.name}@{package.version}"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(NODE_MODULES / package.name, target_is_directory=True)
+    cdn = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(CorsHandler, directory=str(cdn_root))
+    )
+    threading.Thread(target=cdn.serve_forever, daemon=True).start()
+    model_path, _ = asl_tflite
+    site = build_web_app(model_path, tmp_path / "site", cdn=f"http://127.0.0.1:{cdn.server_port}")
+    assert not (site / "vendor").exists()
+    page = browser_page.browser.new_page(viewport={"width": 480, "height": 480})
+    try:
+        with serve(site) as server:
+            page.goto(server.url)
+            page.wait_for_function(
+                "() => poseactApp.state === 'error' || poseactApp.stats.predictions > 0",
+                timeout=60_000,
+            )
+            stats = page.evaluate("() => ({error: poseactApp.error, ...poseactApp.stats})")
+        assert stats["error"] is None and stats["mode"] == "worker"
+        assert stats["poseFrames"] == stats["frames"] > 0
+    finally:
+        page.close()
+        cdn.shutdown()
+        cdn.server_close()
+
+
+@pytest.fixture(scope="module")
+def pose_hands_model(tmp_path_factory) -> Path:
+    """A small GRU on the ASL recordings' pose and hand points (needs both landmarkers)."""
+    from conftest import load_asl_signs
+
+    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
+    from poseact.export import export_tflite
+
+    data = load_asl_signs("pose+hands")
+    classifier = GestureClassifier(
+        model=ModelOptions(architecture="gru", units=16),
+        training=TrainingOptions(epochs=2, seed=0),
+    ).fit(data)
+    path = tmp_path_factory.mktemp("hands") / "asl_pose_hands.tflite"
+    export_tflite(classifier, path, parity_data=data.subset(range(6)))
+    return path
+
+
+def test_pose_and_hands_model_runs_both_landmarkers(browser_page, pose_hands_model, tmp_path):
+    """A pose+hands model: the page ships and runs the hand landmarker too, puts each
+    hand in its slot as Python does, and matches Python's features and probabilities."""
+    site = build_web_app(pose_hands_model, tmp_path / "site", assets=NODE_MODULES)
+    assert (site / "hand_landmarker_full.task").is_file()
+    page = browser_page.browser.new_page(viewport={"width": 480, "height": 480})
+    try:
+        with serve(site) as server:
+            page.goto(server.url + "index.html?record=500")
+            page.wait_for_function(
+                "() => poseactApp.state === 'error' || poseactApp.stats.predictions > 0",
+                timeout=60_000,
+            )
+            page.evaluate("() => poseactApp.reset()")
+            page.wait_for_function(
+                "() => poseactApp.state === 'error' ||"
+                " (!poseactApp.pendingReset && poseactApp.record.length >= 20)",
+                timeout=60_000,
+            )
+            stats = page.evaluate("() => ({error: poseactApp.error, ...poseactApp.stats})")
+            recording = page.evaluate("() => poseactApp.record.slice()")
+    finally:
+        page.close()
+    assert stats["error"] is None
+    assert stats["poseFrames"] == stats["frames"] and stats["handFrames"] > 0
+    # the thumb is up in most frames: some frames have a hand in a hand slot
+    hands = [np.isfinite(_landmarks(f)[33:, 0]).any() for f in recording]
+    assert any(hands)
+    with TFLiteGestureModel(pose_hands_model) as model:
+        diff, rows = _feature_diff(model.spec, recording)
+        assert rows >= 20 and diff < FEATURE_TOLERANCE, diff
+        diff, rows = _stepper_diff(model, recording)
+        assert rows >= 20 and diff < PROBABILITY_TOLERANCE, diff
