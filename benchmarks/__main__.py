@@ -1,12 +1,13 @@
 """Run poseact's benchmarks and write the summary table.
 
-    python -m benchmarks [--quick] [--only NAME ...] [--summary-only]
+    python -m benchmarks [--quick] [--only NAME ...] [--summary-only] [--update-readme]
 
 Runs each benchmark (extraction, cache, live, classifier, training, models) in its
 own Python process, one after the other, so that none disturbs another and each starts
 from a clean state. Each prints what it measured and writes
 `benchmarks/results/NAME.json`; then `benchmarks/results/summary.md` and
-`summary.json` list every figure beside its target, whether it is met, and why not.
+`summary.json` list every figure beside its target, whether it is met, and why not;
+`--update-readme` copies the table into README.md (between its benchmark markers).
 The browser benchmark (`benchmarks/bench_web.py`, run on its own) joins the summary
 when `benchmarks/results/web.json` exists.
 """
@@ -55,7 +56,7 @@ def _web_rows(data: dict) -> list[dict]:
             rows.append(
                 {
                     "id": f"web.{mode}.fps",
-                    "what": f"browser, MediaPipe in {mode} thread: camera frames/s (median)",
+                    "what": f"browser ({mode}): camera frames/s processed (median)",
                     "measured": fps,
                     "unit": "frames/s",
                     "target": f"≥ {target:g}" if target else "—",
@@ -91,8 +92,9 @@ def collect(names: tuple[str, ...], failed: dict[str, str]) -> tuple[list[dict],
             continue
         data = json.loads(path.read_text())
         results.append(data)
+        label = f"{name} (quick)" if data.get("quick") else name
         for check in data.get("checks", []):
-            rows.append({"benchmark": name, **check})
+            rows.append({"benchmark": label, **check})
     web = RESULTS / "web.json"
     if web.is_file():
         try:
@@ -177,6 +179,22 @@ def write_summary(results: list[dict], rows: list[dict], quick: bool) -> tuple[P
     return markdown, summary
 
 
+README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+
+
+def update_readme(markdown: Path) -> bool:
+    """Put the summary (without its title) between README.md's benchmark markers."""
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        print(f"README.md has no {README_START} ... {README_END} markers; not updated")
+        return False
+    body = markdown.read_text().split("\n", 2)[2].strip()  # drop "# poseact benchmarks"
+    readme.write_text(text[: start + len(README_START)] + "\n" + body + "\n" + text[end:])
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.split("\n")[0]
@@ -200,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         help="run nothing: rebuild summary.md / summary.json from the results",
     )
     parser.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="copy the summary table into README.md, between its benchmark markers",
+    )
+    parser.add_argument(
         "--work", type=Path, help="folder for generated clips and models (default: a temporary one)"
     )
     args = parser.parse_args(argv)
@@ -215,10 +238,13 @@ def main(argv: list[str] | None = None) -> int:
                 if not ok:
                     failed[name] = f"the benchmark failed after {seconds:.0f} s (see its output)"
     results, rows = collect(BENCHMARKS, failed)
-    markdown, summary = write_summary(results, rows, args.quick)
+    quick = args.quick or any(r.get("quick") for r in results)
+    markdown, summary = write_summary(results, rows, quick)
     print()
     print(markdown.read_text())
     print(f"wrote {markdown.relative_to(REPO)} and {summary.relative_to(REPO)}")
+    if args.update_readme and update_readme(markdown):
+        print("updated the table in README.md")
     return 1 if failed else 0
 
 

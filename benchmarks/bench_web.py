@@ -40,6 +40,70 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from poseact.web import build_web_app, chromium_args, serve, video_to_y4m  # noqa: E402
 
 TARGET_FPS = 20.0
+CAMERA_FPS = 25.0  # the test video's rate, which the fake camera keeps
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def chromium_threads() -> dict[int, tuple[str, int]]:
+    """{thread id: (thread name, CPU clock ticks so far)} of this process's Chromiums.
+
+    CPU time depends much less than wall time on what else the machine runs, so it
+    estimates the per-frame cost on a busy machine (Linux /proc only; else {}).
+    """
+    threads = {}
+    for pid in _descendants(os.getpid()):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"chrom" not in f.read().split(b"\0")[0]:
+                    continue
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            threads[int(tid)] = (name, int(fields[11]) + int(fields[12]))
+    return threads
+
+
+def cpu_per_frame(before: dict, after: dict, frames: int) -> dict:
+    """CPU ms per processed frame: total, the busiest thread, and by thread name."""
+    tick_ms = 1000.0 / os.sysconf("SC_CLK_TCK")
+    per_thread = {
+        tid: (name, (ticks - before.get(tid, (name, 0))[1]) * tick_ms / max(1, frames))
+        for tid, (name, ticks) in after.items()
+    }
+    by_name: dict[str, float] = {}
+    for name, ms in per_thread.values():
+        by_name[name] = by_name.get(name, 0.0) + ms
+    top = dict(sorted(by_name.items(), key=lambda kv: -kv[1])[:6])
+    return {
+        "total_ms": sum(ms for _, ms in per_thread.values()),
+        "busiest_thread_ms": max((ms for _, ms in per_thread.values()), default=0.0),
+        "by_thread_name_ms": {k: round(v, 2) for k, v in top.items()},
+    }
 
 
 def train_asl_model(path: Path) -> Path:
@@ -93,9 +157,11 @@ def measure_page(url: str, camera: Path, seconds: float, chromium: str) -> dict:
             timings = page.evaluate("() => poseactApp.timings")
             time.sleep(2.0)  # warm-up: tracking settled, JIT done
             snapshot = "() => ({now: performance.now(), ...poseactApp.stats})"
+            cpu_before = chromium_threads()
             first = page.evaluate(snapshot)
             time.sleep(seconds)
             last = page.evaluate(snapshot)
+            cpu = cpu_per_frame(cpu_before, chromium_threads(), last["frames"] - first["frames"])
             micro = page.evaluate(
                 """async () => {
                   const m = poseactApp.model;
@@ -123,9 +189,14 @@ def measure_page(url: str, camera: Path, seconds: float, chromium: str) -> dict:
                   const pose = d.landmarkers.pose;
                   let ms = Math.ceil(performance.now()) + 1e7;
                   for (let i = 0; i < 5; i++) pose.detectForVideo(image, ms++);
-                  const t = performance.now();
-                  for (let i = 0; i < 30; i++) pose.detectForVideo(image, ms++);
-                  return (performance.now() - t) / 30;
+                  const times = [];
+                  for (let i = 0; i < 30; i++) {
+                    const t = performance.now();
+                    pose.detectForVideo(image, ms++);
+                    times.push(performance.now() - t);
+                  }
+                  times.sort((a, b) => a - b);
+                  return {median: times[15], min: times[0]};
                 }"""
             )
         finally:
@@ -143,7 +214,16 @@ def measure_page(url: str, camera: Path, seconds: float, chromium: str) -> dict:
         "frame_latency_ms": last["frameMs"],
         "litert_step_ms": micro["stepMs"],
         "litert_window_ms": micro["windowMs"],
-        "mediapipe_alone_ms": alone,
+        "mediapipe_alone_ms": alone and alone["median"],
+        "mediapipe_alone_min_ms": alone and alone["min"],
+        "cpu_ms_per_frame": cpu,
+        # What the CPU cost allows on this machine when nothing else runs: no thread
+        # can use more than one core, all threads together no more than all cores.
+        "idle_fps_ceiling": min(
+            CAMERA_FPS,
+            1000.0 / max(cpu["busiest_thread_ms"], 1e-9),
+            1000.0 * (os.cpu_count() or 1) / max(cpu["total_ms"], 1e-9),
+        ),
         "load_average": os.getloadavg()[0],
     }
 
@@ -167,10 +247,62 @@ def summarize(mode: str, runs: list[dict]) -> dict:
         "landmarkers_ms_median": statistics.median(r["load_ms"]["landmarkersLoaded"] for r in runs),
         "camera_ms_median": statistics.median(r["load_ms"]["cameraReady"] for r in runs),
         "load_average_median": median("load_average"),
+        "cpu_total_ms_median": statistics.median(r["cpu_ms_per_frame"]["total_ms"] for r in runs),
+        "cpu_busiest_thread_ms_median": statistics.median(
+            r["cpu_ms_per_frame"]["busiest_thread_ms"] for r in runs
+        ),
+        "idle_fps_ceiling_median": median("idle_fps_ceiling"),
         "mediapipe_alone_ms_median": statistics.median(
             [r["mediapipe_alone_ms"] for r in runs if r["mediapipe_alone_ms"] is not None] or [0]
         ),
+        "mediapipe_alone_min_ms": min(
+            [r["mediapipe_alone_min_ms"] for r in runs if r["mediapipe_alone_min_ms"]] or [0]
+        ),
     }
+
+
+def checks(result: dict) -> list[dict]:
+    """The figures beside their targets, for `python -m benchmarks`' summary table."""
+    default, main_thread = result["summary"][0], result["summary"][-1]
+    load = f"load average {default['load_average_median']:.1f} on {result['cpus']} CPUs"
+    return [
+        {
+            "id": "web.fps",
+            "what": f"browser ({default['mode']}): camera frames/s processed (median)",
+            "measured": round(default["fps_median"], 1),
+            "unit": "frames/s",
+            "target": f"≥ {TARGET_FPS:g}",
+            "met": default["fps_median"] >= TARGET_FPS,
+            "note": f"wall time on a shared machine ({load})",
+        },
+        {
+            "id": "web.fps_cpu_bound",
+            "what": f"browser ({default['mode']}): frames/s the CPU cost per frame allows",
+            "measured": round(default["idle_fps_ceiling_median"], 1),
+            "unit": "frames/s",
+            "target": f"≥ {TARGET_FPS:g}",
+            "met": default["idle_fps_ceiling_median"] >= TARGET_FPS,
+            "note": "min(camera 25, 1000 / busiest thread's CPU ms, cores × 1000 / all CPU ms)",
+        },
+        {
+            "id": "web.first_prediction",
+            "what": "browser: navigation → first prediction (median)",
+            "measured": round(default["first_prediction_ms_median"] / 1000, 2),
+            "unit": "s",
+            "target": "—",
+            "met": None,
+            "note": "wasm from a local server; a CDN adds the download",
+        },
+        {
+            "id": "web.poseact_ms",
+            "what": "browser: normalizer + LiteRT.js + decisions per frame (median)",
+            "measured": round(default["poseact_ms_per_frame_median"], 2),
+            "unit": "ms",
+            "target": "—",
+            "met": None,
+            "note": f"MediaPipe alone: fastest {main_thread['mediapipe_alone_min_ms']:.0f} ms/frame",
+        },
+    ]
 
 
 def markdown(result: dict) -> str:
@@ -183,23 +315,45 @@ def markdown(result: dict) -> str:
         " playing person_thumb_up.mp4 at 640×360, 25 fps. Medians of"
         f" {result['runs']} fresh browser starts per mode, {result['seconds']:.0f} s each.",
         "",
-        "| MediaPipe in | FPS (median / best) | MediaPipe ms/frame | poseact ms/frame"
-        " | navigation → first prediction | load average |",
-        "|---|---|---|---|---|---|",
+        "| MediaPipe in | FPS measured (median / best) | MediaPipe wall ms/frame"
+        " | poseact ms/frame | CPU ms/frame: all threads / busiest | FPS the CPU cost allows"
+        " on an idle machine | navigation → first prediction | load average |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for s in result["summary"]:
         lines.append(
             f"| {s['mode']} | {s['fps_median']:.1f} / {s['fps_best']:.1f}"
             f" | {s['detect_ms_median']:.1f} | {s['poseact_ms_per_frame_median']:.2f}"
+            f" | {s['cpu_total_ms_median']:.1f} / {s['cpu_busiest_thread_ms_median']:.1f}"
+            f" | {s['idle_fps_ceiling_median']:.1f}"
             f" | {s['first_prediction_ms_median'] / 1000:.2f} s"
             f" | {s['load_average_median']:.1f} |"
         )
-    worker, main_thread = result["summary"][0], result["summary"][-1]
-    alone = main_thread["mediapipe_alone_ms_median"]
     lines += [
         "",
-        f"MediaPipe's pose landmarker alone (one frame, tracking, main thread): {alone:.1f} ms"
-        f" per frame, a ceiling of {1000 / alone:.1f} FPS on one core.",
+        "*FPS measured* counts processed camera frames per second of wall time; the"
+        " machine was shared with other work (load average column), which slows every"
+        " wall-time figure. *CPU ms/frame* is the CPU time of all Chromium threads per"
+        " processed frame (from /proc), which other load changes less than wall time (it"
+        " still rises with it: the cores' caches are shared); *FPS the CPU"
+        " cost allows* = min(camera 25 fps, 1000 / busiest thread's ms, 1000 × cores /"
+        " all threads' ms): what this page reaches here when nothing else runs.",
+    ]
+    worker, main_thread = result["summary"][0], result["summary"][-1]
+    names = result["all_runs"][worker["mode"]][0]["cpu_ms_per_frame"]["by_thread_name_ms"]
+    lines += [
+        "",
+        f"Where the CPU goes per frame ({worker['mode']}, first run, by Chromium thread"
+        " name): " + ", ".join(f"{k} {v:.1f} ms" for k, v in names.items()) + ".",
+    ]
+    alone = main_thread["mediapipe_alone_ms_median"]
+    fastest = main_thread["mediapipe_alone_min_ms"]
+    lines += [
+        "",
+        f"MediaPipe's pose landmarker alone (one frame again and again, tracking, main"
+        f" thread): median {alone:.1f} ms per call, fastest {fastest:.1f} ms (the least"
+        f" disturbed by other load), that is {1000 / alone:.1f} to {1000 / fastest:.1f}"
+        " frames per second for one MediaPipe thread.",
         "",
         f"Page load, {worker['mode']} (ms after navigation start, medians): model + LiteRT.js"
         f" ready {worker['model_loaded_ms_median']:.0f}, MediaPipe ready"
@@ -267,6 +421,7 @@ def main() -> None:
         "summary": [summarize(mode, runs[mode]) for mode, _ in MODES],
         "all_runs": runs,
     }
+    result["checks"] = checks(result)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "web.json").write_text(json.dumps(result, indent=1) + "\n")
     (args.output / "web.md").write_text(markdown(result))

@@ -243,8 +243,8 @@ class Stopwatch:
 
 
 def _cpu_seconds() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    children = os.times()  # finished child processes (1/100 s resolution)
+    return time.process_time() + children.children_user + children.children_system
 
 
 # ---------------------------------------------------------------------- work folder

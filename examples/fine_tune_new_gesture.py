@@ -5,10 +5,12 @@
 
 1. Train a GRU on every sign except `--new` (standing in for the model you shipped).
 2. Record (here: pick) `--clips` clips of the new sign.
-3. `model.fine_tune(new_clips)`: the GRU encoder is kept and frozen, the softmax head
-   grows a column for the new sign, and training rehearses the few clips per old sign
-   that `fit` stored in the model (`model.rehearsal_`), so the old signs are not
-   forgotten. Pass `rehearsal=<Dataset of old clips>` if you have more of them.
+3. `model.fine_tune(new_clips)`: training starts from the trained GRU, the softmax
+   head grows a column for the new sign (the old signs' weights are kept), and it
+   rehearses the few clips per old sign that `fit` stored in the model
+   (`model.rehearsal_`), so the old signs are not forgotten. Pass
+   `rehearsal=<Dataset of old clips>` if you have more of them, and
+   `FineTuneOptions(train_encoder=False)` to train the new head only.
 4. Save and export the result like any other model.
 
 The input may be any dataset poseact reads: a holistic `.npz` like the one above, an
@@ -39,6 +41,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=5, help="clips of the new label")
     parser.add_argument("--epochs", type=int, default=30, help="epochs of the first training")
     parser.add_argument("--tune-epochs", type=int, default=60, help="epochs of fine-tuning")
+    parser.add_argument("--units", type=int, default=64, help="GRU width")
     parser.add_argument("--output", default="fine_tuned.poseact")
     args = parser.parse_args()
 
@@ -53,7 +56,7 @@ def main() -> None:
     old_train = train.subset(old)
     old_train = poseact.Dataset(old_train.sequences, old_train.labels, old_train.groups)
     model = poseact.GestureClassifier(
-        model=poseact.ModelOptions(architecture="gru", units=64),
+        model=poseact.ModelOptions(architecture="gru", units=args.units),
         training=poseact.TrainingOptions(epochs=args.epochs, seed=0),
     ).fit(old_train)
     print(f"trained on {old_train.summary()}")

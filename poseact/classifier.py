@@ -296,6 +296,69 @@ class _TrainingWindows:
             yield x, self.targets[idx], self.weights[idx]
 
 
+def _prefetch(batches, depth: int = 2):
+    """Iterate `batches` from a thread that keeps up to `depth` batches ready.
+
+    Augmenting the next batch (numpy) overlaps with Keras training on this one (TF
+    releases the GIL), on another core. The batches and the order in which they draw
+    random numbers are unchanged, so training gives the same result.
+    """
+    import queue
+    import threading
+
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+            return
+        put(done)
+
+    thread = threading.Thread(target=produce, name="poseact-batches", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _validation_batches(x_val, y_val) -> dict:
+    """`evaluate` arguments for the validation windows (batches of 256), built once.
+
+    With TensorFlow, a batched `tf.data.Dataset` made once: Keras builds one from numpy
+    arrays on every `evaluate` call, which costs more than evaluating a few hundred
+    windows. The batches, and so the figures, are the same.
+    """
+    if x_val is None:
+        return {}
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return {"x": x_val, "y": y_val, "batch_size": 256}
+    import tensorflow as tf
+
+    return {"x": tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256)}
+
+
 def _as_dataset(X, y, groups) -> Dataset:
     if isinstance(X, Dataset):
         if y is not None:
@@ -465,9 +528,13 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=training.epochs, desc="training", unit="epoch")
+        val_data = _validation_batches(x_val, y_val)
         for _epoch in range(training.epochs):
             losses, accs, sizes = [], [], []
-            for x, y, w in windows.epoch():
+            batches = windows.epoch()
+            if type(windows) is _TrainingWindows:  # numpy only: safe in a second thread
+                batches = _prefetch(batches)
+            for x, y, w in batches:
                 loss, acc = net.train_on_batch(x, y, sample_weight=w, return_dict=False)
                 losses.append(loss)
                 accs.append(acc)
@@ -476,7 +543,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             history["accuracy"].append(float(np.average(accs, weights=sizes)))
             status = {"loss": f"{history['loss'][-1]:.3f}"}
             if x_val is not None:
-                val_loss, val_acc = net.evaluate(x_val, y_val, verbose=0, batch_size=256)
+                val_loss, val_acc = net.evaluate(**val_data, verbose=0)
                 history["val_loss"].append(float(val_loss))
                 history["val_accuracy"].append(float(val_acc))
                 status.update(val_loss=f"{val_loss:.3f}", val_acc=f"{val_acc:.3f}")
@@ -639,9 +706,11 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
     def fine_tune(self, data: Dataset, *, rehearsal=None, options=None) -> GestureClassifier:
         """A new classifier that also knows the labels of `data`, learned from few clips.
 
-        Keeps this model's encoder (frozen by default), gives it a head for the new
-        label set and trains on `data` plus rehearsed old examples. See
-        `poseact.fewshot.fine_tune` and `FineTuneOptions`; this model is not changed.
+        Starts from this model's encoder, gives it a head for the new label set (old
+        labels keep their weights) and trains on `data` plus rehearsed old examples:
+        the whole network at a low learning rate by default, or the head only
+        (`FineTuneOptions(train_encoder=False)`). See `poseact.fewshot.fine_tune`;
+        this model is not changed.
 
         Args:
             data: new clips, e.g. 5-20 per new label.

@@ -387,9 +387,11 @@ class ComparisonReport:
             f" without the labels {', '.join(info.get('labels', []))} on the training"
             " subjects; then it learns them from *n* clips each (drawn from the training"
             f" subjects), rehearsing {info.get('rehearsal_per_class')} stored clips of each"
-            f" old label; {info.get('epochs')} epochs. *fine-tune head*: encoder frozen, new"
-            " softmax head (old labels' weights kept); *fine-tune all*: the whole network at"
-            " learning rate 1e-3; *from scratch*: the same architecture trained on exactly the"
+            f" old label; {info.get('epochs')} epochs. *fine-tune all* (the default of"
+            " `GestureClassifier.fine_tune`): the whole network, starting from the trained one,"
+            " at learning rate 1e-3, with a new softmax head keeping the old labels' weights;"
+            " *fine-tune head*: the same with the encoder frozen (learning rate 3e-3); *from"
+            " scratch*: the same architecture trained on exactly the"
             " same clips (new and rehearsed). Test: the held-out subjects, all labels"
             f" ({info.get('seconds', 0.0) / 60:.1f} minutes).",
             "",
@@ -644,8 +646,10 @@ def _compare_fewshot(name, data, options, report) -> None:
                     raise DatasetError(f"few-shot study: only {len(idx)} {label!r} clips, need {n}")
                 new_idx += list(rng.permutation(idx)[:n])
             new = _by_labels(train.subset(new_idx), spec_labels)
-            head = FineTuneOptions(epochs=options.fewshot_epochs, seed=seed)
-            whole = replace(head, train_encoder=True, learning_rate=1e-3)
+            whole = FineTuneOptions(
+                epochs=options.fewshot_epochs, train_encoder=True, learning_rate=1e-3, seed=seed
+            )
+            head = replace(whole, train_encoder=False, learning_rate=3e-3)
             scratch_data = Dataset(
                 new.sequences + rehearsal.sequences,
                 new.labels + rehearsal.labels,

@@ -300,6 +300,7 @@ class _StatefulStepper(FrameClassifier):
         lanes = int(state["shape"][0])
         self._size = int(state["shape"][-1])
         self._offsets = np.array([round(j * self.window / lanes) for j in range(lanes)])
+        self._lane_offsets = [int(offset) for offset in self._offsets]
         self._features = int(frame["shape"][-1])
         outputs = self._runner.outputs
         classes = len(model.classes_)
@@ -324,17 +325,25 @@ class _StatefulStepper(FrameClassifier):
         self._states = np.zeros((self.lanes, self._size), np.float32)
 
     def step(self, row: np.ndarray) -> np.ndarray:
-        started = self._n >= self._offsets
-        age = np.where(started, (self._n - self._offsets) % self.window, -1)
-        self._states[age == 0] = 0.0  # a lane restarts from a zero state
+        # The lanes' ages in plain Python: numpy calls on 2 numbers cost as much as the
+        # invoke. The lane that has seen the most frames answers (the first if tied).
+        n, answer, oldest = self._n, 0, -1
+        for lane, offset in enumerate(self._lane_offsets):
+            if n < offset:
+                continue  # not started yet
+            age = (n - offset) % self.window
+            if age == 0:
+                self._states[lane] = 0.0  # a lane restarts from a zero state
+            if age > oldest:
+                answer, oldest = lane, age
         self._rows[:] = row
         interp = self._runner.interpreter
         interp.set_tensor(self._frame, self._rows)
         interp.set_tensor(self._state, self._states)
         self._runner.invoke()
-        self._states = interp.get_tensor(self._state_index).copy()
+        self._states = interp.get_tensor(self._state_index)  # a copy already
         self._n += 1
-        return interp.get_tensor(self._probs_index)[int(np.argmax(age))].copy()
+        return interp.get_tensor(self._probs_index)[answer].copy()
 
 
 class _WindowStepper(FrameClassifier):

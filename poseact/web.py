@@ -2,9 +2,10 @@
 
 `build_web_app` writes a folder that any static web server can serve:
 
-- `index.html`, `app.js`, `poseact.js`, `style.css`: the page. It asks for the camera,
-  finds landmarks with MediaPipe Tasks Vision for JavaScript (`@mediapipe/tasks-vision`,
-  PoseLandmarker / HandLandmarker in VIDEO mode), normalizes them with `poseact.js` (a
+- `index.html`, `app.js`, `poseact.js`, `landmarks-worker.js`, `style.css`: the page.
+  It asks for the camera, finds landmarks with MediaPipe Tasks Vision for JavaScript
+  (`@mediapipe/tasks-vision`, PoseLandmarker / HandLandmarker in VIDEO mode, in a module
+  worker where the browser allows), normalizes them with `poseact.js` (a
   port of `poseact.normalize.StreamingFeaturizer` that reads its spec from the model
   file), runs the model with LiteRT.js (`@litertjs/core`: the same .tflite runtime,
   compiled to WebAssembly; the streaming single-step model where the file has one),
@@ -206,7 +207,7 @@ def build_web_app(
             `?delegate=` query parameter overrides it.
         workers: MediaPipe module workers (where the browser has VideoFrame); each
             takes a frame while the others and the main thread work on earlier ones,
-            results are used in camera order. None: 2 where the device has 2 or more
+            results are used in camera order. None: 2 on devices with 2 or more
             cores; 0 keeps MediaPipe on the main thread (also `?workers=N`).
         max_image_side: downscale camera frames whose longer side exceeds this many
             pixels before MediaPipe (None: as the camera gives them; `?maxSide=`).

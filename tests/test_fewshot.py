@@ -55,16 +55,13 @@ def test_fit_keeps_a_few_windows_per_class(base):
 def test_fine_tune_learns_a_new_sign_from_five_clips(base, five_new, asl_split):
     _, test = asl_split
     before = base.predict_proba(test)
-    encoder = base.model_.get_layer("recurrent_0").get_weights()
     tuned = base.fine_tune(five_new, options=FineTuneOptions(epochs=40, seed=0))
     assert list(tuned.classes_) == ["hello", "iloveyou", "thanks"]
     truth = np.array(test.labels)
     predicted = tuned.predict(test)
     assert np.mean(predicted[truth == NEW] == NEW) >= 0.6
     assert np.mean(predicted[truth != NEW] == truth[truth != NEW]) >= 0.7
-    # the encoder is the base's, untouched; the base itself is unchanged
-    for a, b in zip(encoder, tuned.model_.get_layer("recurrent_0").get_weights()):
-        assert np.array_equal(a, b)
+    # the base itself is unchanged
     assert np.array_equal(base.predict_proba(test), before)
     assert list(base.classes_) == ["hello", "thanks"]
     # its memory now covers all three labels, so it can be fine-tuned again
@@ -74,7 +71,13 @@ def test_fine_tune_learns_a_new_sign_from_five_clips(base, five_new, asl_split):
 def test_fine_tuned_models_save_and_export(base, five_new, asl_split, tmp_path):
     from poseact.export import export_tflite
 
-    tuned = base.fine_tune(five_new, options=FineTuneOptions(epochs=2, train_encoder=True))
+    tuned = base.fine_tune(five_new, options=FineTuneOptions(epochs=2, train_encoder=False))
+    # head only: the encoder is exactly the base's
+    for a, b in zip(
+        base.model_.get_layer("recurrent_0").get_weights(),
+        tuned.model_.get_layer("recurrent_0").get_weights(),
+    ):
+        assert np.array_equal(a, b)
     back = GestureClassifier.load(tuned.save(tmp_path / "tuned.poseact"))
     test = asl_split[1]
     assert np.allclose(back.predict_proba(test), tuned.predict_proba(test), atol=1e-6)
@@ -155,6 +158,8 @@ def test_fine_tune_example(shared_dir, tmp_path):
         "2",
         "--tune-epochs",
         "2",
+        "--units",
+        "8",
         "--output",
         str(tmp_path / "tuned.poseact"),
     )
@@ -174,9 +179,9 @@ def test_distill_example(shared_dir, tmp_path):
         "--student-units",
         "4",
         "--epochs",
-        "2",
+        "1",
         "--output",
         str(tmp_path / "student.tflite"),
     )
     assert "distilled student GRU 4" in out and "scratch student GRU 4" in out
-    assert "student exported" in out and (tmp_path / "student.tflite").is_file()
+    assert "student exported to" in out and (tmp_path / "student.tflite").is_file()

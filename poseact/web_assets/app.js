@@ -4,8 +4,9 @@
 // landmarks in module workers when the browser can (else on the main thread);
 // poseact.js normalizes them and LiteRT.js runs the exported model; the page draws the
 // skeleton over the video and shows the gesture, its confidence and the frame rate.
-// With two workers, two frames are in MediaPipe at once while the main thread
-// classifies and draws the one before: results are still finished in camera order.
+// A worker looks at frame n+1 while the main thread classifies and draws frame n; with
+// two workers (the default on 2+ cores) two frames are in MediaPipe at once. Results
+// are used in camera order.
 //
 // Settings come from the JSON block `poseact-config` that `poseact web` writes into
 // index.html; query parameters override some: ?camera=environment, ?delegate=GPU,
@@ -190,7 +191,8 @@ class WorkerPool {
 }
 
 async function createDetector(layout) {
-  // workers: ?workers=N, else the config's, else 2 where there are 2+ cores.
+  // workers: ?workers=N, else the config's, else 2 where there are 2+ cores (the
+  // frame rate a second worker adds: benchmarks/results/web.md).
   const asked = query.get("workers") ?? config.workers;
   const cores = navigator.hardwareConcurrency || 1;
   const size = asked === null || asked === undefined ? Math.min(2, cores) : Number(asked);
@@ -297,12 +299,16 @@ function showResult() {
   label.textContent = current ?? top ?? "…";
   label.dataset.accepted = current !== null ? "true" : "false";
   const percent = (x) => `${(100 * x).toFixed(0)}%`;
+  const threshold = recognizer.decider.options.threshold;
+  let why = "not yet accepted"; // hysteresis (min_frames) or cooldown
+  if (confidence < threshold) why = `below ${percent(threshold)}`;
+  else if (top === recognizer.decider.background) why = "background";
   $("confidence").textContent =
     top === null
       ? ""
       : current !== null
         ? `${percent(confidence)} confident`
-        : `${top} ${percent(confidence)} (below ${percent(recognizer.decider.options.threshold)})`;
+        : `${top} ${percent(confidence)} (${why})`;
   const s = app.stats;
   $("fps").textContent =
     `${s.fps.toFixed(1)} FPS · landmarks ${s.detectMs.toFixed(1)} ms · model ${s.modelMs.toFixed(1)} ms`;
