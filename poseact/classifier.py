@@ -33,6 +33,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from poseact._atomic import atomic_path, write_error
+from poseact.architectures import ARCHITECTURES, INPUT_STREAMS, RECURRENT
 from poseact.augment import AugmentOptions, augment_positions
 from poseact.dataset import Dataset
 from poseact.errors import (
@@ -55,20 +56,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ARCHITECTURES = (
-    "gru",
-    "lstm",
-    "frame_mlp",
-    "window_mlp",
-    "early_fusion",
-    "late_fusion",
-    "tcn",
-    "transformer",
-)
-RECURRENT = ("gru", "lstm")
-#: Architectures exported with a single-step streaming model (stateful, exact).
-STREAMING = RECURRENT + ("tcn",)
-INPUT_STREAMS = ("positions", "velocities", "both", "two_branch")
 _SAVE_FORMAT = "poseact-classifier"
 _SAVE_VERSION = 1
 

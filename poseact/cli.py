@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from poseact import __version__
+from poseact.architectures import ARCHITECTURES, INPUT_STREAMS
 from poseact.errors import PoseactError
 
 logger = logging.getLogger("poseact.cli")
@@ -60,6 +61,13 @@ def _load_dataset(args: argparse.Namespace, path: str):
         progress=not args.quiet,
         group_pattern=args.group_pattern,
     )
+
+
+def _show_report(report, report_dir: str | None) -> None:
+    print(report.summary())
+    if report_dir:
+        report.save(report_dir)
+        print(f"report written to {report_dir}")
 
 
 # ---------------------------------------------------------------------- commands
@@ -112,10 +120,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if test is not None and len(test):
         report = evaluate(classifier, test)
         print(f"test split ({len(test)} clips, groups {', '.join(sorted(set(test.groups)))}):")
-        print(report.summary())
-        if args.report_dir:
-            report.save(args.report_dir)
-            print(f"report written to {args.report_dir}")
+        _show_report(report, args.report_dir)
     return 0
 
 
@@ -125,11 +130,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     data = _load_dataset(args, args.data)
-    report = evaluate(model, data)
-    print(report.summary())
-    if args.report_dir:
-        report.save(args.report_dir)
-        print(f"report written to {args.report_dir}")
+    _show_report(evaluate(model, data), args.report_dir)
     return 0
 
 
@@ -340,17 +341,6 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- parser
-# poseact.classifier.ARCHITECTURES, spelled out to keep `poseact --help` fast
-_ARCHITECTURES = [
-    "gru",
-    "lstm",
-    "frame_mlp",
-    "window_mlp",
-    "early_fusion",
-    "late_fusion",
-    "tcn",
-    "transformer",
-]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -372,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a classifier on a dataset folder or .npz")
     p.add_argument("data", help="dataset folder root/<label>/<clip> or a dataset .npz")
     p.add_argument("-o", "--output", default="model.poseact", help="where to save the model")
-    p.add_argument("--architecture", default="gru", choices=_ARCHITECTURES)
+    p.add_argument("--architecture", default="gru", choices=ARCHITECTURES)
     p.add_argument("--units", type=int, default=64)
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--epochs", type=int, default=60)
@@ -415,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="train, evaluate, export and run on the embedded dataset")
     p.add_argument("--output-dir", default="demo-output")
     p.add_argument("--dataset", default=None, help="another dataset (folder or .npz)")
-    p.add_argument("--architecture", default="gru", choices=_ARCHITECTURES)
+    p.add_argument("--architecture", default="gru", choices=ARCHITECTURES)
     p.add_argument(
         "--quantization", nargs="+", default=["float", "int8"], choices=["float", "float16", "int8"]
     )
@@ -431,12 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", default="comparison.md", help="the Markdown report")
     p.add_argument("--json", default=None, help="also write every measurement as JSON")
-    p.add_argument("--architectures", nargs="+", default=None, choices=_ARCHITECTURES)
+    p.add_argument("--architectures", nargs="+", default=None, choices=ARCHITECTURES)
     p.add_argument(
         "--inputs",
         nargs="+",
         default=None,
-        choices=["positions", "velocities", "both", "two_branch"],
+        choices=INPUT_STREAMS,
     )
     p.add_argument("--seeds", type=int, default=None, help="default 3")
     p.add_argument("--epochs", type=int, default=None, help="default 20")

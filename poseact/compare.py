@@ -99,7 +99,7 @@ class CompareOptions:
     student_units: int = 32
 
     def __post_init__(self) -> None:
-        from poseact.classifier import ARCHITECTURES, INPUT_STREAMS
+        from poseact.architectures import ARCHITECTURES, INPUT_STREAMS
 
         unknown = [a for a in self.architectures if a not in ARCHITECTURES]
         if unknown or not self.architectures:

@@ -41,13 +41,8 @@ import numpy as np
 
 from poseact import __version__
 from poseact._atomic import atomic_write_bytes
-from poseact.classifier import (
-    RECURRENT,
-    STREAMING,
-    GestureClassifier,
-    build_step_model,
-    state_sizes,
-)
+from poseact.architectures import RECURRENT, STREAMING
+from poseact.classifier import GestureClassifier, build_step_model, state_sizes
 
 __all__ = ["QUANTIZATIONS", "ExportReport", "export_tflite", "METADATA_FORMAT"]
 
