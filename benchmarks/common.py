@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from poseact.landmarks import write_video
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 SHARED = Path(os.environ.get("POSEACT_SHARED_DIR", REPO.parent / "shared"))
@@ -308,23 +310,6 @@ def hand_image() -> np.ndarray:
     if bgr is None:
         raise FileNotFoundError(f"test photo {path} not found (set POSEACT_SHARED_DIR)")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def write_video(path: Path, frames: np.ndarray, fps: float = 30.0) -> Path:
-    """Write (T, H, W, 3) uint8 RGB frames to an mp4 (codec mp4v) with OpenCV."""
-    import cv2
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames.shape[1:3]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    if not writer.isOpened():
-        raise RuntimeError(f"OpenCV cannot write mp4v video to {path}")
-    try:
-        for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
-    return path
 
 
 def clip(

@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "extract_cached": "poseact.landmarks",
     "extract_many": "poseact.landmarks",
     "open_source": "poseact.landmarks",
+    "write_video": "poseact.landmarks",
     # normalize
     "NormalizerSpec": "poseact.normalize",
     "Normalizer": "poseact.normalize",

@@ -37,7 +37,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from poseact._atomic import is_temp_file, sha256_file
+from poseact._atomic import atomic_path, is_temp_file, sha256_file
 from poseact.assets import resolve_model, user_cache_dir
 from poseact.errors import (
     LandmarkFormatError,
@@ -50,6 +50,7 @@ from poseact.errors import (
 from poseact.sequence import LandmarkSequence, get_layout
 
 __all__ = [
+    "write_video",
     "ExtractorOptions",
     "FrameLandmarks",
     "FrameSource",
@@ -468,6 +469,40 @@ class ArraySource(_SourceBase):
             else:
                 t = i / self.fps
             yield t, _as_rgb(frame, f"frame {i} of {self.name}")
+
+
+def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float = 30.0) -> Path:
+    """Write RGB frames to an `.mp4` (codec mp4v) with OpenCV, atomically.
+
+    Handy for making test clips or saving what a `FrameSource` produced.
+
+    Args:
+        path: destination `.mp4`.
+        frames: (T, H, W, 3) uint8 RGB, or an iterable of (H, W, 3) frames of one size.
+        fps: frame rate written into the file, frames per second.
+
+    Raises:
+        WriteError: OpenCV cannot write the file; nothing is left under `path`.
+    """
+    cv2 = _cv2()
+    path = Path(path)
+    with atomic_path(path, suffix=path.suffix or ".mp4") as tmp:
+        writer = None
+        try:
+            for frame in frames:
+                if writer is None:
+                    height, width = frame.shape[:2]
+                    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+                    writer = cv2.VideoWriter(str(tmp), fourcc, float(fps), (width, height))
+                    if not writer.isOpened():
+                        raise WriteError(f"OpenCV cannot write an mp4v video to {path}")
+                writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+        finally:
+            if writer is not None:
+                writer.release()
+        if writer is None:
+            raise WriteError(f"no frames to write to {path}")
+    return path
 
 
 def open_source(spec: int | str | os.PathLike, **kwargs: Any) -> FrameSource:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from poseact.landmarks import write_video
+
 __all__ = ["astronaut_frames", "make_astronaut_video", "write_video"]
 
 
@@ -52,26 +54,6 @@ def astronaut_frames(
         canvas[ys:ye, xs:xe] = scaled[ys - y0 : ye - y0, xs - x0 : xe - x0]
         out[i] = canvas
     return out
-
-
-def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float = 30.0) -> Path:
-    """Write (T, H, W, 3) uint8 RGB frames to an mp4 (codec mp4v) with OpenCV."""
-    import cv2
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames.shape[1:3]
-    writer = cv2.VideoWriter(
-        str(path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (width, height)
-    )
-    if not writer.isOpened():
-        raise RuntimeError(f"OpenCV cannot write mp4v video to {path}")
-    try:
-        for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
-    return path
 
 
 def make_astronaut_video(
