@@ -358,6 +358,20 @@ def _as_dataset(X, y, groups) -> Dataset:
     return Dataset(tuple(X), tuple(str(v) for v in y), tuple(groups or ()))
 
 
+def check_training_data(data: Dataset, spec: NormalizerSpec, *, action: str, owner: str) -> None:
+    """Raise DatasetError for an empty dataset or one whose layout differs from `spec`'s.
+
+    `action` ("fit", "fine-tune", ...) and `owner` ("normalizer", "model", ...) name
+    the operation and whose layout is expected, in the message.
+    """
+    if len(data) == 0:
+        raise DatasetError(f"cannot {action} on an empty dataset")
+    if data.layout != spec.layout:
+        raise DatasetError(
+            f"dataset layout {data.layout!r} differs from the {owner}'s {spec.layout!r}"
+        )
+
+
 # ---------------------------------------------------------------------- estimator
 class GestureClassifier(ClassifierMixin, BaseEstimator):
     """Classifies landmark sequences into gestures or activities.
@@ -434,12 +448,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         spec = self.normalizer or NormalizerSpec(layout=data.layout)
         model_options = self._model_options()
         training = self._training_options()
-        if len(data) == 0:
-            raise DatasetError("cannot fit on an empty dataset")
-        if data.layout != spec.layout:
-            raise DatasetError(
-                f"dataset layout {data.layout!r} differs from the normalizer's {spec.layout!r}"
-            )
+        check_training_data(data, spec, action="fit", owner="normalizer")
         present = sorted(set(data.labels))
         if len(present) < 2:
             raise DatasetError(f"need at least 2 classes to train, got {present}")

@@ -203,17 +203,17 @@ def fine_tune(base, data: Dataset, *, rehearsal=None, options: FineTuneOptions |
     """
     import keras
 
-    from poseact.classifier import TrainingOptions, _TrainingWindows, build_keras_model
+    from poseact.classifier import (
+        TrainingOptions,
+        _TrainingWindows,
+        build_keras_model,
+        check_training_data,
+    )
 
     base._check_fitted()
     options = options or FineTuneOptions()
     spec = base.normalizer_.spec
-    if len(data) == 0:
-        raise DatasetError("cannot fine-tune on an empty dataset")
-    if data.layout != spec.layout:
-        raise DatasetError(
-            f"dataset layout {data.layout!r} differs from the model's {spec.layout!r}"
-        )
+    check_training_data(data, spec, action="fine-tune", owner="model")
     old_classes = [str(c) for c in base.classes_]
     if options.keep_old_labels:
         classes = sorted(set(old_classes) | set(data.classes))
@@ -413,6 +413,7 @@ def distill(
         TrainingOptions,
         _TrainingWindows,
         build_keras_model,
+        check_training_data,
     )
 
     teacher._check_fitted()
@@ -420,12 +421,7 @@ def distill(
     student = student or ModelOptions(architecture="gru", units=32)
     training = training or TrainingOptions()
     spec = teacher.normalizer_.spec
-    if len(data) == 0:
-        raise DatasetError("cannot distill on an empty dataset")
-    if data.layout != spec.layout:
-        raise DatasetError(
-            f"dataset layout {data.layout!r} differs from the teacher's {spec.layout!r}"
-        )
+    check_training_data(data, spec, action="distill", owner="teacher")
     teacher.check_labels(data.labels)
     started = time.perf_counter()
     classes = [str(c) for c in teacher.classes_]
