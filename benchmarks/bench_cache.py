@@ -24,7 +24,9 @@ TARGET_SHARE = 1.0  # percent of the extraction time
 
 _FRESH_PROCESS = """
 import json, sys, time
-from poseact.landmarks import ExtractorOptions, LandmarkExtractor, extract_many
+from poseact.extract.options import ExtractorOptions
+from poseact.extract.extractor import LandmarkExtractor
+from poseact.extract.batch import extract_many
 paths, cache = json.loads(sys.argv[1]), sys.argv[2]
 start = time.perf_counter()
 result = extract_many(paths, ExtractorOptions(layout="pose"), cache=cache, progress=False)
@@ -35,8 +37,10 @@ print(json.dumps({"seconds": seconds, "landmarkers": LandmarkExtractor.landmarke
 
 
 def run(args) -> Report:
-    from poseact import landmarks
-    from poseact.landmarks import ExtractorOptions, LandmarkCache, extract_many
+    import poseact.extract.extractor as landmarks
+    from poseact.extract.batch import extract_many
+    from poseact.extract.cache import LandmarkCache
+    from poseact.extract.options import ExtractorOptions
 
     quick = args.quick
     report = Report("cache", "Landmark cache", quick)

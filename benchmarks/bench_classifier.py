@@ -37,7 +37,7 @@ TARGET_STEP_RATIO = 5.0
 
 def stream_rows(model, sequences) -> np.ndarray:
     """Feature rows a live stream of these clips produces, (N, F) float32."""
-    from poseact.normalize import StreamingFeaturizer
+    from poseact.normalize.streaming import StreamingFeaturizer
 
     rows = []
     featurizer = StreamingFeaturizer(model.spec)
@@ -51,8 +51,9 @@ def stream_rows(model, sequences) -> np.ndarray:
 
 
 def run(args) -> Report:
-    from poseact.normalize import StreamingFeaturizer
-    from poseact.runtime import StreamingRecognizer, TFLiteGestureModel
+    from poseact.normalize.streaming import StreamingFeaturizer
+    from poseact.runtime.model import TFLiteGestureModel
+    from poseact.runtime.recognizer import StreamingRecognizer
 
     quick = args.quick
     report = Report("classifier", "Classifier latency", quick)

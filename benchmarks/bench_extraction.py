@@ -25,7 +25,7 @@ TARGET_SPEEDUP = 1.8
 
 
 def _frames_of(path) -> list[tuple[float, np.ndarray]]:
-    from poseact.landmarks import VideoFileSource
+    from poseact.extract.sources import VideoFileSource
 
     with VideoFileSource(path) as source:
         return list(source)
@@ -33,7 +33,7 @@ def _frames_of(path) -> list[tuple[float, np.ndarray]]:
 
 def measure_model(report: Report, key: str, label: str, options, path, repeats: int) -> dict:
     """Per-frame cost of one MediaPipe model on one clip."""
-    from poseact.landmarks import LandmarkExtractor, extract_video
+    from poseact.extract.extractor import LandmarkExtractor, extract_video
 
     frames = _frames_of(path)
     best = None
@@ -100,7 +100,7 @@ def _process_cpu(pid: int) -> float:
 
 
 def _decode_cpu_ms(path) -> float:
-    from poseact.landmarks import VideoFileSource
+    from poseact.extract.sources import VideoFileSource
 
     with Stopwatch() as watch, VideoFileSource(path) as source:
         n = sum(1 for _ in source)
@@ -123,7 +123,8 @@ def same_sequences(a, b) -> bool:
 
 
 def run(args) -> Report:
-    from poseact.landmarks import ExtractorOptions, extract_many, extraction_pool
+    from poseact.extract.batch import extract_many, extraction_pool
+    from poseact.extract.options import ExtractorOptions
 
     quick = args.quick
     report = Report("extraction", "Extraction throughput", quick)

@@ -29,7 +29,7 @@ TARGET_OVERHEAD = 3.0  # percent of the per-frame time
 
 
 def decode_ms_per_frame(path) -> float:
-    from poseact.landmarks import VideoFileSource
+    from poseact.extract.sources import VideoFileSource
 
     best = float("inf")
     for _ in range(3):
@@ -48,8 +48,10 @@ def in_loop_costs(video, model) -> dict:
     """
     import numpy as np
 
-    from poseact.landmarks import ExtractorOptions, LandmarkExtractor, VideoFileSource
-    from poseact.normalize import StreamingFeaturizer
+    from poseact.extract.extractor import LandmarkExtractor
+    from poseact.extract.options import ExtractorOptions
+    from poseact.extract.sources import VideoFileSource
+    from poseact.normalize.streaming import StreamingFeaturizer
 
     featurizer = StreamingFeaturizer(model.spec)
     stepper = model.stepper(stateful=True)
@@ -75,7 +77,7 @@ def in_loop_costs(video, model) -> dict:
 
 def live_run(video, model, extractor, repeats: int) -> dict:
     """Best of `repeats` headless `run_live` runs."""
-    from poseact.live import run_live
+    from poseact.apps.live import run_live
 
     best = None
     for _ in range(repeats):
@@ -105,8 +107,8 @@ def live_run(video, model, extractor, repeats: int) -> dict:
 
 
 def run(args) -> Report:
-    from poseact.landmarks import ExtractorOptions
-    from poseact.runtime import TFLiteGestureModel
+    from poseact.extract.options import ExtractorOptions
+    from poseact.runtime.model import TFLiteGestureModel
 
     quick = args.quick
     report = Report("live", "Live pipeline", quick)

@@ -52,10 +52,11 @@ def parts(path: Path) -> dict[str, int]:
 
 
 def run(args) -> Report:
-    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-    from poseact.export import export_tflite
-    from poseact.runtime import TFLiteGestureModel
-    from poseact.synthetic import generate_activities
+    from poseact.data.synthetic import generate_activities
+    from poseact.deploy.export import export_tflite
+    from poseact.runtime.model import TFLiteGestureModel
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     quick = args.quick
     report = Report("models", "Model size and accuracy", quick)

@@ -24,8 +24,9 @@ SEQUENCES = 2000
 
 
 def run(args) -> Report:
-    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-    from poseact.synthetic import generate_activities
+    from poseact.data.synthetic import generate_activities
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     quick = args.quick
     report = Report("training", "Training time", quick)

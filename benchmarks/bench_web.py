@@ -37,7 +37,8 @@ SHARED = Path(os.environ.get("POSEACT_SHARED_DIR", REPO.parent / "shared"))
 os.environ.setdefault("POSEACT_MODEL_DIR", str(SHARED / "models"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from poseact.web import build_web_app, chromium_args, serve, video_to_y4m  # noqa: E402
+from poseact.deploy.web import build_web_app, serve  # noqa: E402
+from poseact.testing import chromium_args, video_to_y4m  # noqa: E402
 
 TARGET_FPS = 20.0
 CAMERA_FPS = 25.0  # the test video's rate, which the fake camera keeps
@@ -108,9 +109,10 @@ def cpu_per_frame(before: dict, after: dict, frames: int) -> dict:
 
 def train_asl_model(path: Path) -> Path:
     """Export a GRU (32 units) trained on the ASL recordings' pose points."""
-    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-    from poseact.dataset import Dataset
-    from poseact.export import export_tflite
+    from poseact.data.dataset import Dataset
+    from poseact.deploy.export import export_tflite
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     data = np.load(SHARED / "data" / "asl_signs" / "asl_signs.npz")
     pose = data["pose"].astype(np.float32)  # (90, 30, 33, 4), zeros = not detected
@@ -403,7 +405,7 @@ def main() -> None:
                         f" (load average {run['load_average']:.1f})",
                         flush=True,
                     )
-        from poseact.runtime import read_model_metadata
+        from poseact.runtime.model_file import read_model_metadata
 
         metadata = read_model_metadata(model)
     result = {

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from poseact.landmarks import write_video
+from poseact.extract.sources import write_video
+from poseact.testing import moving_image_frames
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -260,40 +261,6 @@ def work_dir(given: Path | None = None) -> Path:
 
 
 # ---------------------------------------------------------------------- media
-def moving_image_frames(
-    image: np.ndarray,
-    frames: int,
-    size: tuple[int, int] = (640, 480),
-    *,
-    zoom: tuple[float, float] = (0.80, 0.95),
-    background: int = 90,
-) -> np.ndarray:
-    """(frames, H, W, 3) uint8: a real photo sliding left to right and zooming in.
-
-    The photo is scaled to `zoom` times the frame's shorter side (keeping its aspect
-    ratio) on a grey canvas, like `tests/media.astronaut_frames`.
-    """
-    import cv2
-
-    width, height = size
-    out = np.empty((frames, height, width, 3), dtype=np.uint8)
-    ih, iw = image.shape[:2]
-    for i in range(frames):
-        phase = i / max(frames - 1, 1)
-        side = min(width, height) * (zoom[0] + (zoom[1] - zoom[0]) * phase)
-        scale = side / max(ih, iw)
-        w, h = max(1, round(iw * scale)), max(1, round(ih * scale))
-        scaled = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        canvas = np.full((height, width, 3), background, dtype=np.uint8)
-        x0 = round((width - w) * (0.2 + 0.6 * phase))
-        y0 = (height - h) // 2
-        xs, ys = max(x0, 0), max(y0, 0)
-        xe, ye = min(x0 + w, width), min(y0 + h, height)
-        canvas[ys:ye, xs:xe] = scaled[ys - y0 : ye - y0, xs - x0 : xe - x0]
-        out[i] = canvas
-    return out
-
-
 def astronaut_image() -> np.ndarray:
     """scikit-image's astronaut photo (a real person, head and shoulders), RGB."""
     from skimage import data
@@ -338,7 +305,8 @@ def embedded_split():
 def trained_classifier(work: Path, quick: bool):
     """poseact's default classifier (GRU, 64 units) trained on the embedded dataset's
     training subjects; trained once per work folder and loaded afterwards."""
-    from poseact.classifier import GestureClassifier, TrainingOptions
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import TrainingOptions
 
     path = work / ("gru_quick.poseact" if quick else "gru.poseact")
     if path.is_file():
@@ -366,7 +334,7 @@ def exported_models(work: Path, quick: bool) -> dict[str, dict[str, Any]]:
         models = json.loads(index.read_text())
         if all(Path(m["path"]).is_file() for m in models.values()):
             return models
-    from poseact.export import export_tflite
+    from poseact.deploy.export import export_tflite
 
     classifier = trained_classifier(work, quick)
     _, test = embedded_split()

@@ -5,7 +5,7 @@
 
 1. Train a GRU on every sign except `--new` (standing in for the model you shipped).
 2. Record (here: pick) `--clips` clips of the new sign.
-3. `model.fine_tune(new_clips)`: training starts from the trained GRU, the softmax
+3. `poseact.fine_tune(model, new_clips)`: training starts from the trained GRU, the softmax
    head grows a column for the new sign (the old signs' weights are kept), and it
    rehearses the few clips per old sign that `fit` stored in the model
    (`model.rehearsal_`), so the old signs are not forgotten. Pass
@@ -20,6 +20,7 @@ The input may be any dataset poseact reads: a holistic `.npz` like the one above
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +66,9 @@ def main() -> None:
     # 2.-3. a few clips of the new label, and fine-tuning
     new_clips = train.subset(new)
     new_clips = poseact.Dataset(new_clips.sequences, new_clips.labels, new_clips.groups)
-    tuned = model.fine_tune(
-        new_clips, options=poseact.FineTuneOptions(epochs=args.tune_epochs, seed=0)
+    tuning = replace(poseact.FineTuneOptions().training, epochs=args.tune_epochs, seed=0)
+    tuned = poseact.fine_tune(
+        model, new_clips, options=poseact.FineTuneOptions(training=tuning)
     )
     print(f"fine-tuned on {len(new_clips)} clips in {tuned.training_seconds_:.1f} s")
     print(f"labels: {model.classes_.tolist()} -> {tuned.classes_.tolist()}")

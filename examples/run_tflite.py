@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 
-from poseact.runtime import DecisionOptions, StreamingRecognizer, TFLiteGestureModel
-from poseact.sequence import LandmarkSequence
+from poseact.core.sequence import LandmarkSequence
+from poseact.runtime.decider import DecisionOptions
+from poseact.runtime.model import TFLiteGestureModel
+from poseact.runtime.recognizer import StreamingRecognizer
 
 
 def main() -> None:

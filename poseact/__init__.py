@@ -1,8 +1,9 @@
 """poseact: pose-based gesture and activity recognition.
 
-extract (MediaPipe) → normalize → dataset → classifier (Keras) → export (TFLite) →
-runtime (LiteRT, no TensorFlow). Names are imported lazily so that `import poseact`
-and `import poseact.runtime` stay fast and never import TensorFlow or MediaPipe.
+extract (MediaPipe) → normalize → data → train (Keras) → deploy (TFLite) → runtime
+(LiteRT, no TensorFlow): each stage is a sub-package (docs/pipeline.md). Names are
+imported lazily, so that `import poseact` and `import poseact.runtime` stay fast and
+never import TensorFlow or MediaPipe.
 """
 
 from __future__ import annotations
@@ -15,82 +16,87 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # data model
-    "LandmarkSequence": "poseact.sequence",
-    "Layout": "poseact.sequence",
-    "LAYOUTS": "poseact.sequence",
-    "get_layout": "poseact.sequence",
+    "LandmarkSequence": "poseact.core.sequence",
+    "Layout": "poseact.core.layouts",
+    "LAYOUTS": "poseact.core.layouts",
+    "get_layout": "poseact.core.layouts",
+    "register_layout": "poseact.core.layouts",
+    "BodyPart": "poseact.core.layouts",
     # errors
-    "PoseactError": "poseact.errors",
-    "VideoReadError": "poseact.errors",
-    "NoPoseDetected": "poseact.errors",
-    "LandmarkFormatError": "poseact.errors",
-    "DatasetError": "poseact.errors",
-    "UnknownLabelError": "poseact.errors",
-    "ModelFormatError": "poseact.errors",
-    "ModelAssetError": "poseact.errors",
-    "NotFittedError": "poseact.errors",
-    "WriteError": "poseact.errors",
+    "PoseactError": "poseact.core.errors",
+    "VideoReadError": "poseact.core.errors",
+    "NoPoseDetected": "poseact.core.errors",
+    "LandmarkFormatError": "poseact.core.errors",
+    "DatasetError": "poseact.core.errors",
+    "UnknownLabelError": "poseact.core.errors",
+    "ModelFormatError": "poseact.core.errors",
+    "ModelAssetError": "poseact.core.errors",
+    "NotFittedError": "poseact.train.classifier",
+    "WriteError": "poseact.core.errors",
     # extract
-    "resolve_model": "poseact.assets",
-    "ExtractorOptions": "poseact.landmarks",
-    "LandmarkExtractor": "poseact.landmarks",
-    "LandmarkCache": "poseact.landmarks",
-    "extract_video": "poseact.landmarks",
-    "extract_image": "poseact.landmarks",
-    "extract_frames": "poseact.landmarks",
-    "extract_cached": "poseact.landmarks",
-    "extract_many": "poseact.landmarks",
-    "open_source": "poseact.landmarks",
-    "write_video": "poseact.landmarks",
+    "resolve_model": "poseact.extract.assets",
+    "ExtractorOptions": "poseact.extract.options",
+    "LandmarkExtractor": "poseact.extract.extractor",
+    "LandmarkCache": "poseact.extract.cache",
+    "extract_video": "poseact.extract.extractor",
+    "extract_image": "poseact.extract.extractor",
+    "extract_frames": "poseact.extract.extractor",
+    "extract_cached": "poseact.extract.cache",
+    "extract_many": "poseact.extract.batch",
+    "open_source": "poseact.extract.sources",
+    "write_video": "poseact.extract.sources",
     # normalize
-    "NormalizerSpec": "poseact.normalize",
-    "Normalizer": "poseact.normalize",
-    "StreamingFeaturizer": "poseact.normalize",
+    "NormalizerSpec": "poseact.normalize.spec",
+    "Normalizer": "poseact.normalize.normalizer",
+    "StreamingFeaturizer": "poseact.normalize.streaming",
     # dataset
-    "Dataset": "poseact.dataset",
-    "AugmentOptions": "poseact.augment",
-    "generate_activities": "poseact.synthetic",
+    "Dataset": "poseact.data.dataset",
+    "AugmentOptions": "poseact.data.augment",
+    "generate_activities": "poseact.data.synthetic",
     # public dataset formats
-    "read_landmark_table": "poseact.converters",
-    "read_holistic_folder": "poseact.converters",
-    "read_holistic_npz": "poseact.converters",
-    "read_pyskl_pickle": "poseact.converters",
-    "read_public_dataset": "poseact.converters",
-    "coco17_to_pose": "poseact.converters",
+    "read_landmark_table": "poseact.data.formats",
+    "read_holistic_folder": "poseact.data.formats",
+    "read_holistic_npz": "poseact.data.formats",
+    "read_pyskl_pickle": "poseact.data.formats",
+    "read_public_dataset": "poseact.data.formats",
+    "coco17_to_pose": "poseact.data.formats",
     # model
-    "GestureClassifier": "poseact.classifier",
-    "ModelOptions": "poseact.classifier",
-    "TrainingOptions": "poseact.classifier",
-    "EvaluationReport": "poseact.evaluate",
-    "evaluate": "poseact.evaluate",
+    "GestureClassifier": "poseact.train.classifier",
+    "ModelOptions": "poseact.train.options",
+    "TrainingOptions": "poseact.train.options",
+    "EvaluationReport": "poseact.train.evaluate",
+    "evaluate": "poseact.train.evaluate",
     # reuse and comparison
-    "FineTuneOptions": "poseact.fewshot",
-    "RehearsalMemory": "poseact.fewshot",
-    "DistillOptions": "poseact.fewshot",
-    "distill": "poseact.fewshot",
-    "CompareOptions": "poseact.compare",
-    "ComparisonReport": "poseact.compare",
-    "compare_models": "poseact.compare",
+    "FineTuneOptions": "poseact.train.fewshot",
+    "RehearsalMemory": "poseact.train.rehearsal",
+    "DistillOptions": "poseact.train.fewshot",
+    "distill": "poseact.train.fewshot",
+    "fine_tune": "poseact.train.fewshot",
+    "CompareOptions": "poseact.apps.compare",
+    "ComparisonReport": "poseact.apps.compare",
+    "compare_models": "poseact.apps.compare",
     # export and runtime
-    "export_tflite": "poseact.export",
-    "ExportReport": "poseact.export",
-    "TFLiteGestureModel": "poseact.runtime",
-    "StreamingRecognizer": "poseact.runtime",
-    "DecisionOptions": "poseact.runtime",
-    "GestureEvent": "poseact.runtime",
-    "read_model_metadata": "poseact.runtime",
+    "export_tflite": "poseact.deploy.export",
+    "ExportReport": "poseact.deploy.export",
+    "TFLiteGestureModel": "poseact.runtime.model",
+    "StreamingRecognizer": "poseact.runtime.recognizer",
+    "DecisionOptions": "poseact.runtime.decider",
+    "GestureEvent": "poseact.runtime.decider",
+    "Decider": "poseact.runtime.decider",
+    "ModelMetadata": "poseact.runtime.model_file",
+    "read_model_metadata": "poseact.runtime.model_file",
     # live use
-    "RecorderOptions": "poseact.recorder",
-    "record_dataset": "poseact.recorder",
-    "run_live": "poseact.live",
-    "iter_events": "poseact.live",
-    "LiveStats": "poseact.live",
+    "RecorderOptions": "poseact.apps.recorder",
+    "record_dataset": "poseact.apps.recorder",
+    "run_live": "poseact.apps.live",
+    "iter_events": "poseact.apps.live",
+    "LiveStats": "poseact.apps.live",
     # files and the demo
     "load_model": "poseact.loading",
     "load_dataset": "poseact.loading",
     "load_sequence": "poseact.loading",
     "load_default_dataset": "poseact.loading",
-    "run_demo": "poseact.demo",
+    "run_demo": "poseact.apps.demo",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -110,11 +116,52 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from poseact.assets import resolve_model  # noqa: F401
-    from poseact.augment import AugmentOptions  # noqa: F401
-    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions  # noqa: F401
-    from poseact.compare import CompareOptions, ComparisonReport, compare_models  # noqa: F401
-    from poseact.converters import (  # noqa: F401
+    from poseact.apps.compare import (
+        CompareOptions,
+        ComparisonReport,
+        compare_models,
+    )
+    from poseact.apps.demo import (
+        run_demo,
+    )
+    from poseact.apps.live import (
+        LiveStats,
+        iter_events,
+        run_live,
+    )
+    from poseact.apps.recorder import (
+        RecorderOptions,
+        record_dataset,
+    )
+    from poseact.core.errors import (
+        DatasetError,
+        LandmarkFormatError,
+        ModelAssetError,
+        ModelFormatError,
+        NoPoseDetected,
+        NotFittedError,
+        PoseactError,
+        UnknownLabelError,
+        VideoReadError,
+        WriteError,
+    )
+    from poseact.core.layouts import (
+        LAYOUTS,
+        BodyPart,
+        Layout,
+        get_layout,
+        register_layout,
+    )
+    from poseact.core.sequence import (
+        LandmarkSequence,
+    )
+    from poseact.data.augment import (
+        AugmentOptions,
+    )
+    from poseact.data.dataset import (
+        Dataset,
+    )
+    from poseact.data.formats import (
         coco17_to_pose,
         read_holistic_folder,
         read_holistic_npz,
@@ -122,43 +169,83 @@ if TYPE_CHECKING:  # pragma: no cover
         read_public_dataset,
         read_pyskl_pickle,
     )
-    from poseact.dataset import Dataset  # noqa: F401
-    from poseact.demo import run_demo  # noqa: F401
-    from poseact.errors import *  # noqa: F403
-    from poseact.evaluate import EvaluationReport, evaluate  # noqa: F401
-    from poseact.export import ExportReport, export_tflite  # noqa: F401
-    from poseact.fewshot import (  # noqa: F401
-        DistillOptions,
-        FineTuneOptions,
-        RehearsalMemory,
-        distill,
+    from poseact.data.synthetic import (
+        generate_activities,
     )
-    from poseact.landmarks import (  # noqa: F401
-        ExtractorOptions,
+    from poseact.deploy.export import (
+        ExportReport,
+        export_tflite,
+    )
+    from poseact.extract.assets import (
+        resolve_model,
+    )
+    from poseact.extract.batch import (
+        extract_many,
+    )
+    from poseact.extract.cache import (
         LandmarkCache,
-        LandmarkExtractor,
         extract_cached,
+    )
+    from poseact.extract.extractor import (
+        LandmarkExtractor,
         extract_frames,
         extract_image,
-        extract_many,
         extract_video,
-        open_source,
     )
-    from poseact.live import LiveStats, iter_events, run_live  # noqa: F401
-    from poseact.loading import (  # noqa: F401
+    from poseact.extract.options import (
+        ExtractorOptions,
+    )
+    from poseact.extract.sources import (
+        open_source,
+        write_video,
+    )
+    from poseact.loading import (
         load_dataset,
         load_default_dataset,
         load_model,
         load_sequence,
     )
-    from poseact.normalize import Normalizer, NormalizerSpec, StreamingFeaturizer  # noqa: F401
-    from poseact.recorder import RecorderOptions, record_dataset  # noqa: F401
-    from poseact.runtime import (  # noqa: F401
+    from poseact.normalize.normalizer import (
+        Normalizer,
+    )
+    from poseact.normalize.spec import (
+        NormalizerSpec,
+    )
+    from poseact.normalize.streaming import (
+        StreamingFeaturizer,
+    )
+    from poseact.runtime.decider import (
+        Decider,
         DecisionOptions,
         GestureEvent,
-        StreamingRecognizer,
+    )
+    from poseact.runtime.model import (
         TFLiteGestureModel,
+    )
+    from poseact.runtime.model_file import (
+        ModelMetadata,
         read_model_metadata,
     )
-    from poseact.sequence import LAYOUTS, LandmarkSequence, Layout, get_layout  # noqa: F401
-    from poseact.synthetic import generate_activities  # noqa: F401
+    from poseact.runtime.recognizer import (
+        StreamingRecognizer,
+    )
+    from poseact.train.classifier import (
+        GestureClassifier,
+    )
+    from poseact.train.evaluate import (
+        EvaluationReport,
+        evaluate,
+    )
+    from poseact.train.fewshot import (
+        DistillOptions,
+        FineTuneOptions,
+        distill,
+        fine_tune,
+    )
+    from poseact.train.options import (
+        ModelOptions,
+        TrainingOptions,
+    )
+    from poseact.train.rehearsal import (
+        RehearsalMemory,
+    )

@@ -16,15 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from poseact import __version__
-from poseact.architectures import ARCHITECTURES, INPUT_STREAMS
-from poseact.errors import PoseactError
+from poseact.core.errors import PoseactError
+from poseact.train.architectures import ARCHITECTURES, INPUT_STREAMS
 
 logger = logging.getLogger("poseact.cli")
 
 
 # ---------------------------------------------------------------------- option mapping
 def _extractor_options(args: argparse.Namespace):
-    from poseact.landmarks import ExtractorOptions
+    from poseact.extract.options import ExtractorOptions
 
     return ExtractorOptions(
         layout=args.layout,
@@ -91,9 +91,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-    from poseact.evaluate import evaluate
-    from poseact.normalize import NormalizerSpec
+    from poseact.normalize.spec import NormalizerSpec
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.evaluate import evaluate
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     data = _load_dataset(args, args.data)
     print(f"dataset: {data.summary()}")
@@ -125,8 +126,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from poseact.evaluate import evaluate
     from poseact.loading import load_model
+    from poseact.train.evaluate import evaluate
 
     model = load_model(args.model)
     data = _load_dataset(args, args.data)
@@ -135,8 +136,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from poseact.classifier import GestureClassifier
-    from poseact.export import export_tflite
+    from poseact.deploy.export import export_tflite
+    from poseact.train.classifier import GestureClassifier
 
     classifier = GestureClassifier.load(args.model)
     parity = _load_dataset(args, args.parity_data) if args.parity_data else None
@@ -177,7 +178,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from poseact.demo import run_demo
+    from poseact.apps.demo import run_demo
 
     result = run_demo(
         args.output_dir,
@@ -194,7 +195,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from poseact.compare import (
+    from poseact.apps.compare import (
         CompareOptions,
         ComparisonReport,
         compare_models,
@@ -259,18 +260,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from poseact.synthetic import generate_activities
+    from poseact.data.synthetic import generate_activities
 
     data = generate_activities(
         num_subjects=args.subjects, clips_per_class=args.clips_per_class, seed=args.seed
     )
-    data.save(args.output, precision="float16")
-    print(f"wrote {args.output}: {data.summary()}")
+    path = data.save(args.output, precision="float16")
+    frames = sum(len(s) for s in data.sequences)
+    print(f"wrote {path}: {data.summary()}, {frames} frames, {os.path.getsize(path) / 1e6:.2f} MB")
     return 0
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from poseact.recorder import RecorderOptions, record_dataset
+    from poseact.apps.recorder import RecorderOptions, record_dataset
 
     options = RecorderOptions(
         labels=tuple(args.labels),
@@ -296,8 +298,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    from poseact.live import run_live
-    from poseact.runtime import DecisionOptions
+    from poseact.apps.live import run_live
+    from poseact.runtime.decider import DecisionOptions
 
     decision = DecisionOptions(
         smoothing=args.smoothing,
@@ -323,7 +325,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    from poseact.web import build_web_app, serve
+    from poseact.deploy.web import build_web_app, serve
 
     out = build_web_app(args.model, args.output_dir, assets=args.assets)
     print(f"wrote the recognizer page into {out}")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from poseact.dataset import VIDEO_SUFFIXES, Dataset, read_landmark_csv
-from poseact.errors import DatasetError, LandmarkFormatError, ModelFormatError
-from poseact.sequence import LandmarkSequence
+from poseact.core.errors import DatasetError, LandmarkFormatError, ModelFormatError
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.dataset import VIDEO_SUFFIXES, Dataset, read_landmark_csv
 
 __all__ = [
     "DEFAULT_DATASET",
@@ -35,7 +35,7 @@ def default_dataset_path() -> Path:
     repo_copy = Path(__file__).resolve().parents[1] / DEFAULT_DATASET
     if repo_copy.is_file():
         return repo_copy
-    from poseact.assets import user_cache_dir
+    from poseact.extract.assets import user_cache_dir
 
     return user_cache_dir() / DEFAULT_DATASET.name
 
@@ -44,7 +44,7 @@ def load_default_dataset() -> Dataset:
     """The embedded synthetic activity dataset (regenerated bit for bit if missing)."""
     path = default_dataset_path()
     if not path.is_file():
-        from poseact.synthetic import generate_activities
+        from poseact.data.synthetic import generate_activities
 
         logger.info("regenerating the synthetic dataset into %s", path)
         generate_activities().save(path, precision="float16")
@@ -91,7 +91,7 @@ def load_sequence(path: str | os.PathLike, options=None, *, cache=None) -> Landm
         return LandmarkSequence.load(path)
     if suffix == ".csv":
         return read_landmark_csv(path)
-    from poseact import landmarks
+    import poseact.extract.extractor as landmarks
 
     if suffix in IMAGE_SUFFIXES:
         return landmarks.extract_image(path, options)
@@ -117,13 +117,13 @@ def load_model(path: str | os.PathLike):
     with open(path, "rb") as handle:
         head = handle.read(8)
     if head[4:8] == b"TFL3":
-        from poseact.runtime import TFLiteGestureModel
+        from poseact.runtime.model import TFLiteGestureModel
 
         return TFLiteGestureModel(path)
     if not zipfile.is_zipfile(path):
         raise ModelFormatError(
             f"{path} is neither an exported .tflite nor a saved poseact classifier"
         )
-    from poseact.classifier import GestureClassifier
+    from poseact.train.classifier import GestureClassifier
 
     return GestureClassifier.load(path)

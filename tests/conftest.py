@@ -52,8 +52,8 @@ def load_asl_signs(layout: str = "pose"):
     """
     import numpy as np
 
-    from poseact.dataset import Dataset
-    from poseact.sequence import LandmarkSequence
+    from poseact.core.sequence import LandmarkSequence
+    from poseact.data.dataset import Dataset
 
     data = np.load(ASL_SIGNS)
     pose = data["pose"].astype(np.float32)  # (90, 30, 33, 4)
@@ -102,7 +102,8 @@ def asl_split(asl_dataset):
 @pytest.fixture(scope="session")
 def asl_gru(asl_split):
     """A real GRU trained on the ASL training split (a few seconds)."""
-    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     train, _ = asl_split
     return GestureClassifier(
@@ -114,7 +115,7 @@ def asl_gru(asl_split):
 @pytest.fixture(scope="session")
 def asl_tflite(asl_gru, asl_split, tmp_path_factory):
     """The ASL GRU exported as float TFLite (with its streaming model)."""
-    from poseact.export import export_tflite
+    from poseact.deploy.export import export_tflite
 
     path = tmp_path_factory.mktemp("export") / "asl_float.tflite"
     report = export_tflite(asl_gru, path, quantization="float", parity_data=asl_split[1])

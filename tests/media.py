@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from poseact.landmarks import write_video
+from poseact.extract.sources import write_video
+from poseact.testing import moving_image_frames
 
 __all__ = ["astronaut_frames", "make_astronaut_video", "write_video"]
 
@@ -32,28 +33,9 @@ def astronaut_frames(
         size: (width, height) of each frame in pixels.
         blank: indices of frames to make all black (nobody in them).
     """
-    import cv2
     from skimage import data
 
-    width, height = size
-    person = data.astronaut()  # (512, 512, 3) RGB
-    blank = set(blank)
-    out = np.empty((frames, height, width, 3), dtype=np.uint8)
-    for i in range(frames):
-        if i in blank:
-            out[i] = 0
-            continue
-        phase = i / max(frames - 1, 1)
-        side = int(round(min(width, height) * (0.80 + 0.15 * phase)))  # slow zoom in
-        scaled = cv2.resize(person, (side, side), interpolation=cv2.INTER_AREA)
-        canvas = np.full((height, width, 3), 90, dtype=np.uint8)
-        x0 = int(round((width - side) * (0.2 + 0.6 * phase)))  # slide left to right
-        y0 = (height - side) // 2
-        xs, ys = max(x0, 0), max(y0, 0)
-        xe, ye = min(x0 + side, width), min(y0 + side, height)
-        canvas[ys:ye, xs:xe] = scaled[ys - y0 : ye - y0, xs - x0 : xe - x0]
-        out[i] = canvas
-    return out
+    return moving_image_frames(data.astronaut(), frames, size, zoom=(0.80, 0.95), blank=blank)
 
 
 def make_astronaut_video(

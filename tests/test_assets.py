@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from poseact._atomic import sha256_file
-from poseact.assets import (
+from poseact.core.atomic import sha256_file
+from poseact.core.errors import ModelAssetError
+from poseact.extract.assets import (
     OFFICIAL_BASE_URL,
     download_model,
     model_cache_dir,
@@ -19,7 +20,6 @@ from poseact.assets import (
     resolve_model,
     user_cache_dir,
 )
-from poseact.errors import ModelAssetError
 
 POSE_URL_PATH = "/pose_landmarker/pose_landmarker_full/float16/1/pose_landmarker_full.task"
 POSE_MEMBERS = ("pose_detector.tflite", "pose_landmarks_detector.tflite")

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from poseact.cli import main
-from poseact.dataset import write_landmark_csv
-from poseact.errors import PoseactError, VideoReadError
-from poseact.sequence import LandmarkSequence
+from poseact.core.errors import PoseactError, VideoReadError
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.dataset import write_landmark_csv
 
 
 def _clip(layout: str = "pose", frames: int = 8) -> LandmarkSequence:

@@ -14,14 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-from poseact.dataset import Dataset, read_landmark_csv, write_landmark_csv
-from poseact.errors import DatasetError, LandmarkFormatError, UnknownLabelError
-from poseact.evaluate import evaluate
-from poseact.export import export_tflite
+from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.dataset import Dataset, read_landmark_csv, write_landmark_csv
+from poseact.deploy.export import export_tflite
 from poseact.loading import load_dataset, load_sequence
-from poseact.runtime import TFLiteGestureModel
-from poseact.sequence import LandmarkSequence
+from poseact.runtime.model import TFLiteGestureModel
+from poseact.train.classifier import GestureClassifier
+from poseact.train.evaluate import evaluate
+from poseact.train.options import ModelOptions, TrainingOptions
 
 
 def assert_names(excinfo: pytest.ExceptionInfo, *names: str | Path) -> None:
@@ -168,7 +169,7 @@ def test_all_nan_sequence_is_kept_and_reported(tmp_path, asl_gru, caplog):
     path = _npz(tmp_path / "empty room.npz", landmarks=nothing)
     seq = LandmarkSequence.load(path)
     assert not seq.detected.any() and np.all(seq.visibility == 0)
-    with caplog.at_level("WARNING", logger="poseact.normalize"):
+    with caplog.at_level("WARNING", logger="poseact.normalize.normalizer"):
         probs = asl_gru.predict_proba([seq])
     assert np.all(np.isfinite(probs)) and abs(float(probs.sum()) - 1) < 1e-4
     assert f"{path} has no usable landmarks" in caplog.text

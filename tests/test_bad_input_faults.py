@@ -22,12 +22,15 @@ import numpy as np
 import pytest
 from media import make_astronaut_video
 
-from poseact._atomic import is_temp_file
-from poseact.dataset import Dataset, write_landmark_csv
-from poseact.errors import WriteError
-from poseact.landmarks import ExtractorOptions, LandmarkCache, LandmarkExtractor, extract_many
-from poseact.recorder import next_clip_number
-from poseact.sequence import LandmarkSequence
+from poseact.apps.recorder import next_clip_number
+from poseact.core.atomic import is_temp_file
+from poseact.core.errors import WriteError
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.dataset import Dataset, write_landmark_csv
+from poseact.extract.batch import extract_many
+from poseact.extract.cache import LandmarkCache
+from poseact.extract.extractor import LandmarkExtractor
+from poseact.extract.options import ExtractorOptions
 
 SIZE = (320, 240)
 
@@ -91,7 +94,8 @@ def test_killed_extraction_leaves_complete_entries_and_a_rerun_resumes(videos, t
     child = run_python(
         """
         import sys
-        from poseact.landmarks import LandmarkCache, extract_many
+        from poseact.extract.cache import LandmarkCache
+        from poseact.extract.batch import extract_many
         extract_many(sys.argv[2:], cache=LandmarkCache(sys.argv[1]), progress=False)
         """,
         cache.directory,
@@ -115,7 +119,7 @@ def test_killed_extraction_leaves_complete_entries_and_a_rerun_resumes(videos, t
 _DIE_IN_SAVE = """
     import os, signal, sys
     import numpy as np
-    from poseact.sequence import LandmarkSequence
+    from poseact.core.sequence import LandmarkSequence
 
     real = np.savez_compressed
 
@@ -137,7 +141,8 @@ def test_kill_inside_a_cache_write(videos, tmp_path):
     child = run_python(
         _DIE_IN_SAVE
         + """
-    from poseact.landmarks import ExtractorOptions, LandmarkCache
+    from poseact.extract.options import ExtractorOptions
+    from poseact.extract.cache import LandmarkCache
     LandmarkCache(sys.argv[2]).put(sys.argv[3], ExtractorOptions(), new)
     """,
         clip,
@@ -173,8 +178,8 @@ def test_killed_recording_keeps_finished_clips_and_continues(tmp_path):
     child = run_python(
         """
         import sys, time
-        from poseact.landmarks import VideoFileSource
-        from poseact.recorder import RecorderOptions, record_dataset
+        from poseact.extract.sources import VideoFileSource
+        from poseact.apps.recorder import RecorderOptions, record_dataset
 
         def camera():  # 3 frames of countdown, clips of 10 frames; hangs in clip 2
             with VideoFileSource(sys.argv[1]) as source:
@@ -212,7 +217,7 @@ def test_killed_recording_keeps_finished_clips_and_continues(tmp_path):
 def test_interrupted_model_save_keeps_the_previous_model(asl_gru, tmp_path, monkeypatch):
     import zipfile
 
-    from poseact.classifier import GestureClassifier
+    from poseact.train.classifier import GestureClassifier
 
     path = asl_gru.save(tmp_path / "model.poseact")
     before = path.read_bytes()
@@ -308,7 +313,7 @@ def test_full_disk_under_the_cache_and_the_command_line(
 
     folder, limit = full_disk
     cache = LandmarkCache(folder / "cache")
-    with limit(), caplog.at_level("WARNING", logger="poseact.landmarks"):
+    with limit(), caplog.at_level("WARNING", logger="poseact.extract.cache"):
         assert cache.put(videos[0], ExtractorOptions(), sequence) is None  # a warning only
     assert "not saved" in caplog.text and str(videos[0]) in caplog.text
     assert cache.entries() == [] and files(folder) == []

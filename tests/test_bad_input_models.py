@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from poseact.classifier import GestureClassifier
-from poseact.errors import LandmarkFormatError, ModelAssetError, ModelFormatError
-from poseact.landmarks import ExtractorOptions, extract_image
+from poseact.core.errors import LandmarkFormatError, ModelAssetError, ModelFormatError
+from poseact.extract.extractor import extract_image
+from poseact.extract.options import ExtractorOptions
 from poseact.loading import load_model
-from poseact.runtime import TFLiteGestureModel, read_model_metadata
+from poseact.runtime.model import TFLiteGestureModel
+from poseact.runtime.model_file import read_model_metadata
+from poseact.train.classifier import GestureClassifier
 
 
 def assert_names(excinfo: pytest.ExceptionInfo, path: Path | str) -> None:

@@ -16,17 +16,14 @@ import numpy as np
 import pytest
 from media import astronaut_frames, make_astronaut_video, write_video
 
-from poseact.errors import NoPoseDetected, VideoReadError
-from poseact.landmarks import (
-    ExtractorOptions,
-    LandmarkCache,
-    VideoFileSource,
-    extract_cached,
-    extract_many,
-    extract_video,
-)
-from poseact.normalize import Normalizer
-from poseact.runtime import TFLiteGestureModel
+from poseact.core.errors import NoPoseDetected, VideoReadError
+from poseact.extract.batch import extract_many
+from poseact.extract.cache import LandmarkCache, extract_cached
+from poseact.extract.extractor import extract_video
+from poseact.extract.options import ExtractorOptions
+from poseact.extract.sources import VideoFileSource
+from poseact.normalize.normalizer import Normalizer
+from poseact.runtime.model import TFLiteGestureModel
 
 SIZE = (320, 240)
 
@@ -188,7 +185,7 @@ def test_video_with_no_person(tmp_path, caplog):
     # opting out keeps the frames as NaN rows; the normalizer says so and gives zeros
     empty = extract_video(path, ExtractorOptions(require_detection=False))
     assert len(empty) == 6 and not empty.detected.any()
-    with caplog.at_level("WARNING", logger="poseact.normalize"):
+    with caplog.at_level("WARNING", logger="poseact.normalize.normalizer"):
         features = Normalizer().transform(empty)
     assert np.all(features == 0)
     assert str(path) in caplog.text and "no usable landmarks" in caplog.text

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-from poseact.dataset import Dataset
-from poseact.errors import DatasetError, ModelFormatError, NotFittedError, UnknownLabelError
-from poseact.evaluate import evaluate
+from poseact.core.errors import DatasetError, ModelFormatError, PoseactError, UnknownLabelError
+from poseact.data.dataset import Dataset
+from poseact.train.classifier import GestureClassifier, NotFittedError
+from poseact.train.evaluate import evaluate
+from poseact.train.options import ModelOptions, TrainingOptions
 
 
 def test_gru_learns_real_signs_from_pose(asl_gru, asl_split):
@@ -35,7 +36,7 @@ def test_other_architectures_train_and_beat_chance(architecture, asl_split):
 def test_pose_and_hands_features(shared_dir):
     from conftest import load_asl_signs
 
-    from poseact.normalize import NormalizerSpec
+    from poseact.normalize.spec import NormalizerSpec
 
     train, test = load_asl_signs("pose+hands").split(0.3, seed=0)
     clf = GestureClassifier(
@@ -64,6 +65,12 @@ def test_scikit_learn_contract(asl_split):
     assert copy.get_params()["model"] == ModelOptions(units=16)
     with pytest.raises(NotFittedError, match="not fitted"):
         clf.predict(asl_split[1])
+    # scikit-learn's own exception and poseact's base class both catch it
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    for caught in (SklearnNotFittedError, PoseactError):
+        with pytest.raises(caught):
+            clf.predict(asl_split[1])
     # fit leaves the caller's options untouched (no defaults written back)
     clf.fit(asl_split[0].subset(range(0, len(asl_split[0]), 5)))
     assert clf.normalizer is None and clf.training is None

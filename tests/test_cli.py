@@ -79,7 +79,7 @@ def test_extract_a_real_video(tmp_path, capsys, isolated_cache):
     out = tmp_path / "person.npz"
     assert main(["-q", "extract", str(video), "-o", str(out)]) == 0
     assert "8 frames, landmarks in 8" in capsys.readouterr().out
-    from poseact.sequence import LandmarkSequence
+    from poseact.core.sequence import LandmarkSequence
 
     assert LandmarkSequence.load(out).landmarks.shape == (8, 33, 3)
 

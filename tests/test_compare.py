@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from poseact.compare import (
+from poseact.apps.compare import (
     CompareOptions,
     ComparisonReport,
     ConfigSummary,
     DistillResult,
     FewShotResult,
 )
-from poseact.dataset import Dataset
+from poseact.data.dataset import Dataset
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,9 @@ import pickle
 import numpy as np
 import pytest
 
-from poseact.converters import (
+from poseact.core.errors import DatasetError, LandmarkFormatError
+from poseact.core.layouts import POSE_LANDMARK_NAMES, get_layout
+from poseact.data.formats import (
     COCO17_NAMES,
     COCO17_TO_POSE,
     coco17_to_pose,
@@ -18,8 +20,6 @@ from poseact.converters import (
     read_public_dataset,
     read_pyskl_pickle,
 )
-from poseact.errors import DatasetError, LandmarkFormatError
-from poseact.sequence import POSE_LANDMARK_NAMES, get_layout
 
 
 # ---------------------------------------------------------------------- CSV tables

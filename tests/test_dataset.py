@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from poseact.dataset import Dataset, write_landmark_csv
-from poseact.errors import DatasetError, UnknownLabelError
-from poseact.sequence import LandmarkSequence
+from poseact.core.errors import DatasetError, UnknownLabelError
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.dataset import Dataset, write_landmark_csv
 
 
 def _clip(seed: int, T: int = 12, layout: str = "pose", source: str = "") -> LandmarkSequence:

@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 from media import make_astronaut_video
 
-from poseact.errors import NoPoseDetected
-from poseact.landmarks import ExtractorOptions, LandmarkCache, LandmarkExtractor, extract_many
+from poseact.core.errors import NoPoseDetected
+from poseact.extract.batch import extract_many
+from poseact.extract.cache import LandmarkCache
+from poseact.extract.extractor import LandmarkExtractor
+from poseact.extract.options import ExtractorOptions
 
 try:
     import ray
@@ -22,7 +25,7 @@ needs_ray = pytest.mark.skipif(
 
 
 def test_without_ray_the_error_says_what_to_install(monkeypatch, tmp_path):
-    from poseact.distributed import extract_with_ray
+    from poseact.extract.distributed import extract_with_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails
     with pytest.raises(ImportError, match=r"pip install 'poseact\[distributed\]'"):
@@ -61,7 +64,7 @@ def same(a, b) -> bool:
 
 @needs_ray
 def test_ray_matches_sequential_and_shares_the_cache(local_ray, clips, tmp_path):
-    from poseact.distributed import cache_with_ray, extract_with_ray
+    from poseact.extract.distributed import cache_with_ray, extract_with_ray
 
     options = ExtractorOptions(layout="pose")
     sequential = extract_many(clips, options, cache=False, progress=False)
@@ -84,7 +87,7 @@ def test_ray_matches_sequential_and_shares_the_cache(local_ray, clips, tmp_path)
 
 @needs_ray
 def test_ray_raises_the_first_error_naming_the_file(local_ray, clips, tmp_path):
-    from poseact.distributed import extract_with_ray
+    from poseact.extract.distributed import extract_with_ray
 
     black = make_astronaut_video(tmp_path / "black.mp4", frames=4, size=(256, 192), blank=range(4))
     with pytest.raises(NoPoseDetected, match="black.mp4"):

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-from poseact.evaluate import evaluate
-from poseact.export import export_tflite
+from poseact.deploy.export import export_tflite
 from poseact.loading import load_default_dataset
-from poseact.runtime import StreamingRecognizer, TFLiteGestureModel
+from poseact.runtime.model import TFLiteGestureModel
+from poseact.runtime.recognizer import StreamingRecognizer
+from poseact.train.classifier import GestureClassifier
+from poseact.train.evaluate import evaluate
+from poseact.train.options import ModelOptions, TrainingOptions
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from media import make_astronaut_video
 
-from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-from poseact.export import export_tflite
-from poseact.landmarks import ExtractorOptions, extract_video
+from poseact.deploy.export import export_tflite
+from poseact.extract.extractor import extract_video
+from poseact.extract.options import ExtractorOptions
 from poseact.loading import load_default_dataset
-from poseact.runtime import TFLiteGestureModel
+from poseact.runtime.model import TFLiteGestureModel
+from poseact.train.classifier import GestureClassifier
+from poseact.train.options import ModelOptions, TrainingOptions
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from poseact.evaluate import evaluate
+from poseact.train.evaluate import evaluate
 
 
 class _FixedModel:

@@ -9,14 +9,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from poseact.errors import ModelFormatError
-from poseact.export import export_tflite
-from poseact.runtime import (
-    DecisionOptions,
-    StreamingRecognizer,
-    TFLiteGestureModel,
-    read_model_metadata,
-)
+from poseact.core.errors import ModelFormatError
+from poseact.deploy.export import export_tflite
+from poseact.runtime.decider import DecisionOptions
+from poseact.runtime.model import TFLiteGestureModel
+from poseact.runtime.model_file import read_model_metadata
+from poseact.runtime.recognizer import StreamingRecognizer
 
 
 def test_float_export_matches_keras(asl_tflite, asl_gru, asl_split):
@@ -61,7 +59,8 @@ def test_quantized_exports_agree_with_keras(quantization, asl_gru, asl_split, as
 
 
 def test_int8_of_an_mlp_is_fully_integer(asl_split, tmp_path):
-    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     clf = GestureClassifier(
         model=ModelOptions(architecture="window_mlp", units=32),

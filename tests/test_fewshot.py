@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-from poseact.dataset import Dataset
-from poseact.errors import DatasetError
-from poseact.fewshot import (
-    MEMORY_PER_CLASS,
+from poseact.core.errors import DatasetError
+from poseact.data.dataset import Dataset
+from poseact.train.classifier import GestureClassifier
+from poseact.train.fewshot import (
     DistillOptions,
     FineTuneOptions,
-    RehearsalMemory,
     _distillation_loss,
     distill,
+    fine_tune,
 )
+from poseact.train.options import ModelOptions, TrainingOptions
+from poseact.train.rehearsal import MEMORY_PER_CLASS, RehearsalMemory
 
 NEW = "iloveyou"
+
+
+def _tuning(epochs: int) -> TrainingOptions:
+    """Fine-tuning's default recipe with fewer epochs."""
+    return replace(FineTuneOptions().training, epochs=epochs)
 
 
 def _only(data: Dataset, keep) -> Dataset:
@@ -55,7 +62,7 @@ def test_fit_keeps_a_few_windows_per_class(base):
 def test_fine_tune_learns_a_new_sign_from_five_clips(base, five_new, asl_split):
     _, test = asl_split
     before = base.predict_proba(test)
-    tuned = base.fine_tune(five_new, options=FineTuneOptions(epochs=40, seed=0))
+    tuned = fine_tune(base, five_new, options=FineTuneOptions(training=_tuning(epochs=40)))
     assert list(tuned.classes_) == ["hello", "iloveyou", "thanks"]
     truth = np.array(test.labels)
     predicted = tuned.predict(test)
@@ -69,9 +76,9 @@ def test_fine_tune_learns_a_new_sign_from_five_clips(base, five_new, asl_split):
 
 
 def test_fine_tuned_models_save_and_export(base, five_new, asl_split, tmp_path):
-    from poseact.export import export_tflite
+    from poseact.deploy.export import export_tflite
 
-    tuned = base.fine_tune(five_new, options=FineTuneOptions(epochs=2, train_encoder=False))
+    tuned = fine_tune(base, five_new, options=FineTuneOptions(training=_tuning(epochs=2), train_encoder=False))
     # head only: the encoder is exactly the base's
     for a, b in zip(
         base.model_.get_layer("recurrent_0").get_weights(),
@@ -89,21 +96,21 @@ def test_fine_tuned_models_save_and_export(base, five_new, asl_split, tmp_path):
 def test_replacing_the_labels_and_missing_rehearsal(base, five_new, asl_split):
     train, _ = asl_split
     thanks = _only(train, lambda label: label == "thanks").subset(range(5))
-    replaced = base.fine_tune(
+    replaced = fine_tune(base,
         Dataset(five_new.sequences + thanks.sequences, five_new.labels + thanks.labels),
-        options=FineTuneOptions(epochs=1, keep_old_labels=False),
+        options=FineTuneOptions(training=_tuning(epochs=1), keep_old_labels=False),
     )
     assert list(replaced.classes_) == ["iloveyou", "thanks"]
     forgetful = copy.copy(base)
     forgetful.rehearsal_ = None
     with pytest.raises(DatasetError, match="needs rehearsal examples"):
-        forgetful.fine_tune(five_new, options=FineTuneOptions(epochs=1))
+        fine_tune(forgetful, five_new, options=FineTuneOptions(training=_tuning(epochs=1)))
     # old clips given explicitly work instead of a stored memory
     old = _only(train, lambda label: label != NEW)
-    tuned = forgetful.fine_tune(five_new, rehearsal=old, options=FineTuneOptions(epochs=1))
+    tuned = fine_tune(forgetful, five_new, rehearsal=old, options=FineTuneOptions(training=_tuning(epochs=1)))
     assert len(tuned.classes_) == 3
     with pytest.raises(DatasetError, match="at least 2 classes"):
-        base.fine_tune(five_new, options=FineTuneOptions(keep_old_labels=False))
+        fine_tune(base, five_new, options=FineTuneOptions(keep_old_labels=False))
 
 
 def test_distillation_loss_reduces_to_its_parts():

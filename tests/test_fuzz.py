@@ -25,11 +25,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from poseact.dataset import Dataset, read_landmark_csv, write_landmark_csv
-from poseact.errors import PoseactError
+from poseact.core.errors import PoseactError
+from poseact.core.layouts import LAYOUTS
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.dataset import Dataset, read_landmark_csv, write_landmark_csv
 from poseact.loading import load_dataset, load_sequence
-from poseact.normalize import Normalizer, NormalizerSpec, StreamingFeaturizer
-from poseact.sequence import LAYOUTS, LandmarkSequence
+from poseact.normalize.normalizer import Normalizer
+from poseact.normalize.spec import NormalizerSpec
+from poseact.normalize.streaming import StreamingFeaturizer
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -210,9 +213,9 @@ import numpy as np
 sys.path.insert(0, sys.argv[1])
 from test_fuzz import archive_start, mutate, rezip
 
-from poseact.errors import PoseactError
+from poseact.core.errors import PoseactError
 from poseact.loading import load_model
-from poseact.sequence import LandmarkSequence
+from poseact.core.sequence import LandmarkSequence
 
 tflite, poseact_model, out = Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
 counts = {"tflite": int(sys.argv[5]), "poseact": int(sys.argv[6])}

@@ -12,21 +12,17 @@ import numpy as np
 import pytest
 from media import astronaut_frames, make_astronaut_video, write_video
 
-from poseact.errors import ModelAssetError, NoPoseDetected, VideoReadError
-from poseact.landmarks import (
-    ArraySource,
-    ExtractorOptions,
-    FrameSource,
-    LandmarkCache,
+from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
+from poseact.extract.batch import extract_many
+from poseact.extract.cache import LandmarkCache, extract_cached
+from poseact.extract.extractor import (
     LandmarkExtractor,
-    VideoFileSource,
-    extract_cached,
     extract_frames,
     extract_image,
-    extract_many,
     extract_video,
-    open_source,
 )
+from poseact.extract.options import ExtractorOptions
+from poseact.extract.sources import ArraySource, FrameSource, VideoFileSource, open_source
 
 HANDS = ExtractorOptions(layout="hands")
 
@@ -48,7 +44,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def hand_rgb(testdata_dir) -> np.ndarray:
-    from poseact.landmarks import _read_image
+    from poseact.extract.extractor import _read_image
 
     return _read_image(testdata_dir / "hand_thumb_up.jpg")
 
@@ -63,7 +59,7 @@ def assert_same(a, b) -> None:
 # ---------------------------------------------------------------------------- cheap parts
 def test_import_does_not_load_mediapipe_or_opencv():
     code = (
-        "import sys, poseact.landmarks, poseact.assets;"
+        "import sys, poseact.extract.extractor, poseact.extract.batch, poseact.extract.assets;"
         "bad = [m for m in ('mediapipe', 'cv2', 'tensorflow') if m in sys.modules];"
         "assert not bad, bad"
     )

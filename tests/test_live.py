@@ -9,10 +9,12 @@ import pytest
 from conftest import ASL_SIGNS
 from media import astronaut_frames, make_astronaut_video
 
-from poseact.errors import ModelFormatError
-from poseact.landmarks import ArraySource, ExtractorOptions
-from poseact.live import LiveFrame, LivePipeline, LiveStats, iter_events, run_live
-from poseact.runtime import DecisionOptions, GestureEvent, TFLiteGestureModel
+from poseact.apps.live import LiveFrame, LivePipeline, LiveStats, iter_events, run_live
+from poseact.core.errors import ModelFormatError
+from poseact.extract.options import ExtractorOptions
+from poseact.extract.sources import ArraySource
+from poseact.runtime.decider import DecisionOptions, GestureEvent
+from poseact.runtime.model import TFLiteGestureModel
 
 FRAMES = 30
 SIZE = (320, 240)
@@ -23,9 +25,10 @@ EAGER = DecisionOptions(threshold=0.0, min_frames=1, cooldown=0.0)
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory) -> Path:
     """A GRU trained briefly on the real ASL pose recordings, exported to TFLite."""
-    from poseact.classifier import GestureClassifier, TrainingOptions
-    from poseact.dataset import Dataset
-    from poseact.export import export_tflite
+    from poseact.data.dataset import Dataset
+    from poseact.deploy.export import export_tflite
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import TrainingOptions
 
     with np.load(ASL_SIGNS) as data:
         classes = [str(c) for c in data["classes"]]

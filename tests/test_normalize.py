@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from poseact.augment import AugmentOptions, augment_positions, mirror_positions
-from poseact.normalize import Normalizer, NormalizerSpec, StreamingFeaturizer, normalize_frames
-from poseact.sequence import LandmarkSequence
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.augment import AugmentOptions, augment_positions, mirror_positions
+from poseact.normalize.normalizer import Normalizer, normalize_frames
+from poseact.normalize.spec import NormalizerSpec
+from poseact.normalize.streaming import StreamingFeaturizer
 
 SETTINGS = settings(max_examples=40, deadline=None)
 

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from media import make_astronaut_video
 
-from poseact._atomic import is_temp_file
-from poseact.dataset import Dataset
-from poseact.landmarks import ExtractorOptions, VideoFileSource
-from poseact.recorder import RecordedClip, RecorderOptions, next_clip_number, record_dataset
-from poseact.sequence import LandmarkSequence
+from poseact.apps.recorder import RecordedClip, RecorderOptions, next_clip_number, record_dataset
+from poseact.core.atomic import is_temp_file
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.dataset import Dataset
+from poseact.extract.options import ExtractorOptions
+from poseact.extract.sources import VideoFileSource
 
 FPS = 30.0
 SIZE = (320, 240)
@@ -76,7 +77,7 @@ def session(videos, tmp_path_factory) -> dict:
 # ---------------------------------------------------------------------------- cheap parts
 def test_import_does_not_load_mediapipe_or_opencv():
     code = (
-        "import sys, poseact.recorder, poseact.live, poseact.drawing;"
+        "import sys, poseact.apps.recorder, poseact.apps.live, poseact.apps.drawing;"
         "bad = [m for m in ('mediapipe', 'cv2', 'tensorflow') if m in sys.modules];"
         "assert not bad, bad"
     )
@@ -175,7 +176,8 @@ def test_on_clip_reports_each_saved_clip(session):
 
 
 def test_classifier_fits_on_a_recorded_dataset(session):
-    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     dataset = Dataset.from_folder(session["root"], progress=False)
     classifier = GestureClassifier(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from poseact.dataset import read_landmark_csv, write_landmark_csv
-from poseact.errors import LandmarkFormatError
-from poseact.sequence import LAYOUTS, LandmarkSequence, get_layout
+from poseact.core.errors import LandmarkFormatError
+from poseact.core.layouts import LAYOUTS, get_layout
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.dataset import read_landmark_csv, write_landmark_csv
 
 
 def _sequence(T: int = 5, layout: str = "pose", **kwargs) -> LandmarkSequence:

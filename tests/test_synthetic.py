@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from poseact.dataset import Dataset
-from poseact.sequence import POSE_LANDMARK_NAMES
-from poseact.synthetic import ACTIVITIES, generate_activities, main, render_clip
+from poseact.cli import main
+from poseact.core.layouts import POSE_LANDMARK_NAMES
+from poseact.data.dataset import Dataset
+from poseact.data.synthetic import ACTIVITIES, generate_activities, render_clip
 
 SHIPPED = Path(__file__).resolve().parents[1] / "datasets" / "synthetic_activities.npz"
 P = {name: i for i, name in enumerate(POSE_LANDMARK_NAMES)}
@@ -33,7 +34,7 @@ def assert_same_datasets(a: Dataset, b: Dataset) -> None:
 @pytest.fixture(scope="module")
 def shipped() -> Dataset:
     if not SHIPPED.is_file():
-        pytest.fail(f"{SHIPPED} is missing; run python -m poseact.synthetic --out {SHIPPED}")
+        pytest.fail(f"{SHIPPED} is missing; run poseact generate -o {SHIPPED}")
     return Dataset.load(SHIPPED)
 
 
@@ -189,7 +190,8 @@ def test_classes_are_distinguishable_on_unseen_subjects(shipped):
 def test_command_line_writes_a_dataset(tmp_path, capsys):
     out = tmp_path / "tiny.npz"
     assert (
-        main(["--out", str(out), "--subjects", "1", "--clips-per-class", "1", "--seed", "2"]) == 0
+        main(["generate", "-o", str(out), "--subjects", "1", "--clips-per-class", "1", "--seed", "2"])
+        == 0
     )
     line = capsys.readouterr().out.strip()
     assert str(out) in line and "7 clips" in line

@@ -27,24 +27,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from poseact.errors import ModelFormatError
-from poseact.normalize import NormalizerSpec, StreamingFeaturizer
-from poseact.runtime import (
-    DecisionOptions,
-    StreamingRecognizer,
-    TFLiteGestureModel,
-    _StatefulStepper,
-    _WindowStepper,
-)
-from poseact.web import (
-    CDN_BASE_URL,
-    JS_PACKAGES,
-    WebAssetError,
-    build_web_app,
-    chromium_args,
-    serve,
-    video_to_y4m,
-)
+from poseact.core.errors import ModelFormatError
+from poseact.deploy.web import CDN_BASE_URL, JS_PACKAGES, WebAssetError, build_web_app, serve
+from poseact.normalize.spec import NormalizerSpec
+from poseact.normalize.streaming import StreamingFeaturizer
+from poseact.runtime.decider import DecisionOptions
+from poseact.runtime.model import TFLiteGestureModel
+from poseact.runtime.recognizer import StreamingRecognizer
+from poseact.runtime.steppers import StatefulStepper, WindowStepper
+from poseact.testing import chromium_args, video_to_y4m
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 NODE_MODULES = WEB_DIR / "node_modules"
@@ -330,7 +321,7 @@ def _feature_diff(spec: NormalizerSpec, recording: list[dict]) -> tuple[float, i
 
 def _stepper_diff(model: TFLiteGestureModel, recording: list[dict]) -> tuple[float, int]:
     """Max |JS - Python| of the stream model's probabilities on the recorded rows."""
-    stepper = _StatefulStepper(model)
+    stepper = StatefulStepper(model)
     js_probs, py_probs = [], []
     for frame in recording:
         for row, probs in zip(frame["rows"], frame["probs"]):
@@ -467,7 +458,7 @@ def test_litertjs_matches_the_python_runtime(browser_page, recording, asl_split)
     )
     expected = np.stack([model.predict_window(w) for w in windows])
     assert np.max(np.abs(np.array(js["windows"]) - expected)) < PROBABILITY_TOLERANCE
-    window_stepper = _WindowStepper(model)
+    window_stepper = WindowStepper(model)
     expected = np.stack([window_stepper.step(np.array(r, np.float32)) for r in rows])
     assert np.max(np.abs(np.array(js["steps"]) - expected)) < PROBABILITY_TOLERANCE
 
@@ -575,7 +566,7 @@ def test_js_model_reader_matches_python(browser_page, asl_tflite):
     damaged or foreign files."""
     import zipfile
 
-    from poseact.runtime import read_model_metadata
+    from poseact.runtime.model_file import read_model_metadata
 
     model_path, _ = asl_tflite
     js = browser_page.page.evaluate(
@@ -615,7 +606,7 @@ def test_page_loads_its_packages_from_a_cdn(browser_page, asl_tflite, tmp_path):
     import threading
     from http.server import ThreadingHTTPServer
 
-    from poseact.web import _QuietHandler
+    from poseact.deploy.web import _QuietHandler
 
     class CorsHandler(_QuietHandler):
         def end_headers(self) -> None:
@@ -656,8 +647,9 @@ def pose_hands_model(tmp_path_factory) -> Path:
     """A small GRU on the ASL recordings' pose and hand points (needs both landmarkers)."""
     from conftest import load_asl_signs
 
-    from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-    from poseact.export import export_tflite
+    from poseact.deploy.export import export_tflite
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     data = load_asl_signs("pose+hands")
     classifier = GestureClassifier(

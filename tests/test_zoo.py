@@ -6,10 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions
-from poseact.export import export_tflite
-from poseact.normalize import NormalizerSpec
-from poseact.runtime import TFLiteGestureModel, read_model_metadata
+from poseact.deploy.export import export_tflite
+from poseact.normalize.spec import NormalizerSpec
+from poseact.runtime.model import TFLiteGestureModel
+from poseact.runtime.model_file import read_model_metadata
+from poseact.train.classifier import GestureClassifier
+from poseact.train.options import ModelOptions, TrainingOptions
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def test_zoo_exports_builtin_ops_matching_keras(architecture, inputs, tiny, tmp_
 
 
 def test_tcn_step_model_is_exact_in_keras(tiny):
-    from poseact.classifier import build_step_model, state_sizes
+    from poseact.train.networks import build_step_model, state_sizes
 
     clf = _fit(tiny[0], "tcn", units=8)
     window = clf.features(tiny[1])[:2]

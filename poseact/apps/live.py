@@ -1,0 +1,496 @@
+"""Real-time recognition: camera or video frames → MediaPipe → exported model → events.
+
+Three ways in, from most to least convenient:
+
+- `run_live(source, model)`: the whole loop with an optional preview window (skeleton,
+  current label, confidence, pipeline FPS); returns `LiveStats`.
+- `iter_events(source, model)`: a generator of `GestureEvent`s, headless.
+- `LivePipeline`: one frame at a time (`process(rgb, t) -> LiveFrame`), for your own
+  loop, GUI or server.
+
+Time spent per frame is measured in two parts: MediaPipe (`extract_seconds`) and
+poseact's normalize + classify + decide (`classify_seconds`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from poseact.apps.frames import iter_frames, open_frames
+from poseact.extract.extractor import FrameLandmarks, LandmarkExtractor
+from poseact.extract.options import ExtractorOptions
+from poseact.extract.sources import FrameSource
+from poseact.runtime.decider import DecisionOptions, GestureEvent
+from poseact.runtime.model import TFLiteGestureModel
+from poseact.runtime.recognizer import StreamingRecognizer
+
+__all__ = ["LiveFrame", "LiveStats", "LivePipeline", "run_live", "iter_events"]
+
+logger = logging.getLogger(__name__)
+
+_QUIT_KEYS = (ord("q"), ord("Q"), 27)  # q or Esc
+EventCallback = Callable[[GestureEvent], None]
+
+
+@dataclass(frozen=True, eq=False)
+class LiveFrame:
+    """What the pipeline made of one frame.
+
+    Attributes:
+        index: frame number in the stream, from 0.
+        timestamp: the frame's time in seconds (source timestamps).
+        rgb: (H, W, 3) uint8 RGB, the frame itself (not copied).
+        landmarks: MediaPipe's landmarks of the frame ((K, 3) `.landmarks`,
+            (K,) `.visibility`, `.image_size`).
+        label: the most probable class after smoothing (None before the first
+            model step), whether or not it passed the threshold.
+        confidence: its smoothed probability in [0, 1].
+        probabilities: (C,) smoothed probabilities, in `model.classes_` order.
+        events: the gesture events this frame started or ended.
+        extract_seconds: wall time spent in MediaPipe for this frame.
+        classify_seconds: wall time spent normalizing, classifying and deciding.
+    """
+
+    index: int
+    timestamp: float
+    rgb: np.ndarray
+    landmarks: FrameLandmarks
+    label: str | None
+    confidence: float
+    probabilities: np.ndarray
+    events: tuple[GestureEvent, ...]
+    extract_seconds: float
+    classify_seconds: float
+
+
+@dataclass(frozen=True, eq=False)
+class LiveStats:
+    """Summary of a `run_live` session.
+
+    Attributes:
+        frames: frames processed.
+        seconds: wall time of the loop, in seconds (including preview and decoding).
+        fps: frames / seconds, the pipeline's throughput.
+        events: every `GestureEvent`, in order (start events have `end=None`; each
+            finished gesture also has an end event).
+        extract_seconds: total wall time in MediaPipe.
+        classify_seconds: total wall time in normalize + classify + decide.
+        detected_frames: frames where MediaPipe found a person (or hand).
+        stream_seconds: source time from the first to the last frame.
+        stop_reason: "end" (source exhausted), "max_frames", "user" (q/Esc or the
+            window closed) or "interrupt" (Ctrl+C).
+    """
+
+    frames: int
+    seconds: float
+    fps: float
+    events: tuple[GestureEvent, ...]
+    extract_seconds: float
+    classify_seconds: float
+    detected_frames: int = 0
+    stream_seconds: float = 0.0
+    stop_reason: str = "end"
+
+    @property
+    def extract_ms_per_frame(self) -> float:
+        """Mean milliseconds per frame in MediaPipe."""
+        return 1000.0 * self.extract_seconds / self.frames if self.frames else 0.0
+
+    @property
+    def classify_ms_per_frame(self) -> float:
+        """Mean milliseconds per frame in normalize + classify + decide."""
+        return 1000.0 * self.classify_seconds / self.frames if self.frames else 0.0
+
+    @property
+    def gestures(self) -> list[GestureEvent]:
+        """The finished gestures (events with an `end`)."""
+        return [event for event in self.events if event.end is not None]
+
+    def summary(self) -> str:
+        """One line for logs and the CLI."""
+        return (
+            f"{self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} fps;"
+            f" MediaPipe {self.extract_ms_per_frame:.1f} ms/frame, classify"
+            f" {self.classify_ms_per_frame:.2f} ms/frame), person in"
+            f" {self.detected_frames}, {len(self.gestures)} gestures, stopped: {self.stop_reason}"
+        )
+
+
+def _load_model(model: TFLiteGestureModel | str | os.PathLike) -> TFLiteGestureModel:
+    if isinstance(model, TFLiteGestureModel):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return TFLiteGestureModel(model)
+    raise TypeError(
+        f"model must be a TFLiteGestureModel or a .tflite path, got {type(model).__name__}"
+    )
+
+
+def _model_layout(model: TFLiteGestureModel) -> str:
+    return str(model.metadata.get("layout") or model.spec.layout)
+
+
+class LivePipeline:
+    """One `LandmarkExtractor` (VIDEO mode) feeding one `StreamingRecognizer`.
+
+    Use it as a context manager (the MediaPipe landmarkers are native objects)::
+
+        with LivePipeline("gestures.tflite") as pipeline:
+            for t, rgb in source:
+                frame = pipeline.process(rgb, t)
+                print(frame.label, frame.confidence, frame.events)
+            pipeline.finish()
+
+    Args:
+        model: a `TFLiteGestureModel` or the path of an exported `.tflite`.
+        decision: how probabilities become events; default `DecisionOptions()`.
+        extractor: landmark options; default: the model's layout (its metadata
+            "layout") with the default models. Its layout must be the model's.
+        on_event: called with each `GestureEvent` as it happens.
+
+    Attributes:
+        model: the `TFLiteGestureModel`.
+        recognizer: the `StreamingRecognizer` (its `.label`, `.confidence`).
+        extractor_options: the `ExtractorOptions` in use.
+
+    Raises:
+        ModelFormatError: the model file is missing or not a poseact model.
+        ValueError: `extractor.layout` differs from the model's layout.
+    """
+
+    def __init__(
+        self,
+        model: TFLiteGestureModel | str | os.PathLike,
+        *,
+        decision: DecisionOptions | None = None,
+        extractor: ExtractorOptions | None = None,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        self.model = _load_model(model)
+        layout = _model_layout(self.model)
+        if extractor is None:
+            extractor = ExtractorOptions(layout=layout, require_detection=False)
+        elif extractor.layout != layout:
+            raise ValueError(
+                f"extractor layout {extractor.layout!r} does not match the model's layout"
+                f" {layout!r} ({self.model.path.name}); use ExtractorOptions(layout={layout!r})"
+            )
+        self.extractor_options = extractor
+        self.recognizer = StreamingRecognizer(self.model, decision, on_event=on_event)
+        self._extractor = LandmarkExtractor(extractor, "video")
+        self._index = 0
+        self._last_t: float | None = None
+
+    @property
+    def classes(self) -> list[str]:
+        """The model's class labels, in probability order."""
+        return [str(c) for c in self.model.classes_]
+
+    def open(self) -> LivePipeline:
+        """Create the MediaPipe landmarker(s); returns self."""
+        self._extractor.open()
+        return self
+
+    def close(self) -> None:
+        """Close the landmarker(s) (idempotent)."""
+        self._extractor.close()
+
+    def __enter__(self) -> LivePipeline:
+        return self.open()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def process(self, rgb: np.ndarray, timestamp: float) -> LiveFrame:
+        """Run one frame through MediaPipe and the model.
+
+        Args:
+            rgb: (H, W, 3) uint8 RGB frame.
+            timestamp: the frame's time in seconds, strictly increasing from call to
+                call (a camera's clock or a video's presentation time).
+
+        Returns:
+            The frame's landmarks, the current label and the events it produced.
+
+        Raises:
+            RuntimeError: the pipeline is not open.
+            LandmarkFormatError: `timestamp` does not increase.
+        """
+        start = time.perf_counter()
+        frame = self._extractor.process(rgb, timestamp)
+        middle = time.perf_counter()
+        events = self.recognizer.push(
+            float(timestamp), frame.landmarks, frame.visibility, frame.image_size
+        )
+        end = time.perf_counter()
+        recognizer = self.recognizer
+        live = LiveFrame(
+            index=self._index,
+            timestamp=float(timestamp),
+            rgb=rgb,
+            landmarks=frame,
+            label=recognizer.label,
+            confidence=float(recognizer.confidence),
+            probabilities=np.array(recognizer.probabilities, dtype=np.float32),
+            events=tuple(events),
+            extract_seconds=middle - start,
+            classify_seconds=end - middle,
+        )
+        self._index += 1
+        self._last_t = float(timestamp)
+        return live
+
+    def finish(self, timestamp: float | None = None) -> list[GestureEvent]:
+        """End the stream, closing a gesture still going on.
+
+        Args:
+            timestamp: end time in seconds; default the last processed frame's time.
+
+        Returns:
+            The end event of the gesture that was going on, if any.
+        """
+        if timestamp is None:
+            timestamp = self._last_t
+        if timestamp is None:
+            return []
+        return self.recognizer.finish(float(timestamp))
+
+
+def iter_events(
+    source: int | str | os.PathLike | FrameSource,
+    model: TFLiteGestureModel | str | os.PathLike,
+    *,
+    decision: DecisionOptions | None = None,
+    extractor: ExtractorOptions | None = None,
+    max_frames: int | None = None,
+) -> Iterator[GestureEvent]:
+    """Gesture events of a camera or video, as they happen (headless).
+
+    The model is loaded and the options checked when this is called; the source is
+    opened when iteration starts and closed when it ends (or the generator is closed).
+
+    Args:
+        source: a camera index (0, "1"), a video file or URL, or a frame source
+            yielding `(timestamp_seconds, (H, W, 3) uint8 RGB)` (not closed here).
+        model: a `TFLiteGestureModel` or the path of an exported `.tflite`.
+        decision: how probabilities become events.
+        extractor: landmark options; default from the model's layout.
+        max_frames: stop after this many frames (None: until the source ends).
+
+    Returns:
+        An iterator of `GestureEvent`s: a start event (`end=None`) when a gesture is
+        recognized and an end event when it stops; a gesture still going on when the
+        stream ends is closed at the last frame.
+
+    Raises:
+        VideoReadError: the camera or file cannot be opened (on first iteration).
+        ModelFormatError: the model file is not a poseact model.
+        ValueError: `extractor.layout` differs from the model's layout.
+    """
+    _check_max_frames(max_frames)
+    pipeline = LivePipeline(model, decision=decision, extractor=extractor)
+
+    def events() -> Iterator[GestureEvent]:
+        for item in _loop(pipeline, source, max_frames):
+            if isinstance(item, GestureEvent):
+                yield item
+
+    return events()
+
+
+def _check_max_frames(max_frames: int | None) -> None:
+    if max_frames is not None and (
+        not isinstance(max_frames, (int, np.integer))
+        or isinstance(max_frames, bool)
+        or max_frames < 1
+    ):
+        raise ValueError(f"max_frames must be None or an int >= 1, got {max_frames!r}")
+
+
+def _loop(
+    pipeline: LivePipeline, source: Any, max_frames: int | None
+) -> Iterator[LiveFrame | GestureEvent]:
+    """Yields each `LiveFrame`, then its events; finally the end-of-stream events.
+
+    Closing the generator closes the landmarker and a source opened here.
+    """
+    frames, owned, step = open_frames(source, pipeline.extractor_options.frame_step)
+    try:
+        with pipeline:
+            count = 0
+            for t, rgb in iter_frames(frames, step):
+                live = pipeline.process(rgb, t)
+                yield live
+                yield from live.events
+                count += 1
+                if max_frames is not None and count >= max_frames:
+                    break
+            yield from pipeline.finish()
+    finally:
+        if owned:
+            frames.close()
+
+
+def run_live(
+    source: int | str | os.PathLike | FrameSource,
+    model: TFLiteGestureModel | str | os.PathLike,
+    *,
+    decision: DecisionOptions | None = None,
+    extractor: ExtractorOptions | None = None,
+    preview: bool = True,
+    on_event: EventCallback | None = None,
+    max_frames: int | None = None,
+    window_name: str = "poseact live",
+) -> LiveStats:
+    """Recognize gestures live from a camera or a video, optionally with a preview.
+
+    Each frame goes through MediaPipe (VIDEO mode, the source's timestamps) and the
+    model's `StreamingRecognizer`. The preview shows the skeleton, the current label
+    and confidence, the top classes and the pipeline FPS; "q" or Esc (or closing the
+    window) stops. Ctrl+C also stops cleanly and returns the stats so far. A video file
+    is processed as fast as possible, not at its own frame rate.
+
+    Args:
+        source: a camera index (0, "1"), a video file or URL, or a frame source
+            yielding `(timestamp_seconds, (H, W, 3) uint8 RGB)` (not closed here).
+        model: a `TFLiteGestureModel` or the path of an exported `.tflite`.
+        decision: how probabilities become events; default `DecisionOptions()`.
+        extractor: landmark options; default: the model's layout with the default
+            MediaPipe models (`frame_step` > 1 uses every n-th frame).
+        preview: show the OpenCV preview window.
+        on_event: called with each `GestureEvent` as it happens.
+        max_frames: stop after this many frames (None: until the source ends).
+        window_name: title of the preview window.
+
+    Returns:
+        `LiveStats`: frames, wall seconds, FPS, every event, time in MediaPipe vs in
+        normalize + classify.
+
+    Raises:
+        VideoReadError: the camera or file cannot be opened.
+        ModelFormatError: the model file is not a poseact model.
+        ModelAssetError: a MediaPipe model cannot be found or loaded.
+        ValueError: `extractor.layout` differs from the model's layout, or a bad
+            `max_frames`.
+    """
+    _check_max_frames(max_frames)
+    pipeline = LivePipeline(model, decision=decision, extractor=extractor, on_event=on_event)
+    classes = pipeline.classes
+    layout = pipeline.extractor_options.layout
+    events: list[GestureEvent] = []
+    frames = detected = 0
+    extract_s = classify_s = 0.0
+    first_t: float | None = None
+    last_t: float | None = None
+    stop = "end"
+    cv2: Any = None
+    fps_ema: float | None = None
+    pipeline.open()  # MediaPipe start-up is not part of the measured loop
+    started = time.perf_counter()
+    last_wall = started
+    loop = _loop(pipeline, source, max_frames)
+    try:
+        for item in loop:
+            if isinstance(item, GestureEvent):
+                events.append(item)
+                logger.info("%s", _describe(item))
+                continue
+            frames += 1
+            extract_s += item.extract_seconds
+            classify_s += item.classify_seconds
+            detected += int(item.landmarks.detected)
+            first_t = item.timestamp if first_t is None else first_t
+            last_t = item.timestamp
+            now = time.perf_counter()
+            dt = now - last_wall
+            last_wall = now
+            if dt > 0:
+                fps_ema = 1.0 / dt if fps_ema is None else 0.9 * fps_ema + 0.1 / dt
+            if max_frames is not None and frames >= max_frames:
+                stop = "max_frames"
+            if preview:
+                if cv2 is None:
+                    import cv2
+                if not _show(cv2, window_name, item, classes, layout, fps_ema):
+                    stop = "user"
+                    break
+    except KeyboardInterrupt:
+        stop = "interrupt"
+        logger.warning("live recognition interrupted (Ctrl+C)")
+    finally:
+        loop.close()  # closes a source opened here
+        pipeline.close()
+        if cv2 is not None:
+            with contextlib.suppress(Exception):
+                cv2.destroyWindow(window_name)
+                cv2.waitKey(1)
+    if stop in ("user", "interrupt"):
+        for event in pipeline.finish():  # close a gesture still going on
+            events.append(event)
+    seconds = time.perf_counter() - started
+    stats = LiveStats(
+        frames=frames,
+        seconds=seconds,
+        fps=frames / seconds if seconds > 0 else 0.0,
+        events=tuple(events),
+        extract_seconds=extract_s,
+        classify_seconds=classify_s,
+        detected_frames=detected,
+        stream_seconds=(last_t - first_t) if first_t is not None and last_t is not None else 0.0,
+        stop_reason=stop,
+    )
+    logger.info("live: %s", stats.summary())
+    return stats
+
+
+def _describe(event: GestureEvent) -> str:
+    if event.end is None:
+        return f"gesture {event.label!r} started at {event.start:.2f} s ({event.confidence:.2f})"
+    return (
+        f"gesture {event.label!r} from {event.start:.2f} s to {event.end:.2f} s"
+        f" (peak {event.confidence:.2f})"
+    )
+
+
+def _show(
+    cv2: Any,
+    window: str,
+    item: LiveFrame,
+    classes: list[str],
+    layout: str,
+    fps: float | None,
+) -> bool:
+    """Draw and show the preview; False when the user asked to stop."""
+    from poseact.apps.drawing import draw_landmarks, draw_probabilities, draw_status
+
+    view = cv2.cvtColor(item.rgb, cv2.COLOR_RGB2BGR)
+    frame = item.landmarks
+    draw_landmarks(view, frame.landmarks, frame.visibility, layout)
+    label = item.label if item.label is not None else "-"
+    lines = [
+        f"{label}  {item.confidence:.2f}",
+        f"{fps:.1f} fps" if fps is not None else "- fps",
+        f"MediaPipe {1000 * item.extract_seconds:.0f} ms"
+        f"  model {1000 * item.classify_seconds:.1f} ms",
+    ]
+    if not frame.detected:
+        lines.append("nobody detected")
+    draw_status(view, lines)
+    if item.probabilities.size == len(classes) and item.label is not None:
+        draw_probabilities(view, classes, item.probabilities, top=min(5, len(classes)))
+    cv2.imshow(window, view)
+    key = cv2.waitKey(1) & 0xFF
+    if key in _QUIT_KEYS:
+        return False
+    with contextlib.suppress(cv2.error):
+        if cv2.getWindowProperty(window, cv2.WND_PROP_VISIBLE) < 1:
+            return False
+    return True

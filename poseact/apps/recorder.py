@@ -1,0 +1,673 @@
+"""Record a gesture dataset from a webcam or a video: countdown, clip, save, repeat.
+
+`record_dataset` runs one MediaPipe landmarker (VIDEO mode) over the whole stream and
+cuts it into fixed-length clips, label after label, each preceded by a countdown::
+
+    root/<label>/<label>_001.npz      landmarks (`LandmarkSequence.save`, atomic)
+    video_root/<label>/<label>_001.mp4  the raw frames of the same clip (optional)
+
+`root` is then ready for `Dataset.from_folder(root)`. The videos go to a separate tree
+(by default `<root>-videos`, beside `root`) so that `from_folder(root)` does not count
+each clip twice; that tree is itself a dataset folder of videos, so the recording can
+be re-extracted later with other options (e.g. hands).
+
+Clip numbers continue from the highest number already in either tree, so a second
+session adds clips. Whatever stops a recording (Ctrl+C, the "q" key, closing the
+preview, an unplugged camera, the end of a video file) leaves the finished clips intact
+and removes the clip in progress: no partial file under a final name, no temp file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from poseact.apps.frames import iter_frames, open_frames
+from poseact.core.atomic import atomic_path, is_temp_file
+from poseact.core.errors import PoseactError
+from poseact.core.sequence import LandmarkSequence
+from poseact.extract.extractor import LandmarkExtractor
+from poseact.extract.options import ExtractorOptions
+from poseact.extract.sources import FrameSource
+
+__all__ = ["RecorderOptions", "RecordedClip", "record_dataset", "next_clip_number"]
+
+logger = logging.getLogger(__name__)
+
+# Timing tolerance in seconds: a phase of d seconds ends at the first frame whose time
+# since the phase start is >= d - _TOLERANCE (absorbs millisecond rounding of timestamps).
+_TOLERANCE = 1e-3
+_QUIT_KEYS = (ord("q"), ord("Q"), 27)  # q or Esc
+_START_KEYS = (ord(" "), 13, 10)  # space or Enter
+_VIDEO_SUFFIX = ".mp4"
+_VIDEO_FOURCC = "mp4v"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecorderOptions:
+    """What to record and how.
+
+    Attributes:
+        labels: the gestures to record, in order; each becomes a folder of `root`. A
+            background class ("none", "idle") is just another label.
+        repetitions: clips per label in this session.
+        clip_seconds: length of every clip, in seconds (fixed).
+        countdown_seconds: countdown shown before each clip, in seconds.
+        pause_seconds: extra rest between the end of one clip and the next countdown,
+            in seconds.
+        interleave: cycle through the labels (a, b, a, b, ...) instead of recording all
+            repetitions of one label before the next (a, a, b, b, ...).
+        save_video: also keep each clip's raw frames as an `.mp4`.
+        preview: show an OpenCV window with the skeleton, label, clip counter and
+            countdown ("q" or Esc stops); False for headless recording.
+        wait_for_key: before each clip, wait in the preview until SPACE (or Enter) is
+            pressed, then count down. Needs `preview`.
+        extractor: landmark extraction options (layout, models, confidences);
+            `frame_step` > 1 processes every n-th frame of the stream.
+        window_name: title of the preview window.
+    """
+
+    labels: tuple[str, ...]
+    repetitions: int = 5
+    clip_seconds: float = 2.0
+    countdown_seconds: float = 3.0
+    pause_seconds: float = 1.0
+    interleave: bool = False
+    save_video: bool = False
+    preview: bool = True
+    wait_for_key: bool = False
+    extractor: ExtractorOptions = field(default_factory=ExtractorOptions)
+    window_name: str = "poseact record"
+
+    def __post_init__(self) -> None:
+        labels = (self.labels,) if isinstance(self.labels, str) else tuple(self.labels)
+        if not labels:
+            raise ValueError("RecorderOptions.labels is empty; give at least one label")
+        for label in labels:
+            if not isinstance(label, str) or not label.strip() or label != label.strip():
+                raise ValueError(
+                    f"RecorderOptions.labels: {label!r} is not a usable label (a non-empty"
+                    " name without surrounding spaces)"
+                )
+            if label.startswith(".") or any(c in label for c in '/\\:*?"<>|\0'):
+                raise ValueError(
+                    f"RecorderOptions.labels: {label!r} cannot be a folder name (no leading"
+                    ' dot, no / \\ : * ? " < > |)'
+                )
+        duplicates = sorted({label for label in labels if labels.count(label) > 1})
+        if duplicates:
+            raise ValueError(f"RecorderOptions.labels has duplicates: {duplicates}")
+        object.__setattr__(self, "labels", labels)
+        if (
+            not isinstance(self.repetitions, (int, np.integer))
+            or isinstance(self.repetitions, bool)
+            or self.repetitions < 1
+        ):
+            raise ValueError(
+                f"RecorderOptions.repetitions must be an int >= 1, got {self.repetitions!r}"
+            )
+        if not _is_number(self.clip_seconds) or not (
+            math.isfinite(self.clip_seconds) and self.clip_seconds > 0
+        ):
+            raise ValueError(
+                f"RecorderOptions.clip_seconds must be > 0 seconds, got {self.clip_seconds!r}"
+            )
+        for name in ("countdown_seconds", "pause_seconds"):
+            value = getattr(self, name)
+            if not _is_number(value) or not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"RecorderOptions.{name} must be >= 0 seconds, got {value!r}")
+        for name in ("interleave", "save_video", "preview", "wait_for_key"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"RecorderOptions.{name} must be True or False, got {getattr(self, name)!r}"
+                )
+        if self.wait_for_key and not self.preview:
+            raise ValueError(
+                "RecorderOptions.wait_for_key needs preview=True (keys are read from the"
+                " preview window)"
+            )
+        if not isinstance(self.extractor, ExtractorOptions):
+            raise ValueError(
+                "RecorderOptions.extractor must be an ExtractorOptions, got"
+                f" {type(self.extractor).__name__}"
+            )
+
+    @property
+    def total_clips(self) -> int:
+        """Clips in a complete session: len(labels) × repetitions."""
+        return len(self.labels) * self.repetitions
+
+    def plan(self) -> list[tuple[str, int]]:
+        """The session's clips in recording order, as (label, repetition from 1)."""
+        if self.interleave:
+            return [(label, r + 1) for r in range(self.repetitions) for label in self.labels]
+        return [(label, r + 1) for label in self.labels for r in range(self.repetitions)]
+
+
+@dataclass(frozen=True, eq=False)
+class RecordedClip:
+    """One saved clip, as passed to `record_dataset`'s `on_clip` callback.
+
+    Attributes:
+        label: the gesture.
+        number: the clip's number in its label folder (the NNN of `<label>_NNN`).
+        repetition: which repetition of the label in this session, from 1.
+        index: position in the session, from 1 (of `RecorderOptions.total_clips`).
+        path: the saved landmark file `root/<label>/<label>_NNN.npz`.
+        video_path: the saved `.mp4`, or None without `save_video`.
+        sequence: the clip's landmarks, timestamps from 0 at the clip's first frame.
+        start: the clip's first frame time in stream seconds (source timestamps).
+    """
+
+    label: str
+    number: int
+    repetition: int
+    index: int
+    path: Path
+    video_path: Path | None
+    sequence: LandmarkSequence
+    start: float
+
+
+ClipCallback = Callable[[RecordedClip], None]
+
+
+def _clip_pattern(label: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(label)}_(\d+)\.(?:npz|mp4)$", re.IGNORECASE)
+
+
+def next_clip_number(label: str, *folders: str | os.PathLike) -> int:
+    """The first clip number above every `<label>_NNN.npz|.mp4` in `folders`.
+
+    Args:
+        label: the gesture label.
+        *folders: label folders to look in (missing folders are skipped).
+
+    Returns:
+        1 for empty folders, else the highest number found + 1.
+    """
+    pattern = _clip_pattern(label)
+    highest = 0
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if is_temp_file(path):
+                continue
+            match = pattern.match(path.name)
+            if match:
+                highest = max(highest, int(match.group(1)))
+    return highest + 1
+
+
+def _cv2() -> Any:
+    import cv2
+
+    return cv2
+
+
+class _VideoClipWriter:
+    """An `.mp4` written to a temp file beside `path`, renamed onto it by `commit`."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+        cv2 = _cv2()
+        self.path = path
+        self._atomic = atomic_path(path, suffix=_VIDEO_SUFFIX)
+        tmp = self._atomic.__enter__()
+        self._writer = cv2.VideoWriter(
+            str(tmp), cv2.VideoWriter_fourcc(*_VIDEO_FOURCC), float(fps), size
+        )
+        self.frames = 0
+        if not self._writer.isOpened():
+            self.discard()
+            raise PoseactError(
+                f"OpenCV cannot write {_VIDEO_FOURCC} video to {path}; record without"
+                " save_video or check the folder"
+            )
+
+    def write(self, bgr: np.ndarray) -> None:
+        self._writer.write(bgr)
+        self.frames += 1
+
+    def _release(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def commit(self) -> Path:
+        """Finish the file and rename it into place."""
+        self._release()
+        atomic, self._atomic = self._atomic, None
+        atomic.__exit__(None, None, None)
+        return self.path
+
+    def discard(self) -> None:
+        """Close and delete the temp file (idempotent)."""
+        self._release()
+        if self._atomic is not None:
+            atomic, self._atomic = self._atomic, None
+            # atomic_path removes its temp file when the block ends in an exception.
+            with contextlib.suppress(_Discarded):
+                atomic.__exit__(_Discarded, _Discarded(), None)
+
+
+class _Discarded(Exception):
+    """Ends an `atomic_path` block without renaming its temp file."""
+
+
+@dataclass
+class _Clip:
+    """The clip being recorded."""
+
+    label: str
+    repetition: int
+    index: int
+    number: int
+    start: float
+    path: Path
+    video: _VideoClipWriter | None
+    timestamps: list[float] = field(default_factory=list)
+    landmarks: list[np.ndarray] = field(default_factory=list)
+    visibility: list[np.ndarray] = field(default_factory=list)
+    world: list[np.ndarray] = field(default_factory=list)
+    image_size: tuple[int, int] | None = None
+
+    def covers(self, seconds: float) -> bool:
+        """True if the frames so far span `seconds` (the last frame lasting one interval)."""
+        if len(self.timestamps) < 2:
+            return False
+        dt = float(np.median(np.diff(self.timestamps)))
+        return self.timestamps[-1] - self.start + dt >= seconds - _TOLERANCE
+
+    def discard(self) -> None:
+        if self.video is not None:
+            self.video.discard()
+
+
+class _Stop(Exception):
+    """The user asked to stop (key or closed window)."""
+
+
+class _Session:
+    """The phase machine: [wait] → countdown → record → [pause → [wait] → countdown ...]."""
+
+    def __init__(
+        self,
+        root: Path,
+        video_root: Path | None,
+        options: RecorderOptions,
+        on_clip: ClipCallback | None,
+        source_fps: float | None,
+    ) -> None:
+        self.root = root
+        self.video_root = video_root
+        self.options = options
+        self.on_clip = on_clip
+        self.source_fps = source_fps
+        self.plan = options.plan()
+        self.position = 0  # index into plan of the next / current clip
+        self.phase = "wait" if options.wait_for_key else "countdown"
+        self.phase_start: float | None = None
+        self.clip: _Clip | None = None
+        self.saved: list[Path] = []
+        self.numbers: dict[str, int] = {}
+        self.intervals: list[float] = []  # recent frame intervals, for the video fps
+        self.last_t: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.position >= len(self.plan)
+
+    # ---------------------------------------------------------------- time
+    def advance(self, t: float) -> None:
+        """Move through the phases that end at or before stream time `t`."""
+        options = self.options
+        if self.last_t is not None:
+            self.intervals = (self.intervals + [t - self.last_t])[-30:]
+        self.last_t = t
+        while not self.done:
+            if self.phase == "wait":
+                return  # until start_key()
+            if self.phase_start is None:
+                self.phase_start = t
+            elapsed = t - self.phase_start
+            if self.phase == "pause" and elapsed >= options.pause_seconds - _TOLERANCE:
+                self._enter("wait" if options.wait_for_key else "countdown", t)
+            elif self.phase == "countdown" and elapsed >= options.countdown_seconds - _TOLERANCE:
+                self._enter("record", t)
+                self._open_clip(t)
+            elif self.phase == "record" and elapsed >= options.clip_seconds - _TOLERANCE:
+                self._finish_clip()
+                self._enter("pause", t)
+            else:
+                return
+
+    def _enter(self, phase: str, t: float | None) -> None:
+        self.phase, self.phase_start = phase, t
+
+    def start_key(self) -> None:
+        """SPACE in the preview: leave the wait phase; the countdown starts next frame."""
+        if self.phase == "wait":
+            self._enter("countdown", None)
+
+    def seconds_left(self, t: float) -> float:
+        duration = {
+            "pause": self.options.pause_seconds,
+            "countdown": self.options.countdown_seconds,
+            "record": self.options.clip_seconds,
+        }.get(self.phase)
+        if duration is None or self.phase_start is None:
+            return 0.0
+        return max(0.0, duration - (t - self.phase_start))
+
+    # ---------------------------------------------------------------- clips
+    def _number_for(self, label: str) -> int:
+        if label not in self.numbers:
+            folders = [self.root / label]
+            if self.video_root is not None:
+                folders.append(self.video_root / label)
+            self.numbers[label] = next_clip_number(label, *folders)
+        number = self.numbers[label]
+        while (self.root / label / f"{label}_{number:03d}.npz").exists() or (
+            self.video_root is not None
+            and (self.video_root / label / f"{label}_{number:03d}{_VIDEO_SUFFIX}").exists()
+        ):
+            number += 1  # someone else wrote this number meanwhile: never overwrite
+        return number
+
+    def _video_fps(self) -> float:
+        if self.source_fps:
+            return float(self.source_fps)
+        positive = [d for d in self.intervals if d > 0]
+        if positive:
+            return float(np.clip(1.0 / np.median(positive), 1.0, 240.0))
+        return 30.0
+
+    def _open_clip(self, t: float) -> None:
+        label, repetition = self.plan[self.position]
+        number = self._number_for(label)
+        name = f"{label}_{number:03d}"
+        self.clip = _Clip(
+            label=label,
+            repetition=repetition,
+            index=self.position + 1,
+            number=number,
+            start=t,
+            path=self.root / label / f"{name}.npz",
+            video=None,
+        )
+        logger.debug("recording %s (clip %d/%d)", name, self.position + 1, len(self.plan))
+
+    def add_frame(self, t: float, frame: Any, bgr: np.ndarray | None) -> None:
+        """Append one extracted frame to the clip in progress (if recording)."""
+        clip = self.clip
+        if clip is None or self.phase != "record":
+            return
+        if clip.image_size is None:
+            clip.image_size = frame.image_size
+        clip.timestamps.append(t)
+        clip.landmarks.append(frame.landmarks)
+        clip.visibility.append(frame.visibility)
+        if frame.world is not None:
+            clip.world.append(frame.world)
+        if self.video_root is not None and bgr is not None:
+            if clip.video is None:
+                height, width = bgr.shape[:2]
+                path = self.video_root / clip.label / f"{clip.path.stem}{_VIDEO_SUFFIX}"
+                clip.video = _VideoClipWriter(path, self._video_fps(), (width, height))
+            clip.video.write(bgr)
+
+    def _finish_clip(self) -> None:
+        clip, self.clip = self.clip, None
+        self.position += 1
+        if clip is None:
+            return
+        if not clip.timestamps:
+            logger.warning("clip %s got no frames; skipped", clip.path.name)
+            clip.discard()
+            return
+        try:
+            sequence = LandmarkSequence(
+                timestamps=np.asarray(clip.timestamps, dtype=np.float64) - clip.start,
+                landmarks=np.stack(clip.landmarks),
+                visibility=np.stack(clip.visibility),
+                layout=self.options.extractor.layout,
+                image_size=clip.image_size,
+                world=np.stack(clip.world)
+                if clip.world and len(clip.world) == len(clip.timestamps)
+                else None,
+                source=str(clip.path),
+            )
+            path = sequence.save(clip.path)
+            self.saved.append(path)
+            video_path = clip.video.commit() if clip.video is not None else None
+        except BaseException:
+            clip.discard()
+            raise
+        self.numbers[clip.label] = clip.number + 1
+        detected = int(sequence.detected.sum())
+        logger.info(
+            "saved %s: %d frames, %.2f s, %s (clip %d/%d)",
+            path,
+            len(sequence),
+            len(sequence) / max(sequence.fps, 1e-9) if len(sequence) > 1 else 0.0,
+            f"detected in {detected}" if detected else "NOTHING DETECTED",
+            clip.index,
+            len(self.plan),
+        )
+        if detected == 0:
+            logger.warning(
+                "nobody was detected in %s; check the camera framing (the clip is kept)",
+                path,
+            )
+        if self.on_clip is not None:
+            self.on_clip(
+                RecordedClip(
+                    label=clip.label,
+                    number=clip.number,
+                    repetition=clip.repetition,
+                    index=clip.index,
+                    path=path,
+                    video_path=video_path,
+                    sequence=sequence,
+                    start=clip.start,
+                )
+            )
+
+    def end_of_stream(self) -> None:
+        """The source ended: keep a clip that already spans its length, else discard it."""
+        clip = self.clip
+        if clip is None:
+            return
+        if clip.covers(self.options.clip_seconds):
+            self._finish_clip()
+        else:
+            self.discard(
+                f"the stream ended {clip.timestamps[-1] - clip.start:.2f} s into it"
+                if clip.timestamps
+                else "the stream ended"
+            )
+
+    def discard(self, why: str) -> None:
+        clip, self.clip = self.clip, None
+        if clip is not None:
+            clip.discard()
+            logger.warning("discarded unfinished clip %s: %s", clip.path.name, why)
+
+    # ---------------------------------------------------------------- preview
+    def status_lines(self, t: float) -> list[str]:
+        total = len(self.plan)
+        if self.done:
+            return [f"done: {len(self.saved)} clips saved"]
+        label, repetition = self.plan[self.position]
+        reps = self.options.repetitions
+        lines = [
+            f"{label}  ({repetition}/{reps})",
+            f"clip {self.position + 1}/{total}   saved {len(self.saved)}",
+        ]
+        if self.phase == "wait":
+            lines.append("SPACE: start   q: quit")
+        elif self.phase == "record":
+            lines.append(f"REC {self.seconds_left(t):.1f} s")
+        elif self.phase == "pause":
+            lines.append(f"next in {self.seconds_left(t) + self.options.countdown_seconds:.1f} s")
+        else:
+            lines.append("get ready")
+        return lines
+
+
+
+
+
+
+def record_dataset(
+    source: int | str | os.PathLike | FrameSource,
+    root: str | os.PathLike,
+    options: RecorderOptions,
+    *,
+    video_root: str | os.PathLike | None = None,
+    on_clip: ClipCallback | None = None,
+) -> list[Path]:
+    """Record labelled clips from a camera or video into a dataset folder.
+
+    For each label and repetition (see `RecorderOptions.plan`): a countdown of
+    `countdown_seconds`, then `clip_seconds` of frames saved as
+    `root/<label>/<label>_NNN.npz` (timestamps from 0 at the clip's first frame), then
+    `pause_seconds` of rest. Phases are timed by the source's timestamps, so a video
+    file is cut the same way at any processing speed. One `LandmarkExtractor` in VIDEO
+    mode sees every frame, so tracking carries across clips.
+
+    Stopping early is safe: Ctrl+C (KeyboardInterrupt, also from `on_clip`), "q"/Esc
+    or closing the preview window, a camera that stops delivering frames, or the end
+    of a video file all end the recording; the clip in progress is discarded (unless
+    the stream ended just as it was complete) and the saved clips are returned.
+
+    Args:
+        source: a camera index (0, "1"), a video file or URL, or a frame source
+            yielding `(timestamp_seconds, (H, W, 3) uint8 RGB)` (not closed here).
+        root: dataset folder; label folders are created as needed.
+        options: what to record.
+        video_root: where the `.mp4` clips go with `options.save_video`, as
+            `video_root/<label>/<label>_NNN.mp4`; default `<root>-videos` beside
+            `root`. Ignored without `save_video`.
+        on_clip: called with a `RecordedClip` after each clip is saved.
+
+    Returns:
+        The saved `.npz` files, in recording order.
+
+    Raises:
+        VideoReadError: the camera or video file cannot be opened.
+        ModelAssetError: a MediaPipe model cannot be found or loaded.
+        PoseactError: a clip video cannot be written.
+        ValueError: `root` exists and is not a folder.
+        TypeError: `options` is not a `RecorderOptions`, or `source` is no source.
+        Exception: whatever `on_clip` or the source raise (other than
+            KeyboardInterrupt); clips saved before stay, the clip in progress is removed.
+    """
+    if not isinstance(options, RecorderOptions):
+        raise TypeError(f"options must be RecorderOptions, got {type(options).__name__}")
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"dataset folder {root} exists and is not a folder")
+    videos: Path | None = None
+    if options.save_video:
+        videos = Path(video_root) if video_root is not None else root.parent / f"{root.name}-videos"
+    extractor_options = options.extractor
+    frame_source, owned, step = open_frames(source, extractor_options.frame_step)
+    session = _Session(root, videos, options, on_clip, getattr(frame_source, "fps", None))
+    name = getattr(frame_source, "name", "<frames>")
+    window = options.window_name if options.preview else None
+    cv2 = _cv2() if (options.preview or options.save_video) else None
+    logger.info(
+        "recording %d clips (%s × %d, %.2f s each) from %s into %s",
+        options.total_clips,
+        ", ".join(options.labels),
+        options.repetitions,
+        options.clip_seconds,
+        name,
+        root,
+    )
+    stopped = "an error occurred"  # why the recording stopped early; "" when complete
+    try:
+        with LandmarkExtractor(extractor_options, "video") as extractor:
+            for t, rgb in iter_frames(frame_source, step):
+                session.advance(t)
+                if session.done:
+                    stopped = ""
+                    break
+                frame = extractor.process(rgb, t)
+                bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if cv2 is not None else None
+                session.add_frame(t, frame, bgr if videos is not None else None)
+                if window is not None:
+                    _show(cv2, window, bgr, frame, session, t, extractor_options.layout)
+            else:
+                session.end_of_stream()
+                stopped = "" if session.done else "the stream ended"
+    except _Stop:
+        stopped = "stopped from the preview window"
+    except KeyboardInterrupt:
+        stopped = "interrupted (Ctrl+C)"
+    finally:
+        session.discard(stopped or "recording stopped")
+        if window is not None:
+            with contextlib.suppress(Exception):
+                cv2.destroyWindow(window)
+                cv2.waitKey(1)
+        if owned:
+            frame_source.close()
+    if stopped:
+        logger.warning(
+            "recording ended early (%s): %d of %d clips saved",
+            stopped,
+            len(session.saved),
+            options.total_clips,
+        )
+    else:
+        logger.info("recorded %d clips into %s", len(session.saved), root)
+    return list(session.saved)
+
+
+def _show(
+    cv2: Any,
+    window: str,
+    bgr: np.ndarray,
+    frame: Any,
+    session: _Session,
+    t: float,
+    layout: str,
+) -> None:
+    """Draw the preview and handle its keys; raises `_Stop` on q/Esc or a closed window."""
+    from poseact.apps.drawing import draw_banner, draw_landmarks, draw_status
+
+    view = bgr.copy()
+    draw_landmarks(view, frame.landmarks, frame.visibility, layout)
+    draw_status(view, session.status_lines(t))
+    if session.phase == "countdown":
+        draw_banner(view, str(max(1, math.ceil(session.seconds_left(t) - _TOLERANCE))))
+    elif session.phase == "record":
+        cv2.circle(view, (view.shape[1] - 24, 24), 10, (0, 0, 255), -1, cv2.LINE_AA)
+    elif session.phase == "wait":
+        draw_banner(view, "press SPACE", scale=max(0.8, view.shape[0] / 400.0))
+    cv2.imshow(window, view)
+    key = cv2.waitKey(1) & 0xFF
+    if key in _QUIT_KEYS:
+        raise _Stop
+    if key in _START_KEYS:
+        session.start_key()
+    with contextlib.suppress(cv2.error):
+        if cv2.getWindowProperty(window, cv2.WND_PROP_VISIBLE) < 1:
+            raise _Stop

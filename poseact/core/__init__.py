@@ -1,0 +1,1 @@
+"""The ground every stage stands on: errors, atomic writes, layouts, `LandmarkSequence`."""

@@ -1,0 +1,259 @@
+"""The one data model: `LandmarkSequence` (its points are named by a `Layout`).
+
+A `LandmarkSequence` is what the extract stage produces and what every later stage
+consumes. It depends on numpy only, so the runtime can use it on a phone or a Pi.
+
+Coordinates are MediaPipe's normalized image coordinates: x in [0, 1] of the image
+width, y in [0, 1] of the image height (down), z roughly on the scale of x (towards the
+camera is negative). A landmark or a whole frame that was not detected is NaN, and its
+visibility is 0: frames are never dropped, so time stays true.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from poseact.core.atomic import atomic_path
+from poseact.core.errors import LandmarkFormatError
+from poseact.core.layouts import get_layout
+
+__all__ = ["LandmarkSequence"]
+
+_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class LandmarkSequence:
+    """Landmarks of one clip, frame by frame.
+
+    Attributes:
+        timestamps: (T,) float64 seconds from the start of the clip, strictly increasing.
+        landmarks: (T, K, 3) float32 x, y, z in normalized image coordinates; NaN where
+            a point or a whole frame was not detected.
+        visibility: (T, K) float32 in [0, 1]: MediaPipe's visibility for pose points,
+            the handedness score for hand points, 0 where not detected.
+        layout: name of the point layout, a key of `LAYOUTS` (K = its number of points).
+        image_size: (width, height) of the source frames in pixels, used to undo the
+            aspect-ratio distortion of normalized coordinates; None if unknown (square).
+        world: optional (T, K, 3) float32 world landmarks in metres (hip-centred).
+        source: where the sequence came from (a file name), for error messages.
+
+    The arrays are made read-only: derive new sequences, never edit one in place.
+    """
+
+    timestamps: np.ndarray
+    landmarks: np.ndarray
+    visibility: np.ndarray
+    layout: str = "pose"
+    image_size: tuple[int, int] | None = None
+    world: np.ndarray | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        where = f" in {self.source}" if self.source else ""
+        try:
+            layout = get_layout(self.layout)
+        except LandmarkFormatError as exc:
+            raise LandmarkFormatError(
+                f"{self.source}: {exc}" if self.source else str(exc)
+            ) from None
+        try:
+            t = np.array(self.timestamps, dtype=np.float64).reshape(-1)
+            lm = np.array(self.landmarks, dtype=np.float32)
+            vis = np.array(self.visibility, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise LandmarkFormatError(f"landmark arrays{where} are not numeric ({exc})") from None
+        if lm.ndim != 3 or lm.shape[1:] != (layout.num_points, 3):
+            raise LandmarkFormatError(
+                f"landmarks{where} have shape {lm.shape}, expected (T, {layout.num_points}, 3)"
+                f" for layout {layout.name!r}"
+            )
+        if lm.shape[0] == 0:
+            raise LandmarkFormatError(f"landmark sequence{where} has no frames")
+        if t.shape != (lm.shape[0],):
+            raise LandmarkFormatError(
+                f"timestamps{where} have shape {t.shape}, but landmarks have {lm.shape[0]} frames"
+            )
+        if vis.shape != lm.shape[:2]:
+            raise LandmarkFormatError(
+                f"visibility{where} has shape {vis.shape}, expected {lm.shape[:2]}"
+            )
+        if not np.all(np.isfinite(t)):
+            raise LandmarkFormatError(f"timestamps{where} contain NaN or inf")
+        if t.size > 1 and np.any(np.diff(t) <= 0):
+            bad = int(np.argmax(np.diff(t) <= 0))
+            raise LandmarkFormatError(
+                f"timestamps{where} are not strictly increasing: t[{bad}]={t[bad]:.6f}s,"
+                f" t[{bad + 1}]={t[bad + 1]:.6f}s (sort them and drop duplicates)"
+            )
+        if np.any(np.isinf(lm)):
+            raise LandmarkFormatError(f"landmarks{where} contain inf values")
+        vis = np.where(np.isnan(vis) | np.isnan(lm[..., 0]), 0.0, vis).astype(np.float32)
+        if np.any(vis < 0) or np.any(vis > 1.0 + 1e-6):
+            raise LandmarkFormatError(f"visibility{where} outside [0, 1]")
+        world = None
+        if self.world is not None:
+            try:
+                world = np.array(self.world, dtype=np.float32)
+            except (TypeError, ValueError) as exc:
+                raise LandmarkFormatError(
+                    f"world landmarks{where} are not numeric ({exc})"
+                ) from None
+            if world.shape != lm.shape:
+                raise LandmarkFormatError(
+                    f"world landmarks{where} have shape {world.shape}, expected {lm.shape}"
+                )
+            world.setflags(write=False)
+        size = None
+        if self.image_size is not None:
+            w, h = (int(v) for v in self.image_size)
+            if w <= 0 or h <= 0:
+                raise LandmarkFormatError(f"image_size{where} must be positive, got {(w, h)}")
+            size = (w, h)
+        for array in (t, lm, vis):
+            array.setflags(write=False)
+        object.__setattr__(self, "timestamps", t)
+        object.__setattr__(self, "landmarks", lm)
+        object.__setattr__(self, "visibility", vis)
+        object.__setattr__(self, "world", world)
+        object.__setattr__(self, "image_size", size)
+
+    # ------------------------------------------------------------------ properties
+    def __len__(self) -> int:
+        return int(self.timestamps.shape[0])
+
+    @property
+    def num_frames(self) -> int:
+        return len(self)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first to the last frame."""
+        return float(self.timestamps[-1] - self.timestamps[0])
+
+    @property
+    def detected(self) -> np.ndarray:
+        """(T,) bool: frames where at least one point was detected."""
+        return np.any(np.isfinite(self.landmarks[..., 0]), axis=1)
+
+    @property
+    def fps(self) -> float:
+        """Median frame rate in frames per second (0 for a single frame)."""
+        if len(self) < 2:
+            return 0.0
+        return float(1.0 / np.median(np.diff(self.timestamps)))
+
+    def replace(self, **changes) -> LandmarkSequence:
+        """A new sequence with some fields changed (`dataclasses.replace`)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_array(
+        cls,
+        array: np.ndarray,
+        *,
+        fps: float | None = None,
+        timestamps: np.ndarray | None = None,
+        layout: str = "pose",
+        image_size: tuple[int, int] | None = None,
+        source: str = "",
+    ) -> LandmarkSequence:
+        """Build a sequence from an array of (T, K, 3) or (T, K, 4) with visibility last.
+
+        Give either `fps` (frames evenly spaced) or `timestamps` (T,) seconds. Hands
+        may also be given as (T, 2, 21, C). Without visibility, points are visible
+        (1) where finite.
+        """
+        a = np.asarray(array, dtype=np.float32)
+        if a.ndim == 4:
+            a = a.reshape(a.shape[0], a.shape[1] * a.shape[2], a.shape[3])
+        if a.ndim != 3 or a.shape[-1] not in (3, 4):
+            raise LandmarkFormatError(
+                f"landmark array{' ' + source if source else ''} has shape {a.shape},"
+                " expected (T, K, 3) or (T, K, 4)"
+            )
+        if timestamps is None:
+            if fps is None or fps <= 0:
+                raise LandmarkFormatError("give fps > 0 or timestamps for a landmark array")
+            timestamps = np.arange(a.shape[0], dtype=np.float64) / float(fps)
+        xyz = a[..., :3]
+        if a.shape[-1] == 4:
+            vis = np.where(np.isfinite(xyz[..., 0]), a[..., 3], 0.0)
+        else:
+            vis = np.isfinite(xyz[..., 0]).astype(np.float32)
+        return cls(
+            timestamps=timestamps,
+            landmarks=xyz,
+            visibility=np.clip(np.nan_to_num(vis), 0.0, 1.0),
+            layout=layout,
+            image_size=image_size,
+            source=source,
+        )
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the sequence to a `.npz` file atomically; returns the path."""
+        path = Path(path)
+        arrays = {
+            "format_version": np.array(_FORMAT_VERSION),
+            "timestamps": self.timestamps,
+            "landmarks": self.landmarks,
+            "visibility": self.visibility,
+            "layout": np.array(self.layout),
+        }
+        if self.image_size is not None:
+            arrays["image_size"] = np.array(self.image_size, dtype=np.int64)
+        if self.world is not None:
+            arrays["world"] = self.world
+        with atomic_path(path, suffix=".npz") as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> LandmarkSequence:
+        """Read a sequence written by `save`.
+
+        Raises:
+            LandmarkFormatError: the file is missing, not an `.npz`, or its arrays do
+                not form a valid sequence; the message names the file.
+        """
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                files = set(data.files)
+                missing = {"timestamps", "landmarks", "visibility", "layout"} - files
+                if missing:
+                    raise LandmarkFormatError(
+                        f"{path} is not a poseact landmark file (missing {sorted(missing)})"
+                    )
+                fields = {
+                    "timestamps": data["timestamps"],
+                    "landmarks": data["landmarks"],
+                    "visibility": data["visibility"],
+                    "layout": str(data["layout"]),
+                    "image_size": tuple(int(v) for v in data["image_size"])
+                    if "image_size" in files
+                    else None,
+                    "world": data["world"] if "world" in files else None,
+                }
+        except LandmarkFormatError:
+            raise
+        except FileNotFoundError:
+            raise LandmarkFormatError(f"{path}: no such landmark file") from None
+        except Exception as exc:  # zipfile, pickle and numpy errors for corrupt files
+            raise LandmarkFormatError(
+                f"{path} is not a readable landmark .npz file ({type(exc).__name__}: {exc})"
+            ) from None
+        try:
+            return cls(**fields, source=str(path))
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, LandmarkFormatError):
+                raise
+            raise LandmarkFormatError(f"{path}: invalid landmark arrays ({exc})") from None

@@ -1,0 +1,1 @@
+"""The dataset stage: labelled clips (`Dataset`), file formats, augmentation, synthetic data."""

@@ -1,0 +1,120 @@
+"""On-the-fly augmentation of normalized positions during training.
+
+Augmentations act on normalized grid positions, (n, K, C) NaN where missing, before
+`Normalizer.features` adds velocities, so every variant stays a plausible body seen by
+the same normalizer. All randomness comes from the `numpy.random.Generator` passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from poseact.core.layouts import get_layout
+
+__all__ = ["AugmentOptions", "augment_positions", "mirror_positions", "time_warp"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AugmentOptions:
+    """Which augmentations to apply, and how strongly.
+
+    Attributes:
+        mirror: probability of a horizontal mirror (x → -x, left/right points swapped).
+        rotation_degrees: maximum in-plane rotation, degrees (uniform ±).
+        scale: maximum relative per-axis scale change (uniform 1 ± scale).
+        speed: maximum relative speed change by time warping (uniform 1 ± speed).
+        jitter: standard deviation of Gaussian noise, in body-size units.
+        point_dropout: probability that a point is missing in a frame.
+        random_crop: take windows at random offsets of a longer clip.
+    """
+
+    mirror: float = 0.5
+    rotation_degrees: float = 10.0
+    scale: float = 0.1
+    speed: float = 0.2
+    jitter: float = 0.01
+    point_dropout: float = 0.03
+    random_crop: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("mirror", "point_dropout"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"AugmentOptions.{name} must be a probability in [0, 1]")
+        for name in ("rotation_degrees", "scale", "jitter"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"AugmentOptions.{name} must be >= 0")
+        if not 0.0 <= self.speed < 1.0:
+            raise ValueError("AugmentOptions.speed must be in [0, 1)")
+
+    @classmethod
+    def none(cls) -> AugmentOptions:
+        """No augmentation at all."""
+        return cls(
+            mirror=0.0,
+            rotation_degrees=0.0,
+            scale=0.0,
+            speed=0.0,
+            jitter=0.0,
+            point_dropout=0.0,
+            random_crop=False,
+        )
+
+
+def mirror_positions(positions: np.ndarray, layout: str) -> np.ndarray:
+    """Mirror horizontally: negate x and swap left/right points.
+
+    Args:
+        positions: (..., K, C) normalized positions.
+        layout: the layout name, which defines the left/right pairs.
+    """
+    out = positions[..., get_layout(layout).mirror_permutation, :].copy()
+    out[..., 0] = -out[..., 0]
+    return out
+
+
+def time_warp(positions: np.ndarray, factor: float) -> np.ndarray:
+    """Play (n, K, C) positions `factor` times faster (> 1) or slower (< 1).
+
+    Linear interpolation on the grid; NaN stays NaN next to missing frames.
+    """
+    n = positions.shape[0]
+    m = max(1, int(round((n - 1) / factor)) + 1)
+    src = np.minimum(np.arange(m) * factor, n - 1)
+    left = np.floor(src).astype(np.int64)
+    right = np.minimum(left + 1, n - 1)
+    w = (src - left)[:, None, None].astype(np.float32)
+    return positions[left] * (1 - w) + positions[right] * w
+
+
+def augment_positions(
+    positions: np.ndarray, layout: str, options: AugmentOptions, rng: np.random.Generator
+) -> np.ndarray:
+    """One random variant of a clip's grid positions (n, K, C) → (n', K, C).
+
+    Time warping changes the number of frames n'; crop to a window afterwards.
+    """
+    out = positions
+    if options.speed > 0:
+        out = time_warp(out, float(rng.uniform(1 - options.speed, 1 + options.speed)))
+    else:
+        out = out.copy()
+    if options.mirror > 0 and rng.random() < options.mirror:
+        out = mirror_positions(out, layout)
+    channels = out.shape[-1]
+    if options.rotation_degrees > 0:
+        angle = np.deg2rad(rng.uniform(-options.rotation_degrees, options.rotation_degrees))
+        cos, sin = np.float32(np.cos(angle)), np.float32(np.sin(angle))
+        x, y = out[..., 0].copy(), out[..., 1].copy()
+        out[..., 0] = cos * x - sin * y
+        out[..., 1] = sin * x + cos * y
+    if options.scale > 0:
+        factors = rng.uniform(1 - options.scale, 1 + options.scale, size=channels)
+        out = out * factors.astype(np.float32)
+    if options.jitter > 0:
+        out = out + rng.normal(0.0, options.jitter, size=out.shape).astype(np.float32)
+    if options.point_dropout > 0:
+        drop = rng.random(out.shape[:-1]) < options.point_dropout
+        out[drop] = np.nan
+    return out.astype(np.float32, copy=False)

@@ -1,0 +1,566 @@
+"""Labelled collections of landmark sequences, and splits that do not leak.
+
+`Dataset` holds one `LandmarkSequence` per clip with its label and its group (the
+subject or recording it came from). Clips of one group always land on the same side of
+a split, so a test score measures people the model has never seen.
+
+Folder layout read by `Dataset.from_folder`::
+
+    root/<label>/<clip>.mp4|.avi|.mov|.mkv|.webm   videos: landmarks extracted (cached)
+    root/<label>/<clip>.npz                        landmarks saved by LandmarkSequence.save
+    root/<label>/<clip>.csv                        landmarks as CSV (see `read_landmark_csv`)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from poseact.core.atomic import atomic_path, is_temp_file
+from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
+from poseact.core.layouts import LAYOUTS, get_layout
+from poseact.core.sequence import LandmarkSequence
+
+__all__ = ["Dataset", "VIDEO_SUFFIXES", "read_landmark_csv", "write_landmark_csv"]
+
+logger = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+LANDMARK_SUFFIXES = (".npz", ".csv")
+_DATASET_FORMAT = "poseact-dataset"
+_DATASET_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Clips with labels and groups.
+
+    Attributes:
+        sequences: one `LandmarkSequence` per clip, all of the same layout.
+        labels: (N,) label of each clip.
+        groups: (N,) subject or recording of each clip; clips sharing a group are kept
+            together by `split`. Defaults to one group per clip.
+        classes: sorted class names; may list classes without clips (e.g. a background
+            class known to a model).
+        background: the "no gesture" class, if any (e.g. "none" or "idle").
+    """
+
+    sequences: tuple[LandmarkSequence, ...]
+    labels: tuple[str, ...]
+    groups: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    background: str | None = None
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        seqs = tuple(self.sequences)
+        labels = tuple(str(label) for label in self.labels)
+        where = f" {self.name}" if self.name else ""
+        if len(seqs) != len(labels):
+            raise DatasetError(f"dataset{where} has {len(seqs)} sequences but {len(labels)} labels")
+        for i, seq in enumerate(seqs):
+            if not isinstance(seq, LandmarkSequence):
+                raise DatasetError(
+                    f"dataset{where}: item {i} is {type(seq).__name__}, expected LandmarkSequence"
+                )
+        layouts = sorted({seq.layout for seq in seqs})
+        if len(layouts) > 1:
+            examples = {}
+            for i, seq in enumerate(seqs):
+                examples.setdefault(seq.layout, seq.source or f"clip {i}")
+            found = ", ".join(f"{examples[name]} is {name!r}" for name in layouts)
+            raise DatasetError(
+                f"dataset{where} mixes landmark layouts {layouts} (e.g. {found}); extract"
+                " every clip with the same feature set"
+            )
+        groups = (
+            tuple(str(g) for g in self.groups)
+            if self.groups
+            else tuple(f"clip{i}" for i in range(len(seqs)))
+        )
+        if len(groups) != len(seqs):
+            raise DatasetError(f"dataset{where} has {len(seqs)} sequences but {len(groups)} groups")
+        classes = tuple(sorted(set(self.classes) | set(labels)))
+        if self.background is not None and self.background not in classes:
+            classes = tuple(sorted(set(classes) | {self.background}))
+        for label in classes:
+            if not label.strip():
+                raise DatasetError(f"dataset{where} has an empty label name")
+        object.__setattr__(self, "sequences", seqs)
+        object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "groups", groups)
+        object.__setattr__(self, "classes", classes)
+
+    # ------------------------------------------------------------------ basics
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    @property
+    def layout(self) -> str:
+        """Landmark layout of the clips ("pose" if empty)."""
+        return self.sequences[0].layout if self.sequences else "pose"
+
+    @property
+    def label_indices(self) -> np.ndarray:
+        """(N,) int64 index of each clip's label in `classes`."""
+        index = {c: i for i, c in enumerate(self.classes)}
+        return np.array([index[label] for label in self.labels], dtype=np.int64)
+
+    def class_counts(self) -> dict[str, int]:
+        """Clips per class, in `classes` order (0 for classes without clips)."""
+        counts = Counter(self.labels)
+        return {c: counts.get(c, 0) for c in self.classes}
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> Dataset:
+        """A new dataset with the clips at `indices`, keeping `classes` and `background`."""
+        idx = [int(i) for i in np.asarray(indices, dtype=np.int64).reshape(-1)]
+        return Dataset(
+            sequences=tuple(self.sequences[i] for i in idx),
+            labels=tuple(self.labels[i] for i in idx),
+            groups=tuple(self.groups[i] for i in idx),
+            classes=self.classes,
+            background=self.background,
+            name=self.name,
+        )
+
+    def check_labels(self, known: Sequence[str]) -> None:
+        """Raise UnknownLabelError if a clip's label is not in `known`."""
+        unknown = sorted(set(self.labels) - set(known))
+        if unknown:
+            raise UnknownLabelError(
+                f"dataset{' ' + self.name if self.name else ''} has labels {unknown} that the"
+                f" model does not know (it knows {list(known)})"
+            )
+
+    def summary(self) -> str:
+        """One line: clips, classes with counts, groups, layout."""
+        counts = ", ".join(f"{c}={n}" for c, n in self.class_counts().items())
+        return (
+            f"{len(self)} clips, {len(self.classes)} classes ({counts}),"
+            f" {len(set(self.groups))} groups, layout {self.layout!r}"
+        )
+
+    # ------------------------------------------------------------------ splitting
+    def split(
+        self, test_fraction: float = 0.2, *, seed: int = 0, by: str = "auto"
+    ) -> tuple[Dataset, Dataset]:
+        """Split into (train, test) without leaking groups.
+
+        Args:
+            test_fraction: share of clips for the test side, in (0, 1).
+            seed: seed of the shuffle; the same seed gives the same split.
+            by: "group" keeps each group on one side (subject-wise); "stratified"
+                splits clips per class; "auto" uses groups when there are at least two
+                and some group holds more than one clip, else stratified.
+
+        Raises:
+            DatasetError: too few clips or groups to split.
+        """
+        if not 0.0 < test_fraction < 1.0:
+            raise DatasetError(f"test_fraction must be in (0, 1), got {test_fraction}")
+        if len(self) < 2:
+            raise DatasetError(f"cannot split a dataset of {len(self)} clip(s)")
+        if by == "auto":
+            by = "group" if 2 <= len(set(self.groups)) < len(self) else "stratified"
+        rng = np.random.default_rng(seed)
+        if by == "group":
+            test_idx = self._group_test_indices(test_fraction, rng)
+        elif by == "stratified":
+            test_idx = self._stratified_test_indices(test_fraction, rng)
+        else:
+            raise DatasetError(f"split by must be 'auto', 'group' or 'stratified', got {by!r}")
+        mask = np.zeros(len(self), dtype=bool)
+        mask[test_idx] = True
+        return self.subset(np.flatnonzero(~mask)), self.subset(np.flatnonzero(mask))
+
+    def _group_test_indices(self, fraction: float, rng: np.random.Generator) -> np.ndarray:
+        names = sorted(set(self.groups))
+        if len(names) < 2:
+            raise DatasetError(
+                f"cannot split by group: all {len(self)} clips belong to group {names[0]!r}"
+            )
+        order = rng.permutation(len(names))
+        groups = np.array(self.groups)
+        target = fraction * len(self)
+        chosen: list[str] = []
+        count = 0
+        for i in order:
+            if count >= target or len(chosen) == len(names) - 1:
+                break
+            chosen.append(names[i])
+            count += int(np.sum(groups == names[i]))
+        return np.flatnonzero(np.isin(groups, chosen))
+
+    def _stratified_test_indices(self, fraction: float, rng: np.random.Generator) -> np.ndarray:
+        labels = np.array(self.labels)
+        picked: list[np.ndarray] = []
+        for label in self.classes:
+            idx = np.flatnonzero(labels == label)
+            if len(idx) < 2:
+                continue  # a class with one clip stays in training
+            n_test = min(len(idx) - 1, max(1, int(round(fraction * len(idx)))))
+            picked.append(rng.permutation(idx)[:n_test])
+        if not picked:
+            raise DatasetError("cannot split: every class has fewer than 2 clips")
+        return np.sort(np.concatenate(picked))
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_arrays(
+        cls,
+        arrays: Sequence[np.ndarray],
+        labels: Sequence[str],
+        *,
+        fps: float = 30.0,
+        timestamps: Sequence[np.ndarray] | None = None,
+        groups: Sequence[str] | None = None,
+        layout: str = "pose",
+        image_size: tuple[int, int] | None = None,
+        background: str | None = None,
+    ) -> Dataset:
+        """Build a dataset from landmark arrays, each (T, K, 3) or (T, K, 4).
+
+        Args:
+            arrays: one array per clip (see `LandmarkSequence.from_array`).
+            labels: one label per clip.
+            fps: frame rate of clips without `timestamps`.
+            timestamps: optional (T,) seconds per clip.
+            groups: optional subject/recording per clip.
+            layout: landmark layout of every clip.
+        """
+        if len(arrays) != len(labels):
+            raise DatasetError(f"{len(arrays)} arrays but {len(labels)} labels")
+        seqs = tuple(
+            LandmarkSequence.from_array(
+                a,
+                fps=fps,
+                timestamps=None if timestamps is None else timestamps[i],
+                layout=layout,
+                image_size=image_size,
+                source=f"array {i}",
+            )
+            for i, a in enumerate(arrays)
+        )
+        return cls(seqs, tuple(labels), tuple(groups or ()), background=background)
+
+    @classmethod
+    def from_folder(
+        cls,
+        root: str | os.PathLike,
+        *,
+        options=None,
+        cache=None,
+        workers: int = 1,
+        progress: bool = True,
+        group_pattern: str | None = None,
+        background: str | None = None,
+    ) -> Dataset:
+        """Load `root/<label>/<clip>.{mp4,avi,mov,npz,csv}`; videos go through the cache.
+
+        Args:
+            root: dataset folder, one sub-folder per label.
+            options: `ExtractorOptions` for videos (default: pose).
+            cache: `LandmarkCache` (default: the user cache), or False for none.
+            workers: processes extracting videos in parallel.
+            progress: show a progress bar over extraction.
+            group_pattern: regular expression whose group "group" (or first group)
+                finds the subject/recording in a clip's file name, e.g.
+                r"^(?P<group>[^_]+)_"; without it each clip is its own group.
+            background: name of the "no gesture" class, if the folder has one.
+
+        Raises:
+            DatasetError: the folder is missing or holds no clips.
+        """
+        root = Path(root)
+        if not root.is_dir():
+            raise DatasetError(f"dataset folder {root} does not exist")
+        pattern = re.compile(group_pattern) if group_pattern else None
+        files: list[tuple[str, Path]] = []
+        for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+            if label_dir.name.startswith("."):
+                continue
+            for path in sorted(label_dir.iterdir()):
+                if not path.is_file() or is_temp_file(path) or path.name.startswith("."):
+                    continue
+                suffix = path.suffix.lower()
+                if suffix in VIDEO_SUFFIXES or suffix in LANDMARK_SUFFIXES:
+                    files.append((label_dir.name, path))
+        if not files:
+            raise DatasetError(
+                f"dataset folder {root} holds no clips; expected root/<label>/<clip>"
+                f" with one of {VIDEO_SUFFIXES + LANDMARK_SUFFIXES}"
+            )
+        videos = [p for _, p in files if p.suffix.lower() in VIDEO_SUFFIXES]
+        extracted: dict[Path, LandmarkSequence] = {}
+        if videos:
+            from poseact.extract.batch import extract_many
+            from poseact.extract.options import ExtractorOptions
+
+            results = extract_many(
+                videos,
+                options or ExtractorOptions(),
+                **({} if cache is None else {"cache": cache}),
+                workers=workers,
+                progress=progress,
+            )
+            extracted = dict(zip(videos, results))
+        sequences, labels, groups = [], [], []
+        for label, path in files:
+            suffix = path.suffix.lower()
+            if suffix in VIDEO_SUFFIXES:
+                seq = extracted[path]
+            elif suffix == ".npz":
+                seq = LandmarkSequence.load(path)
+            else:
+                seq = read_landmark_csv(path)
+            sequences.append(seq)
+            labels.append(label)
+            group = f"{label}/{path.stem}"
+            if pattern is not None:
+                match = pattern.search(path.stem)
+                if match:
+                    group = match.groupdict().get("group") or match.group(1)
+            groups.append(group)
+        return cls(
+            tuple(sequences), tuple(labels), tuple(groups), background=background, name=str(root)
+        )
+
+    def to_folder(self, root: str | os.PathLike) -> list[Path]:
+        """Write each clip as `root/<label>/<clip>.npz` (readable by `from_folder`).
+
+        Clip names come from each sequence's source file name; clashes get a number.
+        Returns the written paths, in dataset order.
+        """
+        root = Path(root)
+        written: list[Path] = []
+        taken: set[Path] = set()
+        for i, (seq, label) in enumerate(zip(self.sequences, self.labels)):
+            stem = Path(seq.source).stem if seq.source else f"clip{i:04d}"
+            stem = re.sub(r"[^\w.-]+", "_", stem).strip("._") or f"clip{i:04d}"
+            path = root / label / f"{stem}.npz"
+            n = 1
+            while path in taken:
+                path = root / label / f"{stem}_{n}.npz"
+                n += 1
+            taken.add(path)
+            written.append(seq.save(path))
+        return written
+
+    # ------------------------------------------------------------------ packed files
+    def save(self, path: str | os.PathLike, *, precision: str = "float32") -> Path:
+        """Write the whole dataset to one `.npz` file atomically.
+
+        Args:
+            path: destination file.
+            precision: "float32" or "float16" for landmark storage (float16 halves the
+                size; values are read back as float32).
+        """
+        if precision not in ("float32", "float16"):
+            raise DatasetError(f"precision must be 'float32' or 'float16', got {precision!r}")
+        if not self.sequences:
+            raise DatasetError("cannot save an empty dataset")
+        lengths = np.array([len(s) for s in self.sequences], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        sizes = np.array([s.image_size or (0, 0) for s in self.sequences], dtype=np.int64)
+        header = {
+            "format": _DATASET_FORMAT,
+            "version": _DATASET_VERSION,
+            "layout": self.layout,
+            "classes": list(self.classes),
+            "background": self.background,
+            "name": self.name,
+        }
+        arrays = {
+            "header": np.array(json.dumps(header, sort_keys=True)),
+            "offsets": offsets,
+            "timestamps": np.concatenate([s.timestamps for s in self.sequences]),
+            "landmarks": np.concatenate([s.landmarks for s in self.sequences]).astype(precision),
+            "visibility": np.concatenate([s.visibility for s in self.sequences]).astype(precision),
+            "labels": np.array(self.labels, dtype=str),
+            "groups": np.array(self.groups, dtype=str),
+            "image_sizes": sizes,
+        }
+        with atomic_path(path, suffix=".npz") as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, **arrays)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Dataset:
+        """Read a dataset written by `save`.
+
+        Raises:
+            DatasetError: the file is missing or not a poseact dataset.
+        """
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+                if header.get("format") != _DATASET_FORMAT:
+                    raise DatasetError(f"{path} is not a poseact dataset file")
+                offsets = data["offsets"]
+                timestamps = data["timestamps"]
+                landmarks = data["landmarks"].astype(np.float32)
+                visibility = data["visibility"].astype(np.float32)
+                labels = [str(v) for v in data["labels"]]
+                groups = [str(v) for v in data["groups"]]
+                sizes = data["image_sizes"]
+                if not all(isinstance(a, np.ndarray) for a in (offsets, timestamps, sizes)):
+                    raise DatasetError(f"{path}: damaged dataset file (a member is not an array)")
+        except DatasetError:
+            raise
+        except FileNotFoundError:
+            raise DatasetError(f"dataset file {path} does not exist") from None
+        except Exception as exc:
+            raise DatasetError(
+                f"{path} is not a readable poseact dataset ({type(exc).__name__}: {exc})"
+            ) from None
+        n = len(labels)
+        if (
+            offsets.dtype.kind not in "iu"
+            or sizes.dtype.kind not in "iu"
+            or offsets.shape != (n + 1,)
+            or len(groups) != n
+            or sizes.shape != (n, 2)
+            or offsets[0] != 0
+            or np.any(np.diff(offsets) < 0)
+            or offsets[-1] != len(timestamps)
+        ):
+            raise DatasetError(
+                f"{path}: inconsistent dataset arrays ({n} labels, {len(groups)} groups,"
+                f" offsets {offsets.shape}, image sizes {sizes.shape}, {len(timestamps)} frames);"
+                " the file is damaged"
+            )
+        sequences = []
+        for i in range(n):
+            a, b = int(offsets[i]), int(offsets[i + 1])
+            w, h = (int(v) for v in sizes[i])
+            try:
+                sequences.append(
+                    LandmarkSequence(
+                        timestamps=timestamps[a:b],
+                        landmarks=landmarks[a:b],
+                        visibility=visibility[a:b],
+                        layout=str(header.get("layout")),
+                        image_size=(w, h) if w > 0 else None,
+                        source=f"{path}[{i}]",
+                    )
+                )
+            except (LandmarkFormatError, TypeError, ValueError) as exc:
+                raise DatasetError(f"{path}: clip {i} is invalid ({exc})") from None
+        try:
+            return cls(
+                tuple(sequences),
+                tuple(labels),
+                tuple(groups),
+                classes=tuple(str(c) for c in header.get("classes") or ()),
+                background=header.get("background"),
+                name=str(header.get("name") or path),
+            )
+        except DatasetError as exc:
+            raise DatasetError(f"{path}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise DatasetError(f"{path}: invalid dataset header ({exc})") from None
+
+
+# ---------------------------------------------------------------------- CSV
+_COORDS = ("x", "y", "z", "visibility")
+
+
+def write_landmark_csv(sequence: LandmarkSequence, path: str | os.PathLike) -> Path:
+    """Write one sequence as CSV: `timestamp` then `<POINT>.x,.y,.z,.visibility` columns.
+
+    Missing points are written as empty cells.
+    """
+    layout = get_layout(sequence.layout)
+    header = ["timestamp"] + [f"{n}.{c}" for n in layout.point_names for c in _COORDS]
+    with atomic_path(path, suffix=".csv") as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for t in range(len(sequence)):
+                row = [repr(float(sequence.timestamps[t]))]
+                for k in range(layout.num_points):
+                    x, y, z = sequence.landmarks[t, k]
+                    v = sequence.visibility[t, k]
+                    if np.isnan(x):
+                        row += ["", "", "", "0"]
+                    else:
+                        row += [repr(float(x)), repr(float(y)), repr(float(z)), repr(float(v))]
+                writer.writerow(row)
+    return Path(path)
+
+
+def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
+    """Read a CSV written by `write_landmark_csv` (one row per frame).
+
+    The layout is found from the column names: every point of exactly one layout must
+    have `.x` and `.y` columns; `.z` and `.visibility` are optional.
+
+    Raises:
+        LandmarkFormatError: unreadable file, unknown columns or bad numbers.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle) if row]  # blank lines skipped
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise LandmarkFormatError(f"{path}: cannot read landmark CSV ({exc})") from None
+    if len(rows) < 2:
+        raise LandmarkFormatError(f"{path}: landmark CSV has no data rows")
+    header = [h.strip() for h in rows[0]]
+    if "timestamp" not in header:
+        raise LandmarkFormatError(f"{path}: landmark CSV has no 'timestamp' column")
+    names = {h.rsplit(".", 1)[0] for h in header if "." in h}
+    layout = next((lay for lay in LAYOUTS.values() if set(lay.point_names) == names), None)
+    if layout is None:
+        raise LandmarkFormatError(
+            f"{path}: columns name {len(names)} points, which match no layout"
+            f" ({', '.join(f'{k}: {v.num_points}' for k, v in LAYOUTS.items())})"
+        )
+    column = {h: i for i, h in enumerate(header)}
+    short = next((i for i, row in enumerate(rows[1:], 2) if len(row) != len(header)), None)
+    if short is not None:
+        raise LandmarkFormatError(
+            f"{path}: row {short} has {len(rows[short - 1])} columns, the header {len(header)}"
+        )
+    try:
+        values = np.array(
+            [[float(c) if c.strip() else np.nan for c in row] for row in rows[1:]],
+            dtype=np.float64,
+        )
+    except ValueError as exc:
+        raise LandmarkFormatError(f"{path}: non-numeric value in landmark CSV ({exc})") from None
+    if values.ndim != 2 or values.shape[1] != len(header):
+        raise LandmarkFormatError(f"{path}: rows do not all have {len(header)} columns")
+    T, K = len(values), layout.num_points
+    xyz = np.full((T, K, 3), np.nan, dtype=np.float32)
+    vis = np.zeros((T, K), dtype=np.float32)
+    for k, name in enumerate(layout.point_names):
+        for c, coord in enumerate(("x", "y", "z")):
+            col = column.get(f"{name}.{coord}")
+            if col is not None:
+                xyz[:, k, c] = values[:, col]
+            elif coord == "z":
+                xyz[:, k, c] = np.where(np.isnan(values[:, column[f"{name}.x"]]), np.nan, 0.0)
+            else:
+                raise LandmarkFormatError(f"{path}: missing column {name}.{coord}")
+        col = column.get(f"{name}.visibility")
+        found = np.isfinite(xyz[:, k, 0])
+        vis[:, k] = np.where(found, values[:, col] if col is not None else 1.0, 0.0)
+    return LandmarkSequence(
+        timestamps=values[:, column["timestamp"]],
+        landmarks=xyz,
+        visibility=np.clip(np.nan_to_num(vis), 0, 1),
+        layout=layout.name,
+        source=str(path),
+    )

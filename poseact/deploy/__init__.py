@@ -1,0 +1,1 @@
+"""The deploy stage: the self-describing `.tflite` export and the browser page."""

@@ -1,0 +1,245 @@
+"""Export a fitted `GestureClassifier` to one self-describing `.tflite` file.
+
+The file is the window model (input (1, W, F) float32, output (1, C) probabilities)
+with a zip archive appended, the way TFLite Metadata carries associated files. LiteRT
+loads the model and ignores the archive; `zipfile` reads the archive without TensorFlow:
+
+- `poseact.json`: labels, background class, normalizer spec, window, feature count,
+  architecture, quantization, state size of the streaming model;
+- `labels.txt`: one label per line, in output order;
+- `stream.tflite` (GRU, LSTM, TCN): the single-step stateful model, inputs frame
+  (1, F) and state (1, S), outputs probabilities (1, C) and the new state (1, S).
+
+`poseact.json` also records `inputs`, the stream(s) the network reads ("positions",
+"velocities", "both", "two_branch"). The selection happens inside the model, so the
+model input is always the normalizer's full (W, F) features and runtimes need not care.
+`model_size` and `model_sha256` describe the window model's bytes (the file's first
+`model_size` bytes), `stream.sha256` the stream model's; the runtime checks them before
+LiteRT parses a network.
+
+Only TFLite builtin ops are used (no Flex / Select TF ops). Quantization: "float"
+(float32), "float16" (weights in float16), "int8": full integer with a representative
+dataset for the MLP baselines; dynamic range (int8 weights, float activations) for
+GRU/LSTM, since full-integer conversion of a looped GRU/LSTM crashes the TF 2.21
+converter and unrolled ones lose accuracy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from poseact import __version__
+from poseact.core.atomic import atomic_write_bytes
+from poseact.train.architectures import RECURRENT, STREAMING
+from poseact.train.classifier import GestureClassifier
+from poseact.train.networks import build_step_model, state_sizes
+
+__all__ = ["QUANTIZATIONS", "ExportReport", "export_tflite", "METADATA_FORMAT"]
+
+logger = logging.getLogger(__name__)
+
+QUANTIZATIONS = ("float", "float16", "int8")
+METADATA_FORMAT = "poseact-tflite"
+METADATA_VERSION = 1
+# Parity targets checked on export (see docs/export.md).
+FLOAT_TOLERANCE = 1e-4
+INT8_MIN_AGREEMENT = 0.98
+# Staggered recurrent states the streaming runtime keeps: the stream model's batch size.
+STREAM_LANES = 2
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What `export_tflite` wrote and how closely it matches Keras.
+
+    Attributes:
+        path: the written `.tflite` file.
+        size_bytes: its size, archive included.
+        quantization: "float", "float16" or "int8".
+        streaming: whether a single-step model is embedded.
+        max_abs_diff: largest |p_tflite - p_keras| over the parity windows.
+        argmax_agreement: share of parity windows with the same predicted class.
+        parity_windows: number of windows compared.
+        parity_ok: float: max_abs_diff < 1e-4; float16: argmax agreement ≥ 0.98 and
+            max_abs_diff < 1e-2; int8: argmax agreement ≥ 0.98.
+    """
+
+    path: Path
+    size_bytes: int
+    quantization: str
+    streaming: bool
+    max_abs_diff: float
+    argmax_agreement: float
+    parity_windows: int
+    parity_ok: bool
+
+    def summary(self) -> str:
+        return (
+            f"{self.path.name}: {self.size_bytes / 1024:.1f} KB, {self.quantization},"
+            f" parity max|Δp|={self.max_abs_diff:.2e}, argmax agreement"
+            f" {self.argmax_agreement:.1%} on {self.parity_windows} windows"
+            f" ({'ok' if self.parity_ok else 'FAILED'})"
+        )
+
+
+def _convert(
+    model,
+    quantization: str,
+    representative: Callable | None,
+    full_int8: bool,
+    batch: int = 1,
+) -> bytes:
+    import keras
+    import tensorflow as tf
+
+    # Batch fixed: recurrent layers lower to builtin ops only with static shapes.
+    inputs = [
+        keras.Input(batch_shape=(batch, *tensor.shape[1:]), name=tensor.name.split(":")[0])
+        for tensor in model.inputs
+    ]
+    fixed = keras.Model(inputs, model(inputs if len(inputs) > 1 else inputs[0]))
+    converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantization == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if full_int8:
+            converter.representative_dataset = representative
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its trace
+        return bytes(converter.convert())
+
+
+def _metadata_archive(metadata: dict, stream_model: bytes | None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("poseact.json", json.dumps(metadata, indent=1, sort_keys=True))
+        zf.writestr("labels.txt", "\n".join(metadata["classes"]) + "\n")
+        if stream_model is not None:
+            zf.writestr("stream.tflite", stream_model)
+    return buffer.getvalue()
+
+
+def export_tflite(
+    classifier: GestureClassifier,
+    path: str | os.PathLike,
+    *,
+    quantization: str = "float",
+    streaming: bool = True,
+    parity_data=None,
+) -> ExportReport:
+    """Write `classifier` as a self-describing `.tflite` and check it against Keras.
+
+    Args:
+        classifier: a fitted `GestureClassifier`.
+        path: destination `.tflite` file (written atomically).
+        quantization: "float", "float16" or "int8".
+        streaming: also embed the single-step streaming model (GRU, LSTM, TCN).
+        parity_data: held-out windows for the parity check and int8 calibration: a
+            `Dataset`, sequences, or a (N, W, F) feature array; default: the training
+            windows kept by `fit`.
+
+    Returns:
+        An `ExportReport` with the file size and parity figures.
+
+    Raises:
+        ValueError: unknown quantization.
+        NotFittedError: the classifier is not fitted.
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
+    classifier._check_fitted()
+    architecture = classifier._model_options().architecture
+    spec = classifier.normalizer_.spec
+    parity = (
+        classifier.features(parity_data) if parity_data is not None else classifier.representative_
+    )
+    calibration = np.concatenate([classifier.representative_, parity[:200]])
+
+    def representative():
+        for window in calibration:
+            yield [window[None].astype(np.float32)]
+
+    full_int8 = architecture not in RECURRENT
+    window_model = _convert(classifier.model_, quantization, representative, full_int8)
+    stream_model = None
+    sizes: list[int] = []
+    if streaming and architecture in STREAMING:
+        step = build_step_model(classifier.model_, architecture)
+        stream_model = _convert(step, quantization, None, False, batch=STREAM_LANES)
+        sizes = state_sizes(classifier.model_, architecture)
+    metadata = {
+        "format": METADATA_FORMAT,
+        "version": METADATA_VERSION,
+        "poseact_version": __version__,
+        "classes": [str(c) for c in classifier.classes_],
+        "background": classifier.background_,
+        "normalizer": spec.to_dict(),
+        "window": spec.window,
+        "frame_features": spec.frame_features,
+        "layout": spec.layout,
+        "architecture": architecture,
+        "inputs": classifier._model_options().inputs,
+        "quantization": quantization,
+        "int8_mode": ("full_integer" if full_int8 else "dynamic_range")
+        if quantization == "int8"
+        else None,
+        "stream": {
+            "file": "stream.tflite",
+            "state_size": int(sum(sizes)),
+            "state_parts": sizes,
+            "lanes": STREAM_LANES,
+            "sha256": hashlib.sha256(stream_model).hexdigest(),
+        }
+        if stream_model is not None
+        else None,
+    }
+    # lets the runtime detect a damaged network before LiteRT parses it
+    metadata["model_size"] = len(window_model)
+    metadata["model_sha256"] = hashlib.sha256(window_model).hexdigest()
+    data = window_model + _metadata_archive(metadata, stream_model)
+    path = atomic_write_bytes(path, data)
+
+    from poseact.runtime.model import TFLiteGestureModel
+
+    keras_probs = classifier.predict_proba(parity)
+    with TFLiteGestureModel(path) as exported:
+        tflite_probs = exported.predict_proba(parity)
+    diff = float(np.max(np.abs(tflite_probs - keras_probs))) if len(parity) else 0.0
+    agree = (
+        float(np.mean(np.argmax(tflite_probs, 1) == np.argmax(keras_probs, 1)))
+        if len(parity)
+        else 1.0
+    )
+    if quantization == "float":
+        ok = diff < FLOAT_TOLERANCE
+    elif quantization == "float16":
+        ok = agree >= INT8_MIN_AGREEMENT and diff < 1e-2
+    else:
+        ok = agree >= INT8_MIN_AGREEMENT
+    report = ExportReport(
+        path=Path(path),
+        size_bytes=len(data),
+        quantization=quantization,
+        streaming=stream_model is not None,
+        max_abs_diff=diff,
+        argmax_agreement=agree,
+        parity_windows=len(parity),
+        parity_ok=ok,
+    )
+    if not ok:
+        logger.warning("exported model does not match Keras: %s", report.summary())
+    return report

@@ -1,0 +1,356 @@
+"""An in-browser recognizer: an exported model as a static web page for any phone.
+
+`build_web_app` writes a folder that any static web server can serve:
+
+- `index.html`, `app.js`, `poseact.js`, `landmarks-worker.js`, `style.css`: the page.
+  It asks for the camera, finds landmarks with MediaPipe Tasks Vision for JavaScript
+  (`@mediapipe/tasks-vision`, PoseLandmarker / HandLandmarker in VIDEO mode, in a module
+  worker where the browser allows), normalizes them with `poseact.js` (a
+  port of `poseact.normalize.StreamingFeaturizer` that reads its spec from the model
+  file), runs the model with LiteRT.js (`@litertjs/core`: the same .tflite runtime,
+  compiled to WebAssembly; the streaming single-step model where the file has one),
+  smooths and thresholds like `poseact.runtime.StreamingRecognizer`, draws the skeleton
+  over the video and shows the gesture, its confidence and the frame rate.
+- the exported `.tflite` model, unchanged;
+- the MediaPipe `.task` bundles the model's layout needs (pose and/or hand);
+- with `assets`, `vendor/`: the JavaScript and WebAssembly files of those two npm
+  packages, copied from a local `node_modules`, so the page needs no internet. Without
+  it the page loads them from the jsDelivr CDN, at the versions pinned below.
+
+`serve` serves such a folder on 127.0.0.1 (browsers give the camera to pages from
+localhost or https only). Nothing here imports TensorFlow or MediaPipe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import html
+import json
+import logging
+import os
+import shutil
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from poseact.core.errors import ModelFormatError, PoseactError
+from poseact.extract.assets import resolve_model
+from poseact.runtime.decider import DecisionOptions
+from poseact.runtime.model_file import read_model_metadata
+
+__all__ = [
+    "CDN_BASE_URL",
+    "JS_PACKAGES",
+    "WebAssetError",
+    "WebServer",
+    "build_web_app",
+    "serve",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Where the page loads its JavaScript packages from when no local copy is given.
+CDN_BASE_URL = "https://cdn.jsdelivr.net/npm"
+
+_PAGE_FILES = ("app.js", "poseact.js", "landmarks-worker.js", "style.css")
+
+
+@dataclass(frozen=True)
+class _JsPackage:
+    """An npm package the page needs, and which of its files.
+
+    Attributes:
+        name: npm name.
+        version: the version the page is tested with (tests/web/package.json).
+        module: its ES module entry point, relative to the package folder.
+        files: every file the page loads from it (module included).
+        wasm_dir: the folder of its WebAssembly loader files, or None.
+    """
+
+    name: str
+    version: str
+    module: str
+    files: tuple[str, ...]
+    wasm_dir: str | None = None
+
+
+#: The npm packages the page uses, pinned to the versions the tests run.
+JS_PACKAGES: tuple[_JsPackage, ...] = (
+    _JsPackage(
+        "@mediapipe/tasks-vision",
+        "1.1.0",
+        "vision_bundle.mjs",
+        (
+            "vision_bundle.mjs",
+            "wasm/vision_wasm_internal.js",
+            "wasm/vision_wasm_internal.wasm",
+            "wasm/vision_wasm_nosimd_internal.js",
+            "wasm/vision_wasm_nosimd_internal.wasm",
+            "wasm/vision_wasm_module_internal.js",  # for the module worker
+            "wasm/vision_wasm_module_internal.wasm",
+        ),
+        "wasm",
+    ),
+    _JsPackage(
+        "@litertjs/core",
+        "2.5.3",
+        "dist/index.js",
+        (
+            "dist/index.js",
+            "wasm/litert_wasm_internal.js",
+            "wasm/litert_wasm_internal.wasm",
+            "wasm/litert_wasm_compat_internal.js",
+            "wasm/litert_wasm_compat_internal.wasm",
+        ),
+        "wasm",
+    ),
+    _JsPackage("@litertjs/wasm-utils", "2.5.3", "dist/index.js", ("dist/index.js",)),
+)
+
+
+class WebAssetError(PoseactError, FileNotFoundError):
+    """The JavaScript packages given with `assets` are missing or incomplete."""
+
+
+def _node_modules(assets: str | os.PathLike) -> Path:
+    """The `node_modules` folder in or at `assets`; raises WebAssetError."""
+    root = Path(assets).expanduser()
+    for folder in (root / "node_modules", root):
+        if (folder / JS_PACKAGES[0].name).is_dir():
+            return folder
+    names = " ".join(f"{p.name}@{p.version}" for p in JS_PACKAGES[:2])
+    raise WebAssetError(
+        f"--assets {root}: no {JS_PACKAGES[0].name} in {root} or {root / 'node_modules'};"
+        f" create it with `npm install --prefix {root} {names}`"
+    )
+
+
+def _copy_packages(node_modules: Path, vendor: Path) -> dict[str, str]:
+    """Copy the page's files of each package into `vendor`; {package: relative base}."""
+    bases = {}
+    for package in JS_PACKAGES:
+        source = node_modules / package.name
+        missing = [f for f in package.files if not (source / f).is_file()]
+        if missing:
+            raise WebAssetError(
+                f"{source} lacks {', '.join(missing)}: install"
+                f" {package.name}@{package.version} there (npm install)"
+            )
+        try:
+            found = json.loads((source / "package.json").read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            found = "unknown"
+        if found != package.version:
+            logger.warning(
+                "%s is version %s in %s; the page is tested with %s",
+                package.name,
+                found,
+                node_modules,
+                package.version,
+            )
+        target = vendor / package.name
+        for name in package.files:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / name, target / name)
+        bases[package.name] = f"./vendor/{package.name}"
+    return bases
+
+
+def _cdn_bases(cdn: str) -> dict[str, str]:
+    return {p.name: f"{cdn.rstrip('/')}/{p.name}@{p.version}" for p in JS_PACKAGES}
+
+
+def _script_json(value: Any) -> str:
+    """JSON that is safe inside a <script> element."""
+    return json.dumps(value, indent=1).replace("</", "<\\/")
+
+
+def build_web_app(
+    model_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    assets: str | os.PathLike | None = None,
+    cdn: str = CDN_BASE_URL,
+    decision: DecisionOptions | None = None,
+    pose_model: str | os.PathLike = "pose_full",
+    hand_model: str | os.PathLike = "hand_full",
+    delegate: str = "CPU",
+    workers: int | None = None,
+    max_image_side: int | None = None,
+    title: str | None = None,
+) -> Path:
+    """Write the recognizer page for an exported model into `out_dir`.
+
+    Args:
+        model_path: a `.tflite` written by `poseact.export_tflite`.
+        out_dir: the site folder; created if needed, files of an earlier build are
+            replaced.
+        assets: a local copy of the page's npm packages: a `node_modules` folder or a
+            folder containing one (`npm install @mediapipe/tasks-vision@1.1.0
+            @litertjs/core@2.5.3`). Their files are copied into `out_dir/vendor`, so
+            the page works offline. None: the page loads them from `cdn`.
+        cdn: base URL of an npm CDN laid out as `{cdn}/{name}@{version}/{file}`
+            (jsDelivr, the default, and unpkg are; so is a mirror of your own). It must
+            send CORS headers, since the page's worker imports modules from it.
+        decision: smoothing, threshold, hysteresis and cooldown, as for
+            `StreamingRecognizer`; default `DecisionOptions()`.
+        pose_model: MediaPipe pose bundle, a name for `resolve_model` or a `.task` path
+            (copied when the model's layout has pose points).
+        hand_model: MediaPipe hand bundle (copied when the layout has hands).
+        delegate: MediaPipe's default delegate, "CPU" or "GPU" (WebGL); the page's
+            `?delegate=` query parameter overrides it.
+        workers: MediaPipe module workers (where the browser has VideoFrame); each
+            takes a frame while the others and the main thread work on earlier ones,
+            results are used in camera order. None: 2 on devices with 2 or more
+            cores; 0 keeps MediaPipe on the main thread (also `?workers=N`).
+        max_image_side: downscale camera frames whose longer side exceeds this many
+            pixels before MediaPipe (None: as the camera gives them; `?maxSide=`).
+        title: shown in the page header; default the model file's name.
+
+    Returns:
+        `out_dir`, the folder holding `index.html`.
+
+    Raises:
+        ModelFormatError: `model_path` is not an exported poseact model.
+        ModelAssetError: a MediaPipe bundle cannot be found or downloaded.
+        WebAssetError: `assets` lacks the packages' files.
+        ValueError: `delegate` is neither "CPU" nor "GPU", `workers` is not in 0-8, or
+            `max_image_side` < 16.
+    """
+    if delegate not in ("CPU", "GPU"):
+        raise ValueError(f"delegate must be 'CPU' or 'GPU', got {delegate!r}")
+    if workers is not None and not 0 <= workers <= 8:
+        raise ValueError(f"workers must be None or 0 to 8, got {workers!r}")
+    if max_image_side is not None and max_image_side < 16:
+        raise ValueError(f"max_image_side must be None or >= 16, got {max_image_side!r}")
+    model_path = Path(model_path)
+    metadata = read_model_metadata(model_path)
+    try:
+        layout = str(metadata.get("layout") or metadata["normalizer"]["layout"])
+    except (KeyError, TypeError):
+        raise ModelFormatError(f"{model_path}: its poseact metadata has no layout") from None
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    decision = decision or DecisionOptions()
+
+    if assets is not None:
+        vendor = out / "vendor"
+        if vendor.exists():
+            shutil.rmtree(vendor)
+        bases = _copy_packages(_node_modules(assets), vendor)
+    else:
+        bases = _cdn_bases(cdn)
+
+    target = out / model_path.name
+    if not (target.exists() and target.samefile(model_path)):
+        shutil.copyfile(model_path, target)
+    config: dict[str, Any] = {
+        "title": title or model_path.stem,
+        "model": urllib.parse.quote(model_path.name),
+        "pose_model": None,
+        "hand_model": None,
+        "delegate": delegate,
+        "workers": workers,
+        "max_image_side": max_image_side,
+        "camera": "user",
+        "decision": dataclasses.asdict(decision),
+        "mediapipe_wasm": f"{bases['@mediapipe/tasks-vision']}/wasm",
+        "litert_wasm": f"{bases['@litertjs/core']}/wasm/",
+        "versions": {p.name: p.version for p in JS_PACKAGES},
+    }
+    for kind, name in (("pose", pose_model), ("hand", hand_model)):
+        if kind in layout:
+            bundle = resolve_model(name)
+            shutil.copyfile(bundle, out / bundle.name)
+            config[f"{kind}_model"] = bundle.name
+
+    import_map = {"imports": {p.name: f"{bases[p.name]}/{p.module}" for p in JS_PACKAGES}}
+    template = resources.files("poseact").joinpath("web_assets", "index.html").read_text()
+    page = (
+        template.replace("{{IMPORTMAP}}", _script_json(import_map))
+        .replace("{{CONFIG}}", _script_json(config))
+        .replace("{{TITLE}}", html.escape(config["title"]))
+    )
+    (out / "index.html").write_text(page, encoding="utf-8")
+    for name in _PAGE_FILES:
+        data = resources.files("poseact").joinpath("web_assets", name).read_bytes()
+        (out / name).write_bytes(data)
+    logger.info("wrote the recognizer page for %s into %s", model_path.name, out)
+    return out
+
+
+# ---------------------------------------------------------------------- serving
+class _QuietHandler(SimpleHTTPRequestHandler):
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+        ".json": "application/json",
+        ".task": "application/octet-stream",
+        ".tflite": "application/octet-stream",
+    }
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+
+class WebServer(ThreadingHTTPServer):
+    """A static file server on 127.0.0.1, running in a background thread.
+
+    Attributes:
+        directory: the folder served.
+        url: the page's address, e.g. "http://127.0.0.1:8000/".
+        thread: the thread running `serve_forever`.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, directory: Path, port: int) -> None:
+        handler = functools.partial(_QuietHandler, directory=str(directory))
+        super().__init__(("127.0.0.1", port), handler)
+        self.directory = directory
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/"
+        self.thread = threading.Thread(target=self.serve_forever, name="poseact-web", daemon=True)
+
+    def close(self) -> None:
+        """Stop serving and release the port (idempotent)."""
+        if self.thread.is_alive():
+            self.shutdown()
+            self.thread.join()
+        self.server_close()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def serve(directory: str | os.PathLike, port: int = 0) -> WebServer:
+    """Serve a folder (e.g. `build_web_app`'s output) on http://127.0.0.1:PORT/.
+
+    Args:
+        directory: the folder to serve.
+        port: TCP port; 0 picks a free one (see the returned server's `url`).
+
+    Returns:
+        The running `WebServer`; stop it with `close()` or use it in a `with` block.
+
+    Raises:
+        FileNotFoundError: `directory` is not a folder.
+        OSError: the port is taken.
+    """
+    folder = Path(directory).resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot serve {folder}: not a folder")
+    server = WebServer(folder, port)
+    server.thread.start()
+    logger.info("serving %s at %s", folder, server.url)
+    return server
+
+
+
+

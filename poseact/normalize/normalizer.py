@@ -1,0 +1,379 @@
+"""Normalizer: per-frame landmarks → fixed-layout, fixed-rate keypoint windows.
+
+Plain numpy only: this module is the reference implementation that training, the
+TFLite runtime and the ports (Kotlin, Swift, JavaScript) follow, so keep it small.
+
+Steps, in order (see docs/normalizer.md):
+
+1. Per frame (`normalize_frames`): undo the image aspect ratio (x and z are multiplied
+   by width / height), hide points below `min_visibility`, translate to the body centre
+   (mid-hips for pose, falling back to the shoulders; each hand's wrist for hands),
+   divide by the body size (torso or shoulder length for pose, palm length for hands),
+   optionally rotate so the shoulders are level. Missing points stay NaN.
+2. Per sequence (`Normalizer.resampled`): fill gaps of at most `max_gap` seconds by
+   linear interpolation in time, then resample by the timestamps onto a grid of `fps`
+   frames per second starting at the first frame.
+3. Window (`Normalizer.window`): crop (centre or end) or TSN-style segment-sample the
+   grid to `window` frames, padding short clips at the front with their first frame.
+4. Features (`Normalizer.features`): positions (W, K·C) and, optionally, velocities
+   (frame differences on the grid) beside them; missing values become 0.
+
+`StreamingFeaturizer` does steps 1, 2 and 4 one frame at a time for live use.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from poseact.core.errors import LandmarkFormatError
+from poseact.core.layouts import get_layout
+from poseact.core.sequence import LandmarkSequence
+from poseact.normalize.spec import NormalizerSpec
+
+__all__ = ["Normalizer", "GridCache", "normalize_frames"]
+
+logger = logging.getLogger(__name__)
+
+# Torso length (mid-shoulder to mid-hip) is about this many shoulder widths.
+_TORSO_PER_SHOULDER_WIDTH = 1.4
+
+
+
+
+# ---------------------------------------------------------------------- per frame
+def _midpoint(points: np.ndarray, a: int, b: int) -> np.ndarray:
+    return (points[:, a] + points[:, b]) / 2.0
+
+
+def _norm2d(v: np.ndarray) -> np.ndarray:
+    return np.sqrt(v[..., 0] ** 2 + v[..., 1] ** 2)
+
+
+def _normalize_body(points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpec) -> np.ndarray:
+    """(T, P, 3) aspect-corrected body points → body-centred, scaled, (optionally) rotated.
+
+    Args:
+        points: the part's points.
+        anchors: (4,) indices into `points` of the left/right shoulder and left/right hip.
+    """
+    ls, rs, lh, rh = (int(i) for i in anchors)
+    shoulders = _midpoint(points, ls, rs)
+    hips = _midpoint(points, lh, rh)
+    torso = _norm2d(shoulders - hips)
+    width = _norm2d(points[:, ls] - points[:, rs])
+    if spec.scale == "torso":
+        size = np.where(np.isfinite(torso), torso, width * _TORSO_PER_SHOULDER_WIDTH)
+    else:
+        size = np.where(np.isfinite(width), width, torso / _TORSO_PER_SHOULDER_WIDTH)
+        size = size * _TORSO_PER_SHOULDER_WIDTH  # keep units comparable across settings
+    size = np.where(size > 1e-6, size, np.nan)
+    # Body centre; the other end of the torso when the preferred one is missing,
+    # assuming an upright body (image y points down).
+    down = np.zeros_like(shoulders)
+    down[:, 1] = size
+    if spec.center == "hips":
+        centre = np.where(np.isfinite(hips), hips, shoulders + down)
+    else:
+        centre = np.where(np.isfinite(shoulders), shoulders, hips - down)
+    out = (points - centre[:, None, :]) / size[:, None, None]
+    if spec.rotate:
+        line = out[:, ls] - out[:, rs]  # right → left shoulder, +x when facing camera
+        angle = np.arctan2(line[:, 1], line[:, 0])
+        angle = np.where(np.isfinite(angle), angle, 0.0)
+        cos, sin = np.cos(-angle)[:, None], np.sin(-angle)[:, None]
+        x, y = out[..., 0].copy(), out[..., 1].copy()
+        out[..., 0] = cos * x - sin * y
+        out[..., 1] = sin * x + cos * y
+    return out
+
+
+def _normalize_hand(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """(T, P, 3) one hand → wrist-centred, divided by the palm length.
+
+    Args:
+        points: the hand's points.
+        anchors: (4,) indices into `points` of the wrist and the middle, index and
+            pinky finger bases (MCP).
+    """
+    w, middle, index, pinky = (int(i) for i in anchors)
+    wrist = points[:, w]
+    palm = _norm2d(points[:, middle] - wrist)
+    fallback = (_norm2d(points[:, index] - wrist) + _norm2d(points[:, pinky] - wrist)) / 2.0
+    size = np.where(np.isfinite(palm), palm, fallback)
+    size = np.where(size > 1e-6, size, np.nan)
+    return (points - wrist[:, None, :]) / size[:, None, None]
+
+
+def _normalize_points(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """(T, P, 3) points of a "points" part: kept, centred on one anchor, or on two
+    anchors' midpoint and divided by their distance."""
+    if len(anchors) == 0:
+        return points
+    if len(anchors) == 1:
+        return points - points[:, int(anchors[0])][:, None, :]
+    a, b = (int(i) for i in anchors)
+    size = _norm2d(points[:, a] - points[:, b])
+    size = np.where(size > 1e-6, size, np.nan)
+    return (points - _midpoint(points, a, b)[:, None, :]) / size[:, None, None]
+
+
+def normalize_frames(
+    landmarks: np.ndarray,
+    visibility: np.ndarray,
+    spec: NormalizerSpec,
+    image_size: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Normalize each frame on its own (no temporal step), part by part of the layout.
+
+    Args:
+        landmarks: (T, K, 3) normalized image coordinates, NaN where missing.
+        visibility: (T, K) in [0, 1].
+        spec: the normalizer settings; K must match `spec.layout`.
+        image_size: (width, height) pixels of the source frames, or None (square).
+
+    Returns:
+        (T, K, C) float32 body-relative coordinates in body-size units, C =
+        `spec.channels`; NaN where a point (or its part's reference) is missing.
+    """
+    points = np.array(landmarks, dtype=np.float32)
+    if points.ndim != 3 or points.shape[1:] != (spec.num_points, 3):
+        raise LandmarkFormatError(
+            f"landmarks have shape {points.shape}, expected (T, {spec.num_points}, 3) for"
+            f" layout {spec.layout!r}"
+        )
+    if image_size is not None:
+        aspect = np.float32(image_size[0] / image_size[1])
+        points[..., 0] *= aspect
+        points[..., 2] *= aspect
+    hidden = np.asarray(visibility, dtype=np.float32) < spec.min_visibility
+    points[hidden] = np.nan
+    out = points.copy()  # points of no part are kept as they are
+    for kind, indices, anchors in _parts(spec.layout):
+        part = points[:, indices]
+        if kind == "body":
+            out[:, indices] = _normalize_body(part, anchors, spec)
+        elif kind == "hand":
+            out[:, indices] = _normalize_hand(part, anchors)
+        else:
+            out[:, indices] = _normalize_points(part, anchors)
+    return np.ascontiguousarray(out[..., : spec.channels], dtype=np.float32)
+
+
+def _parts(layout_name: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(kind, point indices (P,), anchor indices within the part) for each part."""
+    layout = get_layout(layout_name)
+    parts = []
+    for part in layout.parts:
+        indices = layout.indices(part.points)
+        anchors = np.array([part.points.index(a) for a in part.anchors], dtype=np.int64)
+        parts.append((part.kind, indices, anchors))
+    return parts
+
+
+# ---------------------------------------------------------------------- in time
+def _fill_gaps(values: np.ndarray, times: np.ndarray, max_gap: float) -> np.ndarray:
+    """Linearly interpolate NaN runs no longer than `max_gap` seconds, per column.
+
+    Args:
+        values: (T, D) with NaN where missing.
+        times: (T,) seconds, strictly increasing.
+    """
+    out = values.copy()
+    missing = np.isnan(out)
+    if not missing.any() or max_gap <= 0:
+        return out
+    columns = np.flatnonzero(missing.any(axis=0))
+    # Columns missing in the same frames (the channels of a point, every point of an
+    # empty frame) share the neighbour search: it runs once per distinct pattern.
+    groups: dict[bytes, list[int]] = {}
+    for d, key in zip(columns, np.packbits(missing[:, columns], axis=0).T):
+        groups.setdefault(key.tobytes(), []).append(d)
+    for same in groups.values():
+        cols = np.array(same)
+        valid = ~missing[:, same[0]]
+        if not valid.any():
+            continue
+        vt = times[valid]
+        gaps = np.flatnonzero(missing[:, same[0]])
+        tg = times[gaps]
+        # nearest valid neighbours in time on each side
+        right = np.searchsorted(vt, tg)
+        left = right - 1
+        has_left, has_right = left >= 0, right < len(vt)
+        li, ri = np.clip(left, 0, len(vt) - 1), np.clip(right, 0, len(vt) - 1)
+        t_left = np.where(has_left, vt[li], -np.inf)
+        t_right = np.where(has_right, vt[ri], np.inf)
+        inside = has_left & has_right & (t_right - t_left <= max_gap + 1e-9)
+        edge_left = ~has_left & has_right & (t_right - tg <= max_gap + 1e-9)
+        edge_right = has_left & ~has_right & (tg - t_left <= max_gap + 1e-9)
+        ok = inside | edge_left | edge_right
+        if not ok.any():
+            continue
+        # np.interp of every column at once, with its formula (in float64): the same
+        # values bit for bit; before the first / after the last valid frame, that one.
+        vv = out[np.ix_(valid, cols)].astype(np.float64)  # (V, D)
+        li, ri, tg, inside = li[ok, None], ri[ok, None], tg[ok, None], inside[ok, None]
+        y0, y1 = vv[li, np.arange(len(cols))], vv[ri, np.arange(len(cols))]
+        x0, x1 = vt[li], vt[ri]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (y1 - y0) / (x1 - x0)
+            filled = slope * (tg - x0) + y0
+            retry = np.isnan(filled)
+            if retry.any():  # np.interp tries from the other end, then a flat segment
+                filled = np.where(retry, slope * (tg - x1) + y1, filled)
+                filled = np.where(np.isnan(filled) & (y0 == y1), y0, filled)
+        filled = np.where(inside, filled, np.where(has_left[ok, None], y0, y1))
+        out[np.ix_(gaps[ok], cols)] = filled
+    return out
+
+
+def _resample(values: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:
+    """Linear resampling of (T, D) onto t0 + k / fps; NaN where a neighbour is NaN."""
+    if len(times) == 1:
+        return values.copy()
+    n = int(np.floor((times[-1] - times[0]) * fps + 1e-6)) + 1
+    grid = times[0] + np.arange(n) / fps
+    right = np.clip(np.searchsorted(times, grid, side="right"), 1, len(times) - 1)
+    left = right - 1
+    span = times[right] - times[left]
+    weight = np.clip((grid - times[left]) / span, 0.0, 1.0)[:, None]
+    return (values[left] * (1.0 - weight) + values[right] * weight).astype(np.float32)
+
+
+class GridCache:
+    """Memo of `Normalizer.resampled`: each clip's grid computed once per spec.
+
+    Hand one to several trainings on the same clips (`GestureClassifier.fit(...,
+    cache=)`, as `poseact compare` does): the grids are computed once and handed out
+    read-only. Entries are keyed by the spec and the sequence object (sequences are
+    immutable), and hold the sequence, so a key is never reused for another clip.
+    """
+
+    def __init__(self) -> None:
+        self._grids: dict[tuple[str, int], tuple[LandmarkSequence, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self._grids)
+
+    def get(self, spec: NormalizerSpec, sequence: LandmarkSequence, compute) -> np.ndarray:
+        """The cached grid of `sequence` under `spec`, or `compute()` stored read-only."""
+        key = (spec.to_json(), id(sequence))
+        hit = self._grids.get(key)
+        if hit is None or hit[0] is not sequence:
+            grid = compute()
+            grid.setflags(write=False)
+            hit = self._grids[key] = (sequence, grid)
+        return hit[1]
+
+
+class Normalizer:
+    """Turns `LandmarkSequence`s into fixed-size model inputs, as `spec` says.
+
+    Args:
+        spec: the settings; default `NormalizerSpec()`.
+        cache: a `GridCache` shared with other normalizers, or None.
+    """
+
+    def __init__(self, spec: NormalizerSpec | None = None, *, cache: GridCache | None = None) -> None:
+        self.spec = spec or NormalizerSpec()
+        self.cache = cache
+
+    def __repr__(self) -> str:
+        return f"Normalizer({self.spec!r})"
+
+    def _check(self, sequence: LandmarkSequence) -> None:
+        if not isinstance(sequence, LandmarkSequence):
+            raise LandmarkFormatError(f"expected a LandmarkSequence, got {type(sequence).__name__}")
+        if sequence.layout != self.spec.layout:
+            raise LandmarkFormatError(
+                f"{sequence.source or 'sequence'} has layout {sequence.layout!r}, but the"
+                f" normalizer expects {self.spec.layout!r}"
+            )
+
+    def resampled(self, sequence: LandmarkSequence) -> np.ndarray:
+        """Normalized positions on the fps grid: (n, K, C) float32, NaN where missing.
+
+        n = floor(duration · fps) + 1 frames, the first at the clip's first timestamp.
+        With a `cache`, the array is shared and read-only.
+        """
+        self._check(sequence)
+        if self.cache is not None:
+            return self.cache.get(self.spec, sequence, lambda: self._resampled(sequence))
+        return self._resampled(sequence)
+
+    def _resampled(self, sequence: LandmarkSequence) -> np.ndarray:
+        spec = self.spec
+        frames = normalize_frames(
+            sequence.landmarks, sequence.visibility, spec, sequence.image_size
+        )
+        T, K, C = frames.shape
+        if not np.isfinite(frames).any():
+            logger.warning(
+                "%s has no usable landmarks in any of its %d frames (nothing detected, or"
+                " below min_visibility=%s); its features are all zero",
+                sequence.source or "a sequence",
+                T,
+                spec.min_visibility,
+            )
+        flat = _fill_gaps(frames.reshape(T, K * C), sequence.timestamps, spec.max_gap)
+        return _resample(flat, sequence.timestamps, spec.fps).reshape(-1, K, C)
+
+    def window(self, positions: np.ndarray, *, start: int | None = None) -> np.ndarray:
+        """Cut (n, K, C) grid positions to (W, K, C) as `spec.sampling` says.
+
+        Args:
+            positions: output of `resampled`.
+            start: first frame of a crop, overriding the centre/end rule (used by
+                training to crop at random); ignored for "segments".
+        """
+        W = self.spec.window
+        n = positions.shape[0]
+        if self.spec.sampling == "segments":
+            index = np.floor((np.arange(W) + 0.5) * n / W).astype(np.int64)
+            return positions[np.clip(index, 0, n - 1)]
+        if n < W:
+            pad = np.repeat(positions[:1], W - n, axis=0)
+            return np.concatenate([pad, positions], axis=0)
+        if start is None:
+            start = (n - W) // 2 if self.spec.sampling == "center" else n - W
+        start = int(np.clip(start, 0, n - W))
+        return positions[start : start + W]
+
+    def positions(self, sequence: LandmarkSequence) -> np.ndarray:
+        """(W, K, C) float32 window of normalized positions, NaN where missing."""
+        return self.window(self.resampled(sequence))
+
+    def features(self, positions: np.ndarray) -> np.ndarray:
+        """Model features from positions.
+
+        Args:
+            positions: (..., W, K, C) as from `positions`, NaN where missing.
+
+        Returns:
+            (..., W, F) float32 with F = `spec.frame_features`: positions, then (with
+            velocity) the difference to the previous frame (0 for the first frame and
+            next to missing values). Missing values are 0.
+        """
+        p = np.asarray(positions, dtype=np.float32)
+        flat = p.reshape(*p.shape[:-2], p.shape[-2] * p.shape[-1])
+        if not self.spec.velocity:
+            return np.nan_to_num(flat, nan=0.0)
+        velocity = np.zeros_like(flat)
+        velocity[..., 1:, :] = flat[..., 1:, :] - flat[..., :-1, :]
+        return np.nan_to_num(np.concatenate([flat, velocity], axis=-1), nan=0.0)
+
+    def transform(self, sequence: LandmarkSequence) -> np.ndarray:
+        """One sequence → (W, F) float32 model input."""
+        return self.features(self.positions(sequence))
+
+    def transform_many(self, sequences) -> np.ndarray:
+        """Sequences → (N, W, F) float32 model inputs."""
+        W, F = self.spec.window, self.spec.frame_features
+        out = np.empty((len(sequences), W, F), dtype=np.float32)
+        for i, seq in enumerate(sequences):
+            out[i] = self.transform(seq)
+        return out
+
+

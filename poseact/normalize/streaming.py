@@ -1,0 +1,91 @@
+"""`StreamingFeaturizer`: the normalizer one camera frame at a time, for live use."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from poseact.core.errors import LandmarkFormatError
+from poseact.normalize.normalizer import normalize_frames
+from poseact.normalize.spec import NormalizerSpec
+
+
+class StreamingFeaturizer:
+    """Live version of the normalizer: one camera frame in, zero or more grid rows out.
+
+    Frames may arrive at any rate and may be dropped: each call resamples onto the
+    `spec.fps` grid (anchored at the first frame) by linear interpolation between the
+    previous and the current frame, so a 60 fps camera feeds a model trained at 30 fps
+    exactly as a 30 fps one would. Missing points hold their last value for up to
+    `spec.max_gap` seconds (interpolation would need future frames), then become 0.
+    """
+
+    def __init__(self, spec: NormalizerSpec) -> None:
+        self.spec = spec
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream: the next frame starts a new grid."""
+        self._t_prev: float | None = None
+        self._p_prev: np.ndarray | None = None  # (K*C,) last normalized frame, filled
+        self._seen: np.ndarray | None = None  # (K*C,) time each value was last observed
+        self._t0: float = 0.0  # grid anchor: grid time k is t0 + k / fps
+        self._k: int = 0  # next grid index to emit
+        self._row_prev: np.ndarray | None = None  # previous emitted grid positions
+
+    def push(
+        self,
+        timestamp: float,
+        landmarks: np.ndarray,
+        visibility: np.ndarray,
+        image_size: tuple[int, int] | None = None,
+    ) -> np.ndarray:
+        """Feed one frame.
+
+        Args:
+            timestamp: seconds, increasing from call to call.
+            landmarks: (K, 3) normalized image coordinates, NaN where missing.
+            visibility: (K,) in [0, 1].
+            image_size: (width, height) pixels of the frame.
+
+        Returns:
+            (n, F) float32 feature rows for the grid times reached by this frame
+            (n is 0, 1 or more: 2 when the camera is at half the model's rate).
+        """
+        spec = self.spec
+        frame = normalize_frames(landmarks[None], visibility[None], spec, image_size)[0]
+        p = frame.reshape(-1).astype(np.float32)
+        t = float(timestamp)
+        if self._t_prev is not None and t <= self._t_prev:
+            raise LandmarkFormatError(
+                f"stream timestamps must increase: got {t:.6f}s after {self._t_prev:.6f}s"
+            )
+        observed = ~np.isnan(p)
+        if self._p_prev is None:
+            self._seen = np.where(observed, t, -np.inf)
+            self._t_prev, self._p_prev, self._t0, self._k = t, p, t, 0
+        else:
+            held = (~observed) & (t - self._seen <= spec.max_gap + 1e-9)
+            p = np.where(held, self._p_prev, p)
+            self._seen = np.where(observed, t, self._seen)
+        rows = []
+        while (g := self._t0 + self._k / spec.fps) <= t + 1e-9:
+            if g >= t - 1e-9 or self._t_prev == t:
+                value = p
+            else:
+                w = np.float32((g - self._t_prev) / (t - self._t_prev))
+                value = (self._p_prev * (np.float32(1.0) - w) + p * w).astype(np.float32)
+            rows.append(self._row(value))
+            self._k += 1
+        self._t_prev, self._p_prev = t, p
+        if not rows:
+            return np.empty((0, spec.frame_features), dtype=np.float32)
+        return np.stack(rows)
+
+    def _row(self, positions: np.ndarray) -> np.ndarray:
+        if not self.spec.velocity:
+            row = np.nan_to_num(positions, nan=0.0)
+        else:
+            prev = self._row_prev if self._row_prev is not None else positions
+            row = np.nan_to_num(np.concatenate([positions, positions - prev]), nan=0.0)
+        self._row_prev = positions
+        return row.astype(np.float32)

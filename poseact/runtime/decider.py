@@ -1,0 +1,167 @@
+"""Decisions: per-frame probabilities become gesture events (smoothing, threshold, hysteresis)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+# ---------------------------------------------------------------------- decisions
+@dataclass(frozen=True, kw_only=True)
+class DecisionOptions:
+    """How per-frame probabilities become gesture events.
+
+    Attributes:
+        smoothing: "ema" (exponential moving average) or "majority" (vote over the
+            last `majority_frames` argmaxes; confidence is the mean probability).
+        ema_alpha: weight of the newest frame in the EMA, in (0, 1].
+        majority_frames: frames in the majority vote.
+        threshold: minimum smoothed confidence to accept a non-background label.
+        min_frames: frames a new label must persist before it is accepted (hysteresis).
+        cooldown: seconds after an event ends during which the same label cannot fire.
+    """
+
+    smoothing: str = "ema"
+    ema_alpha: float = 0.3
+    majority_frames: int = 5
+    threshold: float = 0.6
+    min_frames: int = 3
+    cooldown: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.smoothing not in ("ema", "majority"):
+            raise ValueError("DecisionOptions.smoothing must be 'ema' or 'majority'")
+        if not 0.0 < self.ema_alpha <= 1.0:
+            raise ValueError("DecisionOptions.ema_alpha must be in (0, 1]")
+        if self.majority_frames < 1 or self.min_frames < 1:
+            raise ValueError("DecisionOptions frame counts must be >= 1")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError("DecisionOptions.threshold must be in [0, 1]")
+        if self.cooldown < 0:
+            raise ValueError("DecisionOptions.cooldown must be >= 0 seconds")
+
+
+@dataclass(frozen=True)
+class GestureEvent:
+    """A recognized gesture: `label` from `start` to `end` (seconds, stream time).
+
+    `end` is None while the gesture is still going on (the "started" event).
+    `confidence` is the highest smoothed probability seen during the event.
+    """
+
+    label: str
+    start: float
+    end: float | None
+    confidence: float
+
+
+
+class Decider:
+    """Smoothing, threshold, hysteresis and cooldown: probabilities in, events out.
+
+    The JavaScript page runs the same rules (`web_assets/poseact.js`, `Decider`);
+    `tests/vectors/decider.json` holds cases both are checked against.
+
+    Args:
+        classes: labels in probability order.
+        background: the "no gesture" label (never an event), or None.
+        options: `DecisionOptions`.
+
+    Attributes:
+        label: the smoothed best label of the last frame (even below threshold).
+        confidence: its smoothed probability.
+        probabilities: (C,) the smoothed probabilities of the last frame.
+    """
+
+    def __init__(
+        self,
+        classes: Sequence[str],
+        background: str | None = None,
+        options: DecisionOptions | None = None,
+    ) -> None:
+        self.classes = tuple(str(c) for c in classes)
+        self.background = background
+        self.options = options or DecisionOptions()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream so far."""
+        self._smoothed: np.ndarray | None = None
+        self._votes: deque[int] = deque(maxlen=self.options.majority_frames)
+        self._recent: deque[np.ndarray] = deque(maxlen=self.options.majority_frames)
+        self._candidate: str | None = None
+        self._candidate_count = 0
+        self._candidate_start = 0.0
+        self._current: str | None = None
+        self._current_start = 0.0
+        self._current_peak = 0.0
+        self._last_end: dict[str, float] = {}
+        self.label: str | None = None
+        self.confidence: float = 0.0
+        self.probabilities: np.ndarray = np.zeros(len(self.classes), np.float32)
+
+    def _smooth(self, probs: np.ndarray) -> tuple[int, float]:
+        opts = self.options
+        if opts.smoothing == "ema":
+            if self._smoothed is None:
+                self._smoothed = probs.copy()
+            else:
+                self._smoothed = opts.ema_alpha * probs + (1 - opts.ema_alpha) * self._smoothed
+            self.probabilities = self._smoothed
+            best = int(np.argmax(self._smoothed))
+            return best, float(self._smoothed[best])
+        self._votes.append(int(np.argmax(probs)))
+        self._recent.append(probs)
+        counts = np.bincount(np.array(self._votes), minlength=len(probs))
+        best = int(np.argmax(counts))
+        mean = np.mean(np.stack(self._recent), axis=0)
+        self.probabilities = mean
+        return best, float(mean[best])
+
+    def update(self, probs: np.ndarray, now: float) -> list[GestureEvent]:
+        """Take one frame's (C,) probabilities at `now` seconds; the events it causes."""
+        best, confidence = self._smooth(np.asarray(probs, dtype=np.float32))
+        return self._decide(self.classes[best], confidence, float(now))
+
+    def _decide(self, label: str, confidence: float, now: float) -> list[GestureEvent]:
+        opts = self.options
+        accepted = label if confidence >= opts.threshold else None
+        if accepted == self.background:
+            accepted = None
+        self.label, self.confidence = label, confidence
+        events: list[GestureEvent] = []
+        if accepted == self._current:
+            self._candidate, self._candidate_count = None, 0
+            if accepted is not None:
+                self._current_peak = max(self._current_peak, confidence)
+            return events
+        if accepted != self._candidate:
+            self._candidate, self._candidate_count, self._candidate_start = accepted, 0, now
+        self._candidate_count += 1
+        if self._candidate_count < opts.min_frames:
+            return events
+        if self._current is not None:
+            events.append(GestureEvent(self._current, self._current_start, now, self._current_peak))
+            self._last_end[self._current] = now
+        self._current = None
+        if accepted is not None:
+            last = self._last_end.get(accepted)
+            if last is not None and now - last < opts.cooldown:
+                return events
+            self._current, self._current_start = accepted, self._candidate_start
+            self._current_peak = confidence
+            events.append(GestureEvent(accepted, self._candidate_start, None, confidence))
+        self._candidate, self._candidate_count = None, 0
+        return events
+
+    def finish(self, now: float) -> list[GestureEvent]:
+        """End the stream at `now`: closes a gesture still going on."""
+        if self._current is None:
+            return []
+        event = GestureEvent(self._current, self._current_start, float(now), self._current_peak)
+        self._last_end[self._current] = float(now)
+        self._current = None
+        return [event]

@@ -1,0 +1,234 @@
+"""The poseact model-file contract, shared by export, the runtime and loading (stdlib only).
+
+A poseact model file is a TFLite flatbuffer (the window model) with a zip archive
+appended: `poseact.json` (the metadata: labels, normalizer spec, checksums, ...),
+`labels.txt` and, for streaming architectures, `stream.tflite` (the single-step model).
+LiteRT ignores the appended bytes. The browser page (`web_assets/poseact.js`) reads the
+same members; `tests/vectors/model_file.json` holds these constants for its tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from poseact.core.errors import ModelFormatError
+
+__all__ = [
+    "TFLITE_MAGIC",
+    "METADATA_FORMAT",
+    "METADATA_VERSION",
+    "METADATA_MEMBER",
+    "LABELS_MEMBER",
+    "STREAM_MEMBER",
+    "MAX_MEMBER_BYTES",
+    "ModelMetadata",
+    "ModelFile",
+    "read_model_file",
+    "read_model_metadata",
+    "model_archive",
+    "is_tflite",
+]
+
+#: File identifier of a TFLite flatbuffer, at bytes 4-8.
+TFLITE_MAGIC = b"TFL3"
+#: `format` field of the metadata.
+METADATA_FORMAT = "poseact-tflite"
+#: Newest metadata version written; older ones are read.
+METADATA_VERSION = 1
+METADATA_MEMBER = "poseact.json"
+LABELS_MEMBER = "labels.txt"
+STREAM_MEMBER = "stream.tflite"
+#: Largest archive member read (uncompressed bytes): a model of a few MB never needs
+#: more, and a crafted file cannot make the reader inflate gigabytes.
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+
+
+def is_tflite(head: bytes) -> bool:
+    """True when `head` (the first 8 bytes of a file) carries the TFLite identifier."""
+    return len(head) >= 8 and head[4:8] == TFLITE_MAGIC
+
+
+def _fail(where: str, problem: str) -> ModelFormatError:
+    return ModelFormatError(f"{where}: invalid poseact metadata: {problem}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelMetadata:
+    """The validated `poseact.json` of an exported model.
+
+    Attributes:
+        classes: labels in output order (unique, non-empty strings).
+        background: the "no gesture" label (one of `classes`) or None.
+        normalizer: the `NormalizerSpec` as a dict (`NormalizerSpec.from_dict` reads it).
+        layout: the layout name; equals `normalizer["layout"]`.
+        architecture: the network's architecture name.
+        stream: the stream model's description (`file`, `state_size`, `state_parts`,
+            `lanes`, `sha256`) or None.
+        raw: the whole metadata dict as stored (extra fields included).
+    """
+
+    classes: tuple[str, ...]
+    background: str | None
+    normalizer: dict[str, Any]
+    layout: str
+    architecture: str | None = None
+    stream: dict[str, Any] | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, where: str = "model") -> ModelMetadata:
+        """Validate `data` (parsed `poseact.json`); raises ModelFormatError naming `where`."""
+        if not isinstance(data, dict):
+            raise _fail(where, f"expected a JSON object, got {type(data).__name__}")
+        if data.get("format") != METADATA_FORMAT:
+            raise ModelFormatError(f"{where}: metadata is not poseact's ({METADATA_FORMAT})")
+        version = data.get("version", 1)
+        if not isinstance(version, int) or not 1 <= version <= METADATA_VERSION:
+            raise _fail(where, f"version {version!r} is not supported (newest {METADATA_VERSION})")
+        classes = data.get("classes")
+        if not isinstance(classes, list) or not classes:
+            raise _fail(where, f"'classes' must be a non-empty list, got {classes!r:.80}")
+        if not all(isinstance(c, str) and c for c in classes):
+            raise _fail(where, "every class must be a non-empty string")
+        duplicates = sorted({c for c in classes if classes.count(c) > 1})
+        if duplicates:
+            raise _fail(where, f"duplicate classes {duplicates}")
+        background = data.get("background")
+        if background is not None and background not in classes:
+            raise _fail(where, f"background {background!r} is not one of the classes {classes}")
+        normalizer = data.get("normalizer")
+        if not isinstance(normalizer, dict):
+            raise _fail(where, "'normalizer' must be an object")
+        layout = normalizer.get("layout")
+        if not isinstance(layout, str):
+            raise _fail(where, "the normalizer names no layout")
+        top = data.get("layout", layout)
+        if top != layout:
+            raise _fail(where, f"layout {top!r} differs from the normalizer's {layout!r}")
+        stream = data.get("stream")
+        if stream is not None and not (isinstance(stream, dict) and "file" in stream):
+            raise _fail(where, "'stream' must be null or an object with a 'file'")
+        architecture = data.get("architecture")
+        return cls(
+            classes=tuple(classes),
+            background=background,
+            normalizer=dict(normalizer),
+            layout=layout,
+            architecture=architecture if isinstance(architecture, str) else None,
+            stream=dict(stream) if stream is not None else None,
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """The parts of a model file: window model bytes, metadata, stream model bytes or None."""
+
+    content: bytes
+    metadata: ModelMetadata
+    stream: bytes | None
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, where: str) -> bytes:
+    info = zf.getinfo(name)
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise ModelFormatError(
+            f"{where}: member {name} claims {info.file_size} bytes, more than the"
+            f" {MAX_MEMBER_BYTES} a poseact model may hold"
+        )
+    with zf.open(info) as handle:
+        data = handle.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:
+        raise ModelFormatError(f"{where}: member {name} inflates past {MAX_MEMBER_BYTES} bytes")
+    return data
+
+
+def read_model_file(path: str | os.PathLike) -> ModelFile:
+    """Read and check a model file: identifier, archive, metadata and checksums.
+
+    Raises:
+        ModelFormatError: missing, unreadable, not TFLite, not poseact, or corrupt.
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFormatError(f"model file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ModelFormatError(f"model file {path} is a folder, not a file") from None
+    except PermissionError:
+        raise ModelFormatError(f"cannot read model file {path}: permission denied") from None
+    except OSError as exc:
+        raise ModelFormatError(f"cannot read model file {path} ({exc})") from None
+    if not is_tflite(data[:8]):
+        raise ModelFormatError(f"{path} is not a TFLite model (no TFL3 identifier)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            raw = json.loads(_read_member(zf, METADATA_MEMBER, where))
+            names = set(zf.namelist())
+            stream_name = (raw.get("stream") or {}).get("file") if isinstance(raw, dict) else None
+            stream = None
+            if isinstance(stream_name, str) and stream_name in names:
+                stream = _read_member(zf, stream_name, where)
+    except ModelFormatError:
+        raise
+    except Exception as exc:  # zipfile, zlib, json: any damage to the appended archive
+        raise ModelFormatError(
+            f"{path} is a TFLite model but not a poseact model: it carries no poseact"
+            f" metadata ({type(exc).__name__}); export it with poseact.export_tflite"
+        ) from None
+    metadata = ModelMetadata.from_dict(raw, where=where)
+    # The network itself lies outside the (CRC-checked) archive: check it against the
+    # sha256 written at export before LiteRT parses it (a damaged flatbuffer can crash
+    # the interpreter). Files exported before poseact recorded it are not checked.
+    digest, size = raw.get("model_sha256"), raw.get("model_size")
+    if digest is not None and (
+        not isinstance(size, int)
+        or not 8 <= size <= len(data)
+        or hashlib.sha256(data[:size]).hexdigest() != digest
+    ):
+        raise ModelFormatError(
+            f"{path}: checksum mismatch: the network does not match the sha256 recorded"
+            " when it was exported, so the file is corrupt; copy, download or export it again"
+        )
+    digest = (metadata.stream or {}).get("sha256") if stream is not None else None
+    if digest is not None and hashlib.sha256(stream).hexdigest() != digest:
+        raise ModelFormatError(
+            f"{path}: checksum mismatch: the stream model does not match the sha256 recorded"
+            " when it was exported, so the file is corrupt; copy, download or export it again"
+        )
+    return ModelFile(data, metadata, stream)
+
+
+def read_model_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The `poseact.json` metadata embedded in an exported model (labels, spec, ...).
+
+    Raises:
+        ModelFormatError: not a TFLite file, not a poseact model, or invalid metadata.
+    """
+    return dict(read_model_file(path).metadata.raw)
+
+
+def model_archive(metadata: dict[str, Any], stream_model: bytes | None) -> bytes:
+    """The zip appended to the window model: metadata, labels and the stream model.
+
+    Args:
+        metadata: the full metadata dict (validated here with `ModelMetadata.from_dict`).
+        stream_model: the single-step model's bytes, or None.
+    """
+    ModelMetadata.from_dict(metadata, where="exported metadata")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(METADATA_MEMBER, json.dumps(metadata, indent=1, sort_keys=True))
+        zf.writestr(LABELS_MEMBER, "\n".join(metadata["classes"]) + "\n")
+        if stream_model is not None:
+            zf.writestr(STREAM_MEMBER, stream_model)
+    return buffer.getvalue()

@@ -1,0 +1,113 @@
+"""`StreamingRecognizer`: landmarks frame by frame in, gesture events out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from poseact.normalize.streaming import StreamingFeaturizer
+from poseact.runtime.decider import Decider, DecisionOptions, GestureEvent
+from poseact.runtime.model import TFLiteGestureModel
+
+
+class StreamingRecognizer:
+    """Live recognition: landmarks frame by frame in, gesture events out.
+
+    Each pushed camera frame is normalized and resampled to the model's rate
+    (`StreamingFeaturizer`), classified one step at a time, smoothed, thresholded,
+    and turned into events: one when a gesture starts and one when it ends.
+
+    Args:
+        model: a `TFLiteGestureModel` or a path to an exported `.tflite`.
+        options: `DecisionOptions`.
+        on_event: optional callback called with each `GestureEvent`.
+        stateful: classify with the single-step model (cheap); False re-runs the
+            window model every frame (the reference the stateful path is tested against).
+    """
+
+    def __init__(
+        self,
+        model: TFLiteGestureModel | str | os.PathLike,
+        options: DecisionOptions | None = None,
+        *,
+        on_event: Callable[[GestureEvent], None] | None = None,
+        stateful: bool = True,
+    ) -> None:
+        self.model = model if isinstance(model, TFLiteGestureModel) else TFLiteGestureModel(model)
+        self.options = options or DecisionOptions()
+        self.on_event = on_event
+        self._featurizer = StreamingFeaturizer(self.model.spec)
+        self._stepper = self.model.stepper(stateful=stateful)
+        self._decider = Decider(self.model.classes_, self.model.background, self.options)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream."""
+        self._featurizer.reset()
+        self._stepper.reset()
+        self._decider.reset()
+
+    @property
+    def label(self) -> str | None:
+        """The smoothed best label of the last frame (even below the threshold)."""
+        return self._decider.label
+
+    @property
+    def confidence(self) -> float:
+        return self._decider.confidence
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """(C,) smoothed probabilities of the last frame."""
+        return self._decider.probabilities
+
+    def push(
+        self,
+        timestamp: float,
+        landmarks: np.ndarray,
+        visibility: np.ndarray,
+        image_size: tuple[int, int] | None = None,
+    ) -> list[GestureEvent]:
+        """Feed one camera frame's landmarks; returns the events it completed or began.
+
+        Args:
+            timestamp: seconds (any origin), increasing.
+            landmarks: (K, 3) normalized image coordinates, NaN where not detected.
+            visibility: (K,) in [0, 1].
+            image_size: (width, height) of the camera frame in pixels.
+        """
+        events: list[GestureEvent] = []
+        rows = self._featurizer.push(timestamp, landmarks, visibility, image_size)
+        for row in rows:
+            probs = self._stepper.step(row)
+            if probs is None:
+                continue
+            events += self._decider.update(probs, float(timestamp))
+        self._emit(events)
+        return events
+
+    def _emit(self, events: list[GestureEvent]) -> None:
+        if self.on_event is not None:
+            for event in events:
+                self.on_event(event)
+
+    def finish(self, timestamp: float) -> list[GestureEvent]:
+        """End the stream at `timestamp`: closes a gesture still going on."""
+        events = self._decider.finish(float(timestamp))
+        self._emit(events)
+        return events
+
+    def run(
+        self,
+        frames: Iterator[tuple[float, np.ndarray, np.ndarray]] | Sequence,
+        image_size: tuple[int, int] | None = None,
+    ) -> Iterator[GestureEvent]:
+        """Iterate events over (timestamp, landmarks (K, 3), visibility (K,)) frames."""
+        last = None
+        for timestamp, landmarks, visibility in frames:
+            last = timestamp
+            yield from self.push(timestamp, landmarks, visibility, image_size)
+        if last is not None:
+            yield from self.finish(last)

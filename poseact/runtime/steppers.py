@@ -1,0 +1,113 @@
+"""Per-frame classifiers: feature rows (F,) in, class probabilities (C,) out."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from poseact.core.errors import ModelFormatError
+from poseact.runtime.litert import Runner
+
+if TYPE_CHECKING:  # the model module imports this one
+    from poseact.runtime.model import TFLiteGestureModel
+
+
+class FrameClassifier:
+    """Feeds normalized feature rows (F,) one at a time; returns (C,) probabilities."""
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def step(self, row: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class StatefulStepper(FrameClassifier):
+    """Runs the embedded single-step model: one invoke per frame for all lanes.
+
+    The model was trained on `window`-frame windows from a zero state, so a state is
+    not carried forever: L lanes (the stream model's batch size, 2 by default) run
+    staggered by window / L frames, each restarting from zero after `window` frames,
+    and the lane that has seen the most frames answers. With 2 lanes every answer
+    covers the last W/2 to W frames, and a clip of exactly W frames gives the window
+    model's answer (see docs/streaming.md). All lanes share one invoke (batch L).
+    """
+
+    def __init__(self, model: TFLiteGestureModel) -> None:
+        self.window = model.spec.window
+        self._runner = Runner(model._stream_content, model._num_threads, str(model.path))
+        frame = self._runner.input_index("frame")
+        state = self._runner.input_index("state")
+        self._frame, self._state = frame["index"], state["index"]
+        lanes = int(state["shape"][0])
+        self._size = int(state["shape"][-1])
+        self._offsets = np.array([round(j * self.window / lanes) for j in range(lanes)])
+        self._lane_offsets = [int(offset) for offset in self._offsets]
+        self._features = int(frame["shape"][-1])
+        outputs = self._runner.outputs
+        classes = len(model.classes_)
+        if len(outputs) != 2 or int(frame["shape"][0]) != lanes:
+            raise ModelFormatError(f"{model.path}: stream model has unexpected tensors")
+        # outputs: probabilities (L, C), then state (L, S); the ":N" name suffix gives
+        # the exporter's order when the two have the same size
+        ordered = sorted(outputs, key=lambda o: o["name"].rsplit(":", 1)[-1])
+        if int(ordered[0]["shape"][-1]) != classes and int(ordered[1]["shape"][-1]) == classes:
+            ordered.reverse()
+        probs, new_state = ordered
+        self._probs_index, self._state_index = probs["index"], new_state["index"]
+        self._rows = np.zeros((lanes, self._features), np.float32)
+        self.reset()
+
+    @property
+    def lanes(self) -> int:
+        return len(self._offsets)
+
+    def reset(self) -> None:
+        self._n = 0
+        self._states = np.zeros((self.lanes, self._size), np.float32)
+
+    def step(self, row: np.ndarray) -> np.ndarray:
+        # The lanes' ages in plain Python: numpy calls on 2 numbers cost as much as the
+        # invoke. The lane that has seen the most frames answers (the first if tied).
+        n, answer, oldest = self._n, 0, -1
+        for lane, offset in enumerate(self._lane_offsets):
+            if n < offset:
+                continue  # not started yet
+            age = (n - offset) % self.window
+            if age == 0:
+                self._states[lane] = 0.0  # a lane restarts from a zero state
+            if age > oldest:
+                answer, oldest = lane, age
+        self._rows[:] = row
+        interp = self._runner.interpreter
+        interp.set_tensor(self._frame, self._rows)
+        interp.set_tensor(self._state, self._states)
+        self._runner.invoke()
+        self._states = interp.get_tensor(self._state_index)  # a copy already
+        self._n += 1
+        return interp.get_tensor(self._probs_index)[answer].copy()
+
+
+class WindowStepper(FrameClassifier):
+    """Re-runs the window model over the last W rows (for the MLP baselines)."""
+
+    def __init__(self, model: TFLiteGestureModel) -> None:
+        self.model = model
+        self.reset()
+
+    def reset(self) -> None:
+        self._rows: deque[np.ndarray] = deque(maxlen=self.model.spec.window)
+
+    def step(self, row: np.ndarray) -> np.ndarray:
+        self._rows.append(row)
+        rows = list(self._rows)
+        W = self.model.spec.window
+        if len(rows) < W:
+            first = rows[0].copy()
+            if self.model.spec.velocity:  # padding repeats the first frame: no motion
+                half = len(first) // 2
+                first[half:] = 0.0
+            rows = [first] * (W - len(rows)) + rows
+        return self.model.predict_window(np.stack(rows))

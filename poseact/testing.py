@@ -1,0 +1,164 @@
+"""Helpers for tests and benchmarks (not used by the library): generated media, a fake camera, Chromium flags.
+
+One copy serves `tests/` and `benchmarks/`: `moving_image_frames` makes videos of a
+real photo moving across a canvas, `video_to_y4m` turns a video into Chromium's fake
+camera format, `chromium_args` starts a headless Chromium that needs no network."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+
+# ---------------------------------------------------------------------- testing helpers
+def video_to_y4m(
+    video: str | os.PathLike,
+    y4m: str | os.PathLike,
+    *,
+    width: int | None = 640,
+    max_frames: int | None = None,
+) -> Path:
+    """Convert a video to YUV4MPEG2 (.y4m), the format of Chromium's fake camera.
+
+    Chromium plays the file in a loop as its camera with
+    `--use-fake-device-for-media-stream --use-file-for-fake-video-capture=FILE.y4m`,
+    which is how the tests run the page on a real video without a camera.
+
+    Args:
+        video: any video OpenCV can read.
+        y4m: the file to write (raw 4:2:0 frames: about width·height·1.5 bytes each).
+        width: scale frames to this width (keeping the aspect ratio, even sizes);
+            None keeps the video's size.
+        max_frames: stop after this many frames; None converts all.
+
+    Returns:
+        The written file.
+
+    Raises:
+        VideoReadError: the video cannot be read or has no frames.
+    """
+    import cv2
+
+    from poseact.core.errors import VideoReadError
+
+    capture = cv2.VideoCapture(os.fspath(video))
+    if not capture.isOpened():
+        raise VideoReadError(f"cannot open {video}: not a video OpenCV can decode")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    target = Path(y4m)
+    size: tuple[int, int] | None = None
+    count = 0
+    try:
+        with open(target, "wb") as out:
+            while max_frames is None or count < max_frames:
+                ok, frame = capture.read()
+                if not ok or frame is None:
+                    break
+                if size is None:
+                    h, w = frame.shape[:2]
+                    scale = (width / w) if width else 1.0
+                    size = (int(round(w * scale / 2)) * 2, int(round(h * scale / 2)) * 2)
+                    rate = f"{int(round(fps * 1000))}:1000"
+                    out.write(
+                        f"YUV4MPEG2 W{size[0]} H{size[1]} F{rate} Ip A1:1 C420jpeg\n".encode()
+                    )
+                if (frame.shape[1], frame.shape[0]) != size:
+                    frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+                out.write(b"FRAME\n")
+                out.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+                count += 1
+    finally:
+        capture.release()
+    if count == 0:
+        target.unlink(missing_ok=True)
+        raise VideoReadError(f"{video} has no decodable video frames")
+    return target
+
+
+def chromium_args(
+    fake_video: str | os.PathLike | None = None, *, user_data_dir: str | os.PathLike | None = None
+) -> list[str]:
+    """Command-line flags for a headless Chromium that runs the page unattended.
+
+    Headless, no sandbox (running as root in a container), no GPU, no background
+    network traffic; with `fake_video`, a fake camera playing that `.y4m` file (see
+    `video_to_y4m`) and camera permission granted without asking.
+
+    Args:
+        fake_video: a `.y4m` file for the fake camera, or None.
+        user_data_dir: a fresh profile folder, or None to let the driver choose.
+
+    Returns:
+        The flags, to pass as launch arguments (Playwright's `args=`) or on the
+        command line after the `chromium` executable.
+    """
+    args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    if user_data_dir is not None:
+        args.append(f"--user-data-dir={os.fspath(user_data_dir)}")
+    if fake_video is not None:
+        args += [
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={os.fspath(fake_video)}",
+        ]
+    return args
+
+
+def moving_image_frames(
+    image: np.ndarray,
+    frames: int,
+    size: tuple[int, int] = (640, 480),
+    *,
+    zoom: tuple[float, float] = (0.80, 0.95),
+    background: int = 90,
+    blank: Iterable[int] = (),
+) -> np.ndarray:
+    """(frames, H, W, 3) uint8: a real photo sliding left to right and zooming in.
+
+    The photo is scaled to `zoom` times the frame's shorter side (keeping its aspect
+    ratio) on a grey canvas.
+
+    Args:
+        image: (h, w, 3) uint8 RGB photo.
+        frames: number of frames T.
+        size: (width, height) of each frame in pixels.
+        zoom: the photo's size at the first and last frame, in shorter sides.
+        background: grey level of the canvas.
+        blank: indices of frames made all black (nobody in them).
+    """
+    import cv2
+
+    width, height = size
+    blank = set(blank)
+    out = np.empty((frames, height, width, 3), dtype=np.uint8)
+    ih, iw = image.shape[:2]
+    for i in range(frames):
+        if i in blank:
+            out[i] = 0
+            continue
+        phase = i / max(frames - 1, 1)
+        side = min(width, height) * (zoom[0] + (zoom[1] - zoom[0]) * phase)
+        scale = side / max(ih, iw)
+        w, h = max(1, round(iw * scale)), max(1, round(ih * scale))
+        scaled = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        canvas = np.full((height, width, 3), background, dtype=np.uint8)
+        x0 = round((width - w) * (0.2 + 0.6 * phase))
+        y0 = (height - h) // 2
+        xs, ys = max(x0, 0), max(y0, 0)
+        xe, ye = min(x0 + w, width), min(y0 + h, height)
+        canvas[ys:ye, xs:xe] = scaled[ys - y0 : ye - y0, xs - x0 : xe - x0]
+        out[i] = canvas
+    return out

@@ -1,0 +1,1 @@
+"""The train stage: options, networks, the training engine, `GestureClassifier`, evaluation."""

@@ -1,0 +1,410 @@
+"""`GestureClassifier`: a compact Keras sequence classifier in the scikit-learn manner.
+
+Architectures (`ModelOptions.architecture`):
+
+- "gru" (default), "lstm": one or two recurrent layers, dropout, a softmax head.
+- "frame_mlp": baseline; an MLP classifies each frame, predictions averaged over time.
+- "window_mlp" (also named "early_fusion"): an MLP over the flattened window.
+- "late_fusion": a shared per-frame tower over the first and last third, merged on top.
+- "tcn": causal dilated 1D convolutions; streams frame by frame like the GRU.
+- "transformer": a small transformer encoder (`layers` blocks, 4 heads).
+
+`ModelOptions.inputs` picks the stream(s): positions, velocities, both, or two
+per-frame branches (see `poseact.zoo` and docs/models.md).
+
+TensorFlow/Keras are imported only when a model is built, trained or loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+from poseact.core.atomic import atomic_path, write_error
+from poseact.core.errors import (
+    DatasetError,
+    ModelFormatError,
+    PoseactError,
+    UnknownLabelError,
+    WriteError,
+)
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.dataset import Dataset
+from poseact.normalize.normalizer import GridCache, Normalizer
+from poseact.normalize.spec import NormalizerSpec
+from poseact.train.architectures import ARCHITECTURES, INPUT_STREAMS
+from poseact.train.engine import (
+    check_training_data,
+    split_validation,
+    train_network,
+    training_windows,
+)
+from poseact.train.networks import build_keras_model
+from poseact.train.options import ModelOptions, TrainingOptions
+from poseact.train.rehearsal import RehearsalMemory, build_memory
+
+__all__ = [
+    "GestureClassifier",
+    "ARCHITECTURES",
+    "INPUT_STREAMS",
+]
+
+logger = logging.getLogger(__name__)
+
+_SAVE_FORMAT = "poseact-classifier"
+_SAVE_VERSION = 1
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+def _as_dataset(X, y, groups) -> Dataset:
+    if isinstance(X, Dataset):
+        if y is not None:
+            raise DatasetError("pass labels inside the Dataset, not as y")
+        return X
+    if isinstance(X, LandmarkSequence):
+        raise DatasetError("fit needs a list of sequences, not one LandmarkSequence")
+    if y is None:
+        raise DatasetError("labels y are required when X is a list of sequences")
+    return Dataset(tuple(X), tuple(str(v) for v in y), tuple(groups or ()))
+
+
+
+
+# ---------------------------------------------------------------------- estimator
+class NotFittedError(PoseactError, _SklearnNotFittedError):
+    """A classifier used before `fit` or `load`.
+
+    A subclass of scikit-learn's `NotFittedError` (so of ValueError and AttributeError
+    too): `except sklearn.exceptions.NotFittedError` catches it, and so does
+    `except poseact.PoseactError`.
+    """
+
+
+class GestureClassifier(ClassifierMixin, BaseEstimator):
+    """Classifies landmark sequences into gestures or activities.
+
+    Args:
+        normalizer: `NormalizerSpec` (layout, fps, window, features); default pose.
+        model: `ModelOptions` (architecture, units, layers, dropout).
+        training: `TrainingOptions` (epochs, batch size, augmentation, seed, ...).
+        verbose: 0 trains silently; 1 shows a progress bar over epochs.
+
+    Fitted attributes end in "_": `classes_`, `background_`, `model_` (Keras),
+    `normalizer_`, `history_`, `training_seconds_`, `representative_`, `rehearsal_`
+    (a few normalized windows per class, kept for `fine_tune`; saved with the model,
+    set it to None before `save` to leave them out).
+    """
+
+    def __init__(
+        self,
+        normalizer: NormalizerSpec | None = None,
+        model: ModelOptions | None = None,
+        training: TrainingOptions | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.normalizer = normalizer
+        self.model = model
+        self.training = training
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def normalizer_spec_(self) -> NormalizerSpec:
+        self._check_fitted()
+        return self.normalizer_.spec
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(
+                "this GestureClassifier is not fitted yet; call fit() or load() first"
+            )
+
+    def _model_options(self) -> ModelOptions:
+        return self.model or ModelOptions()
+
+    def _training_options(self) -> TrainingOptions:
+        return self.training or TrainingOptions()
+
+    def _set_fitted(
+        self,
+        *,
+        classes: Sequence[str],
+        background: str | None,
+        normalizer: Normalizer,
+        model,
+        history: dict[str, list[float]],
+        training_seconds: float,
+        representative: np.ndarray,
+        rehearsal: RehearsalMemory | None,
+    ) -> GestureClassifier:
+        """Write the learned state: the one place that sets the fitted `_` attributes."""
+        self.classes_ = np.array([str(c) for c in classes])
+        self.background_ = background
+        self.normalizer_ = normalizer
+        self.model_ = model
+        self.history_ = history
+        self.training_seconds_ = float(training_seconds)
+        self.representative_ = representative
+        self.rehearsal_ = rehearsal
+        return self
+
+    def features(self, X) -> np.ndarray:
+        """Model inputs (N, W, F) float32 for a Dataset, sequences, or one sequence."""
+        self._check_fitted()
+        if isinstance(X, np.ndarray):
+            expected = (self.normalizer_.spec.window, self.normalizer_.spec.frame_features)
+            if X.ndim != 3 or X.shape[1:] != expected:
+                raise DatasetError(f"feature array has shape {X.shape}, expected (N, *{expected})")
+            return X.astype(np.float32, copy=False)
+        if isinstance(X, LandmarkSequence):
+            X = [X]
+        sequences = X.sequences if isinstance(X, Dataset) else list(X)
+        return self.normalizer_.transform_many(sequences)
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X,
+        y=None,
+        *,
+        groups: Sequence[str] | None = None,
+        cache: GridCache | None = None,
+    ) -> GestureClassifier:
+        """Train on a `Dataset`, or on sequences `X` with labels `y` (and `groups`).
+
+        Args:
+            X: a `Dataset`, or a list of `LandmarkSequence`s.
+            y: labels of `X` when it is a list.
+            groups: subjects of `X` when it is a list (splits keep them whole).
+            cache: a `GridCache` shared by several fits on the same clips (the fitted
+                model keeps using it); None normalizes afresh.
+
+        Returns:
+            self.
+
+        Raises:
+            DatasetError: empty data, one class only, or layouts that differ from the
+                normalizer's.
+        """
+        import keras
+
+        data = _as_dataset(X, y, groups)
+        spec = self.normalizer or NormalizerSpec(layout=data.layout)
+        model_options = self._model_options()
+        training = self._training_options()
+        check_training_data(data, spec, action="fit", owner="normalizer")
+        present = sorted(set(data.labels))
+        if len(present) < 2:
+            raise DatasetError(f"need at least 2 classes to train, got {present}")
+        started = time.perf_counter()
+        classes = list(data.classes)
+        normalizer = Normalizer(spec, cache=cache)
+        rng = np.random.default_rng(training.seed)
+        keras.utils.set_random_seed(training.seed)
+
+        train, val = split_validation(data, training, action="training")
+        positions = [normalizer.resampled(s) for s in train.sequences]
+        targets = train.label_indices
+        windows = training_windows(normalizer, positions, targets, training, rng)
+        x_val = y_val = None
+        if val is not None:
+            x_val = normalizer.transform_many(val.sequences)
+            y_val = val.label_indices
+
+        net = build_keras_model(
+            model_options, spec.window, spec.frame_features, len(classes), velocity=spec.velocity
+        )
+        net.compile(
+            optimizer=keras.optimizers.Adam(training.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        history = train_network(net, windows, x_val, y_val, training, verbose=self.verbose)
+        # A few unaugmented training windows: calibration data for int8 export.
+        sample = rng.permutation(len(train))[:64]
+        self._set_fitted(
+            classes=classes,
+            background=data.background,
+            normalizer=normalizer,
+            model=net,
+            history=history,
+            training_seconds=time.perf_counter() - started,
+            representative=normalizer.transform_many([train.sequences[i] for i in sample]),
+            # a few windows per class, rehearsed when fine-tuning keeps the old labels
+            rehearsal=build_memory(normalizer, train, seed=training.seed),
+        )
+        logger.info(
+            "trained %s on %d clips in %.1fs (%d epochs)",
+            model_options.architecture,
+            len(train),
+            self.training_seconds_,
+            len(history["loss"]),
+        )
+        return self
+
+    # ------------------------------------------------------------------ predict
+    def predict_proba(self, X) -> np.ndarray:
+        """(N, C) class probabilities, columns in `classes_` order."""
+        x = self.features(X)
+        return np.asarray(self.model_.predict(x, verbose=0, batch_size=256), dtype=np.float32)
+
+    def predict(self, X) -> np.ndarray:
+        """(N,) predicted labels."""
+        self._check_fitted()
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Accuracy on a Dataset, or on sequences `X` with labels `y`."""
+        data = _as_dataset(X, y, None)
+        self._check_fitted()
+        data.check_labels(list(self.classes_))
+        predicted = self.predict(data)
+        return float(np.mean(predicted == np.array(data.labels)))
+
+    # ------------------------------------------------------------------ persistence
+    def _metadata(self) -> dict[str, Any]:
+        return {
+            "format": _SAVE_FORMAT,
+            "version": _SAVE_VERSION,
+            "classes": [str(c) for c in self.classes_],
+            "background": self.background_,
+            "normalizer": self.normalizer_.spec.to_dict(),
+            "model": asdict(self._model_options()),
+            "training": self._training_options().to_dict(),
+            "history": self.history_,
+            "training_seconds": self.training_seconds_,
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fitted classifier to one file (a zip: Keras model + JSON), atomically."""
+        self._check_fitted()
+        path = Path(path)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                keras_file = Path(tmp) / "model.keras"
+                self.model_.save(keras_file)
+                buffer = io.BytesIO()
+                np.save(buffer, self.representative_, allow_pickle=False)
+                with atomic_path(path) as out:
+                    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+                        zf.writestr("poseact.json", json.dumps(self._metadata(), indent=1))
+                        zf.write(keras_file, "model.keras")
+                        zf.writestr("representative.npy", buffer.getvalue())
+                        memory = getattr(self, "rehearsal_", None)
+                        if memory is not None:
+                            buffer = io.BytesIO()
+                            np.savez_compressed(
+                                buffer,
+                                positions=memory.positions.astype(np.float16),
+                                labels=np.array(memory.labels, dtype=str),
+                            )
+                            zf.writestr("rehearsal.npz", buffer.getvalue())
+        except OSError as exc:  # the Keras file in the temporary folder (disk full, ...)
+            if isinstance(exc, WriteError):
+                raise
+            raise write_error(path, exc) from exc
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> GestureClassifier:
+        """Read a classifier written by `save`.
+
+        Raises:
+            ModelFormatError: missing file, not a zip, or not a poseact classifier.
+        """
+        import keras
+
+
+        path = Path(path)
+        try:
+            with zipfile.ZipFile(path) as zf:
+                meta = json.loads(zf.read("poseact.json"))
+                keras_bytes = zf.read("model.keras")
+                representative = np.load(io.BytesIO(zf.read("representative.npy")))
+                rehearsal = None
+                if "rehearsal.npz" in zf.namelist():
+                    with np.load(io.BytesIO(zf.read("rehearsal.npz"))) as memory:
+                        rehearsal = (memory["positions"].astype(np.float32), memory["labels"])
+        except FileNotFoundError:
+            raise ModelFormatError(f"model file {path} does not exist") from None
+        except Exception as exc:  # zipfile, zlib, json and numpy errors of a corrupt file
+            raise ModelFormatError(
+                f"{path} is not a poseact classifier file ({type(exc).__name__}: {exc})"
+            ) from None
+        if not isinstance(meta, dict) or meta.get("format") != _SAVE_FORMAT:
+            raise ModelFormatError(f"{path} is not a poseact classifier file")
+        try:
+            clf = cls(
+                normalizer=NormalizerSpec.from_dict(meta["normalizer"]),
+                model=ModelOptions(**meta["model"]),
+                training=TrainingOptions.from_dict(meta["training"]),
+            )
+            classes = [str(c) for c in meta["classes"]]
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(
+                f"{path}: invalid poseact metadata ({type(exc).__name__}: {exc})"
+            ) from None
+        with tempfile.TemporaryDirectory() as tmp:
+            keras_file = Path(tmp) / "model.keras"
+            try:
+                keras_file.write_bytes(keras_bytes)
+                model = keras.models.load_model(keras_file, compile=False)
+            except Exception as exc:
+                raise ModelFormatError(f"{path}: cannot load the Keras model ({exc})") from None
+        spec = clf.normalizer
+        expected = (spec.window, spec.frame_features, len(classes))
+        found = (*tuple(model.input_shape)[1:], model.output_shape[-1])
+        if found != expected:
+            raise ModelFormatError(
+                f"{path}: the Keras model has (window, features, classes) = {found}, but its"
+                f" metadata says {expected}; the file was altered or mixes two models"
+            )
+        return clf._set_fitted(
+            classes=classes,
+            background=meta.get("background"),
+            normalizer=Normalizer(clf.normalizer),
+            model=model,
+            history=meta.get("history", {}),
+            training_seconds=meta.get("training_seconds", 0.0),
+            representative=representative,
+            rehearsal=None
+            if rehearsal is None
+            else RehearsalMemory(rehearsal[0], tuple(rehearsal[1])),
+        )
+
+    def check_labels(self, labels: Sequence[str]) -> None:
+        """Raise UnknownLabelError for labels this model does not know."""
+        self._check_fitted()
+        unknown = sorted(set(labels) - set(self.classes_))
+        if unknown:
+            raise UnknownLabelError(
+                f"labels {unknown} are unknown to the model (it knows {list(self.classes_)})"
+            )

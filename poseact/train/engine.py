@@ -1,0 +1,250 @@
+"""The one training engine: augmented windows, class weights, the epoch loop with early stopping.
+
+`GestureClassifier.fit`, `fine_tune` and `distill` all train through `train_network`."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from poseact.core.errors import DatasetError
+from poseact.data.augment import augment_positions
+from poseact.data.dataset import Dataset
+from poseact.normalize.normalizer import Normalizer
+from poseact.normalize.spec import NormalizerSpec
+from poseact.train.options import TrainingOptions
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------- training data
+class _TrainingWindows:
+    """Batches of augmented windows: positions → augment → crop → features."""
+
+    def __init__(
+        self,
+        positions: list[np.ndarray],
+        targets: np.ndarray,
+        weights: np.ndarray,
+        normalizer: Normalizer,
+        options: TrainingOptions,
+        rng: np.random.Generator,
+    ) -> None:
+        self.positions = positions
+        self.targets = targets
+        self.weights = weights
+        self.normalizer = normalizer
+        self.options = options
+        self.rng = rng
+
+    def epoch(self):
+        """Yield (x, y, w) batches for one shuffled pass over the clips."""
+        spec = self.normalizer.spec
+        order = self.rng.permutation(len(self.positions))
+        bs = self.options.batch_size
+        aug = self.options.augment
+        for begin in range(0, len(order), bs):
+            idx = order[begin : begin + bs]
+            x = np.empty((len(idx), spec.window, spec.frame_features), dtype=np.float32)
+            for row, i in enumerate(idx):
+                p = augment_positions(self.positions[i], spec.layout, aug, self.rng)
+                start = None
+                if aug.random_crop and p.shape[0] > spec.window:
+                    start = int(self.rng.integers(0, p.shape[0] - spec.window + 1))
+                x[row] = self.normalizer.features(self.normalizer.window(p, start=start))
+            yield x, self.targets[idx], self.weights[idx]
+
+
+def _prefetch(batches, depth: int = 2):
+    """Iterate `batches` from a thread that keeps up to `depth` batches ready.
+
+    Augmenting the next batch (numpy) overlaps with Keras training on this one (TF
+    releases the GIL), on another core. The batches and the order in which they draw
+    random numbers are unchanged, so training gives the same result.
+    """
+    import queue
+    import threading
+
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+            return
+        put(done)
+
+    thread = threading.Thread(target=produce, name="poseact-batches", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _validation_batches(x_val, y_val) -> dict:
+    """`evaluate` arguments for the validation windows (batches of 256), built once.
+
+    With TensorFlow, a batched `tf.data.Dataset` made once: Keras builds one from numpy
+    arrays on every `evaluate` call, which costs more than evaluating a few hundred
+    windows. The batches, and so the figures, are the same.
+    """
+    if x_val is None:
+        return {}
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return {"x": x_val, "y": y_val, "batch_size": 256}
+    import tensorflow as tf
+
+    return {"x": tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256)}
+
+
+def check_training_data(data: Dataset, spec: NormalizerSpec, *, action: str, owner: str) -> None:
+    """Raise DatasetError for an empty dataset or one whose layout differs from `spec`'s.
+
+    `action` ("fit", "fine-tune", ...) and `owner` ("normalizer", "model", ...) name
+    the operation and whose layout is expected, in the message.
+    """
+    if len(data) == 0:
+        raise DatasetError(f"cannot {action} on an empty dataset")
+    if data.layout != spec.layout:
+        raise DatasetError(
+            f"dataset layout {data.layout!r} differs from the {owner}'s {spec.layout!r}"
+        )
+
+
+def class_weights(targets: np.ndarray, num_classes: int) -> np.ndarray:
+    """(N,) float32 sample weights, inverse to the frequency of each sample's class.
+
+    A class with n of the N samples weighs N / (classes present · n), so that every
+    present class contributes equally.
+    """
+    counts = np.bincount(targets, minlength=num_classes).astype(np.float64)
+    present = max(int(np.count_nonzero(counts)), 1)
+    per_class = np.where(counts > 0, len(targets) / (present * np.maximum(counts, 1)), 0.0)
+    return per_class[targets].astype(np.float32)
+
+
+def split_validation(data: Dataset, training: TrainingOptions, *, action: str):
+    """(train, validation or None): `training.validation_fraction` of the groups held out.
+
+    No validation set for fewer than 10 clips, a fraction of 0, or a split that is not
+    possible (it is logged; training then runs without early stopping).
+    """
+    if training.validation_fraction <= 0 or len(data) < 10:
+        return data, None
+    try:
+        return data.split(training.validation_fraction, seed=training.seed)
+    except DatasetError as exc:
+        logger.info("no validation split (%s); %s without early stopping", exc, action)
+        return data, None
+
+
+def training_windows(
+    normalizer: Normalizer,
+    positions: list[np.ndarray],
+    targets: np.ndarray,
+    training: TrainingOptions,
+    rng: np.random.Generator,
+    *,
+    weights: np.ndarray | None = None,
+) -> _TrainingWindows:
+    """Augmented training batches over resampled clip `positions` (each (n, K, C)).
+
+    Args:
+        weights: (N,) sample weights; default: `class_weights` when
+            `training.class_weights`, else ones.
+    """
+    if weights is None:
+        num_classes = int(targets.max()) + 1 if len(targets) else 0
+        weights = (
+            class_weights(targets, num_classes)
+            if training.class_weights
+            else np.ones(len(targets), np.float32)
+        )
+    return _TrainingWindows(positions, targets, weights, normalizer, training, rng)
+
+
+def train_network(
+    net,
+    windows,
+    x_val: np.ndarray | None,
+    y_val: np.ndarray | None,
+    training: TrainingOptions,
+    *,
+    verbose: int = 0,
+) -> dict[str, list[float]]:
+    """The epoch loop: early stopping on validation loss, restoring the best weights.
+
+    Args:
+        net: a compiled Keras model.
+        windows: an object whose `epoch()` yields (x, y, sample_weight) batches.
+        x_val, y_val: validation inputs and targets, or None (all epochs run).
+        training: epochs and patience.
+        verbose: 1 shows a progress bar over epochs.
+
+    Returns:
+        The history: per-epoch "loss", "accuracy" (and "val_loss", "val_accuracy").
+    """
+    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    if x_val is not None:
+        history.update(val_loss=[], val_accuracy=[])
+    best, best_weights, waited = np.inf, None, 0
+    bar = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=training.epochs, desc="training", unit="epoch")
+    val_data = _validation_batches(x_val, y_val)
+    for _epoch in range(training.epochs):
+        losses, accs, sizes = [], [], []
+        batches = windows.epoch()
+        if type(windows) is _TrainingWindows:  # numpy only: safe in a second thread
+            batches = _prefetch(batches)
+        for x, y, w in batches:
+            loss, acc = net.train_on_batch(x, y, sample_weight=w, return_dict=False)
+            losses.append(loss)
+            accs.append(acc)
+            sizes.append(len(y))
+        history["loss"].append(float(np.average(losses, weights=sizes)))
+        history["accuracy"].append(float(np.average(accs, weights=sizes)))
+        status = {"loss": f"{history['loss'][-1]:.3f}"}
+        if x_val is not None:
+            val_loss, val_acc = net.evaluate(**val_data, verbose=0)
+            history["val_loss"].append(float(val_loss))
+            history["val_accuracy"].append(float(val_acc))
+            status.update(val_loss=f"{val_loss:.3f}", val_acc=f"{val_acc:.3f}")
+            if val_loss < best - 1e-4:
+                best, best_weights, waited = val_loss, net.get_weights(), 0
+            else:
+                waited += 1
+        if bar is not None:
+            bar.set_postfix(status)
+            bar.update(1)
+        if x_val is not None and waited >= training.patience:
+            break
+    if bar is not None:
+        bar.close()
+    if best_weights is not None:
+        net.set_weights(best_weights)
+    return history

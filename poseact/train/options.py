@@ -1,0 +1,92 @@
+"""Options of the train stage: `ModelOptions` (the network) and `TrainingOptions` (the recipe)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from poseact.data.augment import AugmentOptions
+from poseact.train.architectures import ARCHITECTURES, INPUT_STREAMS
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelOptions:
+    """Architecture of the network.
+
+    Attributes:
+        architecture: one of `ARCHITECTURES`.
+        units: width of each recurrent or hidden layer (32-128 keeps models < 100 KB).
+        layers: number of recurrent layers or transformer blocks (1-3); ignored by
+            the MLPs and the TCN (its depth follows the window).
+        dropout: dropout rate before the classification head.
+        inputs: the per-frame stream(s) the network sees: "positions", "velocities",
+            "both" (all normalizer features, concatenated) or "two_branch" (one Dense
+            branch per stream, merged); velocities need `NormalizerSpec.velocity`.
+    """
+
+    architecture: str = "gru"
+    units: int = 64
+    layers: int = 1
+    dropout: float = 0.2
+    inputs: str = "both"
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"unknown architecture {self.architecture!r}; expected one of {ARCHITECTURES}"
+            )
+        if not 1 <= self.units <= 1024:
+            raise ValueError(f"ModelOptions.units must be in [1, 1024], got {self.units}")
+        if self.layers not in (1, 2, 3):
+            raise ValueError(f"ModelOptions.layers must be 1, 2 or 3, got {self.layers}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"ModelOptions.dropout must be in [0, 1), got {self.dropout}")
+        if self.inputs not in INPUT_STREAMS:
+            raise ValueError(
+                f"unknown ModelOptions.inputs {self.inputs!r}; expected one of {INPUT_STREAMS}"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingOptions:
+    """How to train.
+
+    Attributes:
+        epochs: maximum passes over the training clips.
+        batch_size: windows per gradient step.
+        learning_rate: Adam learning rate.
+        validation_fraction: share of the training clips (by group) held out for early
+            stopping; 0 trains for all epochs.
+        patience: epochs without validation improvement before stopping.
+        class_weights: weight classes inversely to their frequency.
+        augment: on-the-fly augmentation.
+        seed: seed of every random choice (weights, shuffling, augmentation, splits).
+    """
+
+    epochs: int = 60
+    batch_size: int = 32
+    learning_rate: float = 3e-3
+    validation_fraction: float = 0.15
+    patience: int = 10
+    class_weights: bool = True
+    augment: AugmentOptions = field(default_factory=AugmentOptions)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"TrainingOptions.epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"TrainingOptions.batch_size must be >= 1, got {self.batch_size}")
+        if not self.learning_rate > 0:
+            raise ValueError("TrainingOptions.learning_rate must be > 0")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError("TrainingOptions.validation_fraction must be in [0, 1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingOptions:
+        data = dict(data)
+        data["augment"] = AugmentOptions(**data.get("augment", {}))
+        return cls(**data)
