@@ -67,9 +67,7 @@ def main() -> None:
     new_clips = train.subset(new)
     new_clips = poseact.Dataset(new_clips.sequences, new_clips.labels, new_clips.groups)
     tuning = replace(poseact.FineTuneOptions().training, epochs=args.tune_epochs, seed=0)
-    tuned = poseact.fine_tune(
-        model, new_clips, options=poseact.FineTuneOptions(training=tuning)
-    )
+    tuned = poseact.fine_tune(model, new_clips, options=poseact.FineTuneOptions(training=tuning))
     print(f"fine-tuned on {len(new_clips)} clips in {tuned.training_seconds_:.1f} s")
     print(f"labels: {model.classes_.tolist()} -> {tuned.classes_.tolist()}")
 

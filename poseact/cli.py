@@ -13,41 +13,56 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 
 from poseact import __version__
+from poseact.core.choices import (
+    ARCHITECTURES,
+    EXTRACTION_LAYOUTS,
+    INPUT_STREAMS,
+    QUANTIZATIONS,
+    SAMPLINGS,
+    SMOOTHINGS,
+)
 from poseact.core.errors import PoseactError
-from poseact.train.architectures import ARCHITECTURES, INPUT_STREAMS
+from poseact.flags import add_option_flags, options_from_args
 
 logger = logging.getLogger("poseact.cli")
 
 
 # ---------------------------------------------------------------------- option mapping
-def _extractor_options(args: argparse.Namespace):
+def _extractor_options(args: argparse.Namespace, **changes):
     from poseact.extract.options import ExtractorOptions
 
-    return ExtractorOptions(
-        layout=args.layout,
-        pose_model=args.pose_model,
-        hand_model=args.hand_model,
-        world_landmarks=getattr(args, "world", False),
-        frame_step=getattr(args, "frame_step", 1),
+    return options_from_args(args, ExtractorOptions, prefix="extractor.", **changes)
+
+
+def _add_extractor_flags(parser: argparse.ArgumentParser, *, datasets: bool = True) -> None:
+    """Landmark-extraction flags; with `datasets`, also those for reading dataset folders."""
+    from poseact.extract.options import ExtractorOptions
+
+    group = parser.add_argument_group(
+        "landmark extraction (videos and images; MediaPipe models are found in"
+        " POSEACT_MODEL_DIR, then the cache, else downloaded)"
     )
-
-
-def _add_extractor_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("landmark extraction (videos and images)")
-    group.add_argument("--layout", default="pose", choices=["pose", "hands", "pose+hands"])
-    group.add_argument("--pose-model", default="pose_full", help="name or .task path")
-    group.add_argument("--hand-model", default="hand_full", help="name or .task path")
-    group.add_argument("--frame-step", type=int, default=1, help="use every n-th frame")
-    group.add_argument("--workers", type=int, default=1, help="parallel extraction processes")
+    add_option_flags(
+        group,
+        ExtractorOptions,
+        ["layout", "pose_model", "hand_model", "frame_step"],
+        prefix="extractor.",
+        choices={"layout": EXTRACTION_LAYOUTS},
+    )
     group.add_argument("--no-cache", action="store_true", help="do not use the landmark cache")
-    group.add_argument(
-        "--group-pattern",
-        default=None,
-        help="regex with (?P<group>...) finding the subject in clip names",
-    )
+    if datasets:
+        group.add_argument(
+            "--workers", type=int, default=1, help="parallel extraction processes (default: 1)"
+        )
+        group.add_argument(
+            "--group-pattern",
+            default=None,
+            help="regex with (?P<group>...) finding the subject in clip names",
+        )
 
 
 def _load_dataset(args: argparse.Namespace, path: str):
@@ -57,9 +72,9 @@ def _load_dataset(args: argparse.Namespace, path: str):
         path,
         options=_extractor_options(args),
         cache=False if args.no_cache else None,
-        workers=args.workers,
+        workers=getattr(args, "workers", 1),
         progress=not args.quiet,
-        group_pattern=args.group_pattern,
+        group_pattern=getattr(args, "group_pattern", None),
     )
 
 
@@ -81,7 +96,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         written = data.to_folder(out)
         print(f"extracted {len(written)} clips into {out}: {data.summary()}")
         return 0
-    options = _extractor_options(args)
+    options = _extractor_options(args, **({"world_landmarks": True} if args.world else {}))
     sequence = load_sequence(source, options, cache=False if args.no_cache else None)
     target = out / f"{source.stem}.npz" if out.is_dir() or not out.suffix else out
     sequence.save(target)
@@ -90,38 +105,44 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _normalizer_spec(args: argparse.Namespace, layout: str):
+    """The NormalizerSpec the flags ask for, or None when no normalizer flag was given
+    (the classifier then chooses from the data)."""
     from poseact.normalize.spec import NormalizerSpec
-    from poseact.train.classifier import GestureClassifier
-    from poseact.train.evaluate import evaluate
+
+    given = [
+        f.name
+        for f in fields(NormalizerSpec)
+        if getattr(args, f"normalizer.{f.name}", None) is not None
+    ]
+    if not given:
+        return None
+    return options_from_args(
+        args, NormalizerSpec, prefix="normalizer.", base=NormalizerSpec(layout=layout)
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
     from poseact.train.options import ModelOptions, TrainingOptions
+    from poseact.train.workflow import train_and_evaluate
 
     data = _load_dataset(args, args.data)
     print(f"dataset: {data.summary()}")
-    train, test = (
-        data.split(args.test_fraction, seed=args.seed) if args.test_fraction else (data, None)
-    )
-    spec = NormalizerSpec(
-        layout=data.layout,
-        fps=args.fps,
-        window=args.window,
-        velocity=not args.no_velocity,
-        rotate=args.rotate,
-        use_z=not args.no_z,
-        sampling=args.sampling,
-    )
-    classifier = GestureClassifier(
-        normalizer=spec,
-        model=ModelOptions(architecture=args.architecture, units=args.units, layers=args.layers),
-        training=TrainingOptions(epochs=args.epochs, seed=args.seed, batch_size=args.batch_size),
+    run = train_and_evaluate(
+        data,
+        normalizer=_normalizer_spec(args, data.layout),
+        model=options_from_args(args, ModelOptions, prefix="model."),
+        training=options_from_args(args, TrainingOptions, prefix="training.", seed=args.seed),
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+        output=args.output,
         verbose=0 if args.quiet else 1,
-    ).fit(train)
-    classifier.save(args.output)
-    print(f"saved {args.output} ({classifier.training_seconds_:.1f} s of training)")
-    if test is not None and len(test):
-        report = evaluate(classifier, test)
-        print(f"test split ({len(test)} clips, groups {', '.join(sorted(set(test.groups)))}):")
-        _show_report(report, args.report_dir)
+    )
+    print(run.split)
+    print(f"saved {run.saved} ({run.classifier.training_seconds_:.1f} s of training)")
+    if run.report is not None:
+        print(f"on the {'test subjects' if run.by_subject else 'test clips'}:")
+        _show_report(run.report, args.report_dir)
     return 0
 
 
@@ -274,16 +295,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_record(args: argparse.Namespace) -> int:
     from poseact.apps.recorder import RecorderOptions, record_dataset
 
-    options = RecorderOptions(
-        labels=tuple(args.labels),
-        repetitions=args.repetitions,
-        clip_seconds=args.clip_seconds,
-        countdown_seconds=args.countdown,
-        pause_seconds=args.pause,
-        interleave=args.interleave,
-        save_video=args.save_video,
-        preview=not args.no_preview,
-        wait_for_key=args.wait_for_key,
+    options = options_from_args(
+        args,
+        RecorderOptions,
+        prefix="recorder.",
+        base=RecorderOptions(labels=tuple(args.labels)),
         extractor=_extractor_options(args),
     )
     saved = record_dataset(
@@ -301,12 +317,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from poseact.apps.live import run_live
     from poseact.runtime.decider import DecisionOptions
 
-    decision = DecisionOptions(
-        smoothing=args.smoothing,
-        threshold=args.threshold,
-        min_frames=args.min_frames,
-        cooldown=args.cooldown,
-    )
+    decision = options_from_args(args, DecisionOptions, prefix="decision.")
 
     def show(event) -> None:
         end = "…" if event.end is None else f"{event.end:7.2f}s"
@@ -343,9 +354,43 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- parser
+def _add_training_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of ModelOptions, TrainingOptions and NormalizerSpec (defaults from them)."""
+    from poseact.normalize.spec import NormalizerSpec
+    from poseact.train.options import ModelOptions, TrainingOptions
+
+    group = parser.add_argument_group("model")
+    add_option_flags(
+        group,
+        ModelOptions,
+        ["architecture", "units", "layers", "dropout", "inputs"],
+        prefix="model.",
+        choices={"architecture": ARCHITECTURES, "inputs": INPUT_STREAMS},
+    )
+    group = parser.add_argument_group("training")
+    add_option_flags(
+        group,
+        TrainingOptions,
+        ["epochs", "batch_size", "learning_rate", "validation_fraction", "patience"],
+        prefix="training.",
+    )
+    group = parser.add_argument_group(
+        "normalizer (unset: chosen from the training clips, see docs/normalizer.md)"
+    )
+    add_option_flags(
+        group,
+        NormalizerSpec,
+        ["fps", "window", "sampling", "rotate", "use_z", "velocity"],
+        prefix="normalizer.",
+        flags={"use_z": "z"},
+        choices={"sampling": SAMPLINGS},
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from poseact.apps.recorder import RecorderOptions
+    from poseact.runtime.decider import DecisionOptions
+
     parser = argparse.ArgumentParser(
         prog="poseact", description="Pose-based gesture and activity recognition."
     )
@@ -363,20 +408,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a classifier on a dataset folder or .npz")
     p.add_argument("data", help="dataset folder root/<label>/<clip> or a dataset .npz")
-    p.add_argument("-o", "--output", default="model.poseact", help="where to save the model")
-    p.add_argument("--architecture", default="gru", choices=ARCHITECTURES)
-    p.add_argument("--units", type=int, default=64)
-    p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--fps", type=float, default=30.0, help="model frame rate")
-    p.add_argument("--window", type=int, default=30, help="frames per window")
-    p.add_argument("--sampling", default="center", choices=["center", "end", "segments"])
-    p.add_argument("--rotate", action="store_true", help="level the shoulders")
-    p.add_argument("--no-z", action="store_true", help="drop MediaPipe's depth estimate")
-    p.add_argument("--no-velocity", action="store_true", help="positions only")
-    p.add_argument("--test-fraction", type=float, default=0.2, help="0 trains on everything")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "-o",
+        "--output",
+        default="model.poseact",
+        help="where to save the model (default: model.poseact)",
+    )
+    _add_training_flags(p)
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="share of the clips (whole subjects when known) held out for testing;"
+        " 0 trains on everything (default: 0.2)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the split and of training (default: 0)"
+    )
     p.add_argument("--report-dir", default=None, help="write the test report here")
     _add_extractor_flags(p)
     p.set_defaults(func=cmd_train)
@@ -391,7 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a trained model to .tflite")
     p.add_argument("model", help="a .poseact file from `poseact train`")
     p.add_argument("-o", "--output", required=True, help="the .tflite to write")
-    p.add_argument("--quantization", default="float", choices=["float", "float16", "int8"])
+    p.add_argument(
+        "--quantization",
+        default="float",
+        choices=QUANTIZATIONS,
+        help="weights as float32, float16 or int8 (default: float)",
+    )
     p.add_argument("--no-streaming", action="store_true", help="omit the single-step model")
     p.add_argument("--parity-data", default=None, help="held-out dataset for the parity check")
     _add_extractor_flags(p)
@@ -401,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help=".poseact or .tflite")
     p.add_argument("inputs", nargs="+")
     p.add_argument("--json", action="store_true", help="one JSON object per input")
-    _add_extractor_flags(p)
+    _add_extractor_flags(p, datasets=False)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("demo", help="train, evaluate, export and run on the embedded dataset")
@@ -409,7 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=None, help="another dataset (folder or .npz)")
     p.add_argument("--architecture", default="gru", choices=ARCHITECTURES)
     p.add_argument(
-        "--quantization", nargs="+", default=["float", "int8"], choices=["float", "float16", "int8"]
+        "--quantization",
+        nargs="+",
+        default=["float", "int8"],
+        choices=QUANTIZATIONS,
+        help="exports to write and check (default: float int8)",
     )
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -444,27 +501,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("labels", nargs="+", help="gestures to record, e.g. wave clap none")
     p.add_argument("-o", "--output", required=True, help="dataset folder root/<label>/<clip>")
     p.add_argument("--source", default="0", help="camera index or video file/URL (default 0)")
-    p.add_argument("--repetitions", type=int, default=5, help="clips per label")
-    p.add_argument("--clip-seconds", type=float, default=2.0)
-    p.add_argument("--countdown", type=float, default=3.0, help="seconds before each clip")
-    p.add_argument("--pause", type=float, default=1.0, help="seconds of rest between clips")
-    p.add_argument("--interleave", action="store_true", help="cycle labels a, b, a, b, ...")
-    p.add_argument("--wait-for-key", action="store_true", help="press SPACE before each clip")
-    p.add_argument("--save-video", action="store_true", help="also keep the raw clips")
+    add_option_flags(
+        p,
+        RecorderOptions,
+        [
+            "repetitions",
+            "clip_seconds",
+            "countdown_seconds",
+            "pause_seconds",
+            "interleave",
+            "wait_for_key",
+            "save_video",
+            "preview",
+        ],
+        prefix="recorder.",
+        flags={"countdown_seconds": "countdown", "pause_seconds": "pause"},
+    )
     p.add_argument("--video-root", default=None, help="where raw clips go (default OUTPUT-videos)")
-    p.add_argument("--no-preview", action="store_true", help="headless: no window")
-    _add_extractor_flags(p)
+    _add_extractor_flags(p, datasets=False)
     p.set_defaults(func=cmd_record)
 
     p = sub.add_parser("live", help="recognize gestures live from a camera or a video file")
     p.add_argument("--model", required=True, help="an exported .tflite")
     p.add_argument("--source", default="0", help="camera index or video file/URL (default 0)")
     p.add_argument("--no-preview", action="store_true", help="headless: print events only")
-    p.add_argument("--smoothing", default="ema", choices=["ema", "majority"])
-    p.add_argument("--threshold", type=float, default=0.6)
-    p.add_argument("--min-frames", type=int, default=3)
-    p.add_argument("--cooldown", type=float, default=0.5, help="seconds")
-    p.add_argument("--max-frames", type=int, default=None)
+    add_option_flags(
+        p,
+        DecisionOptions,
+        ["smoothing", "ema_alpha", "majority_frames", "threshold", "min_frames", "cooldown"],
+        prefix="decision.",
+        choices={"smoothing": SMOOTHINGS},
+    )
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.set_defaults(func=cmd_live)
 
     p = sub.add_parser("generate", help="regenerate the synthetic dataset (bit for bit)")

@@ -91,13 +91,14 @@ def load_sequence(path: str | os.PathLike, options=None, *, cache=None) -> Landm
         return LandmarkSequence.load(path)
     if suffix == ".csv":
         return read_landmark_csv(path)
-    import poseact.extract.extractor as landmarks
+    from poseact.extract.cache import extract_cached
+    from poseact.extract.extractor import extract_image
 
     if suffix in IMAGE_SUFFIXES:
-        return landmarks.extract_image(path, options)
+        return extract_image(path, options)
     if suffix in VIDEO_SUFFIXES or not suffix:
         kwargs = {} if cache is None else {"cache": cache}
-        return landmarks.extract_cached(path, options, **kwargs)
+        return extract_cached(path, options, **kwargs)
     raise LandmarkFormatError(
         f"{path}: unsupported input type {suffix!r}; give a video {VIDEO_SUFFIXES},"
         f" an image {IMAGE_SUFFIXES}, or landmarks (.npz, .csv)"

@@ -78,7 +78,9 @@ def test_fine_tune_learns_a_new_sign_from_five_clips(base, five_new, asl_split):
 def test_fine_tuned_models_save_and_export(base, five_new, asl_split, tmp_path):
     from poseact.deploy.export import export_tflite
 
-    tuned = fine_tune(base, five_new, options=FineTuneOptions(training=_tuning(epochs=2), train_encoder=False))
+    tuned = fine_tune(
+        base, five_new, options=FineTuneOptions(training=_tuning(epochs=2), train_encoder=False)
+    )
     # head only: the encoder is exactly the base's
     for a, b in zip(
         base.model_.get_layer("recurrent_0").get_weights(),
@@ -96,7 +98,8 @@ def test_fine_tuned_models_save_and_export(base, five_new, asl_split, tmp_path):
 def test_replacing_the_labels_and_missing_rehearsal(base, five_new, asl_split):
     train, _ = asl_split
     thanks = _only(train, lambda label: label == "thanks").subset(range(5))
-    replaced = fine_tune(base,
+    replaced = fine_tune(
+        base,
         Dataset(five_new.sequences + thanks.sequences, five_new.labels + thanks.labels),
         options=FineTuneOptions(training=_tuning(epochs=1), keep_old_labels=False),
     )
@@ -107,7 +110,9 @@ def test_replacing_the_labels_and_missing_rehearsal(base, five_new, asl_split):
         fine_tune(forgetful, five_new, options=FineTuneOptions(training=_tuning(epochs=1)))
     # old clips given explicitly work instead of a stored memory
     old = _only(train, lambda label: label != NEW)
-    tuned = fine_tune(forgetful, five_new, rehearsal=old, options=FineTuneOptions(training=_tuning(epochs=1)))
+    tuned = fine_tune(
+        forgetful, five_new, rehearsal=old, options=FineTuneOptions(training=_tuning(epochs=1))
+    )
     assert len(tuned.classes_) == 3
     with pytest.raises(DatasetError, match="at least 2 classes"):
         fine_tune(base, five_new, options=FineTuneOptions(keep_old_labels=False))

@@ -190,7 +190,9 @@ def test_classes_are_distinguishable_on_unseen_subjects(shipped):
 def test_command_line_writes_a_dataset(tmp_path, capsys):
     out = tmp_path / "tiny.npz"
     assert (
-        main(["generate", "-o", str(out), "--subjects", "1", "--clips-per-class", "1", "--seed", "2"])
+        main(
+            ["generate", "-o", str(out), "--subjects", "1", "--clips-per-class", "1", "--seed", "2"]
+        )
         == 0
     )
     line = capsys.readouterr().out.strip()

@@ -99,7 +99,7 @@ class CompareOptions:
     student_units: int = 32
 
     def __post_init__(self) -> None:
-        from poseact.train.architectures import ARCHITECTURES, INPUT_STREAMS
+        from poseact.core.choices import ARCHITECTURES, INPUT_STREAMS
 
         unknown = [a for a in self.architectures if a not in ARCHITECTURES]
         if unknown or not self.architectures:
@@ -697,9 +697,7 @@ def _compare_distill(name, data, options, report, tmp, cache) -> None:
     for seed in range(options.seeds):
         train, test, _ = _split(data, options.test_fraction, seed)
         training = TrainingOptions(epochs=options.epochs, patience=options.patience, seed=seed)
-        teacher = GestureClassifier(model=teacher_model, training=training).fit(
-            train, cache=cache
-        )
+        teacher = GestureClassifier(model=teacher_model, training=training).fit(train, cache=cache)
         models = {
             "teacher": teacher,
             "distilled student": distill(

@@ -10,9 +10,9 @@ from poseact.data.dataset import Dataset
 from poseact.deploy.export import ExportReport, export_tflite
 from poseact.loading import load_dataset, load_default_dataset
 from poseact.runtime.model import TFLiteGestureModel
-from poseact.train.classifier import GestureClassifier
 from poseact.train.evaluate import EvaluationReport, evaluate
 from poseact.train.options import ModelOptions, TrainingOptions
+from poseact.train.workflow import train_and_evaluate
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -31,6 +31,7 @@ class DemoResult:
         tflite_reports: quantization → evaluation of the exported model run by LiteRT.
         output_dir: where the model, exports and reports were written.
         training_seconds: wall time of `fit`.
+        split: how the clips were split, in words.
     """
 
     dataset: str
@@ -42,23 +43,22 @@ class DemoResult:
     tflite_reports: dict[str, EvaluationReport] = field(default_factory=dict)
     output_dir: Path = Path(".")
     training_seconds: float = 0.0
+    split: str = ""
+
+    @property
+    def _held_out(self) -> str:
+        return "test subjects" if self.test_subjects else "test clips"
 
     def summary(self) -> str:
         lines = [
             f"dataset: {self.dataset}",
-            (
-                f"split by subject: {self.train_clips} training clips, {self.test_clips}"
-                f" test clips from unseen subjects {', '.join(self.test_subjects)}"
-                if self.test_subjects
-                else f"stratified split (no subjects known): {self.train_clips} training"
-                f" clips, {self.test_clips} test clips"
-            ),
+            self.split,
             f"training: {self.training_seconds:.1f} s",
             "",
-            "Keras model on the test subjects:",
+            f"Keras model on the {self._held_out}:",
             self.keras_report.summary(),
             "",
-            "exported TFLite models, run with LiteRT on the test subjects:",
+            f"exported TFLite models, run with LiteRT on the {self._held_out}:",
         ]
         for q, export in self.exports.items():
             report = self.tflite_reports[q]
@@ -103,14 +103,17 @@ def run_demo(
         data = dataset
     else:
         data = load_dataset(dataset)
-    by_group = len(set(data.groups)) < len(data)
-    train, test = data.split(test_fraction, seed=seed, by="group" if by_group else "stratified")
     training = TrainingOptions(seed=seed, **({"epochs": epochs} if epochs else {}))
-    classifier = GestureClassifier(
-        model=ModelOptions(architecture=architecture), training=training, verbose=verbose
-    ).fit(train)
-    classifier.save(out / "model.poseact")
-    keras_report = evaluate(classifier, test)
+    run = train_and_evaluate(
+        data,
+        model=ModelOptions(architecture=architecture),
+        training=training,
+        test_fraction=test_fraction,
+        seed=seed,
+        output=out / "model.poseact",
+        verbose=verbose,
+    )
+    classifier, train, test, keras_report = run.classifier, run.train, run.test, run.report
     keras_report.save(out / "report-keras")
     exports, tflite_reports = {}, {}
     for quantization in quantizations:
@@ -125,7 +128,8 @@ def run_demo(
         dataset=data.summary(),
         train_clips=len(train),
         test_clips=len(test),
-        test_subjects=tuple(sorted(set(test.groups))) if by_group else (),
+        test_subjects=tuple(sorted(set(test.groups))) if run.by_subject else (),
+        split=run.split,
         keras_report=keras_report,
         exports=exports,
         tflite_reports=tflite_reports,

@@ -530,10 +530,6 @@ class _Session:
         return lines
 
 
-
-
-
-
 def record_dataset(
     source: int | str | os.PathLike | FrameSource,
     root: str | os.PathLike,

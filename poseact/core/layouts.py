@@ -116,7 +116,9 @@ class BodyPart:
         object.__setattr__(self, "points", tuple(self.points))
         object.__setattr__(self, "anchors", tuple(self.anchors))
         if self.kind not in PART_KINDS:
-            raise ValueError(f"part {self.name!r}: kind must be one of {PART_KINDS}, got {self.kind!r}")
+            raise ValueError(
+                f"part {self.name!r}: kind must be one of {PART_KINDS}, got {self.kind!r}"
+            )
         if len(self.anchors) not in _ANCHORS[self.kind]:
             raise ValueError(
                 f"part {self.name!r} of kind {self.kind!r} takes {_ANCHORS[self.kind]} anchors,"
@@ -168,7 +170,9 @@ class Layout:
         for part in self.parts:
             unknown = sorted(set(part.points) - known)
             if unknown:
-                raise ValueError(f"layout {self.name!r}, part {part.name!r}: unknown points {unknown}")
+                raise ValueError(
+                    f"layout {self.name!r}, part {part.name!r}: unknown points {unknown}"
+                )
             overlap = sorted(seen & set(part.points))
             if overlap:
                 raise ValueError(f"layout {self.name!r}: points {overlap} are in two parts")
@@ -176,7 +180,9 @@ class Layout:
         pairs = list(self.mirror_pairs or ()) + list(self.edges)
         unknown = sorted({n for pair in pairs for n in pair} - known)
         if unknown:
-            raise ValueError(f"layout {self.name!r}: mirror pairs or edges name unknown points {unknown}")
+            raise ValueError(
+                f"layout {self.name!r}: mirror pairs or edges name unknown points {unknown}"
+            )
 
     @property
     def num_points(self) -> int:
@@ -235,7 +241,9 @@ class Layout:
                 }
                 for p in self.parts
             ],
-            "mirror_pairs": None if self.mirror_pairs is None else [list(p) for p in self.mirror_pairs],
+            "mirror_pairs": None
+            if self.mirror_pairs is None
+            else [list(p) for p in self.mirror_pairs],
             "mirror_permutation": [int(i) for i in self.mirror_permutation],
             "edges": [list(e) for e in self.edges],
         }
@@ -252,15 +260,21 @@ def layout_from_dict(data: dict[str, Any]) -> Layout:
             str(data["name"]),
             tuple(data["point_names"]),
             tuple(
-                BodyPart(name=p["name"], kind=p["kind"], points=tuple(p["points"]),
-                         anchors=tuple(p.get("anchors", ())))
+                BodyPart(
+                    name=p["name"],
+                    kind=p["kind"],
+                    points=tuple(p["points"]),
+                    anchors=tuple(p.get("anchors", ())),
+                )
                 for p in data.get("parts", ())
             ),  # fmt: skip
             None if data.get("mirror_pairs") is None else tuple(map(tuple, data["mirror_pairs"])),
             tuple(map(tuple, data.get("edges", ()))),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise LandmarkFormatError(f"invalid layout definition ({type(exc).__name__}: {exc})") from None
+        raise LandmarkFormatError(
+            f"invalid layout definition ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _hand_names(side: str) -> tuple[str, ...]:

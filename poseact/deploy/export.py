@@ -41,7 +41,7 @@ import numpy as np
 
 from poseact import __version__
 from poseact.core.atomic import atomic_write_bytes
-from poseact.train.architectures import RECURRENT, STREAMING
+from poseact.core.choices import QUANTIZATIONS, RECURRENT, STREAMING
 from poseact.train.classifier import GestureClassifier
 from poseact.train.networks import build_step_model, state_sizes
 
@@ -49,7 +49,6 @@ __all__ = ["QUANTIZATIONS", "ExportReport", "export_tflite", "METADATA_FORMAT"]
 
 logger = logging.getLogger(__name__)
 
-QUANTIZATIONS = ("float", "float16", "int8")
 METADATA_FORMAT = "poseact-tflite"
 METADATA_VERSION = 1
 # Parity targets checked on export (see docs/export.md).

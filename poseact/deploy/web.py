@@ -350,7 +350,3 @@ def serve(directory: str | os.PathLike, port: int = 0) -> WebServer:
     server.thread.start()
     logger.info("serving %s at %s", folder, server.url)
     return server
-
-
-
-

@@ -53,28 +53,6 @@ _HAND_SLOTS = {"Left": 0, "Right": 1}  # MediaPipe handedness label -> slot in "
 ProgressCallback = Callable[[int, "int | None"], None]
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # ---------------------------------------------------------------------------- extractor
 @dataclass(frozen=True, eq=False)
 class FrameLandmarks:
@@ -545,33 +523,3 @@ def extract_image(
     )
     _check_detected(sequence, options, name)
     return sequence
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

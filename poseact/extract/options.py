@@ -9,10 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from poseact.core.choices import EXTRACTION_LAYOUTS
 from poseact.core.layouts import get_layout
-
-_SUPPORTED_LAYOUTS = ("pose", "hands", "pose+hands")
-
 
 _NUM_POSE_POINTS = 33
 
@@ -56,9 +54,9 @@ class ExtractorOptions:
     require_detection: bool = True
 
     def __post_init__(self) -> None:
-        if self.layout not in _SUPPORTED_LAYOUTS:
+        if self.layout not in EXTRACTION_LAYOUTS:
             raise ValueError(
-                f"ExtractorOptions.layout must be one of {_SUPPORTED_LAYOUTS}, got {self.layout!r}"
+                f"ExtractorOptions.layout must be one of {EXTRACTION_LAYOUTS}, got {self.layout!r}"
             )
         for name in ("pose_model", "hand_model"):
             value = getattr(self, name)

@@ -45,10 +45,10 @@ def _as_rgb(image: Any, what: str) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-
 def is_url(video: str | os.PathLike) -> bool:
     """True for a stream address (\"rtsp://...\", \"http://...\") rather than a file."""
     return "://" in os.fspath(video)
+
 
 @runtime_checkable
 class FrameSource(Protocol):

@@ -40,8 +40,6 @@ logger = logging.getLogger(__name__)
 _TORSO_PER_SHOULDER_WIDTH = 1.4
 
 
-
-
 # ---------------------------------------------------------------------- per frame
 def _midpoint(points: np.ndarray, a: int, b: int) -> np.ndarray:
     return (points[:, a] + points[:, b]) / 2.0
@@ -276,7 +274,9 @@ class Normalizer:
         cache: a `GridCache` shared with other normalizers, or None.
     """
 
-    def __init__(self, spec: NormalizerSpec | None = None, *, cache: GridCache | None = None) -> None:
+    def __init__(
+        self, spec: NormalizerSpec | None = None, *, cache: GridCache | None = None
+    ) -> None:
         self.spec = spec or NormalizerSpec()
         self.cache = cache
 
@@ -375,5 +375,3 @@ class Normalizer:
         for i, seq in enumerate(sequences):
             out[i] = self.transform(seq)
         return out
-
-

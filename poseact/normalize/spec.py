@@ -8,18 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from poseact.core.choices import CENTERS, SAMPLINGS, SCALES
 from poseact.core.layouts import get_layout
 
 _SPEC_VERSION = 1
-
-
-_SAMPLINGS = ("center", "end", "segments")
-
-
-_CENTERS = ("hips", "shoulders")
-
-
-_SCALES = ("torso", "shoulders")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,12 +54,12 @@ class NormalizerSpec:
             raise ValueError(f"NormalizerSpec.fps must be > 0, got {self.fps}")
         if int(self.window) != self.window or self.window < 1:
             raise ValueError(f"NormalizerSpec.window must be a positive int, got {self.window}")
-        if self.sampling not in _SAMPLINGS:
-            raise ValueError(f"NormalizerSpec.sampling must be one of {_SAMPLINGS}")
-        if self.center not in _CENTERS:
-            raise ValueError(f"NormalizerSpec.center must be one of {_CENTERS}")
-        if self.scale not in _SCALES:
-            raise ValueError(f"NormalizerSpec.scale must be one of {_SCALES}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"NormalizerSpec.sampling must be one of {SAMPLINGS}")
+        if self.center not in CENTERS:
+            raise ValueError(f"NormalizerSpec.center must be one of {CENTERS}")
+        if self.scale not in SCALES:
+            raise ValueError(f"NormalizerSpec.scale must be one of {SCALES}")
         if not 0.0 <= self.min_visibility <= 1.0:
             raise ValueError("NormalizerSpec.min_visibility must be in [0, 1]")
         if self.max_gap < 0:

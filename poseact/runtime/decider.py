@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from poseact.core.choices import SMOOTHINGS
+
 
 # ---------------------------------------------------------------------- decisions
 @dataclass(frozen=True, kw_only=True)
@@ -32,8 +34,8 @@ class DecisionOptions:
     cooldown: float = 0.5
 
     def __post_init__(self) -> None:
-        if self.smoothing not in ("ema", "majority"):
-            raise ValueError("DecisionOptions.smoothing must be 'ema' or 'majority'")
+        if self.smoothing not in SMOOTHINGS:
+            raise ValueError(f"DecisionOptions.smoothing must be one of {SMOOTHINGS}")
         if not 0.0 < self.ema_alpha <= 1.0:
             raise ValueError("DecisionOptions.ema_alpha must be in (0, 1]")
         if self.majority_frames < 1 or self.min_frames < 1:
@@ -56,7 +58,6 @@ class GestureEvent:
     start: float
     end: float | None
     confidence: float
-
 
 
 class Decider:

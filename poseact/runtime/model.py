@@ -35,15 +35,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-
-
-
-
-
-
-
-
-
 class TFLiteGestureModel:
     """An exported poseact model, run by LiteRT.
 
@@ -175,15 +166,3 @@ class TFLiteGestureModel:
         if stateful and self._stream_content is not None:
             return StatefulStepper(self)
         return WindowStepper(self)
-
-
-
-
-
-
-
-
-
-
-
-

@@ -34,6 +34,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 from poseact.core.atomic import atomic_path, write_error
+from poseact.core.choices import ARCHITECTURES, INPUT_STREAMS
 from poseact.core.errors import (
     DatasetError,
     ModelFormatError,
@@ -45,7 +46,6 @@ from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
 from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
-from poseact.train.architectures import ARCHITECTURES, INPUT_STREAMS
 from poseact.train.engine import (
     check_training_data,
     split_validation,
@@ -68,22 +68,6 @@ _SAVE_FORMAT = "poseact-classifier"
 _SAVE_VERSION = 1
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def _as_dataset(X, y, groups) -> Dataset:
     if isinstance(X, Dataset):
         if y is not None:
@@ -94,8 +78,6 @@ def _as_dataset(X, y, groups) -> Dataset:
     if y is None:
         raise DatasetError("labels y are required when X is a list of sequences")
     return Dataset(tuple(X), tuple(str(v) for v in y), tuple(groups or ()))
-
-
 
 
 # ---------------------------------------------------------------------- estimator
@@ -341,7 +323,6 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             ModelFormatError: missing file, not a zip, or not a poseact classifier.
         """
         import keras
-
 
         path = Path(path)
         try:

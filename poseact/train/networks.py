@@ -4,7 +4,7 @@ Keras is imported inside the functions: importing this module costs nothing."""
 
 from __future__ import annotations
 
-from poseact.train.architectures import RECURRENT
+from poseact.core.choices import RECURRENT
 from poseact.train.options import ModelOptions
 
 

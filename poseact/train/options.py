@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from poseact.core.choices import ARCHITECTURES, INPUT_STREAMS
 from poseact.data.augment import AugmentOptions
-from poseact.train.architectures import ARCHITECTURES, INPUT_STREAMS
 
 
 @dataclass(frozen=True, kw_only=True)

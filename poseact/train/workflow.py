@@ -1,0 +1,103 @@
+"""The usual training run in one call: split → fit → save → evaluate.
+
+`poseact train` and `poseact demo` both go through `train_and_evaluate`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from poseact.data.dataset import Dataset
+from poseact.normalize.spec import NormalizerSpec
+from poseact.train.classifier import GestureClassifier
+from poseact.train.evaluate import EvaluationReport, evaluate
+from poseact.train.options import ModelOptions, TrainingOptions
+
+__all__ = ["TrainingRun", "describe_split", "train_and_evaluate"]
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What `train_and_evaluate` did.
+
+    Attributes:
+        classifier: the fitted model.
+        train: the training clips.
+        test: the held-out clips, or None (test_fraction 0).
+        split: how the clips were split, in words (e.g. "by subject: 3 of 12 held out").
+        by_subject: True when whole subjects (groups) were held out.
+        report: the evaluation on `test`, or None.
+        saved: where the model was saved, or None.
+    """
+
+    classifier: GestureClassifier
+    train: Dataset
+    test: Dataset | None
+    split: str
+    by_subject: bool
+    report: EvaluationReport | None
+    saved: Path | None
+
+
+def describe_split(data: Dataset, test: Dataset | None, by_subject: bool) -> str:
+    """A one-line description of a split, saying whether it measures people or clips."""
+    if test is None:
+        return f"no test split: all {len(data)} clips train the model"
+    if by_subject:
+        held = sorted(set(test.groups))
+        return (
+            f"split by subject: {len(data) - len(test)} training clips, {len(test)} test"
+            f" clips from {len(held)} unseen subjects ({', '.join(held)})"
+        )
+    return (
+        f"stratified split of clips (no subjects known, so the scores measure clips, not"
+        f" people): {len(data) - len(test)} training clips, {len(test)} test clips"
+    )
+
+
+def train_and_evaluate(
+    data: Dataset,
+    *,
+    normalizer: NormalizerSpec | None = None,
+    model: ModelOptions | None = None,
+    training: TrainingOptions | None = None,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    output: str | os.PathLike | None = None,
+    verbose: int = 0,
+) -> TrainingRun:
+    """Split `data` (whole subjects when it has them), fit, save and evaluate.
+
+    Args:
+        data: the labelled clips.
+        normalizer, model, training: the classifier's options (None: defaults).
+        test_fraction: share held out for testing; 0 trains on everything.
+        seed: seed of the split.
+        output: save the fitted classifier here (a `.poseact` file), or None.
+        verbose: 1 shows a progress bar over epochs.
+
+    Raises:
+        DatasetError: the data cannot be split or trained on.
+    """
+    test = None
+    by_subject = False
+    train = data
+    if test_fraction:
+        by_subject = 2 <= len(set(data.groups)) < len(data)
+        train, test = data.split(test_fraction, seed=seed, by="group" if by_subject else "stratified")
+    classifier = GestureClassifier(
+        normalizer=normalizer, model=model, training=training, verbose=verbose
+    ).fit(train)
+    saved = classifier.save(output) if output is not None else None
+    report = evaluate(classifier, test) if test is not None and len(test) else None
+    return TrainingRun(
+        classifier=classifier,
+        train=train,
+        test=test,
+        split=describe_split(data, test, by_subject),
+        by_subject=by_subject,
+        report=report,
+        saved=saved,
+    )
