@@ -12,6 +12,7 @@ import numpy as np
 from poseact.core.errors import DatasetError, LandmarkFormatError, ModelFormatError
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import VIDEO_SUFFIXES, Dataset, read_landmark_csv
+from poseact.runtime.model_file import is_tflite
 
 __all__ = [
     "DEFAULT_DATASET",
@@ -117,7 +118,7 @@ def load_model(path: str | os.PathLike):
         raise ModelFormatError(f"model file {path} does not exist")
     with open(path, "rb") as handle:
         head = handle.read(8)
-    if head[4:8] == b"TFL3":
+    if is_tflite(head):
         from poseact.runtime.model import TFLiteGestureModel
 
         return TFLiteGestureModel(path)

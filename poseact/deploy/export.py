@@ -29,10 +29,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import logging
 import os
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,15 +40,15 @@ import numpy as np
 from poseact import __version__
 from poseact.core.atomic import atomic_write_bytes
 from poseact.core.choices import QUANTIZATIONS, RECURRENT, STREAMING
+from poseact.core.layouts import get_layout
+from poseact.runtime.model_file import METADATA_FORMAT, METADATA_VERSION, model_archive
 from poseact.train.classifier import GestureClassifier
 from poseact.train.networks import build_step_model, state_sizes
 
-__all__ = ["QUANTIZATIONS", "ExportReport", "export_tflite", "METADATA_FORMAT"]
+__all__ = ["QUANTIZATIONS", "ExportReport", "export_tflite"]
 
 logger = logging.getLogger(__name__)
 
-METADATA_FORMAT = "poseact-tflite"
-METADATA_VERSION = 1
 # Parity targets checked on export (see docs/export.md).
 FLOAT_TOLERANCE = 1e-4
 INT8_MIN_AGREEMENT = 0.98
@@ -122,16 +120,6 @@ def _convert(
         return bytes(converter.convert())
 
 
-def _metadata_archive(metadata: dict, stream_model: bytes | None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("poseact.json", json.dumps(metadata, indent=1, sort_keys=True))
-        zf.writestr("labels.txt", "\n".join(metadata["classes"]) + "\n")
-        if stream_model is not None:
-            zf.writestr("stream.tflite", stream_model)
-    return buffer.getvalue()
-
-
 def export_tflite(
     classifier: GestureClassifier,
     path: str | os.PathLike,
@@ -190,6 +178,7 @@ def export_tflite(
         "window": spec.window,
         "frame_features": spec.frame_features,
         "layout": spec.layout,
+        "layout_definition": get_layout(spec.layout).to_dict(),
         "architecture": architecture,
         "inputs": classifier._model_options().inputs,
         "quantization": quantization,
@@ -209,7 +198,7 @@ def export_tflite(
     # lets the runtime detect a damaged network before LiteRT parses it
     metadata["model_size"] = len(window_model)
     metadata["model_sha256"] = hashlib.sha256(window_model).hexdigest()
-    data = window_model + _metadata_archive(metadata, stream_model)
+    data = window_model + model_archive(metadata, stream_model)
     path = atomic_write_bytes(path, data)
 
     from poseact.runtime.model import TFLiteGestureModel

@@ -270,7 +270,7 @@ def build_web_app(
             config[f"{kind}_model"] = bundle.name
 
     import_map = {"imports": {p.name: f"{bases[p.name]}/{p.module}" for p in JS_PACKAGES}}
-    template = resources.files("poseact").joinpath("web_assets", "index.html").read_text()
+    template = resources.files("poseact.deploy").joinpath("web_assets", "index.html").read_text()
     page = (
         template.replace("{{IMPORTMAP}}", _script_json(import_map))
         .replace("{{CONFIG}}", _script_json(config))
@@ -278,7 +278,7 @@ def build_web_app(
     )
     (out / "index.html").write_text(page, encoding="utf-8")
     for name in _PAGE_FILES:
-        data = resources.files("poseact").joinpath("web_assets", name).read_bytes()
+        data = resources.files("poseact.deploy").joinpath("web_assets", name).read_bytes()
         (out / name).write_bytes(data)
     logger.info("wrote the recognizer page for %s into %s", model_path.name, out)
     return out

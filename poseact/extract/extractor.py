@@ -31,12 +31,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from poseact.apps.drawing import _cv2
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.assets import resolve_model
 from poseact.extract.options import _NUM_HAND_POINTS, _NUM_POSE_POINTS, ExtractorOptions
-from poseact.extract.sources import FrameSource, VideoFileSource, _as_rgb
+from poseact.extract.sources import FrameSource, VideoFileSource, _as_rgb, _cv2
 
 __all__ = [
     "FrameLandmarks",

@@ -6,14 +6,11 @@ from poseact.core.errors import ModelFormatError
 
 
 def interpreter_class():
+    """LiteRT's `Interpreter` class (from `ai-edge-litert`, a dependency of poseact)."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:  # pragma: no cover - exercised only without ai-edge-litert
-        try:
-            import tensorflow as tf
-        except ImportError:
-            raise ImportError("poseact.runtime needs LiteRT: pip install ai-edge-litert") from None
-        Interpreter = tf.lite.Interpreter
+        raise ImportError("poseact.runtime needs LiteRT: pip install ai-edge-litert") from None
     return Interpreter
 
 

@@ -1,16 +1,4 @@
-"""Run exported poseact models with LiteRT: numpy + `ai-edge-litert`, no TensorFlow.
-
-This module (with `poseact.normalize`, `poseact.sequence` and `poseact.errors`, which
-it uses) is all a phone, a Pi or a server needs to classify landmark sequences:
-
-    >>> model = TFLiteGestureModel("gestures.tflite")
-    >>> model.predict([sequence])            # offline: whole clips
-    >>> recognizer = StreamingRecognizer(model)
-    >>> for event in recognizer.push(t, landmarks, visibility): ...   # live
-
-It never imports TensorFlow or Keras. Without `ai-edge-litert` it falls back to
-`tf.lite.Interpreter`, if TensorFlow happens to be installed.
-"""
+"""`TFLiteGestureModel`: an exported poseact model, run by LiteRT on whole clips or windows."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poseact.core.errors import ModelFormatError
+from poseact.core.errors import LandmarkFormatError, ModelFormatError
+from poseact.core.layouts import layout_from_dict, register_layout
 
 __all__ = [
     "TFLITE_MAGIC",
@@ -115,6 +116,14 @@ class ModelMetadata:
         stream = data.get("stream")
         if stream is not None and not (isinstance(stream, dict) and "file" in stream):
             raise _fail(where, "'stream' must be null or an object with a 'file'")
+        definition = data.get("layout_definition")
+        if definition is not None:
+            if not isinstance(definition, dict) or definition.get("name") != layout:
+                raise _fail(where, f"the layout definition is not one of layout {layout!r}")
+            try:
+                register_layout(layout_from_dict(definition))
+            except (LandmarkFormatError, ValueError) as exc:
+                raise _fail(where, str(exc)) from None
         architecture = data.get("architecture")
         return cls(
             classes=tuple(classes),

@@ -42,6 +42,7 @@ from poseact.core.errors import (
     UnknownLabelError,
     WriteError,
 )
+from poseact.core.layouts import get_layout, layout_from_dict, register_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
 from poseact.normalize.normalizer import GridCache, Normalizer
@@ -279,6 +280,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             "classes": [str(c) for c in self.classes_],
             "background": self.background_,
             "normalizer": self.normalizer_.spec.to_dict(),
+            "layout_definition": get_layout(self.normalizer_.spec.layout).to_dict(),
             "model": asdict(self._model_options()),
             "training": self._training_options().to_dict(),
             "history": self.history_,
@@ -343,6 +345,8 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(meta, dict) or meta.get("format") != _SAVE_FORMAT:
             raise ModelFormatError(f"{path} is not a poseact classifier file")
         try:
+            if meta.get("layout_definition") is not None:
+                register_layout(layout_from_dict(meta["layout_definition"]))
             clf = cls(
                 normalizer=NormalizerSpec.from_dict(meta["normalizer"]),
                 model=ModelOptions(**meta["model"]),

@@ -86,7 +86,9 @@ def train_and_evaluate(
     train = data
     if test_fraction:
         by_subject = 2 <= len(set(data.groups)) < len(data)
-        train, test = data.split(test_fraction, seed=seed, by="group" if by_subject else "stratified")
+        train, test = data.split(
+            test_fraction, seed=seed, by="group" if by_subject else "stratified"
+        )
     classifier = GestureClassifier(
         normalizer=normalizer, model=model, training=training, verbose=verbose
     ).fit(train)

@@ -11,8 +11,17 @@
 // maps do not apply) and the normalizer runs where neither package is loaded.
 
 // ------------------------------------------------------------------ model file
-const TFLITE_MAGIC = "TFL3";
-const METADATA_FORMAT = "poseact-tflite";
+/** The model-file contract (Python: poseact/runtime/model_file.py; checked by tests/vectors). */
+export const MODEL_FILE = Object.freeze({
+  magic: "TFL3",
+  format: "poseact-tflite",
+  version: 1,
+  metadataMember: "poseact.json",
+  labelsMember: "labels.txt",
+  streamMember: "stream.tflite",
+});
+const TFLITE_MAGIC = MODEL_FILE.magic;
+const METADATA_FORMAT = MODEL_FILE.format;
 
 /** Errors about the model file (not a TFLite model, not a poseact model). */
 export class ModelFormatError extends Error {
@@ -106,7 +115,7 @@ export async function readModelFile(data) {
       `a TFLite model but not a poseact model: it carries no poseact metadata (${error.message})`,
     );
   }
-  const json = archive.members.get("poseact.json");
+  const json = archive.members.get(MODEL_FILE.metadataMember);
   if (!json) throw new ModelFormatError("the model's archive has no poseact.json");
   let metadata;
   try {
@@ -141,41 +150,82 @@ export async function readModelFile(data) {
 }
 
 // ------------------------------------------------------------------ normalizer
-const LAYOUT_POINTS = { pose: 33, hands: 42, "pose+hands": 75 };
 const TORSO_PER_SHOULDER_WIDTH = 1.4;
 
-/** Points K of a layout ("pose": 33, "hands": 42, "pose+hands": 75). */
+function range(first, n) {
+  return Array.from({ length: n }, (_, i) => first + i);
+}
+
+function bodyPart(first) {
+  return { kind: "body", indices: range(first, 33), anchor_indices: [11, 12, 23, 24].map((i) => first + i) };
+}
+
+function handPart(first) {
+  return { kind: "hand", indices: range(first, 21), anchor_indices: [0, 9, 5, 17].map((i) => first + i) };
+}
+
+// The built-in layouts' definitions, for model files that carry none (older exports);
+// others carry `layout_definition` (Python's `Layout.to_dict()`).
+const BUILTIN_LAYOUTS = {
+  pose: { name: "pose", numPoints: 33, parts: [bodyPart(0)] },
+  hands: { name: "hands", numPoints: 42, parts: [handPart(0), handPart(21)] },
+  "pose+hands": { name: "pose+hands", numPoints: 75, parts: [bodyPart(0), handPart(33), handPart(54)] },
+};
+
+/**
+ * A layout definition: `{name, numPoints, parts: [{kind, indices, anchor_indices}]}`.
+ *
+ * @param {string} name the layout's name.
+ * @param {object|null} definition `metadata.layout_definition`, or null for a built-in.
+ */
+export function layoutDefinition(name, definition = null) {
+  if (definition) {
+    if (definition.name !== name) {
+      throw new Error(`layout definition ${JSON.stringify(definition.name)} is not ${JSON.stringify(name)}`);
+    }
+    return { name, numPoints: definition.point_names.length, parts: definition.parts };
+  }
+  const builtin = BUILTIN_LAYOUTS[name];
+  if (builtin === undefined) throw new Error(`unknown layout ${JSON.stringify(name)} and no definition`);
+  return builtin;
+}
+
+/** Points K of a built-in layout ("pose": 33, "hands": 42, "pose+hands": 75). */
 export function layoutPoints(layout) {
-  const k = LAYOUT_POINTS[layout];
-  if (k === undefined) throw new Error(`unknown layout ${JSON.stringify(layout)}`);
-  return k;
+  return layoutDefinition(layout).numPoints;
 }
 
 /**
  * A normalizer spec dict (metadata.normalizer) with Python's defaults filled in.
  *
  * @param {object} spec as `NormalizerSpec.to_dict()` writes it.
+ * @param {object|null} definition the layout's definition (`metadata.layout_definition`).
  */
-export function normalizerSpec(spec) {
-  const full = {
-    layout: "pose", fps: 30.0, window: 30, sampling: "center", center: "hips",
-    scale: "torso", rotate: false, use_z: true, min_visibility: 0.3, max_gap: 0.25,
-    velocity: true, ...spec,
-  };
-  full.numPoints = layoutPoints(full.layout);
+export function normalizerSpec(spec, definition = null) {
+  const full = { ...NORMALIZER_DEFAULTS, ...spec };
+  full.layoutDefinition = layoutDefinition(full.layout, definition);
+  full.numPoints = full.layoutDefinition.numPoints;
   full.channels = full.use_z ? 3 : 2;
   full.frameFeatures = full.numPoints * full.channels * (full.velocity ? 2 : 1);
   return full;
 }
 
+/** Python's `NormalizerSpec()` defaults (checked against tests/vectors/defaults.json). */
+export const NORMALIZER_DEFAULTS = Object.freeze({
+  layout: "pose", fps: 30.0, window: 30, sampling: "center", center: "hips",
+  scale: "torso", rotate: false, use_z: true, min_visibility: 0.3, max_gap: 0.25,
+  velocity: true,
+});
+
 function norm2d(x, y) {
   return Math.sqrt(x * x + y * y);
 }
 
-// Pose points [first, first + 33) of p (flat K*3, NaN where missing), in place.
-function normalizePose(p, first, spec) {
-  const at = (i, c) => p[(first + i) * 3 + c];
-  const [ls, rs, lh, rh] = [11, 12, 23, 24];
+// A body part of p (flat K*3, NaN where missing), in place: `idx` its points, `anchors`
+// the layout indices of the left/right shoulder and left/right hip.
+function normalizeBody(p, idx, anchors, spec) {
+  const at = (i, c) => p[i * 3 + c];
+  const [ls, rs, lh, rh] = anchors;
   const shoulders = [0, 1, 2].map((c) => (at(ls, c) + at(rs, c)) / 2);
   const hips = [0, 1, 2].map((c) => (at(lh, c) + at(rh, c)) / 2);
   const torso = norm2d(shoulders[0] - hips[0], shoulders[1] - hips[1]);
@@ -194,11 +244,8 @@ function normalizePose(p, first, spec) {
       ? Number.isFinite(hips[c]) ? hips[c] : shoulders[c] + down[c]
       : Number.isFinite(shoulders[c]) ? shoulders[c] : hips[c] - down[c],
   );
-  for (let i = 0; i < 33; i++) {
-    for (let c = 0; c < 3; c++) {
-      const j = (first + i) * 3 + c;
-      p[j] = (p[j] - centre[c]) / size;
-    }
+  for (const i of idx) {
+    for (let c = 0; c < 3; c++) p[i * 3 + c] = (p[i * 3 + c] - centre[c]) / size;
   }
   if (spec.rotate) {
     const lx = at(ls, 0) - at(rs, 0);
@@ -207,30 +254,47 @@ function normalizePose(p, first, spec) {
     if (!Number.isFinite(angle)) angle = 0;
     const cos = Math.cos(-angle);
     const sin = Math.sin(-angle);
-    for (let i = 0; i < 33; i++) {
-      const j = (first + i) * 3;
-      const x = p[j];
-      const y = p[j + 1];
-      p[j] = cos * x - sin * y;
-      p[j + 1] = sin * x + cos * y;
+    for (const i of idx) {
+      const x = p[i * 3];
+      const y = p[i * 3 + 1];
+      p[i * 3] = cos * x - sin * y;
+      p[i * 3 + 1] = sin * x + cos * y;
     }
   }
 }
 
-// One hand, points [first, first + 21) of p, in place.
-function normalizeHand(p, first) {
-  const at = (i, c) => p[(first + i) * 3 + c];
-  const wrist = [at(0, 0), at(0, 1), at(0, 2)];
+// A hand part, in place: anchors = wrist, middle, index and pinky finger bases.
+function normalizeHand(p, idx, anchors) {
+  const at = (i, c) => p[i * 3 + c];
+  const [w, middle, index, pinky] = anchors;
+  const wrist = [at(w, 0), at(w, 1), at(w, 2)];
   const dist = (i) => norm2d(at(i, 0) - wrist[0], at(i, 1) - wrist[1]);
-  const palm = dist(9);
-  const fallback = (dist(5) + dist(17)) / 2;
+  const palm = dist(middle);
+  const fallback = (dist(index) + dist(pinky)) / 2;
   let size = Number.isFinite(palm) ? palm : fallback;
   if (!(size > 1e-6)) size = NaN;
-  for (let i = 0; i < 21; i++) {
-    for (let c = 0; c < 3; c++) {
-      const j = (first + i) * 3 + c;
-      p[j] = (p[j] - wrist[c]) / size;
-    }
+  for (const i of idx) {
+    for (let c = 0; c < 3; c++) p[i * 3 + c] = (p[i * 3 + c] - wrist[c]) / size;
+  }
+}
+
+// A "points" part, in place: kept (no anchor), centred on one anchor, or centred on
+// two anchors' midpoint and divided by their distance.
+function normalizePoints(p, idx, anchors) {
+  if (anchors.length === 0) return;
+  const at = (i, c) => p[i * 3 + c];
+  let centre;
+  let size = 1;
+  if (anchors.length === 1) {
+    centre = [0, 1, 2].map((c) => at(anchors[0], c));
+  } else {
+    const [a, b] = anchors;
+    centre = [0, 1, 2].map((c) => (at(a, c) + at(b, c)) / 2);
+    size = norm2d(at(a, 0) - at(b, 0), at(a, 1) - at(b, 1));
+    if (!(size > 1e-6)) size = NaN;
+  }
+  for (const i of idx) {
+    for (let c = 0; c < 3; c++) p[i * 3 + c] = (p[i * 3 + c] - centre[c]) / size;
   }
 }
 
@@ -267,15 +331,15 @@ export function normalizeFrame(landmarks, visibility, spec, imageSize = null) {
   for (let i = 0; i < k; i++) {
     if (Math.fround(visibility[i]) < minVisibility) p[i * 3] = p[i * 3 + 1] = p[i * 3 + 2] = NaN;
   }
-  if (spec.layout === "pose") {
-    normalizePose(p, 0, spec);
-  } else if (spec.layout === "hands") {
-    normalizeHand(p, 0);
-    normalizeHand(p, 21);
-  } else {
-    normalizePose(p, 0, spec);
-    normalizeHand(p, 33);
-    normalizeHand(p, 54);
+  // Parts read the aspect-corrected, visibility-masked input (a copy), like Python.
+  const source = Float64Array.from(p);
+  for (const part of spec.layoutDefinition.parts) {
+    const idx = part.indices;
+    const local = Float64Array.from(source);
+    if (part.kind === "body") normalizeBody(local, idx, part.anchor_indices, spec);
+    else if (part.kind === "hand") normalizeHand(local, idx, part.anchor_indices);
+    else normalizePoints(local, idx, part.anchor_indices);
+    for (const i of idx) for (let c = 0; c < 3; c++) p[i * 3 + c] = local[i * 3 + c];
   }
   const channels = spec.channels;
   if (channels === 3) return p;
@@ -544,7 +608,7 @@ export class GestureModel {
     this.metadata = metadata;
     this.classes = metadata.classes.map(String);
     this.background = metadata.background ?? null;
-    this.spec = normalizerSpec(metadata.normalizer);
+    this.spec = normalizerSpec(metadata.normalizer, metadata.layout_definition ?? null);
     this.windowRunner = windowRunner;
     this.streamBytes = streamBytes;
     this.litert = litert;
@@ -704,11 +768,14 @@ export class WindowStepper {
 // ------------------------------------------------------------------ decisions
 /** `DecisionOptions` with Python's defaults. */
 export function decisionOptions(options = {}) {
-  return {
-    smoothing: "ema", ema_alpha: 0.3, majority_frames: 5, threshold: 0.6, min_frames: 3,
-    cooldown: 0.5, ...options,
-  };
+  return { ...DECISION_DEFAULTS, ...options };
 }
+
+/** Python's `DecisionOptions()` defaults (checked against tests/vectors/defaults.json). */
+export const DECISION_DEFAULTS = Object.freeze({
+  smoothing: "ema", ema_alpha: 0.3, majority_frames: 5, threshold: 0.6, min_frames: 3,
+  cooldown: 0.5,
+});
 
 /**
  * Probabilities per row in, gesture events out (port of `StreamingRecognizer`'s
@@ -820,6 +887,19 @@ export class Decider {
     this.candidate = null;
     this.candidateCount = 0;
     return events;
+  }
+
+  /**
+   * End the stream at `now` seconds: closes a gesture still going on.
+   *
+   * @returns {object[]} the closing event, if a gesture was going on.
+   */
+  finish(now) {
+    if (this.current === null) return [];
+    const event = { label: this.current, start: this.currentStart, end: now, confidence: this.currentPeak };
+    this.lastEnd.set(this.current, now);
+    this.current = null;
+    return [event];
   }
 }
 

@@ -1,0 +1,250 @@
+"""Shared test vectors: Python writes tests/vectors/*.json, pytest and `node --test` check them.
+
+The browser page ports the normalizer's streaming path, the decisions, the defaults and
+the model-file constants to JavaScript (poseact/deploy/web_assets/poseact.js). The
+vectors hold Python's answers on real landmarks (the ASL recordings); this file checks
+that the committed vectors are what Python gives today (so they cannot go stale), and
+runs tests/web/vectors.test.mjs, which checks the JavaScript against the same files
+without a browser.
+
+Regenerate after an intended change: `python tests/test_vectors.py --write`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from poseact.core.layouts import BodyPart, Layout, get_layout, register_layout
+from poseact.normalize.spec import NormalizerSpec
+from poseact.normalize.streaming import StreamingFeaturizer
+from poseact.runtime import model_file
+from poseact.runtime.decider import Decider, DecisionOptions
+
+HERE = Path(__file__).resolve().parent
+VECTORS = HERE / "vectors"
+SHARED = Path(os.environ.get("POSEACT_SHARED_DIR", HERE.parent.parent / "shared"))
+ASL = SHARED / "data" / "asl_signs" / "asl_signs.npz"
+
+#: A custom layout: the two wrists only, centred on their midpoint, scaled by their distance.
+WRISTS = Layout(
+    "vector_wrists",
+    ("LEFT_WRIST", "RIGHT_WRIST"),
+    (BodyPart(name="wrists", kind="points", points=("LEFT_WRIST", "RIGHT_WRIST"),
+              anchors=("LEFT_WRIST", "RIGHT_WRIST")),),
+    edges=(("LEFT_WRIST", "RIGHT_WRIST"),),
+)  # fmt: skip
+
+
+def _json_floats(values) -> list:
+    """Nested lists with NaN as None (JSON has no NaN)."""
+    array = np.asarray(values, dtype=np.float64)
+    return [None if math.isnan(v) else float(v) for v in array.reshape(-1)]
+
+
+def _asl_frames(clip: int, layout: str, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """(T, K, 3) landmarks and (T, K) visibility of a real ASL clip, zeros → NaN."""
+    with np.load(ASL) as data:
+        pose = data["pose"][clip, :frames]
+        hands = data["hands"][clip, :frames]
+    hand_xyz = hands.reshape(frames, 42, 3).astype(np.float32)
+    hand_seen = np.any(hand_xyz != 0, axis=-1)
+    hand_xyz[~hand_seen] = np.nan
+    hand_vis = hand_seen.astype(np.float32)
+    pose_xyz, pose_vis = pose[..., :3].astype(np.float32), pose[..., 3].astype(np.float32)
+    if layout == "pose":
+        return pose_xyz, pose_vis
+    if layout == "hands":
+        return hand_xyz, hand_vis
+    if layout == "pose+hands":
+        return np.concatenate([pose_xyz, hand_xyz], 1), np.concatenate([pose_vis, hand_vis], 1)
+    names = get_layout("pose").point_names
+    idx = [names.index(n) for n in WRISTS.point_names]
+    return pose_xyz[:, idx], pose_vis[:, idx]
+
+
+def _featurizer_case(name, spec: NormalizerSpec, clip, times, image_size, drop=()) -> dict:
+    landmarks, visibility = _asl_frames(clip, spec.layout, len(times))
+    for frame in drop:  # nobody detected in these frames
+        landmarks[frame] = np.nan
+        visibility[frame] = 0.0
+    featurizer = StreamingFeaturizer(spec)
+    frames, rows = [], []
+    for t, lm, vis in zip(times, landmarks, visibility):
+        out = featurizer.push(float(t), lm, vis, image_size)
+        frames.append(
+            {"t": float(t), "landmarks": _json_floats(lm), "visibility": _json_floats(vis)}
+        )
+        rows.append([_json_floats(row) for row in out])
+    return {
+        "name": name,
+        "spec": spec.to_dict(),
+        "layout_definition": get_layout(spec.layout).to_dict(),
+        "image_size": list(image_size) if image_size else None,
+        "frames": frames,
+        "rows": rows,
+    }
+
+
+def _decider_case(name, classes, background, options: DecisionOptions, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    decider = Decider(classes, background, options)
+    steps = []
+    # blocks of one dominant class (some below threshold), then noise
+    plan = [(0, 12), (1, 9), (None, 4), (2, 14), (0, 3), (1, 12)]
+    t = 0.0
+    for dominant, length in plan:
+        for _ in range(length):
+            logits = rng.normal(0, 0.5, len(classes))
+            if dominant is not None:
+                logits[dominant] += 3.0
+            probs = np.exp(logits) / np.exp(logits).sum()
+            events = decider.update(probs.astype(np.float32), t)
+            steps.append(
+                {
+                    "t": t,
+                    "probs": [float(p) for p in probs.astype(np.float32)],
+                    "events": [dataclasses.asdict(e) for e in events],
+                }
+            )
+            t = round(t + 1 / 30, 6)
+    final = [dataclasses.asdict(e) for e in decider.finish(t)]
+    return {
+        "name": name,
+        "classes": list(classes),
+        "background": background,
+        "options": dataclasses.asdict(options),
+        "steps": steps,
+        "finish_at": t,
+        "finish_events": final,
+    }
+
+
+def build_vectors() -> dict[str, object]:
+    """Every vector file's content, computed by poseact's Python reference."""
+    register_layout(WRISTS)
+    at_30 = np.arange(14) / 30.0
+    at_60 = np.arange(20) / 60.0
+    jittered = np.cumsum(np.r_[0.0, np.random.default_rng(3).uniform(0.02, 0.05, 13)])
+    featurizer = [
+        _featurizer_case("pose 30 fps", NormalizerSpec(layout="pose"), 0, at_30, (640, 480)),
+        _featurizer_case(
+            "pose+hands, rotated, 60 fps camera into 30 fps, a dropped frame",
+            NormalizerSpec(layout="pose+hands", rotate=True),
+            75,
+            at_60,
+            (1280, 720),
+            drop=(5,),
+        ),
+        _featurizer_case(
+            "hands, no z, shoulders centre, irregular timestamps",
+            NormalizerSpec(layout="hands", use_z=False, center="shoulders", scale="shoulders"),
+            40,
+            jittered,
+            None,
+        ),
+        _featurizer_case(
+            "custom layout: two wrists, no velocity",
+            NormalizerSpec(layout=WRISTS.name, velocity=False, fps=15.0, min_visibility=0.0),
+            10,
+            at_30,
+            (640, 480),
+        ),
+    ]
+    decider = [
+        _decider_case(
+            "ema with background", ["none", "wave", "clap"], "none", DecisionOptions(), 0
+        ),
+        _decider_case(
+            "majority, low threshold, long cooldown",
+            ["a", "b", "c"],
+            None,
+            DecisionOptions(smoothing="majority", threshold=0.4, min_frames=2, cooldown=1.0),
+            1,
+        ),
+    ]
+    defaults = {
+        "normalizer": {k: v for k, v in NormalizerSpec().to_dict().items() if k != "version"},
+        "decision": dataclasses.asdict(DecisionOptions()),
+    }
+    contract = {
+        "magic": model_file.TFLITE_MAGIC.decode(),
+        "format": model_file.METADATA_FORMAT,
+        "version": model_file.METADATA_VERSION,
+        "metadataMember": model_file.METADATA_MEMBER,
+        "labelsMember": model_file.LABELS_MEMBER,
+        "streamMember": model_file.STREAM_MEMBER,
+    }
+    return {
+        "featurizer": featurizer,
+        "decider": decider,
+        "defaults": defaults,
+        "model_file": contract,
+    }
+
+
+def _text(value) -> str:
+    return json.dumps(value, indent=1, sort_keys=True) + "\n"
+
+
+@pytest.fixture(scope="module")
+def vectors() -> dict[str, object]:
+    if not ASL.exists():
+        pytest.skip(f"{ASL} is missing")
+    return build_vectors()
+
+
+@pytest.mark.parametrize("name", ["featurizer", "decider", "defaults", "model_file"])
+def test_committed_vectors_are_what_python_computes(vectors, name):
+    path = VECTORS / f"{name}.json"
+    assert path.exists(), f"{path} is missing: run python tests/test_vectors.py --write"
+    committed = json.loads(path.read_text())
+    assert committed == json.loads(_text(vectors[name])), (
+        f"{path} is stale: run python tests/test_vectors.py --write after an intended change"
+    )
+
+
+def test_vectors_exercise_what_they_claim(vectors):
+    cases = {case["name"]: case for case in vectors["featurizer"]}
+    resampled = cases["pose+hands, rotated, 60 fps camera into 30 fps, a dropped frame"]
+    assert sum(len(rows) for rows in resampled["rows"]) == 10  # 20 frames at 60 fps → 10 rows
+    assert any(v is None for v in resampled["frames"][5]["landmarks"])
+    custom = cases["custom layout: two wrists, no velocity"]
+    first = custom["rows"][0][0]
+    # centred on the wrists' midpoint, scaled by their distance: ±0.5 apart in x, y
+    assert abs(math.hypot(first[0] - first[3], first[1] - first[4]) - 1.0) < 1e-5
+    events = [e for step in vectors["decider"][0]["steps"] for e in step["events"]]
+    assert {e["label"] for e in events} == {"wave", "clap"}  # the background never fires
+    assert any(e["end"] is not None for e in events)
+
+
+def test_javascript_matches_the_vectors():
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    result = subprocess.run(
+        [node, "--test", str(HERE / "web" / "vectors.test.mjs")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "# fail 0" in result.stdout
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        raise SystemExit("usage: python tests/test_vectors.py --write")
+    VECTORS.mkdir(exist_ok=True)
+    for name, value in build_vectors().items():
+        (VECTORS / f"{name}.json").write_text(_text(value))
+        print(f"wrote {VECTORS / name}.json")
