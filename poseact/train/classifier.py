@@ -326,6 +326,8 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         """
         import keras
 
+        import poseact.train.zoo  # noqa: F401  (registers poseact's custom Keras layers)
+
         path = Path(path)
         try:
             with zipfile.ZipFile(path) as zf:
