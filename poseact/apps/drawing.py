@@ -11,13 +11,12 @@ Landmarks are the ones poseact uses everywhere: (K, 3) normalized image coordina
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from poseact.core.layouts import HAND_LANDMARK_NAMES, POSE_LANDMARK_NAMES, Layout, get_layout
+from poseact.core.layouts import Layout, get_layout
 
 __all__ = [
     "skeleton_edges",
@@ -28,22 +27,6 @@ __all__ = [
 ]
 
 Color = tuple[int, int, int]  # B, G, R
-
-#: MediaPipe's pose skeleton (POSE_CONNECTIONS), as indices into POSE_LANDMARK_NAMES.
-_POSE_EDGES: tuple[tuple[int, int], ...] = (
-    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10),
-    (11, 12), (11, 13), (13, 15), (15, 17), (15, 19), (15, 21), (17, 19),
-    (12, 14), (14, 16), (16, 18), (16, 20), (16, 22), (18, 20),
-    (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28),
-    (27, 29), (28, 30), (29, 31), (30, 32), (27, 31), (28, 32),
-)  # fmt: skip
-
-#: MediaPipe's hand skeleton (HAND_CONNECTIONS), as indices into HAND_LANDMARK_NAMES.
-_HAND_EDGES: tuple[tuple[int, int], ...] = (
-    (0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8),
-    (5, 9), (9, 10), (10, 11), (11, 12), (9, 13), (13, 14), (14, 15), (15, 16),
-    (13, 17), (0, 17), (17, 18), (18, 19), (19, 20),
-)  # fmt: skip
 
 _LEFT_COLOR: Color = (255, 160, 0)  # blue-ish: the person's left side / left hand
 _RIGHT_COLOR: Color = (0, 140, 255)  # orange: the person's right side / right hand
@@ -61,29 +44,11 @@ def _as_layout(layout: str | Layout) -> Layout:
     return layout if isinstance(layout, Layout) else get_layout(layout)
 
 
-@functools.cache
-def _edges(layout_name: str) -> tuple[tuple[int, int], ...]:
-    layout = get_layout(layout_name)
-    edges: list[tuple[int, int]] = []
-    if all(layout.has(name) for name in POSE_LANDMARK_NAMES):
-        for a, b in _POSE_EDGES:
-            edges.append(
-                (layout.index(POSE_LANDMARK_NAMES[a]), layout.index(POSE_LANDMARK_NAMES[b]))
-            )
-    for side in ("LEFT", "RIGHT"):
-        names = [f"{side}_HAND.{name}" for name in HAND_LANDMARK_NAMES]
-        if all(layout.has(name) for name in names):
-            for a, b in _HAND_EDGES:
-                edges.append((layout.index(names[a]), layout.index(names[b])))
-    return tuple(edges)
-
-
 def skeleton_edges(layout: str | Layout) -> tuple[tuple[int, int], ...]:
     """The skeleton's connections for a layout, as pairs of point indices.
 
-    The pose part follows MediaPipe's POSE_CONNECTIONS and each hand its
-    HAND_CONNECTIONS, looked up by point name, so "pose", "hands" and "pose+hands" all
-    work.
+    The layout's `edges` (point names): MediaPipe's POSE_CONNECTIONS and
+    HAND_CONNECTIONS for the built-in layouts, whatever a registered layout lists.
 
     Args:
         layout: a layout name ("pose", "hands", "pose+hands") or a `Layout`.
@@ -94,7 +59,7 @@ def skeleton_edges(layout: str | Layout) -> tuple[tuple[int, int], ...]:
     Raises:
         LandmarkFormatError: unknown layout name.
     """
-    return _edges(_as_layout(layout).name)
+    return _as_layout(layout).edge_indices
 
 
 def _point_colors(layout: Layout) -> list[Color]:

@@ -12,6 +12,7 @@ registration.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -218,8 +219,8 @@ class Layout:
 
     @property
     def edge_indices(self) -> tuple[tuple[int, int], ...]:
-        """The skeleton's edges as (i, j) point indices."""
-        return tuple((self.index(a), self.index(b)) for a, b in self.edges)
+        """The skeleton's edges as (i, j) point indices (computed once per layout)."""
+        return _edge_indices(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able definition; `layout_from_dict` reads it (so does the web page).
@@ -247,6 +248,11 @@ class Layout:
             "mirror_permutation": [int(i) for i in self.mirror_permutation],
             "edges": [list(e) for e in self.edges],
         }
+
+
+@functools.cache
+def _edge_indices(layout: Layout) -> tuple[tuple[int, int], ...]:
+    return tuple((layout.index(a), layout.index(b)) for a, b in layout.edges)
 
 
 def layout_from_dict(data: dict[str, Any]) -> Layout:

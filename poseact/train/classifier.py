@@ -49,6 +49,7 @@ from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.train.engine import (
     check_training_data,
+    representative_windows,
     split_validation,
     train_network,
     training_windows,
@@ -231,8 +232,6 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             metrics=["accuracy"],
         )
         history = train_network(net, windows, x_val, y_val, training, verbose=self.verbose)
-        # A few unaugmented training windows: calibration data for int8 export.
-        sample = rng.permutation(len(train))[:64]
         self._set_fitted(
             classes=classes,
             background=data.background,
@@ -240,7 +239,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             model=net,
             history=history,
             training_seconds=time.perf_counter() - started,
-            representative=normalizer.transform_many([train.sequences[i] for i in sample]),
+            representative=representative_windows(normalizer, train.sequences, rng),
             # a few windows per class, rehearsed when fine-tuning keeps the old labels
             rehearsal=build_memory(normalizer, train, seed=training.seed),
         )

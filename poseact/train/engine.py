@@ -248,3 +248,11 @@ def train_network(
     if best_weights is not None:
         net.set_weights(best_weights)
     return history
+
+
+def representative_windows(
+    normalizer: Normalizer, sequences, rng: np.random.Generator, count: int = 64
+) -> np.ndarray:
+    """(n, W, F) unaugmented windows of up to `count` random clips: int8 calibration data."""
+    sample = rng.permutation(len(sequences))[:count]
+    return normalizer.transform_many([sequences[i] for i in sample])

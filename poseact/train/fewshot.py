@@ -26,6 +26,7 @@ from poseact.data.dataset import Dataset
 from poseact.train.classifier import GestureClassifier
 from poseact.train.engine import (
     check_training_data,
+    representative_windows,
     split_validation,
     train_network,
     training_windows,
@@ -341,7 +342,6 @@ def distill(
     history = train_network(net, windows, x_val, y_val, training, verbose=verbose)
     net.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
-    sample = rng.permutation(len(train))[:64]
     clf = GestureClassifier(normalizer=spec, model=student, training=training, verbose=verbose)
     clf._set_fitted(
         classes=classes,
@@ -350,7 +350,7 @@ def distill(
         model=net,
         history=history,
         training_seconds=time.perf_counter() - started,
-        representative=normalizer.transform_many([train.sequences[i] for i in sample]),
+        representative=representative_windows(normalizer, train.sequences, rng),
         rehearsal=build_memory(normalizer, train, seed=training.seed),
     )
     logger.info(
