@@ -73,7 +73,7 @@ _EXPORTS: dict[str, str] = {
     "distill": "poseact.train.fewshot",
     "fine_tune": "poseact.train.fewshot",
     "CompareOptions": "poseact.apps.compare",
-    "ComparisonReport": "poseact.apps.compare",
+    "ComparisonReport": "poseact.apps.compare_report",
     "compare_models": "poseact.apps.compare",
     # export and runtime
     "export_tflite": "poseact.deploy.export",
@@ -118,8 +118,10 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from poseact.apps.compare import (
         CompareOptions,
-        ComparisonReport,
         compare_models,
+    )
+    from poseact.apps.compare_report import (
+        ComparisonReport,
     )
     from poseact.apps.demo import (
         run_demo,
@@ -139,7 +141,6 @@ if TYPE_CHECKING:  # pragma: no cover
         ModelAssetError,
         ModelFormatError,
         NoPoseDetected,
-        NotFittedError,
         PoseactError,
         UnknownLabelError,
         VideoReadError,
@@ -231,6 +232,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from poseact.train.classifier import (
         GestureClassifier,
+        NotFittedError,
     )
     from poseact.train.evaluate import (
         EvaluationReport,

@@ -216,12 +216,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from poseact.apps.compare import (
-        CompareOptions,
-        ComparisonReport,
-        compare_models,
-        load_comparison_dataset,
-    )
+    from poseact.apps.compare import CompareOptions, compare_models, load_comparison_dataset
+    from poseact.apps.compare_report import ComparisonReport
 
     if args.render:
         path = ComparisonReport.load_json(args.render).save_markdown(args.output)

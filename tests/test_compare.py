@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from poseact.apps.compare import (
-    CompareOptions,
+from poseact.apps.compare import CompareOptions
+from poseact.apps.compare_report import (
     ComparisonReport,
     ConfigSummary,
     DistillResult,

@@ -99,9 +99,7 @@ def _fingertip_dataset(shared_dir, per_class: int) -> Dataset:
 
 
 @pytest.mark.slow
-def test_a_custom_layout_trains_exports_and_runs_where_nobody_registered_it(
-    shared_dir, tmp_path
-):
+def test_a_custom_layout_trains_exports_and_runs_where_nobody_registered_it(shared_dir, tmp_path):
     from poseact.data.augment import AugmentOptions
     from poseact.deploy.export import export_tflite
     from poseact.runtime.model import TFLiteGestureModel

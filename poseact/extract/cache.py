@@ -12,12 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from poseact.core.atomic import is_temp_file, sha256_file
-from poseact.core.errors import (
-    LandmarkFormatError,
-    PoseactError,
-    VideoReadError,
-    WriteError,
-)
+from poseact.core.errors import LandmarkFormatError, PoseactError, VideoReadError, WriteError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.assets import user_cache_dir
 from poseact.extract.extractor import _required_models, extract_video
