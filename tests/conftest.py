@@ -120,3 +120,11 @@ def asl_tflite(asl_gru, asl_split, tmp_path_factory):
     path = tmp_path_factory.mktemp("export") / "asl_float.tflite"
     report = export_tflite(asl_gru, path, quantization="float", parity_data=asl_split[1])
     return path, report
+
+
+def landmarkers_created(caplog) -> int:
+    """MediaPipe landmarkers created so far in this test (the extractor logs each one)."""
+    return sum(
+        r.name == "poseact.extract.extractor" and r.getMessage().startswith("created ")
+        for r in caplog.records
+    )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import landmarkers_created
 from media import make_astronaut_video
 
 from poseact.apps.recorder import next_clip_number
@@ -29,7 +30,6 @@ from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset, write_landmark_csv
 from poseact.extract.batch import extract_many
 from poseact.extract.cache import LandmarkCache
-from poseact.extract.extractor import LandmarkExtractor
 from poseact.extract.options import ExtractorOptions
 
 SIZE = (320, 240)
@@ -89,7 +89,8 @@ def sequence() -> LandmarkSequence:
 
 
 # ---------------------------------------------------------------------- killed processes
-def test_killed_extraction_leaves_complete_entries_and_a_rerun_resumes(videos, tmp_path):
+def test_killed_extraction_leaves_complete_entries_and_a_rerun_resumes(videos, tmp_path, caplog):
+    caplog.set_level("DEBUG", logger="poseact.extract.extractor")
     cache = LandmarkCache(tmp_path / "cache")
     child = run_python(
         """
@@ -109,9 +110,9 @@ def test_killed_extraction_leaves_complete_entries_and_a_rerun_resumes(videos, t
     for entry in done:
         assert len(LandmarkSequence.load(entry)) >= 6  # complete, readable entries
 
-    before = LandmarkExtractor.landmarkers_created
+    before = landmarkers_created(caplog)
     results = extract_many(videos, cache=cache, progress=False)
-    assert LandmarkExtractor.landmarkers_created - before == len(videos) - len(done)
+    assert landmarkers_created(caplog) - before == len(videos) - len(done)
     assert [len(s) for s in results] == [6, 7, 8, 9, 10]
     assert len(cache.entries()) == len(videos)
 

@@ -6,12 +6,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import landmarkers_created
 from media import make_astronaut_video
 
 from poseact.core.errors import NoPoseDetected
 from poseact.extract.batch import extract_many
 from poseact.extract.cache import LandmarkCache
-from poseact.extract.extractor import LandmarkExtractor
 from poseact.extract.options import ExtractorOptions
 
 try:
@@ -63,7 +63,8 @@ def same(a, b) -> bool:
 
 
 @needs_ray
-def test_ray_matches_sequential_and_shares_the_cache(local_ray, clips, tmp_path):
+def test_ray_matches_sequential_and_shares_the_cache(local_ray, clips, tmp_path, caplog):
+    caplog.set_level("DEBUG", logger="poseact.extract.extractor")
     from poseact.extract.distributed import cache_with_ray, extract_with_ray
 
     options = ExtractorOptions(layout="pose")
@@ -75,9 +76,9 @@ def test_ray_matches_sequential_and_shares_the_cache(local_ray, clips, tmp_path)
     assert all(same(a, b) for a, b in zip(sequential, distributed))
     assert len(cache.entries()) == len(clips)  # written by the actors
 
-    created = LandmarkExtractor.landmarkers_created
+    created = landmarkers_created(caplog)
     cached = extract_many(clips, options, cache=cache, progress=False)
-    assert LandmarkExtractor.landmarkers_created == created  # all hits, no MediaPipe
+    assert landmarkers_created(caplog) == created  # all hits, no MediaPipe
     assert all(same(a, b) for a, b in zip(sequential, cached))
 
     entries = cache_with_ray(clips[::-1], options, cache_dir=cache)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import landmarkers_created
 from media import astronaut_frames, make_astronaut_video, write_video
 
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
@@ -287,17 +288,18 @@ def test_real_video_pose_and_hands(testdata_dir):
 
 
 # ---------------------------------------------------------------------------- cache
-def test_cache_hits_need_no_landmarker(clips, tmp_path):
+def test_cache_hits_need_no_landmarker(clips, tmp_path, caplog):
+    caplog.set_level("DEBUG", logger="poseact.extract.extractor")
     cache = LandmarkCache(tmp_path / "landmarks")
     paths = [clips["small_a"], clips["small_b"]]
     options = ExtractorOptions()
-    before = LandmarkExtractor.landmarkers_created
+    before = landmarkers_created(caplog)
     first = extract_many(paths, options, cache=cache, progress=False)
-    assert LandmarkExtractor.landmarkers_created == before + 2
+    assert landmarkers_created(caplog) == before + 2
     assert len(cache.entries()) == 2
 
     second = extract_many(paths, options, cache=cache, progress=False)
-    assert LandmarkExtractor.landmarkers_created == before + 2, "cache hits create no landmarker"
+    assert landmarkers_created(caplog) == before + 2, "cache hits create no landmarker"
     for a, b, path in zip(first, second, paths, strict=True):
         assert_same(a, b)
         assert b.source == str(path)

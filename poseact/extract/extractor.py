@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -93,12 +93,9 @@ class LandmarkExtractor:
         running_mode: "video" (tracking between frames; timestamps must increase) or
             "image" (each frame independent).
 
-    Attributes:
-        landmarkers_created: class-wide count of MediaPipe landmarkers created in this
-            process (lets tests check that cached results need none).
+    Each landmarker created is logged at DEBUG level ("created PoseLandmarker from ...",
+    logger `poseact.extract.extractor`), so `--debug` shows when MediaPipe runs.
     """
-
-    landmarkers_created: ClassVar[int] = 0
 
     def __init__(
         self, options: ExtractorOptions | None = None, running_mode: str = "video"
@@ -140,7 +137,6 @@ class LandmarkExtractor:
                 self._pose = stack.enter_context(
                     _create(vision.PoseLandmarker, pose_options, models["pose"])
                 )
-                LandmarkExtractor.landmarkers_created += 1
             if "hand" in models:
                 hand_options = vision.HandLandmarkerOptions(
                     base_options=BaseOptions(model_asset_path=str(models["hand"])),
@@ -153,7 +149,6 @@ class LandmarkExtractor:
                 self._hands = stack.enter_context(
                     _create(vision.HandLandmarker, hand_options, models["hand"])
                 )
-                LandmarkExtractor.landmarkers_created += 1
         except BaseException:
             self._pose = self._hands = None
             stack.close()
@@ -282,6 +277,7 @@ def _create(landmarker_class: Any, options: Any, model_path: Path) -> Iterator[A
             f"MediaPipe could not load the model {model_path} as a"
             f" {landmarker_class.__name__} bundle: {exc}"
         ) from None
+    logger.debug("created %s from %s", landmarker_class.__name__, model_path)
     with landmarker:
         yield landmarker
 
