@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for conf
 from conftest import load_asl_signs  # noqa: E402
 from poseact.classifier import GestureClassifier, ModelOptions, TrainingOptions  # noqa: E402
 from poseact.export import export_tflite  # noqa: E402
+
 from poseact.runtime import TFLiteGestureModel  # noqa: E402
 
 train, test = load_asl_signs("pose").split(0.3, seed=0)
