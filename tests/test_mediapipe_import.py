@@ -25,10 +25,12 @@ from poseact.extract.options import ExtractorOptions
 image = extract_image({image!r}, ExtractorOptions(layout="hands"))
 video = extract_video({video!r}, ExtractorOptions(layout="pose", frame_step=10))
 tf_after_extraction = "tensorflow" in sys.modules
+matplotlib_loaded = "matplotlib" in sys.modules
 {after}
 print(json.dumps({{
     "seconds": seconds, "tf_after_mediapipe": tf_after_mediapipe,
     "tf_after_extraction": tf_after_extraction, "tf_version": tf_version,
+    "matplotlib_loaded": matplotlib_loaded, "drawing": drawing,
     "image": image.landmarks.tolist(), "video": video.landmarks.tolist(),
     "video_t": video.timestamps.tolist(), "visibility": video.visibility.tolist(),
 }}))
@@ -55,14 +57,18 @@ def test_same_landmarks_without_tensorflow_and_tensorflow_still_imports(testdata
     hidden = run_child(
         testdata_dir,
         before="",
-        after="import tensorflow as tf\ntf_version = tf.__version__",
+        after="import tensorflow as tf\ntf_version = tf.__version__\n"
+        "import mediapipe\n"
+        "drawing = mediapipe.tasks.vision.drawing_utils.DrawingSpec().thickness",
     )
     assert not hidden["tf_after_mediapipe"] and not hidden["tf_after_extraction"]
+    # MediaPipe's drawing helpers (and matplotlib) load when first used, not before
+    assert not hidden["matplotlib_loaded"] and hidden["drawing"] == 2
     assert hidden["tf_version"]  # imported afterwards, in the same process
     normal = run_child(
         testdata_dir,
         before="import tensorflow",
-        after="tf_version = None",
+        after="tf_version = None\ndrawing = None",
     )
     assert normal["tf_after_mediapipe"]
     for key in ("image", "video", "video_t", "visibility"):

@@ -17,12 +17,20 @@ Hiding TensorFlow is done with a `sys.meta_path` finder that answers
 `ModuleNotFoundError` for "tensorflow" and its submodules when asked from the
 importing thread, rather than with `sys.modules["tensorflow"] = None`, which would
 also make a concurrent `import tensorflow` in another thread fail.
+
+The same finder makes MediaPipe's drawing helpers (`vision.drawing_utils`,
+`vision.drawing_styles`) lazy modules (`importlib.util.LazyLoader`): they import
+`matplotlib.pyplot` at module level, which is most of what is left of the import time
+(about 0.4 s), and poseact never draws with them. They load, matplotlib included, the
+first time anyone touches one of their attributes.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.abc
+import importlib.machinery
+import importlib.util
 import sys
 import threading
 from types import ModuleType
@@ -32,6 +40,13 @@ __all__ = ["import_mediapipe"]
 
 _LOCK = threading.Lock()
 _HIDDEN = "tensorflow"
+#: MediaPipe modules loaded lazily: they import matplotlib.pyplot, poseact never uses them.
+_LAZY = frozenset(
+    {
+        "mediapipe.tasks.python.vision.drawing_utils",
+        "mediapipe.tasks.python.vision.drawing_styles",
+    }
+)
 # What poseact uses: the vision tasks (PoseLandmarker, HandLandmarker, Image) and
 # BaseOptions. `import mediapipe` imports all of them today; naming them here keeps
 # them inside the TensorFlow-free import if a later MediaPipe imports them lazily.
@@ -42,20 +57,26 @@ _MODULES = (
 )
 
 
-class _HideTensorFlow(importlib.abc.MetaPathFinder):
-    """Makes `import tensorflow[.x]` fail in one thread, as if it were not installed."""
+class _MediaPipeImport(importlib.abc.MetaPathFinder):
+    """In one thread: `import tensorflow[.x]` fails as if it were not installed, and
+    MediaPipe's drawing modules get lazy loaders."""
 
     def __init__(self, thread: int) -> None:
         self.thread = thread
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
-        if threading.get_ident() == self.thread and (
-            fullname == _HIDDEN or fullname.startswith(_HIDDEN + ".")
-        ):
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if threading.get_ident() != self.thread:
+            return None
+        if fullname == _HIDDEN or fullname.startswith(_HIDDEN + "."):
             raise ModuleNotFoundError(
                 f"No module named {fullname!r} (hidden while poseact imports MediaPipe)",
                 name=fullname,
             )
+        if fullname in _LAZY:
+            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+            if spec is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = importlib.util.LazyLoader(spec.loader)
+            return spec
         return None
 
 
@@ -84,7 +105,7 @@ def import_mediapipe() -> ModuleType:
     with _LOCK:
         if sys.modules.get(_HIDDEN) is not None:  # already imported: nothing to save
             return _import_all()
-        finder = _HideTensorFlow(threading.get_ident())
+        finder = _MediaPipeImport(threading.get_ident())
         sys.meta_path.insert(0, finder)
         try:
             return _import_all()
