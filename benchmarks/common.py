@@ -261,18 +261,66 @@ def work_dir(given: Path | None = None) -> Path:
 
 
 # ---------------------------------------------------------------------- media
-def astronaut_image() -> np.ndarray:
-    """scikit-image's astronaut photo (a real person, head and shoulders), RGB."""
-    from skimage import data
+TESTDATA = SHARED / "testdata"
+#: The real 720p test video (a woman raising a thumb up, 195 frames at 25 fps).
+PERSON_VIDEO = TESTDATA / "person_thumb_up.mp4"
 
-    return data.astronaut()
+
+def person_image() -> np.ndarray:
+    """A real person, head and shoulders: the middle 720×720 of frame 100 of
+    ../shared/testdata/person_thumb_up.mp4, RGB. Needs nothing beyond the plain install."""
+    from poseact.extract.sources import VideoFileSource
+
+    if not PERSON_VIDEO.is_file():
+        raise FileNotFoundError(f"test video {PERSON_VIDEO} not found (set POSEACT_SHARED_DIR)")
+    with VideoFileSource(PERSON_VIDEO) as source:
+        for i, (_, rgb) in enumerate(source):
+            if i == 100:
+                left = (rgb.shape[1] - rgb.shape[0]) // 2
+                return np.ascontiguousarray(rgb[:, left : left + rgb.shape[0]])
+    raise ValueError(f"{PERSON_VIDEO} has fewer than 101 frames")
+
+
+def bare_mediapipe_fps(path: Path, frames: int | None = None) -> tuple[float, int]:
+    """(frames/s, frames) of a bare MediaPipe loop over a video: OpenCV decode, BGR→RGB,
+    `PoseLandmarker.detect_for_video` (pose full), all on one thread, landmarker start
+    included — what a user writes without poseact. The reference for poseact's figures."""
+    import cv2
+
+    from poseact.extract.assets import resolve_model
+    from poseact.extract.mp import import_mediapipe
+
+    mp = import_mediapipe()
+    vision = mp.tasks.vision
+    options = vision.PoseLandmarkerOptions(
+        base_options=mp.tasks.BaseOptions(model_asset_path=str(resolve_model("pose_full"))),
+        running_mode=vision.RunningMode.VIDEO,
+        num_poses=1,
+    )
+    start = time.perf_counter()
+    n = 0
+    with vision.PoseLandmarker.create_from_options(options) as landmarker:
+        capture = cv2.VideoCapture(str(path))
+        fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+        try:
+            while frames is None or n < frames:
+                ok, bgr = capture.read()
+                if not ok:
+                    break
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+                landmarker.detect_for_video(image, int(round(1000 * n / fps)))
+                n += 1
+        finally:
+            capture.release()
+    return n / (time.perf_counter() - start), n
 
 
 def hand_image() -> np.ndarray:
     """A real photo of an open hand (../shared/testdata/hand_open.jpg), RGB."""
     import cv2
 
-    path = SHARED / "testdata" / "hand_open.jpg"
+    path = TESTDATA / "hand_open.jpg"
     bgr = cv2.imread(str(path))
     if bgr is None:
         raise FileNotFoundError(f"test photo {path} not found (set POSEACT_SHARED_DIR)")
@@ -289,7 +337,7 @@ def clip(
     path = work / "clips" / f"{kind}_{size[0]}x{size[1]}_{frames}f_v{variant}.mp4"
     if path.is_file():
         return path
-    image = astronaut_image() if kind == "person" else hand_image()
+    image = person_image() if kind == "person" else hand_image()
     zoom = (0.80 + 0.01 * (variant % 5), 0.95 - 0.01 * (variant % 3))
     return write_video(path, moving_image_frames(image, frames, size, zoom=zoom))
 

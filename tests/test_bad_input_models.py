@@ -174,7 +174,8 @@ def test_damaged_network_fails_its_checksum_instead_of_crashing_litert(asl_tflit
         with pytest.raises(ModelFormatError, match="checksum mismatch: the network") as info:
             TFLiteGestureModel(bad)
         assert_names(info, bad)
-    # the stream model inside the archive, re-zipped so that the zip CRC is valid
+    # the separate stream model of a version 1 file, re-zipped so that the zip CRC is valid
+    data = (Path(__file__).parent / "data" / "legacy_v1.tflite").read_bytes()
     start = archive_start(data)
     with zipfile.ZipFile(io.BytesIO(data[start:])) as zf:
         members = {name: zf.read(name) for name in zf.namelist()}

@@ -32,9 +32,10 @@ def test_the_file_carries_labels_and_normalizer(asl_tflite, asl_gru):
     with zipfile.ZipFile(path) as zf:  # readable with nothing but the standard library
         names = set(zf.namelist())
         labels = zf.read("labels.txt").decode().split()
-    assert {"poseact.json", "labels.txt", "stream.tflite"} <= names
+    assert names == {"poseact.json", "labels.txt"}  # the stream form is a signature
     assert labels == ["hello", "iloveyou", "thanks"]
     meta = read_model_metadata(path)
+    assert meta["version"] == 2 and meta["stream"]["signature"] == "stream"
     assert meta["normalizer"] == asl_gru.normalizer_.spec.to_dict()
     assert meta["window"] == 30 and meta["architecture"] == "gru"
     assert meta["stream"]["state_size"] == 32

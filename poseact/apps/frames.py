@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from poseact.extract.reader import read_ahead
 from poseact.extract.sources import FrameSource, open_source
 
 logger = logging.getLogger(__name__)
@@ -47,9 +48,13 @@ def open_frames(source: Any, frame_step: int = 1) -> tuple[Any, bool, int]:
 
 
 def iter_frames(source: Any, step: int = 1) -> Iterator[tuple[float, np.ndarray]]:
-    """`(timestamp, rgb)` of every `step`-th frame, dropping any whose time does not increase."""
+    """`(timestamp, rgb)` of every `step`-th frame, dropping any whose time does not increase.
+
+    Video files and cameras are decoded in a reader thread a few frames ahead
+    (`poseact.extract.reader`), overlapping decoding with MediaPipe.
+    """
     last = -math.inf
-    for i, (t, rgb) in enumerate(source):
+    for i, (t, rgb) in enumerate(read_ahead(source)):
         if i % step:
             continue
         t = float(t)

@@ -1,21 +1,26 @@
 """Export a fitted `GestureClassifier` to one self-describing `.tflite` file.
 
-The file is the window model (input (1, W, F) float32, output (1, C) probabilities)
-with a zip archive appended, the way TFLite Metadata carries associated files. LiteRT
-loads the model and ignores the archive; `zipfile` reads the archive without TensorFlow:
+The file is one TFLite model with a zip archive appended, the way TFLite Metadata
+carries associated files. LiteRT loads the model and ignores the archive; `zipfile`
+reads the archive without TensorFlow:
 
+- the model has signature `window` (subgraph 0: input (1, W, F) float32, output (1, C)
+  probabilities) and, for the streaming architectures (GRU, LSTM, TCN), signature
+  `stream`: the single-step stateful form, inputs frame (L, F) and state (L, S),
+  outputs probabilities (L, C) and the new state (L, S), L = `STREAM_LANES`. The two
+  share one copy of the weights (`poseact.deploy.signatures`);
 - `poseact.json`: labels, background class, normalizer spec, window, feature count,
-  architecture, quantization, state size of the streaming model;
-- `labels.txt`: one label per line, in output order;
-- `stream.tflite` (GRU, LSTM, TCN): the single-step stateful model, inputs frame
-  (1, F) and state (1, S), outputs probabilities (1, C) and the new state (1, S).
+  architecture, quantization, the stream signature's name and state size;
+- `labels.txt`: one label per line, in output order.
+
+Files of metadata version 1 carried the single-step model as a second network,
+`stream.tflite`, in the archive; the runtime still reads them.
 
 `poseact.json` also records `inputs`, the stream(s) the network reads ("positions",
 "velocities", "both", "two_branch"). The selection happens inside the model, so the
 model input is always the normalizer's full (W, F) features and runtimes need not care.
-`model_size` and `model_sha256` describe the window model's bytes (the file's first
-`model_size` bytes), `stream.sha256` the stream model's; the runtime checks them before
-LiteRT parses a network.
+`model_size` and `model_sha256` describe the model's bytes (the file's first
+`model_size` bytes, both signatures); the runtime checks them before LiteRT parses it.
 
 Only TFLite builtin ops are used (no Flex / Select TF ops). Quantization: "float"
 (float32), "float16" (weights in float16), "int8": full integer with a representative
@@ -41,6 +46,7 @@ from poseact import __version__
 from poseact.core.atomic import atomic_write_bytes
 from poseact.core.choices import QUANTIZATIONS, RECURRENT, STREAMING
 from poseact.core.layouts import get_layout
+from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
 from poseact.runtime.model_file import METADATA_FORMAT, METADATA_VERSION, model_archive
 from poseact.train.classifier import GestureClassifier
 from poseact.train.networks import build_step_model, state_sizes
@@ -161,12 +167,13 @@ def export_tflite(
             yield [window[None].astype(np.float32)]
 
     full_int8 = architecture not in RECURRENT
-    window_model = _convert(classifier.model_, quantization, representative, full_int8)
-    stream_model = None
+    network = _convert(classifier.model_, quantization, representative, full_int8)
+    has_stream = streaming and architecture in STREAMING
     sizes: list[int] = []
-    if streaming and architecture in STREAMING:
+    if has_stream:
         step = build_step_model(classifier.model_, architecture)
         stream_model = _convert(step, quantization, None, False, batch=STREAM_LANES)
+        network = merge_signatures(network, stream_model)  # one copy of the weights
         sizes = state_sizes(classifier.model_, architecture)
     metadata = {
         "format": METADATA_FORMAT,
@@ -186,19 +193,18 @@ def export_tflite(
         if quantization == "int8"
         else None,
         "stream": {
-            "file": "stream.tflite",
+            "signature": STREAM_SIGNATURE,
             "state_size": int(sum(sizes)),
             "state_parts": sizes,
             "lanes": STREAM_LANES,
-            "sha256": hashlib.sha256(stream_model).hexdigest(),
         }
-        if stream_model is not None
+        if has_stream
         else None,
     }
     # lets the runtime detect a damaged network before LiteRT parses it
-    metadata["model_size"] = len(window_model)
-    metadata["model_sha256"] = hashlib.sha256(window_model).hexdigest()
-    data = window_model + model_archive(metadata, stream_model)
+    metadata["model_size"] = len(network)
+    metadata["model_sha256"] = hashlib.sha256(network).hexdigest()
+    data = network + model_archive(metadata, None)
     path = atomic_write_bytes(path, data)
 
     from poseact.runtime.model import TFLiteGestureModel
@@ -222,7 +228,7 @@ def export_tflite(
         path=Path(path),
         size_bytes=len(data),
         quantization=quantization,
-        streaming=stream_model is not None,
+        streaming=has_stream,
         max_abs_diff=diff,
         argmax_agreement=agree,
         parity_windows=len(parity),

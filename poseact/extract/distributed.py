@@ -64,7 +64,9 @@ class _Extractor:
         self.error: Exception | None = None
         try:
             _required_models(options)  # fail early if this node lacks the models
-            import mediapipe  # noqa: F401  (seconds: imports TensorFlow; once per actor)
+            from poseact.extract.mp import import_mediapipe
+
+            import_mediapipe()  # once per actor, without TensorFlow
         except Exception as exc:  # reported by ready(), with its own type
             self.error = exc
 

@@ -1,8 +1,8 @@
 """The extract stage: videos, images and cameras to MediaPipe landmarks.
 
-This is the only module that imports MediaPipe and OpenCV, and it imports them inside
-the functions that need them, so `import poseact.landmarks` stays cheap (importing
-MediaPipe takes seconds because it pulls in TensorFlow).
+MediaPipe and OpenCV are imported inside the functions that need them, so importing
+this module stays cheap; MediaPipe through `poseact.extract.mp.import_mediapipe`, which
+keeps TensorFlow out (about 1 s instead of 5-10 s).
 
 The pieces, from small to large:
 
@@ -34,7 +34,9 @@ import numpy as np
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.assets import resolve_model
+from poseact.extract.mp import import_mediapipe
 from poseact.extract.options import _NUM_HAND_POINTS, _NUM_POSE_POINTS, ExtractorOptions
+from poseact.extract.reader import read_ahead
 from poseact.extract.sources import FrameSource, VideoFileSource, _as_rgb, _cv2
 
 __all__ = [
@@ -117,7 +119,8 @@ class LandmarkExtractor:
             return self
         options = self.options
         models = _required_models(options)
-        from mediapipe.tasks.python import BaseOptions, vision
+        mp = import_mediapipe()
+        vision, BaseOptions = mp.tasks.vision, mp.tasks.BaseOptions
 
         mode = (
             vision.RunningMode.VIDEO if self.running_mode == "video" else vision.RunningMode.IMAGE
@@ -194,8 +197,7 @@ class LandmarkExtractor:
                 "LandmarkExtractor is not open: use `with LandmarkExtractor(...) as x:`"
                 " or call open()"
             )
-        import mediapipe as mp
-
+        mp = import_mediapipe()
         image = _as_rgb(rgb, "frame")
         height, width = image.shape[:2]
         if timestamp_s is None:
@@ -342,7 +344,8 @@ def _run(
     image_size: tuple[int, int] | None = None
     try:
         with LandmarkExtractor(options, "video") as extractor:
-            for i, (t, rgb) in enumerate(source):
+            # decoding overlaps MediaPipe: the reader thread stays a few frames ahead
+            for i, (t, rgb) in enumerate(read_ahead(source)):
                 if i % step:
                     continue
                 frame = extractor.process(rgb, t)

@@ -72,7 +72,16 @@ class TFLiteGestureModel:
                 f"{self.path}: the model has {outputs} outputs but its metadata lists"
                 f" {len(self.classes_)} classes"
             )
-        self._stream_content = stream
+        # the single-step model: a signature of this model (version 2), or the
+        # separate network of a version 1 file
+        described = model_file.metadata.stream or {}
+        self._stream_signature: str | None = None
+        self._stream_content: bytes | None = None
+        if isinstance(described.get("signature"), str):
+            self._stream_signature = described["signature"]
+            self._stream_content = content
+        elif stream is not None:
+            self._stream_content = stream
 
     def __enter__(self) -> TFLiteGestureModel:
         return self

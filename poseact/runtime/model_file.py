@@ -1,9 +1,12 @@
 """The poseact model-file contract, shared by export, the runtime and loading (stdlib only).
 
-A poseact model file is a TFLite flatbuffer (the window model) with a zip archive
-appended: `poseact.json` (the metadata: labels, normalizer spec, checksums, ...),
-`labels.txt` and, for streaming architectures, `stream.tflite` (the single-step model).
-LiteRT ignores the appended bytes. The browser page (`web_assets/poseact.js`) reads the
+A poseact model file is a TFLite flatbuffer with a zip archive appended: `poseact.json`
+(the metadata: labels, normalizer spec, checksums, ...) and `labels.txt`. LiteRT
+ignores the appended bytes. The flatbuffer's subgraph 0 is the window model (signature
+`window`); streaming architectures add the single-step model as signature `stream`
+(metadata `stream.signature`, version 2). Version 1 files carried the single-step model
+as a second flatbuffer, the archive member `stream.tflite` (metadata `stream.file`);
+they are still read. The browser page (`web_assets/poseact.js`) reads the
 same members; `tests/vectors/model_file.json` holds these constants for its tests.
 """
 
@@ -41,8 +44,9 @@ __all__ = [
 TFLITE_MAGIC = b"TFL3"
 #: `format` field of the metadata.
 METADATA_FORMAT = "poseact-tflite"
-#: Newest metadata version written; older ones are read.
-METADATA_VERSION = 1
+#: Newest metadata version written; older ones are read. 2: the single-step model is
+#: the flatbuffer's `stream` signature; 1: the archive member `stream.tflite`.
+METADATA_VERSION = 2
 METADATA_MEMBER = "poseact.json"
 LABELS_MEMBER = "labels.txt"
 STREAM_MEMBER = "stream.tflite"
@@ -70,8 +74,9 @@ class ModelMetadata:
         normalizer: the `NormalizerSpec` as a dict (`NormalizerSpec.from_dict` reads it).
         layout: the layout name; equals `normalizer["layout"]`.
         architecture: the network's architecture name.
-        stream: the stream model's description (`file`, `state_size`, `state_parts`,
-            `lanes`, `sha256`) or None.
+        stream: the single-step model's description or None: `signature` (its
+            signature in the model, version 2) or `file` and `sha256` (its archive
+            member, version 1), `state_size`, `state_parts`, `lanes`.
         raw: the whole metadata dict as stored (extra fields included).
     """
 
@@ -114,8 +119,11 @@ class ModelMetadata:
         if top != layout:
             raise _fail(where, f"layout {top!r} differs from the normalizer's {layout!r}")
         stream = data.get("stream")
-        if stream is not None and not (isinstance(stream, dict) and "file" in stream):
-            raise _fail(where, "'stream' must be null or an object with a 'file'")
+        if stream is not None and not (
+            isinstance(stream, dict)
+            and (isinstance(stream.get("file"), str) or isinstance(stream.get("signature"), str))
+        ):
+            raise _fail(where, "'stream' must be null or an object with a 'signature' or 'file'")
         definition = data.get("layout_definition")
         if definition is not None:
             if not isinstance(definition, dict) or definition.get("name") != layout:
@@ -138,7 +146,8 @@ class ModelMetadata:
 
 @dataclass(frozen=True)
 class ModelFile:
-    """The parts of a model file: window model bytes, metadata, stream model bytes or None."""
+    """The parts of a model file: the model's bytes, metadata, and for version 1 files
+    with a single-step model its separate bytes (None otherwise)."""
 
     content: bytes
     metadata: ModelMetadata

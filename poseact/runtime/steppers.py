@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from poseact.core.errors import ModelFormatError
-from poseact.runtime.litert import Runner
+from poseact.runtime.litert import Runner, SignatureRunner
 
 if TYPE_CHECKING:  # the model module imports this one
     from poseact.runtime.model import TFLiteGestureModel
@@ -37,26 +37,29 @@ class StatefulStepper(FrameClassifier):
 
     def __init__(self, model: TFLiteGestureModel) -> None:
         self.window = model.spec.window
-        self._runner = Runner(model._stream_content, model._num_threads, str(model.path))
-        frame = self._runner.input_index("frame")
-        state = self._runner.input_index("state")
-        self._frame, self._state = frame["index"], state["index"]
-        lanes = int(state["shape"][0])
-        self._size = int(state["shape"][-1])
+        where = str(model.path)
+        if model._stream_signature is not None:
+            stream: _SignatureStream | _SeparateStream = _SignatureStream(
+                model._stream_content, model._stream_signature, model._num_threads, where
+            )
+        else:
+            stream = _SeparateStream(
+                model._stream_content, len(model.classes_), model._num_threads, where
+            )
+        frame, state, probs = stream.frame_shape, stream.state_shape, stream.probs_shape
+        lanes = int(state[0])
+        if (
+            int(frame[0]) != lanes
+            or int(probs[0]) != lanes
+            or int(probs[-1]) != len(model.classes_)
+            or int(frame[-1]) != model.spec.frame_features
+        ):
+            raise ModelFormatError(f"{model.path}: stream model has unexpected tensors")
+        self._stream = stream
+        self._size = int(state[-1])
         self._offsets = np.array([round(j * self.window / lanes) for j in range(lanes)])
         self._lane_offsets = [int(offset) for offset in self._offsets]
-        self._features = int(frame["shape"][-1])
-        outputs = self._runner.outputs
-        classes = len(model.classes_)
-        if len(outputs) != 2 or int(frame["shape"][0]) != lanes:
-            raise ModelFormatError(f"{model.path}: stream model has unexpected tensors")
-        # outputs: probabilities (L, C), then state (L, S); the ":N" name suffix gives
-        # the exporter's order when the two have the same size
-        ordered = sorted(outputs, key=lambda o: o["name"].rsplit(":", 1)[-1])
-        if int(ordered[0]["shape"][-1]) != classes and int(ordered[1]["shape"][-1]) == classes:
-            ordered.reverse()
-        probs, new_state = ordered
-        self._probs_index, self._state_index = probs["index"], new_state["index"]
+        self._features = int(frame[-1])
         self._rows = np.zeros((lanes, self._features), np.float32)
         self.reset()
 
@@ -81,13 +84,66 @@ class StatefulStepper(FrameClassifier):
             if age > oldest:
                 answer, oldest = lane, age
         self._rows[:] = row
-        interp = self._runner.interpreter
-        interp.set_tensor(self._frame, self._rows)
-        interp.set_tensor(self._state, self._states)
-        self._runner.invoke()
-        self._states = interp.get_tensor(self._state_index)  # a copy already
+        probs, self._states = self._stream.step(self._rows, self._states)
         self._n += 1
-        return interp.get_tensor(self._probs_index)[answer].copy()
+        return probs[answer].copy()
+
+
+class _SignatureStream:
+    """The `stream` signature of a version 2 model: frame, state in; probabilities, state out."""
+
+    def __init__(self, content: bytes, signature: str, num_threads: int | None, where: str):
+        self._runner = runner = SignatureRunner(content, signature, num_threads, where)
+        if set(runner.inputs) != {"frame", "state"} or set(runner.outputs) != {
+            "probabilities",
+            "state",
+        }:
+            raise ModelFormatError(
+                f"{where}: the {signature!r} signature has inputs {sorted(runner.inputs)}"
+                f" and outputs {sorted(runner.outputs)}, expected frame, state and"
+                " probabilities, state"
+            )
+        self.frame_shape = tuple(runner.inputs["frame"]["shape"])
+        self.state_shape = tuple(runner.inputs["state"]["shape"])
+        self.probs_shape = tuple(runner.outputs["probabilities"]["shape"])
+
+    def step(self, rows: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities (L, C), new states (L, S)) for rows (L, F), states (L, S)."""
+        runner = self._runner
+        runner.set("frame", rows)
+        runner.set("state", states)
+        runner.invoke()
+        return runner.get("probabilities"), runner.get("state")  # copies already
+
+
+class _SeparateStream:
+    """The separate single-step network of a version 1 model file."""
+
+    def __init__(self, content: bytes, classes: int, num_threads: int | None, where: str):
+        self._runner = Runner(content, num_threads, where)
+        frame = self._runner.input_index("frame")
+        state = self._runner.input_index("state")
+        self._frame, self._state = frame["index"], state["index"]
+        outputs = self._runner.outputs
+        if len(outputs) != 2:
+            raise ModelFormatError(f"{where}: stream model has unexpected tensors")
+        # outputs: probabilities (L, C), then state (L, S); the ":N" name suffix gives
+        # the exporter's order when the two have the same size
+        ordered = sorted(outputs, key=lambda o: o["name"].rsplit(":", 1)[-1])
+        if int(ordered[0]["shape"][-1]) != classes and int(ordered[1]["shape"][-1]) == classes:
+            ordered.reverse()
+        probs, new_state = ordered
+        self._probs_index, self._state_index = probs["index"], new_state["index"]
+        self.frame_shape = tuple(frame["shape"])
+        self.state_shape = tuple(state["shape"])
+        self.probs_shape = tuple(probs["shape"])
+
+    def step(self, rows: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        interp = self._runner.interpreter
+        interp.set_tensor(self._frame, rows)
+        interp.set_tensor(self._state, states)
+        self._runner.invoke()
+        return interp.get_tensor(self._probs_index), interp.get_tensor(self._state_index)
 
 
 class WindowStepper(FrameClassifier):

@@ -15,7 +15,7 @@
 export const MODEL_FILE = Object.freeze({
   magic: "TFL3",
   format: "poseact-tflite",
-  version: 1,
+  version: 2,
   metadataMember: "poseact.json",
   labelsMember: "labels.txt",
   streamMember: "stream.tflite",
@@ -100,8 +100,12 @@ async function sha256(bytes) {
  * Split an exported poseact model file into its parts (see poseact/export.py).
  *
  * @param {Uint8Array} data the `.tflite` file written by `poseact.export_tflite`.
+ * The single-step model is the network's `stream` signature (metadata version 2:
+ * `streamSignature` names it, `streamModel` is null) or, in version 1 files, a second
+ * network in the archive (`streamModel`).
+ *
  * @returns {Promise<{windowModel: Uint8Array, streamModel: Uint8Array|null,
- *     metadata: object}>}
+ *     streamSignature: string|null, metadata: object}>}
  */
 export async function readModelFile(data) {
   if (data.length < 8 || new TextDecoder().decode(data.subarray(4, 8)) !== TFLITE_MAGIC) {
@@ -146,7 +150,8 @@ export async function readModelFile(data) {
     const digest = await sha256(streamModel);
     if (digest !== null && digest !== streamDigest) throw corrupt("the stream model");
   }
-  return { windowModel: data.slice(0, size), streamModel, metadata };
+  const streamSignature = (metadata.stream && metadata.stream.signature) || null;
+  return { windowModel: data.slice(0, size), streamModel, streamSignature, metadata };
 }
 
 // ------------------------------------------------------------------ normalizer
@@ -556,16 +561,22 @@ function argmax(values) {
 
 // One compiled LiteRT.js model with its input/output details.
 class Runner {
-  constructor(litert, compiled) {
+  constructor(litert, compiled, signature = null) {
     this.litert = litert;
-    this.model = compiled;
-    this.inputs = compiled.getInputDetails();
-    this.outputs = compiled.getOutputDetails();
+    this.compiled = compiled;
+    this.model = signature === null ? compiled : compiled.signatures[signature];
+    if (!this.model) {
+      compiled.delete();
+      throw new ModelFormatError(`the model has no ${signature} signature`);
+    }
+    this.inputs = this.model.getInputDetails();
+    this.outputs = this.model.getOutputDetails();
   }
 
-  static async create(litert, bytes, accelerator) {
+  /** A compiled model's default signature (the window model), or the one named. */
+  static async create(litert, bytes, accelerator, signature = null) {
     const compiled = await litert.loadAndCompile(bytes, { accelerator });
-    return new Runner(litert, compiled);
+    return new Runner(litert, compiled, signature);
   }
 
   inputIndex(namePart) {
@@ -593,7 +604,7 @@ class Runner {
   }
 
   delete() {
-    this.model.delete();
+    this.compiled.delete();
   }
 }
 
@@ -604,13 +615,14 @@ class Runner {
  * `@litertjs/core` module after `loadLiteRt(...)` resolved.
  */
 export class GestureModel {
-  constructor(metadata, windowRunner, streamBytes, litert, accelerator) {
+  constructor(metadata, windowRunner, streamBytes, litert, accelerator, streamSignature = null) {
     this.metadata = metadata;
     this.classes = metadata.classes.map(String);
     this.background = metadata.background ?? null;
     this.spec = normalizerSpec(metadata.normalizer, metadata.layout_definition ?? null);
     this.windowRunner = windowRunner;
     this.streamBytes = streamBytes;
+    this.streamSignature = streamSignature;
     this.litert = litert;
     this.accelerator = accelerator;
   }
@@ -623,7 +635,16 @@ export class GestureModel {
   static async load(data, litert, accelerator = "wasm") {
     const parts = await readModelFile(data);
     const runner = await Runner.create(litert, parts.windowModel, accelerator);
-    const model = new GestureModel(parts.metadata, runner, parts.streamModel, litert, accelerator);
+    // version 2: the single-step model is a signature of the same network
+    const streamBytes = parts.streamModel ?? (parts.streamSignature ? parts.windowModel : null);
+    const model = new GestureModel(
+      parts.metadata,
+      runner,
+      streamBytes,
+      litert,
+      accelerator,
+      parts.streamSignature,
+    );
     if (runner.inputs.length !== 1 || runner.outputs.length !== 1) {
       throw new ModelFormatError(
         `the window model has ${runner.inputs.length} inputs and ${runner.outputs.length}` +
@@ -672,7 +693,12 @@ export class GestureModel {
    */
   async stepper({ stateful = true } = {}) {
     if (stateful && this.streamBytes !== null) {
-      const runner = await Runner.create(this.litert, this.streamBytes, this.accelerator);
+      const runner = await Runner.create(
+        this.litert,
+        this.streamBytes,
+        this.accelerator,
+        this.streamSignature,
+      );
       return new StatefulStepper(this, runner);
     }
     return new WindowStepper(this);
