@@ -339,8 +339,21 @@ class Dataset:
 
         Clip names come from each sequence's source file name; clashes get a number.
         Returns the written paths, in dataset order.
+
+        Raises:
+            DatasetError: a label cannot be a folder name (empty, ".", "..", a leading
+                dot, which `from_folder` skips, or a path separator); nothing is written.
+            WriteError: a clip cannot be written.
         """
         root = Path(root)
+        for label in self.classes:
+            problem = _folder_name_problem(label)
+            if problem:
+                name = f" {self.name}" if self.name else ""
+                raise DatasetError(
+                    f"cannot write dataset{name} to folders under {root}: label {label!r}"
+                    f" is not a usable folder name ({problem})"
+                )
         written: list[Path] = []
         taken: set[Path] = set()
         for i, (seq, label) in enumerate(zip(self.sequences, self.labels)):
@@ -379,11 +392,14 @@ class Dataset:
             "background": self.background,
             "name": self.name,
         }
+        landmarks = np.concatenate([s.landmarks for s in self.sequences])
+        if precision == "float16":
+            _check_float16(landmarks, "landmarks", offsets, self, path)
         arrays = {
             "header": np.array(json.dumps(header, sort_keys=True)),
             "offsets": offsets,
             "timestamps": np.concatenate([s.timestamps for s in self.sequences]),
-            "landmarks": np.concatenate([s.landmarks for s in self.sequences]).astype(precision),
+            "landmarks": landmarks.astype(precision),
             "visibility": np.concatenate([s.visibility for s in self.sequences]).astype(precision),
             "labels": np.array(self.labels, dtype=str),
             "groups": np.array(self.groups, dtype=str),
@@ -563,4 +579,37 @@ def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
         visibility=np.clip(np.nan_to_num(vis), 0, 1),
         layout=layout.name,
         source=str(path),
+    )
+
+
+def _folder_name_problem(label: str) -> str | None:
+    """Why `label` cannot be one folder of a dataset root, or None."""
+    if not label.strip():
+        return "empty"
+    if label in (".", ".."):
+        return "it names the root or its parent"
+    if label.startswith("."):
+        return "a leading dot hides the folder, and from_folder skips it"
+    bad = sorted({c for c in label if c in ("/", "\\", "\0", os.sep, os.altsep or "/")})
+    if bad:
+        return f"it holds {', '.join(repr(c) for c in bad)}"
+    return None
+
+
+_FLOAT16_MAX = float(np.finfo(np.float16).max)  # 65504
+
+
+def _check_float16(values: np.ndarray, what: str, offsets: np.ndarray, data: Dataset, path) -> None:
+    """Refuse finite values that float16 cannot hold (they would be stored as inf)."""
+    with np.errstate(invalid="ignore"):
+        too_big = np.isfinite(values) & (np.abs(values) > _FLOAT16_MAX)
+    if not too_big.any():
+        return
+    frame = int(np.flatnonzero(too_big.reshape(len(values), -1).any(axis=1))[0])
+    clip = int(np.searchsorted(offsets, frame, side="right") - 1)
+    value = float(values[too_big][0])
+    source = data.sequences[clip].source or f"clip {clip}"
+    raise DatasetError(
+        f"cannot save {path} as float16: {what} of {source} hold {value:g}, beyond float16's"
+        f" ±{_FLOAT16_MAX:g}; save with precision='float32'; nothing was written"
     )
