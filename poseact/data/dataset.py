@@ -283,7 +283,7 @@ class Dataset:
         root = Path(root)
         if not root.is_dir():
             raise DatasetError(f"dataset folder {root} does not exist")
-        pattern = re.compile(group_pattern) if group_pattern else None
+        pattern = _group_regex(group_pattern) if group_pattern else None
         files: list[tuple[str, Path]] = []
         for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
             if label_dir.name.startswith("."):
@@ -420,6 +420,11 @@ class Dataset:
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
+                if "header" not in data.files and {"timestamps", "landmarks"} <= set(data.files):
+                    raise DatasetError(
+                        f"{path} is a landmark clip, not a dataset: give the dataset's folder"
+                        " (root/<label>/<clip>), or a file written by Dataset.save"
+                    )
                 header = json.loads(str(data["header"]))
                 if header.get("format") != _DATASET_FORMAT:
                     raise DatasetError(f"{path} is not a poseact dataset file")
@@ -436,6 +441,8 @@ class Dataset:
             raise
         except FileNotFoundError:
             raise DatasetError(f"dataset file {path} does not exist") from None
+        except PermissionError:
+            raise DatasetError(f"cannot read dataset file {path}: permission denied") from None
         except Exception as exc:
             raise DatasetError(
                 f"{path} is not a readable poseact dataset ({type(exc).__name__}: {exc})"
@@ -527,7 +534,7 @@ def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
     """
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle) if row]  # blank lines skipped
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise LandmarkFormatError(f"{path}: cannot read landmark CSV ({exc})") from None
@@ -613,3 +620,23 @@ def _check_float16(values: np.ndarray, what: str, offsets: np.ndarray, data: Dat
         f"cannot save {path} as float16: {what} of {source} hold {value:g}, beyond float16's"
         f" ±{_FLOAT16_MAX:g}; save with precision='float32'; nothing was written"
     )
+
+
+def _group_regex(group_pattern: str) -> re.Pattern[str]:
+    """Compile a group pattern; it must be valid and hold a group.
+
+    Raises:
+        DatasetError: not a regular expression, or one without a group.
+    """
+    try:
+        pattern = re.compile(group_pattern)
+    except re.error as exc:
+        raise DatasetError(
+            f"group pattern {group_pattern!r} is not a regular expression ({exc})"
+        ) from None
+    if pattern.groups == 0:
+        raise DatasetError(
+            f"group pattern {group_pattern!r} has no group: put the subject part of the clip"
+            r" names in (?P<group>...), e.g. '(?P<group>s\d+)_'"
+        )
+    return pattern

@@ -504,7 +504,10 @@ def _read_image(path: str | os.PathLike) -> np.ndarray:
         raise VideoReadError(
             f"image file {name} not found" if not file.exists() else f"{name} is not a file"
         )
-    data = np.fromfile(file, dtype=np.uint8)
+    try:
+        data = np.fromfile(file, dtype=np.uint8)
+    except PermissionError:
+        raise VideoReadError(f"cannot read image file {name}: permission denied") from None
     if data.size == 0:
         raise VideoReadError(f"image file {name} is empty (0 bytes)")
     cv2 = _cv2()

@@ -128,6 +128,12 @@ class VideoFileSource(_SourceBase):
                 raise VideoReadError(f"{self.name} is a folder, not a video file")
             if file.stat().st_size == 0:
                 raise VideoReadError(f"video file {self.name} is empty (0 bytes)")
+            try:  # OpenCV says only "cannot open" for a file it may not read
+                open(file, "rb").close()
+            except PermissionError:
+                raise VideoReadError(
+                    f"cannot read video file {self.name}: permission denied"
+                ) from None
         self._cap: Any = None
         self._first: np.ndarray | None = None
         self._first_pos = 0.0
