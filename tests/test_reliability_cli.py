@@ -235,7 +235,7 @@ def grouped_folder(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("pattern", ["(", "syn", "(?P<person>s\\d)"])
+@pytest.mark.parametrize("pattern", ["(", "syn"])
 def test_bad_group_patterns_are_one_line(pattern, grouped_folder, tmp_path):
     result = run_cli(
         "-q",
@@ -248,7 +248,7 @@ def test_bad_group_patterns_are_one_line(pattern, grouped_folder, tmp_path):
         "--epochs",
         "1",
     )
-    assert_one_line_error(result, "train", "--group-pattern", pattern)
+    assert_one_line_error(result, "train", "group pattern", repr(pattern))
     assert not files(tmp_path)
 
 
@@ -296,7 +296,7 @@ def test_extract_writes_what_the_suffix_says(tmp_path):
 
 def test_demo_with_zero_epochs_is_refused(tmp_path):
     result = run_cli("-q", "demo", "--epochs", "0", "--output-dir", tmp_path / "demo", timeout=120)
-    assert_one_line_error(result, "demo", "--epochs")
+    assert_one_line_error(result, "demo", "epochs")
     assert not (tmp_path / "demo").exists()
 
 
