@@ -129,9 +129,9 @@ def test_train_and_export_never_overwrite_their_input(asl_dataset, saved_model, 
     assert_one_line_error(result, "train", data)
     assert _bytes(data) == before
     model = shutil.copy(saved_model, tmp_path / "m.poseact")
-    before = _bytes(model)
+    model_before = _bytes(model)
     assert_one_line_error(run_cli("-q", "export", model, "-o", model), "export", model)
-    assert _bytes(model) == before
+    assert _bytes(model) == model_before
     # --report-dir onto the dataset's folder is fine; onto the data file itself is not
     result = run_cli(
         "-q",

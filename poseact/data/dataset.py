@@ -278,11 +278,14 @@ class Dataset:
             background: name of the "no gesture" class, if the folder has one.
 
         Raises:
-            DatasetError: the folder is missing or holds no clips.
+            DatasetError: the folder is missing or holds no clips, `workers` < 1, or
+                `group_pattern` is not a regular expression with a group.
         """
         root = Path(root)
         if not root.is_dir():
             raise DatasetError(f"dataset folder {root} does not exist")
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise DatasetError(f"workers must be an int >= 1, got {workers!r}")
         pattern = _group_regex(group_pattern) if group_pattern else None
         files: list[tuple[str, Path]] = []
         for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
