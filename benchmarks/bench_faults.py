@@ -66,6 +66,7 @@ ITEMS: dict[str, tuple[str, str]] = {
     "test_streaming_recognizer_refuses_bad_timestamps": ("13.7 timestamps", "crash"),
     "test_bad_group_patterns_are_one_line": ("13.8 tracebacks", "message"),
     "test_web_serve_on_an_impossible_port_is_one_line": ("13.8 tracebacks", "message"),
+    "test_numbers_out_of_range_are_one_line": ("13.8 tracebacks", "message"),
     "test_compare_render_of_json_without_its_keys_is_one_line": ("13.8 tracebacks", "message"),
     "test_a_clip_given_as_a_dataset_says_so": ("13.8 tracebacks", "message"),
     "test_model_file_member_that_inflates_to_a_gibibyte": ("13.9 model files", "crash"),

@@ -252,6 +252,23 @@ def test_bad_group_patterns_are_one_line(pattern, grouped_folder, tmp_path):
     assert not files(tmp_path)
 
 
+@pytest.mark.parametrize(
+    "flags",
+    [["train", "--workers", "0"], ["train", "--window", "0"], ["record", "--repetitions", "0"]],
+    ids=" ".join,
+)
+def test_numbers_out_of_range_are_one_line(flags, grouped_folder, tmp_path):
+    command, *rest = flags
+    where = (
+        [grouped_folder, "-o", tmp_path / "m.poseact"]
+        if command == "train"
+        else ["wave", "-o", tmp_path / "rec", "--no-preview"]
+    )
+    result = run_cli("-q", command, *where, *rest)
+    assert_one_line_error(result, command, rest[0].lstrip("-").replace("-", "_"), rest[1])
+    assert not files(tmp_path)
+
+
 def test_web_serve_on_an_impossible_port_is_one_line(tflite, tmp_path):
     for port in ("99999", "-1"):
         result = run_cli("-q", "web", tflite, tmp_path / "site", "--serve", "--port", port)
