@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import logging
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ import numpy as np
 
 from poseact.apps.frames import iter_frames, open_frames
 from poseact.core.atomic import TEMP_PREFIX, atomic_path, is_temp_file, publish_new, write_error
-from poseact.core.errors import PoseactError
+from poseact.core.errors import PoseactError, WriteError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.extractor import LandmarkExtractor
 from poseact.extract.options import ExtractorOptions
@@ -52,6 +54,7 @@ _QUIT_KEYS = (ord("q"), ord("Q"), 27)  # q or Esc
 _START_KEYS = (ord(" "), 13, 10)  # space or Enter
 _VIDEO_SUFFIX = ".mp4"
 _VIDEO_FOURCC = "mp4v"
+_ERROR = "an error occurred"  # why a recording stopped, when it raised
 
 
 def _is_number(value: Any) -> bool:
@@ -244,8 +247,15 @@ class _VideoClipWriter:
         self.frames = 0
         if not self._writer.isOpened():
             self.discard()
-            raise PoseactError(
-                f"OpenCV cannot write {_VIDEO_FOURCC} video to {folder}; record without"
+            target = folder / f"{stem}{_VIDEO_SUFFIX}"
+            try:
+                full = shutil.disk_usage(folder).free < (1 << 20)
+            except OSError:
+                full = False
+            if full:
+                raise write_error(target, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+            raise WriteError(
+                f"OpenCV cannot write {_VIDEO_FOURCC} video to {target}; record without"
                 " save_video or check the folder"
             )
 
@@ -574,11 +584,13 @@ class _Session:
                 else "the stream ended"
             )
 
-    def discard(self, why: str) -> None:
+    def discard(self, why: str, *, quiet: bool = False) -> None:
         clip, self.clip = self.clip, None
         if clip is not None:
             clip.discard()
-            logger.warning("discarded unfinished clip %s: %s", clip.path.name, why)
+            (logger.debug if quiet else logger.warning)(
+                "discarded unfinished clip %s: %s", clip.path.name, why
+            )
 
     # ---------------------------------------------------------------- preview
     def status_lines(self, t: float) -> list[str]:
@@ -671,7 +683,7 @@ def record_dataset(
         name,
         root,
     )
-    stopped = "an error occurred"  # why the recording stopped early; "" when complete
+    stopped = _ERROR  # why the recording stopped early; "" when complete
     try:
         with LandmarkExtractor(extractor_options, "video") as extractor:
             for t, rgb in iter_frames(frame_source, step):
@@ -692,7 +704,8 @@ def record_dataset(
     except KeyboardInterrupt:
         stopped = "interrupted (Ctrl+C)"
     finally:
-        session.discard(stopped or "recording stopped")
+        # after an error, the error says what happened: no second message
+        session.discard(stopped or "recording stopped", quiet=stopped == _ERROR)
         if window is not None:
             with contextlib.suppress(Exception):
                 cv2.destroyWindow(window)
