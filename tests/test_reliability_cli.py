@@ -12,8 +12,8 @@ import csv
 import json
 import os
 import shutil
+import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -395,33 +395,20 @@ def test_report_dir_that_is_a_file(tmp_path, asl_dataset):
     assert not (tmp_path / "m.poseact").exists(), "refused before training"
 
 
-@pytest.fixture
-def world_readable_dir():
-    """A folder that an unprivileged user can reach (pytest's tmp_path is 0700)."""
-    folder = Path(tempfile.mkdtemp(prefix="poseact-perm-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder)
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the CLI as another user")
-def test_unreadable_video_says_permission_denied(video, world_readable_dir):
-    locked = shutil.copy(video, world_readable_dir / "locked.mp4")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and setpriv to drop the capability that reads any file",
+)
+def test_unreadable_video_says_permission_denied(video, tmp_path):
+    """chmod 000 stops a user, not root: the CLI runs as root without the capabilities
+    CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (setpriv), i.e. like any user."""
+    locked = shutil.copy(video, tmp_path / "locked.mp4")
     os.chmod(locked, 0o000)
-    out = world_readable_dir / "out"
-    out.mkdir(mode=0o777)
-    out.chmod(0o777)
-    env = user_environment(
-        HOME=str(out), POSEACT_CACHE_DIR=str(out / "cache"), MPLCONFIGDIR=str(out / "mpl")
-    )
-
-    def as_nobody() -> None:
-        os.setgid(65534)
-        os.setuid(65534)
-
-    result = run_cli(
-        "-q", "extract", locked, "--no-cache", "-o", out / "x.npz", env=env, preexec_fn=as_nobody
-    )
+    argv = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable]
+    argv += ["-m", "poseact.cli", "-q", "extract", str(locked), "--no-cache"]
+    argv += ["-o", str(tmp_path / "x.npz")]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                            env=user_environment())  # fmt: skip
     line = assert_one_line_error(result, "extract", locked)
     assert "permission denied" in line.lower() and "not a video" not in line, line
 
