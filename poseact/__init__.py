@@ -13,6 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+from poseact.core.native import quiet_native_logs as _quiet_native_logs  # noqa: E402
+
+# Before TensorFlow or MediaPipe load (they read their log levels once): quieter C++ logs.
+_quiet_native_logs()
+
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # data model

@@ -78,6 +78,27 @@ def _load_dataset(args: argparse.Namespace, path: str):
     )
 
 
+def _refuse_own_input(output: str | os.PathLike | None, *inputs: str | os.PathLike | None) -> None:
+    """No command may destroy its own input: refuse an output that is one of `inputs`
+    (the same file or folder, by `os.path.samefile`, so links count too)."""
+    from poseact.core.atomic import same_file
+
+    if output is None:
+        return
+    for item in inputs:
+        if item is not None and same_file(item, output):
+            raise PoseactError(
+                f"the output {output} is the input {item}: refusing to overwrite it;"
+                " choose another output"
+            )
+
+
+def _check_report_dir(report_dir: str | None) -> None:
+    """Refuse a --report-dir that is a file before any work is done."""
+    if report_dir and Path(report_dir).exists() and not Path(report_dir).is_dir():
+        raise PoseactError(f"--report-dir {report_dir} is a file, not a folder")
+
+
 def _show_report(report, report_dir: str | None) -> None:
     print(report.summary())
     if report_dir:
@@ -92,14 +113,25 @@ def cmd_extract(args: argparse.Namespace) -> int:
     source = Path(args.input)
     out = Path(args.output)
     if source.is_dir():
+        _refuse_own_input(out, source)
         data = _load_dataset(args, args.input)
         written = data.to_folder(out)
         print(f"extracted {len(written)} clips into {out}: {data.summary()}")
         return 0
+    target = out / f"{source.stem}.npz" if out.is_dir() or not out.suffix else out
+    _refuse_own_input(target, source)
+    if target.suffix.lower() not in (".npz", ".csv"):
+        raise PoseactError(
+            f"cannot write landmarks to {target}: {target.suffix!r} is neither .npz nor .csv"
+        )
     options = _extractor_options(args, **({"world_landmarks": True} if args.world else {}))
     sequence = load_sequence(source, options, cache=False if args.no_cache else None)
-    target = out / f"{source.stem}.npz" if out.is_dir() or not out.suffix else out
-    sequence.save(target)
+    if target.suffix.lower() == ".csv":
+        from poseact.data.dataset import write_landmark_csv
+
+        write_landmark_csv(sequence, target)
+    else:
+        sequence.save(target)
     found = int(sequence.detected.sum())
     print(f"{source}: {len(sequence)} frames, landmarks in {found} → {target}")
     return 0
@@ -126,6 +158,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from poseact.train.options import ModelOptions, TrainingOptions
     from poseact.train.workflow import train_and_evaluate
 
+    _refuse_own_input(args.output, args.data)
+    _refuse_own_input(args.report_dir, args.data)
+    _check_report_dir(args.report_dir)
     data = _load_dataset(args, args.data)
     print(f"dataset: {data.summary()}")
     run = train_and_evaluate(
@@ -150,6 +185,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from poseact.loading import load_model
     from poseact.train.evaluate import evaluate
 
+    _refuse_own_input(args.report_dir, args.model, args.data)
+    _check_report_dir(args.report_dir)
     model = load_model(args.model)
     data = _load_dataset(args, args.data)
     _show_report(evaluate(model, data), args.report_dir)
@@ -160,6 +197,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from poseact.deploy.export import export_tflite
     from poseact.train.classifier import GestureClassifier
 
+    _refuse_own_input(args.output, args.model, args.parity_data)
     classifier = GestureClassifier.load(args.model)
     parity = _load_dataset(args, args.parity_data) if args.parity_data else None
     report = export_tflite(
@@ -219,6 +257,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from poseact.apps.compare import CompareOptions, compare_models, load_comparison_dataset
     from poseact.apps.compare_report import ComparisonReport
 
+    _refuse_own_input(args.output, args.render, *(args.dataset or []))
+    _refuse_own_input(args.json, args.render, *(args.dataset or []))
     if args.render:
         path = ComparisonReport.load_json(args.render).save_markdown(args.output)
         print(f"wrote {path} from {args.render}")
@@ -334,6 +374,8 @@ def cmd_live(args: argparse.Namespace) -> int:
 def cmd_web(args: argparse.Namespace) -> int:
     from poseact.deploy.web import build_web_app, serve
 
+    if not 0 <= args.port <= 65535:
+        raise PoseactError(f"--port {args.port} is not a TCP port (0-65535; 0 picks a free one)")
     out = build_web_app(args.model, args.output_dir, assets=args.assets)
     print(f"wrote the recognizer page into {out}")
     if not args.serve:
@@ -551,15 +593,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from poseact.core import native
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
+    if not args.debug:
+        # Before any native library loads; --debug keeps the user's environment.
+        native.quiet_native_logs(native.CLI_ENVIRONMENT)
+        if argv is None:  # this process's own command line: C++ logs off for good
+            native.silence_native_stderr()
+    logging.basicConfig(  # after the redirection: the handler keeps its stream
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if not args.debug:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        os.environ.setdefault("GLOG_minloglevel", "2")
     try:
         return int(args.func(args) or 0)
     except (PoseactError, ValueError, OSError) as exc:  # OSError: unreadable paths etc.

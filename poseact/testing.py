@@ -42,6 +42,7 @@ def video_to_y4m(
     """
     import cv2
 
+    from poseact.core.atomic import atomic_path
     from poseact.core.errors import VideoReadError
 
     capture = cv2.VideoCapture(os.fspath(video))
@@ -52,7 +53,7 @@ def video_to_y4m(
     size: tuple[int, int] | None = None
     count = 0
     try:
-        with open(target, "wb") as out:
+        with atomic_path(target, suffix=".y4m") as tmp, open(tmp, "wb") as out:
             while max_frames is None or count < max_frames:
                 ok, frame = capture.read()
                 if not ok or frame is None:
@@ -70,11 +71,10 @@ def video_to_y4m(
                 out.write(b"FRAME\n")
                 out.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
                 count += 1
+            if count == 0:  # inside the block: nothing is left under the name
+                raise VideoReadError(f"{video} has no decodable video frames")
     finally:
         capture.release()
-    if count == 0:
-        target.unlink(missing_ok=True)
-        raise VideoReadError(f"{video} has no decodable video frames")
     return target
 
 

@@ -122,7 +122,7 @@ def test_model_whose_feature_set_or_window_differs_from_the_input(asl_tflite, as
     ("changes", "message"),
     [
         ({"normalizer.window": 20}, "does not match its metadata"),
-        ({"normalizer.layout": "hands"}, "does not match its metadata"),
+        ({"normalizer.layout": "hands"}, "differs from the normalizer's 'hands'"),
         ({"classes": ["a", "b"]}, "3 outputs but its metadata lists 2 classes"),
         ({"normalizer.fps": "fast"}, "invalid poseact metadata"),
         ({"normalizer": None}, "invalid poseact metadata"),

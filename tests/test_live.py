@@ -114,6 +114,7 @@ def test_preview_draws_and_q_stops(video, model_path, monkeypatch):
 
     shown: list[np.ndarray] = []
     monkeypatch.setattr(cv2, "imshow", lambda name, image: shown.append(image.copy()))
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # the window calls are replaced
     monkeypatch.setattr(cv2, "waitKey", lambda delay: ord("q") if len(shown) == 5 else -1)
     monkeypatch.setattr(cv2, "getWindowProperty", lambda *a: 1.0)
     monkeypatch.setattr(cv2, "destroyWindow", lambda *a: None)

@@ -273,6 +273,7 @@ def test_preview_keys_start_and_quit(videos, tmp_path, monkeypatch):
         return keys.get(n, -1)
 
     monkeypatch.setattr(cv2, "imshow", imshow)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # the window calls are replaced
     monkeypatch.setattr(cv2, "waitKey", wait_key)
     monkeypatch.setattr(cv2, "getWindowProperty", lambda *a: 1.0)
     monkeypatch.setattr(cv2, "destroyWindow", lambda *a: None)

@@ -129,8 +129,25 @@ class ComparisonReport:
 
     @classmethod
     def load_json(cls, path: str | os.PathLike) -> ComparisonReport:
-        """Read a report written by `save_json`."""
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Read a report written by `save_json`.
+
+        Raises:
+            PoseactError: the file is unreadable or not a comparison report (naming it).
+        """
+        from poseact.core.errors import PoseactError
+
+        try:
+            report = cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+            report.to_markdown()  # every field the Markdown needs is there
+        except OSError as exc:
+            raise PoseactError(f"cannot read comparison report {path} ({exc.strerror})") from None
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            problem = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise PoseactError(
+                f"{path} is not a comparison report written by `poseact compare --json`"
+                f" ({type(exc).__name__}: {problem.splitlines()[0] if problem else ''})"
+            ) from None
+        return report
 
     def save_json(self, path: str | os.PathLike) -> Path:
         from poseact.core.atomic import atomic_write_text

@@ -95,6 +95,8 @@ def run_demo(
         epochs: maximum epochs (default: TrainingOptions' default).
         verbose: 1 shows a progress bar over epochs.
     """
+    # checked first (epochs=0 is an error, not "the default"), before anything is written
+    training = TrainingOptions(seed=seed, **({"epochs": epochs} if epochs is not None else {}))
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     if dataset is None:
@@ -103,7 +105,6 @@ def run_demo(
         data = dataset
     else:
         data = load_dataset(dataset)
-    training = TrainingOptions(seed=seed, **({"epochs": epochs} if epochs else {}))
     run = train_and_evaluate(
         data,
         model=ModelOptions(architecture=architecture),

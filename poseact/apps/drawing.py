@@ -11,6 +11,9 @@ Landmarks are the ones poseact uses everywhere: (K, 3) normalized image coordina
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +27,7 @@ __all__ = [
     "draw_status",
     "draw_banner",
     "draw_probabilities",
+    "display_problem",
 ]
 
 Color = tuple[int, int, int]  # B, G, R
@@ -38,6 +42,46 @@ def _cv2() -> Any:
     import cv2
 
     return cv2
+
+
+#: Qt platforms that need no display server.
+_HEADLESS_QT_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
+
+
+def display_problem() -> str | None:
+    """Why an OpenCV window cannot open here, or None when it can (as far as known).
+
+    OpenCV's Qt back end aborts the whole process (SIGABRT) when it finds no display,
+    so the preview checks first: on Linux and the BSDs a window needs `DISPLAY` naming
+    an X server that accepts a connection (or `WAYLAND_DISPLAY`, or a headless
+    `QT_QPA_PLATFORM` such as "offscreen"). Windows and macOS always have one.
+    """
+    if sys.platform.startswith(("win", "darwin", "cygwin")):
+        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in _HEADLESS_QT_PLATFORMS or platform.startswith("wayland"):
+        return None
+    if os.environ.get("WAYLAND_DISPLAY") and not platform:
+        return None
+    display = os.environ.get("DISPLAY", "")
+    if not display:
+        return "no display (DISPLAY is not set)"
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return f"DISPLAY={display!r} is not a display name"
+    try:
+        if host in ("", "unix"):
+            address: Any = f"/tmp/.X11-unix/X{number}"
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1.0)
+                sock.connect(address)
+        else:
+            with socket.create_connection((host, 6000 + int(number)), timeout=1.0):
+                pass
+    except OSError:
+        return f"cannot connect to the display {display} (no X server answers)"
+    return None
 
 
 def _as_layout(layout: str | Layout) -> Layout:

@@ -382,6 +382,13 @@ def run_live(
             `max_frames`.
     """
     _check_max_frames(max_frames)
+    if preview:
+        from poseact.apps.drawing import display_problem
+
+        problem = display_problem()
+        if problem is not None:
+            logger.warning("%s: running without the preview window (as with --no-preview)", problem)
+            preview = False
     pipeline = LivePipeline(model, decision=decision, extractor=extractor, on_event=on_event)
     classes = pipeline.classes
     layout = pipeline.extractor_options.layout

@@ -20,10 +20,14 @@ and removes the clip in progress: no partial file under a final name, no temp fi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import logging
 import math
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +36,12 @@ from typing import Any
 import numpy as np
 
 from poseact.apps.frames import iter_frames, open_frames
-from poseact.core.atomic import atomic_path, is_temp_file
-from poseact.core.errors import PoseactError
+from poseact.core.atomic import TEMP_PREFIX, atomic_path, is_temp_file, publish_new, write_error
+from poseact.core.errors import PoseactError, WriteError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.extractor import LandmarkExtractor
 from poseact.extract.options import ExtractorOptions
-from poseact.extract.sources import FrameSource
+from poseact.extract.sources import FrameSource, check_written_video
 
 __all__ = ["RecorderOptions", "RecordedClip", "record_dataset", "next_clip_number"]
 
@@ -50,6 +54,7 @@ _QUIT_KEYS = (ord("q"), ord("Q"), 27)  # q or Esc
 _START_KEYS = (ord(" "), 13, 10)  # space or Enter
 _VIDEO_SUFFIX = ".mp4"
 _VIDEO_FOURCC = "mp4v"
+_ERROR = "an error occurred"  # why a recording stopped, when it raised
 
 
 def _is_number(value: Any) -> bool:
@@ -221,21 +226,36 @@ def _cv2() -> Any:
 
 
 class _VideoClipWriter:
-    """An `.mp4` written to a temp file beside `path`, renamed onto it by `commit`."""
+    """An `.mp4` written to a temp file in `folder`, published under its final name by
+    `commit` once it is verified to decode every frame."""
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+    def __init__(self, folder: Path, stem: str, fps: float, size: tuple[int, int]) -> None:
         cv2 = _cv2()
-        self.path = path
-        self._atomic = atomic_path(path, suffix=_VIDEO_SUFFIX)
-        tmp = self._atomic.__enter__()
+        self.folder = folder
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(
+                prefix=f"{TEMP_PREFIX}{stem}.", suffix=_VIDEO_SUFFIX, dir=folder
+            )
+            os.close(fd)
+        except OSError as exc:
+            raise write_error(folder / f"{stem}{_VIDEO_SUFFIX}", exc) from exc
+        self._tmp: Path | None = Path(name)
         self._writer = cv2.VideoWriter(
-            str(tmp), cv2.VideoWriter_fourcc(*_VIDEO_FOURCC), float(fps), size
+            name, cv2.VideoWriter_fourcc(*_VIDEO_FOURCC), float(fps), size
         )
         self.frames = 0
         if not self._writer.isOpened():
             self.discard()
-            raise PoseactError(
-                f"OpenCV cannot write {_VIDEO_FOURCC} video to {path}; record without"
+            target = folder / f"{stem}{_VIDEO_SUFFIX}"
+            try:
+                full = shutil.disk_usage(folder).free < (1 << 20)
+            except OSError:
+                full = False
+            if full:
+                raise write_error(target, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+            raise WriteError(
+                f"OpenCV cannot write {_VIDEO_FOURCC} video to {target}; record without"
                 " save_video or check the folder"
             )
 
@@ -248,25 +268,42 @@ class _VideoClipWriter:
             self._writer.release()
             self._writer = None
 
-    def commit(self) -> Path:
-        """Finish the file and rename it into place."""
+    def finish(self, target: Path) -> None:
+        """Close the file and check it decodes every frame (OpenCV reports no errors).
+
+        Raises:
+            WriteError: naming `target`: the disk is full or the file is incomplete.
+        """
         self._release()
-        atomic, self._atomic = self._atomic, None
-        atomic.__exit__(None, None, None)
-        return self.path
+        check_written_video(self._tmp, self.frames, target)
+        try:
+            with open(self._tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise write_error(target, exc) from exc
+
+    def commit(self, path: Path) -> Path:
+        """Publish the finished file as `path`, never replacing an existing file.
+
+        Raises:
+            FileExistsError: `path` exists (the temp file stays for another name).
+        """
+        try:
+            publish_new(self._tmp, path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise write_error(path, exc) from exc
+        self._tmp = None
+        return path
 
     def discard(self) -> None:
         """Close and delete the temp file (idempotent)."""
         self._release()
-        if self._atomic is not None:
-            atomic, self._atomic = self._atomic, None
-            # atomic_path removes its temp file when the block ends in an exception.
-            with contextlib.suppress(_Discarded):
-                atomic.__exit__(_Discarded, _Discarded(), None)
-
-
-class _Discarded(Exception):
-    """Ends an `atomic_path` block without renaming its temp file."""
+        if self._tmp is not None:
+            tmp, self._tmp = self._tmp, None
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 @dataclass
@@ -427,8 +464,9 @@ class _Session:
         if self.video_root is not None and bgr is not None:
             if clip.video is None:
                 height, width = bgr.shape[:2]
-                path = self.video_root / clip.label / f"{clip.path.stem}{_VIDEO_SUFFIX}"
-                clip.video = _VideoClipWriter(path, self._video_fps(), (width, height))
+                clip.video = _VideoClipWriter(
+                    self.video_root / clip.label, clip.path.stem, self._video_fps(), (width, height)
+                )
             clip.video.write(bgr)
 
     def _finish_clip(self) -> None:
@@ -452,13 +490,16 @@ class _Session:
                 else None,
                 source=str(clip.path),
             )
-            path = sequence.save(clip.path)
-            self.saved.append(path)
-            video_path = clip.video.commit() if clip.video is not None else None
+            if clip.video is not None:  # verified before anything is published
+                clip.video.finish(self._video_path(clip.label, clip.number))
+            number, path, video_path = self._publish(clip, sequence)
         except BaseException:
             clip.discard()
             raise
-        self.numbers[clip.label] = clip.number + 1
+        self.saved.append(path)
+        self.numbers[clip.label] = number + 1
+        if number != clip.number:
+            sequence = dataclasses.replace(sequence, source=str(path))
         detected = int(sequence.detected.sum())
         logger.info(
             "saved %s: %d frames, %.2f s, %s (clip %d/%d)",
@@ -478,7 +519,7 @@ class _Session:
             self.on_clip(
                 RecordedClip(
                     label=clip.label,
-                    number=clip.number,
+                    number=number,
                     repetition=clip.repetition,
                     index=clip.index,
                     path=path,
@@ -487,6 +528,47 @@ class _Session:
                     start=clip.start,
                 )
             )
+
+    def _video_path(self, label: str, number: int) -> Path:
+        return self.video_root / label / f"{label}_{number:03d}{_VIDEO_SUFFIX}"
+
+    def _publish(self, clip: _Clip, sequence: LandmarkSequence) -> tuple[int, Path, Path | None]:
+        """Save the clip under the first free number from `clip.number` on.
+
+        Another recorder may write into the same folder at the same time: each name is
+        claimed atomically (`overwrite=False`: a hard link that fails if the name is
+        taken), so two sessions never overwrite each other's clips.
+
+        Returns:
+            (number, .npz path, .mp4 path or None).
+        """
+        number = clip.number
+        while True:
+            name = f"{clip.label}_{number:03d}"
+            path = self.root / clip.label / f"{name}.npz"
+            video_path = self._video_path(clip.label, number) if clip.video else None
+            if path.exists() or (video_path is not None and video_path.exists()):
+                number += 1
+                continue
+            claimed = dataclasses.replace(sequence, source=str(path))
+            try:
+                with atomic_path(path, suffix=".npz", overwrite=False) as tmp:
+                    claimed.save(tmp)
+            except FileExistsError:
+                number += 1  # another session took this number meanwhile
+                continue
+            if clip.video is not None:
+                try:
+                    clip.video.commit(video_path)
+                except FileExistsError:
+                    path.unlink()
+                    number += 1
+                    continue
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                    raise
+            return number, path, video_path
 
     def end_of_stream(self) -> None:
         """The source ended: keep a clip that already spans its length, else discard it."""
@@ -502,11 +584,13 @@ class _Session:
                 else "the stream ended"
             )
 
-    def discard(self, why: str) -> None:
+    def discard(self, why: str, *, quiet: bool = False) -> None:
         clip, self.clip = self.clip, None
         if clip is not None:
             clip.discard()
-            logger.warning("discarded unfinished clip %s: %s", clip.path.name, why)
+            (logger.debug if quiet else logger.warning)(
+                "discarded unfinished clip %s: %s", clip.path.name, why
+            )
 
     # ---------------------------------------------------------------- preview
     def status_lines(self, t: float) -> list[str]:
@@ -579,6 +663,8 @@ def record_dataset(
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise ValueError(f"dataset folder {root} exists and is not a folder")
+    # checked before anything opens: Qt aborts the process when it finds no display
+    preview = options.preview and _preview_possible(options.wait_for_key)
     videos: Path | None = None
     if options.save_video:
         videos = Path(video_root) if video_root is not None else root.parent / f"{root.name}-videos"
@@ -586,8 +672,8 @@ def record_dataset(
     frame_source, owned, step = open_frames(source, extractor_options.frame_step)
     session = _Session(root, videos, options, on_clip, getattr(frame_source, "fps", None))
     name = getattr(frame_source, "name", "<frames>")
-    window = options.window_name if options.preview else None
-    cv2 = _cv2() if (options.preview or options.save_video) else None
+    window = options.window_name if preview else None
+    cv2 = _cv2() if (preview or options.save_video) else None
     logger.info(
         "recording %d clips (%s × %d, %.2f s each) from %s into %s",
         options.total_clips,
@@ -597,7 +683,7 @@ def record_dataset(
         name,
         root,
     )
-    stopped = "an error occurred"  # why the recording stopped early; "" when complete
+    stopped = _ERROR  # why the recording stopped early; "" when complete
     try:
         with LandmarkExtractor(extractor_options, "video") as extractor:
             for t, rgb in iter_frames(frame_source, step):
@@ -618,7 +704,8 @@ def record_dataset(
     except KeyboardInterrupt:
         stopped = "interrupted (Ctrl+C)"
     finally:
-        session.discard(stopped or "recording stopped")
+        # after an error, the error says what happened: no second message
+        session.discard(stopped or "recording stopped", quiet=stopped == _ERROR)
         if window is not None:
             with contextlib.suppress(Exception):
                 cv2.destroyWindow(window)
@@ -635,6 +722,23 @@ def record_dataset(
     else:
         logger.info("recorded %d clips into %s", len(session.saved), root)
     return list(session.saved)
+
+
+def _preview_possible(wait_for_key: bool) -> bool:
+    """True when a preview window can open; else a warning (or an error when the
+    recording waits for keys typed into that window)."""
+    from poseact.apps.drawing import display_problem
+
+    problem = display_problem()
+    if problem is None:
+        return True
+    if wait_for_key:
+        raise PoseactError(
+            f"cannot open the preview window: {problem}; waiting for a key"
+            " (wait_for_key, --wait-for-key) needs it: record where a display is available"
+        )
+    logger.warning("%s: recording without the preview window (as with --no-preview)", problem)
+    return False
 
 
 def _show(

@@ -278,12 +278,15 @@ class Dataset:
             background: name of the "no gesture" class, if the folder has one.
 
         Raises:
-            DatasetError: the folder is missing or holds no clips.
+            DatasetError: the folder is missing or holds no clips, `workers` < 1, or
+                `group_pattern` is not a regular expression with a group.
         """
         root = Path(root)
         if not root.is_dir():
             raise DatasetError(f"dataset folder {root} does not exist")
-        pattern = re.compile(group_pattern) if group_pattern else None
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise DatasetError(f"workers must be an int >= 1, got {workers!r}")
+        pattern = _group_regex(group_pattern) if group_pattern else None
         files: list[tuple[str, Path]] = []
         for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
             if label_dir.name.startswith("."):
@@ -339,8 +342,21 @@ class Dataset:
 
         Clip names come from each sequence's source file name; clashes get a number.
         Returns the written paths, in dataset order.
+
+        Raises:
+            DatasetError: a label cannot be a folder name (empty, ".", "..", a leading
+                dot, which `from_folder` skips, or a path separator); nothing is written.
+            WriteError: a clip cannot be written.
         """
         root = Path(root)
+        for label in self.classes:
+            problem = _folder_name_problem(label)
+            if problem:
+                name = f" {self.name}" if self.name else ""
+                raise DatasetError(
+                    f"cannot write dataset{name} to folders under {root}: label {label!r}"
+                    f" is not a usable folder name ({problem})"
+                )
         written: list[Path] = []
         taken: set[Path] = set()
         for i, (seq, label) in enumerate(zip(self.sequences, self.labels)):
@@ -379,11 +395,14 @@ class Dataset:
             "background": self.background,
             "name": self.name,
         }
+        landmarks = np.concatenate([s.landmarks for s in self.sequences])
+        if precision == "float16":
+            _check_float16(landmarks, "landmarks", offsets, self, path)
         arrays = {
             "header": np.array(json.dumps(header, sort_keys=True)),
             "offsets": offsets,
             "timestamps": np.concatenate([s.timestamps for s in self.sequences]),
-            "landmarks": np.concatenate([s.landmarks for s in self.sequences]).astype(precision),
+            "landmarks": landmarks.astype(precision),
             "visibility": np.concatenate([s.visibility for s in self.sequences]).astype(precision),
             "labels": np.array(self.labels, dtype=str),
             "groups": np.array(self.groups, dtype=str),
@@ -404,6 +423,11 @@ class Dataset:
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
+                if "header" not in data.files and {"timestamps", "landmarks"} <= set(data.files):
+                    raise DatasetError(
+                        f"{path} is a landmark clip, not a dataset: give the dataset's folder"
+                        " (root/<label>/<clip>), or a file written by Dataset.save"
+                    )
                 header = json.loads(str(data["header"]))
                 if header.get("format") != _DATASET_FORMAT:
                     raise DatasetError(f"{path} is not a poseact dataset file")
@@ -420,6 +444,8 @@ class Dataset:
             raise
         except FileNotFoundError:
             raise DatasetError(f"dataset file {path} does not exist") from None
+        except PermissionError:
+            raise DatasetError(f"cannot read dataset file {path}: permission denied") from None
         except Exception as exc:
             raise DatasetError(
                 f"{path} is not a readable poseact dataset ({type(exc).__name__}: {exc})"
@@ -511,7 +537,7 @@ def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
     """
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle) if row]  # blank lines skipped
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise LandmarkFormatError(f"{path}: cannot read landmark CSV ({exc})") from None
@@ -564,3 +590,56 @@ def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
         layout=layout.name,
         source=str(path),
     )
+
+
+def _folder_name_problem(label: str) -> str | None:
+    """Why `label` cannot be one folder of a dataset root, or None."""
+    if not label.strip():
+        return "empty"
+    if label in (".", ".."):
+        return "it names the root or its parent"
+    if label.startswith("."):
+        return "a leading dot hides the folder, and from_folder skips it"
+    bad = sorted({c for c in label if c in ("/", "\\", "\0", os.sep, os.altsep or "/")})
+    if bad:
+        return f"it holds {', '.join(repr(c) for c in bad)}"
+    return None
+
+
+_FLOAT16_MAX = float(np.finfo(np.float16).max)  # 65504
+
+
+def _check_float16(values: np.ndarray, what: str, offsets: np.ndarray, data: Dataset, path) -> None:
+    """Refuse finite values that float16 cannot hold (they would be stored as inf)."""
+    with np.errstate(invalid="ignore"):
+        too_big = np.isfinite(values) & (np.abs(values) > _FLOAT16_MAX)
+    if not too_big.any():
+        return
+    frame = int(np.flatnonzero(too_big.reshape(len(values), -1).any(axis=1))[0])
+    clip = int(np.searchsorted(offsets, frame, side="right") - 1)
+    value = float(values[too_big][0])
+    source = data.sequences[clip].source or f"clip {clip}"
+    raise DatasetError(
+        f"cannot save {path} as float16: {what} of {source} hold {value:g}, beyond float16's"
+        f" ±{_FLOAT16_MAX:g}; save with precision='float32'; nothing was written"
+    )
+
+
+def _group_regex(group_pattern: str) -> re.Pattern[str]:
+    """Compile a group pattern; it must be valid and hold a group.
+
+    Raises:
+        DatasetError: not a regular expression, or one without a group.
+    """
+    try:
+        pattern = re.compile(group_pattern)
+    except re.error as exc:
+        raise DatasetError(
+            f"group pattern {group_pattern!r} is not a regular expression ({exc})"
+        ) from None
+    if pattern.groups == 0:
+        raise DatasetError(
+            f"group pattern {group_pattern!r} has no group: put the subject part of the clip"
+            r" names in (?P<group>...), e.g. '(?P<group>s\d+)_'"
+        )
+    return pattern

@@ -172,7 +172,7 @@ def read_landmark_table(
     if hand not in ("left", "right"):
         raise DatasetError(f"hand must be 'left' or 'right', got {hand!r}")
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             table = [row for row in csv.reader(handle) if row and any(c.strip() for c in row)]
     except (OSError, UnicodeDecodeError) as exc:
         raise LandmarkFormatError(f"{path}: cannot read landmark table ({exc})") from None

@@ -38,6 +38,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from poseact.core.atomic import atomic_dir
 from poseact.core.errors import ModelFormatError, PoseactError
 from poseact.extract.assets import resolve_model
 from poseact.runtime.decider import DecisionOptions
@@ -235,20 +236,51 @@ def build_web_app(
     except (KeyError, TypeError):
         raise ModelFormatError(f"{model_path}: its poseact metadata has no layout") from None
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     decision = decision or DecisionOptions()
+    bundles = {
+        kind: resolve_model(name)
+        for kind, name in (("pose", pose_model), ("hand", hand_model))
+        if kind in layout
+    }
+    # Built in a temporary folder beside `out`, then moved into place: a full disk or
+    # a crash half-way leaves the earlier site (or nothing), never a partial one.
+    with atomic_dir(out) as site:
+        _write_site(
+            site,
+            model_path,
+            bundles,
+            assets=assets,
+            cdn=cdn,
+            decision=decision,
+            delegate=delegate,
+            workers=workers,
+            max_image_side=max_image_side,
+            title=title,
+        )
+    logger.info("wrote the recognizer page for %s into %s", model_path.name, out)
+    return out
 
+
+def _write_site(
+    out: Path,
+    model_path: Path,
+    bundles: dict[str, Path],
+    *,
+    assets: str | os.PathLike | None,
+    cdn: str,
+    decision: DecisionOptions,
+    delegate: str,
+    workers: int | None,
+    max_image_side: int | None,
+    title: str | None,
+) -> None:
+    """Write every file of the page into the (empty) folder `out`."""
     if assets is not None:
-        vendor = out / "vendor"
-        if vendor.exists():
-            shutil.rmtree(vendor)
-        bases = _copy_packages(_node_modules(assets), vendor)
+        bases = _copy_packages(_node_modules(assets), out / "vendor")
     else:
         bases = _cdn_bases(cdn)
 
-    target = out / model_path.name
-    if not (target.exists() and target.samefile(model_path)):
-        shutil.copyfile(model_path, target)
+    shutil.copyfile(model_path, out / model_path.name)
     config: dict[str, Any] = {
         "title": title or model_path.stem,
         "model": urllib.parse.quote(model_path.name),
@@ -263,11 +295,9 @@ def build_web_app(
         "litert_wasm": f"{bases['@litertjs/core']}/wasm/",
         "versions": {p.name: p.version for p in JS_PACKAGES},
     }
-    for kind, name in (("pose", pose_model), ("hand", hand_model)):
-        if kind in layout:
-            bundle = resolve_model(name)
-            shutil.copyfile(bundle, out / bundle.name)
-            config[f"{kind}_model"] = bundle.name
+    for kind, bundle in bundles.items():
+        shutil.copyfile(bundle, out / bundle.name)
+        config[f"{kind}_model"] = bundle.name
 
     import_map = {"imports": {p.name: f"{bases[p.name]}/{p.module}" for p in JS_PACKAGES}}
     template = resources.files("poseact.deploy").joinpath("web_assets", "index.html").read_text()
@@ -280,8 +310,6 @@ def build_web_app(
     for name in _PAGE_FILES:
         data = resources.files("poseact.deploy").joinpath("web_assets", name).read_bytes()
         (out / name).write_bytes(data)
-    logger.info("wrote the recognizer page for %s into %s", model_path.name, out)
-    return out
 
 
 # ---------------------------------------------------------------------- serving

@@ -447,7 +447,36 @@ def extract_video(
     with VideoFileSource(path, frame_step=options.frame_step) as source:
         sequence = _run(source, options, step=1, name=os.fspath(path), progress=progress)
         _check_complete(source, len(sequence))
+        _warn_implausible_rate(sequence, os.fspath(path))
         return sequence
+
+
+#: Frame rates above this are not a camera's: the container's timing is wrong.
+_IMPLAUSIBLE_FPS = 1000.0
+
+
+def _warn_implausible_rate(sequence: LandmarkSequence, name: str) -> None:
+    """Warn when the frames' timestamps imply more than `_IMPLAUSIBLE_FPS`.
+
+    A video whose metadata claims 12,800 fps has its 20 frames within 1.6 ms, so a
+    model resampling to 30 fps sees one frame: the result would be silently wrong.
+    """
+    if len(sequence) < 3:
+        return
+    dt = float(np.median(np.diff(sequence.timestamps)))
+    if dt <= 0 or 1.0 / dt <= _IMPLAUSIBLE_FPS:
+        return
+    duration = float(sequence.timestamps[-1] - sequence.timestamps[0])
+    logger.warning(
+        "%s: its timestamps imply %.0f fps (%d frames in %.4f s); the video's frame rate"
+        " metadata is probably wrong, and a model at 30 fps would see %d frame(s) of it"
+        " (re-encode it with the right rate, e.g. ffmpeg -r 30)",
+        name,
+        1.0 / dt,
+        len(sequence),
+        duration,
+        int(duration * 30) + 1,
+    )
 
 
 #: Containers whose frame count is read from an index, not estimated from the duration.
@@ -474,7 +503,10 @@ def _read_image(path: str | os.PathLike) -> np.ndarray:
         raise VideoReadError(
             f"image file {name} not found" if not file.exists() else f"{name} is not a file"
         )
-    data = np.fromfile(file, dtype=np.uint8)
+    try:
+        data = np.fromfile(file, dtype=np.uint8)
+    except PermissionError:
+        raise VideoReadError(f"cannot read image file {name}: permission denied") from None
     if data.size == 0:
         raise VideoReadError(f"image file {name} is empty (0 bytes)")
     cv2 = _cv2()

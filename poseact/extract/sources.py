@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from poseact.core.atomic import atomic_path
+from poseact.core.atomic import atomic_path, write_error
 from poseact.core.errors import VideoReadError, WriteError
 from poseact.extract.options import _is_int
 
@@ -128,6 +128,12 @@ class VideoFileSource(_SourceBase):
                 raise VideoReadError(f"{self.name} is a folder, not a video file")
             if file.stat().st_size == 0:
                 raise VideoReadError(f"video file {self.name} is empty (0 bytes)")
+            try:  # OpenCV says only "cannot open" for a file it may not read
+                open(file, "rb").close()
+            except PermissionError:
+                raise VideoReadError(
+                    f"cannot read video file {self.name}: permission denied"
+                ) from None
         self._cap: Any = None
         self._first: np.ndarray | None = None
         self._first_pos = 0.0
@@ -334,6 +340,7 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     path = Path(path)
     with atomic_path(path, suffix=path.suffix or ".mp4") as tmp:
         writer = None
+        written = 0
         try:
             for frame in frames:
                 if writer is None:
@@ -343,12 +350,49 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
                     if not writer.isOpened():
                         raise WriteError(f"OpenCV cannot write an mp4v video to {path}")
                 writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+                written += 1
         finally:
             if writer is not None:
                 writer.release()
         if writer is None:
             raise WriteError(f"no frames to write to {path}")
+        check_written_video(tmp, written, path)
     return path
+
+
+def check_written_video(written: Path, frames: int, target: Path) -> None:
+    """Check that the video OpenCV just wrote to `written` decodes all its `frames`.
+
+    OpenCV's `VideoWriter` reports no write errors: on a full disk it leaves a file
+    without its index (unreadable) or with missing frames. Call this before renaming
+    the file onto `target`.
+
+    Raises:
+        WriteError: naming `target`, when the file does not decode `frames` frames.
+    """
+    cv2 = _cv2()
+    capture = cv2.VideoCapture(str(written))
+    readable = 0
+    try:
+        while readable < frames and capture.isOpened() and capture.grab():
+            readable += 1
+    finally:
+        capture.release()
+    if readable == frames:
+        return
+    import errno
+    import shutil
+
+    try:
+        full = shutil.disk_usage(written.parent).free < (1 << 20)
+    except OSError:
+        full = False
+    if full:
+        raise write_error(target, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    raise WriteError(
+        f"cannot write {target}: OpenCV wrote a video of which only {readable} of its"
+        f" {frames} frames decode (is the disk full?); nothing was saved under that name"
+    )
 
 
 def open_source(spec: int | str | os.PathLike, **kwargs: Any) -> FrameSource:

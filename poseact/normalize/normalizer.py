@@ -227,11 +227,46 @@ def _fill_gaps(values: np.ndarray, times: np.ndarray, max_gap: float) -> np.ndar
     return out
 
 
+#: Longest resampled clip, in model frames (9 h at 30 fps): more is a timestamp error.
+MAX_RESAMPLED_FRAMES = 1_000_000
+#: Most model frames per input frame on average: more means empty time, not a clip.
+MAX_FRAMES_PER_INPUT_FRAME = 1000
+
+
+def resampled_length(times: np.ndarray, fps: float) -> int:
+    """n = floor(duration · fps) + 1: frames on the fps grid of clip timestamps (T,)."""
+    if len(times) < 2:
+        return len(times)
+    return int(np.floor((float(times[-1]) - float(times[0])) * fps + 1e-6)) + 1
+
+
+def check_resampled_length(times: np.ndarray, fps: float, source: str) -> int:
+    """The grid length of `times` at `fps`, refusing gaps that would allocate empty time.
+
+    Raises:
+        LandmarkFormatError: naming `source` and the largest gap, when resampling would
+            make more than `MAX_RESAMPLED_FRAMES` frames or more than
+            `MAX_FRAMES_PER_INPUT_FRAME` per input frame (timestamps [0, 1e7] would
+            otherwise allocate gigabytes).
+    """
+    n = resampled_length(times, fps)
+    if n <= MAX_RESAMPLED_FRAMES and n <= MAX_FRAMES_PER_INPUT_FRAME * max(len(times), 1):
+        return n
+    gaps = np.diff(times)
+    i = int(np.argmax(gaps))
+    raise LandmarkFormatError(
+        f"{source}: its timestamps span {times[-1] - times[0]:g} s over {len(times)} frames,"
+        f" with a gap of {gaps[i]:g} s between frames {i} and {i + 1}; resampling to"
+        f" {fps:g} fps would make {n} frames. Check the timestamps (seconds, not"
+        " milliseconds) or cut the clip at the gap"
+    )
+
+
 def _resample(values: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:
     """Linear resampling of (T, D) onto t0 + k / fps; NaN where a neighbour is NaN."""
     if len(times) == 1:
         return values.copy()
-    n = int(np.floor((times[-1] - times[0]) * fps + 1e-6)) + 1
+    n = resampled_length(times, fps)
     grid = times[0] + np.arange(n) / fps
     right = np.clip(np.searchsorted(times, grid, side="right"), 1, len(times) - 1)
     left = right - 1
@@ -305,6 +340,7 @@ class Normalizer:
 
     def _resampled(self, sequence: LandmarkSequence) -> np.ndarray:
         spec = self.spec
+        check_resampled_length(sequence.timestamps, spec.fps, sequence.source or "a sequence")
         frames = normalize_frames(
             sequence.landmarks, sequence.visibility, spec, sequence.image_size
         )

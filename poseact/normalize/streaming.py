@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import math
+
 import numpy as np
 
 from poseact.core.errors import LandmarkFormatError
 from poseact.normalize.normalizer import normalize_frames
 from poseact.normalize.spec import NormalizerSpec
+
+logger = logging.getLogger(__name__)
 
 
 class StreamingFeaturizer:
@@ -55,10 +60,23 @@ class StreamingFeaturizer:
         frame = normalize_frames(landmarks[None], visibility[None], spec, image_size)[0]
         p = frame.reshape(-1).astype(np.float32)
         t = float(timestamp)
+        if not math.isfinite(t):
+            raise LandmarkFormatError(
+                f"stream timestamp must be a finite number of seconds, got {timestamp!r}"
+            )
         if self._t_prev is not None and t <= self._t_prev:
             raise LandmarkFormatError(
                 f"stream timestamps must increase: got {t:.6f}s after {self._t_prev:.6f}s"
             )
+        if self._t_prev is not None and (t - self._t_prev) * spec.fps > max(spec.window, 1):
+            # A gap longer than a window (the camera froze, the stream paused): emitting
+            # every grid frame in it would be empty time (1e7 s: 3e8 rows). Start over.
+            logger.info(
+                "stream gap of %.3f s (more than a %d-frame window): the stream restarts",
+                t - self._t_prev,
+                spec.window,
+            )
+            self.reset()
         observed = ~np.isnan(p)
         if self._p_prev is None:
             self._seen = np.where(observed, t, -np.inf)

@@ -32,7 +32,10 @@ __all__ = [
     "LABELS_MEMBER",
     "STREAM_MEMBER",
     "MAX_MEMBER_BYTES",
+    "MAX_COMPRESSION_RATIO",
     "ModelMetadata",
+    "check_labels",
+    "read_member",
     "ModelFile",
     "read_model_file",
     "read_model_metadata",
@@ -98,17 +101,7 @@ class ModelMetadata:
         version = data.get("version", 1)
         if not isinstance(version, int) or not 1 <= version <= METADATA_VERSION:
             raise _fail(where, f"version {version!r} is not supported (newest {METADATA_VERSION})")
-        classes = data.get("classes")
-        if not isinstance(classes, list) or not classes:
-            raise _fail(where, f"'classes' must be a non-empty list, got {classes!r:.80}")
-        if not all(isinstance(c, str) and c for c in classes):
-            raise _fail(where, "every class must be a non-empty string")
-        duplicates = sorted({c for c in classes if classes.count(c) > 1})
-        if duplicates:
-            raise _fail(where, f"duplicate classes {duplicates}")
-        background = data.get("background")
-        if background is not None and background not in classes:
-            raise _fail(where, f"background {background!r} is not one of the classes {classes}")
+        classes, background = check_labels(data.get("classes"), data.get("background"), where)
         normalizer = data.get("normalizer")
         if not isinstance(normalizer, dict):
             raise _fail(where, "'normalizer' must be an object")
@@ -134,7 +127,7 @@ class ModelMetadata:
                 raise _fail(where, str(exc)) from None
         architecture = data.get("architecture")
         return cls(
-            classes=tuple(classes),
+            classes=classes,
             background=background,
             normalizer=dict(normalizer),
             layout=layout,
@@ -142,6 +135,33 @@ class ModelMetadata:
             stream=dict(stream) if stream is not None else None,
             raw=dict(data),
         )
+
+
+def check_labels(classes: Any, background: Any, where: str) -> tuple[tuple[str, ...], str | None]:
+    """Validate a model's `classes` and `background` (shared by .tflite and .poseact).
+
+    Returns:
+        (classes as a tuple, background).
+
+    Raises:
+        ModelFormatError: `classes` is not a non-empty list of unique non-empty strings
+            (a string "abc" would read as three classes), or `background` is not one.
+    """
+    if not isinstance(classes, list) or not classes:
+        raise _fail(where, f"'classes' must be a non-empty list, got {classes!r:.80}")
+    if not all(isinstance(c, str) and c for c in classes):
+        raise _fail(where, f"'classes' must hold non-empty strings, got {classes!r:.80}")
+    duplicates = sorted({c for c in classes if classes.count(c) > 1})
+    if duplicates:
+        raise _fail(where, f"duplicate classes {duplicates}")
+    if background is not None and background not in classes:
+        raise _fail(where, f"background {background!r} is not one of the classes {classes}")
+    return tuple(classes), background
+
+
+#: Most a member may inflate relative to its compressed size (zip bombs reach 1000:1;
+#: networks and arrays compress a few times, JSON some 10 times).
+MAX_COMPRESSION_RATIO = 200
 
 
 @dataclass(frozen=True)
@@ -154,18 +174,32 @@ class ModelFile:
     stream: bytes | None
 
 
-def _read_member(zf: zipfile.ZipFile, name: str, where: str) -> bytes:
+def read_member(
+    zf: zipfile.ZipFile, name: str, where: str, limit: int = MAX_MEMBER_BYTES
+) -> bytes:
+    """One archive member, refusing one that inflates past `limit` bytes (or past
+    `MAX_COMPRESSION_RATIO` times its compressed size) before inflating it.
+
+    Raises:
+        ModelFormatError: the member is too large; KeyError: there is no such member.
+    """
     info = zf.getinfo(name)
-    if info.file_size > MAX_MEMBER_BYTES:
+    if info.file_size > limit or info.file_size > MAX_COMPRESSION_RATIO * info.compress_size + (
+        1 << 20
+    ):
         raise ModelFormatError(
-            f"{where}: member {name} claims {info.file_size} bytes, more than the"
-            f" {MAX_MEMBER_BYTES} a poseact model may hold"
+            f"{where}: member {name} inflates to {info.file_size} bytes from"
+            f" {info.compress_size}, more than a poseact model holds (limit {limit} bytes,"
+            f" ratio {MAX_COMPRESSION_RATIO}); the file is damaged or crafted"
         )
     with zf.open(info) as handle:
-        data = handle.read(MAX_MEMBER_BYTES + 1)
-    if len(data) > MAX_MEMBER_BYTES:
-        raise ModelFormatError(f"{where}: member {name} inflates past {MAX_MEMBER_BYTES} bytes")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ModelFormatError(f"{where}: member {name} inflates past {limit} bytes")
     return data
+
+
+_read_member = read_member
 
 
 def read_model_file(path: str | os.PathLike) -> ModelFile:

@@ -47,6 +47,8 @@ from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
 from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
+from poseact.runtime.model_file import check_labels as check_model_labels
+from poseact.runtime.model_file import read_member
 from poseact.train.engine import (
     check_training_data,
     representative_windows,
@@ -67,6 +69,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _SAVE_FORMAT = "poseact-classifier"
+#: Largest Keras model member read from a .poseact (uncompressed bytes).
+_MAX_KERAS_BYTES = 1 << 30
 _SAVE_VERSION = 1
 
 
@@ -330,15 +334,19 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         path = Path(path)
         try:
             with zipfile.ZipFile(path) as zf:
-                meta = json.loads(zf.read("poseact.json"))
-                keras_bytes = zf.read("model.keras")
-                representative = np.load(io.BytesIO(zf.read("representative.npy")))
+                where = str(path)
+                meta = json.loads(read_member(zf, "poseact.json", where))
+                keras_bytes = read_member(zf, "model.keras", where, _MAX_KERAS_BYTES)
+                representative = np.load(io.BytesIO(read_member(zf, "representative.npy", where)))
                 rehearsal = None
                 if "rehearsal.npz" in zf.namelist():
-                    with np.load(io.BytesIO(zf.read("rehearsal.npz"))) as memory:
+                    member = read_member(zf, "rehearsal.npz", where)
+                    with np.load(io.BytesIO(member)) as memory:
                         rehearsal = (memory["positions"].astype(np.float32), memory["labels"])
         except FileNotFoundError:
             raise ModelFormatError(f"model file {path} does not exist") from None
+        except ModelFormatError:
+            raise
         except Exception as exc:  # zipfile, zlib, json and numpy errors of a corrupt file
             raise ModelFormatError(
                 f"{path} is not a poseact classifier file ({type(exc).__name__}: {exc})"
@@ -353,7 +361,9 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 model=ModelOptions(**meta["model"]),
                 training=TrainingOptions.from_dict(meta["training"]),
             )
-            classes = [str(c) for c in meta["classes"]]
+            classes = list(check_model_labels(meta["classes"], meta.get("background"), str(path))[0])
+        except ModelFormatError:
+            raise
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ModelFormatError(
                 f"{path}: invalid poseact metadata ({type(exc).__name__}: {exc})"
@@ -371,7 +381,8 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         if found != expected:
             raise ModelFormatError(
                 f"{path}: the Keras model has (window, features, classes) = {found}, but its"
-                f" metadata says {expected}; the file was altered or mixes two models"
+                f" metadata says {expected} (layout {spec.layout!r}); the file was altered or"
+                " mixes two models"
             )
         return clf._set_fitted(
             classes=classes,

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from poseact.core.atomic import atomic_path, atomic_write_text
-from poseact.core.errors import UnknownLabelError
+from poseact.core.atomic import atomic_path, atomic_write_text, write_error
+from poseact.core.errors import UnknownLabelError, WriteError
 from poseact.data.dataset import Dataset
 
 __all__ = ["EvaluationReport", "evaluate"]
@@ -84,7 +84,15 @@ class EvaluationReport:
     def save(self, directory: str | os.PathLike, *, title: str = "") -> dict[str, Path]:
         """Write report.json, confusion.csv and confusion.png into `directory`."""
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
+        if out.exists() and not out.is_dir():
+            raise WriteError(
+                f"cannot write the report into {out}: it is a file, not a folder; nothing was"
+                " saved there"
+            )
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(out, exc) from exc
         paths = {
             "json": atomic_write_text(
                 out / "report.json", json.dumps(self.to_dict(), indent=1) + "\n"

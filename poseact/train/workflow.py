@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from poseact.core.errors import DatasetError
 from poseact.data.dataset import Dataset
 from poseact.normalize.spec import NormalizerSpec
 from poseact.train.classifier import GestureClassifier
@@ -41,6 +42,15 @@ class TrainingRun:
     saved: Path | None
 
 
+def summarize_names(names, shown: int = 10) -> str:
+    """'a, b, c' for a few names; the first `shown` and '… and N more' for many (10,000
+    subjects would otherwise print 24 KB)."""
+    names = sorted(set(names))
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])}, … and {len(names) - shown} more"
+
+
 def describe_split(data: Dataset, test: Dataset | None, by_subject: bool) -> str:
     """A one-line description of a split, saying whether it measures people or clips."""
     if test is None:
@@ -49,7 +59,7 @@ def describe_split(data: Dataset, test: Dataset | None, by_subject: bool) -> str
         held = sorted(set(test.groups))
         return (
             f"split by subject: {len(data) - len(test)} training clips, {len(test)} test"
-            f" clips from {len(held)} unseen subjects ({', '.join(held)})"
+            f" clips from {len(held)} unseen subjects ({summarize_names(held)})"
         )
     return (
         f"stratified split of clips (no subjects known, so the scores measure clips, not"
@@ -86,9 +96,15 @@ def train_and_evaluate(
     train = data
     if test_fraction:
         by_subject = 2 <= len(set(data.groups)) < len(data)
-        train, test = data.split(
-            test_fraction, seed=seed, by="group" if by_subject else "stratified"
-        )
+        try:
+            train, test = data.split(
+                test_fraction, seed=seed, by="group" if by_subject else "stratified"
+            )
+        except DatasetError as exc:
+            raise DatasetError(
+                f"{exc}; to train on every clip without a test split, use test_fraction=0"
+                " (--test-fraction 0)"
+            ) from None
     classifier = GestureClassifier(
         normalizer=normalizer, model=model, training=training, verbose=verbose
     ).fit(train)

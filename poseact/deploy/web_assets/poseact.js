@@ -393,8 +393,16 @@ export class StreamingFeaturizer {
     const spec = this.spec;
     const p = normalizeFrame(landmarks, visibility, spec, imageSize);
     const t = Number(timestamp);
+    if (!Number.isFinite(t)) {
+      throw new Error(`stream timestamp must be a finite number of seconds, got ${timestamp}`);
+    }
     if (this.tPrev !== null && t <= this.tPrev) {
       throw new Error(`stream timestamps must increase: got ${t}s after ${this.tPrev}s`);
+    }
+    if (this.tPrev !== null && (t - this.tPrev) * spec.fps > Math.max(spec.window, 1)) {
+      // A gap longer than a window: its grid frames would be empty time. Start over
+      // (as poseact.normalize.StreamingFeaturizer does).
+      this.reset();
     }
     const n = p.length;
     if (this.pPrev === null) {

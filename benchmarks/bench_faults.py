@@ -1,0 +1,173 @@
+"""The fault matrix: every reliability case, with real faults, and what was lost.
+
+    python benchmarks/bench_faults.py [--quick] [--json benchmarks/results/faults.json]
+
+Runs the reliability tests (issue 6's kill, disk-full and two-writer cases in
+tests/test_bad_input_faults.py, and issue 13's cases in tests/test_reliability_*.py)
+with pytest in this process: real processes killed with SIGKILL, real tmpfs mounts that
+fill up (as root), two real recorders into one folder, the CLI in child processes read
+at the file-descriptor level. It prints one line per issue item and then::
+
+    cases tried  N
+    cases ok     N
+    data lost    0
+
+"data lost" counts the failed cases among those that guard data (an input overwritten,
+a clip overwritten by another recorder, a partial file under a final name, a file that
+cannot be read back, a write outside the dataset folder); it must be 0. `--quick`
+leaves out the cases marked slow. Exit code 0 only if every case is ok.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = (
+    "tests/test_bad_input_faults.py",
+    "tests/test_reliability_cli.py",
+    "tests/test_reliability_data.py",
+)
+
+#: test function → (item, what it guards); "data" items count towards "data lost".
+ITEMS: dict[str, tuple[str, str]] = {
+    # issue 6: killed processes, full disks, two writers of one cache entry
+    "test_killed_extraction_leaves_complete_entries_and_a_rerun_resumes": ("6.kill", "data"),
+    "test_kill_inside_a_cache_write": ("6.kill", "data"),
+    "test_kill_while_overwriting_a_dataset_clip_keeps_the_old_clip": ("6.kill", "data"),
+    "test_killed_recording_keeps_finished_clips_and_continues": ("6.kill", "data"),
+    "test_interrupted_model_save_keeps_the_previous_model": ("6.kill", "data"),
+    "test_full_disk_when_saving_clips_and_datasets": ("6.disk", "data"),
+    "test_full_disk_when_saving_a_model": ("6.disk", "data"),
+    "test_full_disk_under_the_cache_and_the_command_line": ("6.disk", "data"),
+    "test_two_processes_writing_the_same_cache_entry": ("6.writers", "data"),
+    # issue 13
+    "test_extract_never_overwrites_its_input_video": ("13.1 own input", "data"),
+    "test_extract_of_a_folder_into_itself_is_refused": ("13.1 own input", "data"),
+    "test_train_and_export_never_overwrite_their_input": ("13.1 own input", "data"),
+    "test_compare_render_never_overwrites_its_json": ("13.1 own input", "data"),
+    "test_two_recorders_into_one_folder_keep_every_clip": ("13.2 two recorders", "data"),
+    "test_two_record_commands_at_once": ("13.2 two recorders", "data"),
+    "test_recorded_video_on_a_full_disk_is_never_left_unreadable": ("13.3 full disk", "data"),
+    "test_write_video_on_a_full_disk": ("13.3 full disk", "data"),
+    "test_web_onto_a_full_disk_leaves_no_partial_site": ("13.3 full disk", "data"),
+    "test_float16_save_refuses_values_it_cannot_hold": ("13.4 dataset files", "data"),
+    "test_to_folder_refuses_labels_that_are_not_folder_names": ("13.4 dataset files", "data"),
+    "test_a_huge_timestamp_gap_does_not_allocate_empty_time": ("13.5 memory", "crash"),
+    "test_streaming_featurizer_gap_does_not_emit_empty_time": ("13.5 memory", "crash"),
+    "test_live_with_a_preview_and_no_display_does_not_abort": ("13.6 no display", "crash"),
+    "test_record_with_a_preview_and_no_display_does_not_abort": ("13.6 no display", "crash"),
+    "test_streaming_recognizer_refuses_bad_timestamps": ("13.7 timestamps", "crash"),
+    "test_bad_group_patterns_are_one_line": ("13.8 tracebacks", "message"),
+    "test_web_serve_on_an_impossible_port_is_one_line": ("13.8 tracebacks", "message"),
+    "test_numbers_out_of_range_are_one_line": ("13.8 tracebacks", "message"),
+    "test_compare_render_of_json_without_its_keys_is_one_line": ("13.8 tracebacks", "message"),
+    "test_a_clip_given_as_a_dataset_says_so": ("13.8 tracebacks", "message"),
+    "test_model_file_member_that_inflates_to_a_gibibyte": ("13.9 model files", "crash"),
+    "test_model_metadata_is_validated_at_load": ("13.9 model files", "result"),
+    "test_extract_writes_what_the_suffix_says": ("13.10 wrong results", "result"),
+    "test_demo_with_zero_epochs_is_refused": ("13.10 wrong results", "result"),
+    "test_video_claiming_12800_fps_is_reported": ("13.10 wrong results", "result"),
+    "test_errors_after_loading_mediapipe_are_one_line": ("13.11 native logs", "message"),
+    "test_errors_after_loading_tensorflow_and_litert_are_one_line": (
+        "13.11 native logs",
+        "message",
+    ),
+    "test_native_logs_come_back_with_debug": ("13.11 native logs", "message"),
+    "test_csv_with_a_byte_order_mark_is_read": ("13.12 messages", "message"),
+    "test_one_clip_per_class_says_test_fraction_0": ("13.12 messages", "message"),
+    "test_report_dir_that_is_a_file": ("13.12 messages", "message"),
+    "test_unreadable_video_says_permission_denied": ("13.12 messages", "message"),
+    "test_ten_thousand_group_names_are_summarized": ("13.12 messages", "message"),
+}
+
+
+class _Collector:
+    """A pytest plugin recording each case's outcome (call phase, or a setup error)."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report) -> None:  # noqa: D401 - pytest hook
+        if report.when == "call" or report.outcome != "passed":
+            if report.nodeid not in self.outcomes or report.outcome != "passed":
+                self.outcomes[report.nodeid] = report.outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="leave out the slow cases")
+    parser.add_argument("--json", default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    import pytest
+
+    os.chdir(REPO)
+    collector = _Collector()
+    started = time.perf_counter()
+    pytest_args = ["-q", "-p", "no:cacheprovider", "--tb=line", *FILES]
+    if args.quick:
+        pytest_args += ["-m", "not slow"]
+    pytest.main(pytest_args, plugins=[collector])
+    seconds = time.perf_counter() - started
+
+    per_item: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    tried = ok = lost = skipped = 0
+    failures = []
+    for nodeid, outcome in collector.outcomes.items():
+        function = nodeid.split("::")[-1].split("[")[0]
+        item, guards = ITEMS.get(function, ("other", "message"))
+        if outcome == "skipped":
+            skipped += 1
+            continue
+        tried += 1
+        per_item[item][0] += 1
+        if outcome == "passed":
+            ok += 1
+            per_item[item][1] += 1
+        else:
+            failures.append(nodeid)
+            lost += guards == "data"
+    print("\nfault matrix (real faults; see docs/reliability.md)")
+    for item in sorted(
+        per_item,
+        key=lambda k: [int(p) if p.isdigit() else p for p in k.replace(".", " ").split()[:2]],
+    ):
+        n, good = per_item[item]
+        print(f"  {item:<22} {good:>3} of {n:>3} ok")
+    print(f"cases tried  {tried}")
+    print(f"cases ok     {ok}")
+    print(f"data lost    {lost}")
+    if skipped:
+        print(f"skipped      {skipped} (e.g. tmpfs needs root)")
+    for nodeid in failures:
+        print(f"  failed: {nodeid}")
+    print(f"({seconds / 60:.1f} min)")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "tried": tried,
+                    "ok": ok,
+                    "data_lost": lost,
+                    "skipped": skipped,
+                    "failed": failures,
+                    "seconds": seconds,
+                    "items": per_item,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+    return 0 if ok == tried and lost == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Helpers for the reliability tests (issue 13): the CLI in a subprocess, real faults.
+
+`run_cli` runs `python -m poseact.cli` in a child process with the environment a user
+has (no TF_CPP_MIN_LOG_LEVEL / GLOG_minloglevel, which conftest sets for the test
+process), so its stderr pipe shows everything written to file descriptor 2, native
+libraries (absl, glog, oneDNN, LiteRT) included. `tmpfs` mounts a real, small tmpfs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+#: Variables that quieten native logs; a user's shell does not set them.
+NATIVE_LOG_VARIABLES = (
+    "TF_CPP_MIN_LOG_LEVEL",
+    "TF_CPP_MAX_VLOG_LEVEL",
+    "GLOG_minloglevel",
+    "GLOG_logtostderr",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "ABSL_MIN_LOG_LEVEL",
+)
+
+
+def user_environment(**changes: str | None) -> dict[str, str]:
+    """os.environ without the native-log variables, with `changes` (None removes)."""
+    env = {k: v for k, v in os.environ.items() if k not in NATIVE_LOG_VARIABLES}
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def run_cli(
+    *args: str | os.PathLike,
+    env: dict[str, str] | None = None,
+    timeout: float = 300.0,
+    **kwargs,
+) -> subprocess.CompletedProcess:
+    """`python -m poseact.cli ARGS` in a child process; stdout and stderr captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "poseact.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env if env is not None else user_environment(),
+        **kwargs,
+    )
+
+
+def assert_one_line_error(
+    result: subprocess.CompletedProcess, command: str, *needles: str | os.PathLike
+) -> str:
+    """Exit code 2 and exactly one stderr line `poseact COMMAND: error: ...` with `needles`."""
+    err = result.stderr.strip()
+    assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
+    lines = err.splitlines()
+    assert len(lines) == 1, f"{len(lines)} lines on stderr:\n{err[-3000:]}"
+    line = lines[0]
+    assert line.startswith(f"poseact {command}: error: "), line
+    assert "Traceback" not in line, line
+    for needle in needles:
+        assert str(needle) in line, (needle, line)
+    return line
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(p for p in Path(root).rglob("*") if p.is_file())
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """Mount a real tmpfs of `size` (e.g. "64k") on `folder` (needs root, else skip)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+            capture_output=True,
+        )
+    except OSError as exc:
+        pytest.skip(f"cannot mount a tmpfs here: {exc}")
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def python_child(code: str, *args: str | os.PathLike, **kwargs) -> subprocess.Popen:
+    """Start `python -c code args...` with pipes for stdout and stderr."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def peak_rss_of(argv: Sequence[str], *, timeout: float, env: dict[str, str] | None = None):
+    """Run `argv` to the end; (return code, peak RSS in bytes, stdout, stderr).
+
+    The child's stdout and stderr go to files (no pipe to drain), and `os.wait4` gives
+    the peak resident memory of that one child.
+    """
+    import tempfile
+    import time
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=env)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                process.kill()
+                os.wait4(process.pid, 0)
+                err.seek(0)
+                pytest.fail(f"{argv} ran for more than {timeout} s:\n{err.read()[-2000:]}")
+            time.sleep(0.05)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return process.returncode, usage.ru_maxrss * 1024, out.read(), err.read()
