@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from poseact.errors import DatasetError, WriteError
+from poseact.core.errors import DatasetError, WriteError
 from poseact.train.stream_eval import (
     Annotation,
     Detection,

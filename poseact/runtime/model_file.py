@@ -72,6 +72,8 @@ class ModelMetadata:
         architecture: the network's architecture name.
         stream: the stream model's description (`file`, `state_size`, `state_parts`,
             `lanes`, `sha256`) or None.
+        rejection: the open-set rejection rule (`rule`, per-class `thresholds`, the
+            `unknown` answer; see `poseact.runtime.rejection`) or None.
         raw: the whole metadata dict as stored (extra fields included).
     """
 
@@ -81,6 +83,7 @@ class ModelMetadata:
     layout: str
     architecture: str | None = None
     stream: dict[str, Any] | None = None
+    rejection: dict[str, Any] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -124,6 +127,34 @@ class ModelMetadata:
                 register_layout(layout_from_dict(definition))
             except (LandmarkFormatError, ValueError) as exc:
                 raise _fail(where, str(exc)) from None
+        rejection = data.get("rejection")
+        if rejection is not None:
+            thresholds = rejection.get("thresholds") if isinstance(rejection, dict) else None
+            if not isinstance(thresholds, dict):
+                raise _fail(where, "'rejection' must be null or an object with 'thresholds'")
+            strangers = sorted(set(thresholds) - set(classes))
+            if strangers:
+                raise _fail(
+                    where, f"rejection thresholds name labels {strangers} that are not classes"
+                )
+            if background is not None and background in thresholds:
+                raise _fail(
+                    where, f"the background {background!r} cannot have a rejection threshold"
+                )
+            for label, value in thresholds.items():
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not 0 <= value <= 1
+                ):
+                    raise _fail(
+                        where, f"rejection threshold of {label!r} must be in [0, 1], got {value!r}"
+                    )
+            unknown = rejection.get("unknown", "unknown")
+            if not isinstance(unknown, str) or not unknown or unknown in classes:
+                raise _fail(
+                    where, f"rejection answer {unknown!r} must be a string that is not a class"
+                )
         architecture = data.get("architecture")
         return cls(
             classes=tuple(classes),
@@ -132,6 +163,7 @@ class ModelMetadata:
             layout=layout,
             architecture=architecture if isinstance(architecture, str) else None,
             stream=dict(stream) if stream is not None else None,
+            rejection=dict(rejection) if rejection is not None else None,
             raw=dict(data),
         )
 

@@ -45,8 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from poseact._atomic import atomic_path, atomic_write_text
-from poseact.errors import DatasetError
+from poseact.core.atomic import atomic_path, atomic_write_text
+from poseact.core.errors import DatasetError
 
 __all__ = [
     "ANNOTATION_HEADER",
