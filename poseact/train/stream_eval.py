@@ -60,6 +60,8 @@ __all__ = [
     "match_events",
     "evaluate_events",
     "plot_timeline",
+    "StreamEvaluation",
+    "evaluate_stream",
 ]
 
 #: The annotation CSV's header row (optional when reading).
@@ -685,3 +687,179 @@ def plot_timeline(
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png")
     return Path(path)
+
+
+# ---------------------------------------------------------------------- a whole recording
+@dataclass(frozen=True, eq=False)
+class StreamEvaluation:
+    """A recognizer run over one annotated recording, and its scores.
+
+    Attributes:
+        report: the `EventReport`.
+        truth: the annotated events.
+        detections: the recognizer's events, with the time each was reported.
+        times: (T,) seconds from the recording's first frame, one per camera frame.
+        probabilities: (T, C) the smoothed probabilities the decisions used.
+        answers: (T,) the smoothed best label per frame ("unknown" where rejected).
+        classes: (C,) the model's labels.
+        threshold: the decision threshold.
+        source: the recording's name.
+    """
+
+    report: EventReport
+    truth: tuple[Annotation, ...]
+    detections: tuple[Detection, ...]
+    times: np.ndarray
+    probabilities: np.ndarray
+    answers: np.ndarray
+    classes: tuple[str, ...]
+    threshold: float
+    source: str = ""
+
+    def summary(self) -> str:
+        return self.report.summary()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.report.to_dict()
+        data["source"] = self.source
+        data["detections_list"] = [
+            {
+                "label": d.label,
+                "start_s": d.start,
+                "end_s": d.end,
+                "reported_s": d.reported_at,
+                "confidence": d.confidence,
+            }
+            for d in self.detections
+        ]
+        return data
+
+    def save(self, directory: str | os.PathLike) -> dict[str, Path]:
+        """Write report.json, detections.csv (annotation format) and timeline.png."""
+        import json
+
+        out = Path(directory)
+        return {
+            "json": atomic_write_text(
+                out / "report.json", json.dumps(self.to_dict(), indent=1) + "\n"
+            ),
+            "csv": write_annotations(out / "detections.csv", self.detections),
+            "png": self.plot(out / "timeline.png"),
+        }
+
+    def plot(self, path: str | os.PathLike) -> Path:
+        """The timeline PNG (see `plot_timeline`)."""
+        r = self.report
+        title = (
+            f"{self.source}: event F1 {r.f1:.2f}, median latency {r.latency_median:.2f} s,"
+            f" {r.false_alarms_per_minute:.2f} false alarms/min"
+        )
+        return plot_timeline(
+            path,
+            self.truth,
+            self.detections,
+            times=self.times,
+            probabilities=self.probabilities,
+            classes=self.classes,
+            threshold=self.threshold,
+            duration=r.duration,
+            title=title,
+            matching=r.matching,
+        )
+
+
+def evaluate_stream(
+    model,
+    recording,
+    annotations: Sequence[Annotation] | str | os.PathLike,
+    *,
+    options=None,
+    min_iou: float = MIN_IOU,
+) -> StreamEvaluation:
+    """Run the live recognizer over a recording and score its events.
+
+    Args:
+        model: a `TFLiteGestureModel` or the path of an exported `.tflite`.
+        recording: a `LandmarkSequence` (`poseact.load_sequence` reads videos and
+            landmark files); its first frame is time 0 of the annotations.
+        annotations: the true events, or an annotation CSV (`read_annotations`; rows
+            labelled with the model's background are background).
+        options: the `DecisionOptions` of the recognizer (default: the live defaults).
+        min_iou: the matching threshold.
+
+    Returns:
+        A `StreamEvaluation` (`.report`, `.summary()`, `.save(dir)`).
+
+    Raises:
+        ModelFormatError: the model cannot be read.
+        DatasetError: the annotation file cannot be read, or names labels the model
+            does not know.
+        LandmarkFormatError: the recording's layout is not the model's.
+    """
+    from poseact.core.errors import LandmarkFormatError
+    from poseact.runtime.decider import DecisionOptions
+    from poseact.runtime.model import TFLiteGestureModel
+    from poseact.runtime.recognizer import StreamingRecognizer
+
+    if not isinstance(model, TFLiteGestureModel):
+        model = TFLiteGestureModel(model)
+    options = options or DecisionOptions()
+    classes = tuple(str(c) for c in model.classes_)
+    if isinstance(annotations, str | os.PathLike):
+        where = str(annotations)
+        truth = read_annotations(annotations, background=model.background)
+    else:
+        where = "the annotations"
+        truth = [a for a in annotations if a.label != model.background]
+    strangers = sorted({a.label for a in truth} - set(classes))
+    if strangers:
+        raise DatasetError(
+            f"{where} name labels {strangers} that the model does not know (it knows"
+            f" {list(classes)})"
+        )
+    if recording.layout != model.spec.layout:
+        raise LandmarkFormatError(
+            f"{recording.source or 'the recording'} has layout {recording.layout!r}, but the"
+            f" model expects {model.spec.layout!r}"
+        )
+    recognizer = StreamingRecognizer(model, options)
+    t0 = float(recording.timestamps[0]) if len(recording) else 0.0
+    times = np.asarray(recording.timestamps, dtype=np.float64) - t0
+    probabilities = np.zeros((len(times), len(classes)), dtype=np.float32)
+    answers = np.empty(len(times), dtype=object)
+    detections: list[Detection] = []
+    opened: tuple[float, float] | None = None  # (start, reported)
+
+    def take(events, now: float) -> None:
+        nonlocal opened
+        for event in events:
+            if event.end is None:
+                opened = (event.start, now)
+            else:
+                start, reported = opened if opened is not None else (event.start, event.start)
+                detections.append(
+                    Detection(event.label, start, event.end, reported, float(event.confidence))
+                )
+                opened = None
+
+    for i, now in enumerate(times):
+        events = recognizer.push(
+            float(now), recording.landmarks[i], recording.visibility[i], recording.image_size
+        )
+        probabilities[i] = recognizer.probabilities
+        answers[i] = recognizer.label or ""
+        take(events, float(now))
+    duration = float(times[-1]) if len(times) else 0.0
+    take(recognizer.finish(duration), duration)
+    report = evaluate_events(truth, detections, duration=duration, min_iou=min_iou)
+    return StreamEvaluation(
+        report=report,
+        truth=tuple(truth),
+        detections=tuple(detections),
+        times=times,
+        probabilities=probabilities,
+        answers=answers.astype(str),
+        classes=classes,
+        threshold=options.threshold,
+        source=recording.source,
+    )
