@@ -86,6 +86,8 @@ def _held(sequence, frame: int, seconds: float, rng, tag: str):
     """A clip of `sequence`'s frame held still for `seconds` (with sensor jitter)."""
     from poseact.core.sequence import LandmarkSequence
 
+    detected = np.flatnonzero(np.isfinite(sequence.landmarks[..., 0]).any(axis=1))
+    frame = int(detected[np.argmin(np.abs(detected - frame))])  # the nearest with a person
     n = int(seconds * 30)
     jitter = rng.normal(0.0, 0.002, (n, *sequence.landmarks.shape[1:])).astype(np.float32)
     return LandmarkSequence(
@@ -222,7 +224,7 @@ def score_streams(report: Report, name: str, model_path: Path, streams, work: Pa
         bool(pooled.false_alarms_per_minute <= 1.0),
         f"{pooled.false_alarms} in {pooled.background_seconds / 60:.1f} min",
     )
-    report.figure(f"{name}_stream", pooled.to_dict())
+    report.figures[f"{name}_stream"] = pooled.to_dict()  # everything, in the JSON only
     return pooled
 
 

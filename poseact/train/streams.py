@@ -34,8 +34,8 @@ class Segment:
         label: the gesture it shows (annotated), or None for background.
         start, end: the part of the clip to use, seconds from its first frame
             (None: from the start / to the end).
-        hold_before, hold_after: seconds for which the first / last frame is held
-            before / after the clip (not annotated: the person is at rest).
+        hold_before, hold_after: seconds for which the first / last frame showing
+            the person is held before / after the clip (not annotated: at rest).
     """
 
     sequence: LandmarkSequence
@@ -52,7 +52,9 @@ def _anchor(landmarks: np.ndarray, size: tuple[int, int], layout: str) -> tuple[
     try:
         left, right = names.index("LEFT_SHOULDER"), names.index("RIGHT_SHOULDER")
     except KeyError:
-        raise ValueError(f"chain_segments needs pose points (shoulders); layout {layout!r}") from None
+        raise ValueError(
+            f"chain_segments needs pose points (shoulders); layout {layout!r}"
+        ) from None
     pixels = landmarks[:, [left, right], :2] * np.array(size, dtype=np.float64)
     mid = np.nanmedian(pixels.mean(axis=1), axis=0)
     width = np.nanmedian(np.linalg.norm(pixels[:, 0] - pixels[:, 1], axis=-1))
@@ -116,8 +118,22 @@ def chain_segments(
         lm = np.concatenate([xy / size, z], axis=-1)
         before = int(round(segment.hold_before * fps))
         after = int(round(segment.hold_after * fps))
-        lm = np.concatenate([np.repeat(lm[:1], before, 0), lm, np.repeat(lm[-1:], after, 0)])
-        vis = np.concatenate([np.repeat(vis[:1], before, 0), vis, np.repeat(vis[-1:], after, 0)])
+        seen = np.flatnonzero(np.isfinite(lm[..., 0]).any(axis=1))
+        first, last = (int(seen[0]), int(seen[-1])) if len(seen) else (0, len(lm) - 1)
+        lm = np.concatenate(
+            [
+                np.repeat(lm[first : first + 1], before, 0),
+                lm,
+                np.repeat(lm[last : last + 1], after, 0),
+            ]
+        )
+        vis = np.concatenate(
+            [
+                np.repeat(vis[first : first + 1], before, 0),
+                vis,
+                np.repeat(vis[last : last + 1], after, 0),
+            ]
+        )
         if pieces:
             n_blend = int(round(blend * fps))
             prev_lm, prev_vis = pieces[-1][0][-1], pieces[-1][1][-1]
