@@ -66,7 +66,7 @@ def _add_extractor_flags(parser: argparse.ArgumentParser, *, datasets: bool = Tr
         )
 
 
-def _load_dataset(args: argparse.Namespace, path: str):
+def _load_dataset(args: argparse.Namespace, path: str, **folder_options):
     from poseact.loading import load_dataset
 
     return load_dataset(
@@ -76,6 +76,7 @@ def _load_dataset(args: argparse.Namespace, path: str):
         workers=getattr(args, "workers", 1),
         progress=not args.quiet,
         group_pattern=getattr(args, "group_pattern", None),
+        **folder_options,
     )
 
 
@@ -153,10 +154,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     from poseact.train.options import ModelOptions, TrainingOptions
     from poseact.train.workflow import train_and_evaluate
 
-    data = _load_dataset(args, args.data)
-    background = _background_label(args.background, data.classes)
-    if background is not None:
-        data = dataclasses.replace(data, background=background)
+    root = Path(args.data)
+    if root.is_dir():  # known before extraction: background videos may show nobody
+        labels = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] != ".")
+        background = _background_label(args.background, labels)
+        data = _load_dataset(args, args.data, background=background)
+    else:
+        data = _load_dataset(args, args.data)
+        background = _background_label(args.background, data.classes)
+        if background is not None:
+            data = dataclasses.replace(data, background=background)
     print(f"dataset: {data.summary()}")
     run = train_and_evaluate(
         data,
