@@ -47,7 +47,8 @@ from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
 from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
-from poseact.runtime.rejection import RejectionRule, calibrate_rejection
+from poseact.runtime.rejection import RejectionRule
+from poseact.train.calibration import calibrate_model
 from poseact.train.engine import (
     check_training_data,
     split_validation,
@@ -238,15 +239,17 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         sample = rng.permutation(len(train))[:64]
         rejection = None
         if training.reject_rate is not None:  # a separate step after training
-            if x_val is None:
-                x_val, y_val = normalizer.transform_many(train.sequences), targets
-            probs = np.asarray(net.predict(x_val, verbose=0, batch_size=256))
-            rejection = calibrate_rejection(
-                probs,
-                y_val,
+            held = val if val is not None else train
+            rejection = calibrate_model(
+                net,
+                normalizer,
+                held.sequences,
+                held.label_indices,
                 classes,
                 false_reject=training.reject_rate,
                 background=data.background,
+                augment=training.augment,
+                seed=training.seed,
             )
         self._set_fitted(
             classes=classes,
