@@ -6,10 +6,12 @@ never taught. A `RejectionRule` holds one threshold per class on the top probabi
 best class's probability is below that class's threshold, the answer is `unknown`.
 The background class is never rejected (it already means "no gesture").
 
-`calibrate_rejection` sets the thresholds at fit from validation windows, for a target
+`calibrate_rejection` sets the thresholds from validation windows, for a target
 false-reject rate: class c's threshold is the `false_reject` quantile of the
 probability that the validation windows of class c get for c, so about that share of
-known gestures is answered `unknown`.
+known gestures is answered `unknown`. `GestureClassifier.fit` runs it after training
+(`TrainingOptions.reject_rate`, `poseact.train.calibration`) on each validation clip
+and 8 augmented draws of it.
 
 The rule is stored in the exported model (`poseact.json`, key "rejection") and applied
 the same way by `TFLiteGestureModel.predict`, `Decider` (live) and the web page

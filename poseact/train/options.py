@@ -62,9 +62,10 @@ class TrainingOptions:
         augment: on-the-fly augmentation.
         seed: seed of every random choice (weights, shuffling, augmentation, splits).
         reject_rate: after training, calibrate an open-set rejection rule on the
-            validation windows (the training clips' when there are none): per-class
-            thresholds such that about this share of known gestures is answered
-            "unknown" (e.g. 0.05); None trains a closed-set model (always a class).
+            validation clips (the training clips when there are none), each scored as
+            is and in 8 augmented draws: per-class thresholds on the top probability
+            such that about this share of known gestures is answered "unknown" (e.g.
+            0.05); None trains a closed-set model (always a class).
     """
 
     epochs: int = 60
