@@ -40,6 +40,7 @@ ASL = SHARED / "data" / "asl_signs" / "asl_signs.npz"
 TESTDATA = SHARED / "testdata"
 BACKGROUND = "none"
 PARTIAL = 0.5  # AugmentOptions.partial of the "after" models
+STRICT_NOTE = "threshold 0.8, min_frames 8"
 VIDEOS = ("person_thumb_up.mp4", "hand_open.mp4")
 
 
@@ -203,11 +204,25 @@ def train_and_export(data, path: Path, epochs: int, reject_rate=None, partial: f
     return clf
 
 
-def score_streams(report: Report, name: str, model_path: Path, streams, work: Path):
+def score_streams(report: Report, name: str, model_path: Path, streams, work: Path, options=None):
     from poseact.train.stream_eval import EventReport, evaluate_stream
 
-    runs = [evaluate_stream(model_path, stream, truth) for stream, truth in streams]
+    runs = [evaluate_stream(model_path, s, truth, options=options) for s, truth in streams]
     runs[0].save(work / f"stream-{name}")
+    if options is not None:  # another setting than the defaults: figures for context
+        pooled = EventReport.pooled([r.report for r in runs])
+        report.check(
+            f"{name}_event_f1",
+            f"{name} stream ({STRICT_NOTE}): event F1",
+            pooled.f1,
+            "",
+            "—",
+            None,
+            f"median latency {pooled.latency_median:.2f} s, {pooled.false_alarms_per_minute:.1f}"
+            f" false alarms/min; P {pooled.precision:.2f} R {pooled.recall:.2f}",
+        )
+        report.figures[f"{name}_stream"] = pooled.to_dict()
+        return pooled
     pooled = EventReport.pooled([r.report for r in runs])
     print(pooled.summary())
     minutes = pooled.duration / 60
@@ -316,6 +331,19 @@ def run(args) -> Report:
         model = work / f"synthetic_stream{tag}.tflite"
         train_and_export(strain, model, 10 if quick else 30, partial=partial)
         score_streams(report, f"synthetic{tag}", model, synthetic, work)
+    # the same models (partial windows) with stricter decisions, for context
+    from poseact.runtime.decider import DecisionOptions
+
+    strict = DecisionOptions(threshold=0.8, min_frames=8)
+    score_streams(report, "asl_strict", work / "asl_stream_partial.tflite", streams, work, strict)
+    score_streams(
+        report,
+        "synthetic_strict",
+        work / "synthetic_stream_partial.tflite",
+        synthetic,
+        work,
+        strict,
+    )
 
     held_out(report, data, work, epochs, rng)
     return report
