@@ -25,7 +25,7 @@ from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS, format_value, machine_info
 
-BENCHMARKS = ("extraction", "cache", "live", "classifier", "training", "models")
+BENCHMARKS = ("extraction", "cache", "live", "classifier", "training", "models", "stream")
 
 
 def run_one(name: str, quick: bool, work: Path) -> tuple[bool, float]:

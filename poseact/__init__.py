@@ -71,6 +71,12 @@ _EXPORTS: dict[str, str] = {
     "TrainingOptions": "poseact.train.options",
     "EvaluationReport": "poseact.train.evaluate",
     "evaluate": "poseact.train.evaluate",
+    "EventReport": "poseact.train.stream_eval",
+    "StreamEvaluation": "poseact.train.stream_eval",
+    "evaluate_stream": "poseact.train.stream_eval",
+    "read_annotations": "poseact.train.stream_eval",
+    "write_annotations": "poseact.train.stream_eval",
+    "RejectionRule": "poseact.runtime.rejection",
     # reuse and comparison
     "FineTuneOptions": "poseact.train.fewshot",
     "RehearsalMemory": "poseact.train.rehearsal",
@@ -235,6 +241,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from poseact.runtime.recognizer import (
         StreamingRecognizer,
     )
+    from poseact.runtime.rejection import (
+        RejectionRule,
+    )
     from poseact.train.classifier import (
         GestureClassifier,
         NotFittedError,
@@ -255,4 +264,11 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from poseact.train.rehearsal import (
         RehearsalMemory,
+    )
+    from poseact.train.stream_eval import (
+        EventReport,
+        StreamEvaluation,
+        evaluate_stream,
+        read_annotations,
+        write_annotations,
     )

@@ -8,6 +8,7 @@ prints the result. Errors from poseact become one line on stderr and exit code 2
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from poseact.core.choices import (
     SAMPLINGS,
     SMOOTHINGS,
 )
-from poseact.core.errors import PoseactError
+from poseact.core.errors import DatasetError, PoseactError
 from poseact.flags import add_option_flags, options_from_args
 
 logger = logging.getLogger("poseact.cli")
@@ -65,7 +66,7 @@ def _add_extractor_flags(parser: argparse.ArgumentParser, *, datasets: bool = Tr
         )
 
 
-def _load_dataset(args: argparse.Namespace, path: str):
+def _load_dataset(args: argparse.Namespace, path: str, **folder_options):
     from poseact.loading import load_dataset
 
     return load_dataset(
@@ -75,6 +76,7 @@ def _load_dataset(args: argparse.Namespace, path: str):
         workers=getattr(args, "workers", 1),
         progress=not args.quiet,
         group_pattern=getattr(args, "group_pattern", None),
+        **folder_options,
     )
 
 
@@ -154,6 +156,32 @@ def _normalizer_spec(args: argparse.Namespace, layout: str):
     )
 
 
+#: Labels that mean "no gesture" by default (`record`, `train` without --background).
+BACKGROUND_NAMES = ("none", "background")
+
+
+def _background_label(chosen: str | None, classes: Sequence[str]) -> str | None:
+    """The background label: `chosen` (must be a class; "" means none), else a class
+    named none/background, announced on stdout."""
+    if chosen == "":
+        return None
+    if chosen is not None:
+        if chosen not in classes:
+            raise DatasetError(
+                f"--background {chosen!r} is not a label of the dataset (labels: {list(classes)})"
+            )
+        print(f"background class: {chosen!r} (no gesture: never reported as an event)")
+        return chosen
+    for name in BACKGROUND_NAMES:
+        if name in classes:
+            print(
+                f"background class: {name!r} (no gesture: never reported as an event);"
+                " pass --background '' to treat it as a gesture"
+            )
+            return name
+    return None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from poseact.train.options import ModelOptions, TrainingOptions
     from poseact.train.workflow import train_and_evaluate
@@ -161,7 +189,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     _refuse_own_input(args.output, args.data)
     _refuse_own_input(args.report_dir, args.data)
     _check_report_dir(args.report_dir)
-    data = _load_dataset(args, args.data)
+    root = Path(args.data)
+    if root.is_dir():  # known before extraction: background videos may show nobody
+        labels = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] != ".")
+        background = _background_label(args.background, labels)
+        data = _load_dataset(args, args.data, background=background)
+    else:
+        data = _load_dataset(args, args.data)
+        background = _background_label(args.background, data.classes)
+        if background is not None:
+            data = dataclasses.replace(data, background=background)
     print(f"dataset: {data.summary()}")
     run = train_and_evaluate(
         data,
@@ -175,6 +212,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     print(run.split)
     print(f"saved {run.saved} ({run.classifier.training_seconds_:.1f} s of training)")
+    rule = run.classifier.rejection_
+    if rule is not None:
+        limits = ", ".join(f"{k} {v:.2f}" for k, v in rule.thresholds.items())
+        print(
+            f"rejection: answers {rule.unknown!r} below {limits} (calibrated on {rule.windows}"
+            f" validation windows for {rule.false_reject:.0%} of known gestures rejected)"
+        )
     if run.report is not None:
         print(f"on the {'test subjects' if run.by_subject else 'test clips'}:")
         _show_report(run.report, args.report_dir)
@@ -211,6 +255,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0 if report.parity_ok else 1
 
 
+def cmd_evaluate_stream(args: argparse.Namespace) -> int:
+    from poseact.loading import load_sequence
+    from poseact.runtime.decider import DecisionOptions
+    from poseact.runtime.model import TFLiteGestureModel
+    from poseact.train.stream_eval import evaluate_stream
+
+    model = TFLiteGestureModel(args.model)
+    # the recording is extracted in the model's layout; frames with nobody are background
+    options = dataclasses.replace(
+        _extractor_options(args), layout=model.spec.layout, require_detection=False
+    )
+    recording = load_sequence(args.recording, options, cache=False if args.no_cache else None)
+    decision = options_from_args(args, DecisionOptions, prefix="decision.")
+    result = evaluate_stream(
+        model, recording, args.annotations, options=decision, min_iou=args.min_iou
+    )
+    print(result.summary())
+    if args.report_dir:
+        result.save(args.report_dir)
+        print(f"report.json, detections.csv and timeline.png written to {args.report_dir}")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from poseact.loading import load_model, load_sequence
 
@@ -220,19 +287,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
         sequence = load_sequence(item, options, cache=False if args.no_cache else None)
         probs = model.predict_proba([sequence])[0]
         order = probs.argsort()[::-1]
+        answer = str(model.classes_[order[0]])
+        rule = getattr(model, "rejection", None) or getattr(model, "rejection_", None)
+        if rule is not None:  # "unknown" below the model's rejection rule
+            background = getattr(model, "background", None) or getattr(model, "background_", None)
+            answer = str(rule.apply(probs[None], list(model.classes_), background)[0])
         if args.json:
             print(
                 json.dumps(
                     {
                         "input": str(item),
-                        "label": str(model.classes_[order[0]]),
+                        "label": answer,
                         "probabilities": {str(model.classes_[i]): float(probs[i]) for i in order},
                     }
                 )
             )
         else:
             top = ", ".join(f"{model.classes_[i]} {probs[i]:.2f}" for i in order[:3])
-            print(f"{item}: {model.classes_[order[0]]}  ({top})")
+            print(f"{item}: {answer}  ({top})")
     return 0
 
 
@@ -331,6 +403,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_record(args: argparse.Namespace) -> int:
     from poseact.apps.recorder import RecorderOptions, record_dataset
 
+    for name in BACKGROUND_NAMES:
+        if name in args.labels:
+            print(
+                f"{name!r} is recorded as the background class (no gesture: stand still, move"
+                " naturally, or leave the frame); `poseact train` treats it so"
+            )
+
     options = options_from_args(
         args,
         RecorderOptions,
@@ -409,7 +488,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     add_option_flags(
         group,
         TrainingOptions,
-        ["epochs", "batch_size", "learning_rate", "validation_fraction", "patience"],
+        ["epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "reject_rate"],
         prefix="training.",
     )
     group = parser.add_argument_group(
@@ -464,6 +543,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seed of the split and of training (default: 0)"
     )
     p.add_argument("--report-dir", default=None, help="write the test report here")
+    p.add_argument(
+        "--background",
+        default=None,
+        metavar="LABEL",
+        help="the 'no gesture' label, never reported as an event (default: a label named"
+        " none or background; '' for none)",
+    )
     _add_extractor_flags(p)
     p.set_defaults(func=cmd_train)
 
@@ -558,6 +644,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video-root", default=None, help="where raw clips go (default OUTPUT-videos)")
     _add_extractor_flags(p, datasets=False)
     p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser(
+        "evaluate-stream",
+        help="event precision/recall/F1, latency and false alarms on an annotated recording",
+    )
+    p.add_argument("model", help="an exported .tflite")
+    p.add_argument("recording", help="a video or a landmark file (.npz, .csv)")
+    p.add_argument("annotations", help="CSV, one row per gesture: start_s,end_s,label")
+    p.add_argument("--report-dir", default=None, help="write report.json and timeline.png here")
+    p.add_argument(
+        "--min-iou",
+        type=float,
+        default=0.5,
+        help="interval IoU for a detection to match a true event (default: 0.5)",
+    )
+    add_option_flags(
+        p,
+        DecisionOptions,
+        ["smoothing", "ema_alpha", "majority_frames", "threshold", "min_frames", "cooldown"],
+        prefix="decision.",
+        choices={"smoothing": SMOOTHINGS},
+    )
+    _add_extractor_flags(p)
+    p.set_defaults(func=cmd_evaluate_stream)
 
     p = sub.add_parser("live", help="recognize gestures live from a camera or a video file")
     p.add_argument("--model", required=True, help="an exported .tflite")

@@ -29,6 +29,7 @@ from poseact.normalize.spec import NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime import model_file
 from poseact.runtime.decider import Decider, DecisionOptions
+from poseact.runtime.rejection import RejectionRule
 
 HERE = Path(__file__).resolve().parent
 VECTORS = HERE / "vectors"
@@ -95,9 +96,11 @@ def _featurizer_case(name, spec: NormalizerSpec, clip, times, image_size, drop=(
     }
 
 
-def _decider_case(name, classes, background, options: DecisionOptions, seed: int) -> dict:
+def _decider_case(
+    name, classes, background, options: DecisionOptions, seed: int, rejection=None
+) -> dict:
     rng = np.random.default_rng(seed)
-    decider = Decider(classes, background, options)
+    decider = Decider(classes, background, options, rejection)
     steps = []
     # blocks of one dominant class (some below threshold), then noise
     plan = [(0, 12), (1, 9), (None, 4), (2, 14), (0, 3), (1, 12)]
@@ -109,16 +112,17 @@ def _decider_case(name, classes, background, options: DecisionOptions, seed: int
                 logits[dominant] += 3.0
             probs = np.exp(logits) / np.exp(logits).sum()
             events = decider.update(probs.astype(np.float32), t)
-            steps.append(
-                {
-                    "t": t,
-                    "probs": [float(p) for p in probs.astype(np.float32)],
-                    "events": [dataclasses.asdict(e) for e in events],
-                }
-            )
+            step = {
+                "t": t,
+                "probs": [float(p) for p in probs.astype(np.float32)],
+                "events": [dataclasses.asdict(e) for e in events],
+            }
+            if rejection is not None:  # the answer shown, "unknown" when rejected
+                step["label"] = decider.label
+            steps.append(step)
             t = round(t + 1 / 30, 6)
     final = [dataclasses.asdict(e) for e in decider.finish(t)]
-    return {
+    case = {
         "name": name,
         "classes": list(classes),
         "background": background,
@@ -127,6 +131,9 @@ def _decider_case(name, classes, background, options: DecisionOptions, seed: int
         "finish_at": t,
         "finish_events": final,
     }
+    if rejection is not None:
+        case["rejection"] = rejection.to_dict()
+    return case
 
 
 def build_vectors() -> dict[str, object]:
@@ -170,6 +177,14 @@ def build_vectors() -> dict[str, object]:
             None,
             DecisionOptions(smoothing="majority", threshold=0.4, min_frames=2, cooldown=1.0),
             1,
+        ),
+        _decider_case(
+            "rejection rule: wave below 0.8 and clap below 0.9 answered unknown",
+            ["none", "wave", "clap"],
+            "none",
+            DecisionOptions(),
+            2,
+            RejectionRule(thresholds={"wave": 0.8, "clap": 0.9}, false_reject=0.05, windows=20),
         ),
     ]
     defaults = {
@@ -225,6 +240,11 @@ def test_vectors_exercise_what_they_claim(vectors):
     events = [e for step in vectors["decider"][0]["steps"] for e in step["events"]]
     assert {e["label"] for e in events} == {"wave", "clap"}  # the background never fires
     assert any(e["end"] is not None for e in events)
+    rejecting = vectors["decider"][2]
+    labels = [step["label"] for step in rejecting["steps"]]
+    fired = {e["label"] for step in rejecting["steps"] for e in step["events"]}
+    assert "unknown" in labels and {"wave", "clap"} & set(labels)  # both answers occur
+    assert "unknown" not in fired and fired  # rejected answers never fire
 
 
 def test_javascript_matches_the_vectors():

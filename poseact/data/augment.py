@@ -28,6 +28,10 @@ class AugmentOptions:
         jitter: standard deviation of Gaussian noise, in body-size units.
         point_dropout: probability that a point is missing in a frame.
         random_crop: take windows at random offsets of a longer clip.
+        partial: probability that a window is end-aligned and partial: only the
+            first k frames of the gesture (k uniform in [W/2, W)), after its first
+            frame held still, as the live recognizer sees a gesture that has just
+            begun (docs/streaming.md); 0 keeps whole windows.
     """
 
     mirror: float = 0.5
@@ -37,9 +41,10 @@ class AugmentOptions:
     jitter: float = 0.01
     point_dropout: float = 0.03
     random_crop: bool = True
+    partial: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("mirror", "point_dropout"):
+        for name in ("mirror", "point_dropout", "partial"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"AugmentOptions.{name} must be a probability in [0, 1]")
         for name in ("rotation_degrees", "scale", "jitter"):

@@ -14,6 +14,7 @@ Folder layout read by `Dataset.from_folder`::
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import os
@@ -275,7 +276,8 @@ class Dataset:
             group_pattern: regular expression whose group "group" (or first group)
                 finds the subject/recording in a clip's file name, e.g.
                 r"^(?P<group>[^_]+)_"; without it each clip is its own group.
-            background: name of the "no gesture" class, if the folder has one.
+            background: name of the "no gesture" class, if the folder has one; its
+                videos may show nobody (they are kept as all-NaN clips, not refused).
 
         Raises:
             DatasetError: the folder is missing or holds no clips, `workers` < 1, or
@@ -308,14 +310,23 @@ class Dataset:
             from poseact.extract.batch import extract_many
             from poseact.extract.options import ExtractorOptions
 
-            results = extract_many(
-                videos,
-                options or ExtractorOptions(),
-                **({} if cache is None else {"cache": cache}),
-                workers=workers,
-                progress=progress,
-            )
-            extracted = dict(zip(videos, results))
+            opts = options or ExtractorOptions()
+            # a background clip may show nobody at all (an empty room is "no gesture")
+            quiet = [p for label, p in files if label == background and p in set(videos)]
+            others = [p for p in videos if p not in set(quiet)]
+            for batch, batch_opts in (
+                (others, opts),
+                (quiet, dataclasses.replace(opts, require_detection=False)),
+            ):
+                if batch:
+                    results = extract_many(
+                        batch,
+                        batch_opts,
+                        **({} if cache is None else {"cache": cache}),
+                        workers=workers,
+                        progress=progress,
+                    )
+                    extracted.update(zip(batch, results))
         sequences, labels, groups = [], [], []
         for label, path in files:
             suffix = path.suffix.lower()

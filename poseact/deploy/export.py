@@ -181,6 +181,9 @@ def export_tflite(
         "poseact_version": __version__,
         "classes": [str(c) for c in classifier.classes_],
         "background": classifier.background_,
+        "rejection": None
+        if getattr(classifier, "rejection_", None) is None
+        else classifier.rejection_.to_dict(),
         "normalizer": spec.to_dict(),
         "window": spec.window,
         "frame_features": spec.frame_features,

@@ -15,6 +15,7 @@ from poseact.runtime.decider import Decider, DecisionOptions, GestureEvent
 from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.model_file import ModelMetadata, read_model_metadata
 from poseact.runtime.recognizer import StreamingRecognizer
+from poseact.runtime.rejection import UNKNOWN, RejectionRule, calibrate_rejection
 from poseact.runtime.steppers import FrameClassifier
 
 __all__ = [
@@ -26,4 +27,7 @@ __all__ = [
     "FrameClassifier",
     "ModelMetadata",
     "read_model_metadata",
+    "RejectionRule",
+    "calibrate_rejection",
+    "UNKNOWN",
 ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from poseact.core.choices import SMOOTHINGS
+from poseact.runtime.rejection import RejectionRule
 
 
 # ---------------------------------------------------------------------- decisions
@@ -70,9 +71,12 @@ class Decider:
         classes: labels in probability order.
         background: the "no gesture" label (never an event), or None.
         options: `DecisionOptions`.
+        rejection: the model's `RejectionRule`, or None: a smoothed best label below
+            its class's threshold is answered `rejection.unknown` and never fires.
 
     Attributes:
-        label: the smoothed best label of the last frame (even below threshold).
+        label: the smoothed best label of the last frame (even below threshold;
+            `rejection.unknown` when the rejection rule refuses it).
         confidence: its smoothed probability.
         probabilities: (C,) the smoothed probabilities of the last frame.
     """
@@ -82,10 +86,12 @@ class Decider:
         classes: Sequence[str],
         background: str | None = None,
         options: DecisionOptions | None = None,
+        rejection: RejectionRule | None = None,
     ) -> None:
         self.classes = tuple(str(c) for c in classes)
         self.background = background
         self.options = options or DecisionOptions()
+        self.rejection = rejection
         self.reset()
 
     def reset(self) -> None:
@@ -132,6 +138,8 @@ class Decider:
         accepted = label if confidence >= opts.threshold else None
         if accepted == self.background:
             accepted = None
+        elif self.rejection is not None and not self.rejection.accepts(label, confidence):
+            label, accepted = self.rejection.unknown, None
         self.label, self.confidence = label, confidence
         events: list[GestureEvent] = []
         if accepted == self._current:

@@ -14,6 +14,7 @@ from poseact.normalize.normalizer import Normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.runtime.litert import Runner
 from poseact.runtime.model_file import read_model_file
+from poseact.runtime.rejection import RejectionRule
 from poseact.runtime.steppers import FrameClassifier, StatefulStepper, WindowStepper
 
 __all__ = [
@@ -51,6 +52,11 @@ class TFLiteGestureModel:
         self.classes_ = np.array(model_file.metadata.classes)
         self.metadata = dict(model_file.metadata.raw)
         self.background: str | None = model_file.metadata.background
+        self.rejection: RejectionRule | None = None
+        if model_file.metadata.rejection is not None:
+            self.rejection = RejectionRule.from_dict(
+                model_file.metadata.rejection, classes=self.classes_.tolist(), where=str(self.path)
+            )
         self.normalizer = Normalizer(self.spec)
         self._num_threads = num_threads
         self._window = Runner(content, num_threads, str(self.path))
@@ -137,9 +143,19 @@ class TFLiteGestureModel:
             out[i] = self.predict_window(window)
         return out
 
-    def predict(self, X) -> np.ndarray:
-        """(N,) predicted labels."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+    def predict(self, X, *, reject: bool = True) -> np.ndarray:
+        """(N,) predicted labels.
+
+        Args:
+            X: sequences, one sequence, a Dataset or (N, W, F) features.
+            reject: with a model that carries a rejection rule (`rejection`), answer
+                its `unknown` label (default "unknown") where the best class's
+                probability is below that class's threshold; False always names a class.
+        """
+        probs = self.predict_proba(X)
+        if reject and self.rejection is not None:
+            return self.rejection.apply(probs, self.classes_.tolist(), self.background)
+        return self.classes_[np.argmax(probs, axis=1)]
 
     def score(self, X, y=None) -> float:
         """Accuracy on a Dataset, or on sequences `X` with labels `y`."""

@@ -80,6 +80,8 @@ class ModelMetadata:
         stream: the single-step model's description or None: `signature` (its
             signature in the model, version 2) or `file` and `sha256` (its archive
             member, version 1), `state_size`, `state_parts`, `lanes`.
+        rejection: the open-set rejection rule (`rule`, per-class `thresholds`, the
+            `unknown` answer; see `poseact.runtime.rejection`) or None.
         raw: the whole metadata dict as stored (extra fields included).
     """
 
@@ -89,6 +91,7 @@ class ModelMetadata:
     layout: str
     architecture: str | None = None
     stream: dict[str, Any] | None = None
+    rejection: dict[str, Any] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -125,6 +128,34 @@ class ModelMetadata:
                 register_layout(layout_from_dict(definition))
             except (LandmarkFormatError, ValueError) as exc:
                 raise _fail(where, str(exc)) from None
+        rejection = data.get("rejection")
+        if rejection is not None:
+            thresholds = rejection.get("thresholds") if isinstance(rejection, dict) else None
+            if not isinstance(thresholds, dict):
+                raise _fail(where, "'rejection' must be null or an object with 'thresholds'")
+            strangers = sorted(set(thresholds) - set(classes))
+            if strangers:
+                raise _fail(
+                    where, f"rejection thresholds name labels {strangers} that are not classes"
+                )
+            if background is not None and background in thresholds:
+                raise _fail(
+                    where, f"the background {background!r} cannot have a rejection threshold"
+                )
+            for label, value in thresholds.items():
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not 0 <= value <= 1
+                ):
+                    raise _fail(
+                        where, f"rejection threshold of {label!r} must be in [0, 1], got {value!r}"
+                    )
+            unknown = rejection.get("unknown", "unknown")
+            if not isinstance(unknown, str) or not unknown or unknown in classes:
+                raise _fail(
+                    where, f"rejection answer {unknown!r} must be a string that is not a class"
+                )
         architecture = data.get("architecture")
         return cls(
             classes=classes,
@@ -133,6 +164,7 @@ class ModelMetadata:
             layout=layout,
             architecture=architecture if isinstance(architecture, str) else None,
             stream=dict(stream) if stream is not None else None,
+            rejection=dict(rejection) if rejection is not None else None,
             raw=dict(data),
         )
 
@@ -174,9 +206,7 @@ class ModelFile:
     stream: bytes | None
 
 
-def read_member(
-    zf: zipfile.ZipFile, name: str, where: str, limit: int = MAX_MEMBER_BYTES
-) -> bytes:
+def read_member(zf: zipfile.ZipFile, name: str, where: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
     """One archive member, refusing one that inflates past `limit` bytes (or past
     `MAX_COMPRESSION_RATIO` times its compressed size) before inflating it.
 

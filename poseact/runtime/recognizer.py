@@ -40,7 +40,9 @@ class StreamingRecognizer:
         self.on_event = on_event
         self._featurizer = StreamingFeaturizer(self.model.spec)
         self._stepper = self.model.stepper(stateful=stateful)
-        self._decider = Decider(self.model.classes_, self.model.background, self.options)
+        self._decider = Decider(
+            self.model.classes_, self.model.background, self.options, self.model.rejection
+        )
         self.reset()
 
     def reset(self) -> None:

@@ -49,6 +49,8 @@ from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.runtime.model_file import check_labels as check_model_labels
 from poseact.runtime.model_file import read_member
+from poseact.runtime.rejection import RejectionRule
+from poseact.train.calibration import calibrate_model
 from poseact.train.engine import (
     check_training_data,
     representative_windows,
@@ -152,6 +154,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         training_seconds: float,
         representative: np.ndarray,
         rehearsal: RehearsalMemory | None,
+        rejection: RejectionRule | None = None,
     ) -> GestureClassifier:
         """Write the learned state: the one place that sets the fitted `_` attributes."""
         self.classes_ = np.array([str(c) for c in classes])
@@ -162,6 +165,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         self.training_seconds_ = float(training_seconds)
         self.representative_ = representative
         self.rehearsal_ = rehearsal
+        self.rejection_ = rejection
         return self
 
     def features(self, X) -> np.ndarray:
@@ -236,6 +240,20 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             metrics=["accuracy"],
         )
         history = train_network(net, windows, x_val, y_val, training, verbose=self.verbose)
+        rejection = None
+        if training.reject_rate is not None:  # a separate step after training
+            held = val if val is not None else train
+            rejection = calibrate_model(
+                net,
+                normalizer,
+                held.sequences,
+                held.label_indices,
+                classes,
+                false_reject=training.reject_rate,
+                background=data.background,
+                augment=training.augment,
+                seed=training.seed,
+            )
         self._set_fitted(
             classes=classes,
             background=data.background,
@@ -246,6 +264,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             representative=representative_windows(normalizer, train.sequences, rng),
             # a few windows per class, rehearsed when fine-tuning keeps the old labels
             rehearsal=build_memory(normalizer, train, seed=training.seed),
+            rejection=rejection,
         )
         logger.info(
             "trained %s on %d clips in %.1fs (%d epochs)",
@@ -262,10 +281,21 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         x = self.features(X)
         return np.asarray(self.model_.predict(x, verbose=0, batch_size=256), dtype=np.float32)
 
-    def predict(self, X) -> np.ndarray:
-        """(N,) predicted labels."""
+    def predict(self, X, *, reject: bool = True) -> np.ndarray:
+        """(N,) predicted labels.
+
+        Args:
+            X: a Dataset, sequences, one sequence or (N, W, F) features.
+            reject: with a rejection rule (`rejection_`, see `TrainingOptions.reject_rate`),
+                answer "unknown" where the best class's probability is below that
+                class's threshold; False always names a class.
+        """
         self._check_fitted()
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        probs = self.predict_proba(X)
+        rule = getattr(self, "rejection_", None)
+        if reject and rule is not None:
+            return rule.apply(probs, self.classes_.tolist(), self.background_)
+        return self.classes_[np.argmax(probs, axis=1)]
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Accuracy on a Dataset, or on sequences `X` with labels `y`."""
@@ -288,6 +318,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             "training": self._training_options().to_dict(),
             "history": self.history_,
             "training_seconds": self.training_seconds_,
+            "rejection": None if self.rejection_ is None else self.rejection_.to_dict(),
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -361,7 +392,9 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 model=ModelOptions(**meta["model"]),
                 training=TrainingOptions.from_dict(meta["training"]),
             )
-            classes = list(check_model_labels(meta["classes"], meta.get("background"), str(path))[0])
+            classes = list(
+                check_model_labels(meta["classes"], meta.get("background"), str(path))[0]
+            )
         except ModelFormatError:
             raise
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
@@ -395,6 +428,9 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             rehearsal=None
             if rehearsal is None
             else RehearsalMemory(rehearsal[0], tuple(rehearsal[1])),
+            rejection=None
+            if meta.get("rejection") is None
+            else RejectionRule.from_dict(meta["rejection"], classes=classes, where=str(path)),
         )
 
     def check_labels(self, labels: Sequence[str]) -> None:

@@ -50,7 +50,12 @@ class _TrainingWindows:
             for row, i in enumerate(idx):
                 p = augment_positions(self.positions[i], spec.layout, aug, self.rng)
                 start = None
-                if aug.random_crop and p.shape[0] > spec.window:
+                if aug.partial and self.rng.random() < aug.partial:
+                    # a gesture that has just begun: its first k frames, after its first
+                    # frame held (`window` pads a short clip so)
+                    k = int(self.rng.integers(spec.window // 2, spec.window))
+                    p, start = p[: max(1, min(k, p.shape[0] - 1))], None
+                elif aug.random_crop and p.shape[0] > spec.window:
                     start = int(self.rng.integers(0, p.shape[0] - spec.window + 1))
                 x[row] = self.normalizer.features(self.normalizer.window(p, start=start))
             yield x, self.targets[idx], self.weights[idx]

@@ -61,6 +61,11 @@ class TrainingOptions:
         class_weights: weight classes inversely to their frequency.
         augment: on-the-fly augmentation.
         seed: seed of every random choice (weights, shuffling, augmentation, splits).
+        reject_rate: after training, calibrate an open-set rejection rule on the
+            validation clips (the training clips when there are none), each scored as
+            is and in 8 augmented draws: per-class thresholds on the top probability
+            such that about this share of known gestures is answered "unknown" (e.g.
+            0.05); None trains a closed-set model (always a class).
     """
 
     epochs: int = 60
@@ -71,8 +76,13 @@ class TrainingOptions:
     class_weights: bool = True
     augment: AugmentOptions = field(default_factory=AugmentOptions)
     seed: int = 0
+    reject_rate: float | None = None
 
     def __post_init__(self) -> None:
+        if self.reject_rate is not None and not 0.0 <= self.reject_rate < 1.0:
+            raise ValueError(
+                f"TrainingOptions.reject_rate must be in [0, 1) or None, got {self.reject_rate}"
+            )
         if self.epochs < 1:
             raise ValueError(f"TrainingOptions.epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:

@@ -12,6 +12,7 @@ import {
   NORMALIZER_DEFAULTS,
   StreamingFeaturizer,
   normalizerSpec,
+  rejectionRule,
 } from "../../poseact/deploy/web_assets/poseact.js";
 
 const vectors = (name) =>
@@ -48,7 +49,7 @@ for (const c of vectors("featurizer")) {
 
 for (const c of vectors("decider")) {
   test(`decider: ${c.name}`, () => {
-    const decider = new Decider(c.classes, c.background, c.options);
+    const decider = new Decider(c.classes, c.background, c.options, rejectionRule(c.rejection));
     const close = (a, b) => {
       assert.equal(a.length, b.length);
       a.forEach((e, k) => {
@@ -59,7 +60,10 @@ for (const c of vectors("decider")) {
         assert.ok(Math.abs(e.confidence - b[k].confidence) < 1e-6);
       });
     };
-    for (const step of c.steps) close(decider.push(step.probs, step.t), step.events);
+    for (const step of c.steps) {
+      close(decider.push(step.probs, step.t), step.events);
+      if (step.label !== undefined) assert.equal(decider.label, step.label);
+    }
     close(decider.finish(c.finish_at), c.finish_events);
   });
 }

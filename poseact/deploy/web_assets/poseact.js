@@ -627,6 +627,7 @@ export class GestureModel {
     this.metadata = metadata;
     this.classes = metadata.classes.map(String);
     this.background = metadata.background ?? null;
+    this.rejection = rejectionRule(metadata.rejection);
     this.spec = normalizerSpec(metadata.normalizer, metadata.layout_definition ?? null);
     this.windowRunner = windowRunner;
     this.streamBytes = streamBytes;
@@ -818,10 +819,27 @@ export const DECISION_DEFAULTS = Object.freeze({
  *
  * Events are `{label, start, end, confidence}`; `end` is null when a gesture starts.
  */
+/**
+ * The model's open-set rejection rule (metadata.rejection, see Python's
+ * `poseact.runtime.rejection`): per-class minimum probabilities; below its class's
+ * threshold the best label is answered `unknown` and never fires. Null without one.
+ *
+ * @param {object|null|undefined} stored the "rejection" object of poseact.json.
+ * @returns {{thresholds: Map<string, number>, unknown: string}|null}
+ */
+export function rejectionRule(stored) {
+  if (stored === null || stored === undefined) return null;
+  return {
+    thresholds: new Map(Object.entries(stored.thresholds ?? {}).map(([k, v]) => [k, Number(v)])),
+    unknown: String(stored.unknown ?? "unknown"),
+  };
+}
+
 export class Decider {
-  constructor(classes, background = null, options = {}) {
+  constructor(classes, background = null, options = {}, rejection = null) {
     this.classes = classes;
     this.background = background;
+    this.rejection = rejection;
     this.options = decisionOptions(options);
     this.reset();
   }
@@ -888,7 +906,12 @@ export class Decider {
   decide(label, confidence, now) {
     const opts = this.options;
     let accepted = confidence >= opts.threshold ? label : null;
-    if (accepted === this.background) accepted = null;
+    if (accepted === this.background) {
+      accepted = null;
+    } else if (this.rejection !== null && confidence < (this.rejection.thresholds.get(label) ?? 0)) {
+      label = this.rejection.unknown;
+      accepted = null;
+    }
     this.label = label;
     this.confidence = confidence;
     const events = [];
@@ -946,7 +969,7 @@ export class StreamingRecognizer {
     this.model = model;
     this.featurizer = new StreamingFeaturizer(model.spec);
     this.stepper = stepper;
-    this.decider = new Decider(model.classes, model.background, options);
+    this.decider = new Decider(model.classes, model.background, options, model.rejection ?? null);
   }
 
   static async create(model, options = {}) {

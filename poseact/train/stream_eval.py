@@ -1,0 +1,865 @@
+"""Event-level scores of continuous recognition on a long, annotated recording.
+
+A recording is annotated with one CSV row per gesture (`start_s,end_s,label`, seconds
+from the recording's first frame; see `read_annotations`); everything between the rows
+is background. A recognizer's output is a list of `Detection`s. This module matches
+the two and scores them:
+
+- **Matching rule.** A detection matches a true event when both have the same label and
+  their intervals' IoU (intersection over union of [start, end]) is >= `min_iou` (0.5).
+  Matching is one-to-one and greedy by IoU: every (true event, detection) pair of the
+  same label with IoU >= `min_iou` is ranked by IoU (highest first; ties by the earlier
+  true start, then the earlier detection start), and a pair is kept when neither side
+  has been kept before. A true event is therefore found at most once; a second
+  detection of it is a *duplicate* and counts against precision. With `min_iou` >= 0.5
+  and events that do not overlap on either side (as a recognizer's and an annotation
+  file's never do), no event can match two candidates, so greedy is also optimal.
+- **Precision, recall, F1**: matched / detections, matched / true events,
+  2·matched / (detections + true events); NaN where the denominator is 0.
+- **Latency**: for each matched pair, the time the detection was *reported* (the
+  recognizer's "started" event; `Detection.reported`, which defaults to its start)
+  minus the true start, in seconds. Median and 90th percentile (linear interpolation);
+  negative when the detection fired before the annotated start.
+- **False alarms per minute of background**: an unmatched detection lying mostly in
+  background (less than half of its length inside annotated events; a zero-length one:
+  its instant outside every event) is a false alarm; their count divided by the
+  background time (recording duration minus the union of annotated events) in minutes.
+  The other unmatched detections are *duplicates* (their main overlap is a same-label
+  event matched by another detection), *misaligned* (a same-label event left unmatched,
+  IoU too low) or *mislabelled* (mainly over an event of another label).
+
+`plot_timeline` draws the true events, the detections and the class probabilities over
+time into a PNG. numpy only; matplotlib is imported when a picture is drawn.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from poseact.core.atomic import atomic_path, atomic_write_text
+from poseact.core.errors import DatasetError
+
+__all__ = [
+    "ANNOTATION_HEADER",
+    "Annotation",
+    "Detection",
+    "EventMatching",
+    "EventReport",
+    "interval_iou",
+    "read_annotations",
+    "write_annotations",
+    "match_events",
+    "evaluate_events",
+    "plot_timeline",
+    "StreamEvaluation",
+    "evaluate_stream",
+]
+
+#: The annotation CSV's header row (optional when reading).
+ANNOTATION_HEADER = ("start_s", "end_s", "label")
+#: The default minimum IoU for a detection to match a true event.
+MIN_IOU = 0.5
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A true event: `label` from `start` to `end` (seconds from the recording's start)."""
+
+    label: str
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A detected event: `label` from `start` to `end` (seconds, recording time).
+
+    Attributes:
+        label: the recognized gesture.
+        start: when the recognizer places the gesture's start.
+        end: when it ended.
+        reported: when the recognizer announced it (its "started" event), which is
+            what a user waits for; None means `start`.
+        confidence: the highest smoothed probability during the event (NaN: unknown).
+    """
+
+    label: str
+    start: float
+    end: float
+    reported: float | None = None
+    confidence: float = math.nan
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    @property
+    def reported_at(self) -> float:
+        return self.start if self.reported is None else self.reported
+
+
+def interval_iou(a_start: float, a_end: float, b_start: float, b_end: float) -> float:
+    """Intersection over union of [a_start, a_end] and [b_start, b_end] (0 if disjoint).
+
+    Two identical zero-length intervals have IoU 1; any other zero-length one, 0.
+    """
+    inter = max(0.0, min(a_end, b_end) - max(a_start, b_start))
+    union = max(a_end, b_end) - min(a_start, b_start)
+    if union <= 0.0:
+        return 1.0 if (a_start, a_end) == (b_start, b_end) else 0.0
+    return inter / union
+
+
+# ---------------------------------------------------------------------- annotation files
+def _number(text: str, path: Path, row: int, column: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise DatasetError(
+            f"{path}: row {row}: {column} {text!r} is not a number of seconds"
+        ) from None
+    if not math.isfinite(value):
+        raise DatasetError(f"{path}: row {row}: {column} {text!r} is not a finite number")
+    return value
+
+
+def read_annotations(path: str | os.PathLike, *, background: str | None = None) -> list[Annotation]:
+    """The true events of a recording from an annotation CSV, sorted by start.
+
+    The format: UTF-8 CSV, one row per gesture `start_s,end_s,label` (seconds from the
+    recording's first frame, `end_s > start_s >= 0`; a label holding a comma is quoted
+    the CSV way). An optional header row `start_s,end_s,label`, blank lines and lines
+    starting with `#` are skipped. Rows must not overlap (touching is fine): the time
+    outside them is background. Rows whose label is `background` are background too and
+    are dropped, so a file may mark idle stretches explicitly.
+
+    Args:
+        path: the CSV file.
+        background: the model's "no gesture" label, if any.
+
+    Returns:
+        The annotations, sorted by start time.
+
+    Raises:
+        DatasetError: a missing or unreadable file, a row that is not
+            `start_s,end_s,label`, a bad time, or overlapping rows; the message names
+            the file and the row.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DatasetError(f"annotation file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"cannot read annotation file {path} ({exc})") from None
+    events: list[tuple[Annotation, int]] = []
+    for row_number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cells = [cell.strip() for cell in row]
+        if not cells or all(not cell for cell in cells) or cells[0].startswith("#"):
+            continue
+        if tuple(c.lower() for c in cells) == ANNOTATION_HEADER:
+            continue
+        if len(cells) != 3:
+            raise DatasetError(
+                f"{path}: row {row_number} has {len(cells)} fields {row}, expected 3:"
+                " start_s,end_s,label"
+            )
+        start = _number(cells[0], path, row_number, "start_s")
+        end = _number(cells[1], path, row_number, "end_s")
+        label = cells[2]
+        if start < 0:
+            raise DatasetError(f"{path}: row {row_number}: start_s {start} is negative")
+        if not end > start:
+            raise DatasetError(
+                f"{path}: row {row_number}: end_s {end} is not after start_s {start}"
+            )
+        if not label:
+            raise DatasetError(f"{path}: row {row_number}: the label is empty")
+        if label != background:
+            events.append((Annotation(label, start, end), row_number))
+    events.sort(key=lambda item: (item[0].start, item[0].end))
+    for (a, row_a), (b, row_b) in zip(events, events[1:]):
+        if b.start < a.end:
+            raise DatasetError(
+                f"{path}: rows {row_a} ({a.label} {a.start:g}-{a.end:g} s) and {row_b}"
+                f" ({b.label} {b.start:g}-{b.end:g} s) overlap; annotate one gesture at a time"
+            )
+    return [event for event, _ in events]
+
+
+def write_annotations(path: str | os.PathLike, events: Iterable[Annotation | Detection]) -> Path:
+    """Write events as an annotation CSV (with its header), atomically.
+
+    Raises:
+        WriteError: the file cannot be written.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ANNOTATION_HEADER)
+    for event in sorted(events, key=lambda e: (e.start, e.end)):
+        writer.writerow([f"{event.start:.3f}", f"{event.end:.3f}", event.label])
+    return atomic_write_text(path, buffer.getvalue())
+
+
+# ---------------------------------------------------------------------- matching
+@dataclass(frozen=True)
+class EventMatching:
+    """Which detection matched which true event.
+
+    Attributes:
+        pairs: (true index, detection index, IoU) of every match, by true index.
+        missed: indices of true events no detection matched.
+        unmatched: indices of detections that matched no true event.
+    """
+
+    pairs: tuple[tuple[int, int, float], ...]
+    missed: tuple[int, ...]
+    unmatched: tuple[int, ...]
+
+
+def _check_events(events: Sequence, what: str) -> None:
+    for i, event in enumerate(events):
+        if not (math.isfinite(event.start) and math.isfinite(event.end)):
+            raise ValueError(f"{what} {i} ({event.label}) has a non-finite time")
+        if event.end < event.start:
+            raise ValueError(
+                f"{what} {i} ({event.label}) ends at {event.end:g} s before it starts"
+                f" ({event.start:g} s)"
+            )
+
+
+def match_events(
+    truth: Sequence[Annotation],
+    detections: Sequence[Detection],
+    *,
+    min_iou: float = MIN_IOU,
+) -> EventMatching:
+    """Match detections to true events: same label, IoU >= `min_iou`, one-to-one,
+    greedy by IoU (the module docstring states the rule).
+
+    Args:
+        truth: the true events (any order).
+        detections: the detected events (any order).
+        min_iou: minimum interval IoU of a match, in (0, 1].
+
+    Raises:
+        ValueError: `min_iou` outside (0, 1], or an event ending before it starts.
+    """
+    if not 0.0 < min_iou <= 1.0:
+        raise ValueError(f"min_iou must be in (0, 1], got {min_iou}")
+    _check_events(truth, "true event")
+    _check_events(detections, "detection")
+    candidates = []
+    for i, t in enumerate(truth):
+        for j, d in enumerate(detections):
+            if d.label != t.label:
+                continue
+            iou = interval_iou(t.start, t.end, d.start, d.end)
+            if iou >= min_iou:
+                candidates.append((-iou, t.start, d.start, i, j, iou))
+    candidates.sort()
+    used_true: set[int] = set()
+    used_det: set[int] = set()
+    pairs = []
+    for *_, i, j, iou in candidates:
+        if i in used_true or j in used_det:
+            continue
+        used_true.add(i)
+        used_det.add(j)
+        pairs.append((i, j, float(iou)))
+    pairs.sort()
+    return EventMatching(
+        pairs=tuple(pairs),
+        missed=tuple(i for i in range(len(truth)) if i not in used_true),
+        unmatched=tuple(j for j in range(len(detections)) if j not in used_det),
+    )
+
+
+def _union_seconds(intervals: Iterable[tuple[float, float]], lo: float, hi: float) -> float:
+    """Length of the union of intervals clipped to [lo, hi]."""
+    total, reach = 0.0, lo
+    for start, end in sorted(intervals):
+        start, end = max(start, reach), min(end, hi)
+        if end > start:
+            total += end - start
+            reach = end
+    return total
+
+
+def _inside_share(d: Detection, truth: Sequence[Annotation]) -> float:
+    """Share of `d`'s length inside annotated events (zero length: 1 if inside one)."""
+    if d.duration <= 0:
+        return float(any(t.start <= d.start <= t.end for t in truth))
+    inside = _union_seconds(
+        ((t.start, t.end) for t in truth if t.end > d.start and t.start < d.end),
+        d.start,
+        d.end,
+    )
+    return inside / d.duration
+
+
+# ---------------------------------------------------------------------- report
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class ClassCounts:
+    """Per-label counts: true events, detections, matches."""
+
+    true: int = 0
+    detected: int = 0
+    matched: int = 0
+
+    @property
+    def precision(self) -> float:
+        return _ratio(self.matched, self.detected)
+
+    @property
+    def recall(self) -> float:
+        return _ratio(self.matched, self.true)
+
+    @property
+    def f1(self) -> float:
+        return _ratio(2 * self.matched, self.true + self.detected)
+
+
+@dataclass(frozen=True, eq=False)
+class EventReport:
+    """Event-level scores of detections against annotations (see the module docstring).
+
+    Attributes:
+        num_true: true events.
+        num_detected: detections.
+        num_matched: matched pairs.
+        latencies: (M,) seconds from each matched true start to the detection's report.
+        missed: true events not found.
+        duplicates, misaligned, mislabelled, false_alarms: the unmatched detections,
+            by cause.
+        background_seconds: recording time outside the annotated events.
+        duration: the recording's length, seconds.
+        per_class: label -> `ClassCounts`.
+        min_iou: the matching threshold used.
+        matching: the `EventMatching` (None for a pooled report).
+    """
+
+    num_true: int
+    num_detected: int
+    num_matched: int
+    latencies: np.ndarray
+    missed: int
+    duplicates: int
+    misaligned: int
+    mislabelled: int
+    false_alarms: int
+    background_seconds: float
+    duration: float
+    per_class: dict[str, ClassCounts] = field(default_factory=dict)
+    min_iou: float = MIN_IOU
+    matching: EventMatching | None = None
+
+    @property
+    def precision(self) -> float:
+        return _ratio(self.num_matched, self.num_detected)
+
+    @property
+    def recall(self) -> float:
+        return _ratio(self.num_matched, self.num_true)
+
+    @property
+    def f1(self) -> float:
+        return _ratio(2 * self.num_matched, self.num_true + self.num_detected)
+
+    @property
+    def latency_median(self) -> float:
+        """Median latency, seconds (NaN without matches)."""
+        return float(np.median(self.latencies)) if len(self.latencies) else math.nan
+
+    @property
+    def latency_p90(self) -> float:
+        """90th-percentile latency, seconds (NaN without matches)."""
+        return float(np.percentile(self.latencies, 90)) if len(self.latencies) else math.nan
+
+    @property
+    def false_alarms_per_minute(self) -> float:
+        """False alarms per minute of background (NaN without background time)."""
+        return _ratio(self.false_alarms, self.background_seconds / 60.0)
+
+    @classmethod
+    def pooled(cls, reports: Sequence[EventReport]) -> EventReport:
+        """One report over several recordings: counts and times summed, latencies pooled.
+
+        Raises:
+            ValueError: no reports, or reports matched with different `min_iou`.
+        """
+        if not reports:
+            raise ValueError("pooled() needs at least one report")
+        if len({r.min_iou for r in reports}) > 1:
+            raise ValueError("cannot pool reports matched with different min_iou")
+        per_class: dict[str, ClassCounts] = {}
+        for report in reports:
+            for label, c in report.per_class.items():
+                old = per_class.get(label, ClassCounts())
+                per_class[label] = ClassCounts(
+                    old.true + c.true, old.detected + c.detected, old.matched + c.matched
+                )
+
+        def total(name: str):
+            return sum(getattr(r, name) for r in reports)
+
+        return cls(
+            num_true=total("num_true"),
+            num_detected=total("num_detected"),
+            num_matched=total("num_matched"),
+            latencies=np.concatenate([r.latencies for r in reports]),
+            missed=total("missed"),
+            duplicates=total("duplicates"),
+            misaligned=total("misaligned"),
+            mislabelled=total("mislabelled"),
+            false_alarms=total("false_alarms"),
+            background_seconds=float(total("background_seconds")),
+            duration=float(total("duration")),
+            per_class=dict(sorted(per_class.items())),
+            min_iou=reports[0].min_iou,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready figures (NaN written as None)."""
+
+        def num(value: float) -> float | None:
+            return None if math.isnan(value) else float(value)
+
+        return {
+            "min_iou": self.min_iou,
+            "duration_s": self.duration,
+            "background_s": self.background_seconds,
+            "true_events": self.num_true,
+            "detections": self.num_detected,
+            "matched": self.num_matched,
+            "precision": num(self.precision),
+            "recall": num(self.recall),
+            "f1": num(self.f1),
+            "latency_median_s": num(self.latency_median),
+            "latency_p90_s": num(self.latency_p90),
+            "latencies_s": [float(v) for v in self.latencies],
+            "missed": self.missed,
+            "duplicates": self.duplicates,
+            "misaligned": self.misaligned,
+            "mislabelled": self.mislabelled,
+            "false_alarms": self.false_alarms,
+            "false_alarms_per_minute": num(self.false_alarms_per_minute),
+            "per_class": {
+                label: {
+                    "true": c.true,
+                    "detected": c.detected,
+                    "matched": c.matched,
+                    "precision": num(c.precision),
+                    "recall": num(c.recall),
+                    "f1": num(c.f1),
+                }
+                for label, c in self.per_class.items()
+            },
+        }
+
+    def summary(self) -> str:
+        """A plain-text report: per-label table, totals, latency, errors by cause."""
+
+        def f(value: float, fmt: str = ".3f") -> str:
+            return "n/a" if math.isnan(value) else format(value, fmt)
+
+        width = max([8, *(len(label) for label in self.per_class)])
+        lines = [f"{'label':<{width}}  precision  recall     f1   true  detected"]
+        for label, c in self.per_class.items():
+            lines.append(
+                f"{label:<{width}}  {f(c.precision):>9}  {f(c.recall):>6}  {f(c.f1):>5}"
+                f"  {c.true:5d}  {c.detected:8d}"
+            )
+        lines += [
+            f"events: precision {f(self.precision)}  recall {f(self.recall)}  F1 {f(self.f1)}"
+            f"  ({self.num_matched} of {self.num_true} true events found by"
+            f" {self.num_detected} detections; match = same label, IoU >= {self.min_iou:g})",
+            f"latency from the true start: median {f(self.latency_median, '.2f')} s,"
+            f" 90th percentile {f(self.latency_p90, '.2f')} s",
+            f"false alarms: {self.false_alarms} in {self.background_seconds / 60:.2f} min of"
+            f" background = {f(self.false_alarms_per_minute, '.2f')} per minute",
+            f"errors: {self.missed} missed, {self.duplicates} duplicate,"
+            f" {self.misaligned} misaligned, {self.mislabelled} mislabelled",
+        ]
+        return "\n".join(lines)
+
+
+def evaluate_events(
+    truth: Sequence[Annotation],
+    detections: Sequence[Detection],
+    *,
+    duration: float,
+    min_iou: float = MIN_IOU,
+) -> EventReport:
+    """Score detections against the true events of one recording.
+
+    Args:
+        truth: the annotated events (background excluded).
+        detections: the recognizer's events (background never among them).
+        duration: the recording's length in seconds (for the background time).
+        min_iou: minimum interval IoU of a match.
+
+    Returns:
+        An `EventReport`.
+
+    Raises:
+        ValueError: `duration` is negative or not finite, or see `match_events`.
+    """
+    if not (math.isfinite(duration) and duration >= 0):
+        raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration}")
+    matching = match_events(truth, detections, min_iou=min_iou)
+    matched_true = {i for i, _, _ in matching.pairs}
+    causes = {"duplicates": 0, "misaligned": 0, "mislabelled": 0, "false_alarms": 0}
+    for j in matching.unmatched:
+        d = detections[j]
+        if _inside_share(d, truth) < 0.5:
+            causes["false_alarms"] += 1
+            continue
+        overlaps = [
+            (max(0.0, min(t.end, d.end) - max(t.start, d.start)), -i, i)
+            for i, t in enumerate(truth)
+            if t.start <= d.end and d.start <= t.end
+        ]
+        _, _, i = max(overlaps)
+        if truth[i].label != d.label:
+            causes["mislabelled"] += 1
+        elif i in matched_true:
+            causes["duplicates"] += 1
+        else:
+            causes["misaligned"] += 1
+    labels = sorted({t.label for t in truth} | {d.label for d in detections})
+    per_class = {
+        label: ClassCounts(
+            true=sum(t.label == label for t in truth),
+            detected=sum(d.label == label for d in detections),
+            matched=sum(truth[i].label == label for i, _, _ in matching.pairs),
+        )
+        for label in labels
+    }
+    latencies = np.array(
+        [detections[j].reported_at - truth[i].start for i, j, _ in matching.pairs],
+        dtype=np.float64,
+    )
+    busy = _union_seconds(((t.start, t.end) for t in truth), 0.0, duration)
+    return EventReport(
+        num_true=len(truth),
+        num_detected=len(detections),
+        num_matched=len(matching.pairs),
+        latencies=latencies,
+        missed=len(matching.missed),
+        background_seconds=float(duration - busy),
+        duration=float(duration),
+        per_class=per_class,
+        min_iou=min_iou,
+        matching=matching,
+        **causes,
+    )
+
+
+# ---------------------------------------------------------------------- timeline
+def plot_timeline(
+    path: str | os.PathLike,
+    truth: Sequence[Annotation],
+    detections: Sequence[Detection],
+    *,
+    times: np.ndarray | None = None,
+    probabilities: np.ndarray | None = None,
+    classes: Sequence[str] | None = None,
+    threshold: float | None = None,
+    duration: float | None = None,
+    title: str = "",
+    matching: EventMatching | None = None,
+) -> Path:
+    """Draw a recording's timeline into a PNG, atomically.
+
+    Top: the true events; middle: the detections (a matched one filled, an unmatched
+    one hatched with a red edge); bottom: each class's probability over time, with the
+    decision threshold. One colour per label throughout.
+
+    Args:
+        path: the PNG to write.
+        truth: the annotated events.
+        detections: the detected events.
+        times: (T,) seconds of the probability rows.
+        probabilities: (T, C) class probabilities (e.g. the smoothed ones the decisions
+            use), columns in `classes` order.
+        classes: (C,) labels of the probability columns.
+        threshold: drawn as a dashed line on the probability panel.
+        duration: the x range's end (default: the last time or event end).
+        title: the figure's title.
+        matching: from `match_events` (computed with the default IoU when None).
+
+    Raises:
+        ValueError: probabilities without times or classes, or shapes that disagree.
+        WriteError: the PNG cannot be written.
+    """
+    if probabilities is not None:
+        if times is None or classes is None:
+            raise ValueError("probabilities need their times (T,) and classes (C,)")
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+        times = np.asarray(times, dtype=np.float64)
+        if probabilities.ndim != 2 or probabilities.shape != (len(times), len(classes)):
+            raise ValueError(
+                f"probabilities have shape {probabilities.shape}, expected"
+                f" (T, C) = ({len(times)}, {len(classes)})"
+            )
+    if matching is None:
+        matching = match_events(truth, detections)
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    labels = list(classes or ())
+    for event in (*truth, *detections):
+        if event.label not in labels:
+            labels.append(event.label)
+    palette = matplotlib.colormaps["tab10" if len(labels) <= 10 else "tab20"]
+    colour = {label: palette(i % palette.N) for i, label in enumerate(labels)}
+    ends = [e.end for e in (*truth, *detections)]
+    if times is not None and len(times):
+        ends.append(float(times[-1]))
+    x_end = duration if duration is not None else max(ends, default=1.0)
+    x_end = max(x_end, 1e-3)
+
+    panels = 3 if probabilities is not None else 2
+    ratios = [1, 1, 3][:panels]
+    fig = Figure(figsize=(min(30.0, max(8.0, x_end / 6.0)), 1.6 + 1.1 * panels), dpi=100)
+    axes = fig.subplots(panels, 1, sharex=True, gridspec_kw={"height_ratios": ratios})
+    matched = {j for _, j, _ in matching.pairs}
+    found = {i for i, _, _ in matching.pairs}
+    for i, t in enumerate(truth):
+        axes[0].broken_barh(
+            [(t.start, t.duration)],
+            (0.1, 0.8),
+            facecolor=colour[t.label],
+            edgecolor="black" if i in found else "red",
+            linewidth=1.0 if i in found else 2.0,
+        )
+    for j, d in enumerate(detections):
+        hit = j in matched
+        axes[1].broken_barh(
+            [(d.start, max(d.duration, x_end / 500))],
+            (0.1, 0.8),
+            facecolor=colour[d.label],
+            edgecolor="black" if hit else "red",
+            hatch=None if hit else "//",
+            linewidth=1.0 if hit else 2.0,
+        )
+        if d.reported is not None:
+            axes[1].plot([d.reported], [0.5], marker="v", color="black", markersize=4)
+    for ax, name in zip(axes[:2], ("true", "detected")):
+        ax.set_yticks([0.5], [name])
+        ax.set_ylim(0, 1)
+    if probabilities is not None:
+        ax = axes[2]
+        for c, label in enumerate(classes):
+            ax.plot(times, probabilities[:, c], color=colour[label], linewidth=1.2, label=label)
+        if threshold is not None:
+            ax.axhline(threshold, color="grey", linestyle="--", linewidth=1.0)
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("probability")
+    axes[-1].set_xlim(0, x_end)
+    axes[-1].set_xlabel("time (s)")
+    handles = [Patch(facecolor=colour[label], label=label) for label in labels]
+    handles.append(Patch(facecolor="white", edgecolor="red", hatch="//", label="unmatched"))
+    fig.legend(handles=handles, loc="upper right", ncol=min(len(handles), 6), fontsize=8)
+    axes[0].set_title(title or "events: true, detected and class probabilities", loc="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    return Path(path)
+
+
+# ---------------------------------------------------------------------- a whole recording
+@dataclass(frozen=True, eq=False)
+class StreamEvaluation:
+    """A recognizer run over one annotated recording, and its scores.
+
+    Attributes:
+        report: the `EventReport`.
+        truth: the annotated events.
+        detections: the recognizer's events, with the time each was reported.
+        times: (T,) seconds from the recording's first frame, one per camera frame.
+        probabilities: (T, C) the smoothed probabilities the decisions used.
+        answers: (T,) the smoothed best label per frame ("unknown" where rejected).
+        classes: (C,) the model's labels.
+        threshold: the decision threshold.
+        source: the recording's name.
+    """
+
+    report: EventReport
+    truth: tuple[Annotation, ...]
+    detections: tuple[Detection, ...]
+    times: np.ndarray
+    probabilities: np.ndarray
+    answers: np.ndarray
+    classes: tuple[str, ...]
+    threshold: float
+    source: str = ""
+
+    def summary(self) -> str:
+        return self.report.summary()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.report.to_dict()
+        data["source"] = self.source
+        data["detections_list"] = [
+            {
+                "label": d.label,
+                "start_s": d.start,
+                "end_s": d.end,
+                "reported_s": d.reported_at,
+                "confidence": d.confidence,
+            }
+            for d in self.detections
+        ]
+        return data
+
+    def save(self, directory: str | os.PathLike) -> dict[str, Path]:
+        """Write report.json, detections.csv (annotation format) and timeline.png."""
+        import json
+
+        out = Path(directory)
+        return {
+            "json": atomic_write_text(
+                out / "report.json", json.dumps(self.to_dict(), indent=1) + "\n"
+            ),
+            "csv": write_annotations(out / "detections.csv", self.detections),
+            "png": self.plot(out / "timeline.png"),
+        }
+
+    def plot(self, path: str | os.PathLike) -> Path:
+        """The timeline PNG (see `plot_timeline`)."""
+        r = self.report
+        title = (
+            f"{self.source}: event F1 {r.f1:.2f}, median latency {r.latency_median:.2f} s,"
+            f" {r.false_alarms_per_minute:.2f} false alarms/min"
+        )
+        return plot_timeline(
+            path,
+            self.truth,
+            self.detections,
+            times=self.times,
+            probabilities=self.probabilities,
+            classes=self.classes,
+            threshold=self.threshold,
+            duration=r.duration,
+            title=title,
+            matching=r.matching,
+        )
+
+
+def evaluate_stream(
+    model,
+    recording,
+    annotations: Sequence[Annotation] | str | os.PathLike,
+    *,
+    options=None,
+    min_iou: float = MIN_IOU,
+) -> StreamEvaluation:
+    """Run the live recognizer over a recording and score its events.
+
+    Args:
+        model: a `TFLiteGestureModel` or the path of an exported `.tflite`.
+        recording: a `LandmarkSequence` (`poseact.load_sequence` reads videos and
+            landmark files); its first frame is time 0 of the annotations.
+        annotations: the true events, or an annotation CSV (`read_annotations`; rows
+            labelled with the model's background are background).
+        options: the `DecisionOptions` of the recognizer (default: the live defaults).
+        min_iou: the matching threshold.
+
+    Returns:
+        A `StreamEvaluation` (`.report`, `.summary()`, `.save(dir)`).
+
+    Raises:
+        ModelFormatError: the model cannot be read.
+        DatasetError: the annotation file cannot be read, or names labels the model
+            does not know.
+        LandmarkFormatError: the recording's layout is not the model's.
+    """
+    from poseact.core.errors import LandmarkFormatError
+    from poseact.runtime.decider import DecisionOptions
+    from poseact.runtime.model import TFLiteGestureModel
+    from poseact.runtime.recognizer import StreamingRecognizer
+
+    if not isinstance(model, TFLiteGestureModel):
+        model = TFLiteGestureModel(model)
+    options = options or DecisionOptions()
+    classes = tuple(str(c) for c in model.classes_)
+    if isinstance(annotations, str | os.PathLike):
+        where = str(annotations)
+        truth = read_annotations(annotations, background=model.background)
+    else:
+        where = "the annotations"
+        truth = [a for a in annotations if a.label != model.background]
+    strangers = sorted({a.label for a in truth} - set(classes))
+    if strangers:
+        raise DatasetError(
+            f"{where} name labels {strangers} that the model does not know (it knows"
+            f" {list(classes)})"
+        )
+    if recording.layout != model.spec.layout:
+        raise LandmarkFormatError(
+            f"{recording.source or 'the recording'} has layout {recording.layout!r}, but the"
+            f" model expects {model.spec.layout!r}"
+        )
+    recognizer = StreamingRecognizer(model, options)
+    t0 = float(recording.timestamps[0]) if len(recording) else 0.0
+    times = np.asarray(recording.timestamps, dtype=np.float64) - t0
+    probabilities = np.zeros((len(times), len(classes)), dtype=np.float32)
+    answers = np.empty(len(times), dtype=object)
+    detections: list[Detection] = []
+    opened: tuple[float, float] | None = None  # (start, reported)
+
+    def take(events, now: float) -> None:
+        nonlocal opened
+        for event in events:
+            if event.end is None:
+                opened = (event.start, now)
+            else:
+                start, reported = opened if opened is not None else (event.start, event.start)
+                detections.append(
+                    Detection(event.label, start, event.end, reported, float(event.confidence))
+                )
+                opened = None
+
+    for i, now in enumerate(times):
+        events = recognizer.push(
+            float(now), recording.landmarks[i], recording.visibility[i], recording.image_size
+        )
+        probabilities[i] = recognizer.probabilities
+        answers[i] = recognizer.label or ""
+        take(events, float(now))
+    duration = float(times[-1]) if len(times) else 0.0
+    take(recognizer.finish(duration), duration)
+    report = evaluate_events(truth, detections, duration=duration, min_iou=min_iou)
+    return StreamEvaluation(
+        report=report,
+        truth=tuple(truth),
+        detections=tuple(detections),
+        times=times,
+        probabilities=probabilities,
+        answers=answers.astype(str),
+        classes=classes,
+        threshold=options.threshold,
+        source=recording.source,
+    )

@@ -1,0 +1,164 @@
+"""Long test recordings made of real clips: gestures one after another, motion between.
+
+`chain_segments` joins landmark clips into one continuous stream on one camera: each
+clip is resampled to the stream's frame rate, moved and scaled so that the person's
+shoulders sit where the first clip's are (clips of different people and cameras line
+up), the first and last frames of a gesture can be held (the signer at rest before and
+after), and consecutive clips are joined by a short linear blend (the person moving
+from one posture to the next) rather than a jump. The labelled clips become the
+stream's annotations, everything else is background.
+
+numpy only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from poseact.core.layouts import get_layout
+from poseact.core.sequence import LandmarkSequence
+from poseact.train.stream_eval import Annotation
+
+__all__ = ["Segment", "chain_segments"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Segment:
+    """One piece of a stream.
+
+    Attributes:
+        sequence: the clip's landmarks.
+        label: the gesture it shows (annotated), or None for background.
+        start, end: the part of the clip to use, seconds from its first frame
+            (None: from the start / to the end).
+        hold_before, hold_after: seconds for which the first / last frame showing
+            the person is held before / after the clip (not annotated: at rest).
+    """
+
+    sequence: LandmarkSequence
+    label: str | None = None
+    start: float | None = None
+    end: float | None = None
+    hold_before: float = 0.0
+    hold_after: float = 0.0
+
+
+def _anchor(landmarks: np.ndarray, size: tuple[int, int], layout: str) -> tuple[np.ndarray, float]:
+    """Median shoulder midpoint (pixels) and shoulder width (pixels) of a clip."""
+    names = get_layout(layout)
+    try:
+        left, right = names.index("LEFT_SHOULDER"), names.index("RIGHT_SHOULDER")
+    except KeyError:
+        raise ValueError(
+            f"chain_segments needs pose points (shoulders); layout {layout!r}"
+        ) from None
+    pixels = landmarks[:, [left, right], :2] * np.array(size, dtype=np.float64)
+    mid = np.nanmedian(pixels.mean(axis=1), axis=0)
+    width = np.nanmedian(np.linalg.norm(pixels[:, 0] - pixels[:, 1], axis=-1))
+    if not (np.all(np.isfinite(mid)) and np.isfinite(width) and width > 0):
+        raise ValueError("a segment has no frame with both shoulders detected")
+    return mid, float(width)
+
+
+def chain_segments(
+    segments: Sequence[Segment],
+    *,
+    fps: float = 30.0,
+    image_size: tuple[int, int] = (640, 480),
+    blend: float = 0.2,
+    source: str = "stream",
+) -> tuple[LandmarkSequence, list[Annotation]]:
+    """Join clips into one stream and annotate its gestures.
+
+    Args:
+        segments: the pieces, in playing order (all of one layout with pose points).
+        fps: frame rate of the stream (each clip is resampled to it, nearest frame).
+        image_size: (width, height) of the stream's camera, pixels.
+        blend: seconds of linear transition inserted between consecutive clips.
+        source: the stream's `source` name.
+
+    Returns:
+        (stream, annotations): the stream starts at 0 s; each labelled segment gives
+        one `Annotation` spanning its clip (holds and blends excluded).
+
+    Raises:
+        ValueError: no segments, mixed layouts, a layout without shoulders, or a clip
+            without any frame showing both shoulders.
+    """
+    if not segments:
+        raise ValueError("chain_segments needs at least one segment")
+    layout = segments[0].sequence.layout
+    if any(s.sequence.layout != layout for s in segments):
+        raise ValueError("all segments must have the same layout")
+    size = np.array(image_size, dtype=np.float64)
+    step = 1.0 / fps
+    pieces: list[tuple[np.ndarray, np.ndarray]] = []
+    annotations: list[Annotation] = []
+    frames = 0
+    ref: tuple[np.ndarray, float] | None = None
+    for segment in segments:
+        seq = segment.sequence
+        t = seq.timestamps - seq.timestamps[0]
+        lo = 0.0 if segment.start is None else segment.start
+        hi = t[-1] if segment.end is None else min(segment.end, t[-1])
+        grid = np.arange(lo, hi + 1e-9, step)
+        index = np.clip(np.searchsorted(t, grid - step / 2), 0, len(t) - 1)
+        lm = seq.landmarks[index].astype(np.float64)
+        vis = seq.visibility[index].astype(np.float64)
+        own_size = seq.image_size or (1, 1)
+        mid, width = _anchor(lm, own_size, layout)
+        if ref is None:
+            ref = (mid / own_size * size, width * size[0] / own_size[0])
+        factor = ref[1] / width
+        xy = (lm[..., :2] * own_size - mid) * factor + ref[0]
+        z = lm[..., 2:] * own_size[0] * factor / size[0]
+        lm = np.concatenate([xy / size, z], axis=-1)
+        before = int(round(segment.hold_before * fps))
+        after = int(round(segment.hold_after * fps))
+        seen = np.flatnonzero(np.isfinite(lm[..., 0]).any(axis=1))
+        first, last = (int(seen[0]), int(seen[-1])) if len(seen) else (0, len(lm) - 1)
+        lm = np.concatenate(
+            [
+                np.repeat(lm[first : first + 1], before, 0),
+                lm,
+                np.repeat(lm[last : last + 1], after, 0),
+            ]
+        )
+        vis = np.concatenate(
+            [
+                np.repeat(vis[first : first + 1], before, 0),
+                vis,
+                np.repeat(vis[last : last + 1], after, 0),
+            ]
+        )
+        if pieces:
+            n_blend = int(round(blend * fps))
+            prev_lm, prev_vis = pieces[-1][0][-1], pieces[-1][1][-1]
+            w = (np.arange(1, n_blend + 1) / (n_blend + 1))[:, None, None]
+            mixed = prev_lm[None] * (1 - w) + lm[0][None] * w
+            hold = np.where(np.isnan(mixed), np.where(w < 0.5, prev_lm, lm[0]), mixed)
+            mixed_vis = prev_vis[None] * (1 - w[..., 0]) + vis[0][None] * w[..., 0]
+            pieces.append((hold, mixed_vis))
+            frames += n_blend
+        if segment.label is not None:
+            begin = (frames + before) * step
+            annotations.append(Annotation(segment.label, begin, begin + (len(grid) - 1) * step))
+        pieces.append((lm, vis))
+        frames += len(lm)
+    landmarks = np.concatenate([p[0] for p in pieces]).astype(np.float32)
+    visibility = np.concatenate([p[1] for p in pieces]).astype(np.float32)
+    missing = np.isnan(landmarks).any(axis=-1)
+    landmarks[missing] = np.nan
+    visibility[missing] = 0.0
+    stream = LandmarkSequence(
+        timestamps=np.arange(len(landmarks)) * step,
+        landmarks=landmarks,
+        visibility=np.clip(visibility, 0.0, 1.0),
+        layout=layout,
+        image_size=tuple(int(v) for v in image_size),
+        source=source,
+    )
+    return stream, annotations

@@ -1,0 +1,203 @@
+"""The background class from the command line: record, train --background, export, live,
+and evaluate-stream on an annotated real-motion recording (real MediaPipe, real Keras,
+real LiteRT, CLI through subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def poseact(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run(
+        [sys.executable, "-m", "poseact.cli", "-q", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def _window(sequence, start: float, seconds: float, tag: str):
+    from poseact.core.sequence import LandmarkSequence
+
+    keep = (sequence.timestamps >= start) & (sequence.timestamps < start + seconds)
+    return LandmarkSequence(
+        timestamps=sequence.timestamps[keep] - sequence.timestamps[keep][0],
+        landmarks=sequence.landmarks[keep],
+        visibility=sequence.visibility[keep],
+        layout=sequence.layout,
+        image_size=sequence.image_size,
+        source=f"{tag}.npz",
+    )
+
+
+@pytest.fixture(scope="module")
+def hand_open(testdata_dir):
+    """Pose landmarks of a real video of a person showing an open hand (no ASL sign)."""
+    from poseact.extract.extractor import extract_video
+    from poseact.extract.options import ExtractorOptions
+
+    return extract_video(testdata_dir / "hand_open.mp4", ExtractorOptions(layout="pose"))
+
+
+@pytest.fixture(scope="module")
+def folder(asl_split, hand_open, tmp_path_factory) -> Path:
+    """root/<label>/: ASL signs, and none/ = real non-sign motion plus a video of nobody."""
+    from poseact.extract.sources import write_video
+
+    root = tmp_path_factory.mktemp("signs")
+    train, _ = asl_split
+    train.to_folder(root)
+    half = hand_open.duration / 2  # the second half stays unseen for the stream test
+    for k, start in enumerate(np.arange(0.0, half - 1.2, 0.3)):
+        _window(hand_open, start, 1.2, f"motion{k}").save(root / "none" / f"motion{k}.npz")
+    grey = np.full((20, 240, 320, 3), 90, np.uint8)  # an empty room: nobody to detect
+    write_video(root / "none" / "empty_room.mp4", grey, fps=20.0)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(folder, tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("model")
+    model = out / "signs.poseact"
+    result = poseact(
+        "train",
+        folder,
+        "-o",
+        model,
+        "--epochs",
+        "25",
+        "--units",
+        "32",
+        "--test-fraction",
+        "0",
+        "--no-cache",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    exported = poseact("export", model, "-o", out / "signs.tflite")
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    return out / "signs.tflite", result.stdout
+
+
+def test_train_picks_none_as_background_and_keeps_the_empty_room(trained):
+    from poseact.runtime.model_file import read_model_metadata
+
+    model, stdout = trained
+    assert "background class: 'none'" in stdout
+    meta = read_model_metadata(model)
+    assert meta["background"] == "none"
+    assert meta["classes"] == ["hello", "iloveyou", "none", "thanks"]
+
+
+def test_train_background_flag_must_name_a_label(folder, tmp_path):
+    result = poseact("train", folder, "-o", tmp_path / "m.poseact", "--background", "idle")
+    assert result.returncode != 0
+    assert "--background 'idle' is not a label of the dataset" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_record_says_none_is_the_background(tmp_path, testdata_dir):
+    result = poseact(
+        "record",
+        "none",
+        "-o",
+        tmp_path / "rec",
+        "--source",
+        testdata_dir / "hand_open.mp4",
+        "--no-preview",
+        "--repetitions",
+        "1",
+        "--clip-seconds",
+        "1",
+        "--countdown",
+        "0",
+        "--pause",
+        "0",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "'none' is recorded as the background class" in result.stdout
+
+
+def test_live_never_fires_the_background(trained, testdata_dir):
+    model, _ = trained
+    result = poseact(
+        "live", "--model", model, "--source", testdata_dir / "hand_open.mp4", "--no-preview"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    events = [line for line in result.stdout.splitlines() if "s → " in line]
+    labels = {re.split(r"\s+", line.split("→", 1)[1].strip())[1] for line in events}
+    assert "none" not in labels
+    assert labels <= {"hello", "iloveyou", "thanks"}
+
+
+def test_evaluate_stream_on_a_real_motion_recording(trained, asl_split, hand_open, tmp_path):
+    from poseact.train.stream_eval import read_annotations, write_annotations
+    from poseact.train.streams import Segment, chain_segments
+
+    model, _ = trained
+    _, test = asl_split
+    rng = np.random.default_rng(0)
+    segments = []
+    for i in range(6):
+        start = rng.uniform(hand_open.duration / 2, hand_open.duration - 2.0)
+        segments.append(Segment(sequence=hand_open, start=start, end=start + 2.0))
+        segments.append(
+            Segment(
+                sequence=test.sequences[i], label=test.labels[i], hold_before=0.3, hold_after=0.3
+            )
+        )
+    stream, truth = chain_segments(segments, source="signs-between-motion")
+    assert len(truth) == 6 and all(abs(a.duration - 29 / 30) < 1e-6 for a in truth)
+    recording = stream.save(tmp_path / "stream.npz")
+    annotations = write_annotations(tmp_path / "truth.csv", truth)
+    back = read_annotations(annotations)
+    assert [a.label for a in back] == [a.label for a in truth]
+    assert [a.start for a in back] == pytest.approx([a.start for a in truth], abs=1e-3)
+
+    result = poseact(
+        "evaluate-stream", model, recording, annotations, "--report-dir", tmp_path / "report"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "match = same label, IoU >= 0.5" in result.stdout
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["true_events"] == 6
+    assert report["detections"] == len(report["detections_list"])
+    assert all(d["label"] != "none" for d in report["detections_list"])
+    assert 0 <= report["matched"] <= 6
+    assert report["background_s"] == pytest.approx(stream.duration - sum(a.duration for a in truth))
+    png = (tmp_path / "report" / "timeline.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # the API gives the same figures
+    from poseact.train.stream_eval import evaluate_stream
+
+    api = evaluate_stream(model, stream, annotations)
+    assert api.report.num_matched == report["matched"]
+    assert api.report.false_alarms == report["false_alarms"]
+
+
+def test_evaluate_stream_refuses_labels_the_model_does_not_know(trained, tmp_path):
+    from poseact.core.errors import DatasetError
+    from poseact.core.sequence import LandmarkSequence
+    from poseact.train.stream_eval import evaluate_stream
+
+    model, _ = trained
+    (tmp_path / "a.csv").write_text("start_s,end_s,label\n0,1,wave\n")
+    still = LandmarkSequence(
+        timestamps=np.arange(10) / 30,
+        landmarks=np.full((10, 33, 3), 0.5, np.float32),
+        visibility=np.ones((10, 33), np.float32),
+        layout="pose",
+    )
+    with pytest.raises(DatasetError, match=r"name labels \['wave'\] that the model does not know"):
+        evaluate_stream(model, still, tmp_path / "a.csv")
