@@ -182,20 +182,22 @@ def window_features(positions: np.ndarray, spec, *, raw: bool = False) -> np.nda
 
     Returns:
         (..., W, F) float32. Velocities and accelerations are 0 at the first frame
-        (accelerations at the second are the velocity there).
+        (NaN where missing; accelerations at the second frame are the velocity there).
     """
     p = np.asarray(positions, dtype=np.float32)
     flat = p.reshape(*p.shape[:-2], p.shape[-2] * p.shape[-1])
     parts = [flat]
     velocity = None
     if spec.velocity or spec.accelerations:
-        velocity = np.zeros_like(flat)
+        velocity = np.empty_like(flat)
         velocity[..., 1:, :] = flat[..., 1:, :] - flat[..., :-1, :]
+        velocity[..., 0, :] = flat[..., 0, :] - flat[..., 0, :]  # 0, NaN where missing
     if spec.velocity:
         parts.append(velocity)
     if spec.accelerations:
-        acceleration = np.zeros_like(flat)
+        acceleration = np.empty_like(flat)
         acceleration[..., 1:, :] = velocity[..., 1:, :] - velocity[..., :-1, :]
+        acceleration[..., 0, :] = velocity[..., 0, :] - velocity[..., 0, :]
         parts.append(acceleration)
     if spec.bones:
         parts.append(bones(p, bone_edges(spec.layout)))
@@ -223,12 +225,12 @@ def row_features(
         ((F,) float32 features, (K·C,) this frame's velocity for the next call).
     """
     p = np.asarray(positions, dtype=np.float32)
-    v = p - previous if previous is not None else np.zeros_like(p)
+    v = p - (previous if previous is not None else p)  # first frame: 0, NaN where missing
     parts = [p]
     if spec.velocity:
         parts.append(v)
     if spec.accelerations:
-        parts.append(v - velocity if velocity is not None else np.zeros_like(p))
+        parts.append(v - (velocity if velocity is not None else v))
     if spec.bones or spec.angles:
         points = p.reshape(1, spec.num_points, spec.channels)
         if spec.bones:

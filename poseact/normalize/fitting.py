@@ -17,17 +17,18 @@ __all__ = ["fit_normalizer", "feature_statistics"]
 
 logger = logging.getLogger(__name__)
 
-#: A feature whose standard deviation over the training frames is below this is
-#: constant: it is centred but not scaled (std 1).
-_MIN_STD = 1e-4
+#: The smallest standard deviation a feature is divided by (body-size units, or π for
+#: angles: 1 % of the torso, 1.8°). Smaller variations are tracker noise; dividing by
+#: their std would amplify noise (and float rounding) a thousandfold.
+MIN_STD = 0.01
 
 
 def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and std of (N, F) raw features, ignoring NaN (missing).
 
     Returns:
-        ((F,) mean, (F,) std) float64; a feature never seen gets mean 0, and one that
-        is (nearly) constant std 1.
+        ((F,) mean, (F,) std) float64; a feature never seen gets mean 0 and std 1,
+        and no std is below `MIN_STD`.
     """
     x = np.asarray(features, dtype=np.float64)
     seen = np.isfinite(x)
@@ -36,7 +37,7 @@ def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = np.divide(total, count, out=np.zeros(x.shape[1]), where=count > 0)
     square = np.where(seen, (x - mean) ** 2, 0.0).sum(axis=0)
     std = np.sqrt(np.divide(square, count, out=np.zeros(x.shape[1]), where=count > 0))
-    std = np.where(std > _MIN_STD, std, 1.0)
+    std = np.where(count > 0, np.maximum(std, MIN_STD), 1.0)
     return mean, std
 
 

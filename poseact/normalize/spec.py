@@ -153,10 +153,27 @@ class NormalizerSpec:
         stream, E · C bone values and one per joint angle."""
         return sum(self.stream_sizes.values())
 
+    @property
+    def streams_index(self) -> dict[str, list[list[int]]]:
+        """Point indices of the bone and angle streams, as written by `to_dict` for
+        ports that do not look points up by name: "bone_edges" (E, 2) (parent, child)
+        and "joint_angles" (A, 4) (the angle between p[b] - p[a] and p[d] - p[c])."""
+        from poseact.normalize.features import bone_edges, joint_angles
+
+        index: dict[str, list[list[int]]] = {}
+        if self.bones:
+            index["bone_edges"] = bone_edges(self.layout).tolist()
+        if self.angles:
+            index["joint_angles"] = joint_angles(self.layout).tolist()
+        return index
+
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict; with bones or angles, also their `streams_index`."""
         data = asdict(self)
         data["feature_mean"] = list(self.feature_mean)
         data["feature_std"] = list(self.feature_std)
+        if self.bones or self.angles:
+            data["streams_index"] = self.streams_index
         return {"version": _SPEC_VERSION, **data}
 
     def to_json(self) -> str:
@@ -169,4 +186,10 @@ class NormalizerSpec:
         version = data.pop("version", _SPEC_VERSION)
         if version != _SPEC_VERSION:
             raise ValueError(f"normalizer spec version {version} is not supported")
-        return cls(**data)
+        index = data.pop("streams_index", None)
+        spec = cls(**data)
+        if index is not None and index != spec.streams_index:
+            raise ValueError(
+                f"the spec's bone/angle point indices do not match layout {spec.layout!r}"
+            )
+        return spec
