@@ -194,8 +194,14 @@ def build_vectors() -> dict[str, object]:
         _featurizer_case(
             "pose, no z, every stream, standardized, irregular timestamps",
             _standardized(
-                NormalizerSpec(layout="pose", use_z=False, accelerations=True, bones=True,
-                               angles=True, rotate=True),
+                NormalizerSpec(
+                    layout="pose",
+                    use_z=False,
+                    accelerations=True,
+                    bones=True,
+                    angles=True,
+                    rotate=True,
+                ),
                 (1, 31, 61),
                 30,
                 (640, 480),
