@@ -24,7 +24,7 @@ class ModelOptions:
             branch per stream, merged); velocities need `NormalizerSpec.velocity`.
     """
 
-    architecture: str = "gru"
+    architecture: str = "stats_pool"
     units: int = 64
     layers: int = 1
     dropout: float = 0.2
