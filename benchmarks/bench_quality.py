@@ -149,6 +149,14 @@ def configs() -> dict[str, Callable]:
         augment = AugmentOptions(mirror=0.5, rotation_degrees=10.0, scale=0.1, speed=0.2)
         return _classifier(quick, spec, ModelOptions(architecture="gru"), augment)
 
+    def trained(**changes):
+        def make(layout, quick):
+            clf = _classifier(quick)
+            clf.training = replace(clf.training, **changes)
+            return clf
+
+        return make
+
     def augmented(**changes):
         def make(layout, quick):
             return _classifier(quick, augment=replace(AugmentOptions(), **changes))
@@ -161,6 +169,8 @@ def configs() -> dict[str, Callable]:
         "gru": gru,
         "stats_pool": stats_pool,
         "all_streams": all_streams,
+        "patience20": trained(patience=20),
+        "patience20_lr1e-3": trained(patience=20, learning_rate=1e-3, epochs=100),
         # the Kaggle ISLR recipe, one piece at a time on top of the defaults
         "mirror": augmented(mirror=0.5),
         "affine": augmented(rotation_degrees=30.0, scale=0.2, shear=0.2, shift=0.1),
@@ -269,8 +279,9 @@ def run(args) -> Report:
     table = markdown(results)
     print(table)
     if not quick:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "quality.md").write_text(table)
+        results_dir = getattr(args, "results", RESULTS)
+        results_dir.mkdir(parents=True, exist_ok=True)
+        (results_dir / "quality.md").write_text(table)
     return report
 
 
@@ -282,9 +293,10 @@ def main(argv=None) -> int:
     parser.add_argument("--work", type=Path, help="unused (the common benchmark flag)")
     parser.add_argument("--configs", help="comma-separated CONFIGS beside the default")
     parser.add_argument("--sets", help="comma-separated set names (default: all)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="output folder")
     args = parser.parse_args(argv)
     args.work = work_dir(args.work)
-    run(args).write()
+    run(args).write(args.results)
     return 0
 
 

@@ -30,7 +30,7 @@ __all__ = ["MAX_FPS", "MIN_FPS", "MIN_WINDOW", "MAX_WINDOW", "LONG_CLIP", "choos
 logger = logging.getLogger(__name__)
 
 MAX_FPS = 30.0
-MIN_FPS = 10.0
+MIN_FPS = 5.0
 MIN_WINDOW = 8
 MAX_WINDOW = 64
 LONG_CLIP = 1.25
