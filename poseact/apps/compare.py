@@ -52,7 +52,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: The architectures compared by default ("window_mlp" is "early_fusion" by its old name).
-ZOO = ("gru", "lstm", "frame_mlp", "late_fusion", "early_fusion", "tcn", "transformer")
+ZOO = (
+    "stats_pool",
+    "gru",
+    "lstm",
+    "frame_mlp",
+    "late_fusion",
+    "early_fusion",
+    "tcn",
+    "transformer",
+)
+#: The `ConfigSummary.architecture` of the classical yardstick's rows.
+YARDSTICK = "random_forest"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +74,8 @@ class CompareOptions:
         architectures: architectures to train (see `poseact.classifier.ARCHITECTURES`).
         inputs: input streams compared. "both" (the default stream) is trained on every
             architecture; the others on `stream_architectures` only.
+        yardstick: also score the classical yardstick on the same splits (a random
+            forest on per-clip statistics, `poseact.train.yardstick`).
         stream_architectures: architectures also trained on the other input streams;
             None trains every architecture on every stream (the full grid, about 1.75×
             the default run's time).
@@ -90,6 +103,7 @@ class CompareOptions:
     patience: int = 6
     test_fraction: float = 0.25
     latency_repeats: int = 30
+    yardstick: bool = True
     fewshot: bool = False
     fewshot_sizes: tuple[int, ...] = (5, 10, 20)
     fewshot_labels: tuple[str, ...] = ()
@@ -276,8 +290,8 @@ class ComparisonReport:
         return atomic_write_text(path, self.to_markdown())
 
     def best(self, dataset: str) -> ConfigSummary:
-        """The most accurate configuration on `dataset` (ties: fewer parameters)."""
-        rows = [c for c in self.configs if c.dataset == dataset]
+        """The most accurate network on `dataset` (ties: fewer parameters)."""
+        rows = [c for c in self.configs if c.dataset == dataset and c.architecture != YARDSTICK]
         return max(rows, key=lambda c: (round(c.accuracy, 6), -c.parameters))
 
     def to_markdown(self) -> str:
@@ -337,6 +351,14 @@ class ComparisonReport:
                 "|---|---|---|---|---:|---:|---:|---:|---:|",
             ]
             for c in sorted(rows, key=lambda c: (-c.accuracy, c.parameters)):
+                if c.architecture == YARDSTICK:
+                    lines.append(
+                        f"| {YARDSTICK} (yardstick) | clip statistics"
+                        f" | {_pm(c.accuracy, c.accuracy_std)} | {_pm(c.macro_f1, c.macro_f1_std)}"
+                        f" | {c.parameters:,} nodes | — | — | — |"
+                        f" {_pm(c.training_seconds, c.training_seconds_std, 1)} |"
+                    )
+                    continue
                 lines.append(
                     f"| {c.architecture} | {c.inputs} | {_pm(c.accuracy, c.accuracy_std)}"
                     f" | {_pm(c.macro_f1, c.macro_f1_std)} | {c.parameters:,}"
@@ -351,8 +373,11 @@ class ComparisonReport:
         return "\n".join(lines).rstrip() + "\n"
 
     def _highlights(self, dataset: str) -> list[str]:
-        rows = [c for c in self.configs if c.dataset == dataset]
+        rows = [c for c in self.configs if c.dataset == dataset and c.architecture != YARDSTICK]
         best = self.best(dataset)
+        yardstick = [
+            c for c in self.configs if c.dataset == dataset and c.architecture == YARDSTICK
+        ]
         good = [c for c in rows if c.accuracy >= best.accuracy - 0.02]
         small = min(good, key=lambda c: c.tflite_bytes)
         fast = min(good, key=lambda c: c.frame_ms)
@@ -380,6 +405,12 @@ class ComparisonReport:
             ranked = sorted(streams.items(), key=lambda item: -item[1])
             text = ", ".join(f"{k} {v:.3f}" for k, v in ranked)
             out.append(f"- Mean accuracy by input stream (over {', '.join(every)}): {text}.")
+        if yardstick:
+            y = yardstick[0]
+            out.append(
+                f"- Yardstick (random forest on per-clip statistics): {_pm(y.accuracy, y.accuracy_std)};"
+                f" the best network is {100 * (best.accuracy - y.accuracy):+.1f} points from it."
+            )
         return out
 
     def _fewshot_markdown(self) -> list[str]:
@@ -542,6 +573,13 @@ def _compare_zoo(name, data, options, report, tmp, on_run, cache) -> None:
                 report.settings.setdefault("load_average", []).append(os.getloadavg()[0])
             if on_run is not None:
                 on_run(run)
+        if options.yardstick:
+            forest = _yardstick_run(name, train, test, seed, cache)
+            runs.setdefault((YARDSTICK, "statistics"), []).append(forest)
+            report.runs.append(forest)
+            if on_run is not None:
+                on_run(forest)
+            exports[(YARDSTICK, "statistics")] = (0, False, float("nan"), float("nan"))
     for (architecture, inputs), results in runs.items():
         size, streaming, sequence_ms, frame_ms = exports[(architecture, inputs)]
         acc = _mean_std(r.accuracy for r in results)
@@ -566,6 +604,30 @@ def _compare_zoo(name, data, options, report, tmp, on_run, cache) -> None:
                 training_seconds_std=seconds[1],
             )
         )
+
+
+def _yardstick_run(name, train, test, seed, cache) -> RunResult:
+    """The random-forest yardstick on one seed's split, scored like the networks."""
+    from sklearn.metrics import f1_score
+
+    from poseact.train.yardstick import ClipStatisticsClassifier
+
+    start = time.perf_counter()
+    forest = ClipStatisticsClassifier(seed=seed).fit(train, cache=cache)
+    seconds = time.perf_counter() - start
+    predicted = forest.predict(test)
+    truth = np.array(test.labels)
+    return RunResult(
+        dataset=name,
+        architecture=YARDSTICK,
+        inputs="statistics",
+        seed=seed,
+        accuracy=float(np.mean(predicted == truth)),
+        macro_f1=float(f1_score(truth, predicted, average="macro")),
+        parameters=int(sum(tree.tree_.node_count for tree in forest.model_.estimators_)),
+        training_seconds=seconds,
+        epochs=0,
+    )
 
 
 # ---------------------------------------------------------------------- few-shot study
