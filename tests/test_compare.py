@@ -66,7 +66,11 @@ def test_compare_command_writes_the_tables(small_activities, tmp_path, capsys):
     assert "± " in text and "Teaching new gestures" in text
     assert "`poseact compare --dataset" in text and "--fewshot" in text
     report = json.loads(raw.read_text())
-    assert len(report["runs"]) == 2  # architectures × streams × seeds
+    assert len(report["runs"]) == 3  # architectures × streams × seeds, and the yardstick
+    assert "| random_forest (yardstick) | clip statistics |" in text
+    assert "Yardstick (random forest on per-clip statistics)" in text
+    forest = [c for c in report["configs"] if c["architecture"] == "random_forest"]
+    assert len(forest) == 1 and 0 < forest[0]["accuracy"] <= 1 and forest[0]["parameters"] > 0
     config = report["configs"][0]
     assert config["tflite_bytes"] > 0 and config["sequence_ms"] > 0 and config["frame_ms"] > 0
     assert {r["method"] for r in report["fewshot"]} == {
@@ -84,12 +88,13 @@ def test_compare_command_writes_the_tables(small_activities, tmp_path, capsys):
 def test_default_grid_and_options():
     options = CompareOptions()
     configs = options.configurations()
-    assert len(configs) == 7 + 3 * 3 and options.seeds >= 3
+    assert len(configs) == 8 + 3 * 3 and options.seeds >= 3 and options.yardstick
     assert ("transformer", "both") in configs and ("transformer", "positions") not in configs
     assert ("tcn", "two_branch") in configs
     full = CompareOptions(stream_architectures=None).configurations()
-    assert len(full) == 7 * 4
-    assert CompareOptions(inputs=("positions",)).configurations()[0] == ("gru", "positions")
+    assert len(full) == 8 * 4
+    first = CompareOptions(inputs=("positions",)).configurations()[0]
+    assert first == ("stats_pool", "positions")
     with pytest.raises(ValueError, match="unknown architectures"):
         CompareOptions(architectures=("cnn",))
     with pytest.raises(ValueError, match="unknown input streams"):

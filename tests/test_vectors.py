@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 
 from poseact.core.layouts import BodyPart, Layout, get_layout, register_layout
+from poseact.core.sequence import LandmarkSequence
+from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime import model_file
@@ -96,6 +98,23 @@ def _featurizer_case(name, spec: NormalizerSpec, clip, times, image_size, drop=(
     }
 
 
+def _standardized(spec: NormalizerSpec, clips, frames: int, image_size) -> NormalizerSpec:
+    """`spec` with every stream and the per-feature mean/std `fit` learns on real clips."""
+    sequences = []
+    for clip in clips:
+        landmarks, visibility = _asl_frames(clip, spec.layout, frames)
+        sequences.append(
+            LandmarkSequence(
+                timestamps=np.arange(frames) / 30.0,
+                landmarks=landmarks,
+                visibility=visibility,
+                layout=spec.layout,
+                image_size=image_size,
+            )
+        )
+    return fit_normalizer(spec, sequences)[0].spec
+
+
 def _decider_case(
     name, classes, background, options: DecisionOptions, seed: int, rejection=None
 ) -> dict:
@@ -162,6 +181,50 @@ def build_vectors() -> dict[str, object]:
         _featurizer_case(
             "custom layout: two wrists, no velocity",
             NormalizerSpec(layout=WRISTS.name, velocity=False, fps=15.0, min_visibility=0.0),
+            10,
+            at_30,
+            (640, 480),
+        ),
+        _featurizer_case(
+            "pose+hands, every stream, standardized, 60 fps camera, a dropped frame",
+            _standardized(
+                NormalizerSpec(layout="pose+hands", accelerations=True, bones=True, angles=True),
+                (0, 30, 60, 75),
+                30,
+                (1280, 720),
+            ),
+            75,
+            at_60,
+            (1280, 720),
+            drop=(5,),
+        ),
+        _featurizer_case(
+            "pose, no z, every stream, standardized, irregular timestamps",
+            _standardized(
+                NormalizerSpec(
+                    layout="pose",
+                    use_z=False,
+                    accelerations=True,
+                    bones=True,
+                    angles=True,
+                    rotate=True,
+                ),
+                (1, 31, 61),
+                30,
+                (640, 480),
+            ),
+            2,
+            jittered,
+            (640, 480),
+        ),
+        _featurizer_case(
+            "custom layout: two wrists, bones, angles (none: no joint), standardized",
+            _standardized(
+                NormalizerSpec(layout=WRISTS.name, accelerations=True, bones=True, angles=True),
+                (3, 33),
+                30,
+                (640, 480),
+            ),
             10,
             at_30,
             (640, 480),

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from poseact.apps.compare_report import (
+    YARDSTICK,
     ComparisonReport,
     ConfigSummary,
     DistillResult,
@@ -53,7 +54,16 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: The architectures compared by default ("window_mlp" is "early_fusion" by its old name).
-ZOO = ("gru", "lstm", "frame_mlp", "late_fusion", "early_fusion", "tcn", "transformer")
+ZOO = (
+    "stats_pool",
+    "gru",
+    "lstm",
+    "frame_mlp",
+    "late_fusion",
+    "early_fusion",
+    "tcn",
+    "transformer",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +74,8 @@ class CompareOptions:
         architectures: architectures to train (see `poseact.classifier.ARCHITECTURES`).
         inputs: input streams compared. "both" (the default stream) is trained on every
             architecture; the others on `stream_architectures` only.
+        yardstick: also score the classical yardstick on the same splits (a random
+            forest on per-clip statistics, `poseact.train.yardstick`).
         stream_architectures: architectures also trained on the other input streams;
             None trains every architecture on every stream (the full grid, about 1.75×
             the default run's time).
@@ -91,6 +103,7 @@ class CompareOptions:
     patience: int = 6
     test_fraction: float = 0.25
     latency_repeats: int = 30
+    yardstick: bool = True
     fewshot: bool = False
     fewshot_sizes: tuple[int, ...] = (5, 10, 20)
     fewshot_labels: tuple[str, ...] = ()
@@ -253,6 +266,13 @@ def _compare_zoo(name, data, options, report, tmp, on_run, cache) -> None:
                 report.settings.setdefault("load_average", []).append(os.getloadavg()[0])
             if on_run is not None:
                 on_run(run)
+        if options.yardstick:
+            forest = _yardstick_run(name, train, test, seed, cache)
+            runs.setdefault((YARDSTICK, "statistics"), []).append(forest)
+            report.runs.append(forest)
+            if on_run is not None:
+                on_run(forest)
+            exports[(YARDSTICK, "statistics")] = (0, False, float("nan"), float("nan"))
     for (architecture, inputs), results in runs.items():
         size, streaming, sequence_ms, frame_ms = exports[(architecture, inputs)]
         acc = _mean_std(r.accuracy for r in results)
@@ -277,6 +297,30 @@ def _compare_zoo(name, data, options, report, tmp, on_run, cache) -> None:
                 training_seconds_std=seconds[1],
             )
         )
+
+
+def _yardstick_run(name, train, test, seed, cache) -> RunResult:
+    """The random-forest yardstick on one seed's split, scored like the networks."""
+    from sklearn.metrics import f1_score
+
+    from poseact.train.yardstick import ClipStatisticsClassifier
+
+    start = time.perf_counter()
+    forest = ClipStatisticsClassifier(seed=seed).fit(train, cache=cache)
+    seconds = time.perf_counter() - start
+    predicted = forest.predict(test)
+    truth = np.array(test.labels)
+    return RunResult(
+        dataset=name,
+        architecture=YARDSTICK,
+        inputs="statistics",
+        seed=seed,
+        accuracy=float(np.mean(predicted == truth)),
+        macro_f1=float(f1_score(truth, predicted, average="macro")),
+        parameters=int(sum(tree.tree_.node_count for tree in forest.model_.estimators_)),
+        training_seconds=seconds,
+        epochs=0,
+    )
 
 
 # ---------------------------------------------------------------------- few-shot study

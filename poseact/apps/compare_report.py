@@ -10,8 +10,11 @@ from typing import Any
 
 import numpy as np
 
-
 # ---------------------------------------------------------------------- results
+#: The `ConfigSummary.architecture` of the classical yardstick's rows.
+YARDSTICK = "random_forest"
+
+
 @dataclass(frozen=True)
 class RunResult:
     """One training: a configuration on one seed's split."""
@@ -160,8 +163,8 @@ class ComparisonReport:
         return atomic_write_text(path, self.to_markdown())
 
     def best(self, dataset: str) -> ConfigSummary:
-        """The most accurate configuration on `dataset` (ties: fewer parameters)."""
-        rows = [c for c in self.configs if c.dataset == dataset]
+        """The most accurate network on `dataset` (ties: fewer parameters)."""
+        rows = [c for c in self.configs if c.dataset == dataset and c.architecture != YARDSTICK]
         return max(rows, key=lambda c: (round(c.accuracy, 6), -c.parameters))
 
     def to_markdown(self) -> str:
@@ -221,6 +224,14 @@ class ComparisonReport:
                 "|---|---|---|---|---:|---:|---:|---:|---:|",
             ]
             for c in sorted(rows, key=lambda c: (-c.accuracy, c.parameters)):
+                if c.architecture == YARDSTICK:
+                    lines.append(
+                        f"| {YARDSTICK} (yardstick) | clip statistics"
+                        f" | {_pm(c.accuracy, c.accuracy_std)} | {_pm(c.macro_f1, c.macro_f1_std)}"
+                        f" | {c.parameters:,} nodes | — | — | — |"
+                        f" {_pm(c.training_seconds, c.training_seconds_std, 1)} |"
+                    )
+                    continue
                 lines.append(
                     f"| {c.architecture} | {c.inputs} | {_pm(c.accuracy, c.accuracy_std)}"
                     f" | {_pm(c.macro_f1, c.macro_f1_std)} | {c.parameters:,}"
@@ -235,8 +246,11 @@ class ComparisonReport:
         return "\n".join(lines).rstrip() + "\n"
 
     def _highlights(self, dataset: str) -> list[str]:
-        rows = [c for c in self.configs if c.dataset == dataset]
+        rows = [c for c in self.configs if c.dataset == dataset and c.architecture != YARDSTICK]
         best = self.best(dataset)
+        yardstick = [
+            c for c in self.configs if c.dataset == dataset and c.architecture == YARDSTICK
+        ]
         good = [c for c in rows if c.accuracy >= best.accuracy - 0.02]
         small = min(good, key=lambda c: c.tflite_bytes)
         fast = min(good, key=lambda c: c.frame_ms)
@@ -264,6 +278,12 @@ class ComparisonReport:
             ranked = sorted(streams.items(), key=lambda item: -item[1])
             text = ", ".join(f"{k} {v:.3f}" for k, v in ranked)
             out.append(f"- Mean accuracy by input stream (over {', '.join(every)}): {text}.")
+        if yardstick:
+            y = yardstick[0]
+            out.append(
+                f"- Yardstick (random forest on per-clip statistics): {_pm(y.accuracy, y.accuracy_std)};"
+                f" the best network is {100 * (best.accuracy - y.accuracy):+.1f} points from it."
+            )
         return out
 
     def _fewshot_markdown(self) -> list[str]:

@@ -29,6 +29,7 @@ ARCHITECTURES = (
     "late_fusion",
     "tcn",
     "transformer",
+    "stats_pool",
 )
 RECURRENT = ("gru", "lstm")
 #: Architectures exported with a single-step streaming model (stateful, exact).

@@ -32,9 +32,13 @@ class AugmentOptions:
             first k frames of the gesture (k uniform in [W/2, W)), after its first
             frame held still, as the live recognizer sees a gesture that has just
             begun (docs/streaming.md); 0 keeps whole windows.
+        shear: maximum shear of the x-y plane (uniform ±, each axis).
+        shift: maximum translation of the whole clip in x and y, body-size units.
+        time_mask: maximum share of a clip's frames hidden as one random span
+            (missing, as when the tracker loses the body).
     """
 
-    mirror: float = 0.5
+    mirror: float = 0.0
     rotation_degrees: float = 10.0
     scale: float = 0.1
     speed: float = 0.2
@@ -42,16 +46,21 @@ class AugmentOptions:
     point_dropout: float = 0.03
     random_crop: bool = True
     partial: float = 0.0
+    shear: float = 0.0
+    shift: float = 0.0
+    time_mask: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("mirror", "point_dropout", "partial"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"AugmentOptions.{name} must be a probability in [0, 1]")
-        for name in ("rotation_degrees", "scale", "jitter"):
+        for name in ("rotation_degrees", "scale", "jitter", "shear", "shift"):
             if getattr(self, name) < 0:
                 raise ValueError(f"AugmentOptions.{name} must be >= 0")
         if not 0.0 <= self.speed < 1.0:
             raise ValueError("AugmentOptions.speed must be in [0, 1)")
+        if not 0.0 <= self.time_mask < 1.0:
+            raise ValueError("AugmentOptions.time_mask must be in [0, 1)")
 
     @classmethod
     def none(cls) -> AugmentOptions:
@@ -117,9 +126,22 @@ def augment_positions(
     if options.scale > 0:
         factors = rng.uniform(1 - options.scale, 1 + options.scale, size=channels)
         out = out * factors.astype(np.float32)
+    if options.shear > 0:
+        sx, sy = rng.uniform(-options.shear, options.shear, size=2).astype(np.float32)
+        x, y = out[..., 0].copy(), out[..., 1].copy()
+        out[..., 0] = x + sx * y
+        out[..., 1] = y + sy * x
+    if options.shift > 0:
+        offset = np.zeros(channels, dtype=np.float32)
+        offset[:2] = rng.uniform(-options.shift, options.shift, size=2)
+        out = out + offset
     if options.jitter > 0:
         out = out + rng.normal(0.0, options.jitter, size=out.shape).astype(np.float32)
     if options.point_dropout > 0:
         drop = rng.random(out.shape[:-1]) < options.point_dropout
         out[drop] = np.nan
+    if options.time_mask > 0 and len(out) > 2:
+        span = int(rng.integers(0, int(options.time_mask * len(out)) + 1))
+        start = int(rng.integers(0, len(out) - span + 1))
+        out[start : start + span] = np.nan
     return out.astype(np.float32, copy=False)

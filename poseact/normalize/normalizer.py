@@ -16,7 +16,9 @@ Steps, in order (see docs/normalizer.md):
 3. Window (`Normalizer.window`): crop (centre or end) or TSN-style segment-sample the
    grid to `window` frames, padding short clips at the front with their first frame.
 4. Features (`Normalizer.features`): positions (W, K·C) and, optionally, velocities
-   (frame differences on the grid) beside them; missing values become 0.
+   (frame differences on the grid), accelerations, bone vectors and joint angles beside
+   them (`poseact.normalize.features`), standardized by the spec's per-feature mean and
+   std when it holds them; missing values become 0.
 
 `StreamingFeaturizer` does steps 1, 2 and 4 one frame at a time for live use.
 """
@@ -30,6 +32,7 @@ import numpy as np
 from poseact.core.errors import LandmarkFormatError
 from poseact.core.layouts import get_layout
 from poseact.core.sequence import LandmarkSequence
+from poseact.normalize.features import window_features
 from poseact.normalize.spec import NormalizerSpec
 
 __all__ = ["Normalizer", "GridCache", "normalize_frames"]
@@ -305,14 +308,15 @@ class Normalizer:
     """Turns `LandmarkSequence`s into fixed-size model inputs, as `spec` says.
 
     Args:
-        spec: the settings; default `NormalizerSpec()`.
+        spec: the settings; default `NormalizerSpec()`. Timings left as None (fps,
+            window, sampling) take `FALLBACK_TIMING` here; `fit` chooses them from data.
         cache: a `GridCache` shared with other normalizers, or None.
     """
 
     def __init__(
         self, spec: NormalizerSpec | None = None, *, cache: GridCache | None = None
     ) -> None:
-        self.spec = spec or NormalizerSpec()
+        self.spec = (spec or NormalizerSpec()).resolved()
         self.cache = cache
 
     def __repr__(self) -> str:
@@ -388,17 +392,16 @@ class Normalizer:
             positions: (..., W, K, C) as from `positions`, NaN where missing.
 
         Returns:
-            (..., W, F) float32 with F = `spec.frame_features`: positions, then (with
-            velocity) the difference to the previous frame (0 for the first frame and
-            next to missing values). Missing values are 0.
+            (..., W, F) float32 with F = `spec.frame_features`: positions, then the
+            selected streams (velocities, accelerations, bones, angles; see
+            `poseact.normalize.features`), standardized when the spec holds a mean and
+            std. Missing values are 0.
         """
-        p = np.asarray(positions, dtype=np.float32)
-        flat = p.reshape(*p.shape[:-2], p.shape[-2] * p.shape[-1])
-        if not self.spec.velocity:
-            return np.nan_to_num(flat, nan=0.0)
-        velocity = np.zeros_like(flat)
-        velocity[..., 1:, :] = flat[..., 1:, :] - flat[..., :-1, :]
-        return np.nan_to_num(np.concatenate([flat, velocity], axis=-1), nan=0.0)
+        return window_features(positions, self.spec)
+
+    def raw_features(self, positions: np.ndarray) -> np.ndarray:
+        """Like `features`, unstandardized and NaN where missing (to learn the mean/std)."""
+        return window_features(positions, self.spec, raw=True)
 
     def transform(self, sequence: LandmarkSequence) -> np.ndarray:
         """One sequence → (W, F) float32 model input."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,8 @@ from poseact.core.choices import CENTERS, SAMPLINGS, SCALES
 from poseact.core.layouts import get_layout
 
 _SPEC_VERSION = 1
+#: What a timing left as None (fps, window, sampling) becomes without training clips.
+FALLBACK_TIMING = {"fps": 30.0, "window": 30, "sampling": "center"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,12 +21,16 @@ class NormalizerSpec:
     """Settings of the normalizer; stored in every trained and exported model.
 
     Attributes:
-        layout: landmark layout, "pose", "hands" or "pose+hands".
-        fps: frame rate of the resampled grid, frames per second.
-        window: frames per model input window (window / fps seconds).
+        layout: landmark layout, "pose", "hands", "pose+hands" or a registered one.
+        fps: frame rate of the resampled grid, frames per second; None: chosen by
+            `fit` from the training clips (see `poseact.normalize.timing`), else 30.
+        window: frames per model input window (window / fps seconds); None: chosen
+            by `fit` to cover the typical training clip, else 30.
         sampling: how a longer clip becomes one window: "center" crop, "end" crop
             (the last frames, as a live stream sees them) or "segments" (TSN: one frame
-            from each of `window` equal segments of the whole clip).
+            from each of `window` equal segments of the whole clip); None: chosen by
+            `fit` ("segments" when clips are much longer than the window), else
+            "center".
         center: body centre for pose points, "hips" or "shoulders".
         scale: body size for pose points, "torso" (mid-shoulder to mid-hip) or
             "shoulders" (shoulder width); each falls back to the other when missing.
@@ -34,12 +40,21 @@ class NormalizerSpec:
         max_gap: longest run of missing frames, in seconds, filled by interpolation
             (offline) or by holding the last value (streaming); longer gaps become 0.
         velocity: add frame-to-frame differences beside positions.
+        accelerations: add second differences in time (velocity differences).
+        bones: add bone vectors, child minus parent, one per skeleton edge.
+        angles: add joint angles (radians / π) of elbows, shoulders, hips, knees,
+            wrists and fingers (see `poseact.normalize.features`).
+        standardize: let `fit` learn a per-feature mean and std from the training
+            clips (stored below) when none is given.
+        feature_mean: (F,) per-feature mean learned by `fit`, or () for none.
+        feature_std: (F,) per-feature standard deviation learned by `fit`, or ();
+            with both, features are standardized: (x - mean) / std.
     """
 
     layout: str = "pose"
-    fps: float = 30.0
-    window: int = 30
-    sampling: str = "center"
+    fps: float | None = None
+    window: int | None = None
+    sampling: str | None = None
     center: str = "hips"
     scale: str = "torso"
     rotate: bool = False
@@ -47,14 +62,20 @@ class NormalizerSpec:
     min_visibility: float = 0.3
     max_gap: float = 0.25
     velocity: bool = True
+    accelerations: bool = False
+    bones: bool = False
+    angles: bool = False
+    standardize: bool = True
+    feature_mean: tuple[float, ...] = ()
+    feature_std: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         get_layout(self.layout)
-        if not (self.fps > 0 and np.isfinite(self.fps)):
+        if self.fps is not None and not (self.fps > 0 and np.isfinite(self.fps)):
             raise ValueError(f"NormalizerSpec.fps must be > 0, got {self.fps}")
-        if int(self.window) != self.window or self.window < 1:
+        if self.window is not None and (int(self.window) != self.window or self.window < 1):
             raise ValueError(f"NormalizerSpec.window must be a positive int, got {self.window}")
-        if self.sampling not in SAMPLINGS:
+        if self.sampling is not None and self.sampling not in SAMPLINGS:
             raise ValueError(f"NormalizerSpec.sampling must be one of {SAMPLINGS}")
         if self.center not in CENTERS:
             raise ValueError(f"NormalizerSpec.center must be one of {CENTERS}")
@@ -64,6 +85,58 @@ class NormalizerSpec:
             raise ValueError("NormalizerSpec.min_visibility must be in [0, 1]")
         if self.max_gap < 0:
             raise ValueError("NormalizerSpec.max_gap must be >= 0 seconds")
+        mean = tuple(float(v) for v in self.feature_mean)
+        std = tuple(float(v) for v in self.feature_std)
+        object.__setattr__(self, "feature_mean", mean)
+        object.__setattr__(self, "feature_std", std)
+        if mean or std:
+            F = self.frame_features
+            if len(mean) != F or len(std) != F:
+                raise ValueError(
+                    f"NormalizerSpec.feature_mean/feature_std need {F} values each (the"
+                    f" features per frame), got {len(mean)} and {len(std)}"
+                )
+            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and min(std) > 0):
+                raise ValueError("NormalizerSpec.feature_std must be finite and > 0")
+
+    @property
+    def is_resolved(self) -> bool:
+        """True when fps, window and sampling are all set."""
+        return None not in (self.fps, self.window, self.sampling)
+
+    def resolved(self) -> NormalizerSpec:
+        """This spec with fps, window and sampling left as None set to `FALLBACK_TIMING`.
+
+        `GestureClassifier.fit` chooses them from the training clips instead.
+        """
+        if self.is_resolved:
+            return self
+        fixed = {k: v for k, v in FALLBACK_TIMING.items() if getattr(self, k) is None}
+        return replace(self, **fixed)
+
+    @property
+    def standardized(self) -> bool:
+        """True when the spec holds a per-feature mean and std."""
+        return bool(self.feature_mean)
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """The selected feature streams, in the order of a frame's features."""
+        return tuple(self.stream_sizes)
+
+    @property
+    def stream_sizes(self) -> dict[str, int]:
+        """Features per frame of each selected stream, in order."""
+        from poseact.normalize.features import stream_sizes
+
+        return stream_sizes(
+            self.layout,
+            self.channels,
+            velocity=self.velocity,
+            accelerations=self.accelerations,
+            bones=self.bones,
+            angles=self.angles,
+        )
 
     @property
     def num_points(self) -> int:
@@ -76,11 +149,32 @@ class NormalizerSpec:
 
     @property
     def frame_features(self) -> int:
-        """Features per frame F = K · C, doubled with velocity."""
-        return self.num_points * self.channels * (2 if self.velocity else 1)
+        """Features per frame F: K · C positions, K · C per velocity or acceleration
+        stream, E · C bone values and one per joint angle."""
+        return sum(self.stream_sizes.values())
+
+    @property
+    def streams_index(self) -> dict[str, list[list[int]]]:
+        """Point indices of the bone and angle streams, as written by `to_dict` for
+        ports that do not look points up by name: "bone_edges" (E, 2) (parent, child)
+        and "joint_angles" (A, 4) (the angle between p[b] - p[a] and p[d] - p[c])."""
+        from poseact.normalize.features import bone_edges, joint_angles
+
+        index: dict[str, list[list[int]]] = {}
+        if self.bones:
+            index["bone_edges"] = bone_edges(self.layout).tolist()
+        if self.angles:
+            index["joint_angles"] = joint_angles(self.layout).tolist()
+        return index
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": _SPEC_VERSION, **asdict(self)}
+        """A JSON-able dict; with bones or angles, also their `streams_index`."""
+        data = asdict(self)
+        data["feature_mean"] = list(self.feature_mean)
+        data["feature_std"] = list(self.feature_std)
+        if self.bones or self.angles:
+            data["streams_index"] = self.streams_index
+        return {"version": _SPEC_VERSION, **data}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -92,4 +186,10 @@ class NormalizerSpec:
         version = data.pop("version", _SPEC_VERSION)
         if version != _SPEC_VERSION:
             raise ValueError(f"normalizer spec version {version} is not supported")
-        return cls(**data)
+        index = data.pop("streams_index", None)
+        spec = cls(**data)
+        if index is not None and index != spec.streams_index:
+            raise ValueError(
+                f"the spec's bone/angle point indices do not match layout {spec.layout!r}"
+            )
+        return spec

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from poseact.core.errors import LandmarkFormatError
+from poseact.normalize.features import row_features
 from poseact.normalize.normalizer import normalize_frames
 from poseact.normalize.spec import NormalizerSpec
 
@@ -25,7 +26,7 @@ class StreamingFeaturizer:
     """
 
     def __init__(self, spec: NormalizerSpec) -> None:
-        self.spec = spec
+        self.spec = spec.resolved()
         self.reset()
 
     def reset(self) -> None:
@@ -36,6 +37,7 @@ class StreamingFeaturizer:
         self._t0: float = 0.0  # grid anchor: grid time k is t0 + k / fps
         self._k: int = 0  # next grid index to emit
         self._row_prev: np.ndarray | None = None  # previous emitted grid positions
+        self._velocity_prev: np.ndarray | None = None  # previous emitted grid velocity
 
     def push(
         self,
@@ -100,10 +102,8 @@ class StreamingFeaturizer:
         return np.stack(rows)
 
     def _row(self, positions: np.ndarray) -> np.ndarray:
-        if not self.spec.velocity:
-            row = np.nan_to_num(positions, nan=0.0)
-        else:
-            prev = self._row_prev if self._row_prev is not None else positions
-            row = np.nan_to_num(np.concatenate([positions, positions - prev]), nan=0.0)
+        row, self._velocity_prev = row_features(
+            positions, self._row_prev, self._velocity_prev, self.spec
+        )
         self._row_prev = positions
-        return row.astype(np.float32)
+        return row

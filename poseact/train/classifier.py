@@ -45,6 +45,7 @@ from poseact.core.errors import (
 from poseact.core.layouts import get_layout, layout_from_dict, register_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
+from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.runtime.model_file import check_labels as check_model_labels
@@ -218,12 +219,12 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             raise DatasetError(f"need at least 2 classes to train, got {present}")
         started = time.perf_counter()
         classes = list(data.classes)
-        normalizer = Normalizer(spec, cache=cache)
         rng = np.random.default_rng(training.seed)
         keras.utils.set_random_seed(training.seed)
 
         train, val = split_validation(data, training, action="training")
-        positions = [normalizer.resampled(s) for s in train.sequences]
+        normalizer, positions = fit_normalizer(spec, train.sequences, cache=cache)
+        spec = normalizer.spec
         targets = train.label_indices
         windows = training_windows(normalizer, positions, targets, training, rng)
         x_val = y_val = None
@@ -232,7 +233,12 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             y_val = val.label_indices
 
         net = build_keras_model(
-            model_options, spec.window, spec.frame_features, len(classes), velocity=spec.velocity
+            model_options,
+            spec.window,
+            spec.frame_features,
+            len(classes),
+            velocity=spec.velocity,
+            positions=spec.num_points * spec.channels,
         )
         net.compile(
             optimizer=keras.optimizers.Adam(training.learning_rate),

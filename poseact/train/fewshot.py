@@ -152,7 +152,12 @@ def fine_tune(
     rng = np.random.default_rng(training.seed)
     keras.utils.set_random_seed(training.seed)
     net = build_keras_model(
-        model_options, spec.window, spec.frame_features, len(classes), velocity=spec.velocity
+        model_options,
+        spec.window,
+        spec.frame_features,
+        len(classes),
+        velocity=spec.velocity,
+        positions=spec.num_points * spec.channels,
     )
     for layer in base.model_.layers:
         if layer.name != "head" and layer.weights:
@@ -332,7 +337,12 @@ def distill(
         y_val = np.concatenate([eye[val_targets], teacher.predict_proba(x_val)], axis=1)
 
     net = build_keras_model(
-        student, spec.window, spec.frame_features, num_classes, velocity=spec.velocity
+        student,
+        spec.window,
+        spec.frame_features,
+        num_classes,
+        velocity=spec.velocity,
+        positions=spec.num_points * spec.channels,
     )
     net.compile(
         optimizer=keras.optimizers.Adam(training.learning_rate),

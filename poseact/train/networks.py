@@ -10,12 +10,19 @@ from poseact.train.options import ModelOptions
 
 # ---------------------------------------------------------------------- Keras models
 def build_keras_model(
-    options: ModelOptions, window: int, features: int, num_classes: int, *, velocity: bool = True
+    options: ModelOptions,
+    window: int,
+    features: int,
+    num_classes: int,
+    *,
+    velocity: bool = True,
+    positions: int | None = None,
 ):
     """The Keras network: input (batch, window, features) → (batch, num_classes) probs.
 
     `velocity` says whether the features hold velocities beside positions (the
-    normalizer's flag); `options.inputs` selects streams inside the network.
+    normalizer's flag) and `positions` how many features the positions stream has
+    (K·C; None: half the features); `options.inputs` selects streams inside the network.
 
     Raises:
         ValueError: `options.inputs` needs velocities but `velocity` is False.
@@ -27,8 +34,8 @@ def build_keras_model(
 
     inputs = keras.Input(shape=(window, features), name="window")
     arch = options.architecture
-    x = zoo.input_stage(inputs, options.inputs, features, velocity, options.units)
-    if arch in ("tcn", "transformer", "late_fusion"):
+    x = zoo.input_stage(inputs, options.inputs, features, velocity, options.units, positions)
+    if arch in ("tcn", "transformer", "late_fusion", "stats_pool"):
         x = zoo.build_trunk(x, arch, options.units, options.layers, window, options.dropout)
         x = layers.Dropout(options.dropout, name="dropout")(x)
         outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)

@@ -24,7 +24,7 @@ class ModelOptions:
             branch per stream, merged); velocities need `NormalizerSpec.velocity`.
     """
 
-    architecture: str = "gru"
+    architecture: str = "stats_pool"
     units: int = 64
     layers: int = 1
     dropout: float = 0.2
@@ -72,7 +72,7 @@ class TrainingOptions:
     batch_size: int = 32
     learning_rate: float = 3e-3
     validation_fraction: float = 0.15
-    patience: int = 10
+    patience: int = 20
     class_weights: bool = True
     augment: AugmentOptions = field(default_factory=AugmentOptions)
     seed: int = 0

@@ -27,6 +27,7 @@ from keras import layers, ops
 
 __all__ = [
     "Slice",
+    "TemporalStd",
     "PositionEmbedding",
     "input_stage",
     "apply_input_stage",
@@ -66,6 +67,19 @@ class Slice(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="poseact")
+class TemporalStd(layers.Layer):
+    """Standard deviation over time: (batch, time, d) → (batch, d), builtin ops only.
+
+    sqrt(max(E[x²] - E[x]², 0) + 1e-6): Mean, Mul, Sub, Maximum and Sqrt in TFLite.
+    """
+
+    def call(self, x):
+        mean = ops.mean(x, axis=1)
+        square = ops.mean(x * x, axis=1)
+        return ops.sqrt(ops.maximum(square - mean * mean, 0.0) + 1e-6)
+
+
+@keras.saving.register_keras_serializable(package="poseact")
 class PositionEmbedding(layers.Layer):
     """Adds a learned (length, dim) position embedding to (batch, length, dim) inputs."""
 
@@ -88,15 +102,20 @@ class PositionEmbedding(layers.Layer):
 
 
 # ---------------------------------------------------------------------- input streams
-def input_stage(x, inputs: str, features: int, velocity: bool, units: int):
+def input_stage(
+    x, inputs: str, features: int, velocity: bool, units: int, positions: int | None = None
+):
     """Select the input stream(s) from (batch, window, features) normalizer features.
 
     Args:
         x: the model input, (batch, window, features).
-        inputs: "positions", "velocities", "both" or "two_branch".
+        inputs: "positions", "velocities", "both" or "two_branch" (positions in one
+            branch, every other stream in the other).
         features: F, the normalizer's features per frame.
-        velocity: whether the features hold velocities (second half) beside positions.
+        velocity: whether the features hold velocities (right after the positions).
         units: width of each "two_branch" branch.
+        positions: K·C, the width of the positions stream (the first features);
+            None: half the features (positions and velocities only).
 
     Raises:
         ValueError: a velocity stream was asked for but the features have none.
@@ -108,11 +127,11 @@ def input_stage(x, inputs: str, features: int, velocity: bool, units: int):
         )
     if not velocity or inputs == "both":
         return x
-    half = features // 2
+    half = features // 2 if positions is None else int(positions)
     if inputs == "positions":
         return Slice(-1, 0, half, name="select_positions")(x)
     if inputs == "velocities":
-        return Slice(-1, half, None, name="select_velocities")(x)
+        return Slice(-1, half, 2 * half, name="select_velocities")(x)
     p = Slice(-1, 0, half, name="select_positions")(x)
     v = Slice(-1, half, None, name="select_velocities")(x)
     p = layers.Dense(units, activation="relu", name="branch_positions")(p)
@@ -195,11 +214,32 @@ def _late_fusion(x, units: int, window: int):
     return layers.Dense(units, activation="relu", name="fusion_dense")(x)
 
 
+def _stats_pool(x, units: int, dropout: float):
+    """Statistics pooling (x-vector style): a per-frame MLP, then the mean, standard
+    deviation and maximum of each unit over the whole window, then a small MLP.
+
+    It sees every frame of the window but no frame order beyond what the velocity and
+    acceleration streams carry, so it needs few clips to learn."""
+    x = layers.Dense(units, activation="relu", name="frame_dense_0")(x)
+    x = layers.Dense(units, activation="relu", name="frame_dense_1")(x)
+    pooled = [
+        layers.GlobalAveragePooling1D(name="pool_mean")(x),
+        TemporalStd(name="pool_std")(x),
+        layers.GlobalMaxPooling1D(name="pool_max")(x),
+    ]
+    x = layers.Concatenate(name="pool")(pooled)
+    x = layers.Dropout(dropout, name="pool_dropout")(x)
+    return layers.Dense(units, activation="relu", name="pool_dense")(x)
+
+
 def build_trunk(x, architecture: str, units: int, layers_: int, window: int, dropout: float):
     """Temporal trunk of the newer architectures: (batch, window, f) → (batch, d).
 
-    `dropout` is applied by the caller before the head; the trunks add none.
+    `dropout` is applied by the caller before the head; the trunks add none (but
+    "stats_pool" after pooling).
     """
+    if architecture == "stats_pool":
+        return _stats_pool(x, units, dropout)
     if architecture == "tcn":
         return _tcn(x, units, window)
     if architecture == "transformer":

@@ -156,6 +156,7 @@ export async function readModelFile(data) {
 
 // ------------------------------------------------------------------ normalizer
 const TORSO_PER_SHOULDER_WIDTH = 1.4;
+const f32 = Math.fround;
 
 function range(first, n) {
   return Array.from({ length: n }, (_, i) => first + i);
@@ -208,22 +209,73 @@ export function layoutPoints(layout) {
  */
 export function normalizerSpec(spec, definition = null) {
   const full = { ...NORMALIZER_DEFAULTS, ...spec };
+  for (const [key, value] of Object.entries(FALLBACK_TIMING)) full[key] ??= value;
   full.layoutDefinition = layoutDefinition(full.layout, definition);
   full.numPoints = full.layoutDefinition.numPoints;
   full.channels = full.use_z ? 3 : 2;
-  full.frameFeatures = full.numPoints * full.channels * (full.velocity ? 2 : 1);
+  const index = spec.streams_index ?? {};
+  full.boneEdges = full.bones ? index.bone_edges : [];
+  full.jointAngles = full.angles ? index.joint_angles : [];
+  if (!full.boneEdges || !full.jointAngles) {
+    throw new Error("the normalizer spec selects bones or angles but has no streams_index");
+  }
+  const kc = full.numPoints * full.channels;
+  full.frameFeatures =
+    kc * (1 + (full.velocity ? 1 : 0) + (full.accelerations ? 1 : 0)) +
+    full.boneEdges.length * full.channels + full.jointAngles.length;
+  const standardized = full.feature_mean.length > 0;
+  full.featureMean = standardized ? Float32Array.from(full.feature_mean) : null;
+  full.featureStd = standardized ? Float32Array.from(full.feature_std) : null;
+  if (standardized && (full.featureMean.length !== full.frameFeatures ||
+      full.featureStd.length !== full.frameFeatures)) {
+    throw new Error(`feature_mean/feature_std need ${full.frameFeatures} values each`);
+  }
   return full;
+}
+
+
+/** Angle between p[b] - p[a] and p[d] - p[c], radians / π, in float32 as numpy computes it. */
+function jointAngle(p, q, channels) {
+  const u = [], v = [];
+  for (let c = 0; c < channels; c++) {
+    u.push(f32(p[q[1] * channels + c] - p[q[0] * channels + c]));
+    v.push(f32(p[q[3] * channels + c] - p[q[2] * channels + c]));
+  }
+  let dot = 0, uu = 0, vv = 0;
+  for (let c = 0; c < channels; c++) {
+    dot = f32(dot + f32(u[c] * v[c]));
+    uu = f32(uu + f32(u[c] * u[c]));
+    vv = f32(vv + f32(v[c] * v[c]));
+  }
+  let cross;
+  if (channels === 3) {
+    const x = f32(f32(u[1] * v[2]) - f32(u[2] * v[1]));
+    const y = f32(f32(u[2] * v[0]) - f32(u[0] * v[2]));
+    const z = f32(f32(u[0] * v[1]) - f32(u[1] * v[0]));
+    cross = f32(Math.sqrt(f32(f32(f32(x * x) + f32(y * y)) + f32(z * z))));
+  } else {
+    cross = Math.abs(f32(f32(u[0] * v[1]) - f32(u[1] * v[0])));
+  }
+  if (uu < 1e-12 || vv < 1e-12) return NaN;
+  return f32(f32(Math.atan2(cross, dot)) / f32(Math.PI));
 }
 
 /** Python's `NormalizerSpec()` defaults (checked against tests/vectors/defaults.json). */
 export const NORMALIZER_DEFAULTS = Object.freeze({
-  layout: "pose", fps: 30.0, window: 30, sampling: "center", center: "hips",
+  layout: "pose", fps: null, window: null, sampling: null, center: "hips",
   scale: "torso", rotate: false, use_z: true, min_visibility: 0.3, max_gap: 0.25,
-  velocity: true,
+  velocity: true, accelerations: false, bones: false, angles: false, standardize: true,
+  feature_mean: [], feature_std: [],
 });
 
+/** What a timing left as null becomes (Python's `FALLBACK_TIMING`; `fit` sets them). */
+export const FALLBACK_TIMING = Object.freeze({ fps: 30.0, window: 30, sampling: "center" });
+
+// The per-frame arithmetic is float32, each operation rounded (Math.fround) as numpy's
+// float32 arrays round it: the features match Python to the last bit or so, which
+// matters once features are standardized (divided by small standard deviations).
 function norm2d(x, y) {
-  return Math.sqrt(x * x + y * y);
+  return f32(Math.sqrt(f32(f32(x * x) + f32(y * y))));
 }
 
 // A body part of p (flat K*3, NaN where missing), in place: `idx` its points, `anchors`
@@ -231,39 +283,40 @@ function norm2d(x, y) {
 function normalizeBody(p, idx, anchors, spec) {
   const at = (i, c) => p[i * 3 + c];
   const [ls, rs, lh, rh] = anchors;
-  const shoulders = [0, 1, 2].map((c) => (at(ls, c) + at(rs, c)) / 2);
-  const hips = [0, 1, 2].map((c) => (at(lh, c) + at(rh, c)) / 2);
-  const torso = norm2d(shoulders[0] - hips[0], shoulders[1] - hips[1]);
-  const width = norm2d(at(ls, 0) - at(rs, 0), at(ls, 1) - at(rs, 1));
+  const ratio = f32(TORSO_PER_SHOULDER_WIDTH);
+  const shoulders = [0, 1, 2].map((c) => f32(f32(at(ls, c) + at(rs, c)) / 2));
+  const hips = [0, 1, 2].map((c) => f32(f32(at(lh, c) + at(rh, c)) / 2));
+  const torso = norm2d(f32(shoulders[0] - hips[0]), f32(shoulders[1] - hips[1]));
+  const width = norm2d(f32(at(ls, 0) - at(rs, 0)), f32(at(ls, 1) - at(rs, 1)));
   let size;
   if (spec.scale === "torso") {
-    size = Number.isFinite(torso) ? torso : width * TORSO_PER_SHOULDER_WIDTH;
+    size = Number.isFinite(torso) ? torso : f32(width * ratio);
   } else {
-    size = Number.isFinite(width) ? width : torso / TORSO_PER_SHOULDER_WIDTH;
-    size *= TORSO_PER_SHOULDER_WIDTH;
+    size = Number.isFinite(width) ? width : f32(torso / ratio);
+    size = f32(size * ratio);
   }
   if (!(size > 1e-6)) size = NaN;
   const down = [0, size, 0];
   const centre = [0, 1, 2].map((c) =>
     spec.center === "hips"
-      ? Number.isFinite(hips[c]) ? hips[c] : shoulders[c] + down[c]
-      : Number.isFinite(shoulders[c]) ? shoulders[c] : hips[c] - down[c],
+      ? Number.isFinite(hips[c]) ? hips[c] : f32(shoulders[c] + down[c])
+      : Number.isFinite(shoulders[c]) ? shoulders[c] : f32(hips[c] - down[c]),
   );
   for (const i of idx) {
-    for (let c = 0; c < 3; c++) p[i * 3 + c] = (p[i * 3 + c] - centre[c]) / size;
+    for (let c = 0; c < 3; c++) p[i * 3 + c] = f32(f32(p[i * 3 + c] - centre[c]) / size);
   }
   if (spec.rotate) {
-    const lx = at(ls, 0) - at(rs, 0);
-    const ly = at(ls, 1) - at(rs, 1);
-    let angle = Math.atan2(ly, lx);
+    const lx = f32(at(ls, 0) - at(rs, 0));
+    const ly = f32(at(ls, 1) - at(rs, 1));
+    let angle = f32(Math.atan2(ly, lx));
     if (!Number.isFinite(angle)) angle = 0;
-    const cos = Math.cos(-angle);
-    const sin = Math.sin(-angle);
+    const cos = f32(Math.cos(-angle));
+    const sin = f32(Math.sin(-angle));
     for (const i of idx) {
       const x = p[i * 3];
       const y = p[i * 3 + 1];
-      p[i * 3] = cos * x - sin * y;
-      p[i * 3 + 1] = sin * x + cos * y;
+      p[i * 3] = f32(f32(cos * x) - f32(sin * y));
+      p[i * 3 + 1] = f32(f32(sin * x) + f32(cos * y));
     }
   }
 }
@@ -273,13 +326,13 @@ function normalizeHand(p, idx, anchors) {
   const at = (i, c) => p[i * 3 + c];
   const [w, middle, index, pinky] = anchors;
   const wrist = [at(w, 0), at(w, 1), at(w, 2)];
-  const dist = (i) => norm2d(at(i, 0) - wrist[0], at(i, 1) - wrist[1]);
+  const dist = (i) => norm2d(f32(at(i, 0) - wrist[0]), f32(at(i, 1) - wrist[1]));
   const palm = dist(middle);
-  const fallback = (dist(index) + dist(pinky)) / 2;
+  const fallback = f32(f32(dist(index) + dist(pinky)) / 2);
   let size = Number.isFinite(palm) ? palm : fallback;
   if (!(size > 1e-6)) size = NaN;
   for (const i of idx) {
-    for (let c = 0; c < 3; c++) p[i * 3 + c] = (p[i * 3 + c] - wrist[c]) / size;
+    for (let c = 0; c < 3; c++) p[i * 3 + c] = f32(f32(p[i * 3 + c] - wrist[c]) / size);
   }
 }
 
@@ -294,12 +347,12 @@ function normalizePoints(p, idx, anchors) {
     centre = [0, 1, 2].map((c) => at(anchors[0], c));
   } else {
     const [a, b] = anchors;
-    centre = [0, 1, 2].map((c) => (at(a, c) + at(b, c)) / 2);
-    size = norm2d(at(a, 0) - at(b, 0), at(a, 1) - at(b, 1));
+    centre = [0, 1, 2].map((c) => f32(f32(at(a, c) + at(b, c)) / 2));
+    size = norm2d(f32(at(a, 0) - at(b, 0)), f32(at(a, 1) - at(b, 1)));
     if (!(size > 1e-6)) size = NaN;
   }
   for (const i of idx) {
-    for (let c = 0; c < 3; c++) p[i * 3 + c] = (p[i * 3 + c] - centre[c]) / size;
+    for (let c = 0; c < 3; c++) p[i * 3 + c] = f32(f32(p[i * 3 + c] - centre[c]) / size);
   }
 }
 
@@ -378,6 +431,7 @@ export class StreamingFeaturizer {
     this.t0 = 0;
     this.k = 0;
     this.rowPrev = null;
+    this.velocityPrev = null;
   }
 
   /**
@@ -428,9 +482,10 @@ export class StreamingFeaturizer {
       if (g >= t - 1e-9 || this.tPrev === t) {
         value = p;
       } else {
-        const w = Math.fround((g - this.tPrev) / (t - this.tPrev));
+        const w = f32((g - this.tPrev) / (t - this.tPrev));
+        const keep = f32(1 - w);
         value = new Float64Array(n);
-        for (let i = 0; i < n; i++) value[i] = this.pPrev[i] * (1 - w) + p[i] * w;
+        for (let i = 0; i < n; i++) value[i] = f32(f32(this.pPrev[i] * keep) + f32(p[i] * w));
       }
       rows.push(this.row(value));
       this.k += 1;
@@ -441,15 +496,38 @@ export class StreamingFeaturizer {
   }
 
   row(positions) {
+    // Port of `row_features`: float32 positions, then each stream as numpy computes it.
+    const spec = this.spec;
     const n = positions.length;
-    const zero = (v) => (Number.isNaN(v) ? 0 : v);
-    const out = new Float32Array(this.spec.velocity ? 2 * n : n);
-    const prev = this.rowPrev ?? positions;
-    for (let i = 0; i < n; i++) {
-      out[i] = zero(positions[i]);
-      if (this.spec.velocity) out[n + i] = zero(positions[i] - prev[i]);
+    const p = Float32Array.from(positions);
+    const prev = this.rowPrev ?? p;
+    const velocity = new Float32Array(n);
+    for (let i = 0; i < n; i++) velocity[i] = p[i] - prev[i];
+    const out = new Float32Array(spec.frameFeatures);
+    out.set(p, 0);
+    let at = n;
+    if (spec.velocity) {
+      out.set(velocity, at);
+      at += n;
     }
-    this.rowPrev = positions;
+    if (spec.accelerations) {
+      const before = this.velocityPrev;
+      for (let i = 0; i < n; i++) out[at + i] = velocity[i] - (before ? before[i] : velocity[i]);
+      at += n;
+    }
+    const c = spec.channels;
+    for (const [a, b] of spec.boneEdges) {
+      for (let j = 0; j < c; j++) out[at + j] = p[b * c + j] - p[a * c + j];
+      at += c;
+    }
+    for (const q of spec.jointAngles) out[at++] = jointAngle(p, q, c);
+    for (let i = 0; i < out.length; i++) {
+      let v = out[i];
+      if (spec.featureMean) v = f32(f32(v - spec.featureMean[i]) / spec.featureStd[i]);
+      out[i] = Number.isNaN(v) ? 0 : v;
+    }
+    this.rowPrev = p;
+    this.velocityPrev = velocity;
     return out;
   }
 }

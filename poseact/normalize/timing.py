@@ -1,0 +1,80 @@
+"""Data-driven timing: the grid rate, window and sampling chosen from the training clips.
+
+`GestureClassifier.fit` calls `choose_timing` for every `NormalizerSpec` timing left as
+None (explicit settings always win). The rule (docs/normalizer.md):
+
+1. fps: the clips' median frame rate, at most `MAX_FPS` (30): the grid never
+   invents frames a camera did not see, and 30 fps resolves every human gesture.
+2. window: covers the typical (median-length) clip, `round(duration · fps) + 1` frames,
+   within [`MIN_WINDOW`, `MAX_WINDOW`]. When the typical clip is longer than
+   `MAX_WINDOW` frames, the rate is lowered first (not below `MIN_FPS`) so that the
+   window still spans the typical clip at a true time scale, as a live stream sees it.
+3. sampling: "segments" (TSN: one frame from each of `window` equal parts of the whole
+   clip) when a tenth of the clips or more are over `LONG_CLIP` times the window, so
+   that no clip loses most of its frames; else "center".
+
+Plain numpy, no Keras.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import numpy as np
+
+from poseact.normalize.spec import NormalizerSpec
+
+__all__ = ["MAX_FPS", "MIN_FPS", "MIN_WINDOW", "MAX_WINDOW", "LONG_CLIP", "choose_timing"]
+
+logger = logging.getLogger(__name__)
+
+MAX_FPS = 30.0
+MIN_FPS = 5.0
+MIN_WINDOW = 8
+MAX_WINDOW = 64
+LONG_CLIP = 1.25
+
+
+def choose_timing(
+    spec: NormalizerSpec, durations: np.ndarray, rates: np.ndarray
+) -> tuple[NormalizerSpec, str]:
+    """Fill the spec's timings left as None from the training clips.
+
+    Args:
+        spec: the requested spec; fps, window and sampling that are set are kept.
+        durations: (N,) clip durations, seconds (last minus first timestamp).
+        rates: (N,) clip frame rates, frames per second.
+
+    Returns:
+        (the spec with every timing set, a one-line description of what was chosen
+        and why, or "" when nothing was left to choose).
+    """
+    if spec.is_resolved:
+        return spec, ""
+    durations = np.asarray(durations, dtype=np.float64)
+    rates = np.asarray(rates, dtype=np.float64)
+    rates = rates[np.isfinite(rates) & (rates > 0)]
+    if len(durations) == 0:
+        return spec.resolved(), ""
+    typical = float(np.median(durations))
+    why = []
+    fps = spec.fps
+    if fps is None:
+        fps = float(min(MAX_FPS, np.median(rates))) if len(rates) else MAX_FPS
+        if typical * fps + 1 > MAX_WINDOW and spec.window is None:
+            fps = max(MIN_FPS, (MAX_WINDOW - 1) / typical)
+        fps = round(fps, 2)
+        why.append(f"fps={fps:g} (clips at {np.median(rates) if len(rates) else 0:.3g} fps)")
+    window = spec.window
+    if window is None:
+        window = int(np.clip(round(typical * fps) + 1, MIN_WINDOW, MAX_WINDOW))
+        why.append(f"window={window} ({window / fps:.2f} s; median clip {typical:.2f} s)")
+    sampling = spec.sampling
+    if sampling is None:
+        frames = durations * fps + 1
+        long_share = float(np.mean(frames > LONG_CLIP * window))
+        sampling = "segments" if long_share >= 0.1 else "center"
+        why.append(f"sampling={sampling} ({long_share:.0%} of clips over {LONG_CLIP}x the window)")
+    chosen = replace(spec, fps=float(fps), window=int(window), sampling=sampling)
+    return chosen, "chose " + ", ".join(why) + f" from {len(durations)} training clips"
