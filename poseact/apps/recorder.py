@@ -539,7 +539,7 @@ class _Session:
             )
         elif detected < len(sequence) / 2:
             logger.warning(
-                "%s: %s found in only %d of %d frames (fewer than half); check the"
+                "%s: %s is in %d of %d frames only (fewer than half); check the"
                 " framing and the light (the clip is kept)",
                 path,
                 what,
