@@ -694,7 +694,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("extract", help="video/image/folder → landmark .npz files")
     p.add_argument("input", help="a video, an image, or a dataset folder root/<label>/<clip>")
     p.add_argument("-o", "--output", required=True, help=".npz file or output folder")
-    p.add_argument("--world", action="store_true", help="also keep world landmarks (metres)")
+    p.add_argument(
+        "--world", action="store_true", help="also keep world landmarks in metres (default: off)"
+    )
     _add_extractor_flags(p)
     p.set_defaults(func=cmd_extract)
 
@@ -826,23 +828,45 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="'embedded' (default), a poseact dataset, or a public format (repeatable)",
     )
-    p.add_argument("-o", "--output", default="comparison.md", help="the Markdown report")
-    p.add_argument("--json", default=None, help="also write every measurement as JSON")
-    p.add_argument("--architectures", nargs="+", default=None, choices=ARCHITECTURES)
+    p.add_argument(
+        "-o",
+        "--output",
+        default="comparison.md",
+        help="the Markdown report (default: comparison.md)",
+    )
+    p.add_argument(
+        "--json", default=None, help="also write every measurement as JSON here (default: none)"
+    )
+    p.add_argument(
+        "--architectures",
+        nargs="+",
+        default=None,
+        choices=ARCHITECTURES,
+        help="architectures to train (default: the whole zoo)",
+    )
     p.add_argument(
         "--inputs",
         nargs="+",
         default=None,
         choices=INPUT_STREAMS,
+        help="input streams to compare (default: all)",
     )
     p.add_argument("--seeds", type=int, default=None, help="default 3")
     p.add_argument("--epochs", type=int, default=None, help="default 20")
     p.add_argument("--units", type=int, default=None, help="default 64")
-    p.add_argument("--fewshot", action="store_true", help="add the few-shot study")
-    p.add_argument("--distill", action="store_true", help="add the distillation study")
-    p.add_argument("--full-grid", action="store_true", help="every architecture × every stream")
-    p.add_argument("--quick", action="store_true", help="tiny models, 2 seeds: a smoke test")
-    p.add_argument("--render", default=None, help="only re-render a saved --json report")
+    p.add_argument("--fewshot", action="store_true", help="add the few-shot study (default: off)")
+    p.add_argument(
+        "--distill", action="store_true", help="add the distillation study (default: off)"
+    )
+    p.add_argument(
+        "--full-grid", action="store_true", help="every architecture × every stream (default: off)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="tiny models, 2 seeds: a smoke test (default: off)"
+    )
+    p.add_argument(
+        "--render", default=None, help="only re-render a saved --json report (default: none)"
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("record", help="record labelled clips from a camera or a video file")
@@ -947,7 +971,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="an exported .tflite")
     p.add_argument("output_dir", help="the site folder to write")
     p.add_argument(
-        "--assets", default=None, help="local node_modules with the page's npm packages (no CDN)"
+        "--assets",
+        default=None,
+        help="local node_modules with the page's npm packages (default: none, the page loads them from a CDN)",
     )
     p.add_argument("--serve", action="store_true", help="then serve it (default: only write it)")
     p.add_argument(
