@@ -27,7 +27,7 @@ import numpy as np
 __all__ = ["confusion_png", "skeleton_strip_png", "report_html"]
 
 #: Misclassified clips drawn as strips in report.html (the rest are listed only).
-MAX_STRIPS = 60
+MAX_STRIPS = 20
 _LEFT, _RIGHT, _CENTRE, _EDGE = "#2f7fd8", "#ff8c00", "#444444", "#9a9a9a"
 
 
@@ -97,7 +97,8 @@ def _point_colors(names: Sequence[str]) -> list[str]:
 
 
 def skeleton_strip_png(sequence: Any, *, frames: int = 6, min_visibility: float = 0.3) -> bytes:
-    """A few frames of a clip side by side as skeletons, zoomed on the person.
+    """A few frames of a clip side by side as skeletons, zoomed on the person (for a
+    layout without edges, e.g. one tracked point, each frame shows the path so far).
 
     Args:
         sequence: a `LandmarkSequence`.
@@ -127,6 +128,9 @@ def skeleton_strip_png(sequence: Any, *, frames: int = 6, min_visibility: float 
     for k, i in enumerate(picks):
         ax = fig.add_subplot(1, len(picks), k + 1)
         p = points[i]
+        if not edges:  # loose points (a tracked fingertip): draw the path so far
+            for k in range(p.shape[0]):
+                ax.plot(points[: i + 1, k, 0], points[: i + 1, k, 1], color=_EDGE, lw=1.0)
         for a, b in edges:
             if np.isfinite(p[a, 0]) and np.isfinite(p[b, 0]):
                 ax.plot([p[a, 0], p[b, 0]], [p[a, 1], p[b, 1]], color=_EDGE, lw=1.0)
