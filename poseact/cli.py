@@ -33,28 +33,58 @@ logger = logging.getLogger("poseact.cli")
 
 
 # ---------------------------------------------------------------------- option mapping
-def _extractor_options(args: argparse.Namespace, **changes):
+def _extractor_options(args: argparse.Namespace, model_layout: str | None = None, **changes):
+    """ExtractorOptions from the flags; a model's layout wins (commands that run a model
+    have no --layout), and --allow-missing turns off `require_detection`."""
     from poseact.extract.options import ExtractorOptions
 
+    if model_layout in EXTRACTION_LAYOUTS:
+        changes["layout"] = model_layout
+    if getattr(args, "allow_missing", False):
+        changes["require_detection"] = False
     return options_from_args(args, ExtractorOptions, prefix="extractor.", **changes)
 
 
-def _add_extractor_flags(parser: argparse.ArgumentParser, *, datasets: bool = True) -> None:
-    """Landmark-extraction flags; with `datasets`, also those for reading dataset folders."""
+def _add_extractor_flags(
+    parser: argparse.ArgumentParser,
+    *,
+    datasets: bool = True,
+    layout: bool = True,
+    frame_step: bool = True,
+    cache: bool = True,
+    missing: bool = True,
+) -> None:
+    """The landmark-extraction flags that apply to a command, and only those.
+
+    Args:
+        parser: the command's parser.
+        datasets: also the flags for reading dataset folders (--workers, --group-pattern).
+        layout: --layout (commands that run a model take the layout from the model).
+        frame_step: --frame-step.
+        cache: --no-cache (commands that extract files through the landmark cache).
+        missing: --allow-missing.
+    """
     from poseact.extract.options import ExtractorOptions
 
     group = parser.add_argument_group(
         "landmark extraction (videos and images; MediaPipe models are found in"
-        " POSEACT_MODEL_DIR, then the cache, else downloaded)"
+        " POSEACT_MODEL_DIR, then the cache, else downloaded: see `poseact models`)"
     )
+    names = ["layout"] if layout else []
+    names += ["pose_model", "hand_model"] + (["frame_step"] if frame_step else [])
     add_option_flags(
         group,
         ExtractorOptions,
-        ["layout", "pose_model", "hand_model", "frame_step"],
+        names,
         prefix="extractor.",
         choices={"layout": EXTRACTION_LAYOUTS},
     )
-    group.add_argument("--no-cache", action="store_true", help="do not use the landmark cache")
+    if cache:
+        group.add_argument(
+            "--no-cache",
+            action="store_true",
+            help="do not use the landmark cache (default: use it)",
+        )
     if datasets:
         group.add_argument(
             "--workers", type=int, default=1, help="parallel extraction processes (default: 1)"
@@ -62,22 +92,66 @@ def _add_extractor_flags(parser: argparse.ArgumentParser, *, datasets: bool = Tr
         group.add_argument(
             "--group-pattern",
             default=None,
-            help="regex with (?P<group>...) finding the subject in clip names",
+            help="regular expression with (?P<group>...) finding the subject in clip file"
+            " names (default: the subject stored in each clip, else one group per clip)",
+        )
+    if missing:
+        group.add_argument(
+            "--allow-missing",
+            action="store_true",
+            help="skip clips in which nothing is detected and list them at the end"
+            " (default: stop with an error naming the clip)",
         )
 
 
-def _load_dataset(args: argparse.Namespace, path: str, **folder_options):
+def _add_format_flag(parser: argparse.ArgumentParser) -> None:
+    from poseact.loading import DATASET_FORMATS
+
+    parser.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", *DATASET_FORMATS],
+        help="the dataset's format (default: auto, found from the path): "
+        + "; ".join(f"{name}: {what}" for name, what in DATASET_FORMATS.items()),
+    )
+
+
+def _load_dataset(
+    args: argparse.Namespace, path: str, model_layout: str | None = None, **folder_options
+):
+    """The dataset at `path` (format from --format or detected); with --allow-missing,
+    clips with nothing detected are left out and kept for the closing summary."""
     from poseact.loading import load_dataset
 
-    return load_dataset(
+    given = getattr(args, "extractor.layout", None)
+    data = load_dataset(
         path,
-        options=_extractor_options(args),
-        cache=False if args.no_cache else None,
+        format=getattr(args, "format", "auto"),
+        layout=model_layout or given,
+        options=_extractor_options(args, model_layout),
+        cache=False if getattr(args, "no_cache", False) else None,
         workers=getattr(args, "workers", 1),
         progress=not args.quiet,
         group_pattern=getattr(args, "group_pattern", None),
         **folder_options,
     )
+    if getattr(args, "allow_missing", False):
+        total = len(data)
+        data, skipped = data.drop_undetected()
+        if skipped:
+            args.skipped.append((total, skipped, data.layout))
+    return data
+
+
+def _warn_groups(data) -> None:
+    """Say so on stderr when every clip is its own group (no subjects known)."""
+    if not data.groups_known and len(data) > 1:
+        print(
+            f"warning: every group holds one clip ({len(data)} clips, no subjects known):"
+            " test scores measure new clips of the same people, not new people. Record"
+            " with --subject NAME, or pass --group-pattern to find subjects in file names.",
+            file=sys.stderr,
+        )
 
 
 def _refuse_own_input(output: str | os.PathLike | None, *inputs: str | os.PathLike | None) -> None:
@@ -104,8 +178,20 @@ def _check_report_dir(report_dir: str | None) -> None:
 def _show_report(report, report_dir: str | None) -> None:
     print(report.summary())
     if report_dir:
-        report.save(report_dir)
-        print(f"report written to {report_dir}")
+        paths = report.save(report_dir)
+        print(f"report written to {report_dir} (open {paths['html']})")
+
+
+def _model_layout(model) -> str:
+    """The landmark layout a model (.poseact or .tflite) was trained on."""
+    spec = getattr(model, "spec", None)
+    if spec is None and hasattr(model, "normalizer_spec_"):
+        spec = model.normalizer_spec_
+    return str(getattr(spec, "layout", None) or "pose")
+
+
+def _what_is_detected(layout: str) -> str:
+    return {"hands": "a hand"}.get(layout, "a person")
 
 
 # ---------------------------------------------------------------------- commands
@@ -135,7 +221,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
     else:
         sequence.save(target)
     found = int(sequence.detected.sum())
-    print(f"{source}: {len(sequence)} frames, landmarks in {found} → {target}")
+    print(
+        f"{source}: {len(sequence)} frames, {_what_is_detected(sequence.layout)} in {found}"
+        f" → {target}"
+    )
     return 0
 
 
@@ -200,6 +289,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if background is not None:
             data = dataclasses.replace(data, background=background)
     print(f"dataset: {data.summary()}")
+    if args.test_fraction:
+        _warn_groups(data)
     run = train_and_evaluate(
         data,
         normalizer=_normalizer_spec(args, data.layout),
@@ -220,7 +311,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             f" validation windows for {rule.false_reject:.0%} of known gestures rejected)"
         )
     if run.report is not None:
-        print(f"on the {'test subjects' if run.by_subject else 'test clips'}:")
+        print(
+            "on the unseen subjects:" if run.by_subject else "on the held-out clips (same people):"
+        )
         _show_report(run.report, args.report_dir)
     return 0
 
@@ -232,8 +325,36 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _refuse_own_input(args.report_dir, args.model, args.data)
     _check_report_dir(args.report_dir)
     model = load_model(args.model)
-    data = _load_dataset(args, args.data)
-    _show_report(evaluate(model, data), args.report_dir)
+    data = _load_dataset(args, args.data, _model_layout(model))
+    print(f"dataset: {data.summary()}")
+    if args.leave_one_subject_out:
+        return _leave_one_subject_out(args, model, data)
+    _warn_groups(data)
+    _show_report(evaluate(model, data, model_name=Path(args.model).name), args.report_dir)
+    return 0
+
+
+def _leave_one_subject_out(args: argparse.Namespace, model, data) -> int:
+    from poseact.core.atomic import atomic_write_text
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.crossval import leave_one_subject_out
+
+    if not isinstance(model, GestureClassifier):
+        raise ValueError(
+            f"{args.model}: --leave-one-subject-out trains the model's recipe again; give the"
+            " .poseact file from `poseact train`, not an exported .tflite"
+        )
+
+    def progress(subject, report) -> None:
+        if not args.quiet:
+            print(f"  held out {subject}: accuracy {report.accuracy:.3f}", file=sys.stderr)
+
+    scores = leave_one_subject_out(model, data, on_subject=progress)
+    print(scores.summary())
+    if args.report_dir:
+        out = Path(args.report_dir) / "leave_one_subject_out.json"
+        atomic_write_text(out, json.dumps(scores.to_dict(), indent=1) + "\n")
+        print(f"per-subject scores written to {out}")
     return 0
 
 
@@ -243,7 +364,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     _refuse_own_input(args.output, args.model, args.parity_data)
     classifier = GestureClassifier.load(args.model)
-    parity = _load_dataset(args, args.parity_data) if args.parity_data else None
+    parity = (
+        _load_dataset(args, args.parity_data, _model_layout(classifier))
+        if args.parity_data
+        else None
+    )
     report = export_tflite(
         classifier,
         args.output,
@@ -279,12 +404,25 @@ def cmd_evaluate_stream(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from poseact.core.errors import NoPoseDetected
     from poseact.loading import load_model, load_sequence
 
     model = load_model(args.model)
-    options = _extractor_options(args)
+    layout = _model_layout(model)
+    options = _extractor_options(args, layout)
+    outputs = _annotated_outputs(args)
+    skipped = []
     for item in args.inputs:
-        sequence = load_sequence(item, options, cache=False if args.no_cache else None)
+        try:
+            sequence = load_sequence(item, options, cache=False if args.no_cache else None)
+        except NoPoseDetected:
+            if not args.allow_missing:
+                raise
+            skipped.append(str(item))
+            continue
+        if args.allow_missing and not sequence.detected.any():
+            skipped.append(str(item))
+            continue
         probs = model.predict_proba([sequence])[0]
         order = probs.argsort()[::-1]
         answer = str(model.classes_[order[0]])
@@ -292,6 +430,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if rule is not None:  # "unknown" below the model's rejection rule
             background = getattr(model, "background", None) or getattr(model, "background_", None)
             answer = str(rule.apply(probs[None], list(model.classes_), background)[0])
+        if item in outputs:
+            from poseact.apps.render import annotate_video
+
+            annotate_video(
+                item,
+                sequence,
+                outputs[item],
+                label=answer,
+                confidence=float(probs[order[0]]),
+                classes=[str(c) for c in model.classes_],
+                probabilities=probs,
+            )
         if args.json:
             print(
                 json.dumps(
@@ -305,7 +455,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             top = ", ".join(f"{model.classes_[i]} {probs[i]:.2f}" for i in order[:3])
             print(f"{item}: {answer}  ({top})")
+        if item in outputs:
+            stream = sys.stderr if args.json else sys.stdout
+            print(f"annotated video written to {outputs[item]}", file=stream)
+    if skipped:
+        args.skipped.append((len(args.inputs), tuple(skipped), layout))
     return 0
+
+
+def _annotated_outputs(args: argparse.Namespace) -> dict[str, Path]:
+    """input video → the annotated .mp4 to write (--output: a file for one video, a
+    folder for several)."""
+    from poseact.data.dataset import VIDEO_SUFFIXES
+
+    if not args.output:
+        return {}
+    videos = [item for item in args.inputs if Path(item).suffix.lower() in VIDEO_SUFFIXES]
+    if not videos:
+        raise ValueError("--output draws on videos, and none of the inputs is a video")
+    out = Path(args.output)
+    if len(videos) == 1 and out.suffix.lower() == ".mp4":
+        return {videos[0]: out}
+    if out.suffix:
+        raise ValueError(f"--output {out}: give a folder for {len(videos)} videos")
+    return {item: out / f"{Path(item).stem}_annotated.mp4" for item in videos}
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -417,6 +590,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         base=RecorderOptions(labels=tuple(args.labels)),
         extractor=_extractor_options(args),
     )
+    _say_capacity(args.source, options)
     saved = record_dataset(
         args.source,
         args.output,
@@ -426,6 +600,29 @@ def cmd_record(args: argparse.Namespace) -> int:
     )
     print(f"{len(saved)} of {options.total_clips} clips recorded into {args.output}")
     return 0
+
+
+def _say_capacity(source: str, options) -> None:
+    """For a video file: how many clips it has room for (cut back to back by time)."""
+    if source.strip().isdigit() or "://" in source or not Path(source).is_file():
+        return
+    from poseact.apps.recorder import source_seconds
+    from poseact.extract.sources import VideoFileSource
+
+    video = VideoFileSource(source)
+    try:
+        seconds = source_seconds(video)
+    finally:
+        video.close()
+    if seconds is None:
+        return
+    resolved = options.for_source(live=False)
+    countdown = resolved.countdown_seconds
+    print(
+        f"{source}: {seconds:.1f} s of video has room for {resolved.clips_that_fit(seconds)}"
+        f" clips of {options.clip_seconds:g} s ({options.total_clips} asked; cut by time,"
+        f" {f'{countdown:g} s countdown' if countdown else 'no countdown'})"
+    )
 
 
 def cmd_live(args: argparse.Namespace) -> int:
@@ -438,16 +635,88 @@ def cmd_live(args: argparse.Namespace) -> int:
         end = "…" if event.end is None else f"{event.end:7.2f}s"
         print(f"{event.start:7.2f}s → {end}  {event.label}  ({event.confidence:.2f})", flush=True)
 
-    stats = run_live(
-        args.source,
-        args.model,
-        decision=decision,
-        preview=not args.no_preview,
-        on_event=show,
-        max_frames=args.max_frames,
-    )
+    source = args.source
+    if args.width or args.height:
+        if not source.strip().isdigit():
+            raise ValueError("--width and --height set a camera's resolution; the source is a file")
+        from poseact.extract.sources import open_source
+
+        source = open_source(source, width=args.width, height=args.height)
+    try:
+        stats = run_live(
+            source,
+            args.model,
+            decision=decision,
+            preview=not args.no_preview,
+            on_event=show,
+            max_frames=args.max_frames,
+            output=args.output,
+        )
+    finally:
+        if source is not args.source:
+            source.close()
     print(stats.summary())
     return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from poseact.apps.render import render_sequence
+    from poseact.loading import load_sequence
+
+    sequence = load_sequence(args.clip)
+    title = args.title if args.title is not None else Path(args.clip).parent.name
+    path = render_sequence(sequence, args.output, fps=args.fps, title=title)
+    found = int(sequence.detected.sum())
+    print(
+        f"{args.clip}: {len(sequence)} frames ({_what_is_detected(sequence.layout)} in {found})"
+        f" drawn into {path}"
+    )
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from poseact.extract.assets import (
+        MODELS,
+        find_model,
+        model_search_dirs,
+        resolve_model,
+        verify_model,
+    )
+
+    default = ["pose_full", "hand_full"] if args.action == "download" else list(MODELS)
+    names = args.names or default
+    if args.action == "list":
+        dirs = model_search_dirs()
+        env = os.pathsep.join(str(d) for d in dirs[:-1]) or "not set"
+        print(f"POSEACT_MODEL_DIR: {env}; then the cache: {dirs[-1]}")
+        for name in names:
+            status = find_model(name)
+            if status.path is not None:
+                print(f"  {name:<11} {status.path} ({status.origin})")
+            elif status.url:
+                print(f"  {name:<11} not found; downloaded on first use from {status.url}")
+            else:
+                print(f"  {name:<11} not found, and Google publishes no download for it")
+        return 0
+    if args.action == "download":
+        for name in names:
+            status = find_model(name)
+            if status.path is not None:
+                print(f"{name}: already at {status.path} ({status.origin}), nothing to download")
+            else:
+                print(f"{name}: downloaded to {resolve_model(name, download=True)}")
+        return 0
+    bad = 0
+    for name in names:
+        status = verify_model(name)
+        if status.problem == "not found":
+            print(f"{name}: not found")
+        elif status.problem:
+            bad += 1
+            print(f"{name}: {status.path}: {status.problem}")
+        else:
+            print(f"{name}: {status.path} ok")
+    return 1 if bad else 0
 
 
 def cmd_web(args: argparse.Namespace) -> int:
@@ -459,8 +728,15 @@ def cmd_web(args: argparse.Namespace) -> int:
     print(f"wrote the recognizer page into {out}")
     if not args.serve:
         return 0
-    server = serve(out, args.port)
-    print(f"serving {out} at {server.url} (Ctrl-C stops)", flush=True)
+    server = serve(out, args.port, host=args.host)
+    where = (
+        f"on every interface, port {server.server_address[1]}: from a phone on the same"
+        f" network open http://THIS-MACHINE'S-ADDRESS:{server.server_address[1]}/ (the camera"
+        " needs HTTPS there; see docs/deploy.md)"
+        if args.host in ("0.0.0.0", "::", "")
+        else f"at {server.url}"
+    )
+    print(f"serving {out} {where} (Ctrl-C stops)", flush=True)
     try:
         server.thread.join()
     except KeyboardInterrupt:
@@ -504,27 +780,51 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_ENVIRONMENT = """environment:
+  POSEACT_MODEL_DIR   folders (separated by ':') holding MediaPipe .task bundles, searched
+                      before the user cache: set it to work offline (see `poseact models`)
+  POSEACT_OFFLINE=1   never download a MediaPipe model
+  POSEACT_CACHE_DIR   the user cache (models, landmarks; default ~/.cache/poseact)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every command's --help ends with the environment variables poseact reads."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("epilog", _ENVIRONMENT)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(**kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from poseact.apps.recorder import RecorderOptions
     from poseact.runtime.decider import DecisionOptions
 
-    parser = argparse.ArgumentParser(
-        prog="poseact", description="Pose-based gesture and activity recognition."
-    )
+    parser = _Parser(prog="poseact", description="Pose-based gesture and activity recognition.")
     parser.add_argument("--version", action="version", version=f"poseact {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     p = sub.add_parser("extract", help="video/image/folder → landmark .npz files")
     p.add_argument("input", help="a video, an image, or a dataset folder root/<label>/<clip>")
     p.add_argument("-o", "--output", required=True, help=".npz file or output folder")
-    p.add_argument("--world", action="store_true", help="also keep world landmarks (metres)")
+    p.add_argument(
+        "--world", action="store_true", help="also keep world landmarks in metres (default: off)"
+    )
     _add_extractor_flags(p)
     p.set_defaults(func=cmd_extract)
 
-    p = sub.add_parser("train", help="train a classifier on a dataset folder or .npz")
-    p.add_argument("data", help="dataset folder root/<label>/<clip> or a dataset .npz")
+    p = sub.add_parser(
+        "train", help="train a classifier on a dataset (folder, .npz, public formats)"
+    )
+    p.add_argument(
+        "data", help="dataset folder root/<label>/<clip>, a dataset .npz, or a public format"
+    )
+    _add_format_flag(p)
     p.add_argument(
         "-o",
         "--output",
@@ -542,7 +842,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the split and of training (default: 0)"
     )
-    p.add_argument("--report-dir", default=None, help="write the test report here")
+    p.add_argument(
+        "--report-dir",
+        default=None,
+        help="write the test report here: report.html, report.json, confusion pictures"
+        " (default: none)",
+    )
     p.add_argument(
         "--background",
         default=None,
@@ -554,10 +859,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="score a model (.poseact or .tflite) on a dataset")
-    p.add_argument("model")
-    p.add_argument("data")
-    p.add_argument("--report-dir", default=None)
-    _add_extractor_flags(p)
+    p.add_argument("model", help="a .poseact or an exported .tflite (its layout is used)")
+    p.add_argument("data", help="dataset folder, dataset .npz, or a public format")
+    _add_format_flag(p)
+    p.add_argument(
+        "--report-dir",
+        default=None,
+        help="write the report here: report.html, report.json, confusion pictures (default: none)",
+    )
+    p.add_argument(
+        "--leave-one-subject-out",
+        action="store_true",
+        help="train the model's recipe once per subject on the others and score it on that"
+        " subject: a score per person (needs a .poseact model; default: off)",
+    )
+    _add_extractor_flags(p, layout=False)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="export a trained model to .tflite")
@@ -569,22 +885,48 @@ def build_parser() -> argparse.ArgumentParser:
         choices=QUANTIZATIONS,
         help="weights as float32, float16 or int8 (default: float)",
     )
-    p.add_argument("--no-streaming", action="store_true", help="omit the single-step model")
-    p.add_argument("--parity-data", default=None, help="held-out dataset for the parity check")
-    _add_extractor_flags(p)
+    p.add_argument(
+        "--no-streaming",
+        action="store_true",
+        help="omit the single-step model that live recognition uses (default: include it)",
+    )
+    p.add_argument(
+        "--parity-data",
+        default=None,
+        help="held-out dataset to check the export against Keras on (default: none)",
+    )
+    _add_format_flag(p)
+    _add_extractor_flags(p, layout=False, frame_step=False, datasets=False)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("predict", help="classify videos, images or landmark files")
-    p.add_argument("model", help=".poseact or .tflite")
-    p.add_argument("inputs", nargs="+")
-    p.add_argument("--json", action="store_true", help="one JSON object per input")
-    _add_extractor_flags(p, datasets=False)
+    p.add_argument("model", help=".poseact or .tflite; its layout and settings are used")
+    p.add_argument("inputs", nargs="+", help="videos, images, .npz or .csv landmark files")
+    p.add_argument("--json", action="store_true", help="one JSON object per input (default: text)")
+    p.add_argument(
+        "--output",
+        default=None,
+        help="write each video again with the skeleton, label and confidence drawn: an .mp4"
+        " for one video, a folder for several (default: none)",
+    )
+    _add_extractor_flags(p, datasets=False, layout=False)
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("demo", help="train, evaluate, export and run on the embedded dataset")
-    p.add_argument("--output-dir", default="demo-output")
-    p.add_argument("--dataset", default=None, help="another dataset (folder or .npz)")
-    p.add_argument("--architecture", default="gru", choices=ARCHITECTURES)
+    p = sub.add_parser(
+        "demo", help="train, evaluate, export and run on the embedded or a shipped dataset"
+    )
+    p.add_argument(
+        "--output-dir", default="demo-output", help="where outputs go (default: demo-output)"
+    )
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="asl_signs or fingertip_tracks (the real sets in datasets/), or a dataset folder"
+        " or .npz (default: the embedded synthetic dataset)",
+    )
+    p.add_argument(
+        "--architecture", default="gru", choices=ARCHITECTURES, help="the network (default: gru)"
+    )
     p.add_argument(
         "--quantization",
         nargs="+",
@@ -592,8 +934,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=QUANTIZATIONS,
         help="exports to write and check (default: float int8)",
     )
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--epochs", type=int, default=None, help="most epochs (default: TrainingOptions' default)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the split and of training (default: 0)"
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("compare", help="compare the model zoo on datasets (docs/comparison.md)")
@@ -602,33 +948,56 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="'embedded' (default), a poseact dataset, or a public format (repeatable)",
     )
-    p.add_argument("-o", "--output", default="comparison.md", help="the Markdown report")
-    p.add_argument("--json", default=None, help="also write every measurement as JSON")
-    p.add_argument("--architectures", nargs="+", default=None, choices=ARCHITECTURES)
+    p.add_argument(
+        "-o",
+        "--output",
+        default="comparison.md",
+        help="the Markdown report (default: comparison.md)",
+    )
+    p.add_argument(
+        "--json", default=None, help="also write every measurement as JSON here (default: none)"
+    )
+    p.add_argument(
+        "--architectures",
+        nargs="+",
+        default=None,
+        choices=ARCHITECTURES,
+        help="architectures to train (default: the whole zoo)",
+    )
     p.add_argument(
         "--inputs",
         nargs="+",
         default=None,
         choices=INPUT_STREAMS,
+        help="input streams to compare (default: all)",
     )
     p.add_argument("--seeds", type=int, default=None, help="default 3")
     p.add_argument("--epochs", type=int, default=None, help="default 20")
     p.add_argument("--units", type=int, default=None, help="default 64")
-    p.add_argument("--fewshot", action="store_true", help="add the few-shot study")
-    p.add_argument("--distill", action="store_true", help="add the distillation study")
-    p.add_argument("--full-grid", action="store_true", help="every architecture × every stream")
-    p.add_argument("--quick", action="store_true", help="tiny models, 2 seeds: a smoke test")
-    p.add_argument("--render", default=None, help="only re-render a saved --json report")
+    p.add_argument("--fewshot", action="store_true", help="add the few-shot study (default: off)")
+    p.add_argument(
+        "--distill", action="store_true", help="add the distillation study (default: off)"
+    )
+    p.add_argument(
+        "--full-grid", action="store_true", help="every architecture × every stream (default: off)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="tiny models, 2 seeds: a smoke test (default: off)"
+    )
+    p.add_argument(
+        "--render", default=None, help="only re-render a saved --json report (default: none)"
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("record", help="record labelled clips from a camera or a video file")
     p.add_argument("labels", nargs="+", help="gestures to record, e.g. wave clap none")
     p.add_argument("-o", "--output", required=True, help="dataset folder root/<label>/<clip>")
-    p.add_argument("--source", default="0", help="camera index or video file/URL (default 0)")
+    p.add_argument("--source", default="0", help="camera index or video file/URL (default: 0)")
     add_option_flags(
         p,
         RecorderOptions,
         [
+            "subject",
             "repetitions",
             "clip_seconds",
             "countdown_seconds",
@@ -641,8 +1010,8 @@ def build_parser() -> argparse.ArgumentParser:
         prefix="recorder.",
         flags={"countdown_seconds": "countdown", "pause_seconds": "pause"},
     )
-    p.add_argument("--video-root", default=None, help="where raw clips go (default OUTPUT-videos)")
-    _add_extractor_flags(p, datasets=False)
+    p.add_argument("--video-root", default=None, help="where raw clips go (default: OUTPUT-videos)")
+    _add_extractor_flags(p, datasets=False, cache=False, missing=False)
     p.set_defaults(func=cmd_record)
 
     p = sub.add_parser(
@@ -670,9 +1039,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate_stream)
 
     p = sub.add_parser("live", help="recognize gestures live from a camera or a video file")
-    p.add_argument("--model", required=True, help="an exported .tflite")
-    p.add_argument("--source", default="0", help="camera index or video file/URL (default 0)")
-    p.add_argument("--no-preview", action="store_true", help="headless: print events only")
+    p.add_argument("--model", required=True, help="an exported .tflite (its layout is used)")
+    p.add_argument("--source", default="0", help="camera index or video file/URL (default: 0)")
+    p.add_argument(
+        "--width", type=int, default=None, help="camera frame width, pixels (default: the camera's)"
+    )
+    p.add_argument(
+        "--height",
+        type=int,
+        default=None,
+        help="camera frame height, pixels (default: the camera's)",
+    )
+    p.add_argument(
+        "--no-preview", action="store_true", help="headless: print events only (default: a window)"
+    )
+    p.add_argument(
+        "--output",
+        default=None,
+        help="also write the frames with skeleton, label and confidence to this .mp4 (default: none)",
+    )
     add_option_flags(
         p,
         DecisionOptions,
@@ -680,24 +1065,71 @@ def build_parser() -> argparse.ArgumentParser:
         prefix="decision.",
         choices={"smoothing": SMOOTHINGS},
     )
-    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument(
+        "--max-frames", type=int, default=None, help="stop after this many frames (default: none)"
+    )
     p.set_defaults(func=cmd_live)
 
+    p = sub.add_parser("show", help="draw a landmark clip as a video or GIF: what the model sees")
+    p.add_argument("clip", help="a landmark .npz or .csv")
+    p.add_argument("-o", "--output", required=True, help="the .mp4 or .gif to write")
+    p.add_argument(
+        "--fps", type=float, default=None, help="frame rate of the output (default: the clip's)"
+    )
+    p.add_argument(
+        "--title",
+        default=None,
+        help="first line on every frame (default: the clip's folder, its label)",
+    )
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("models", help="list, download or verify the MediaPipe model bundles")
+    p.add_argument(
+        "action",
+        nargs="?",
+        default="list",
+        choices=["list", "download", "verify"],
+        help="list: where each model is found; download: fetch now; verify: check the files"
+        " (default: list)",
+    )
+    p.add_argument(
+        "names", nargs="*", help="model names (default: all; download: pose_full hand_full)"
+    )
+    p.set_defaults(func=cmd_models)
+
     p = sub.add_parser("generate", help="regenerate the synthetic dataset (bit for bit)")
-    p.add_argument("-o", "--output", default="datasets/synthetic_activities.npz")
-    p.add_argument("--subjects", type=int, default=None)
-    p.add_argument("--clips-per-class", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "-o",
+        "--output",
+        default="datasets/synthetic_activities.npz",
+        help="the .npz to write (default: datasets/synthetic_activities.npz)",
+    )
+    p.add_argument("--subjects", type=int, default=None, help="simulated subjects (default: 12)")
+    p.add_argument(
+        "--clips-per-class", type=int, default=None, help="clips per subject and class (default: 4)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("web", help="write an in-browser recognizer page for a .tflite model")
     p.add_argument("model", help="an exported .tflite")
     p.add_argument("output_dir", help="the site folder to write")
     p.add_argument(
-        "--assets", default=None, help="local node_modules with the page's npm packages (no CDN)"
+        "--assets",
+        default=None,
+        help="local node_modules with the page's npm packages (default: none, the page loads them from a CDN)",
     )
-    p.add_argument("--serve", action="store_true", help="then serve it on 127.0.0.1")
-    p.add_argument("--port", type=int, default=8000, help="port for --serve (0: any free one)")
+    p.add_argument("--serve", action="store_true", help="then serve it (default: only write it)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface --serve listens on (default: 127.0.0.1, this machine only). A phone"
+        " needs --host 0.0.0.0, the same network, and a browser that lets the page use the"
+        " camera: HTTPS, or http://localhost on the device itself (see docs/deploy.md)",
+    )
+    p.add_argument(
+        "--port", type=int, default=8000, help="port for --serve, 0: any free one (default: 8000)"
+    )
     p.set_defaults(func=cmd_web)
     return parser
 
@@ -716,16 +1148,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    args.skipped = []
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        _say_skipped(args.skipped)
+        return code
     except (PoseactError, ValueError, OSError) as exc:  # OSError: unreadable paths etc.
         if args.debug:
             raise
-        print(f"poseact {args.command}: error: {exc}", file=sys.stderr)
+        from poseact.core.errors import NoPoseDetected
+
+        text = str(exc)
+        if isinstance(exc, NoPoseDetected):
+            text = text.replace(
+                "pass require_detection=False", "pass --allow-missing to skip such clips"
+            )
+        print(f"poseact {args.command}: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"poseact {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _say_skipped(skipped: list) -> None:
+    """The closing summary of --allow-missing: which clips were left out."""
+    for total, names, layout in skipped:
+        what = "hand" if layout == "hands" else "person"
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        print(f"skipped {len(names)} of {total} clips with no {what} detected: {shown}")
 
 
 if __name__ == "__main__":  # pragma: no cover

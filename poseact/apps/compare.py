@@ -201,6 +201,8 @@ def load_comparison_dataset(source: str, **converter_options) -> tuple[str, Data
         return "embedded synthetic activities", load_default_dataset()
     path = Path(source)
     try:
+        if converter_options:
+            raise DatasetError("converter options given")  # read with them below
         data = load_dataset(path, progress=False) if path.is_dir() else load_dataset(path)
     except DatasetError:
         from poseact.data.formats import read_public_dataset

@@ -20,6 +20,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,8 @@ class LiveStats:
         stream_seconds: source time from the first to the last frame.
         stop_reason: "end" (source exhausted), "max_frames", "user" (q/Esc or the
             window closed) or "interrupt" (Ctrl+C).
+        layout: the landmark layout ("hands": `detected_frames` counts hands).
+        output: the annotated video written (`run_live(output=...)`), or None.
     """
 
     frames: int
@@ -98,6 +101,8 @@ class LiveStats:
     detected_frames: int = 0
     stream_seconds: float = 0.0
     stop_reason: str = "end"
+    layout: str = "pose"
+    output: Path | None = None
 
     @property
     def extract_ms_per_frame(self) -> float:
@@ -116,11 +121,15 @@ class LiveStats:
 
     def summary(self) -> str:
         """One line for logs and the CLI."""
+        found = "a hand" if self.layout == "hands" else "person"
+        count = len(self.gestures)
         return (
             f"{self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} fps;"
             f" MediaPipe {self.extract_ms_per_frame:.1f} ms/frame, classify"
-            f" {self.classify_ms_per_frame:.2f} ms/frame), person in"
-            f" {self.detected_frames}, {len(self.gestures)} gestures, stopped: {self.stop_reason}"
+            f" {self.classify_ms_per_frame:.2f} ms/frame), {found} in"
+            f" {self.detected_frames}, {count} gesture{'' if count == 1 else 's'},"
+            f" stopped: {self.stop_reason}"
+            + (f"; annotated video {self.output}" if self.output is not None else "")
         )
 
 
@@ -349,6 +358,7 @@ def run_live(
     on_event: EventCallback | None = None,
     max_frames: int | None = None,
     window_name: str = "poseact live",
+    output: str | os.PathLike | None = None,
 ) -> LiveStats:
     """Recognize gestures live from a camera or a video, optionally with a preview.
 
@@ -369,6 +379,9 @@ def run_live(
         on_event: called with each `GestureEvent` as it happens.
         max_frames: stop after this many frames (None: until the source ends).
         window_name: title of the preview window.
+        output: also write every frame, with the skeleton, the label, its confidence
+            and the top classes drawn on it, to this `.mp4` (atomically: it appears
+            when the run ends, also after Ctrl+C or "q"; never half written).
 
     Returns:
         `LiveStats`: frames, wall seconds, FPS, every event, time in MediaPipe vs in
@@ -400,6 +413,11 @@ def run_live(
     stop = "end"
     cv2: Any = None
     fps_ema: float | None = None
+    writer = None
+    if output is not None:
+        from poseact.apps.render import VideoWriter
+
+        writer = VideoWriter(output, getattr(source, "fps", None) or _source_fps(source))
     pipeline.open()  # MediaPipe start-up is not part of the measured loop
     started = time.perf_counter()
     last_wall = started
@@ -423,6 +441,8 @@ def run_live(
                 fps_ema = 1.0 / dt if fps_ema is None else 0.9 * fps_ema + 0.1 / dt
             if max_frames is not None and frames >= max_frames:
                 stop = "max_frames"
+            if writer is not None:
+                writer.write(_annotated(item, classes, layout))
             if preview:
                 if cv2 is None:
                     import cv2
@@ -432,6 +452,10 @@ def run_live(
     except KeyboardInterrupt:
         stop = "interrupt"
         logger.warning("live recognition interrupted (Ctrl+C)")
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
     finally:
         loop.close()  # closes a source opened here
         pipeline.close()
@@ -443,6 +467,7 @@ def run_live(
         for event in pipeline.finish():  # close a gesture still going on
             events.append(event)
     seconds = time.perf_counter() - started
+    written = writer.close() if writer is not None and writer.frames else None
     stats = LiveStats(
         frames=frames,
         seconds=seconds,
@@ -453,9 +478,44 @@ def run_live(
         detected_frames=detected,
         stream_seconds=(last_t - first_t) if first_t is not None and last_t is not None else 0.0,
         stop_reason=stop,
+        layout=layout,
+        output=written,
     )
     logger.info("live: %s", stats.summary())
     return stats
+
+
+def _source_fps(source: Any) -> float:
+    """The frame rate of a video file given by name (30 for cameras and others)."""
+    if isinstance(source, (str, os.PathLike)) and not str(source).strip().isdigit():
+        import cv2
+
+        capture = cv2.VideoCapture(os.fspath(source))
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        capture.release()
+        if 0 < fps < 1000:
+            return fps
+    return 30.0
+
+
+def _annotated(item: LiveFrame, classes: list[str], layout: str) -> np.ndarray:
+    """The frame as BGR with the skeleton, the label and the top classes drawn."""
+    import cv2
+
+    from poseact.apps.render import annotate_frame
+
+    frame = item.landmarks
+    return annotate_frame(
+        cv2.cvtColor(item.rgb, cv2.COLOR_RGB2BGR),
+        frame.landmarks,
+        frame.visibility,
+        layout,
+        label=item.label,
+        confidence=item.confidence,
+        classes=classes,
+        probabilities=item.probabilities,
+        lines=[f"{item.timestamp:.2f} s"] + ([] if frame.detected else ["nobody detected"]),
+    )
 
 
 def _describe(event: GestureEvent) -> str:

@@ -6,6 +6,9 @@ cuts it into fixed-length clips, label after label, each preceded by a countdown
     root/<label>/<label>_001.npz      landmarks (`LandmarkSequence.save`, atomic)
     video_root/<label>/<label>_001.mp4  the raw frames of the same clip (optional)
 
+With `subject="alice"` the clips are `<label>_alice_001.npz` and each file stores the
+subject (`LandmarkSequence.subject`), so `Dataset.from_folder` splits by person.
+
 `root` is then ready for `Dataset.from_folder(root)`. The videos go to a separate tree
 (by default `<root>-videos`, beside `root`) so that `from_folder(root)` does not count
 each clip twice; that tree is itself a dataset folder of videos, so the recording can
@@ -43,7 +46,13 @@ from poseact.extract.extractor import LandmarkExtractor
 from poseact.extract.options import ExtractorOptions
 from poseact.extract.sources import FrameSource, check_written_video
 
-__all__ = ["RecorderOptions", "RecordedClip", "record_dataset", "next_clip_number"]
+__all__ = [
+    "RecorderOptions",
+    "RecordedClip",
+    "record_dataset",
+    "next_clip_number",
+    "source_seconds",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +79,11 @@ class RecorderOptions:
             background class ("none", "idle") is just another label.
         repetitions: clips per label in this session.
         clip_seconds: length of every clip, in seconds (fixed).
-        countdown_seconds: countdown shown before each clip, in seconds.
+        countdown_seconds: countdown shown before each clip, in seconds; None: 3 s
+            from a camera, 0 from a video file or another frame source (clips are cut
+            back to back by time).
         pause_seconds: extra rest between the end of one clip and the next countdown,
-            in seconds.
+            in seconds; None: 1 s from a camera, 0 otherwise.
         interleave: cycle through the labels (a, b, a, b, ...) instead of recording all
             repetitions of one label before the next (a, a, b, b, ...).
         save_video: also keep each clip's raw frames as an `.mp4`.
@@ -83,19 +94,23 @@ class RecorderOptions:
         extractor: landmark extraction options (layout, models, confidences);
             `frame_step` > 1 processes every n-th frame of the stream.
         window_name: title of the preview window.
+        subject: who is recorded, e.g. "alice": part of every clip's name
+            (`<label>_<subject>_NNN`) and stored in it, so that splits hold out whole
+            people. None: no subject (each clip is its own group).
     """
 
     labels: tuple[str, ...]
     repetitions: int = 5
     clip_seconds: float = 2.0
-    countdown_seconds: float = 3.0
-    pause_seconds: float = 1.0
+    countdown_seconds: float | None = None
+    pause_seconds: float | None = None
     interleave: bool = False
     save_video: bool = False
     preview: bool = True
     wait_for_key: bool = False
     extractor: ExtractorOptions = field(default_factory=ExtractorOptions)
     window_name: str = "poseact record"
+    subject: str | None = None
 
     def __post_init__(self) -> None:
         labels = (self.labels,) if isinstance(self.labels, str) else tuple(self.labels)
@@ -130,8 +145,21 @@ class RecorderOptions:
             raise ValueError(
                 f"RecorderOptions.clip_seconds must be > 0 seconds, got {self.clip_seconds!r}"
             )
+        if self.subject is not None and (
+            not isinstance(self.subject, str)
+            or not self.subject.strip()
+            or self.subject != self.subject.strip()
+            or self.subject.startswith(".")
+            or any(c in self.subject for c in '/\\:*?"<>|\0')
+        ):
+            raise ValueError(
+                f"RecorderOptions.subject: {self.subject!r} cannot be part of a file name"
+                ' (a non-empty name without surrounding spaces, no leading dot, no / \\ : * ? " < > |)'
+            )
         for name in ("countdown_seconds", "pause_seconds"):
             value = getattr(self, name)
+            if value is None:
+                continue
             if not _is_number(value) or not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"RecorderOptions.{name} must be >= 0 seconds, got {value!r}")
         for name in ("interleave", "save_video", "preview", "wait_for_key"):
@@ -154,6 +182,36 @@ class RecorderOptions:
     def total_clips(self) -> int:
         """Clips in a complete session: len(labels) × repetitions."""
         return len(self.labels) * self.repetitions
+
+    def for_source(self, live: bool) -> RecorderOptions:
+        """These options with the countdown and pause that are None made concrete:
+        3 s and 1 s for a `live` camera, 0 for a video file (clips back to back)."""
+        return dataclasses.replace(
+            self,
+            countdown_seconds=self.countdown_seconds
+            if self.countdown_seconds is not None
+            else (3.0 if live else 0.0),
+            pause_seconds=self.pause_seconds
+            if self.pause_seconds is not None
+            else (1.0 if live else 0.0),
+        )
+
+    def clips_that_fit(self, seconds: float) -> int:
+        """How many clips a stream of `seconds` has room for, in this session's order
+        (countdown, clip, pause, ...), with the countdown and pause as set (None: 0)."""
+        countdown, pause = self.countdown_seconds or 0.0, self.pause_seconds or 0.0
+        t, n = 0.0, 0
+        while n < self.total_clips:
+            t += countdown
+            if t + self.clip_seconds > seconds + _TOLERANCE:
+                break
+            n += 1
+            t += self.clip_seconds + pause
+        return n
+
+    def clip_prefix(self, label: str) -> str:
+        """The part of a clip's file name before its number: `<label>[_<subject>]`."""
+        return f"{label}_{self.subject}" if self.subject else label
 
     def plan(self) -> list[tuple[str, int]]:
         """The session's clips in recording order, as (label, repetition from 1)."""
@@ -190,15 +248,16 @@ class RecordedClip:
 ClipCallback = Callable[[RecordedClip], None]
 
 
-def _clip_pattern(label: str) -> re.Pattern[str]:
-    return re.compile(rf"^{re.escape(label)}_(\d+)\.(?:npz|mp4)$", re.IGNORECASE)
+def _clip_pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(prefix)}_(\d+)\.(?:npz|mp4)$", re.IGNORECASE)
 
 
 def next_clip_number(label: str, *folders: str | os.PathLike) -> int:
     """The first clip number above every `<label>_NNN.npz|.mp4` in `folders`.
 
     Args:
-        label: the gesture label.
+        label: the clip name's prefix: the gesture label, or `<label>_<subject>`
+            (`RecorderOptions.clip_prefix`).
         *folders: label folders to look in (missing folders are skipped).
 
     Returns:
@@ -413,15 +472,16 @@ class _Session:
 
     # ---------------------------------------------------------------- clips
     def _number_for(self, label: str) -> int:
+        prefix = self.options.clip_prefix(label)
         if label not in self.numbers:
             folders = [self.root / label]
             if self.video_root is not None:
                 folders.append(self.video_root / label)
-            self.numbers[label] = next_clip_number(label, *folders)
+            self.numbers[label] = next_clip_number(prefix, *folders)
         number = self.numbers[label]
-        while (self.root / label / f"{label}_{number:03d}.npz").exists() or (
+        while (self.root / label / f"{prefix}_{number:03d}.npz").exists() or (
             self.video_root is not None
-            and (self.video_root / label / f"{label}_{number:03d}{_VIDEO_SUFFIX}").exists()
+            and (self.video_root / label / f"{prefix}_{number:03d}{_VIDEO_SUFFIX}").exists()
         ):
             number += 1  # someone else wrote this number meanwhile: never overwrite
         return number
@@ -437,7 +497,7 @@ class _Session:
     def _open_clip(self, t: float) -> None:
         label, repetition = self.plan[self.position]
         number = self._number_for(label)
-        name = f"{label}_{number:03d}"
+        name = f"{self.options.clip_prefix(label)}_{number:03d}"
         self.clip = _Clip(
             label=label,
             repetition=repetition,
@@ -489,6 +549,7 @@ class _Session:
                 if clip.world and len(clip.world) == len(clip.timestamps)
                 else None,
                 source=str(clip.path),
+                subject=self.options.subject,
             )
             if clip.video is not None:  # verified before anything is published
                 clip.video.finish(self._video_path(clip.label, clip.number))
@@ -510,10 +571,20 @@ class _Session:
             clip.index,
             len(self.plan),
         )
+        what = {"hands": "a hand"}.get(self.options.extractor.layout, "the person")
         if detected == 0:
             logger.warning(
                 "nobody was detected in %s; check the camera framing (the clip is kept)",
                 path,
+            )
+        elif detected < len(sequence) / 2:
+            logger.warning(
+                "%s: %s is in %d of %d frames only (fewer than half); check the"
+                " framing and the light (the clip is kept)",
+                path,
+                what,
+                detected,
+                len(sequence),
             )
         if self.on_clip is not None:
             self.on_clip(
@@ -614,6 +685,27 @@ class _Session:
         return lines
 
 
+def _is_camera(source: Any) -> bool:
+    """True for a camera index (0, "1") or an open `CameraSource`."""
+    from poseact.extract.sources import CameraSource
+
+    if isinstance(source, (int, np.integer)) and not isinstance(source, bool):
+        return True
+    if isinstance(source, str):
+        return source.strip().isdigit()
+    return isinstance(source, CameraSource)
+
+
+def source_seconds(source: Any) -> float | None:
+    """Length in seconds of a video file source (frame count × step / frame rate), or
+    None for cameras, URLs and sources that do not know it."""
+    count, fps = getattr(source, "frame_count", None), getattr(source, "fps", None)
+    if not count or not fps or count <= 0 or fps <= 0:
+        return None
+    step = max(1, int(getattr(source, "frame_step", 1) or 1))
+    return float(count * step / fps)
+
+
 def record_dataset(
     source: int | str | os.PathLike | FrameSource,
     root: str | os.PathLike,
@@ -660,6 +752,7 @@ def record_dataset(
     """
     if not isinstance(options, RecorderOptions):
         raise TypeError(f"options must be RecorderOptions, got {type(options).__name__}")
+    options = options.for_source(_is_camera(source))
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise ValueError(f"dataset folder {root} exists and is not a folder")
@@ -672,6 +765,16 @@ def record_dataset(
     frame_source, owned, step = open_frames(source, extractor_options.frame_step)
     session = _Session(root, videos, options, on_clip, getattr(frame_source, "fps", None))
     name = getattr(frame_source, "name", "<frames>")
+    seconds = source_seconds(frame_source)
+    if seconds is not None and options.clips_that_fit(seconds) < options.total_clips:
+        logger.warning(
+            "%s: %.1f s of video has room for %d of the %d clips asked (%.1f s each)",
+            name,
+            seconds,
+            options.clips_that_fit(seconds),
+            options.total_clips,
+            options.clip_seconds,
+        )
     window = options.window_name if preview else None
     cv2 = _cv2() if (preview or options.save_video) else None
     logger.info(

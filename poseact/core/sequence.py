@@ -42,6 +42,8 @@ class LandmarkSequence:
             aspect-ratio distortion of normalized coordinates; None if unknown (square).
         world: optional (T, K, 3) float32 world landmarks in metres (hip-centred).
         source: where the sequence came from (a file name), for error messages.
+        subject: who (or which recording) the clip shows, e.g. "alice"; saved with
+            the clip and used as its group by `Dataset.from_folder`. None if unknown.
 
     The arrays are made read-only: derive new sequences, never edit one in place.
     """
@@ -53,9 +55,14 @@ class LandmarkSequence:
     image_size: tuple[int, int] | None = None
     world: np.ndarray | None = None
     source: str = ""
+    subject: str | None = None
 
     def __post_init__(self) -> None:
         where = f" in {self.source}" if self.source else ""
+        if self.subject is not None and (not isinstance(self.subject, str) or not self.subject):
+            raise LandmarkFormatError(
+                f"subject{where} must be a non-empty string or None, got {self.subject!r}"
+            )
         try:
             layout = get_layout(self.layout)
         except LandmarkFormatError as exc:
@@ -211,6 +218,8 @@ class LandmarkSequence:
             arrays["image_size"] = np.array(self.image_size, dtype=np.int64)
         if self.world is not None:
             arrays["world"] = self.world
+        if self.subject is not None:
+            arrays["subject"] = np.array(self.subject)
         with atomic_path(path, suffix=".npz") as tmp:
             with open(tmp, "wb") as handle:
                 np.savez_compressed(handle, **arrays)
@@ -242,6 +251,7 @@ class LandmarkSequence:
                     if "image_size" in files
                     else None,
                     "world": data["world"] if "world" in files else None,
+                    "subject": str(data["subject"]) if "subject" in files else None,
                 }
         except LandmarkFormatError:
             raise

@@ -142,6 +142,37 @@ class Dataset:
                 f" model does not know (it knows {list(known)})"
             )
 
+    @property
+    def groups_known(self) -> bool:
+        """True when some group holds more than one clip: the groups say who (or which
+        recording) each clip shows, so a split by group holds out whole people. False
+        when every clip is its own group (no subjects known)."""
+        return len(set(self.groups)) < len(self)
+
+    def split_strategy(self, by: str = "auto") -> str:
+        """What `split(by=by)` does: "group" (whole groups on each side) or "stratified"
+        (clips split per class). See `split`."""
+        if by == "auto":
+            return "group" if 2 <= len(set(self.groups)) < len(self) else "stratified"
+        return by
+
+    def drop_undetected(self) -> tuple[Dataset, tuple[str, ...]]:
+        """Leave out the clips in which nothing was detected in any frame.
+
+        Clips of the background class are kept: "nobody there" is a valid example of
+        "no gesture".
+
+        Returns:
+            (the dataset without those clips, their sources in dataset order).
+        """
+        keep, dropped = [], []
+        for i, (seq, label) in enumerate(zip(self.sequences, self.labels)):
+            if seq.detected.any() or label == self.background:
+                keep.append(i)
+            else:
+                dropped.append(seq.source or f"clip {i}")
+        return (self if not dropped else self.subset(keep)), tuple(dropped)
+
     def summary(self) -> str:
         """One line: clips, classes with counts, groups, layout."""
         counts = ", ".join(f"{c}={n}" for c, n in self.class_counts().items())
@@ -170,8 +201,7 @@ class Dataset:
             raise DatasetError(f"test_fraction must be in (0, 1), got {test_fraction}")
         if len(self) < 2:
             raise DatasetError(f"cannot split a dataset of {len(self)} clip(s)")
-        if by == "auto":
-            by = "group" if 2 <= len(set(self.groups)) < len(self) else "stratified"
+        by = self.split_strategy(by)
         rng = np.random.default_rng(seed)
         if by == "group":
             test_idx = self._group_test_indices(test_fraction, rng)
@@ -275,7 +305,9 @@ class Dataset:
             progress: show a progress bar over extraction.
             group_pattern: regular expression whose group "group" (or first group)
                 finds the subject/recording in a clip's file name, e.g.
-                r"^(?P<group>[^_]+)_"; without it each clip is its own group.
+                r"^(?P<group>[^_]+)_"; it wins over the subject stored in a clip
+                (`LandmarkSequence.subject`, as `poseact record --subject` saves it).
+                Clips with neither are each their own group.
             background: name of the "no gesture" class, if the folder has one; its
                 videos may show nobody (they are kept as all-NaN clips, not refused).
 
@@ -338,7 +370,7 @@ class Dataset:
                 seq = read_landmark_csv(path)
             sequences.append(seq)
             labels.append(label)
-            group = f"{label}/{path.stem}"
+            group = seq.subject or f"{label}/{path.stem}"
             if pattern is not None:
                 match = pattern.search(path.stem)
                 if match:
@@ -352,6 +384,8 @@ class Dataset:
         """Write each clip as `root/<label>/<clip>.npz` (readable by `from_folder`).
 
         Clip names come from each sequence's source file name; clashes get a number.
+        When the groups are known (`groups_known`), each clip's group is saved as its
+        `subject`, so `from_folder(root)` finds the same groups without a pattern.
         Returns the written paths, in dataset order.
 
         Raises:
@@ -368,6 +402,7 @@ class Dataset:
                     f"cannot write dataset{name} to folders under {root}: label {label!r}"
                     f" is not a usable folder name ({problem})"
                 )
+        keep_groups = self.groups_known
         written: list[Path] = []
         taken: set[Path] = set()
         for i, (seq, label) in enumerate(zip(self.sequences, self.labels)):
@@ -379,6 +414,8 @@ class Dataset:
                 path = root / label / f"{stem}_{n}.npz"
                 n += 1
             taken.add(path)
+            if keep_groups and seq.subject != self.groups[i]:
+                seq = seq.replace(subject=self.groups[i])
             written.append(seq.save(path))
         return written
 

@@ -329,7 +329,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 class WebServer(ThreadingHTTPServer):
-    """A static file server on 127.0.0.1, running in a background thread.
+    """A static file server (on 127.0.0.1 by default), running in a background thread.
 
     Attributes:
         directory: the folder served.
@@ -339,11 +339,12 @@ class WebServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, directory: Path, port: int) -> None:
+    def __init__(self, directory: Path, port: int, host: str = "127.0.0.1") -> None:
         handler = functools.partial(_QuietHandler, directory=str(directory))
-        super().__init__(("127.0.0.1", port), handler)
+        super().__init__((host, port), handler)
         self.directory = directory
-        self.url = f"http://127.0.0.1:{self.server_address[1]}/"
+        shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+        self.url = f"http://{shown}:{self.server_address[1]}/"
         self.thread = threading.Thread(target=self.serve_forever, name="poseact-web", daemon=True)
 
     def close(self) -> None:
@@ -357,12 +358,19 @@ class WebServer(ThreadingHTTPServer):
         self.close()
 
 
-def serve(directory: str | os.PathLike, port: int = 0) -> WebServer:
-    """Serve a folder (e.g. `build_web_app`'s output) on http://127.0.0.1:PORT/.
+def serve(directory: str | os.PathLike, port: int = 0, *, host: str = "127.0.0.1") -> WebServer:
+    """Serve a folder (e.g. `build_web_app`'s output) on http://HOST:PORT/.
+
+    A phone can open the page only if it reaches the server (the same network, and
+    `host="0.0.0.0"` to listen on every interface) and its browser allows the camera:
+    browsers give the camera to HTTPS pages and to http://localhost only, so over plain
+    HTTP from another device, put the site behind HTTPS (see docs/deploy.md).
 
     Args:
         directory: the folder to serve.
         port: TCP port; 0 picks a free one (see the returned server's `url`).
+        host: the interface to listen on: "127.0.0.1" (this machine only) or
+            "0.0.0.0" (every interface, e.g. for a phone on the same network).
 
     Returns:
         The running `WebServer`; stop it with `close()` or use it in a `with` block.
@@ -374,7 +382,7 @@ def serve(directory: str | os.PathLike, port: int = 0) -> WebServer:
     folder = Path(directory).resolve()
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot serve {folder}: not a folder")
-    server = WebServer(folder, port)
+    server = WebServer(folder, port, host)
     server.thread.start()
     logger.info("serving %s at %s", folder, server.url)
     return server

@@ -16,6 +16,7 @@ the cache never holds a partial model. Nothing here imports MediaPipe.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.client
 import logging
@@ -26,7 +27,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from poseact.core.atomic import atomic_path, atomic_write_text
+from poseact.core.atomic import atomic_path, atomic_write_text, sha256_file
 from poseact.core.errors import ModelAssetError
 
 __all__ = [
@@ -39,6 +40,9 @@ __all__ = [
     "model_url",
     "resolve_model",
     "download_model",
+    "ModelStatus",
+    "find_model",
+    "verify_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -273,6 +277,74 @@ def _not_found_help(spec: ModelSpec, dirs: list[Path], official: str | None, *, 
         " the path of the .task file instead of the name."
     )
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Where a named MediaPipe bundle is, as `poseact models` lists it.
+
+    Attributes:
+        name: the model's name, a key of `MODELS`.
+        path: the file `resolve_model` would use, or None if none is present.
+        origin: "POSEACT_MODEL_DIR", "cache" or "" (not found).
+        url: where a missing bundle is downloaded from on first use (None: no official
+            download).
+        problem: what `verify_model` found wrong with the file ("" when intact or not
+            checked).
+    """
+
+    name: str
+    path: Path | None
+    origin: str
+    url: str | None
+    problem: str = ""
+
+
+def find_model(name: str) -> ModelStatus:
+    """Where the named bundle is found, without downloading anything.
+
+    Raises:
+        ModelAssetError: an unknown name.
+    """
+    spec = _spec(name)
+    dirs = model_search_dirs()
+    for i, folder in enumerate(dirs):
+        for filename in spec.filenames:
+            path = folder / filename
+            if path.is_file():
+                origin = "cache" if i == len(dirs) - 1 else "POSEACT_MODEL_DIR"
+                return ModelStatus(name, path.resolve(), origin, model_url(name))
+    return ModelStatus(name, None, "", model_url(name))
+
+
+def verify_model(name: str) -> ModelStatus:
+    """Check the bundle `find_model` finds: an intact zip with the expected members, and
+    the sha256 of its `.sha256` sidecar (written by downloads) or of `MODELS`, if any.
+
+    Returns:
+        The status; `problem` says what is wrong ("not found" when it is missing).
+    """
+    status = find_model(name)
+    if status.path is None:
+        return dataclasses.replace(status, problem="not found")
+    spec = MODELS[name]
+    try:
+        _check_bundle(status.path, str(status.path), spec.members)
+    except ModelAssetError as exc:
+        return dataclasses.replace(status, problem=str(exc))
+    expected = spec.sha256
+    sidecar = status.path.with_name(status.path.name + ".sha256")
+    if expected is None and sidecar.is_file():
+        expected = (
+            sidecar.read_text(encoding="utf-8").split()[0] if sidecar.stat().st_size else None
+        )
+    if expected:
+        actual = sha256_file(status.path)
+        if actual.lower() != expected.lower():
+            return dataclasses.replace(
+                status, problem=f"sha256 {actual} differs from the expected {expected}"
+            )
+    return status
 
 
 def download_model(

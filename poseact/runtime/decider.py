@@ -153,7 +153,10 @@ class Decider:
         if self._candidate_count < opts.min_frames:
             return events
         if self._current is not None:
-            events.append(GestureEvent(self._current, self._current_start, now, self._current_peak))
+            # The gesture ended where the change began (the new candidate's first
+            # frame), so consecutive events never overlap; the cooldown counts from now.
+            end = max(self._candidate_start, self._current_start)
+            events.append(GestureEvent(self._current, self._current_start, end, self._current_peak))
             self._last_end[self._current] = now
         self._current = None
         if accepted is not None:

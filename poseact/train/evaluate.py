@@ -1,7 +1,10 @@
-"""Evaluation: accuracy, per-class precision/recall/F1 and the confusion matrix.
+"""Evaluation: accuracy, per-class precision/recall/F1, the confusion matrix, and the
+clips that were wrong.
 
-Works with any fitted model that has `classes_` and `predict(sequences)`: a Keras
-`GestureClassifier` or an exported `TFLiteGestureModel`.
+Works with any fitted model that has `classes_`, `predict(sequences)` and
+`predict_proba(sequences)`: a Keras `GestureClassifier` or an exported
+`TFLiteGestureModel`. `EvaluationReport.save` writes the report as JSON, CSV, two
+confusion pictures and one HTML page (see `poseact.train.report_pages`).
 """
 
 from __future__ import annotations
@@ -10,17 +13,47 @@ import csv
 import io
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from poseact.core.atomic import atomic_path, atomic_write_text, write_error
+from poseact.core.atomic import atomic_write_bytes, atomic_write_text, write_error
 from poseact.core.errors import UnknownLabelError, WriteError
 from poseact.data.dataset import Dataset
 
-__all__ = ["EvaluationReport", "evaluate"]
+__all__ = ["ClipResult", "EvaluationReport", "evaluate"]
+
+
+@dataclass(frozen=True, eq=False)
+class ClipResult:
+    """The model's answer on one clip.
+
+    Attributes:
+        file: where the clip came from (its file, or `dataset[i]`).
+        true: its label.
+        predicted: the model's answer.
+        confidence: the model's probability of its answer, in [0, 1].
+        group: the clip's subject or recording ("" if unknown).
+        sequence: the clip itself (for pictures; not saved).
+    """
+
+    file: str
+    true: str
+    predicted: str
+    confidence: float
+    group: str = ""
+    sequence: Any = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "true": self.true,
+            "predicted": self.predicted,
+            "confidence": round(float(self.confidence), 4),
+            **({"group": self.group} if self.group else {}),
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +67,11 @@ class EvaluationReport:
         precision, recall, f1: (C,) per-class scores (0 where undefined).
         support: (C,) clips per true class.
         confusion: (C, C) int counts; rows are true classes, columns predictions.
+        clips: the answer on every clip, in dataset order.
+        model: the model's name (its file), for titles.
+        dataset: the dataset's name (its folder or file), for titles.
+        split: what the clips were, e.g. "held-out subjects bob" or "held-out clips
+            (no subjects known)"; "" if not said.
     """
 
     classes: tuple[str, ...]
@@ -44,13 +82,36 @@ class EvaluationReport:
     f1: np.ndarray
     support: np.ndarray
     confusion: np.ndarray
+    clips: tuple[ClipResult, ...] = ()
+    model: str = ""
+    dataset: str = ""
+    split: str = ""
 
     @property
     def num_clips(self) -> int:
         return int(self.support.sum())
 
+    @property
+    def misclassified(self) -> tuple[ClipResult, ...]:
+        """The clips whose answer was not their label, in dataset order."""
+        return tuple(c for c in self.clips if c.predicted != c.true)
+
+    @property
+    def title(self) -> str:
+        """ "<model> on <dataset> (<split>): accuracy ..., macro F1 ..." (what was measured)."""
+        what = " on ".join(part for part in (self.model, self.dataset) if part)
+        if self.split:
+            what = f"{what} ({self.split})" if what else self.split
+        scores = (
+            f"accuracy {self.accuracy:.3f}, macro F1 {self.macro_f1:.3f}, {self.num_clips} clips"
+        )
+        return f"{what}: {scores}" if what else scores
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "model": self.model,
+            "dataset": self.dataset,
+            "split": self.split,
             "accuracy": self.accuracy,
             "macro_f1": self.macro_f1,
             "num_clips": self.num_clips,
@@ -65,10 +126,23 @@ class EvaluationReport:
                 for i, c in enumerate(self.classes)
             },
             "confusion": self.confusion.astype(int).tolist(),
+            "misclassified": [c.to_dict() for c in self.misclassified],
         }
 
+    def confusion_text(self) -> str:
+        """The confusion matrix as a plain-text table (rows true, columns predicted)."""
+        names = list(self.classes)
+        width = max(len("true/predicted"), *(len(c) for c in names))
+        cell = max(5, *(len(c) for c in names))
+        head = "true/predicted"
+        lines = [f"{head:<{width}}  " + " ".join(f"{c:>{cell}}" for c in names)]
+        for c, row in zip(names, self.confusion):
+            lines.append(f"{c:<{width}}  " + " ".join(f"{int(v):>{cell}}" for v in row))
+        return "\n".join(lines)
+
     def summary(self) -> str:
-        """A plain-text table: per-class scores, then accuracy and macro F1."""
+        """A plain-text report: per-class scores, accuracy and macro F1, the confusion
+        matrix, and how many clips were wrong."""
         width = max(8, *(len(c) for c in self.classes))
         lines = [f"{'class':<{width}}  precision  recall     f1  support"]
         for i, c in enumerate(self.classes):
@@ -79,10 +153,38 @@ class EvaluationReport:
         lines.append(
             f"accuracy {self.accuracy:.3f}  macro F1 {self.macro_f1:.3f}  ({self.num_clips} clips)"
         )
+        lines += [
+            "",
+            "confusion matrix (rows: true class, columns: predicted):",
+            self.confusion_text(),
+        ]
+        if self.clips:
+            wrong = len(self.misclassified)
+            lines.append(f"{wrong} of {len(self.clips)} clips misclassified")
         return "\n".join(lines)
 
     def save(self, directory: str | os.PathLike, *, title: str = "") -> dict[str, Path]:
-        """Write report.json, confusion.csv and confusion.png into `directory`."""
+        """Write the report into `directory`.
+
+        Files: report.json (scores, matrix, misclassified clips), confusion.csv,
+        confusion.png (counts), confusion_normalized.png (shares of each true class)
+        and report.html (one self-contained page with the pictures and a skeleton
+        strip of each misclassified clip).
+
+        Args:
+            directory: the folder (created if needed).
+            title: the pictures' and page's heading; default `self.title`.
+
+        Returns:
+            name ("json", "csv", "png", "normalized_png", "html") → path written.
+        """
+        from poseact.train.report_pages import (
+            MAX_STRIPS,
+            confusion_png,
+            report_html,
+            skeleton_strip_png,
+        )
+
         out = Path(directory)
         if out.exists() and not out.is_dir():
             raise WriteError(
@@ -93,13 +195,23 @@ class EvaluationReport:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise write_error(out, exc) from exc
-        paths = {
-            "json": atomic_write_text(
-                out / "report.json", json.dumps(self.to_dict(), indent=1) + "\n"
-            ),
-            "csv": atomic_write_text(out / "confusion.csv", self._confusion_csv()),
+        title = title or self.title
+        counts = confusion_png(self.confusion, self.classes, title, normalized=False)
+        shares = confusion_png(self.confusion, self.classes, title, normalized=True)
+        content = self.to_dict()
+        strips = {
+            i: skeleton_strip_png(clip.sequence)
+            for i, clip in enumerate(self.misclassified[:MAX_STRIPS])
+            if clip.sequence is not None
         }
-        paths["png"] = self._plot(out / "confusion.png", title)
+        paths = {
+            "json": atomic_write_text(out / "report.json", json.dumps(content, indent=1) + "\n"),
+            "csv": atomic_write_text(out / "confusion.csv", self._confusion_csv()),
+            "png": atomic_write_bytes(out / "confusion.png", counts),
+            "normalized_png": atomic_write_bytes(out / "confusion_normalized.png", shares),
+        }
+        page = report_html(content, [counts, shares], strips, title=title)
+        paths["html"] = atomic_write_text(out / "report.html", page)
         return paths
 
     def _confusion_csv(self) -> str:
@@ -111,46 +223,19 @@ class EvaluationReport:
             writer.writerow([c, *(int(v) for v in row)])
         return buffer.getvalue()
 
-    def _plot(self, path: Path, title: str) -> Path:
-        import matplotlib
 
-        matplotlib.use("Agg", force=False)
-        from matplotlib.figure import Figure
-
-        n = len(self.classes)
-        fig = Figure(figsize=(1.6 + 0.7 * n, 1.2 + 0.6 * n), dpi=100)
-        ax = fig.add_subplot()
-        rows = self.confusion.sum(axis=1, keepdims=True)
-        shares = np.divide(self.confusion, rows, out=np.zeros(self.confusion.shape), where=rows > 0)
-        ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-        for i in range(n):
-            for j in range(n):
-                ax.text(
-                    j,
-                    i,
-                    str(int(self.confusion[i, j])),
-                    ha="center",
-                    va="center",
-                    color="white" if shares[i, j] > 0.5 else "black",
-                    fontsize=9,
-                )
-        ax.set_xticks(range(n), self.classes, rotation=45, ha="right")
-        ax.set_yticks(range(n), self.classes)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_title(title or f"accuracy {self.accuracy:.1%}, macro F1 {self.macro_f1:.3f}")
-        fig.tight_layout()
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, format="png")
-        return path
-
-
-def evaluate(model, data: Dataset, labels=None) -> EvaluationReport:
+def evaluate(
+    model, data: Dataset, labels=None, *, model_name: str = "", split: str = ""
+) -> EvaluationReport:
     """Score `model` on a `Dataset` (or on sequences `data` with `labels`).
 
     Args:
-        model: fitted, with `classes_` and `predict(sequences) -> (N,) labels`.
+        model: fitted, with `classes_`, `predict(sequences) -> (N,) labels` and
+            `predict_proba(sequences) -> (N, C)`.
         data: a `Dataset`, or a list of `LandmarkSequence` with `labels`.
+        labels: the true labels when `data` is a list of sequences.
+        model_name: the model's name in titles; default its file name, if it has one.
+        split: what the clips are (e.g. "held-out subjects bob"), for titles.
 
     Raises:
         UnknownLabelError: a true label that the model does not know.
@@ -160,9 +245,12 @@ def evaluate(model, data: Dataset, labels=None) -> EvaluationReport:
     if isinstance(data, Dataset):
         sequences, truth = data.sequences, list(data.labels)
         where = f"dataset {data.name}" if data.name else "the evaluation dataset"
+        groups = list(data.groups) if data.groups_known else [""] * len(truth)
+        dataset_name = Path(data.name).name if data.name else ""
     else:
         sequences, truth = list(data), [str(v) for v in labels]
         where = "the evaluation data"
+        groups, dataset_name = [""] * len(truth), ""
     classes = tuple(str(c) for c in model.classes_)
     unknown = sorted(set(truth) - set(classes))
     if unknown:
@@ -174,7 +262,26 @@ def evaluate(model, data: Dataset, labels=None) -> EvaluationReport:
             f"{' ' + str(model.path) if getattr(model, 'path', None) else ''} does not know"
             f" (it knows {list(classes)}){'; e.g. ' + first if first else ''}"
         )
+    probabilities = np.asarray(model.predict_proba(sequences), dtype=np.float64)
     predicted = [str(p) for p in model.predict(sequences)]
+    column = {c: i for i, c in enumerate(classes)}
+    clips = tuple(
+        ClipResult(
+            file=str(getattr(seq, "source", "") or f"clip {i}"),
+            true=truth[i],
+            predicted=predicted[i],
+            confidence=float(
+                probabilities[i, column[predicted[i]]]
+                if predicted[i] in column
+                else probabilities[i].max()
+            ),
+            group=groups[i],
+            sequence=seq,
+        )
+        for i, seq in enumerate(sequences)
+    )
+    path = getattr(model, "path", None)
+    model_name = model_name or (Path(path).name if path else "")
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, predicted, labels=list(classes), zero_division=0
     )
@@ -190,4 +297,8 @@ def evaluate(model, data: Dataset, labels=None) -> EvaluationReport:
         f1=f1,
         support=support,
         confusion=confusion_matrix(truth, predicted, labels=list(classes)),
+        clips=clips,
+        model=model_name,
+        dataset=dataset_name,
+        split=split,
     )

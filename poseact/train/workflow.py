@@ -51,15 +51,25 @@ def summarize_names(names, shown: int = 10) -> str:
     return f"{', '.join(names[:shown])}, … and {len(names) - shown} more"
 
 
-def describe_split(data: Dataset, test: Dataset | None, by_subject: bool) -> str:
-    """A one-line description of a split, saying whether it measures people or clips."""
+def describe_split(
+    data: Dataset, test: Dataset | None, by_subject: bool, *, group_noun: str = "subject"
+) -> str:
+    """A one-line description of a split, saying whether it measures people or clips.
+
+    Args:
+        data: all clips.
+        test: the held-out clips, or None.
+        by_subject: whole groups were held out.
+        group_noun: what a group is, e.g. "subject" or "recording".
+    """
     if test is None:
         return f"no test split: all {len(data)} clips train the model"
     if by_subject:
         held = sorted(set(test.groups))
         return (
-            f"split by subject: {len(data) - len(test)} training clips, {len(test)} test"
-            f" clips from {len(held)} unseen subjects ({summarize_names(held)})"
+            f"split by {group_noun}: {len(data) - len(test)} training clips, {len(test)} test"
+            f" clips from {len(held)} unseen {group_noun}{'' if len(held) == 1 else 's'}"
+            f" ({summarize_names(held)})"
         )
     return (
         f"stratified split of clips (no subjects known, so the scores measure clips, not"
@@ -77,6 +87,7 @@ def train_and_evaluate(
     seed: int = 0,
     output: str | os.PathLike | None = None,
     verbose: int = 0,
+    group_noun: str = "subject",
 ) -> TrainingRun:
     """Split `data` (whole subjects when it has them), fit, save and evaluate.
 
@@ -87,6 +98,7 @@ def train_and_evaluate(
         seed: seed of the split.
         output: save the fitted classifier here (a `.poseact` file), or None.
         verbose: 1 shows a progress bar over epochs.
+        group_noun: what a group of `data` is ("subject", "recording"), for the words.
 
     Raises:
         DatasetError: the data cannot be split or trained on.
@@ -95,7 +107,7 @@ def train_and_evaluate(
     by_subject = False
     train = data
     if test_fraction:
-        by_subject = 2 <= len(set(data.groups)) < len(data)
+        by_subject = data.split_strategy() == "group"
         try:
             train, test = data.split(
                 test_fraction, seed=seed, by="group" if by_subject else "stratified"
@@ -109,12 +121,22 @@ def train_and_evaluate(
         normalizer=normalizer, model=model, training=training, verbose=verbose
     ).fit(train)
     saved = classifier.save(output) if output is not None else None
-    report = evaluate(classifier, test) if test is not None and len(test) else None
+    split = describe_split(data, test, by_subject, group_noun=group_noun)
+    report = (
+        evaluate(
+            classifier,
+            test,
+            model_name=Path(output).name if output is not None else "",
+            split=split.split(":")[0],
+        )
+        if test is not None and len(test)
+        else None
+    )
     return TrainingRun(
         classifier=classifier,
         train=train,
         test=test,
-        split=describe_split(data, test, by_subject),
+        split=split,
         by_subject=by_subject,
         report=report,
         saved=saved,

@@ -1007,7 +1007,9 @@ export class Decider {
     this.candidateCount += 1;
     if (this.candidateCount < opts.min_frames) return events;
     if (this.current !== null) {
-      events.push({ label: this.current, start: this.currentStart, end: now, confidence: this.currentPeak });
+      // The gesture ended where the change began, so consecutive events never overlap.
+      const end = Math.max(this.candidateStart, this.currentStart);
+      events.push({ label: this.current, start: this.currentStart, end, confidence: this.currentPeak });
       this.lastEnd.set(this.current, now);
     }
     this.current = null;

@@ -1,0 +1,337 @@
+"""Pictures of landmarks without a screen: annotated videos, rendered clips, strips.
+
+What the model sees, for headless machines and reports:
+
+- `VideoWriter`: BGR frames → an `.mp4`, written to a temp file and renamed into place
+  only when complete (an interrupted run leaves nothing under the final name).
+- `annotate_frame`: a camera frame with the skeleton, the label and its confidence, and
+  the top classes drawn on it (what `live --output` and `predict --output` write).
+- `annotate_video`: a video written again with its landmarks and the model's answer
+  drawn on it (`predict --output`).
+- `render_sequence`: a landmark clip (`.npz`) drawn on a plain canvas, as `.mp4` or
+  `.gif` (`poseact show`).
+
+OpenCV is imported inside the functions; GIFs are written with Pillow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from poseact.apps.drawing import draw_landmarks, draw_probabilities, draw_status
+from poseact.core.atomic import atomic_path
+from poseact.core.errors import WriteError
+from poseact.core.sequence import LandmarkSequence
+
+__all__ = [
+    "VIDEO_SUFFIXES_WRITTEN",
+    "VideoWriter",
+    "annotate_frame",
+    "render_sequence",
+    "annotate_video",
+]
+
+logger = logging.getLogger(__name__)
+
+#: What `render_sequence` can write.
+VIDEO_SUFFIXES_WRITTEN = (".mp4", ".gif")
+_BACKGROUND = (48, 48, 48)  # BGR canvas colour
+_MAX_SIDE = 640  # longest side of a rendered clip, pixels
+
+
+def _cv2() -> Any:
+    import cv2
+
+    return cv2
+
+
+class _Discard(Exception):
+    """Ends an `atomic_path` block without renaming its temp file."""
+
+
+class VideoWriter:
+    """BGR frames → an `.mp4` (codec mp4v), atomically.
+
+    The file is written to a temp file beside `path`, which `close` checks (it must
+    open again with the frames written) and renames onto `path`; `discard` (or leaving
+    the `with` block by an exception) removes it. Nothing is ever left under `path` half
+    written.
+
+    Args:
+        path: the `.mp4` to write.
+        fps: frame rate stored in the file, frames per second.
+
+    Raises:
+        WriteError: OpenCV cannot write the file, or nothing was written.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float) -> None:
+        self.path = Path(path)
+        self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else 30.0
+        self.frames = 0
+        self._size: tuple[int, int] | None = None
+        self._writer: Any = None
+        self._stack = contextlib.ExitStack()
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
+
+    def write(self, bgr: np.ndarray) -> None:
+        """Append one (H, W, 3) uint8 BGR frame; every frame must have the first's size."""
+        cv2 = _cv2()
+        height, width = bgr.shape[:2]
+        if self._writer is None:
+            self._tmp = self._stack.enter_context(atomic_path(self.path, suffix=".mp4"))
+            self._size = (width, height)
+            self._writer = cv2.VideoWriter(
+                str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self._size
+            )
+            if not self._writer.isOpened():
+                self.discard()
+                raise WriteError(f"OpenCV cannot write an mp4v video to {self.path}")
+        elif (width, height) != self._size:
+            raise ValueError(
+                f"{self.path}: frame of {width}×{height} after frames of"
+                f" {self._size[0]}×{self._size[1]}"
+            )
+        self._writer.write(np.ascontiguousarray(bgr))
+        self.frames += 1
+
+    def close(self) -> Path:
+        """Finish the file, check it opens, and rename it into place."""
+        if self._writer is None:
+            raise WriteError(f"no frames to write to {self.path}")
+        self._writer.release()
+        self._writer = None
+        cv2 = _cv2()
+        check = cv2.VideoCapture(str(self._tmp))
+        readable = check.isOpened() and check.read()[0]
+        check.release()
+        if not readable:
+            self.discard()
+            raise WriteError(f"{self.path}: the written video does not open again")
+        self._stack.close()  # renames the temp file onto path
+        return self.path
+
+    def discard(self) -> None:
+        """Close and delete the temp file (idempotent)."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        with contextlib.suppress(_Discard):
+            self._stack.__exit__(_Discard, _Discard(), None)
+
+
+def annotate_frame(
+    bgr: np.ndarray,
+    landmarks: np.ndarray,
+    visibility: np.ndarray,
+    layout: str,
+    *,
+    label: str | None = None,
+    confidence: float | None = None,
+    classes: Sequence[str] | None = None,
+    probabilities: np.ndarray | None = None,
+    lines: Sequence[str] = (),
+) -> np.ndarray:
+    """A copy of a frame with the skeleton, the label and the top classes drawn on it.
+
+    Args:
+        bgr: (H, W, 3) uint8 BGR frame (not changed).
+        landmarks: (K, 3) normalized image coordinates, NaN where not detected.
+        visibility: (K,) in [0, 1].
+        layout: the layout name of the K points.
+        label: the current answer (None: not yet known, drawn as "-").
+        confidence: its probability in [0, 1].
+        classes: (C,) class names, with `probabilities`, for the bars of the top classes.
+        probabilities: (C,) probabilities in `classes` order.
+        lines: more status lines under the label.
+
+    Returns:
+        (H, W, 3) uint8 BGR, the annotated copy.
+    """
+    view = np.ascontiguousarray(bgr).copy()
+    draw_landmarks(view, landmarks, visibility, layout)
+    head = "-" if label is None else str(label)
+    if confidence is not None and label is not None:
+        head += f"  {float(confidence):.2f}"
+    draw_status(view, [head, *lines])
+    if classes is not None and probabilities is not None and label is not None:
+        probs = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+        if probs.size == len(classes):
+            draw_probabilities(view, list(classes), probs, top=min(5, len(classes)))
+    return view
+
+
+def _view(sequence: LandmarkSequence, side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Landmarks mapped into a canvas: ((T, K, 3) coordinates in [0, 1], (width, height)).
+
+    Image coordinates are kept when the clip lies in the image; landmarks of other
+    trackers (centred, metres, ...) are fitted into the canvas with a margin.
+    """
+    points = np.array(sequence.landmarks, dtype=np.float64)
+    xy = points[..., :2][np.isfinite(points[..., 0])]
+    if sequence.image_size is not None:
+        w, h = sequence.image_size
+    else:
+        w, h = side, side
+    scale = side / max(w, h)
+    size = (max(16, int(round(w * scale))), max(16, int(round(h * scale))))
+    if xy.size and (xy.min() < -0.25 or xy.max() > 1.25):
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        span = float(max((hi - lo).max(), 1e-6))
+        centre = (lo + hi) / 2
+        points[..., :2] = (points[..., :2] - centre) / span * 0.8 + 0.5
+        size = (side, side)
+    return points, size
+
+
+def render_sequence(
+    sequence: LandmarkSequence,
+    path: str | os.PathLike,
+    *,
+    fps: float | None = None,
+    side: int = _MAX_SIDE,
+    title: str = "",
+) -> Path:
+    """Draw a landmark clip frame by frame on a plain canvas, as `.mp4` or `.gif`.
+
+    Each frame shows the skeleton (points below visibility 0.3 hidden, as the
+    normalizer does by default), the clip time and frame number, and "nobody
+    detected" where MediaPipe found nothing: what the model sees, without the video.
+
+    Args:
+        sequence: the clip.
+        path: the file to write; its suffix (`.mp4` or `.gif`) picks the format.
+        fps: frame rate of the output; default the clip's own (30 if unknown).
+        side: longest side of the canvas in pixels (the clip's aspect ratio is kept).
+        title: a first status line, e.g. the clip's label.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ValueError: a suffix other than `.mp4` and `.gif`.
+        WriteError: the file cannot be written (nothing is left under `path`).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES_WRITTEN:
+        raise ValueError(f"{path}: can write {' or '.join(VIDEO_SUFFIXES_WRITTEN)}, not {suffix!r}")
+    rate = fps or sequence.fps or 30.0
+    points, (width, height) = _view(sequence, side)
+    layout = sequence.layout
+    detected = sequence.detected
+    frames = []
+    for i in range(len(sequence)):
+        canvas = np.empty((height, width, 3), dtype=np.uint8)
+        canvas[:] = _BACKGROUND
+        draw_landmarks(canvas, points[i], sequence.visibility[i], layout, min_visibility=0.3)
+        lines = [title] if title else []
+        lines.append(f"{sequence.timestamps[i]:.2f} s  frame {i + 1}/{len(sequence)}")
+        if not detected[i]:
+            lines.append("nobody detected")
+        draw_status(canvas, lines)
+        frames.append(canvas)
+    if suffix == ".mp4":
+        with VideoWriter(path, rate) as writer:
+            for frame in frames:
+                writer.write(frame)
+        return path
+    from PIL import Image
+
+    images = [Image.fromarray(frame[..., ::-1]) for frame in frames]
+    with atomic_path(path, suffix=".gif") as tmp:
+        images[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=max(20, int(round(1000.0 / rate))),
+            loop=0,
+        )
+    return path
+
+
+def annotate_video(
+    video: str | os.PathLike,
+    sequence: LandmarkSequence,
+    path: str | os.PathLike,
+    *,
+    label: str,
+    confidence: float,
+    classes: Sequence[str] | None = None,
+    probabilities: np.ndarray | None = None,
+) -> Path:
+    """Write a video again with its landmarks and the model's answer drawn on it.
+
+    Args:
+        video: the video the landmarks were extracted from.
+        sequence: its landmarks (every frame, or every n-th: each video frame shows the
+            latest landmarks at or before its time).
+        path: the `.mp4` to write (atomically).
+        label: the model's answer for the whole clip.
+        confidence: its probability in [0, 1].
+        classes: (C,) class names, with `probabilities`, for the bars of the top classes.
+        probabilities: (C,) probabilities in `classes` order.
+
+    Returns:
+        `path`.
+
+    Raises:
+        VideoReadError: the video cannot be read.
+        WriteError: the output cannot be written (nothing is left under `path`).
+    """
+    from poseact.core.errors import VideoReadError
+
+    cv2 = _cv2()
+    capture = cv2.VideoCapture(os.fspath(video))
+    if not capture.isOpened():
+        raise VideoReadError(f"{video}: cannot open the video again to annotate it")
+    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    fps = fps if 0 < fps < 1000 else (sequence.fps or 30.0)
+    times = np.asarray(sequence.timestamps) - float(sequence.timestamps[0])
+    try:
+        with VideoWriter(path, fps) as writer:
+            index = 0
+            while True:
+                good, bgr = capture.read()
+                if not good:
+                    break
+                k = int(
+                    np.clip(
+                        np.searchsorted(times, index / fps + 1e-6, "right") - 1, 0, len(times) - 1
+                    )
+                )
+                found = bool(np.isfinite(sequence.landmarks[k, :, 0]).any())
+                writer.write(
+                    annotate_frame(
+                        bgr,
+                        sequence.landmarks[k],
+                        sequence.visibility[k],
+                        sequence.layout,
+                        label=label,
+                        confidence=confidence,
+                        classes=classes,
+                        probabilities=probabilities,
+                        lines=[f"{index / fps:.2f} s"] + ([] if found else ["nobody detected"]),
+                    )
+                )
+                index += 1
+    finally:
+        capture.release()
+    return Path(path)

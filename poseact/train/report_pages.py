@@ -1,0 +1,244 @@
+"""Pictures and the single-page HTML report of an evaluation.
+
+`EvaluationReport.save` (poseact.train.evaluate) writes, besides `report.json` and `confusion.csv`:
+
+- `confusion.png`: counts, each cell shaded by its share of the true class;
+- `confusion_normalized.png`: the shares themselves (rows sum to 1), which compare
+  classes of different sizes;
+- `report.html`: one self-contained page (images embedded as data URIs): the headline
+  scores, the per-class table, both matrices and, for each misclassified clip, its file,
+  true and predicted class, confidence and a strip of a few of its frames drawn as a
+  skeleton — what the model saw.
+
+Matplotlib draws everything (Agg backend, no display); nothing here needs OpenCV.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["confusion_png", "skeleton_strip_png", "report_html"]
+
+#: Misclassified clips drawn as strips in report.html (the rest are listed only).
+MAX_STRIPS = 20
+_LEFT, _RIGHT, _CENTRE, _EDGE = "#2f7fd8", "#ff8c00", "#444444", "#9a9a9a"
+
+
+def _figure(width: float, height: float, dpi: int = 100):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=dpi)
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.15)
+    return buffer.getvalue()
+
+
+def confusion_png(
+    confusion: np.ndarray, classes: Sequence[str], title: str, *, normalized: bool
+) -> bytes:
+    """The confusion matrix as a PNG.
+
+    Args:
+        confusion: (C, C) int counts, rows true classes, columns predictions.
+        classes: (C,) class names.
+        title: the heading; wrapped to the figure's width, never cut.
+        normalized: print each row's shares (rows sum to 1) instead of the counts.
+
+    Returns:
+        The PNG file's bytes.
+    """
+    counts = np.asarray(confusion, dtype=np.int64)
+    n = len(classes)
+    rows = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
+    width = max(4.2, 1.8 + 0.7 * n)
+    lines = textwrap.wrap(title, width=max(30, int(width * 11))) or [""]
+    fig = _figure(width, 1.4 + 0.6 * n + 0.25 * len(lines))
+    ax = fig.add_subplot()
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            text = f"{shares[i, j]:.2f}" if normalized else str(int(counts[i, j]))
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                color="white" if shares[i, j] > 0.5 else "black",
+                fontsize=9,
+            )
+    ax.set_xticks(range(n), list(classes), rotation=45, ha="right")
+    ax.set_yticks(range(n), list(classes))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true (share of each row)" if normalized else "true (clips)")
+    ax.set_title("\n".join(lines), fontsize=10)
+    return _png(fig)
+
+
+def _point_colors(names: Sequence[str]) -> list[str]:
+    return [
+        _LEFT if n.startswith("LEFT") else _RIGHT if n.startswith("RIGHT") else _CENTRE
+        for n in names
+    ]
+
+
+def skeleton_strip_png(sequence: Any, *, frames: int = 6, min_visibility: float = 0.3) -> bytes:
+    """A few frames of a clip side by side as skeletons, zoomed on the person (for a
+    layout without edges, e.g. one tracked point, each frame shows the path so far).
+
+    Args:
+        sequence: a `LandmarkSequence`.
+        frames: how many frames, evenly spaced from the first to the last.
+        min_visibility: points seen with lower visibility are not drawn.
+
+    Returns:
+        The PNG file's bytes (about 100 pixels high).
+    """
+    from poseact.core.layouts import get_layout
+
+    layout = get_layout(sequence.layout)
+    edges = _edge_indices(layout)
+    colors = _point_colors(layout.point_names)
+    n = max(1, min(frames, len(sequence)))
+    picks = np.unique(np.round(np.linspace(0, len(sequence) - 1, n)).astype(int))
+    points = np.array(sequence.landmarks[..., :2], dtype=np.float64)
+    points[np.asarray(sequence.visibility) < min_visibility] = np.nan
+    if sequence.image_size is not None:  # undo the aspect ratio so limbs keep their shape
+        w, h = sequence.image_size
+        points[..., 0] *= w / h
+    finite = points[np.isfinite(points[..., 0])]
+    lo, hi = (finite.min(axis=0), finite.max(axis=0)) if finite.size else (np.zeros(2), np.ones(2))
+    half = max(float((hi - lo).max()) / 2 * 1.08, 1e-6)
+    centre = (lo + hi) / 2
+    fig = _figure(1.05 * len(picks), 1.2)
+    for k, i in enumerate(picks):
+        ax = fig.add_subplot(1, len(picks), k + 1)
+        p = points[i]
+        if not edges:  # loose points (a tracked fingertip): draw the path so far
+            for k in range(p.shape[0]):
+                ax.plot(points[: i + 1, k, 0], points[: i + 1, k, 1], color=_EDGE, lw=1.0)
+        for a, b in edges:
+            if np.isfinite(p[a, 0]) and np.isfinite(p[b, 0]):
+                ax.plot([p[a, 0], p[b, 0]], [p[a, 1], p[b, 1]], color=_EDGE, lw=1.0)
+        shown = np.isfinite(p[:, 0])
+        ax.scatter(p[shown, 0], p[shown, 1], s=4, c=[colors[j] for j in np.flatnonzero(shown)])
+        if not shown.any():
+            ax.text(0.5, 0.5, "nobody\ndetected", ha="center", va="center", fontsize=7,
+                    transform=ax.transAxes)  # fmt: skip
+        ax.set_xlim(centre[0] - half, centre[0] + half)
+        ax.set_ylim(centre[1] + half, centre[1] - half)  # image y points down
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{float(sequence.timestamps[i]):.2f} s", fontsize=7)
+    return _png(fig)
+
+
+def _edge_indices(layout: Any) -> tuple[tuple[int, int], ...]:
+    return tuple(layout.edge_indices)
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
+table { border-collapse: collapse; } td, th { padding: 0.2em 0.7em; text-align: right; }
+th { border-bottom: 1px solid #999; } td:first-child, th:first-child { text-align: left; }
+.big { font-size: 1.3em; } .note { color: #555; } .wrong td { vertical-align: middle; }
+img.matrix { max-width: 48%; } img.strip { height: 100px; }
+"""
+
+
+def report_html(
+    report: dict[str, Any],
+    matrices: Sequence[bytes],
+    strips: dict[int, bytes],
+    *,
+    title: str,
+    note: str = "",
+) -> str:
+    """The single-page report.
+
+    Args:
+        report: `EvaluationReport.to_dict()` (scores, per-class table, misclassified).
+        matrices: PNG bytes of the confusion pictures, shown side by side.
+        strips: index into `report["misclassified"]` → PNG bytes of its skeleton strip.
+        title: the page heading (model and dataset).
+        note: a line under the heading (e.g. what the split was).
+
+    Returns:
+        The HTML text; every image is embedded, the page loads nothing else.
+    """
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+    ]
+    if note:
+        parts.append(f'<p class="note">{esc(note)}</p>')
+    parts.append(
+        f'<p class="big">accuracy {report["accuracy"]:.3f} &nbsp; macro F1'
+        f" {report['macro_f1']:.3f} &nbsp; ({report['num_clips']} clips,"
+        f" {len(report['misclassified'])} wrong)</p>"
+    )
+    parts.append(
+        "<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>clips</th></tr>"
+    )
+    for name, row in report["per_class"].items():
+        parts.append(
+            f"<tr><td>{esc(name)}</td><td>{row['precision']:.3f}</td><td>{row['recall']:.3f}</td>"
+            f"<td>{row['f1']:.3f}</td><td>{row['support']}</td></tr>"
+        )
+    parts.append("</table><h2>Confusion matrix</h2><p>")
+    for png in matrices:
+        parts.append(f'<img class="matrix" alt="confusion matrix" src="{_data_uri(png)}">')
+    parts.append("</p>")
+    wrong = report["misclassified"]
+    parts.append(f"<h2>Misclassified clips ({len(wrong)})</h2>")
+    if not wrong:
+        parts.append("<p>None: every clip was classified correctly.</p>")
+    else:
+        if len(wrong) > len(strips):
+            parts.append(
+                f'<p class="note">Skeleton strips of the first {len(strips)}; the rest are'
+                " listed.</p>"
+            )
+        parts.append(
+            '<table class="wrong"><tr><th>clip</th><th>true</th><th>predicted</th>'
+            "<th>confidence</th><th>frames (skeleton)</th></tr>"
+        )
+        for i, item in enumerate(wrong):
+            strip = strips.get(i)
+            image = (
+                f'<img class="strip" alt="skeleton of {esc(str(item["file"]))}"'
+                f' src="{_data_uri(strip)}">'
+                if strip
+                else ""
+            )
+            parts.append(
+                f"<tr><td>{esc(str(item['file']))}</td><td>{esc(str(item['true']))}</td>"
+                f"<td>{esc(str(item['predicted']))}</td><td>{item['confidence']:.2f}</td>"
+                f"<td>{image}</td></tr>"
+            )
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
