@@ -337,14 +337,9 @@ def run(args) -> Report:
             identical &= same_sequences(reference, result)
     finally:
         pool.shutdown()
-    before = os.times()
     with Stopwatch() as cold:
         fresh = extract_many(paths, options, cache=False, progress=False, workers=2)
-    after = os.times()
-    # CPU of the whole fresh-pool run: this process and its (reaped) worker processes
-    cold_cpu = cold.cpu + (
-        after.children_user - before.children_user + after.children_system - before.children_system
-    )
+    cold_cpu = cold.cpu  # this process and its worker processes, reaped at shutdown
     identical &= same_sequences(reference, fresh)
 
     seq_best, par_best = min(sequential), min(parallel)
