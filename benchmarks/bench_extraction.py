@@ -158,7 +158,9 @@ def versus_bare_mediapipe(report: Report, repeats: int) -> float:
         start = time.perf_counter()
         sequence = extract_video(PERSON_VIDEO, options)
         ours.append(len(sequence) / (time.perf_counter() - start))
-    ratio = max(ours) / max(bare)
+    # each pair ran back to back, so a load burst hits both of its runs: the median of
+    # the pairs' ratios is steadier on a shared machine than the ratio of the best runs
+    ratio = float(np.median([o / b for o, b in zip(ours, bare)]))
     report.figure("vs_bare.bare_fps", bare, "frames/s", "bare MediaPipe loop runs (720p)")
     report.figure("vs_bare.poseact_fps", ours, "frames/s", "poseact extract_video runs (720p)")
     pairs = ", ".join(f"{o / b:.2f}" for o, b in zip(ours, bare))
@@ -169,8 +171,9 @@ def versus_bare_mediapipe(report: Report, repeats: int) -> float:
         "×",
         f"≥ {TARGET_VS_BARE:g}×",
         ratio >= TARGET_VS_BARE,
-        f"best runs {max(ours):.1f} vs {max(bare):.1f} frames/s on {n} frames of"
-        f" {PERSON_VIDEO.name}; per-pair ratios {pairs}; poseact decodes in a reader thread",
+        f"median of the per-pair ratios {pairs}; best runs {max(ours):.1f} vs"
+        f" {max(bare):.1f} frames/s ({max(ours) / max(bare):.2f}×) on {n} frames of"
+        f" {PERSON_VIDEO.name}; poseact decodes in a reader thread",
     )
     return ratio
 
