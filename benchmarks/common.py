@@ -351,10 +351,11 @@ def embedded_split():
 
 
 def trained_classifier(work: Path, quick: bool):
-    """poseact's default classifier (GRU, 64 units) trained on the embedded dataset's
-    training subjects; trained once per work folder and loaded afterwards."""
+    """A GRU of 64 units (the streaming default: its model file holds the single-step
+    form) trained on the embedded dataset's training subjects; trained once per work
+    folder and loaded afterwards."""
     from poseact.train.classifier import GestureClassifier
-    from poseact.train.options import TrainingOptions
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     path = work / ("gru_quick.poseact" if quick else "gru.poseact")
     if path.is_file():
@@ -362,7 +363,8 @@ def trained_classifier(work: Path, quick: bool):
     train, _ = embedded_split()
     training = TrainingOptions(epochs=10, seed=0) if quick else TrainingOptions(seed=0)
     start = time.perf_counter()
-    classifier = GestureClassifier(training=training).fit(train)
+    classifier = GestureClassifier(model=ModelOptions(architecture="gru"), training=training)
+    classifier.fit(train)
     print(f"  (trained the benchmark GRU in {time.perf_counter() - start:.1f} s)", flush=True)
     classifier.save(path)
     return classifier

@@ -40,10 +40,13 @@ def test_a_version_1_file_loads_and_answers_as_it_did():
 def default_gru():
     """A GRU of the default size (64 units): what the size targets are about."""
     from poseact.train.classifier import GestureClassifier
-    from poseact.train.options import TrainingOptions
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     train, test = load_asl_signs("pose").split(0.3, seed=0)
-    return GestureClassifier(training=TrainingOptions(epochs=30, seed=0)).fit(train), test
+    clf = GestureClassifier(
+        model=ModelOptions(architecture="gru"), training=TrainingOptions(epochs=30, seed=0)
+    )
+    return clf.fit(train), test
 
 
 @pytest.mark.parametrize(("quantization", "limit_kb"), [("int8", 100), ("float", 250)])

@@ -101,7 +101,10 @@ def test_iterated_once_and_depth_checked(testdata_dir):
 def test_ctrl_c_stops_reader_and_process_cleanly(testdata_dir):
     """A real SIGINT while frames are being read: KeyboardInterrupt, no hang, no leak."""
     code = f"""
-import sys, threading
+import signal, sys, threading
+# Ctrl+C raises KeyboardInterrupt even if this child inherited SIGINT ignored (a
+# background job's children do)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from poseact.extract.reader import ReadAhead
 from poseact.extract.sources import VideoFileSource
 try:

@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import http.client
 import logging
 import os
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -375,6 +372,10 @@ def download_model(
             not a zip with the expected members, or has the wrong sha256; the message
             names the URL and nothing is left at `dest`.
     """
+    import http.client  # here, not at module level: ~0.1 s of every process's start
+    import urllib.error
+    import urllib.request
+
     dest = Path(dest)
     digest = hashlib.sha256()
     try:
