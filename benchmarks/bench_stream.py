@@ -39,6 +39,7 @@ from benchmarks.common import SHARED, Report, embedded_split, main_wrapper
 ASL = SHARED / "data" / "asl_signs" / "asl_signs.npz"
 TESTDATA = SHARED / "testdata"
 BACKGROUND = "none"
+BLEND = 0.5  # seconds of transition between two clips of a stream
 PARTIAL = 0.5  # AugmentOptions.partial of the "after" models
 STRICT_NOTE = "threshold 0.8, min_frames 8"
 VIDEOS = ("person_thumb_up.mp4", "hand_open.mp4")
@@ -124,6 +125,18 @@ def background_clips(train, rng):
     for i, seq in enumerate(train.sequences[::2]):
         clips.append(_held(seq, 0, 1.2, rng, f"rest{i}a"))
         clips.append(_held(seq, len(seq) - 1, 1.2, rng, f"rest{i}b"))
+    # the frames between recorded clips: moving from other motion to the rest posture
+    # before a sign and back after it (a session's frames that are no sign)
+    from poseact.train.streams import Segment, chain_segments
+
+    for i, seq in enumerate(train.sequences[1::2]):
+        motion = video_landmarks(VIDEOS[i % 2])
+        start = rng.uniform(0.0, motion.duration / 2 - 1.0)
+        moving = Segment(sequence=motion, start=start, end=start + 1.0)
+        rest = Segment(sequence=_held(seq, 0 if i % 4 < 2 else len(seq) - 1, 0.6, rng, "r"))
+        pieces = [moving, rest] if i % 2 else [rest, moving]
+        stream, _ = chain_segments(pieces, blend=BLEND, source=f"between{i}")
+        clips.append(stream)
     return clips
 
 
@@ -163,7 +176,7 @@ def asl_streams(test, seeds):
                 )
             )
         segments.append(Segment(sequence=videos[0], start=videos[0].duration - 2.0))
-        out.append(chain_segments(segments, source=f"asl-stream-{seed}"))
+        out.append(chain_segments(segments, blend=BLEND, source=f"asl-stream-{seed}"))
     return out
 
 
