@@ -83,6 +83,8 @@ def trained(folder, tmp_path_factory) -> tuple[Path, str]:
         "--test-fraction",
         "0",
         "--no-cache",
+        "--reject-rate",
+        "0.05",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     exported = poseact("export", model, "-o", out / "signs.tflite")
@@ -95,8 +97,10 @@ def test_train_picks_none_as_background_and_keeps_the_empty_room(trained):
 
     model, stdout = trained
     assert "background class: 'none'" in stdout
+    assert "rejection: answers 'unknown' below" in stdout
     meta = read_model_metadata(model)
     assert meta["background"] == "none"
+    assert set(meta["rejection"]["thresholds"]) == {"hello", "iloveyou", "thanks"}
     assert meta["classes"] == ["hello", "iloveyou", "none", "thanks"]
 
 
