@@ -192,3 +192,15 @@ def test_cli_predict_prints_the_rule_answer(asl_open_set, asl_split, tmp_path):
     ).stdout
     answers = [json.loads(line)["label"] for line in out.splitlines() if line.startswith("{")]
     assert answers == expected
+
+
+def test_a_gesture_that_gives_way_to_the_background_keeps_its_length():
+    """The event ends where the change to "no gesture" began, not at its own start."""
+    decider = Decider(["wave", "none"], "none", DecisionOptions(min_frames=3))
+    frames = [np.array([0.95, 0.05])] * 30 + [np.array([0.02, 0.98])] * 30
+    events = [e for k, p in enumerate(frames) for e in decider.update(p, k / 30)]
+    ended = [e for e in events if e.end is not None]
+    assert len(ended) == 1
+    assert ended[0].start == pytest.approx(0.0)
+    # EMA (α 0.3) falls below 0.6 on the second background frame: the change began there
+    assert ended[0].end == pytest.approx(31 / 30)

@@ -11,6 +11,10 @@ import numpy as np
 from poseact.core.choices import SMOOTHINGS
 from poseact.runtime.rejection import RejectionRule
 
+#: No change pending. Not None: None is a real candidate ("no gesture"), and a change
+#: to it must record where it began (where the gesture before it ends).
+_NO_CHANGE = object()
+
 
 # ---------------------------------------------------------------------- decisions
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +103,7 @@ class Decider:
         self._smoothed: np.ndarray | None = None
         self._votes: deque[int] = deque(maxlen=self.options.majority_frames)
         self._recent: deque[np.ndarray] = deque(maxlen=self.options.majority_frames)
-        self._candidate: str | None = None
+        self._candidate: str | None | object = _NO_CHANGE
         self._candidate_count = 0
         self._candidate_start = 0.0
         self._current: str | None = None
@@ -143,7 +147,7 @@ class Decider:
         self.label, self.confidence = label, confidence
         events: list[GestureEvent] = []
         if accepted == self._current:
-            self._candidate, self._candidate_count = None, 0
+            self._candidate, self._candidate_count = _NO_CHANGE, 0
             if accepted is not None:
                 self._current_peak = max(self._current_peak, confidence)
             return events
@@ -166,7 +170,7 @@ class Decider:
             self._current, self._current_start = accepted, self._candidate_start
             self._current_peak = confidence
             events.append(GestureEvent(accepted, self._candidate_start, None, confidence))
-        self._candidate, self._candidate_count = None, 0
+        self._candidate, self._candidate_count = _NO_CHANGE, 0
         return events
 
     def finish(self, now: float) -> list[GestureEvent]:

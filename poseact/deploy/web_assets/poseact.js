@@ -926,7 +926,7 @@ export class Decider {
     this.smoothed = null;
     this.votes = [];
     this.recent = [];
-    this.candidate = null;
+    this.candidate = undefined; // no change pending (null is one: "no gesture")
     this.candidateCount = 0;
     this.candidateStart = 0;
     this.current = null;
@@ -994,7 +994,7 @@ export class Decider {
     this.confidence = confidence;
     const events = [];
     if (accepted === this.current) {
-      this.candidate = null;
+      this.candidate = undefined;
       this.candidateCount = 0;
       if (accepted !== null) this.currentPeak = Math.max(this.currentPeak, confidence);
       return events;
@@ -1021,7 +1021,7 @@ export class Decider {
       this.currentPeak = confidence;
       events.push({ label: accepted, start: this.candidateStart, end: null, confidence });
     }
-    this.candidate = null;
+    this.candidate = undefined;
     this.candidateCount = 0;
     return events;
   }
