@@ -31,9 +31,8 @@ from poseact.core.errors import ModelFormatError
 from poseact.deploy.web import CDN_BASE_URL, JS_PACKAGES, WebAssetError, build_web_app, serve
 from poseact.normalize.spec import NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
-from poseact.runtime.decider import DecisionOptions
+from poseact.runtime.decider import Decider, DecisionOptions
 from poseact.runtime.model import TFLiteGestureModel
-from poseact.runtime.recognizer import StreamingRecognizer
 from poseact.runtime.steppers import StatefulStepper, WindowStepper
 from poseact.testing import chromium_args, video_to_y4m
 
@@ -464,16 +463,14 @@ def test_litertjs_matches_the_python_runtime(browser_page, recording, asl_split)
 
 
 def _python_decisions(model, options, background, probs_and_times):
-    recognizer = StreamingRecognizer(model, options)
-    recognizer.model = SimpleNamespace(classes_=model.classes_, background=background)
+    decider = Decider(model.classes_, background, options)
     out = []
     for probs, now in probs_and_times:
-        best, confidence = recognizer._smooth(np.asarray(probs, np.float32))
-        events = recognizer._decide(str(model.classes_[best]), confidence, now)
+        events = decider.update(np.asarray(probs, np.float32), now)
         out.append(
             (
-                recognizer.label,
-                confidence,
+                decider.label,
+                decider.confidence,
                 [(e.label, e.start, e.end, e.confidence) for e in events],
             )
         )
