@@ -176,6 +176,7 @@ def _check_report_dir(report_dir: str | None) -> None:
 
 
 def _show_report(report, report_dir: str | None) -> None:
+    print(report.title)
     print(report.summary())
     if report_dir:
         paths = report.save(report_dir)
@@ -326,7 +327,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _check_report_dir(args.report_dir)
     model = load_model(args.model)
     data = _load_dataset(args, args.data, _model_layout(model))
-    print(f"dataset: {data.summary()}")
+    print(f"dataset {Path(data.name).name if data.name else args.data}: {data.summary()}")
     if args.leave_one_subject_out:
         return _leave_one_subject_out(args, model, data)
     _warn_groups(data)
