@@ -330,7 +330,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"dataset {Path(data.name).name if data.name else args.data}: {data.summary()}")
     if args.leave_one_subject_out:
         return _leave_one_subject_out(args, model, data)
-    _warn_groups(data)
     _show_report(evaluate(model, data, model_name=Path(args.model).name), args.report_dir)
     return 0
 
