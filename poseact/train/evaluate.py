@@ -284,7 +284,7 @@ def evaluate(
             predicted=predicted[i],
             confidence=confidence(i),
             group=groups[i],
-            sequence=seq,
+            sequence=seq if hasattr(seq, "landmarks") else None,
         )
         for i, seq in enumerate(sequences)
     )
