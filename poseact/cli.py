@@ -620,7 +620,7 @@ def _say_capacity(source: str, options) -> None:
     countdown = resolved.countdown_seconds
     print(
         f"{source}: {seconds:.1f} s of video has room for {resolved.clips_that_fit(seconds)}"
-        f" clips of {options.clip_seconds:g} s ({options.total_clips} asked; cut by time,"
+        f" of the {options.total_clips} clips asked ({options.clip_seconds:g} s each, cut by time,"
         f" {f'{countdown:g} s countdown' if countdown else 'no countdown'})"
     )
 

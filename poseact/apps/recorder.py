@@ -601,7 +601,8 @@ class _Session:
             )
 
     def _video_path(self, label: str, number: int) -> Path:
-        return self.video_root / label / f"{label}_{number:03d}{_VIDEO_SUFFIX}"
+        prefix = self.options.clip_prefix(label)
+        return self.video_root / label / f"{prefix}_{number:03d}{_VIDEO_SUFFIX}"
 
     def _publish(self, clip: _Clip, sequence: LandmarkSequence) -> tuple[int, Path, Path | None]:
         """Save the clip under the first free number from `clip.number` on.
@@ -615,7 +616,7 @@ class _Session:
         """
         number = clip.number
         while True:
-            name = f"{clip.label}_{number:03d}"
+            name = f"{self.options.clip_prefix(clip.label)}_{number:03d}"
             path = self.root / clip.label / f"{name}.npz"
             video_path = self._video_path(clip.label, number) if clip.video else None
             if path.exists() or (video_path is not None and video_path.exists()):
