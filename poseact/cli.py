@@ -176,6 +176,7 @@ def _check_report_dir(report_dir: str | None) -> None:
 
 
 def _show_report(report, report_dir: str | None) -> None:
+    print(report.title)
     print(report.summary())
     if report_dir:
         paths = report.save(report_dir)
@@ -326,10 +327,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _check_report_dir(args.report_dir)
     model = load_model(args.model)
     data = _load_dataset(args, args.data, _model_layout(model))
-    print(f"dataset: {data.summary()}")
+    print(f"dataset {Path(data.name).name if data.name else args.data}: {data.summary()}")
     if args.leave_one_subject_out:
         return _leave_one_subject_out(args, model, data)
-    _warn_groups(data)
     _show_report(evaluate(model, data, model_name=Path(args.model).name), args.report_dir)
     return 0
 
@@ -620,7 +620,7 @@ def _say_capacity(source: str, options) -> None:
     countdown = resolved.countdown_seconds
     print(
         f"{source}: {seconds:.1f} s of video has room for {resolved.clips_that_fit(seconds)}"
-        f" clips of {options.clip_seconds:g} s ({options.total_clips} asked; cut by time,"
+        f" of the {options.total_clips} clips asked ({options.clip_seconds:g} s each, cut by time,"
         f" {f'{countdown:g} s countdown' if countdown else 'no countdown'})"
     )
 

@@ -78,7 +78,7 @@ def test_extract_a_real_video(tmp_path, capsys, isolated_cache):
     video = make_astronaut_video(tmp_path / "person.mp4", frames=8)
     out = tmp_path / "person.npz"
     assert main(["-q", "extract", str(video), "-o", str(out)]) == 0
-    assert "8 frames, landmarks in 8" in capsys.readouterr().out
+    assert "8 frames, a person in 8" in capsys.readouterr().out
     from poseact.core.sequence import LandmarkSequence
 
     assert LandmarkSequence.load(out).landmarks.shape == (8, 33, 3)

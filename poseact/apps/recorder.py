@@ -601,8 +601,8 @@ class _Session:
             )
 
     def _video_path(self, label: str, number: int) -> Path:
-        name = f"{self.options.clip_prefix(label)}_{number:03d}"
-        return self.video_root / label / f"{name}{_VIDEO_SUFFIX}"
+        prefix = self.options.clip_prefix(label)
+        return self.video_root / label / f"{prefix}_{number:03d}{_VIDEO_SUFFIX}"
 
     def _publish(self, clip: _Clip, sequence: LandmarkSequence) -> tuple[int, Path, Path | None]:
         """Save the clip under the first free number from `clip.number` on.

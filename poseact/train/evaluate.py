@@ -34,7 +34,8 @@ class ClipResult:
         file: where the clip came from (its file, or `dataset[i]`).
         true: its label.
         predicted: the model's answer.
-        confidence: the model's probability of its answer, in [0, 1].
+        confidence: the model's probability of its answer, in [0, 1]; None for a model
+            without `predict_proba`.
         group: the clip's subject or recording ("" if unknown).
         sequence: the clip itself (for pictures; not saved).
     """
@@ -42,7 +43,7 @@ class ClipResult:
     file: str
     true: str
     predicted: str
-    confidence: float
+    confidence: float | None
     group: str = ""
     sequence: Any = field(default=None, repr=False)
 
@@ -51,7 +52,7 @@ class ClipResult:
             "file": self.file,
             "true": self.true,
             "predicted": self.predicted,
-            "confidence": round(float(self.confidence), 4),
+            "confidence": None if self.confidence is None else round(float(self.confidence), 4),
             **({"group": self.group} if self.group else {}),
         }
 
@@ -262,21 +263,28 @@ def evaluate(
             f"{' ' + str(model.path) if getattr(model, 'path', None) else ''} does not know"
             f" (it knows {list(classes)}){'; e.g. ' + first if first else ''}"
         )
-    probabilities = np.asarray(model.predict_proba(sequences), dtype=np.float64)
     predicted = [str(p) for p in model.predict(sequences)]
     column = {c: i for i, c in enumerate(classes)}
+    probabilities = (
+        np.asarray(model.predict_proba(sequences), dtype=np.float64)
+        if hasattr(model, "predict_proba")
+        else None
+    )
+
+    def confidence(i: int) -> float | None:
+        if probabilities is None:
+            return None
+        row = probabilities[i]
+        return float(row[column[predicted[i]]] if predicted[i] in column else row.max())
+
     clips = tuple(
         ClipResult(
             file=str(getattr(seq, "source", "") or f"clip {i}"),
             true=truth[i],
             predicted=predicted[i],
-            confidence=float(
-                probabilities[i, column[predicted[i]]]
-                if predicted[i] in column
-                else probabilities[i].max()
-            ),
+            confidence=confidence(i),
             group=groups[i],
-            sequence=seq,
+            sequence=seq if hasattr(seq, "landmarks") else None,
         )
         for i, seq in enumerate(sequences)
     )

@@ -152,6 +152,11 @@ def _edge_indices(layout: Any) -> tuple[tuple[int, int], ...]:
     return tuple(layout.edge_indices)
 
 
+def _confidence(item: dict[str, Any]) -> str:
+    value = item.get("confidence")
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
@@ -236,7 +241,7 @@ def report_html(
             )
             parts.append(
                 f"<tr><td>{esc(str(item['file']))}</td><td>{esc(str(item['true']))}</td>"
-                f"<td>{esc(str(item['predicted']))}</td><td>{item['confidence']:.2f}</td>"
+                f"<td>{esc(str(item['predicted']))}</td><td>{_confidence(item)}</td>"
                 f"<td>{image}</td></tr>"
             )
         parts.append("</table>")
