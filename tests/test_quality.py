@@ -235,10 +235,10 @@ def test_yardstick_beats_chance_on_real_clips(asl_split, asl_dataset):
     assert boosted.score(test) >= 0.8
     grid = Normalizer(NormalizerSpec(layout="pose")).resampled(asl_dataset.sequences[0])
     stats = clip_statistics(grid)
-    flat = np.nan_to_num(grid.reshape(len(grid), -1))
+    flat = grid.reshape(len(grid), -1)
     assert stats.shape == (8 * 99,)
-    assert np.allclose(stats[:99], flat.mean(0))
-    assert np.allclose(stats[-99:], np.diff(flat, axis=0).max(0))
+    assert np.allclose(stats[:99], np.nan_to_num(flat).mean(0))
+    assert np.allclose(stats[-99:], np.nan_to_num(np.diff(flat, axis=0)).max(0))
     with pytest.raises(NotFittedError):
         ClipStatisticsClassifier().predict(test)
     with pytest.raises(ValueError, match="unknown yardstick estimator"):
@@ -286,3 +286,20 @@ def test_an_already_centred_point_layout_trains(tmp_path):
     assert clf.normalizer_spec_.window == 16
     assert clf.score(test) >= 0.9  # no mirror by default: a mirror swaps cw and ccw
     assert isinstance(test.sequences[0], LandmarkSequence)
+
+
+def test_auto_architecture_reports_what_it_tried(asl_split, caplog):
+    train, test = asl_split
+    with caplog.at_level("INFO", logger="poseact.train.auto"):
+        clf = GestureClassifier(
+            model=ModelOptions(architecture="auto", units=8, auto_seconds=1e-3),
+            training=TrainingOptions(epochs=2, seed=0),
+        ).fit(train.subset(range(0, len(train), 2)))
+    report = clf.auto_report_
+    assert [r["architecture"] for r in report] == ["stats_pool"]  # the budget ran out
+    assert len(report[0]["folds"]) == 3 and 0 <= report[0]["accuracy"] <= 1
+    assert "auto: chose stats_pool" in caplog.text and "not tried" in caplog.text
+    assert clf._model_options().architecture == "stats_pool"
+    assert clf.predict(test).shape == (len(test),)
+    with pytest.raises(ValueError, match="auto_seconds"):
+        ModelOptions(architecture="auto", auto_seconds=0)
