@@ -172,6 +172,9 @@ def configs() -> dict[str, Callable]:
         "patience20": trained(patience=20),
         "no_validation": trained(validation_fraction=0.0),
         "fps30": lambda layout, quick: _classifier(quick, NormalizerSpec(layout=layout, fps=30.0)),
+        "accelerations": lambda layout, quick: _classifier(
+            quick, NormalizerSpec(layout=layout, accelerations=True)
+        ),
         "patience20_lr1e-3": trained(patience=20, learning_rate=1e-3, epochs=100),
         # the Kaggle ISLR recipe, one piece at a time on top of the defaults
         "mirror": augmented(mirror=0.5),

@@ -29,11 +29,23 @@ POSE = get_layout("pose")
 
 
 def _retimed(data: Dataset, seconds: float) -> Dataset:
-    """The same real clips, played so that each lasts `seconds`."""
+    """The same real clips, slowed down to last `seconds` each, seen by a 30 fps camera
+    (landmarks interpolated linearly between the recorded frames)."""
     sequences = []
     for s in data.sequences:
-        t = np.linspace(0.0, seconds, len(s))
-        sequences.append(s.replace(timestamps=t))
+        frames = int(round(seconds * 30)) + 1
+        at = np.linspace(0, len(s) - 1, frames)
+        left = np.floor(at).astype(int)
+        right = np.minimum(left + 1, len(s) - 1)
+        w = (at - left)[:, None, None].astype(np.float32)
+        landmarks = s.landmarks[left] * (1 - w) + s.landmarks[right] * w
+        sequences.append(
+            s.replace(
+                timestamps=np.arange(frames) / 30.0,
+                landmarks=landmarks.astype(np.float32),
+                visibility=s.visibility[np.rint(at).astype(int)],
+            )
+        )
     return Dataset(tuple(sequences), data.labels, data.groups, name=data.name)
 
 
@@ -44,8 +56,8 @@ def test_timing_follows_the_clip_durations():
     long, _ = choose_timing(NormalizerSpec(), np.full(20, 10.0), rates)
     assert (short.fps, short.window, short.sampling) == (30.0, 61, "center")
     assert "window=61" in why and "20 training clips" in why
-    # 10 s clips: the window still spans the typical clip, at a lower rate
-    assert long.window == MAX_WINDOW and long.window / long.fps == pytest.approx(10.0, rel=0.02)
+    # 10 s clips: the longest window, sampling segments of the whole clip
+    assert (long.fps, long.window, long.sampling) == (30.0, MAX_WINDOW, "segments")
     mixed, _ = choose_timing(NormalizerSpec(), np.r_[np.full(15, 2.0), np.full(5, 9.0)], rates)
     assert mixed.window == 61 and mixed.sampling == "segments"  # a quarter are far longer
     slow_camera, _ = choose_timing(NormalizerSpec(), np.full(20, 1.0), np.full(20, 15.0))
@@ -71,11 +83,11 @@ def test_fit_chooses_the_window_from_real_clips(asl_split, caplog):
                 model=ModelOptions(units=8), training=TrainingOptions(epochs=1)
             ).fit(data)
         spec = clf.normalizer_spec_
-        windows[seconds] = spec.window / spec.fps
+        windows[seconds] = (spec.window, spec.sampling)
         assert f"median clip {seconds:.2f} s" in caplog.text
         assert clf.predict_proba(_retimed(test, seconds)).shape == (len(test), 3)
-    assert windows[2.0] == pytest.approx(2.0, abs=0.05)
-    assert windows[10.0] == pytest.approx(10.0, rel=0.02)
+    assert windows[2.0] == (61, "center")
+    assert windows[10.0] == (MAX_WINDOW, "segments")
     explicit = GestureClassifier(
         normalizer=NormalizerSpec(fps=20.0, window=12, sampling="end"),
         model=ModelOptions(units=8),
