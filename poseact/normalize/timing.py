@@ -3,8 +3,9 @@
 `GestureClassifier.fit` calls `choose_timing` for every `NormalizerSpec` timing left as
 None (explicit settings always win). The rule (docs/normalizer.md):
 
-1. fps: the clips' median frame rate, at most `MAX_FPS` (30): the grid never
-   invents frames a camera did not see, and 30 fps resolves every human gesture.
+1. fps: the clips' median frame rate rounded to a whole number, at most `MAX_FPS`
+   (30): the grid never invents frames a camera did not see, and 30 fps resolves
+   every human gesture.
 2. window: covers the typical (median-length) clip, `round(duration · fps) + 1` frames,
    within [`MIN_WINDOW`, `MAX_WINDOW`] (64 frames keep training fast and models small).
 3. sampling: "segments" (TSN: one frame from each of `window` equal parts of the whole
@@ -62,7 +63,8 @@ def choose_timing(
     why = []
     fps = spec.fps
     if fps is None:
-        fps = round(float(min(MAX_FPS, np.median(rates))) if len(rates) else MAX_FPS, 2)
+        # nominal rates are whole numbers (29.97 and a jittery 29.9 are 30 fps)
+        fps = float(max(1, round(min(MAX_FPS, np.median(rates))))) if len(rates) else MAX_FPS
         why.append(f"fps={fps:g} (clips at {np.median(rates) if len(rates) else 0:.3g} fps)")
     window = spec.window
     if window is None:
