@@ -310,6 +310,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"rejection: answers {rule.unknown!r} below {limits} (calibrated on {rule.windows}"
             f" validation windows for {rule.false_reject:.0%} of known gestures rejected)"
         )
+    spec = run.classifier.normalizer_spec_
+    print(
+        f"normalizer: {spec.fps:g} fps, window {spec.window} frames"
+        f" ({spec.window / spec.fps:.2f} s), sampling {spec.sampling}"
+        + (", standardized" if spec.standardized else "")
+    )
     if run.report is not None:
         print(
             "on the unseen subjects:" if run.by_subject else "on the held-out clips (same people):"
