@@ -22,6 +22,7 @@ from poseact.core.choices import (
     ARCHITECTURES,
     EXTRACTION_LAYOUTS,
     INPUT_STREAMS,
+    MODEL_ARCHITECTURES,
     QUANTIZATIONS,
     SAMPLINGS,
     SMOOTHINGS,
@@ -764,7 +765,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         ModelOptions,
         ["architecture", "units", "layers", "dropout", "inputs"],
         prefix="model.",
-        choices={"architecture": ARCHITECTURES, "inputs": INPUT_STREAMS},
+        choices={"architecture": MODEL_ARCHITECTURES, "inputs": INPUT_STREAMS},
     )
     group = parser.add_argument_group("training")
     add_option_flags(
