@@ -50,16 +50,18 @@ def choose_architecture(
     model: ModelOptions,
     training: TrainingOptions,
     *,
+    estimator: type,
     cache: GridCache | None = None,
 ) -> tuple[ModelOptions, list[dict]]:
     """The candidate with the best cross-validated accuracy, and what was tried.
+
+    Args:
+        estimator: the classifier class trained per fold (`GestureClassifier`).
 
     Returns:
         (`model` with the chosen architecture, one dict per candidate tried:
         architecture, fold accuracies, mean accuracy, seconds).
     """
-    from poseact.train.classifier import GestureClassifier
-
     folds = cross_validation_folds(data, AUTO_FOLDS, training.seed)
     started = time.perf_counter()
     tried: list[dict] = []
@@ -74,7 +76,7 @@ def choose_architecture(
         scores = []
         begin = time.perf_counter()
         for train_idx, test_idx in folds:
-            clf = GestureClassifier(normalizer=spec, model=options, training=training)
+            clf = estimator(normalizer=spec, model=options, training=training)
             clf.fit(data.subset(train_idx), cache=cache)
             scores.append(clf.score(data.subset(test_idx)))
         tried.append(

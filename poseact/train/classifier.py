@@ -228,7 +228,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             from poseact.train.auto import choose_architecture
 
             model_options, self.auto_report_ = choose_architecture(
-                data, spec, model_options, training, cache=cache
+                data, spec, model_options, training, estimator=type(self), cache=cache
             )
         self.model_options_ = model_options
         train, val = split_validation(data, training, action="training")
