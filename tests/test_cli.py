@@ -33,7 +33,7 @@ def test_train_evaluate_export_predict(small_folder, tmp_path, capsys):
                 "-o",
                 str(model),
                 "--epochs",
-                "6",
+                "20",
                 "--units",
                 "16",
                 "--report-dir",
