@@ -25,7 +25,16 @@ from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS, format_value, machine_info
 
-BENCHMARKS = ("extraction", "cache", "live", "classifier", "training", "models", "stream")
+BENCHMARKS = (
+    "extraction",
+    "cache",
+    "live",
+    "classifier",
+    "training",
+    "models",
+    "stream",
+    "quality",
+)
 
 
 def run_one(name: str, quick: bool, work: Path) -> tuple[bool, float]:

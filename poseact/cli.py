@@ -22,6 +22,7 @@ from poseact.core.choices import (
     ARCHITECTURES,
     EXTRACTION_LAYOUTS,
     INPUT_STREAMS,
+    MODEL_ARCHITECTURES,
     QUANTIZATIONS,
     SAMPLINGS,
     SMOOTHINGS,
@@ -311,6 +312,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"rejection: answers {rule.unknown!r} below {limits} (calibrated on {rule.windows}"
             f" validation windows for {rule.false_reject:.0%} of known gestures rejected)"
         )
+    spec = run.classifier.normalizer_spec_
+    print(
+        f"normalizer: {spec.fps:g} fps, window {spec.window} frames"
+        f" ({spec.window / spec.fps:.2f} s), sampling {spec.sampling}"
+        + (", standardized" if spec.standardized else "")
+    )
     if run.report is not None:
         print(
             "on the unseen subjects:" if run.by_subject else "on the held-out clips (same people):"
@@ -758,7 +765,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         ModelOptions,
         ["architecture", "units", "layers", "dropout", "inputs"],
         prefix="model.",
-        choices={"architecture": ARCHITECTURES, "inputs": INPUT_STREAMS},
+        choices={"architecture": MODEL_ARCHITECTURES, "inputs": INPUT_STREAMS},
     )
     group = parser.add_argument_group("training")
     add_option_flags(

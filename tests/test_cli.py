@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -32,7 +33,7 @@ def test_train_evaluate_export_predict(small_folder, tmp_path, capsys):
                 "-o",
                 str(model),
                 "--epochs",
-                "6",
+                "20",
                 "--units",
                 "16",
                 "--report-dir",
@@ -43,6 +44,7 @@ def test_train_evaluate_export_predict(small_folder, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "45 clips, 3 classes" in out and "accuracy" in out
+    assert re.search(r"normalizer: \d+ fps, window \d+ frames \([\d.]+ s\), sampling \w+", out)
     assert (report / "confusion.png").is_file() and model.is_file()
 
     assert main(["-q", "evaluate", str(model), str(small_folder)]) == 0

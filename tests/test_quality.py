@@ -29,11 +29,23 @@ POSE = get_layout("pose")
 
 
 def _retimed(data: Dataset, seconds: float) -> Dataset:
-    """The same real clips, played so that each lasts `seconds`."""
+    """The same real clips, slowed down to last `seconds` each, seen by a 30 fps camera
+    (landmarks interpolated linearly between the recorded frames)."""
     sequences = []
     for s in data.sequences:
-        t = np.linspace(0.0, seconds, len(s))
-        sequences.append(s.replace(timestamps=t))
+        frames = int(round(seconds * 30)) + 1
+        at = np.linspace(0, len(s) - 1, frames)
+        left = np.floor(at).astype(int)
+        right = np.minimum(left + 1, len(s) - 1)
+        w = (at - left)[:, None, None].astype(np.float32)
+        landmarks = s.landmarks[left] * (1 - w) + s.landmarks[right] * w
+        sequences.append(
+            s.replace(
+                timestamps=np.arange(frames) / 30.0,
+                landmarks=landmarks.astype(np.float32),
+                visibility=s.visibility[np.rint(at).astype(int)],
+            )
+        )
     return Dataset(tuple(sequences), data.labels, data.groups, name=data.name)
 
 
@@ -44,8 +56,8 @@ def test_timing_follows_the_clip_durations():
     long, _ = choose_timing(NormalizerSpec(), np.full(20, 10.0), rates)
     assert (short.fps, short.window, short.sampling) == (30.0, 61, "center")
     assert "window=61" in why and "20 training clips" in why
-    # 10 s clips: the window still spans the typical clip, at a lower rate
-    assert long.window == MAX_WINDOW and long.window / long.fps == pytest.approx(10.0, rel=0.02)
+    # 10 s clips: the longest window, sampling segments of the whole clip
+    assert (long.fps, long.window, long.sampling) == (30.0, MAX_WINDOW, "segments")
     mixed, _ = choose_timing(NormalizerSpec(), np.r_[np.full(15, 2.0), np.full(5, 9.0)], rates)
     assert mixed.window == 61 and mixed.sampling == "segments"  # a quarter are far longer
     slow_camera, _ = choose_timing(NormalizerSpec(), np.full(20, 1.0), np.full(20, 15.0))
@@ -71,11 +83,11 @@ def test_fit_chooses_the_window_from_real_clips(asl_split, caplog):
                 model=ModelOptions(units=8), training=TrainingOptions(epochs=1)
             ).fit(data)
         spec = clf.normalizer_spec_
-        windows[seconds] = spec.window / spec.fps
+        windows[seconds] = (spec.window, spec.sampling)
         assert f"median clip {seconds:.2f} s" in caplog.text
         assert clf.predict_proba(_retimed(test, seconds)).shape == (len(test), 3)
-    assert windows[2.0] == pytest.approx(2.0, abs=0.05)
-    assert windows[10.0] == pytest.approx(10.0, rel=0.02)
+    assert windows[2.0] == (61, "center")
+    assert windows[10.0] == (MAX_WINDOW, "segments")
     explicit = GestureClassifier(
         normalizer=NormalizerSpec(fps=20.0, window=12, sampling="end"),
         model=ModelOptions(units=8),
@@ -235,10 +247,10 @@ def test_yardstick_beats_chance_on_real_clips(asl_split, asl_dataset):
     assert boosted.score(test) >= 0.8
     grid = Normalizer(NormalizerSpec(layout="pose")).resampled(asl_dataset.sequences[0])
     stats = clip_statistics(grid)
-    flat = np.nan_to_num(grid.reshape(len(grid), -1))
+    flat = grid.reshape(len(grid), -1)
     assert stats.shape == (8 * 99,)
-    assert np.allclose(stats[:99], flat.mean(0))
-    assert np.allclose(stats[-99:], np.diff(flat, axis=0).max(0))
+    assert np.allclose(stats[:99], np.nan_to_num(flat).mean(0))
+    assert np.allclose(stats[-99:], np.nan_to_num(np.diff(flat, axis=0)).max(0))
     with pytest.raises(NotFittedError):
         ClipStatisticsClassifier().predict(test)
     with pytest.raises(ValueError, match="unknown yardstick estimator"):
@@ -286,3 +298,20 @@ def test_an_already_centred_point_layout_trains(tmp_path):
     assert clf.normalizer_spec_.window == 16
     assert clf.score(test) >= 0.9  # no mirror by default: a mirror swaps cw and ccw
     assert isinstance(test.sequences[0], LandmarkSequence)
+
+
+def test_auto_architecture_reports_what_it_tried(asl_split, caplog):
+    train, test = asl_split
+    with caplog.at_level("INFO", logger="poseact.train.auto"):
+        clf = GestureClassifier(
+            model=ModelOptions(architecture="auto", units=8, auto_seconds=1e-3),
+            training=TrainingOptions(epochs=2, seed=0),
+        ).fit(train.subset(range(0, len(train), 2)))
+    report = clf.auto_report_
+    assert [r["architecture"] for r in report] == ["stats_pool"]  # the budget ran out
+    assert len(report[0]["folds"]) == 3 and 0 <= report[0]["accuracy"] <= 1
+    assert "auto: chose stats_pool" in caplog.text and "not tried" in caplog.text
+    assert clf._model_options().architecture == "stats_pool"
+    assert clf.predict(test).shape == (len(test),)
+    with pytest.raises(ValueError, match="auto_seconds"):
+        ModelOptions(architecture="auto", auto_seconds=0)

@@ -401,11 +401,34 @@ SPEC_VARIANTS = [
 
 def test_js_normalizer_matches_python_on_edge_cases(browser_page):
     """Gaps, hidden points, rate changes and every spec option, all three layouts."""
+    sizes = [[640, 480], [480, 640], None, [1280, 720], [640, 360]]
+    _compare_with_js(browser_page, SPEC_VARIANTS, sizes)
+
+
+def test_js_normalizer_matches_python_with_every_stream_standardized(browser_page, asl_split):
+    """Accelerations, bones, joint angles and the per-feature standardization learned
+    on real clips: the page computes them as Python does (float32, < 1e-5)."""
+    from poseact.normalize.fitting import fit_normalizer
+
+    train, _ = asl_split
+    streams = {"accelerations": True, "bones": True, "angles": True}
+    specs = [
+        fit_normalizer(NormalizerSpec(layout="pose", **streams), train.sequences)[0].spec,
+        fit_normalizer(
+            NormalizerSpec(layout="pose", rotate=True, use_z=False, max_gap=0.0, **streams),
+            train.sequences,
+        )[0].spec,
+    ]
+    assert all(spec.standardized for spec in specs)
+    _compare_with_js(browser_page, specs, [[640, 480], [1280, 720]])
+
+
+def _compare_with_js(browser_page, specs, sizes) -> None:
     cases = []
-    for i, spec in enumerate(SPEC_VARIANTS):
+    for i, (spec, size) in enumerate(zip(specs, sizes)):
         stream = _synthetic_stream(spec.layout, seed=i)
         stream["spec"] = spec.to_dict()
-        stream["imageSize"] = [[640, 480], [480, 640], None, [1280, 720], [640, 360]][i]
+        stream["imageSize"] = size
         cases.append(stream)
     js = browser_page.page.evaluate(
         """async (cases) => {
@@ -418,7 +441,7 @@ def test_js_normalizer_matches_python_on_edge_cases(browser_page):
         }""",
         cases,
     )
-    for spec, case, js_frames in zip(SPEC_VARIANTS, cases, js):
+    for spec, case, js_frames in zip(specs, cases, js):
         featurizer = StreamingFeaturizer(spec)
         size = tuple(case["imageSize"]) if case["imageSize"] else None
         for frame, js_rows in zip(case["frames"], js_frames):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 __all__ = [
     "ARCHITECTURES",
+    "AUTO_CANDIDATES",
+    "MODEL_ARCHITECTURES",
     "RECURRENT",
     "STREAMING",
     "INPUT_STREAMS",
@@ -31,6 +33,10 @@ ARCHITECTURES = (
     "transformer",
     "stats_pool",
 )
+#: What `ModelOptions(architecture="auto")` chooses among, in order (see train/auto.py).
+AUTO_CANDIDATES = ("stats_pool", "gru", "tcn")
+#: Every value of `ModelOptions.architecture`: a zoo architecture or "auto".
+MODEL_ARCHITECTURES = (*ARCHITECTURES, "auto")
 RECURRENT = ("gru", "lstm")
 #: Architectures exported with a single-step streaming model (stateful, exact).
 STREAMING = RECURRENT + ("tcn",)

@@ -166,7 +166,10 @@ def export_tflite(
         for window in calibration:
             yield [window[None].astype(np.float32)]
 
-    full_int8 = architecture not in RECURRENT
+    # Full-integer int8 for the feed-forward nets; weights only (dynamic range) for the
+    # recurrent ones and for stats_pool, whose standard deviation over time (a square
+    # root of a difference of means) loses too much in 8-bit activations.
+    full_int8 = architecture not in (*RECURRENT, "stats_pool")
     network = _convert(classifier.model_, quantization, representative, full_int8)
     has_stream = streaming and architecture in STREAMING
     sizes: list[int] = []

@@ -139,7 +139,8 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _model_options(self) -> ModelOptions:
-        return self.model or ModelOptions()
+        """The fitted model's options (with "auto" resolved), else the requested ones."""
+        return getattr(self, "model_options_", None) or self.model or ModelOptions()
 
     def _training_options(self) -> TrainingOptions:
         return self.training or TrainingOptions()
@@ -211,7 +212,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
 
         data = _as_dataset(X, y, groups)
         spec = self.normalizer or NormalizerSpec(layout=data.layout)
-        model_options = self._model_options()
+        model_options = self.model or ModelOptions()
         training = self._training_options()
         check_training_data(data, spec, action="fit", owner="normalizer")
         present = sorted(set(data.labels))
@@ -222,6 +223,14 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         rng = np.random.default_rng(training.seed)
         keras.utils.set_random_seed(training.seed)
 
+        self.auto_report_ = None
+        if model_options.architecture == "auto":
+            from poseact.train.auto import choose_architecture
+
+            model_options, self.auto_report_ = choose_architecture(
+                data, spec, model_options, training, estimator=type(self), cache=cache
+            )
+        self.model_options_ = model_options
         train, val = split_validation(data, training, action="training")
         normalizer, positions = fit_normalizer(spec, train.sequences, cache=cache)
         spec = normalizer.spec

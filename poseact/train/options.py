@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from poseact.core.choices import ARCHITECTURES, INPUT_STREAMS
+from poseact.core.choices import INPUT_STREAMS, MODEL_ARCHITECTURES
 from poseact.data.augment import AugmentOptions
 
 
@@ -14,7 +14,8 @@ class ModelOptions:
     """Architecture of the network.
 
     Attributes:
-        architecture: one of `ARCHITECTURES`.
+        architecture: one of `ARCHITECTURES` ("stats_pool" by default), or "auto": chosen
+            by cross-validation among `AUTO_CANDIDATES` (see `poseact.train.auto`).
         units: width of each recurrent or hidden layer (32-128 keeps models < 100 KB).
         layers: number of recurrent layers or transformer blocks (1-3); ignored by
             the MLPs and the TCN (its depth follows the window).
@@ -22,6 +23,8 @@ class ModelOptions:
         inputs: the per-frame stream(s) the network sees: "positions", "velocities",
             "both" (all normalizer features, concatenated) or "two_branch" (one Dense
             branch per stream, merged); velocities need `NormalizerSpec.velocity`.
+        auto_seconds: time budget of `architecture="auto"`, seconds: candidates are
+            cross-validated (3 folds each) until it is spent, then the best is trained.
     """
 
     architecture: str = "stats_pool"
@@ -29,12 +32,15 @@ class ModelOptions:
     layers: int = 1
     dropout: float = 0.2
     inputs: str = "both"
+    auto_seconds: float = 300.0
 
     def __post_init__(self) -> None:
-        if self.architecture not in ARCHITECTURES:
+        if self.architecture not in MODEL_ARCHITECTURES:
             raise ValueError(
-                f"unknown architecture {self.architecture!r}; expected one of {ARCHITECTURES}"
+                f"unknown architecture {self.architecture!r}; expected one of {MODEL_ARCHITECTURES}"
             )
+        if not self.auto_seconds > 0:
+            raise ValueError(f"ModelOptions.auto_seconds must be > 0, got {self.auto_seconds}")
         if not 1 <= self.units <= 1024:
             raise ValueError(f"ModelOptions.units must be in [1, 1024], got {self.units}")
         if self.layers not in (1, 2, 3):

@@ -38,12 +38,14 @@ def clip_statistics(positions: np.ndarray) -> np.ndarray:
 
     Returns:
         (8 · K · C,) float32: mean, std, min and max over time of the positions, then
-        the same of the velocities (0 for a one-frame clip); missing values count as 0.
+        the same of the velocities (0 for a one-frame clip); missing values, and
+        velocities next to them, count as 0.
     """
-    flat = np.nan_to_num(positions.reshape(len(positions), -1), nan=0.0)
+    flat = positions.reshape(len(positions), -1)
     velocity = np.diff(flat, axis=0) if len(flat) > 1 else np.zeros_like(flat)
     parts = []
     for values in (flat, velocity):
+        values = np.nan_to_num(values, nan=0.0)
         parts += [values.mean(0), values.std(0), values.min(0), values.max(0)]
     return np.concatenate(parts).astype(np.float32)
 
