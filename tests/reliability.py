@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -106,29 +107,42 @@ def python_child(code: str, *args: str | os.PathLike, **kwargs) -> subprocess.Po
     )
 
 
+#: Runs argv[1:] and writes its peak RSS (KiB) to the file named by argv[0]. A process
+#: started from a big one (pytest with TensorFlow loaded) inherits the parent's peak as
+#: its own at exec, so the measured command is started from this small process instead.
+_TRAMPOLINE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def peak_rss_of(argv: Sequence[str], *, timeout: float, env: dict[str, str] | None = None):
     """Run `argv` to the end; (return code, peak RSS in bytes, stdout, stderr).
 
-    The child's stdout and stderr go to files (no pipe to drain), and `os.wait4` gives
-    the peak resident memory of that one child.
+    The peak resident memory is that of `argv`'s own process (measured by `os.wait4`
+    in a small intermediate process). Killed after `timeout` seconds.
     """
     import tempfile
-    import time
 
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(argv, stdout=out, stderr=err, text=True, env=env)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                process.kill()
-                os.wait4(process.pid, 0)
-                err.seek(0)
-                pytest.fail(f"{argv} ran for more than {timeout} s:\n{err.read()[-2000:]}")
-            time.sleep(0.05)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return process.returncode, usage.ru_maxrss * 1024, out.read(), err.read()
+    with tempfile.TemporaryDirectory() as tmp:
+        record = Path(tmp) / "rss"
+        process = subprocess.Popen(
+            [sys.executable, "-c", _TRAMPOLINE, str(record), *map(str, argv)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,  # a timeout kills the measured command too
+        )
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            out, err = process.communicate()
+            pytest.fail(f"{argv} ran for more than {timeout} s:\n{err[-2000:]}")
+        peak = int(record.read_text()) * 1024 if record.exists() else 0
+    return process.returncode, peak, out, err
