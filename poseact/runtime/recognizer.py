@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from poseact.core.errors import LandmarkFormatError
 from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime.decider import Decider, DecisionOptions, GestureEvent
 from poseact.runtime.model import TFLiteGestureModel
@@ -79,6 +81,9 @@ class StreamingRecognizer:
             landmarks: (K, 3) normalized image coordinates, NaN where not detected.
             visibility: (K,) in [0, 1].
             image_size: (width, height) of the camera frame in pixels.
+
+        Raises:
+            LandmarkFormatError: a timestamp that is not finite or does not increase.
         """
         events: list[GestureEvent] = []
         rows = self._featurizer.push(timestamp, landmarks, visibility, image_size)
@@ -96,7 +101,15 @@ class StreamingRecognizer:
                 self.on_event(event)
 
     def finish(self, timestamp: float) -> list[GestureEvent]:
-        """End the stream at `timestamp`: closes a gesture still going on."""
+        """End the stream at `timestamp`: closes a gesture still going on.
+
+        Raises:
+            LandmarkFormatError: `timestamp` is not a finite number of seconds.
+        """
+        if not math.isfinite(float(timestamp)):
+            raise LandmarkFormatError(
+                f"stream timestamp must be a finite number of seconds, got {timestamp!r}"
+            )
         events = self._decider.finish(float(timestamp))
         self._emit(events)
         return events
