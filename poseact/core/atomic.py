@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from poseact.core.errors import WriteError
+from poseact.core.errors import PoseactError, WriteError
 
 TEMP_PREFIX = ".poseact-tmp-"
 
@@ -79,7 +79,9 @@ def atomic_path(
             else:
                 publish_new(tmp, target)
         except OSError as exc:
-            if isinstance(exc, (WriteError, FileExistsError)):
+            if isinstance(exc, PoseactError) or (
+                not overwrite and isinstance(exc, FileExistsError)
+            ):
                 raise
             raise write_error(target, exc) from exc
     except BaseException:
@@ -152,7 +154,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
                 else:
                     os.replace(entry, final)
         except OSError as exc:
-            if isinstance(exc, WriteError):
+            if isinstance(exc, PoseactError):
                 raise
             raise write_error(target, exc) from exc
     finally:
