@@ -415,6 +415,7 @@ def test_unreadable_video_says_permission_denied(video, tmp_path):
     assert "permission denied" in line.lower() and "not a video" not in line, line
 
 
+@pytest.mark.slow
 def test_ten_thousand_group_names_are_summarized(tmp_path):
     n = 10_000
     rng = np.random.default_rng(0)
