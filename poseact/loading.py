@@ -108,6 +108,11 @@ def detect_format(path: str | os.PathLike) -> str:
             return "poseact"
         if {"pose", "hands", "labels", "classes"} <= keys:
             return "holistic-npz"
+        if {"timestamps", "landmarks"} <= keys:
+            raise DatasetError(
+                f"{path} is a landmark clip, not a dataset: give the dataset's folder"
+                " (root/<label>/<clip>), or a file written by Dataset.save"
+            )
         raise DatasetError(
             f"{path}: an .npz with arrays {sorted(keys)} is no dataset format poseact reads"
             f" ({_format_list()}); pass --format to force one"
