@@ -28,7 +28,7 @@ from poseact.core.choices import (
     SMOOTHINGS,
 )
 from poseact.core.errors import DatasetError, PoseactError
-from poseact.flags import add_option_flags, options_from_args
+from poseact.flags import add_option_flags, field_help, options_from_args
 
 logger = logging.getLogger("poseact.cli")
 
@@ -807,6 +807,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from poseact.apps.recorder import RecorderOptions
     from poseact.runtime.decider import DecisionOptions
+    from poseact.train.options import ModelOptions
 
     parser = _Parser(prog="poseact", description="Pose-based gesture and activity recognition.")
     parser.add_argument("--version", action="version", version=f"poseact {__version__}")
@@ -932,7 +933,10 @@ def build_parser() -> argparse.ArgumentParser:
         " or .npz (default: the embedded synthetic dataset)",
     )
     p.add_argument(
-        "--architecture", default="gru", choices=ARCHITECTURES, help="the network (default: gru)"
+        "--architecture",
+        default=None,
+        choices=ARCHITECTURES,
+        help=field_help(ModelOptions, "architecture"),
     )
     p.add_argument(
         "--quantization",

@@ -168,7 +168,7 @@ def run_demo(
     output_dir: str | os.PathLike = "demo-output",
     *,
     dataset: str | os.PathLike | Dataset | None = None,
-    architecture: str = "gru",
+    architecture: str | None = None,
     quantizations: tuple[str, ...] = ("float", "int8"),
     test_fraction: float = 0.25,
     seed: int = 0,
@@ -181,7 +181,7 @@ def run_demo(
         output_dir: folder for model.poseact, gestures_<quantization>.tflite and reports.
         dataset: a Dataset, a dataset path, the name of a real dataset shipped in
             `datasets/` (a key of `SHIPPED_DATASETS`), or None for the embedded one.
-        architecture: "gru", "lstm", "frame_mlp" or "window_mlp".
+        architecture: one of `ARCHITECTURES`; None: `ModelOptions`' default.
         quantizations: exports to write and check.
         test_fraction: share of clips (whole subjects) held out for testing.
         seed: seed of the split and of training.
@@ -207,7 +207,7 @@ def run_demo(
         data = load_dataset(dataset)
     run = train_and_evaluate(
         data,
-        model=ModelOptions(architecture=architecture),
+        model=ModelOptions() if architecture is None else ModelOptions(architecture=architecture),
         training=training,
         test_fraction=test_fraction,
         seed=seed,
