@@ -201,7 +201,7 @@ def test_empty_dataset_folder_and_files(tmp_path):
     assert_names(info, root)
     empty = tmp_path / "empty.npz"
     empty.touch()
-    with pytest.raises(DatasetError, match="not a readable poseact dataset") as info:
+    with pytest.raises(DatasetError, match=r"not a readable \.npz") as info:
         load_dataset(empty)
     assert_names(info, empty)
     with pytest.raises(DatasetError, match="empty dataset"):

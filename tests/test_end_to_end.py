@@ -40,7 +40,7 @@ def test_astronaut_video_through_every_stage(tmp_path, synthetic_model):
     keras_probs = clf.predict_proba([sequence])[0]
     with TFLiteGestureModel(path) as model:
         features = model.features([sequence])
-        assert features.shape == (1, 30, model.spec.frame_features)
+        assert features.shape == (1, model.spec.window, model.spec.frame_features)
         assert np.all(np.isfinite(features))
         tflite_probs = model.predict_proba([sequence])[0]
         label = model.predict([sequence])[0]

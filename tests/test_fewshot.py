@@ -39,7 +39,8 @@ def base(asl_split):
     """A GRU that knows "hello" and "thanks" only."""
     train, _ = asl_split
     return GestureClassifier(
-        model=ModelOptions(units=16), training=TrainingOptions(epochs=15, seed=0)
+        model=ModelOptions(architecture="gru", units=16),
+        training=TrainingOptions(epochs=15, seed=0),
     ).fit(_only(train, lambda label: label != NEW))
 
 
