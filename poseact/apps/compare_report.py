@@ -296,7 +296,7 @@ class ComparisonReport:
             " subjects; then it learns them from *n* clips each (drawn from the training"
             f" subjects), rehearsing {info.get('rehearsal_per_class')} stored clips of each"
             f" old label; {info.get('epochs')} epochs. *fine-tune all* (the default of"
-            " `GestureClassifier.fine_tune`): the whole network, starting from the trained one,"
+            " `poseact.fine_tune`): the whole network, starting from the trained one,"
             " at learning rate 1e-3, with a new softmax head keeping the old labels' weights;"
             " *fine-tune head*: the same with the encoder frozen (learning rate 3e-3); *from"
             " scratch*: the same architecture trained on exactly the"

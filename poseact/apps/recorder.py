@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import logging
 import math
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +37,14 @@ from typing import Any
 import numpy as np
 
 from poseact.apps.frames import iter_frames, open_frames
-from poseact.core.atomic import TEMP_PREFIX, atomic_path, is_temp_file, publish_new, write_error
+from poseact.core.atomic import (
+    TEMP_PREFIX,
+    atomic_path,
+    disk_full_error,
+    is_temp_file,
+    publish_new,
+    write_error,
+)
 from poseact.core.errors import PoseactError, WriteError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.extractor import LandmarkExtractor
@@ -307,12 +312,9 @@ class _VideoClipWriter:
         if not self._writer.isOpened():
             self.discard()
             target = folder / f"{stem}{_VIDEO_SUFFIX}"
-            try:
-                full = shutil.disk_usage(folder).free < (1 << 20)
-            except OSError:
-                full = False
-            if full:
-                raise write_error(target, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+            full = disk_full_error(folder, target)
+            if full is not None:
+                raise full
             raise WriteError(
                 f"OpenCV cannot write {_VIDEO_FOURCC} video to {target}; record without"
                 " save_video or check the folder"

@@ -182,6 +182,16 @@ def _umask() -> int:
     return umask
 
 
+def disk_full_error(folder: Path, target: Path) -> WriteError | None:
+    """The disk-full `WriteError` naming `target` when `folder`'s disk has under 1 MiB
+    free, else None (for writers, such as OpenCV's, that fail without saying why)."""
+    try:
+        full = shutil.disk_usage(folder).free < (1 << 20)
+    except OSError:
+        return None
+    return write_error(target, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) if full else None
+
+
 def write_error(target: Path, exc: OSError) -> WriteError:
     """A WriteError naming `target`, with a hint for the usual causes."""
     reason = exc.strerror or str(exc) or type(exc).__name__

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from poseact.core.atomic import atomic_path, write_error
+from poseact.core.atomic import atomic_path, disk_full_error
 from poseact.core.errors import VideoReadError, WriteError
 from poseact.extract.options import _is_int
 
@@ -380,15 +380,10 @@ def check_written_video(written: Path, frames: int, target: Path) -> None:
         capture.release()
     if readable == frames:
         return
-    import errno
-    import shutil
 
-    try:
-        full = shutil.disk_usage(written.parent).free < (1 << 20)
-    except OSError:
-        full = False
-    if full:
-        raise write_error(target, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    full = disk_full_error(written.parent, target)
+    if full is not None:
+        raise full
     raise WriteError(
         f"cannot write {target}: OpenCV wrote a video of which only {readable} of its"
         f" {frames} frames decode (is the disk full?); nothing was saved under that name"
