@@ -15,13 +15,15 @@ loop, cold start, and a folder with 1 vs 2 workers.
    `import poseact.runtime`.
 4. A folder of clips through `extract_many`: sequential (`workers=1`, MediaPipe already
    imported) against 2 workers on a warm pool (`extraction_pool(2)`, started before
-   timing) and on a fresh pool (`workers=2`, as the CLI does: worker start-up
+   timing); and as a user runs it, `poseact extract FOLDER --workers 1` against
+   `--workers 2`, each a fresh process (interpreter, imports and worker start-up
    included). Results must be identical to the sequential ones.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -150,11 +152,15 @@ def versus_bare_mediapipe(report: Report, repeats: int) -> float:
     from poseact.extract.options import ExtractorOptions
 
     options = ExtractorOptions(layout="pose", require_detection=False)
-    bare, ours = [], []
+    bare, ours, ceilings = [], [], []
     n = 0
     for _ in range(repeats):  # interleaved, so that load bursts hit both
-        fps, n = bare_mediapipe_fps(PERSON_VIDEO)
+        timings: dict = {}
+        fps, n = bare_mediapipe_fps(PERSON_VIDEO, timings=timings)
         bare.append(fps)
+        # Overlapping decode with MediaPipe can at best hide the decode: the loop's
+        # (decode + detect) time over its detect time bounds any reader thread's gain.
+        ceilings.append((timings["decode_s"] + timings["detect_s"]) / timings["detect_s"])
         start = time.perf_counter()
         sequence = extract_video(PERSON_VIDEO, options)
         ours.append(len(sequence) / (time.perf_counter() - start))
@@ -164,6 +170,20 @@ def versus_bare_mediapipe(report: Report, repeats: int) -> float:
     report.figure("vs_bare.bare_fps", bare, "frames/s", "bare MediaPipe loop runs (720p)")
     report.figure("vs_bare.poseact_fps", ours, "frames/s", "poseact extract_video runs (720p)")
     pairs = ", ".join(f"{o / b:.2f}" for o, b in zip(ours, bare))
+    ceiling = float(np.median(ceilings))
+    report.figure("vs_bare.decode_ms", 1000 * timings["decode_s"] / n, "ms", "decode + BGR→RGB")
+    report.figure("vs_bare.detect_ms", 1000 * timings["detect_s"] / n, "ms", "detect_for_video")
+    report.check(
+        "vs_bare_ceiling",
+        "ceiling for overlapping decode with MediaPipe, 720p test video",
+        ceiling,
+        "×",
+        "— (bounds the ratio to the bare loop)",
+        None,
+        f"the bare loop spends {1000 * timings['decode_s'] / n:.1f} ms per frame decoding"
+        f" and converting and {1000 * timings['detect_s'] / n:.1f} ms in MediaPipe: a"
+        " reader thread can hide the first, never the second",
+    )
     report.check(
         "vs_bare",
         "poseact sequential extraction vs a bare MediaPipe loop, 720p test video",
@@ -193,6 +213,46 @@ def _wall(command: list[str], env: dict[str, str], cpu: list[float] | None = Non
             - before.children_system
         )
     return wall
+
+
+def fresh_pool_cli(work, paths, reference, repeats: int) -> tuple[dict, list, list, list]:
+    """`poseact extract FOLDER --workers 1` against `--workers 2`, fresh processes each.
+
+    What a user runs: each command starts Python, imports what it needs, spawns its
+    workers (with the CLI's small main module) and writes the .npz files; interleaved
+    pairs, so that a load burst hits both runs of a pair. Returns the wall times
+    ({"sequential", "parallel", "identical"}), the pairs' ratios, and the CPU seconds
+    of the parallel and of the sequential runs.
+    """
+    from poseact.core.sequence import LandmarkSequence
+
+    root = work / "folder_dataset"
+    for k, path in enumerate(paths):
+        link = root / f"label_{k % 2}" / path.name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(path.resolve())
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    runs: dict = {"sequential": [], "parallel": [], "identical": True}
+    ratios, cpu_parallel, cpu_sequential = [], [], []
+    for _ in range(repeats):
+        walls = {}
+        for workers, key, cpu in ((1, "sequential", cpu_sequential), (2, "parallel", cpu_parallel)):
+            out = work / f"folder_out_{workers}"
+            shutil.rmtree(out, ignore_errors=True)
+            command = [sys.executable, "-m", "poseact.cli", "extract", str(root), "-o", str(out)]
+            walls[key] = _wall([*command, "--no-cache", "--workers", str(workers)], env, cpu)
+            runs[key].append(walls[key])
+        ratios.append(walls["sequential"] / walls["parallel"])
+        by_name = {p.name: r for p, r in zip(paths, reference)}
+        for npz in sorted((work / "folder_out_2").glob("*/*.npz")):
+            got = LandmarkSequence.load(npz)
+            want = by_name[npz.stem + ".mp4"]
+            runs["identical"] &= bool(np.array_equal(got.landmarks, want.landmarks, equal_nan=True))
+    return runs, ratios, cpu_parallel, cpu_sequential
 
 
 def start_up(report: Report, work, repeats: int) -> None:
@@ -262,9 +322,7 @@ def run(args) -> Report:
     with Stopwatch() as importing:
         import_mediapipe()  # as poseact does: without TensorFlow
     report.figure("mediapipe_import_s", importing.wall, "s", "import mediapipe (once per process)")
-    importing_cpu = report.figure(
-        "mediapipe_import_cpu_s", importing.cpu, "s", "import mediapipe, CPU time"
-    )
+    report.figure("mediapipe_import_cpu_s", importing.cpu, "s", "import mediapipe, CPU time")
 
     person = clip(args.work, "person", frames)
     hand = clip(args.work, "hand", frames)
@@ -340,17 +398,18 @@ def run(args) -> Report:
             identical &= same_sequences(reference, result)
     finally:
         pool.shutdown()
-    with Stopwatch() as cold:
-        fresh = extract_many(paths, options, cache=False, progress=False, workers=2)
-    cold_cpu = cold.cpu  # this process and its worker processes, reaped at shutdown
-    identical &= same_sequences(reference, fresh)
+    cold_runs, cold_ratios, cold_cpu_runs, seq_cli_cpu = fresh_pool_cli(
+        args.work, paths, reference, 2 if quick else 5
+    )
+    identical &= cold_runs["identical"]
 
     seq_best, par_best = min(sequential), min(parallel)
     speedup = seq_best / par_best
     pairs = sorted(s / p for s, p in zip(sequential, parallel))
     report.figure("folder.sequential_s", sequential, "s", "sequential (workers=1) runs")
     report.figure("folder.parallel_warm_s", parallel, "s", "2 workers, warm pool, runs")
-    report.figure("folder.parallel_cold_s", cold.wall, "s", "2 workers, fresh pool (CLI)")
+    report.figure("folder.cold_sequential_s", cold_runs["sequential"], "s", "CLI, --workers 1")
+    report.figure("folder.parallel_cold_s", cold_runs["parallel"], "s", "CLI, --workers 2")
     report.figure("folder.sequential_cpu_s", seq_cpu, "s", "sequential runs, CPU time")
     report.figure("folder.parallel_cpu_s", par_cpu, "s", "2 workers, CPU time (all processes)")
     report.figure("folder.sequential_fps", total_frames / seq_best, "frames/s")
@@ -388,30 +447,37 @@ def run(args) -> Report:
             " process and both workers: 2 × their ratio is the speed-up when nothing else"
             " competes for the cores",
         )
-    cold_speedup = (importing_s + seq_best) / cold.wall
-    startup = max(cold.wall - par_best, 0.0)
+    cold_speedup = float(np.median(cold_ratios))
+    cold_best = min(cold_runs["parallel"])
+    startup = max(cold_best - par_best, 0.0)
     # sequential work W (seconds) from which (I + W) / (S + W / r) reaches the target,
     # with I the import, S the pool start-up and r the warm speed-up
-    if speedup > TARGET_SPEEDUP:
-        need = max((TARGET_SPEEDUP * startup - importing_s) / (1 - TARGET_SPEEDUP / speedup), 0)
-        reach = f"a fresh pool reaches {TARGET_SPEEDUP}× from about {need:.0f} s of sequential work"
+    if speedup > TARGET_COLD_SPEEDUP:
+        need = max(
+            (TARGET_COLD_SPEEDUP * startup - importing_s) / (1 - TARGET_COLD_SPEEDUP / speedup), 0
+        )
+        reach = (
+            f"at this start-up, {TARGET_COLD_SPEEDUP}× needs about {need:.0f} s of sequential work"
+        )
     else:
-        reach = f"a fresh pool cannot reach {TARGET_SPEEDUP}× when a warm one does not"
+        reach = f"a fresh pool cannot reach {TARGET_COLD_SPEEDUP}× when a warm one does not"
     report.check(
         "speedup_2_workers_cold",
-        "folder, 2 workers (fresh pool, start-up included) vs 1 (import included)",
+        "folder, `poseact extract --workers 2` vs `--workers 1` (fresh processes, start-up"
+        " included)",
         cold_speedup,
         "×",
         f"≥ {TARGET_COLD_SPEEDUP:g}×",
         cold_speedup >= TARGET_COLD_SPEEDUP,
-        f"worker start-up ≈ {startup:.1f} s (each spawned worker imports MediaPipe without"
-        f" TensorFlow: {importing_s:.1f} s here); {reach}; extraction_pool() pays the"
-        " start-up once for many batches",
+        f"median of the per-pair ratios {', '.join(f'{r:.2f}' for r in sorted(cold_ratios))};"
+        f" best runs {min(cold_runs['sequential']):.2f} s vs {cold_best:.2f} s; the pool's"
+        f" start-up beyond the warm pool ≈ {startup:.1f} s; {reach}",
     )
     # What 2 idle cores would give a fresh pool: its CPU work (worker start-ups
-    # included) split over 2 cores, against the import and the sequential work
-    cold_projected = 2 * (importing_cpu + min(seq_cpu)) / cold_cpu if cold_cpu > 0 else 0.0
-    report.figure("folder.parallel_cold_cpu_s", cold_cpu, "s", "fresh pool, CPU time (all)")
+    # included) split over 2 cores, against the sequential command's
+    cold_cpu = min(cold_cpu_runs)
+    cold_projected = 2 * min(seq_cli_cpu) / cold_cpu if cold_cpu > 0 else 0.0
+    report.figure("folder.parallel_cold_cpu_s", cold_cpu_runs, "s", "fresh pool, CPU time (all)")
     report.check(
         "speedup_2_workers_cold_cpu",
         "folder, 2 workers (fresh pool) vs 1, projected on 2 idle cores from CPU time",
@@ -419,8 +485,8 @@ def run(args) -> Report:
         "×",
         f"— (cross-check of the ≥ {TARGET_COLD_SPEEDUP:g}× wall-time target)",
         None,
-        f"CPU {importing_cpu + min(seq_cpu):.2f} s (import + sequential) vs {cold_cpu:.2f} s"
-        " for the fresh pool over all its processes",
+        f"CPU {min(seq_cli_cpu):.2f} s (`--workers 1`) vs {cold_cpu:.2f} s (`--workers 2`,"
+        " all its processes)",
     )
     report.check(
         "identical",

@@ -176,6 +176,8 @@ def configs() -> dict[str, Callable]:
             quick, NormalizerSpec(layout=layout, accelerations=True)
         ),
         "patience20_lr1e-3": trained(patience=20, learning_rate=1e-3, epochs=100),
+        "label_smoothing": trained(label_smoothing=0.1),
+        "late_dropout": trained(dropout_from_epoch=10),
         # the Kaggle ISLR recipe, one piece at a time on top of the defaults
         "mirror": augmented(mirror=0.5),
         "affine": augmented(rotation_degrees=30.0, scale=0.2, shear=0.2, shift=0.1),

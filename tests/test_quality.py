@@ -237,6 +237,63 @@ def test_stats_pool_is_the_default_and_exports_builtin_ops(asl_split, tmp_path):
     assert not any("Flex" in op or op == "CUSTOM" for op in ops), ops
 
 
+def test_stats_pool_sees_the_order_of_nearby_frames(asl_split):
+    """Its frame-level convolution makes a window and its time-reversal differ."""
+    import keras
+
+    from poseact.train.networks import build_keras_model
+    from poseact.train.zoo import STATS_POOL_CONTEXT
+
+    keras.utils.set_random_seed(0)
+    net = build_keras_model(ModelOptions(), 30, 12, 3, velocity=False, positions=12)
+    assert net.get_layer("frame_context").kernel.shape[0] == STATS_POOL_CONTEXT
+    window = np.random.default_rng(0).normal(size=(1, 30, 12)).astype(np.float32)
+    forward = net.predict(window, verbose=0)
+    backward = net.predict(window[:, ::-1], verbose=0)
+    assert np.abs(forward - backward).max() > 1e-4
+
+
+def test_label_smoothing_matches_a_hand_computation():
+    from keras import ops
+
+    from poseact.train.engine import classification_loss
+
+    loss = classification_loss(3, 0.3)
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]], np.float32)
+    got = ops.convert_to_numpy(loss(np.array([0, 2]), probabilities))
+    hand = [
+        -(0.8 * np.log(0.7) + 0.1 * np.log(0.2) + 0.1 * np.log(0.1)),
+        -(0.1 * np.log(0.1) + 0.1 * np.log(0.1) + 0.8 * np.log(0.8)),
+    ]
+    assert np.allclose(got, hand, atol=1e-5)
+    assert classification_loss(3, 0.0) == "sparse_categorical_crossentropy"
+    with pytest.raises(ValueError, match="label_smoothing"):
+        TrainingOptions(label_smoothing=1.0)
+
+
+def test_late_dropout_is_off_then_on_and_models_keep_the_plain_loss(asl_split):
+    import keras
+
+    from poseact.train.engine import _set_dropout
+
+    net = keras.Sequential([keras.Input((4,)), keras.layers.Dropout(0.9, name="drop")])
+    x = np.ones((1, 200), np.float32).reshape(50, 4)
+    old = _set_dropout(net, None)
+    assert old == {"drop": 0.9}
+    assert np.array_equal(net(x, training=True), x)  # off: the identity
+    _set_dropout(net, old)
+    assert (np.asarray(net(x, training=True)) == 0).mean() > 0.5  # on again
+    train, test = asl_split
+    training = TrainingOptions(epochs=6, dropout_from_epoch=3, label_smoothing=0.1, seed=0)
+    clf = GestureClassifier(training=training).fit(train)
+    rates = [layer.rate for layer in clf.model_.layers if isinstance(layer, keras.layers.Dropout)]
+    assert rates and all(rate == ModelOptions().dropout for rate in rates)
+    assert clf.model_.loss == "sparse_categorical_crossentropy"  # saved models need nothing
+    assert len(clf.history_["loss"]) >= 4  # no early stop before dropout came on
+    with pytest.raises(ValueError, match="dropout_from_epoch"):
+        TrainingOptions(dropout_from_epoch=-1)
+
+
 def test_yardstick_beats_chance_on_real_clips(asl_split, asl_dataset):
     train, test = asl_split
     forest = ClipStatisticsClassifier().fit(train)

@@ -54,6 +54,8 @@ from poseact.runtime.rejection import RejectionRule
 from poseact.train.calibration import calibrate_model
 from poseact.train.engine import (
     check_training_data,
+    classification_loss,
+    finish_training,
     representative_windows,
     split_validation,
     train_network,
@@ -251,10 +253,11 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         )
         net.compile(
             optimizer=keras.optimizers.Adam(training.learning_rate),
-            loss="sparse_categorical_crossentropy",
+            loss=classification_loss(len(classes), training.label_smoothing),
             metrics=["accuracy"],
         )
         history = train_network(net, windows, x_val, y_val, training, verbose=self.verbose)
+        finish_training(net)
         rejection = None
         if training.reject_rate is not None:  # a separate step after training
             held = val if val is not None else train

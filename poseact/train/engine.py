@@ -46,7 +46,9 @@ class _TrainingWindows:
         aug = self.options.augment
         for begin in range(0, len(order), bs):
             idx = order[begin : begin + bs]
-            x = np.empty((len(idx), spec.window, spec.frame_features), dtype=np.float32)
+            # the windows of the batch, then their features at once (one numpy pass
+            # over the batch instead of one per clip; the same numbers)
+            x = None
             for row, i in enumerate(idx):
                 p = augment_positions(self.positions[i], spec.layout, aug, self.rng)
                 start = None
@@ -57,8 +59,11 @@ class _TrainingWindows:
                     p, start = p[: max(1, min(k, p.shape[0] - 1))], None
                 elif aug.random_crop and p.shape[0] > spec.window:
                     start = int(self.rng.integers(0, p.shape[0] - spec.window + 1))
-                x[row] = self.normalizer.features(self.normalizer.window(p, start=start))
-            yield x, self.targets[idx], self.weights[idx]
+                window = self.normalizer.window(p, start=start)
+                if x is None:
+                    x = np.empty((len(idx), *window.shape), dtype=np.float32)
+                x[row] = window
+            yield self.normalizer.features(x), self.targets[idx], self.weights[idx]
 
 
 def _prefetch(batches, depth: int = 2):
@@ -190,6 +195,44 @@ def training_windows(
     return _TrainingWindows(positions, targets, weights, normalizer, training, rng)
 
 
+def classification_loss(num_classes: int, label_smoothing: float = 0.0):
+    """The training loss on integer targets: sparse cross-entropy, with the targets
+    smoothed (1 - s on the true class, s / C spread over all) when `label_smoothing` s > 0.
+
+    Compile with it for training only: a trained network is recompiled with the plain
+    loss (`finish_training`), so saved models need no custom object."""
+    if not label_smoothing:
+        return "sparse_categorical_crossentropy"
+    import keras
+    from keras import ops
+
+    def smoothed_crossentropy(y_true, y_pred):
+        targets = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), num_classes)
+        targets = targets * (1.0 - label_smoothing) + label_smoothing / num_classes
+        return keras.losses.categorical_crossentropy(targets, y_pred)
+
+    return smoothed_crossentropy
+
+
+def finish_training(net) -> None:
+    """Recompile a trained network with the plain loss (what saved models carry)."""
+    net.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+
+def _set_dropout(net, rates: dict[str, float] | None) -> dict[str, float]:
+    """Set every Dropout layer's rate (0 when `rates` is None); returns the old rates.
+    The next training step is retraced, so the new rates take effect."""
+    import keras
+
+    old = {}
+    for layer in net.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            old[layer.name] = layer.rate
+            layer.rate = 0.0 if rates is None else rates[layer.name]
+    net.make_train_function(force=True)
+    return old
+
+
 def train_network(
     net,
     windows,
@@ -201,11 +244,14 @@ def train_network(
 ) -> dict[str, list[float]]:
     """The epoch loop: early stopping on validation loss, restoring the best weights.
 
+    With `training.dropout_from_epoch` > 0, the dropout layers are off until that
+    epoch ("late dropout"); early stopping counts from then on only.
+
     Args:
         net: a compiled Keras model.
         windows: an object whose `epoch()` yields (x, y, sample_weight) batches.
         x_val, y_val: validation inputs and targets, or None (all epochs run).
-        training: epochs and patience.
+        training: epochs, patience and late dropout.
         verbose: 1 shows a progress bar over epochs.
 
     Returns:
@@ -221,7 +267,12 @@ def train_network(
 
         bar = tqdm(total=training.epochs, desc="training", unit="epoch")
     val_data = _validation_batches(x_val, y_val)
-    for _epoch in range(training.epochs):
+    late = training.dropout_from_epoch
+    rates = _set_dropout(net, None) if late > 0 else None
+    for epoch in range(training.epochs):
+        if rates is not None and epoch == late:
+            _set_dropout(net, rates)  # dropout on; the best so far is kept as a fallback
+            waited = 0
         losses, accs, sizes = [], [], []
         batches = windows.epoch()
         if type(windows) is _TrainingWindows:  # numpy only: safe in a second thread
@@ -246,10 +297,12 @@ def train_network(
         if bar is not None:
             bar.set_postfix(status)
             bar.update(1)
-        if x_val is not None and waited >= training.patience:
+        if x_val is not None and waited >= training.patience and (rates is None or epoch >= late):
             break
     if bar is not None:
         bar.close()
+    if rates is not None and training.epochs <= late:
+        _set_dropout(net, rates)  # stopped before dropout came on: restore the rates
     if best_weights is not None:
         net.set_weights(best_weights)
     return history

@@ -26,6 +26,8 @@ from poseact.data.dataset import Dataset
 from poseact.train.classifier import GestureClassifier
 from poseact.train.engine import (
     check_training_data,
+    classification_loss,
+    finish_training,
     representative_windows,
     split_validation,
     train_network,
@@ -173,14 +175,14 @@ def fine_tune(
         layer.trainable = options.train_encoder or layer.name == "head"
     net.compile(
         optimizer=keras.optimizers.Adam(training.learning_rate),
-        loss="sparse_categorical_crossentropy",
+        loss=classification_loss(len(classes), training.label_smoothing),
         metrics=["accuracy"],
     )
     windows = training_windows(normalizer, positions, targets, training, rng)
     history = train_network(net, windows, None, None, training)
     for layer in net.layers:
         layer.trainable = True
-    net.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    finish_training(net)
 
     new_memory = build_memory(normalizer, data, options.rehearsal_per_class, seed=training.seed)
     kept = memory if memory is not None else getattr(base, "rehearsal_", None)
@@ -350,7 +352,7 @@ def distill(
         metrics=[_packed_accuracy(num_classes)],
     )
     history = train_network(net, windows, x_val, y_val, training, verbose=verbose)
-    net.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    finish_training(net)
 
     clf = GestureClassifier(normalizer=spec, model=student, training=training, verbose=verbose)
     clf._set_fitted(

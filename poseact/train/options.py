@@ -64,6 +64,11 @@ class TrainingOptions:
         validation_fraction: share of the training clips (by group) held out for early
             stopping; 0 trains for all epochs.
         patience: epochs without validation improvement before stopping.
+        label_smoothing: share of each target spread evenly over all classes (the
+            Kaggle ISLR 2023 recipe uses 0.1-0.5); 0 trains on hard labels.
+        dropout_from_epoch: "late dropout" (ISLR 2023's winner): the network's
+            dropout layers stay off for this many epochs, then switch on; 0 = on from
+            the start.
         class_weights: weight classes inversely to their frequency.
         augment: on-the-fly augmentation.
         seed: seed of every random choice (weights, shuffling, augmentation, splits).
@@ -79,6 +84,8 @@ class TrainingOptions:
     learning_rate: float = 3e-3
     validation_fraction: float = 0.15
     patience: int = 20
+    label_smoothing: float = 0.0
+    dropout_from_epoch: int = 0
     class_weights: bool = True
     augment: AugmentOptions = field(default_factory=AugmentOptions)
     seed: int = 0
@@ -91,6 +98,14 @@ class TrainingOptions:
             )
         if self.epochs < 1:
             raise ValueError(f"TrainingOptions.epochs must be >= 1, got {self.epochs}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(
+                f"TrainingOptions.label_smoothing must be in [0, 1), got {self.label_smoothing}"
+            )
+        if self.dropout_from_epoch < 0:
+            raise ValueError(
+                f"TrainingOptions.dropout_from_epoch must be >= 0, got {self.dropout_from_epoch}"
+            )
         if self.batch_size < 1:
             raise ValueError(f"TrainingOptions.batch_size must be >= 1, got {self.batch_size}")
         if not self.learning_rate > 0:
