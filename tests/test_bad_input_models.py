@@ -148,6 +148,8 @@ def test_saved_classifier_whose_metadata_does_not_fit_its_network(saved_gru, tmp
         "classes": {**meta, "classes": ["a", "b", "c", "d"]},
         "no-model": {k: v for k, v in meta.items() if k != "model"},
         "list": [1, 2, 3],
+        "training-seconds": {**meta, "training_seconds": {"a": 1}},  # found by test_fuzz
+        "history": {**meta, "history": 7},
     }
     for name, content in cases.items():
         bad = tmp_path / f"{name}.poseact"

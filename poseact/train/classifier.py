@@ -435,21 +435,33 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 f" metadata says {expected} (layout {spec.layout!r}); the file was altered or"
                 " mixes two models"
             )
-        return clf._set_fitted(
-            classes=classes,
-            background=meta.get("background"),
-            normalizer=Normalizer(clf.normalizer),
-            model=model,
-            history=meta.get("history", {}),
-            training_seconds=meta.get("training_seconds", 0.0),
-            representative=representative,
-            rehearsal=None
-            if rehearsal is None
-            else RehearsalMemory(rehearsal[0], tuple(rehearsal[1])),
-            rejection=None
-            if meta.get("rejection") is None
-            else RejectionRule.from_dict(meta["rejection"], classes=classes, where=str(path)),
-        )
+        try:  # the rest of the metadata: a damaged file gets one clear error too
+            history = meta.get("history", {})
+            if not isinstance(history, dict) or not all(
+                isinstance(v, list) for v in history.values()
+            ):
+                raise ValueError(f"history is {history!r:.60}, not per-epoch lists by name")
+            return clf._set_fitted(
+                classes=classes,
+                background=meta.get("background"),
+                normalizer=Normalizer(clf.normalizer),
+                model=model,
+                history=history,
+                training_seconds=meta.get("training_seconds", 0.0),
+                representative=representative,
+                rehearsal=None
+                if rehearsal is None
+                else RehearsalMemory(rehearsal[0], tuple(rehearsal[1])),
+                rejection=None
+                if meta.get("rejection") is None
+                else RejectionRule.from_dict(meta["rejection"], classes=classes, where=str(path)),
+            )
+        except ModelFormatError:
+            raise
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(
+                f"{path}: invalid poseact metadata ({type(exc).__name__}: {exc})"
+            ) from None
 
     def check_labels(self, labels: Sequence[str]) -> None:
         """Raise UnknownLabelError for labels this model does not know."""
