@@ -771,7 +771,16 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     add_option_flags(
         group,
         TrainingOptions,
-        ["epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "reject_rate"],
+        [
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "validation_fraction",
+            "patience",
+            "label_smoothing",
+            "dropout_from_epoch",
+            "reject_rate",
+        ],
         prefix="training.",
     )
     group = parser.add_argument_group(
