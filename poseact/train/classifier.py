@@ -17,6 +17,7 @@ TensorFlow/Keras are imported only when a model is built, trained or loaded.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -402,7 +403,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             ) from None
         if not isinstance(meta, dict) or meta.get("format") != _SAVE_FORMAT:
             raise ModelFormatError(f"{path} is not a poseact classifier file")
-        try:
+        with _metadata_errors(path):
             if meta.get("layout_definition") is not None:
                 register_layout(layout_from_dict(meta["layout_definition"]))
             clf = cls(
@@ -413,12 +414,6 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             classes = list(
                 check_model_labels(meta["classes"], meta.get("background"), str(path))[0]
             )
-        except ModelFormatError:
-            raise
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise ModelFormatError(
-                f"{path}: invalid poseact metadata ({type(exc).__name__}: {exc})"
-            ) from None
         with tempfile.TemporaryDirectory() as tmp:
             keras_file = Path(tmp) / "model.keras"
             try:
@@ -435,7 +430,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 f" metadata says {expected} (layout {spec.layout!r}); the file was altered or"
                 " mixes two models"
             )
-        try:  # the rest of the metadata: a damaged file gets one clear error too
+        with _metadata_errors(path):  # the rest of the metadata, as clearly
             history = meta.get("history", {})
             if not isinstance(history, dict) or not all(
                 isinstance(v, list) for v in history.values()
@@ -456,12 +451,6 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 if meta.get("rejection") is None
                 else RejectionRule.from_dict(meta["rejection"], classes=classes, where=str(path)),
             )
-        except ModelFormatError:
-            raise
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise ModelFormatError(
-                f"{path}: invalid poseact metadata ({type(exc).__name__}: {exc})"
-            ) from None
 
     def check_labels(self, labels: Sequence[str]) -> None:
         """Raise UnknownLabelError for labels this model does not know."""
@@ -471,3 +460,17 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             raise UnknownLabelError(
                 f"labels {unknown} are unknown to the model (it knows {list(self.classes_)})"
             )
+
+
+@contextlib.contextmanager
+def _metadata_errors(path: str | os.PathLike):
+    """Damaged metadata (a wrong type or value, a missing key) → one ModelFormatError
+    naming the file."""
+    try:
+        yield
+    except ModelFormatError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ModelFormatError(
+            f"{path}: invalid poseact metadata ({type(exc).__name__}: {exc})"
+        ) from None
