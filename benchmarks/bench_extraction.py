@@ -198,6 +198,12 @@ def versus_bare_mediapipe(report: Report, repeats: int) -> float:
     return ratio
 
 
+def _repo_env() -> dict[str, str]:
+    """The environment for a child `python -m poseact.cli`: this checkout first on the path."""
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def _wall(command: list[str], env: dict[str, str], cpu: list[float] | None = None) -> float:
     """Wall seconds of a child process; its CPU seconds appended to `cpu`."""
     before = os.times()
@@ -232,10 +238,8 @@ def fresh_pool_cli(work, paths, reference, repeats: int) -> tuple[dict, list, li
         link.parent.mkdir(parents=True, exist_ok=True)
         if not link.exists():
             link.symlink_to(path.resolve())
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
+    env = _repo_env()
+    by_name = {p.name: r for p, r in zip(paths, reference)}
     runs: dict = {"sequential": [], "parallel": [], "identical": True}
     ratios, cpu_parallel, cpu_sequential = [], [], []
     for _ in range(repeats):
@@ -247,7 +251,6 @@ def fresh_pool_cli(work, paths, reference, repeats: int) -> tuple[dict, list, li
             walls[key] = _wall([*command, "--no-cache", "--workers", str(workers)], env, cpu)
             runs[key].append(walls[key])
         ratios.append(walls["sequential"] / walls["parallel"])
-        by_name = {p.name: r for p, r in zip(paths, reference)}
         for npz in sorted((work / "folder_out_2").glob("*/*.npz")):
             got = LandmarkSequence.load(npz)
             want = by_name[npz.stem + ".mp4"]
@@ -263,10 +266,7 @@ def start_up(report: Report, work, repeats: int) -> None:
     if not one_second.is_file():
         with VideoFileSource(PERSON_VIDEO) as source:
             write_video(one_second, [rgb for _, (_, rgb) in zip(range(25), source)], 25.0)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
+    env = _repo_env()
     out = work / "cold_start.npz"
     command = [sys.executable, "-m", "poseact.cli", "extract", str(one_second), "-o", str(out)]
     cpu: list[float] = []

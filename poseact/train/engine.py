@@ -48,8 +48,8 @@ class _TrainingWindows:
             idx = order[begin : begin + bs]
             # the windows of the batch, then their features at once (one numpy pass
             # over the batch instead of one per clip; the same numbers)
-            x = None
-            for row, i in enumerate(idx):
+            windows = []
+            for i in idx:
                 p = augment_positions(self.positions[i], spec.layout, aug, self.rng)
                 start = None
                 if aug.partial and self.rng.random() < aug.partial:
@@ -59,11 +59,9 @@ class _TrainingWindows:
                     p, start = p[: max(1, min(k, p.shape[0] - 1))], None
                 elif aug.random_crop and p.shape[0] > spec.window:
                     start = int(self.rng.integers(0, p.shape[0] - spec.window + 1))
-                window = self.normalizer.window(p, start=start)
-                if x is None:
-                    x = np.empty((len(idx), *window.shape), dtype=np.float32)
-                x[row] = window
-            yield self.normalizer.features(x), self.targets[idx], self.weights[idx]
+                windows.append(self.normalizer.window(p, start=start))
+            x = self.normalizer.features(np.stack(windows))
+            yield x, self.targets[idx], self.weights[idx]
 
 
 def _prefetch(batches, depth: int = 2):
