@@ -188,6 +188,15 @@ def test_evaluate_stream_on_a_real_motion_recording(trained, asl_split, hand_ope
     api = evaluate_stream(model, stream, annotations)
     assert api.report.num_matched == report["matched"]
     assert api.report.false_alarms == report["false_alarms"]
+    # events sit where their evidence is: a detection starts at the centre of the window
+    # that first gave its answer, about half a window before it was reported
+    from poseact.runtime.model import TFLiteGestureModel
+
+    spec = TFLiteGestureModel(model).spec
+    lag = (spec.window - 1) / (2 * spec.fps)
+    assert api.detections
+    for d in api.detections:
+        assert d.reported_at - d.start >= lag - 1e-6
 
 
 def test_evaluate_stream_refuses_labels_the_model_does_not_know(trained, tmp_path):

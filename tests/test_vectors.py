@@ -130,9 +130,12 @@ def _decider_case(
             if dominant is not None:
                 logits[dominant] += 3.0
             probs = np.exp(logits) / np.exp(logits).sum()
-            events = decider.update(probs.astype(np.float32), t)
+            # the answer is about the centre of a 30-frame window filling up at 30 fps
+            at = round(t - min(len(steps), 29) / 60, 6)
+            events = decider.update(probs.astype(np.float32), t, at)
             step = {
                 "t": t,
+                "at": at,
                 "probs": [float(p) for p in probs.astype(np.float32)],
                 "events": [dataclasses.asdict(e) for e in events],
             }
@@ -303,6 +306,11 @@ def test_vectors_exercise_what_they_claim(vectors):
     events = [e for step in vectors["decider"][0]["steps"] for e in step["events"]]
     assert {e["label"] for e in events} == {"wave", "clap"}  # the background never fires
     assert any(e["end"] is not None for e in events)
+    # events are placed at the time the answer is about (`at`), not when it was given
+    steps = vectors["decider"][0]["steps"]
+    starts = {e["start"] for step in steps for e in step["events"]}
+    assert starts <= {step["at"] for step in steps}
+    assert starts - {step["t"] for step in steps}
     rejecting = vectors["decider"][2]
     labels = [step["label"] for step in rejecting["steps"]]
     fired = {e["label"] for step in rejecting["steps"] for e in step["events"]}

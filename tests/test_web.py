@@ -488,8 +488,8 @@ def test_litertjs_matches_the_python_runtime(browser_page, recording, asl_split)
 def _python_decisions(model, options, background, probs_and_times):
     decider = Decider(model.classes_, background, options)
     out = []
-    for probs, now in probs_and_times:
-        events = decider.update(np.asarray(probs, np.float32), now)
+    for probs, now, *at in probs_and_times:
+        events = decider.update(np.asarray(probs, np.float32), now, *at)
         out.append(
             (
                 decider.label,
@@ -503,7 +503,13 @@ def _python_decisions(model, options, background, probs_and_times):
 def test_js_decisions_match_the_python_recognizer(browser_page, recording):
     model = browser_page.model
     # The page's own smoothing of its live probabilities, replayed in Python.
-    stream = [(p, frame["t"]) for frame in recording for p in frame["probs"]]
+    # (the page records where each answer places events: the centre of its frames)
+    stream = [
+        (p, frame["t"], at) for frame in recording for p, at in zip(frame["probs"], frame["ats"])
+    ]
+    W, fps = model.spec.window, model.spec.fps
+    assert all(frame["t"] - (W - 1) / (2 * fps) - 1e-9 <= at <= frame["t"]
+               for frame in recording for at in frame["ats"])  # fmt: skip
     python = _python_decisions(model, DecisionOptions(), None, stream)
     js_labels = [frame["label"] for frame in recording if frame["probs"]]
     py_labels = []

@@ -55,8 +55,12 @@ class DecisionOptions:
 class GestureEvent:
     """A recognized gesture: `label` from `start` to `end` (seconds, stream time).
 
-    `end` is None while the gesture is still going on (the "started" event).
-    `confidence` is the highest smoothed probability seen during the event.
+    A classifier's answer is about the frames it saw, so `start` and `end` are placed
+    at the centre of those frames (`Decider.update`'s `at`): a gesture answered by a
+    one-second window is reported about half a second after it began, and its `start`
+    says when it began. `end` is None while the gesture is still going on (the
+    "started" event). `confidence` is the highest smoothed probability seen during the
+    event.
     """
 
     label: str
@@ -132,12 +136,21 @@ class Decider:
         self.probabilities = mean
         return best, float(mean[best])
 
-    def update(self, probs: np.ndarray, now: float) -> list[GestureEvent]:
-        """Take one frame's (C,) probabilities at `now` seconds; the events it causes."""
-        best, confidence = self._smooth(np.asarray(probs, dtype=np.float32))
-        return self._decide(self.classes[best], confidence, float(now))
+    def update(self, probs: np.ndarray, now: float, at: float | None = None) -> list[GestureEvent]:
+        """Take one frame's (C,) probabilities at `now` seconds; the events it causes.
 
-    def _decide(self, label: str, confidence: float, now: float) -> list[GestureEvent]:
+        Args:
+            probs: (C,) class probabilities.
+            now: when the answer is given, seconds (the cooldown counts in it).
+            at: the time the answer is about, seconds: the centre of the frames the
+                classifier saw (`StreamingRecognizer` passes it); events start and
+                end there. None: `now`.
+        """
+        best, confidence = self._smooth(np.asarray(probs, dtype=np.float32))
+        now = float(now)
+        return self._decide(self.classes[best], confidence, now, now if at is None else float(at))
+
+    def _decide(self, label: str, confidence: float, now: float, at: float) -> list[GestureEvent]:
         opts = self.options
         accepted = label if confidence >= opts.threshold else None
         if accepted == self.background:
@@ -152,7 +165,7 @@ class Decider:
                 self._current_peak = max(self._current_peak, confidence)
             return events
         if accepted != self._candidate:
-            self._candidate, self._candidate_count, self._candidate_start = accepted, 0, now
+            self._candidate, self._candidate_count, self._candidate_start = accepted, 0, at
         self._candidate_count += 1
         if self._candidate_count < opts.min_frames:
             return events
@@ -174,7 +187,7 @@ class Decider:
         return events
 
     def finish(self, now: float) -> list[GestureEvent]:
-        """End the stream at `now`: closes a gesture still going on."""
+        """End the stream at `now`: closes a gesture still going on (it ends at `now`)."""
         if self._current is None:
             return []
         event = GestureEvent(self._current, self._current_start, float(now), self._current_peak)

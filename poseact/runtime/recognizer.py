@@ -19,7 +19,9 @@ class StreamingRecognizer:
 
     Each pushed camera frame is normalized and resampled to the model's rate
     (`StreamingFeaturizer`), classified one step at a time, smoothed, thresholded,
-    and turned into events: one when a gesture starts and one when it ends.
+    and turned into events: one when a gesture starts and one when it ends. An event's
+    times are those of the frames that gave the answer (the centre of the classifier's
+    context, `GestureEvent`), not the moment it was reported.
 
     Args:
         model: a `TFLiteGestureModel` or a path to an exported `.tflite`.
@@ -42,6 +44,7 @@ class StreamingRecognizer:
         self.on_event = on_event
         self._featurizer = StreamingFeaturizer(self.model.spec)
         self._stepper = self.model.stepper(stateful=stateful)
+        self._fps = float(self.model.spec.fps)
         self._decider = Decider(
             self.model.classes_, self.model.background, self.options, self.model.rejection
         )
@@ -87,11 +90,14 @@ class StreamingRecognizer:
         """
         events: list[GestureEvent] = []
         rows = self._featurizer.push(timestamp, landmarks, visibility, image_size)
+        now = float(timestamp)
         for row in rows:
             probs = self._stepper.step(row)
             if probs is None:
                 continue
-            events += self._decider.update(probs, float(timestamp))
+            # the answer is about the rows the classifier saw: events go at their centre
+            at = now - (self._stepper.context - 1) / (2.0 * self._fps)
+            events += self._decider.update(probs, now, at)
         self._emit(events)
         return events
 

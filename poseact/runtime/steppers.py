@@ -15,7 +15,13 @@ if TYPE_CHECKING:  # the model module imports this one
 
 
 class FrameClassifier:
-    """Feeds normalized feature rows (F,) one at a time; returns (C,) probabilities."""
+    """Feeds normalized feature rows (F,) one at a time; returns (C,) probabilities.
+
+    Attributes:
+        context: how many of the rows so far the last answer covers (the newest ones).
+    """
+
+    context: int = 0
 
     def reset(self) -> None:
         raise NotImplementedError
@@ -69,6 +75,7 @@ class StatefulStepper(FrameClassifier):
 
     def reset(self) -> None:
         self._n = 0
+        self.context = 0
         self._states = np.zeros((self.lanes, self._size), np.float32)
 
     def step(self, row: np.ndarray) -> np.ndarray:
@@ -86,6 +93,7 @@ class StatefulStepper(FrameClassifier):
         self._rows[:] = row
         probs, self._states = self._stream.step(self._rows, self._states)
         self._n += 1
+        self.context = oldest + 1
         return probs[answer].copy()
 
 
@@ -155,10 +163,12 @@ class WindowStepper(FrameClassifier):
 
     def reset(self) -> None:
         self._rows: deque[np.ndarray] = deque(maxlen=self.model.spec.window)
+        self.context = 0
 
     def step(self, row: np.ndarray) -> np.ndarray:
         self._rows.append(row)
         rows = list(self._rows)
+        self.context = len(rows)
         W = self.model.spec.window
         if len(rows) < W:
             first = rows[0].copy()

@@ -61,7 +61,7 @@ for (const c of vectors("decider")) {
       });
     };
     for (const step of c.steps) {
-      close(decider.push(step.probs, step.t), step.events);
+      close(decider.push(step.probs, step.t, step.at), step.events);
       if (step.label !== undefined) assert.equal(decider.label, step.label);
     }
     close(decider.finish(c.finish_at), c.finish_events);

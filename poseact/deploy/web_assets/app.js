@@ -403,6 +403,7 @@ async function run() {
         visibility: Array.from(visibility),
         rows: result.rows.map((r) => Array.from(r)),
         probs: result.probs.map((p) => Array.from(p)),
+        ats: result.ats,
         smoothed: Array.from(app.recognizer.decider.probabilities),
         label: app.label,
         confidence: app.confidence,

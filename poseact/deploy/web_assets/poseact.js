@@ -832,6 +832,7 @@ export class StatefulStepper {
 
   reset() {
     this.n = 0;
+    this.context = 0; // rows the last answer covers (the newest ones)
     this.states = new Float32Array(this.lanes * this.size);
   }
 
@@ -849,6 +850,7 @@ export class StatefulStepper {
     this.states = outputs[this.stateOutput];
     this.n += 1;
     const best = argmax(ages);
+    this.context = ages[best] + 1;
     return outputs[this.probsOutput].slice(best * this.classes, (best + 1) * this.classes);
   }
 }
@@ -862,12 +864,14 @@ export class WindowStepper {
 
   reset() {
     this.rows = [];
+    this.context = 0; // rows the last answer covers (the newest ones)
   }
 
   async step(row) {
     const W = this.model.spec.window;
     this.rows.push(row);
     if (this.rows.length > W) this.rows.shift();
+    this.context = this.rows.length;
     let rows = this.rows;
     if (rows.length < W) {
       const first = Float32Array.from(rows[0]);
@@ -896,6 +900,8 @@ export const DECISION_DEFAULTS = Object.freeze({
  * ignored, `min_frames` hysteresis and a per-label cooldown.
  *
  * Events are `{label, start, end, confidence}`; `end` is null when a gesture starts.
+ * `start` and `end` are placed at `at`, the centre of the frames the classifier saw
+ * (Python's `GestureEvent`), not at the moment the event is reported.
  */
 /**
  * The model's open-set rejection rule (metadata.rejection, see Python's
@@ -973,15 +979,17 @@ export class Decider {
    * One row's probabilities.
    *
    * @param {ArrayLike<number>} probs (C) from the stepper.
-   * @param {number} now the camera frame's timestamp, seconds.
+   * @param {number} now the camera frame's timestamp, seconds (the cooldown counts in it).
+   * @param {number} [at] the time the answer is about (the centre of the classifier's
+   *     frames), seconds; events start and end there. Default `now`.
    * @returns {object[]} the events this row completed or began.
    */
-  push(probs, now) {
+  push(probs, now, at = now) {
     const [best, confidence] = this.smooth(probs);
-    return this.decide(this.classes[best], confidence, now);
+    return this.decide(this.classes[best], confidence, now, at);
   }
 
-  decide(label, confidence, now) {
+  decide(label, confidence, now, at = now) {
     const opts = this.options;
     let accepted = confidence >= opts.threshold ? label : null;
     if (accepted === this.background) {
@@ -1002,7 +1010,7 @@ export class Decider {
     if (accepted !== this.candidate) {
       this.candidate = accepted;
       this.candidateCount = 0;
-      this.candidateStart = now;
+      this.candidateStart = at;
     }
     this.candidateCount += 1;
     if (this.candidateCount < opts.min_frames) return events;
@@ -1077,19 +1085,25 @@ export class StreamingRecognizer {
   /**
    * Feed one camera frame's landmarks.
    *
-   * @returns {Promise<{rows: Float32Array[], probs: Float32Array[], events: object[]}>}
-   *     the feature rows, the stepper's probabilities per row, and the events.
+   * @returns {Promise<{rows: Float32Array[], probs: Float32Array[], ats: number[], events: object[]}>}
+   *     the feature rows, the stepper's probabilities per row, the time each answer is
+   *     about (where events are placed), and the events.
    */
   async push(timestamp, landmarks, visibility, imageSize = null) {
     const rows = this.featurizer.push(timestamp, landmarks, visibility, imageSize);
     const probs = [];
+    const ats = [];
     const events = [];
+    const now = Number(timestamp);
     for (const row of rows) {
       const p = await this.stepper.step(row);
       if (p === null) continue;
       probs.push(p);
-      events.push(...this.decider.push(p, Number(timestamp)));
+      // the answer is about the rows the classifier saw: events go at their centre
+      const at = now - (this.stepper.context - 1) / (2 * this.model.spec.fps);
+      ats.push(at);
+      events.push(...this.decider.push(p, now, at));
     }
-    return { rows, probs, events };
+    return { rows, probs, ats, events };
   }
 }
