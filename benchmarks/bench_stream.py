@@ -18,10 +18,13 @@ holds a single-step stream model, beside it):
 - **synthetic**: the embedded dataset's activities of the held-out subjects, chained
   with their "idle" clips between them (idle is the model's background).
 
-Each stream is scored with models trained on whole windows (the default) and with
-end-aligned partial windows half of the time (`AugmentOptions(partial=0.5)`: the first
-W/2..W frames of a gesture after its first frame held, as the live recognizer sees a
-gesture that has just begun); rows "..._partial"; GRU rows "..._gru".
+Each stream is scored with the default network as `GestureClassifier()` trains it
+(with a background class, half of the gesture windows are cut at a transition to the
+background, `AugmentOptions.transitions=0.5`), and for context: without transitions
+(rows "..._no_transitions"), with end-aligned partial windows half of the time
+(`AugmentOptions(partial=0.5)`, "..._partial"), the GRU with and without transitions
+("..._gru", "..._gru_no_transitions"), and stricter decisions (min_frames 8,
+"..._strict").
 
 Targets (issue 12): event F1 >= 0.90, median latency <= 0.6 s from the true start,
 <= 1 false alarm per minute of background. Held out: one ASL sign left out at training
@@ -202,9 +205,16 @@ def synthetic_stream(test, seed):
 
 
 def train_and_export(
-    data, path: Path, epochs: int, reject_rate=None, partial: float = 0.0, gru: bool = False
+    data,
+    path: Path,
+    epochs: int,
+    reject_rate=None,
+    partial: float = 0.0,
+    gru: bool = False,
+    transitions: float | None = None,
 ):
-    """Train the default network (or a GRU: 32 units on the small ASL set, else 64)."""
+    """Train the default network (or a GRU: 32 units on the small ASL set, else 64);
+    `transitions` None keeps the default `AugmentOptions.transitions`."""
     from poseact.data.augment import AugmentOptions
     from poseact.deploy.export import export_tflite
     from poseact.train.classifier import GestureClassifier
@@ -219,7 +229,9 @@ def train_and_export(
             epochs=epochs,
             seed=0,
             reject_rate=reject_rate,
-            augment=AugmentOptions(partial=partial),
+            augment=AugmentOptions(partial=partial)
+            if transitions is None
+            else AugmentOptions(partial=partial, transitions=transitions),
         ),
     ).fit(data)
     export_tflite(clf, path, quantization="float")
@@ -349,17 +361,32 @@ def run(args) -> Report:
     streams = asl_streams(test, (0,) if quick else (0, 1, 2))
     strain, stest = embedded_split()
     synthetic = [synthetic_stream(stest, 0)]
-    # the default network, then the GRU; whole windows (the default), then end-aligned
-    # partial windows half the time
-    for gru, net in ((False, ""), (True, "_gru")):
-        for partial, tag in ((0.0, ""), (PARTIAL, "_partial")):
-            what = ", ".join(w for w, on in (("GRU", gru), (f"partial={PARTIAL}", partial)) if on)
-            model = work / f"asl_stream{net}{tag}.tflite"
-            train_and_export(asl_train, model, epochs, partial=partial, gru=gru)
-            score_streams(report, f"asl{net}{tag}", model, streams, work, what=what)
-            model = work / f"synthetic_stream{net}{tag}.tflite"
-            train_and_export(strain, model, 10 if quick else 30, partial=partial, gru=gru)
-            score_streams(report, f"synthetic{net}{tag}", model, synthetic, work, what=what)
+    # the default network (its training cuts windows at transitions to the background),
+    # then without transitions, with partial windows, and the GRU
+    variants = (
+        ("", False, 0.0, None),
+        ("_no_transitions", False, 0.0, 0.0),
+        ("_partial", False, PARTIAL, None),
+        ("_gru", True, 0.0, None),
+        ("_gru_no_transitions", True, 0.0, 0.0),
+    )
+    for tag, gru, partial, transitions in variants:
+        what = ", ".join(
+            w
+            for w, on in (
+                ("GRU", gru),
+                (f"partial={PARTIAL}", partial),
+                ("transitions=0", transitions == 0.0),
+            )
+            if on
+        )
+        for name, data_, model_streams, n in (
+            ("asl", asl_train, streams, epochs),
+            ("synthetic", strain, synthetic, 10 if quick else 30),
+        ):
+            model = work / f"{name}_stream{tag}.tflite"
+            train_and_export(data_, model, n, partial=partial, gru=gru, transitions=transitions)
+            score_streams(report, f"{name}{tag}", model, model_streams, work, what=what)
     # stricter decisions, for context
     from poseact.runtime.decider import DecisionOptions
 

@@ -32,6 +32,14 @@ class AugmentOptions:
             first k frames of the gesture (k uniform in [W/2, W)), after its first
             frame held still, as the live recognizer sees a gesture that has just
             begun (docs/streaming.md); 0 keeps whole windows.
+        transitions: probability that a gesture's window is cut where it meets the
+            background, as the live recognizer's window slides onto or off a
+            gesture: frames of a background clip, then the gesture's first k frames
+            (or its last k frames, then background), joined by a short crossfade
+            and then augmented as one window (one body, one camera), k uniform in
+            [1, min(n, W - 1)] for a clip of n frames. The window is the
+            gesture when it holds at least half of it (k >= min(n, W) / 2) and the
+            background otherwise. Only with a background class; 0 turns it off.
         shear: maximum shear of the x-y plane (uniform ±, each axis).
         shift: maximum translation of the whole clip in x and y, body-size units.
         time_mask: maximum share of a clip's frames hidden as one random span
@@ -46,12 +54,13 @@ class AugmentOptions:
     point_dropout: float = 0.03
     random_crop: bool = True
     partial: float = 0.0
+    transitions: float = 0.5
     shear: float = 0.0
     shift: float = 0.0
     time_mask: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("mirror", "point_dropout", "partial"):
+        for name in ("mirror", "point_dropout", "partial", "transitions"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"AugmentOptions.{name} must be a probability in [0, 1]")
         for name in ("rotation_degrees", "scale", "jitter", "shear", "shift"):

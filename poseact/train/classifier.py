@@ -238,7 +238,10 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         normalizer, positions = fit_normalizer(spec, train.sequences, cache=cache)
         spec = normalizer.spec
         targets = train.label_indices
-        windows = training_windows(normalizer, positions, targets, training, rng)
+        background = classes.index(data.background) if data.background in classes else None
+        windows = training_windows(
+            normalizer, positions, targets, training, rng, background=background
+        )
         x_val = y_val = None
         if val is not None:
             x_val = normalizer.transform_many(val.sequences)

@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
 
 from poseact.core.errors import DatasetError
-from poseact.data.augment import augment_positions
+from poseact.data.augment import augment_positions, time_warp
 from poseact.data.dataset import Dataset
 from poseact.normalize.normalizer import Normalizer
 from poseact.normalize.spec import NormalizerSpec
@@ -30,6 +31,7 @@ class _TrainingWindows:
         normalizer: Normalizer,
         options: TrainingOptions,
         rng: np.random.Generator,
+        background: int | None = None,
     ) -> None:
         self.positions = positions
         self.targets = targets
@@ -37,6 +39,13 @@ class _TrainingWindows:
         self.normalizer = normalizer
         self.options = options
         self.rng = rng
+        self.background = background
+        # background clips a transition window can take its other frames from
+        self._rests = [
+            i
+            for i, target in enumerate(targets)
+            if background is not None and target == background and np.isfinite(positions[i]).any()
+        ]
 
     def epoch(self):
         """Yield (x, y, w) batches for one shuffled pass over the clips."""
@@ -44,12 +53,34 @@ class _TrainingWindows:
         order = self.rng.permutation(len(self.positions))
         bs = self.options.batch_size
         aug = self.options.augment
+        W = spec.window
+        transitions = aug.transitions if self._rests else 0.0
+        still = dataclasses.replace(aug, speed=0.0)  # a transition window keeps W frames
         for begin in range(0, len(order), bs):
             idx = order[begin : begin + bs]
+            targets = self.targets[idx].copy() if transitions else self.targets[idx]
             # the windows of the batch, then their features at once (one numpy pass
             # over the batch instead of one per clip; the same numbers)
             windows = []
-            for i in idx:
+            for b, i in enumerate(idx):
+                if (
+                    transitions
+                    and targets[b] != self.background
+                    and self.rng.random() < transitions
+                ):
+                    # one body seen by one camera: the gesture (at its own speed) and a
+                    # background clip joined, then augmented as one window
+                    p = self.positions[i]
+                    if aug.speed > 0:
+                        p = time_warp(p, float(self.rng.uniform(1 - aug.speed, 1 + aug.speed)))
+                    n = p.shape[0]
+                    k = int(self.rng.integers(1, max(1, min(n, W - 1)) + 1))
+                    rest = self.positions[self._rests[int(self.rng.integers(len(self._rests)))]]
+                    joined = _transition(p, rest, k, W, self.rng)
+                    windows.append(augment_positions(joined, spec.layout, still, self.rng))
+                    if not holds_the_gesture(k, n, W):
+                        targets[b] = self.background
+                    continue
                 p = augment_positions(self.positions[i], spec.layout, aug, self.rng)
                 start = None
                 if aug.partial and self.rng.random() < aug.partial:
@@ -61,7 +92,36 @@ class _TrainingWindows:
                     start = int(self.rng.integers(0, p.shape[0] - spec.window + 1))
                 windows.append(self.normalizer.window(p, start=start))
             x = self.normalizer.features(np.stack(windows))
-            yield x, self.targets[idx], self.weights[idx]
+            yield x, targets, self.weights[idx]
+
+
+def holds_the_gesture(k: int, n: int, window: int) -> bool:
+    """Whether a window holding k frames of an n-frame gesture is that gesture: when it
+    holds at least half of it, or half a window of it if the gesture is longer."""
+    return 2 * k >= min(n, window)
+
+
+def _transition(
+    gesture: np.ndarray, rest: np.ndarray, k: int, window: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(W, K, C): `rest` frames, then the gesture's first k frames, or (half the time)
+    its last k frames, then `rest` frames; the frames before the seam fade into the
+    first frame after it over W/6 frames (a person moving from one to the other)."""
+    need = window - k
+    if rest.shape[0] < need:
+        rest = np.concatenate([rest, np.repeat(rest[-1:], need - rest.shape[0], axis=0)])
+    offset = int(rng.integers(0, rest.shape[0] - need + 1))
+    rest = rest[offset : offset + need]
+    if rng.random() < 0.5:
+        first, second = rest, gesture[:k]
+    else:
+        first, second = gesture[-k:], rest
+    out = np.concatenate([first, second], axis=0)
+    seam = first.shape[0]
+    fade = min(max(1, window // 6), seam)
+    weights = (np.arange(1, fade + 1, dtype=np.float32) / (fade + 1))[:, None, None]
+    out[seam - fade : seam] = (1 - weights) * out[seam - fade : seam] + weights * second[:1]
+    return out
 
 
 def _prefetch(batches, depth: int = 2):
@@ -176,12 +236,15 @@ def training_windows(
     rng: np.random.Generator,
     *,
     weights: np.ndarray | None = None,
+    background: int | None = None,
 ) -> _TrainingWindows:
     """Augmented training batches over resampled clip `positions` (each (n, K, C)).
 
     Args:
         weights: (N,) sample weights; default: `class_weights` when
             `training.class_weights`, else ones.
+        background: the target of the background class, or None; its clips give
+            `AugmentOptions.transitions` windows their other frames.
     """
     if weights is None:
         num_classes = int(targets.max()) + 1 if len(targets) else 0
@@ -190,7 +253,7 @@ def training_windows(
             if training.class_weights
             else np.ones(len(targets), np.float32)
         )
-    return _TrainingWindows(positions, targets, weights, normalizer, training, rng)
+    return _TrainingWindows(positions, targets, weights, normalizer, training, rng, background)
 
 
 def classification_loss(num_classes: int, label_smoothing: float = 0.0):

@@ -119,5 +119,7 @@ class TrainingOptions:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingOptions:
         data = dict(data)
-        data["augment"] = AugmentOptions(**data.get("augment", {}))
+        # files written before transition windows existed were trained without them
+        augment = {"transitions": 0.0, **data.get("augment", {})}
+        data["augment"] = AugmentOptions(**augment)
         return cls(**data)

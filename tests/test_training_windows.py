@@ -1,0 +1,129 @@
+"""Training windows cut where a gesture meets the background (`AugmentOptions.transitions`),
+on real ASL recordings: the label follows how much of the gesture a window holds."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from poseact.core.sequence import LandmarkSequence
+from poseact.data.augment import AugmentOptions
+from poseact.normalize.fitting import fit_normalizer
+from poseact.normalize.spec import NormalizerSpec
+from poseact.train.engine import _transition, holds_the_gesture, training_windows
+from poseact.train.options import TrainingOptions
+
+
+@pytest.fixture(scope="module")
+def clips(asl_split):
+    """(normalizer, positions, targets): ASL signs (targets 1-3) and background clips
+    (target 0): the signer's real frames before each sign begins."""
+    train, _ = asl_split
+    rests = [
+        LandmarkSequence(
+            timestamps=s.timestamps[:8],
+            landmarks=s.landmarks[:8],
+            visibility=s.visibility[:8],
+            layout=s.layout,
+            image_size=s.image_size,
+        )
+        for s in train.sequences[::6]
+    ]
+    sequences = list(train.sequences) + rests
+    normalizer, positions = fit_normalizer(NormalizerSpec(layout="pose", window=30), sequences)
+    classes = sorted(set(train.labels))
+    targets = np.array([1 + classes.index(label) for label in train.labels] + [0] * len(rests))
+    return normalizer, positions, targets
+
+
+def _epochs(clips, augment: AugmentOptions, background, epochs: int = 1):
+    normalizer, positions, targets = clips
+    training = TrainingOptions(augment=augment, batch_size=16, class_weights=False)
+    windows = training_windows(
+        normalizer, positions, targets, training, np.random.default_rng(0), background=background
+    )
+    return [batch for _ in range(epochs) for batch in windows.epoch()]
+
+
+def test_a_window_holding_less_than_half_the_gesture_is_background(clips):
+    _, positions, targets = clips
+    batches = _epochs(clips, AugmentOptions(transitions=1.0), background=0, epochs=6)
+    y = np.concatenate([b[1] for b in batches])
+    # per epoch the clips come in a new order: count against the original labels
+    gestures = int(np.sum(targets != 0)) * 6
+    relabelled = gestures - int(np.sum(y != 0))
+    # every sign is W = 30 frames: k uniform in 1..29 holds less than half for k <= 14
+    assert 0.38 < relabelled / gestures < 0.58
+    assert int(np.sum(y == 0)) == int(np.sum(targets == 0)) * 6 + relabelled
+    assert set(np.unique(y)) == set(np.unique(targets))  # signs keep their own labels
+
+
+@pytest.mark.parametrize(
+    "k, n, expected",
+    [
+        (14, 30, False),
+        (15, 30, True),
+        (4, 10, False),
+        (5, 10, True),
+        (14, 90, False),
+        (15, 90, True),
+    ],
+)
+def test_the_label_follows_half_the_gesture_or_half_a_window(k, n, expected):
+    assert holds_the_gesture(k, n, window=30) is expected
+
+
+def test_without_a_background_class_or_with_transitions_off_nothing_changes(clips):
+    plain = AugmentOptions(transitions=0.0)
+    reference = _epochs(clips, plain, background=0)
+    for augment, background in ((AugmentOptions(transitions=1.0), None), (plain, None)):
+        batches = _epochs(clips, augment, background)
+        assert len(batches) == len(reference)
+        for (x, y, w), (x0, y0, w0) in zip(batches, reference):
+            np.testing.assert_array_equal(x, x0)  # the same numbers: no extra random draws
+            np.testing.assert_array_equal(y, y0)
+            np.testing.assert_array_equal(w, w0)
+
+
+def test_transition_is_background_frames_then_the_gesture_or_the_reverse(clips):
+    _, positions, targets = clips
+    sign, rest = positions[int(np.flatnonzero(targets == 1)[0])], positions[-1]
+    W, k = 30, 12
+    seen = set()
+    for seed in range(8):
+        out = _transition(sign, rest, k, W, np.random.default_rng(seed))
+        assert out.shape == (W, *sign.shape[1:])
+        if np.allclose(out[-k:], sign[:k], equal_nan=True):  # rest, then the sign begins
+            seen.add("onto")
+            fade = W // 6
+            held = np.concatenate([rest, np.repeat(rest[-1:], W, axis=0)])
+            starts = [
+                o
+                for o in range(len(held) - (W - k - fade) + 1)
+                if np.allclose(out[: W - k - fade], held[o : o + W - k - fade], equal_nan=True)
+            ]
+            assert starts, "the frames before the fade are the background clip's"
+            # the fade moves toward the sign's first frame
+            gap = np.nanmean(np.abs(out[W - k - fade : W - k] - sign[0]), axis=(1, 2))
+            assert np.all(np.diff(gap) <= 1e-6)
+        else:  # the sign ends, then rest
+            assert np.allclose(out[: k - W // 6], sign[-k:][: k - W // 6], equal_nan=True)
+            seen.add("off")
+    assert seen == {"onto", "off"}
+
+
+def test_transitions_must_be_a_probability():
+    with pytest.raises(ValueError, match="transitions"):
+        AugmentOptions(transitions=1.5)
+    assert dataclasses.replace(AugmentOptions(), transitions=0.0).transitions == 0.0
+
+
+def test_saved_options_keep_transitions_and_older_files_had_none():
+    options = TrainingOptions()
+    assert options.augment.transitions == 0.5  # the default
+    assert TrainingOptions.from_dict(options.to_dict()) == options
+    older = options.to_dict()
+    del older["augment"]["transitions"]  # a file written before the option existed
+    assert TrainingOptions.from_dict(older).augment.transitions == 0.0
