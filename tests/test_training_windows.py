@@ -120,9 +120,21 @@ def test_transitions_must_be_a_probability():
     assert dataclasses.replace(AugmentOptions(), transitions=0.0).transitions == 0.0
 
 
+def test_the_default_depends_on_how_the_network_is_answered_live():
+    from poseact.train.engine import with_transitions
+
+    default = TrainingOptions()
+    assert default.augment.transitions is None
+    assert with_transitions(default, "stats_pool").augment.transitions == 0.5
+    assert with_transitions(default, "mlp").augment.transitions == 0.5
+    for stream_model in ("gru", "lstm", "tcn"):
+        assert with_transitions(default, stream_model).augment.transitions == 0.0
+    chosen = TrainingOptions(augment=AugmentOptions(transitions=0.25))
+    assert with_transitions(chosen, "gru") is chosen  # an explicit rate is kept
+
+
 def test_saved_options_keep_transitions_and_older_files_had_none():
-    options = TrainingOptions()
-    assert options.augment.transitions == 0.5  # the default
+    options = TrainingOptions(augment=AugmentOptions(transitions=0.5))
     assert TrainingOptions.from_dict(options.to_dict()) == options
     older = options.to_dict()
     del older["augment"]["transitions"]  # a file written before the option existed

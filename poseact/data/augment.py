@@ -13,7 +13,16 @@ import numpy as np
 
 from poseact.core.layouts import get_layout
 
-__all__ = ["AugmentOptions", "augment_positions", "mirror_positions", "time_warp"]
+__all__ = [
+    "DEFAULT_TRANSITIONS",
+    "AugmentOptions",
+    "augment_positions",
+    "mirror_positions",
+    "time_warp",
+]
+
+#: `AugmentOptions.transitions` of a network answered by re-running its window.
+DEFAULT_TRANSITIONS = 0.5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +49,11 @@ class AugmentOptions:
             [1, min(n, W - 1)] for a clip of n frames. The window is the
             gesture when it holds at least half of it (k >= min(n, W) / 2) and the
             background otherwise. Only with a background class; 0 turns it off.
+            None (the default): `DEFAULT_TRANSITIONS` for networks the live
+            recognizer answers by re-running their window (stats_pool, the MLP
+            baselines, the transformer), 0 for those with a stream model (GRU,
+            LSTM, TCN), whose lanes answer from W/2..W frames, not the W-frame
+            windows the transitions are cut for (measured worse, docs/streaming.md).
         shear: maximum shear of the x-y plane (uniform ±, each axis).
         shift: maximum translation of the whole clip in x and y, body-size units.
         time_mask: maximum share of a clip's frames hidden as one random span
@@ -54,13 +68,15 @@ class AugmentOptions:
     point_dropout: float = 0.03
     random_crop: bool = True
     partial: float = 0.0
-    transitions: float = 0.5
+    transitions: float | None = None
     shear: float = 0.0
     shift: float = 0.0
     time_mask: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("mirror", "point_dropout", "partial", "transitions"):
+            if name == "transitions" and self.transitions is None:
+                continue
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"AugmentOptions.{name} must be a probability in [0, 1]")
         for name in ("rotation_degrees", "scale", "jitter", "shear", "shift"):

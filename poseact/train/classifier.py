@@ -61,6 +61,7 @@ from poseact.train.engine import (
     split_validation,
     train_network,
     training_windows,
+    with_transitions,
 )
 from poseact.train.networks import build_keras_model
 from poseact.train.options import ModelOptions, TrainingOptions
@@ -240,7 +241,12 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         targets = train.label_indices
         background = classes.index(data.background) if data.background in classes else None
         windows = training_windows(
-            normalizer, positions, targets, training, rng, background=background
+            normalizer,
+            positions,
+            targets,
+            with_transitions(training, model_options.architecture),
+            rng,
+            background=background,
         )
         x_val = y_val = None
         if val is not None:

@@ -9,8 +9,9 @@ import logging
 
 import numpy as np
 
+from poseact.core.choices import STREAMING
 from poseact.core.errors import DatasetError
-from poseact.data.augment import augment_positions, time_warp
+from poseact.data.augment import DEFAULT_TRANSITIONS, augment_positions, time_warp
 from poseact.data.dataset import Dataset
 from poseact.normalize.normalizer import Normalizer
 from poseact.normalize.spec import NormalizerSpec
@@ -226,6 +227,17 @@ def split_validation(data: Dataset, training: TrainingOptions, *, action: str):
     except DatasetError as exc:
         logger.info("no validation split (%s); %s without early stopping", exc, action)
         return data, None
+
+
+def with_transitions(training: TrainingOptions, architecture: str) -> TrainingOptions:
+    """`training` with `AugmentOptions.transitions` decided for `architecture` when it is
+    None: `DEFAULT_TRANSITIONS` for a network answered over whole windows, 0 for one
+    with a stream model."""
+    augment = training.augment
+    if augment.transitions is not None:
+        return training
+    rate = 0.0 if architecture in STREAMING else DEFAULT_TRANSITIONS
+    return dataclasses.replace(training, augment=dataclasses.replace(augment, transitions=rate))
 
 
 def training_windows(
