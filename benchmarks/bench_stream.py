@@ -229,9 +229,7 @@ def train_and_export(
             epochs=epochs,
             seed=0,
             reject_rate=reject_rate,
-            augment=AugmentOptions(partial=partial)
-            if transitions is None
-            else AugmentOptions(partial=partial, transitions=transitions),
+            augment=AugmentOptions(partial=partial, transitions=transitions),
         ),
     ).fit(data)
     export_tflite(clf, path, quantization="float")

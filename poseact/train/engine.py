@@ -59,7 +59,7 @@ class _TrainingWindows:
         still = dataclasses.replace(aug, speed=0.0)  # a transition window keeps W frames
         for begin in range(0, len(order), bs):
             idx = order[begin : begin + bs]
-            targets = self.targets[idx].copy() if transitions else self.targets[idx]
+            targets = self.targets[idx]  # a copy (an index array): transitions relabel it
             # the windows of the batch, then their features at once (one numpy pass
             # over the batch instead of one per clip; the same numbers)
             windows = []
