@@ -42,13 +42,24 @@ def _window(sequence, start: float, seconds: float, tag: str):
     )
 
 
+LAYOUT = "pose+hands"  # a sign's meaning is mostly in its hand shape
+
+
+@pytest.fixture(scope="module")
+def asl_split():
+    """(train, test) of the ASL signs with their hands (stratified, one signer)."""
+    from conftest import load_asl_signs
+
+    return load_asl_signs(LAYOUT).split(0.3, seed=0)
+
+
 @pytest.fixture(scope="module")
 def hand_open(testdata_dir):
-    """Pose landmarks of a real video of a person showing an open hand (no ASL sign)."""
+    """Pose and hand landmarks of a real video of a person showing an open hand (no sign)."""
     from poseact.extract.extractor import extract_video
     from poseact.extract.options import ExtractorOptions
 
-    return extract_video(testdata_dir / "hand_open.mp4", ExtractorOptions(layout="pose"))
+    return extract_video(testdata_dir / "hand_open.mp4", ExtractorOptions(layout=LAYOUT))
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +87,8 @@ def trained(folder, tmp_path_factory) -> tuple[Path, str]:
         folder,
         "-o",
         model,
+        "--layout",
+        LAYOUT,
         "--epochs",
         "25",
         "--units",
@@ -208,9 +221,34 @@ def test_evaluate_stream_refuses_labels_the_model_does_not_know(trained, tmp_pat
     (tmp_path / "a.csv").write_text("start_s,end_s,label\n0,1,wave\n")
     still = LandmarkSequence(
         timestamps=np.arange(10) / 30,
-        landmarks=np.full((10, 33, 3), 0.5, np.float32),
-        visibility=np.ones((10, 33), np.float32),
-        layout="pose",
+        landmarks=np.full((10, 75, 3), 0.5, np.float32),
+        visibility=np.ones((10, 75), np.float32),
+        layout=LAYOUT,
     )
     with pytest.raises(DatasetError, match=r"name labels \['wave'\] that the model does not know"):
         evaluate_stream(model, still, tmp_path / "a.csv")
+
+
+def test_a_gesture_it_was_never_taught_is_not_answered_as_a_sign(trained, asl_split, testdata_dir):
+    """A real thumbs-up (a video the model never saw, no ASL sign) is "unknown" or the
+    background, for the whole clip and for most of its one-second windows, while the
+    signs it was taught are still answered."""
+    from poseact.extract.extractor import extract_video
+    from poseact.extract.options import ExtractorOptions
+    from poseact.runtime.model import TFLiteGestureModel
+
+    model, _ = trained
+    video = testdata_dir / "person_thumb_up.mp4"
+    result = poseact("predict", model, video, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    [answer] = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert answer["label"] in {"unknown", "none"}, answer
+    thumb = extract_video(video, ExtractorOptions(layout=LAYOUT))
+    windows = [
+        _window(thumb, start, 1.0, f"w{k}") for k, start in enumerate(np.arange(0, 6.5, 0.5))
+    ]
+    recognizer = TFLiteGestureModel(model)
+    answers = recognizer.predict(windows)
+    assert np.mean([a in {"unknown", "none"} for a in answers]) >= 0.75, answers
+    _, test = asl_split
+    assert np.mean(recognizer.predict(test.sequences) == np.array(test.labels)) >= 0.7
