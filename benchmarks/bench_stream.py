@@ -20,16 +20,19 @@ holds a single-step stream model, beside it):
 
 Each stream is scored with the default network as `GestureClassifier()` trains it
 (with a background class, half of the gesture windows are cut at a transition to the
-background, `AugmentOptions.transitions` None → 0.5 for this network), and for context: without transitions
-(rows "..._no_transitions"), with end-aligned partial windows half of the time
-(`AugmentOptions(partial=0.5)`, "..._partial"), the GRU as it trains by default (no
-transitions: its stream model answers from W/2..W frames) and with them ("..._gru",
-"..._gru_transitions"), and stricter decisions (min_frames 8, "..._strict").
+background, `AugmentOptions.transitions` None → 0.5 for this network), and for context:
+without transitions (rows "..._no_transitions"), with end-aligned partial windows half
+of the time (`AugmentOptions(partial=0.5)`, "..._partial"), the GRU as it trains by
+default (no transitions: its stream model answers from W/2..W frames) and with them
+("..._gru", "..._gru_transitions"), and stricter decisions (min_frames 8,
+"..._strict"). The default network's checked figures pool three trainings (seeds 0, 1
+and 2, each seed's figures in the note): one training's event F1 moves by up to about
+0.15 with its seed.
 
 Targets (issue 12): event F1 >= 0.90, median latency <= 0.6 s from the true start,
 <= 1 false alarm per minute of background. Held out: one ASL sign left out at training
 (each in turn) and played to a model trained with a rejection rule
-(`TrainingOptions.reject_rate=0.05`, the default network): >= 90 % of its clips
+(`TrainingOptions.reject_rate=0.02`, the default network): >= 90 % of its clips
 answered "unknown" or background, known-class accuracy within 2 points of the
 closed-set answers.
 
@@ -52,6 +55,10 @@ BACKGROUND = "none"
 BLEND = 0.5  # seconds of transition between two clips of a stream
 PARTIAL = 0.5  # AugmentOptions.partial of the "after" models
 STRICT_NOTE = "min_frames 8"
+# the rule is calibrated to turn away this share of known windows: the known-class target
+# (<= 2 points of accuracy) is the false-reject rate the benchmark can afford
+REJECT_RATE = 0.02
+SEEDS = (1, 2)  # the default network is also trained with these seeds (pooled)
 VIDEOS = ("person_thumb_up.mp4", "hand_open.mp4")
 
 
@@ -207,6 +214,7 @@ def train_and_export(
     partial: float = 0.0,
     gru: bool = False,
     transitions: float | None = None,
+    seed: int = 0,
 ):
     """Train the default network (or a GRU: 32 units on the small ASL set, else 64);
     `transitions` None keeps the default `AugmentOptions.transitions` (per network)."""
@@ -222,7 +230,7 @@ def train_and_export(
         model=network,
         training=TrainingOptions(
             epochs=epochs,
-            seed=0,
+            seed=seed,
             reject_rate=reject_rate,
             augment=AugmentOptions(partial=partial, transitions=transitions),
         ),
@@ -231,17 +239,31 @@ def train_and_export(
     return clf
 
 
-def score_streams(
-    report: Report, name: str, model_path: Path, streams, work: Path, options=None, what=""
-):
-    """Score a model on streams. The default network and decisions (no `what`) are
-    checked against the targets; other settings (`what` says which) are context."""
-    from poseact.train.stream_eval import EventReport, evaluate_stream
+def stream_runs(model_path: Path, streams, options=None):
+    """`evaluate_stream` of a model on each (stream, annotations)."""
+    from poseact.train.stream_eval import evaluate_stream
 
-    runs = [evaluate_stream(model_path, s, truth, options=options) for s, truth in streams]
-    runs[0].save(work / f"stream-{name}")
+    return [evaluate_stream(model_path, s, truth, options=options) for s, truth in streams]
+
+
+def score_streams(report: Report, name: str, models, streams, work: Path, options=None, what=""):
+    """Score models (one training each) on streams, pooled. The default network and
+    decisions (no `what`) are checked against the targets; other settings (`what` says
+    which) are context."""
+    from poseact.train.stream_eval import EventReport
+
+    per_model = [stream_runs(model, streams, options) for model in models]
+    per_model[0][0].save(work / f"stream-{name}")
+    each = [EventReport.pooled([r.report for r in runs]) for runs in per_model]
+    pooled = EventReport.pooled([r.report for runs in per_model for r in runs])
+    seeds = ""
+    if len(models) > 1:
+        seeds = "; per training seed: " + ", ".join(
+            f"{p.f1:.2f} ({p.latency_median:.2f} s, {p.false_alarms_per_minute:.1f}/min)"
+            for p in each
+        )
+        report.figures[f"{name}_per_seed"] = [p.to_dict() for p in each]
     if what:  # another setting than the defaults: figures for context
-        pooled = EventReport.pooled([r.report for r in runs])
         report.check(
             f"{name}_event_f1",
             f"{name.split('_')[0]} stream ({what}): event F1",
@@ -250,18 +272,17 @@ def score_streams(
             "—",
             None,
             f"median latency {pooled.latency_median:.2f} s, {pooled.false_alarms_per_minute:.1f}"
-            f" false alarms/min; P {pooled.precision:.2f} R {pooled.recall:.2f}",
+            f" false alarms/min; P {pooled.precision:.2f} R {pooled.recall:.2f}" + seeds,
         )
         report.figures[f"{name}_stream"] = pooled.to_dict()
         return pooled
-    pooled = EventReport.pooled([r.report for r in runs])
     print(pooled.summary())
     minutes = pooled.duration / 60
     note = (
-        f"{pooled.num_true} true events in {minutes:.1f} min ({len(runs)} streams);"
-        f" P {pooled.precision:.2f} R {pooled.recall:.2f}; {pooled.missed} missed,"
-        f" {pooled.mislabelled} mislabelled, {pooled.misaligned} misaligned,"
-        f" {pooled.duplicates} duplicate"
+        f"{pooled.num_true} true events in {minutes:.1f} min ({len(streams)} streams ×"
+        f" {len(models)} trainings); P {pooled.precision:.2f} R {pooled.recall:.2f};"
+        f" {pooled.missed} missed, {pooled.mislabelled} mislabelled, {pooled.misaligned}"
+        f" misaligned, {pooled.duplicates} duplicate" + seeds
     )
     report.check(
         f"{name}_event_f1",
@@ -308,7 +329,7 @@ def held_out(report: Report, data, work: Path, epochs: int, rng, name: str = "he
             with_background(train, background_clips(train, rng)),
             work / f"{name}_without_{sign}.tflite",
             epochs,
-            reject_rate=0.05,
+            reject_rate=REJECT_RATE,
         )
         held = [s for s, label in zip(data.sequences, data.labels) if label == sign]
         answers = clf.predict(held)
@@ -384,9 +405,14 @@ def run(args) -> Report:
             ("asl", asl_train, streams, epochs),
             ("synthetic", strain, synthetic, 10 if quick else 30),
         ):
-            model = work / f"{name}_stream{tag}.tflite"
-            train_and_export(data_, model, n, partial=partial, gru=gru, transitions=transitions)
-            score_streams(report, f"{name}{tag}", model, model_streams, work, what=what)
+            models = [work / f"{name}_stream{tag}.tflite"]
+            if not tag and not quick:  # the checked figures: pooled over three trainings
+                models += [work / f"{name}_stream_seed{seed}.tflite" for seed in SEEDS]
+            for seed, model in zip((0, *SEEDS), models):
+                train_and_export(
+                    data_, model, n, partial=partial, gru=gru, transitions=transitions, seed=seed
+                )
+            score_streams(report, f"{name}{tag}", models, model_streams, work, what=what)
     # stricter decisions, for context
     from poseact.runtime.decider import DecisionOptions
 
@@ -394,8 +420,10 @@ def run(args) -> Report:
     for name, model_streams in (("asl", streams), ("synthetic", synthetic)):
         for net in ("", "_gru"):
             what = ("GRU, " if net else "") + STRICT_NOTE
-            model = work / f"{name}_stream{net}.tflite"
-            score_streams(report, f"{name}{net}_strict", model, model_streams, work, strict, what)
+            models = [work / f"{name}_stream{net}.tflite"]
+            if not net and not quick:
+                models += [work / f"{name}_stream_seed{seed}.tflite" for seed in SEEDS]
+            score_streams(report, f"{name}{net}_strict", models, model_streams, work, strict, what)
 
     held_out(report, data, work, epochs, rng)
 
@@ -407,7 +435,7 @@ def run(args) -> Report:
     model = work / "asl_hands_stream.tflite"
     train_and_export(with_background(train, background_clips(train, rng)), model, epochs)
     hand_streams = asl_streams(test, (0,) if quick else (0, 1, 2))
-    score_streams(report, "asl_hands", model, hand_streams, work, what="pose+hands")
+    score_streams(report, "asl_hands", [model], hand_streams, work, what="pose+hands")
     held_out(report, hands, work, epochs, rng, name="heldout_hands")
     return report
 
