@@ -391,9 +391,10 @@ def cmd_evaluate_stream(args: argparse.Namespace) -> int:
     from poseact.loading import load_sequence
     from poseact.runtime.decider import DecisionOptions
     from poseact.runtime.model import TFLiteGestureModel
-    from poseact.train.stream_eval import evaluate_stream
+    from poseact.train.stream_eval import evaluate_stream, read_annotations
 
     model = TFLiteGestureModel(args.model)
+    read_annotations(args.annotations, background=model.background)  # fails before extracting
     # the recording is extracted in the model's layout; frames with nobody are background
     options = dataclasses.replace(
         _extractor_options(args), layout=model.spec.layout, require_detection=False

@@ -212,6 +212,24 @@ def test_evaluate_stream_on_a_real_motion_recording(trained, asl_split, hand_ope
         assert d.reported_at - d.start >= lag - 1e-6
 
 
+def test_bad_annotations_are_one_line_before_any_video_is_read(trained, testdata_dir, tmp_path):
+    """A malformed annotation row is reported at once, naming the file and the row: no
+    landmark extraction first (here no MediaPipe bundle could even be found)."""
+    model, _ = trained
+    bad = tmp_path / "truth.csv"
+    bad.write_text("start_s,end_s,label\n1.0,oops,hello\n")
+    env = {**os.environ, "POSEACT_MODEL_DIR": str(tmp_path / "no-models")}
+    result = subprocess.run(
+        [sys.executable, "-m", "poseact.cli", "evaluate-stream", str(model),
+         str(testdata_dir / "hand_open.mp4"), str(bad)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"poseact evaluate-stream: error: {bad}: row 2: end_s 'oops' is not a number of seconds"
+    ]
+
+
 def test_evaluate_stream_refuses_labels_the_model_does_not_know(trained, tmp_path):
     from poseact.core.errors import DatasetError
     from poseact.core.sequence import LandmarkSequence
