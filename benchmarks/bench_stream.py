@@ -239,6 +239,12 @@ def train_and_export(
     return clf
 
 
+def trainings(work: Path, stem: str, pooled: bool) -> list[Path]:
+    """Model files of one setting: seed 0's, and with `pooled` those of `SEEDS` too."""
+    seeds = SEEDS if pooled else ()
+    return [work / f"{stem}.tflite"] + [work / f"{stem}_seed{seed}.tflite" for seed in seeds]
+
+
 def stream_runs(model_path: Path, streams, options=None):
     """`evaluate_stream` of a model on each (stream, annotations)."""
     from poseact.train.stream_eval import evaluate_stream
@@ -405,9 +411,7 @@ def run(args) -> Report:
             ("asl", asl_train, streams, epochs),
             ("synthetic", strain, synthetic, 10 if quick else 30),
         ):
-            models = [work / f"{name}_stream{tag}.tflite"]
-            if not tag and not quick:  # the checked figures: pooled over three trainings
-                models += [work / f"{name}_stream_seed{seed}.tflite" for seed in SEEDS]
+            models = trainings(work, f"{name}_stream{tag}", pooled=not tag and not quick)
             for seed, model in zip((0, *SEEDS), models):
                 train_and_export(
                     data_, model, n, partial=partial, gru=gru, transitions=transitions, seed=seed
@@ -420,9 +424,7 @@ def run(args) -> Report:
     for name, model_streams in (("asl", streams), ("synthetic", synthetic)):
         for net in ("", "_gru"):
             what = ("GRU, " if net else "") + STRICT_NOTE
-            models = [work / f"{name}_stream{net}.tflite"]
-            if not net and not quick:
-                models += [work / f"{name}_stream_seed{seed}.tflite" for seed in SEEDS]
+            models = trainings(work, f"{name}_stream{net}", pooled=not net and not quick)
             score_streams(report, f"{name}{net}_strict", models, model_streams, work, strict, what)
 
     held_out(report, data, work, epochs, rng)

@@ -75,9 +75,8 @@ class AugmentOptions:
 
     def __post_init__(self) -> None:
         for name in ("mirror", "point_dropout", "partial", "transitions"):
-            if name == "transitions" and self.transitions is None:
-                continue
-            if not 0.0 <= getattr(self, name) <= 1.0:
+            value = getattr(self, name)  # None: decided per network (transitions)
+            if value is not None and not 0.0 <= value <= 1.0:
                 raise ValueError(f"AugmentOptions.{name} must be a probability in [0, 1]")
         for name in ("rotation_degrees", "scale", "jitter", "shear", "shift"):
             if getattr(self, name) < 0:
