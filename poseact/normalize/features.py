@@ -167,8 +167,8 @@ def standardize(features: np.ndarray, spec) -> np.ndarray:
     if spec.feature_mean:
         mean = np.asarray(spec.feature_mean, dtype=np.float32)
         std = np.asarray(spec.feature_std, dtype=np.float32)
-        x = (x - mean) / std
-    return np.nan_to_num(x, nan=0.0).astype(np.float32, copy=False)
+        return np.nan_to_num((x - mean) / std, nan=0.0, copy=False)  # a new array
+    return np.nan_to_num(x, nan=0.0)
 
 
 def window_features(positions: np.ndarray, spec, *, raw: bool = False) -> np.ndarray:

@@ -177,6 +177,10 @@ def _parts(layout_name: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
 def _fill_gaps(values: np.ndarray, times: np.ndarray, max_gap: float) -> np.ndarray:
     """Linearly interpolate NaN runs no longer than `max_gap` seconds, per column.
 
+    Every missing value at once: each column's nearest valid frame before and after
+    each frame comes from a running max / min of frame indices, so the cost does not
+    grow with the number of distinct missing patterns.
+
     Args:
         values: (T, D) with NaN where missing.
         times: (T,) seconds, strictly increasing.
@@ -185,48 +189,38 @@ def _fill_gaps(values: np.ndarray, times: np.ndarray, max_gap: float) -> np.ndar
     missing = np.isnan(out)
     if not missing.any() or max_gap <= 0:
         return out
-    columns = np.flatnonzero(missing.any(axis=0))
-    # Columns missing in the same frames (the channels of a point, every point of an
-    # empty frame) share the neighbour search: it runs once per distinct pattern.
-    groups: dict[bytes, list[int]] = {}
-    for d, key in zip(columns, np.packbits(missing[:, columns], axis=0).T):
-        groups.setdefault(key.tobytes(), []).append(d)
-    for same in groups.values():
-        cols = np.array(same)
-        valid = ~missing[:, same[0]]
-        if not valid.any():
-            continue
-        vt = times[valid]
-        gaps = np.flatnonzero(missing[:, same[0]])
-        tg = times[gaps]
-        # nearest valid neighbours in time on each side
-        right = np.searchsorted(vt, tg)
-        left = right - 1
-        has_left, has_right = left >= 0, right < len(vt)
-        li, ri = np.clip(left, 0, len(vt) - 1), np.clip(right, 0, len(vt) - 1)
-        t_left = np.where(has_left, vt[li], -np.inf)
-        t_right = np.where(has_right, vt[ri], np.inf)
-        inside = has_left & has_right & (t_right - t_left <= max_gap + 1e-9)
-        edge_left = ~has_left & has_right & (t_right - tg <= max_gap + 1e-9)
-        edge_right = has_left & ~has_right & (tg - t_left <= max_gap + 1e-9)
-        ok = inside | edge_left | edge_right
-        if not ok.any():
-            continue
-        # np.interp of every column at once, with its formula (in float64): the same
-        # values bit for bit; before the first / after the last valid frame, that one.
-        vv = out[np.ix_(valid, cols)].astype(np.float64)  # (V, D)
-        li, ri, tg, inside = li[ok, None], ri[ok, None], tg[ok, None], inside[ok, None]
-        y0, y1 = vv[li, np.arange(len(cols))], vv[ri, np.arange(len(cols))]
-        x0, x1 = vt[li], vt[ri]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            slope = (y1 - y0) / (x1 - x0)
-            filled = slope * (tg - x0) + y0
-            retry = np.isnan(filled)
-            if retry.any():  # np.interp tries from the other end, then a flat segment
-                filled = np.where(retry, slope * (tg - x1) + y1, filled)
-                filled = np.where(np.isnan(filled) & (y0 == y1), y0, filled)
-        filled = np.where(inside, filled, np.where(has_left[ok, None], y0, y1))
-        out[np.ix_(gaps[ok], cols)] = filled
+    T = out.shape[0]
+    frame = np.arange(T)[:, None]
+    # per column: the last valid frame at or before each frame (-1: none), the first at
+    # or after it (T: none)
+    before = np.maximum.accumulate(np.where(missing, -1, frame), axis=0)
+    after = np.minimum.accumulate(np.where(missing, T, frame)[::-1], axis=0)[::-1]
+    gap_t, gap_d = np.nonzero(missing)
+    left, right = before[gap_t, gap_d], after[gap_t, gap_d]
+    has_left, has_right = left >= 0, right < T
+    tg = times[gap_t]
+    t_left = np.where(has_left, times[np.maximum(left, 0)], -np.inf)
+    t_right = np.where(has_right, times[np.minimum(right, T - 1)], np.inf)
+    inside = has_left & has_right & (t_right - t_left <= max_gap + 1e-9)
+    edge_left = ~has_left & has_right & (t_right - tg <= max_gap + 1e-9)
+    edge_right = has_left & ~has_right & (tg - t_left <= max_gap + 1e-9)
+    ok = inside | edge_left | edge_right
+    if not ok.any():
+        return out
+    gap_t, gap_d, tg, inside, has_left = gap_t[ok], gap_d[ok], tg[ok], inside[ok], has_left[ok]
+    li, ri = np.maximum(left[ok], 0), np.minimum(right[ok], T - 1)
+    # np.interp's formula (in float64): the same values bit for bit; before the first /
+    # after the last valid frame, that one
+    y0, y1 = out[li, gap_d].astype(np.float64), out[ri, gap_d].astype(np.float64)
+    x0, x1 = times[li], times[ri]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (y1 - y0) / (x1 - x0)
+        filled = slope * (tg - x0) + y0
+        retry = np.isnan(filled)
+        if retry.any():  # np.interp tries from the other end, then a flat segment
+            filled = np.where(retry, slope * (tg - x1) + y1, filled)
+            filled = np.where(np.isnan(filled) & (y0 == y1), y0, filled)
+    out[gap_t, gap_d] = np.where(inside, filled, np.where(has_left, y0, y1))
     return out
 
 

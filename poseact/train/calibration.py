@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from poseact.core.sequence import LandmarkSequence
-from poseact.data.augment import AugmentOptions, augment_positions
+from poseact.data.augment import AugmentOptions, augment_windows, time_warp
 from poseact.normalize.normalizer import Normalizer
 from poseact.runtime.rejection import RejectionRule, calibrate_rejection
 
@@ -34,19 +34,24 @@ def calibration_windows(
     differ.
     """
     spec = normalizer.spec
-    windows, labels = [], []
-    for sequence, target in zip(sequences, targets):
+    clean, drawn = [], []
+    for sequence in sequences:
         positions = normalizer.resampled(sequence)
-        windows.append(normalizer.features(normalizer.window(positions)))
-        labels.append(target)
+        clean.append(normalizer.window(positions))
         for _ in range(draws):
-            p = augment_positions(positions, spec.layout, augment, rng)
+            p = positions
+            if augment.speed > 0:
+                p = time_warp(p, float(rng.uniform(1 - augment.speed, 1 + augment.speed)))
             start = None
             if p.shape[0] > spec.window:
                 start = int(rng.integers(0, p.shape[0] - spec.window + 1))
-            windows.append(normalizer.features(normalizer.window(p, start=start)))
-            labels.append(target)
-    return np.stack(windows).astype(np.float32), np.asarray(labels, dtype=np.int64)
+            drawn.append(normalizer.window(p, start=start))
+    windows = np.stack(clean)
+    if drawn:
+        drawn_windows = augment_windows(np.stack(drawn), spec.layout, augment, rng)
+        windows = np.concatenate([windows, drawn_windows])
+    labels = np.concatenate([targets, np.repeat(targets, draws)]) if draws else targets
+    return normalizer.features(windows).astype(np.float32), np.asarray(labels, dtype=np.int64)
 
 
 def calibrate_model(

@@ -11,7 +11,7 @@ import numpy as np
 
 from poseact.core.choices import STREAMING
 from poseact.core.errors import DatasetError
-from poseact.data.augment import DEFAULT_TRANSITIONS, augment_positions, time_warp
+from poseact.data.augment import DEFAULT_TRANSITIONS, augment_windows, time_warp
 from poseact.data.dataset import Dataset
 from poseact.normalize.normalizer import Normalizer
 from poseact.normalize.spec import NormalizerSpec
@@ -49,21 +49,25 @@ class _TrainingWindows:
         ]
 
     def epoch(self):
-        """Yield (x, y, w) batches for one shuffled pass over the clips."""
+        """Yield (x, y, w) batches for one shuffled pass over the clips.
+
+        Each clip is time-warped and cut to a window on its own (or joined with a
+        background clip at a transition); the batch of windows is then augmented and
+        turned into features at once (`augment_windows`, `Normalizer.features`)."""
         spec = self.normalizer.spec
         order = self.rng.permutation(len(self.positions))
         bs = self.options.batch_size
         aug = self.options.augment
         W = spec.window
         transitions = aug.transitions if self._rests else 0.0
-        still = dataclasses.replace(aug, speed=0.0)  # a transition window keeps W frames
         for begin in range(0, len(order), bs):
             idx = order[begin : begin + bs]
             targets = self.targets[idx]  # a copy (an index array): transitions relabel it
-            # the windows of the batch, then their features at once (one numpy pass
-            # over the batch instead of one per clip; the same numbers)
             windows = []
             for b, i in enumerate(idx):
+                p = self.positions[i]
+                if aug.speed > 0:
+                    p = time_warp(p, float(self.rng.uniform(1 - aug.speed, 1 + aug.speed)))
                 if (
                     transitions
                     and targets[b] != self.background
@@ -71,29 +75,24 @@ class _TrainingWindows:
                 ):
                     # one body seen by one camera: the gesture (at its own speed) and a
                     # background clip joined, then augmented as one window
-                    p = self.positions[i]
-                    if aug.speed > 0:
-                        p = time_warp(p, float(self.rng.uniform(1 - aug.speed, 1 + aug.speed)))
                     n = p.shape[0]
                     k = int(self.rng.integers(1, max(1, min(n, W - 1)) + 1))
                     rest = self.positions[self._rests[int(self.rng.integers(len(self._rests)))]]
-                    joined = _transition(p, rest, k, W, self.rng)
-                    windows.append(augment_positions(joined, spec.layout, still, self.rng))
+                    windows.append(_transition(p, rest, k, W, self.rng))
                     if not holds_the_gesture(k, n, W):
                         targets[b] = self.background
                     continue
-                p = augment_positions(self.positions[i], spec.layout, aug, self.rng)
                 start = None
                 if aug.partial and self.rng.random() < aug.partial:
                     # a gesture that has just begun: its first k frames, after its first
                     # frame held (`window` pads a short clip so)
-                    k = int(self.rng.integers(spec.window // 2, spec.window))
-                    p, start = p[: max(1, min(k, p.shape[0] - 1))], None
-                elif aug.random_crop and p.shape[0] > spec.window:
-                    start = int(self.rng.integers(0, p.shape[0] - spec.window + 1))
+                    k = int(self.rng.integers(W // 2, W))
+                    p = p[: max(1, min(k, p.shape[0] - 1))]
+                elif aug.random_crop and p.shape[0] > W:
+                    start = int(self.rng.integers(0, p.shape[0] - W + 1))
                 windows.append(self.normalizer.window(p, start=start))
-            x = self.normalizer.features(np.stack(windows))
-            yield x, targets, self.weights[idx]
+            batch = augment_windows(np.stack(windows), spec.layout, aug, self.rng)
+            yield self.normalizer.features(batch), targets, self.weights[idx]
 
 
 def holds_the_gesture(k: int, n: int, window: int) -> bool:
