@@ -9,12 +9,16 @@ to 60 epochs, early stopping on a 15 % validation split, augmentation), then the
 with `architecture="gru"` and `"lstm"`, the same seed for all. Wall time is
 `training_seconds_` (the whole `fit`: normalizing, augmenting, Keras); accuracy is
 measured on 336 clips of 12 other synthetic subjects. The target (< 60 s) is for the
-default. `--quick` trains 500 clips for at most 8 epochs (no target check).
+default, and its figure is the median of three trainings (seeds 0, 1 and 2, each in
+the note): where early stopping ends moves with the seed (41 to 53 epochs measured),
+so one training's time is one draw. `--quick` trains 500 clips for at most 8 epochs,
+once (no target check).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -22,6 +26,7 @@ from benchmarks.common import Report, Stopwatch, busy_note, main_wrapper
 
 TARGET_SECONDS = 60.0
 SEQUENCES = 2000
+SEEDS = (1, 2)  # the default is also trained with these seeds (the median is checked)
 
 
 def run(args) -> Report:
@@ -43,11 +48,13 @@ def run(args) -> Report:
     training = TrainingOptions(epochs=8, seed=0) if quick else TrainingOptions(seed=0)
     results = {}
     default_architecture = ModelOptions().architecture
-    for architecture in ("default", "gru", "lstm"):
-        model = (
-            ModelOptions() if architecture == "default" else ModelOptions(architecture=architecture)
-        )
-        classifier = GestureClassifier(model=model, training=training)
+    runs = [("default", ModelOptions(), 0)] + [
+        (f"default_seed{seed}", ModelOptions(), seed) for seed in (() if quick else SEEDS)
+    ]
+    runs += [(name, ModelOptions(architecture=name), 0) for name in ("gru", "lstm")]
+    for name, model, seed in runs:
+        options = replace(training, seed=seed)
+        classifier = GestureClassifier(model=model, training=options)
         with Stopwatch() as watch:
             classifier.fit(data)
         epochs = len(classifier.history_["loss"])
@@ -60,28 +67,36 @@ def run(args) -> Report:
             "parameters": int(classifier.model_.count_params()),
             "window": int(classifier.normalizer_.spec.window),
         }
-        results[architecture] = result
-        report.figures[architecture] = result
+        results[name] = result
+        report.figures[name] = result
         print(
-            f"  {architecture}: {result['seconds']:.1f} s ({result['cpu_seconds']:.1f} s CPU),"
+            f"  {name}: {result['seconds']:.1f} s ({result['cpu_seconds']:.1f} s CPU),"
             f" {epochs} epochs, {result['seconds_per_epoch']:.2f} s/epoch, test accuracy"
             f" {result['test_accuracy']:.3f}, {result['parameters']} parameters,"
             f" window {result['window']}",
             flush=True,
         )
+    seeded = [results[name] for name, _, _ in runs if name.startswith("default")]
+    median = float(np.median([r["seconds"] for r in seeded]))
+    report.figures["default_median_seconds"] = median
     default, gru, lstm = results["default"], results["gru"], results["lstm"]
     note = busy_note(report)
+    per_seed = ", ".join(
+        f"seed {seed}: {r['seconds']:.1f} s ({r['epochs']} epochs)"
+        for seed, r in zip((0, *SEEDS), seeded)
+    )
     report.check(
         "default_seconds",
-        f"train {len(data)} sequences (defaults: {default_architecture})",
-        default["seconds"],
+        f"train {len(data)} sequences (defaults: {default_architecture})"
+        + ("" if quick else ", median of 3 seeds"),
+        median,
         "s",
         f"< {TARGET_SECONDS:g} s" + (" (2,000 sequences)" if quick else ""),
-        None if quick else default["seconds"] < TARGET_SECONDS,
-        f"{default['epochs']} epochs (early stopping), {default['seconds_per_epoch']:.2f}"
-        f" s/epoch, {default['cpu_seconds']:.0f} s CPU, window {default['window']} frames,"
+        None if quick else median < TARGET_SECONDS,
+        f"{per_seed}; {default['seconds_per_epoch']:.2f} s/epoch (seed 0),"
+        f" {default['cpu_seconds']:.0f} s CPU, window {default['window']} frames,"
         f" test accuracy {100 * default['test_accuracy']:.1f} %"
-        + ("" if quick or default["seconds"] < TARGET_SECONDS or not note else f"; {note}"),
+        + ("" if quick or median < TARGET_SECONDS or not note else f"; {note}"),
     )
     report.check(
         "gru_seconds",
