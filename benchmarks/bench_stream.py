@@ -84,20 +84,6 @@ def video_landmarks(name: str, layout: str = "pose"):
     return load_sequence(TESTDATA / name, ExtractorOptions(layout=layout))
 
 
-def _slice(sequence, start: float, seconds: float, tag: str):
-    from poseact.core.sequence import LandmarkSequence
-
-    keep = (sequence.timestamps >= start) & (sequence.timestamps < start + seconds)
-    return LandmarkSequence(
-        timestamps=sequence.timestamps[keep] - sequence.timestamps[keep][0],
-        landmarks=sequence.landmarks[keep],
-        visibility=sequence.visibility[keep],
-        layout=sequence.layout,
-        image_size=sequence.image_size,
-        source=f"{sequence.source}:{tag}",
-    )
-
-
 def _held(sequence, frame: int, seconds: float, rng, tag: str):
     """A clip of `sequence`'s frame held still for `seconds` (with sensor jitter)."""
     from poseact.core.sequence import LandmarkSequence
@@ -126,7 +112,7 @@ def background_clips(train, rng):
         motion = video_landmarks(name, layout)
         half = motion.duration / 2
         clips += [
-            _slice(motion, start, 1.2, f"bg{k}")
+            motion.between(start, start + 1.2).replace(source=f"{motion.source}:bg{k}")
             for k, start in enumerate(np.arange(0.0, half - 1.2, 0.3))
         ]
     clips = [c for c in clips if np.isfinite(c.landmarks).any() and len(c) > 10]

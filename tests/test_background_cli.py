@@ -28,20 +28,6 @@ def poseact(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProc
     )
 
 
-def _window(sequence, start: float, seconds: float, tag: str):
-    from poseact.core.sequence import LandmarkSequence
-
-    keep = (sequence.timestamps >= start) & (sequence.timestamps < start + seconds)
-    return LandmarkSequence(
-        timestamps=sequence.timestamps[keep] - sequence.timestamps[keep][0],
-        landmarks=sequence.landmarks[keep],
-        visibility=sequence.visibility[keep],
-        layout=sequence.layout,
-        image_size=sequence.image_size,
-        source=f"{tag}.npz",
-    )
-
-
 LAYOUT = "pose+hands"  # a sign's meaning is mostly in its hand shape
 
 
@@ -72,7 +58,7 @@ def folder(asl_split, hand_open, tmp_path_factory) -> Path:
     train.to_folder(root)
     half = hand_open.duration / 2  # the second half stays unseen for the stream test
     for k, start in enumerate(np.arange(0.0, half - 1.2, 0.3)):
-        _window(hand_open, start, 1.2, f"motion{k}").save(root / "none" / f"motion{k}.npz")
+        hand_open.between(start, start + 1.2).save(root / "none" / f"motion{k}.npz")
     grey = np.full((20, 240, 320, 3), 90, np.uint8)  # an empty room: nobody to detect
     write_video(root / "none" / "empty_room.mp4", grey, fps=20.0)
     return root
@@ -262,9 +248,7 @@ def test_a_gesture_it_was_never_taught_is_not_answered_as_a_sign(trained, asl_sp
     [answer] = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert answer["label"] in {"unknown", "none"}, answer
     thumb = extract_video(video, ExtractorOptions(layout=LAYOUT))
-    windows = [
-        _window(thumb, start, 1.0, f"w{k}") for k, start in enumerate(np.arange(0, 6.5, 0.5))
-    ]
+    windows = [thumb.between(start, start + 1.0) for start in np.arange(0, 6.5, 0.5)]
     recognizer = TFLiteGestureModel(model)
     answers = recognizer.predict(windows)
     assert np.mean([a in {"unknown", "none"} for a in answers]) >= 0.75, answers

@@ -125,3 +125,17 @@ def test_csv_with_unknown_columns_is_rejected(tmp_path):
     path.write_text("timestamp,A.x,A.y\n0,1,2\n")
     with pytest.raises(LandmarkFormatError, match="bad.csv.*match no layout"):
         read_landmark_csv(path)
+
+
+def test_between_cuts_a_real_clip_by_its_timestamps(asl_split):
+    train, _ = asl_split
+    sign = train.sequences[0].replace(world=None)  # a real 30-frame recording at 30 fps
+    part = sign.between(sign.timestamps[10], sign.timestamps[20])
+    assert len(part) == 10 and part.timestamps[0] == 0.0
+    assert np.array_equal(part.landmarks, sign.landmarks[10:20], equal_nan=True)
+    assert np.allclose(part.timestamps, sign.timestamps[10:20] - sign.timestamps[10])
+    assert part.layout == sign.layout and part.source == sign.source
+    assert len(sign.between(sign.timestamps[25])) == 5  # to the last frame
+    with pytest.raises(ValueError, match=r"no frame between 9 s and 10 s") as error:
+        sign.between(9.0, 10.0)
+    assert str(error.value).startswith(f"{sign.source}: ") and sign.source

@@ -8,7 +8,6 @@ import dataclasses
 import numpy as np
 import pytest
 
-from poseact.core.sequence import LandmarkSequence
 from poseact.data.augment import AugmentOptions
 from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.spec import NormalizerSpec
@@ -21,16 +20,7 @@ def clips(asl_split):
     """(normalizer, positions, targets): ASL signs (targets 1-3) and background clips
     (target 0): the signer's real frames before each sign begins."""
     train, _ = asl_split
-    rests = [
-        LandmarkSequence(
-            timestamps=s.timestamps[:8],
-            landmarks=s.landmarks[:8],
-            visibility=s.visibility[:8],
-            layout=s.layout,
-            image_size=s.image_size,
-        )
-        for s in train.sequences[::6]
-    ]
+    rests = [s.between(s.timestamps[0], s.timestamps[8]) for s in train.sequences[::6]]
     sequences = list(train.sequences) + rests
     normalizer, positions = fit_normalizer(NormalizerSpec(layout="pose", window=30), sequences)
     classes = sorted(set(train.labels))

@@ -159,6 +159,29 @@ class LandmarkSequence:
         """A new sequence with some fields changed (`dataclasses.replace`)."""
         return dataclasses.replace(self, **changes)
 
+    def between(self, start: float, end: float | None = None) -> LandmarkSequence:
+        """The frames with `start` <= timestamp < `end` (seconds, on this clip's own
+        timestamps; None: to the last frame), as a clip whose timestamps start at 0.
+
+        Raises:
+            ValueError: no frame falls in the interval.
+        """
+        keep = self.timestamps >= start
+        if end is not None:
+            keep &= self.timestamps < end
+        if not keep.any():
+            raise ValueError(
+                f"{self.source or 'a sequence'}: no frame between {start:g} s and"
+                f" {'the end' if end is None else f'{end:g} s'}"
+            )
+        times = self.timestamps[keep]
+        return self.replace(
+            timestamps=times - times[0],
+            landmarks=self.landmarks[keep],
+            visibility=self.visibility[keep],
+            world=None if self.world is None else self.world[keep],
+        )
+
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_array(
