@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,8 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from poseact.core.layouts import get_layout
 from poseact.core.sequence import LandmarkSequence
-from poseact.data.augment import AugmentOptions, augment_positions, mirror_positions
+from poseact.data.augment import (
+    AugmentOptions,
+    augment_positions,
+    augment_windows,
+    mirror_positions,
+)
 from poseact.normalize.normalizer import Normalizer, normalize_frames
 from poseact.normalize.spec import NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
@@ -192,6 +199,40 @@ def test_augmentation_is_seeded_and_keeps_shapes():
     assert a.shape[1:] == p.shape[1:]
     same = augment_positions(p, "pose", AugmentOptions.none(), np.random.default_rng(3))
     assert np.array_equal(same, p)
+
+
+def test_a_batch_of_windows_gets_one_draw_per_window(asl_split):
+    """augment_windows (how training augments): each window of a batch its own rotation,
+    scale and noise; a mirror draw swaps left and right; the input is not touched."""
+    train, _ = asl_split
+    n = Normalizer(NormalizerSpec(layout="pose", window=30))
+    window = n.positions(train.sequences[0])  # a real recording, (30, 33, 3)
+    batch = np.stack([window] * 64)
+    before = batch.copy()
+    options = AugmentOptions(rotation_degrees=20.0, scale=0.2, jitter=0.0, point_dropout=0.0)
+    out = augment_windows(batch, "pose", options, np.random.default_rng(0))
+    assert out.shape == batch.shape and out.dtype == np.float32
+    assert np.array_equal(batch, before, equal_nan=True)
+    nose = get_layout("pose").index("NOSE")
+    spread = np.std(out[:, :, nose, 0], axis=0)  # the same frame, 64 draws
+    assert spread.min() > 0.01, "every window drew the same transform"
+    again = augment_windows(batch, "pose", options, np.random.default_rng(0))
+    assert np.array_equal(out, again, equal_nan=True)
+    mirrored = augment_windows(
+        batch,
+        "pose",
+        dataclasses.replace(AugmentOptions.none(), mirror=1.0),
+        np.random.default_rng(1),
+    )
+    assert np.array_equal(mirrored, mirror_positions(batch, "pose"), equal_nan=True)
+    masked = augment_windows(
+        batch,
+        "pose",
+        dataclasses.replace(AugmentOptions.none(), time_mask=0.5),
+        np.random.default_rng(2),
+    )
+    hidden = np.isnan(masked).all(axis=(2, 3)) & ~np.isnan(batch).all(axis=(2, 3))
+    assert 0 < hidden.sum(axis=1).max() <= 15 and len(set(hidden.sum(axis=1))) > 1
 
 
 def test_segment_sampling_spans_the_whole_clip():
