@@ -19,6 +19,7 @@ __all__ = [
     "augment_positions",
     "augment_windows",
     "mirror_positions",
+    "random_speed",
     "time_warp",
 ]
 
@@ -135,10 +136,17 @@ def augment_positions(
     Time warping changes the number of frames n'; crop to a window afterwards. The
     other augmentations are `augment_windows`'s.
     """
-    out = positions
-    if options.speed > 0:
-        out = time_warp(out, float(rng.uniform(1 - options.speed, 1 + options.speed)))
-    return augment_windows(out[None], layout, options, rng)[0]
+    return augment_windows(random_speed(positions, options, rng)[None], layout, options, rng)[0]
+
+
+def random_speed(
+    positions: np.ndarray, options: AugmentOptions, rng: np.random.Generator
+) -> np.ndarray:
+    """(n, K, C) positions played at a random speed in 1 ± `options.speed` (`time_warp`:
+    (n', K, C)); as they are when `options.speed` is 0."""
+    if options.speed <= 0:
+        return positions
+    return time_warp(positions, float(rng.uniform(1 - options.speed, 1 + options.speed)))
 
 
 def augment_windows(

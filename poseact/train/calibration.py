@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from poseact.core.sequence import LandmarkSequence
-from poseact.data.augment import AugmentOptions, augment_windows, time_warp
+from poseact.data.augment import AugmentOptions, augment_windows, random_speed
 from poseact.normalize.normalizer import Normalizer
 from poseact.runtime.rejection import RejectionRule, calibrate_rejection
 
@@ -39,9 +39,7 @@ def calibration_windows(
         positions = normalizer.resampled(sequence)
         clean.append(normalizer.window(positions))
         for _ in range(draws):
-            p = positions
-            if augment.speed > 0:
-                p = time_warp(p, float(rng.uniform(1 - augment.speed, 1 + augment.speed)))
+            p = random_speed(positions, augment, rng)
             start = None
             if p.shape[0] > spec.window:
                 start = int(rng.integers(0, p.shape[0] - spec.window + 1))
@@ -50,7 +48,7 @@ def calibration_windows(
     if drawn:
         drawn_windows = augment_windows(np.stack(drawn), spec.layout, augment, rng)
         windows = np.concatenate([windows, drawn_windows])
-    labels = np.concatenate([targets, np.repeat(targets, draws)]) if draws else targets
+    labels = np.concatenate([targets, np.repeat(targets, draws)])
     return normalizer.features(windows).astype(np.float32), np.asarray(labels, dtype=np.int64)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from poseact.core.choices import STREAMING
 from poseact.core.errors import DatasetError
-from poseact.data.augment import DEFAULT_TRANSITIONS, augment_windows, time_warp
+from poseact.data.augment import DEFAULT_TRANSITIONS, augment_windows, random_speed
 from poseact.data.dataset import Dataset
 from poseact.normalize.normalizer import Normalizer
 from poseact.normalize.spec import NormalizerSpec
@@ -65,9 +65,7 @@ class _TrainingWindows:
             targets = self.targets[idx]  # a copy (an index array): transitions relabel it
             windows = []
             for b, i in enumerate(idx):
-                p = self.positions[i]
-                if aug.speed > 0:
-                    p = time_warp(p, float(self.rng.uniform(1 - aug.speed, 1 + aug.speed)))
+                p = random_speed(self.positions[i], aug, self.rng)
                 if (
                     transitions
                     and targets[b] != self.background
