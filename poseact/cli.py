@@ -307,10 +307,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"saved {run.saved} ({run.classifier.training_seconds_:.1f} s of training)")
     rule = run.classifier.rejection_
     if rule is not None:
-        limits = ", ".join(f"{k} {v:.2f}" for k, v in rule.thresholds.items())
+        kept = sum(len(r) for r in rule.references.values())
         print(
-            f"rejection: answers {rule.unknown!r} below {limits} (calibrated on {rule.windows}"
-            f" validation windows for {rule.false_reject:.0%} of known gestures rejected)"
+            f"rejection: answers {rule.unknown!r} for movements unlike the {kept} known clips"
+            f" it keeps (calibrated on {rule.windows} clips for {rule.false_reject:.0%} of"
+            " known gestures rejected)"
         )
     spec = run.classifier.normalizer_spec_
     print(
@@ -431,13 +432,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if args.allow_missing and not sequence.detected.any():
             skipped.append(str(item))
             continue
-        probs = model.predict_proba([sequence])[0]
+        window = model.features([sequence])
+        probs = model.predict_proba(window)[0]
         order = probs.argsort()[::-1]
-        answer = str(model.classes_[order[0]])
-        rule = getattr(model, "rejection", None) or getattr(model, "rejection_", None)
-        if rule is not None:  # "unknown" below the model's rejection rule
-            background = getattr(model, "background", None) or getattr(model, "background_", None)
-            answer = str(rule.apply(probs[None], list(model.classes_), background)[0])
+        answer = str(model.predict(window)[0])  # "unknown" where the model's rule says so
         if item in outputs:
             from poseact.apps.render import annotate_video
 

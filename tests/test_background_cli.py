@@ -96,7 +96,7 @@ def test_train_picks_none_as_background_and_keeps_the_empty_room(trained):
 
     model, stdout = trained
     assert "background class: 'none'" in stdout
-    assert "rejection: answers 'unknown' below" in stdout
+    assert "rejection: answers 'unknown' for movements unlike the" in stdout
     meta = read_model_metadata(model)
     assert meta["background"] == "none"
     assert set(meta["rejection"]["thresholds"]) == {"hello", "iloveyou", "thanks"}

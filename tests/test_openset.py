@@ -12,64 +12,120 @@ import pytest
 from poseact.core.errors import ModelFormatError
 from poseact.runtime.decider import Decider, DecisionOptions
 from poseact.runtime.model_file import ModelMetadata
-from poseact.runtime.rejection import RejectionRule, calibrate_rejection
+from poseact.runtime.rejection import RejectionRule, calibrate_rejection, describe
 
 
 # ---------------------------------------------------------------------- calibration
-def test_thresholds_are_the_false_reject_quantile_of_each_class():
-    targets = np.repeat([0, 1, 2], 40)
-    own = np.linspace(0.5, 0.99, 40)
-    probs = np.repeat(((1 - np.tile(own, 3)) / 2)[:, None], 3, axis=1)
-    probs[np.arange(120), targets] = np.tile(own, 3)
-    rule = calibrate_rejection(
-        probs, targets, ["a", "none", "c"], false_reject=0.1, background="none"
+def _clips(rng, centres, per_class, window=16, features=3, spread=0.2):
+    """(N, W, F) windows around each class centre, with motion, and (N,) targets."""
+    targets = np.repeat(np.arange(len(centres)), per_class)
+    windows = (
+        np.asarray(centres)[targets][:, None, :]
+        + rng.normal(0, spread, (len(targets), window, features))
+        + np.sin(np.arange(window) / 2)[None, :, None] * rng.uniform(0.5, 1, (len(targets), 1, 1))
     )
-    assert set(rule.thresholds) == {"a", "c"}  # the background is never rejected
-    assert rule.thresholds["a"] == pytest.approx(np.quantile(own, 0.1))
-    assert rule.windows == 120 and rule.false_reject == 0.1
-    answers = rule.apply(probs, ["a", "none", "c"], "none")
-    rejected_a = np.mean(answers[targets == 0] == "unknown")
-    assert rejected_a == pytest.approx(0.1)  # the target share of known windows
+    return windows.astype(np.float32), targets
 
 
-def test_a_class_without_validation_windows_gets_the_overall_quantile():
-    probs = np.array([[0.9, 0.1], [0.7, 0.3], [0.8, 0.2]])
-    rule = calibrate_rejection(probs, np.array([0, 0, 0]), ["a", "b"], false_reject=0.0)
-    assert rule.thresholds == {"a": pytest.approx(0.7), "b": pytest.approx(0.7)}
+def test_thresholds_are_the_quantile_of_distances_to_other_groups():
+    rng = np.random.default_rng(0)
+    windows, targets = _clips(rng, [[0, 0, 0], [3, 0, 0], [0, 3, 0]], 30)
+    groups = [f"s{i % 6}" for i in range(len(targets))]
+    classes = ["a", "none", "c"]
+    rule = calibrate_rejection(
+        windows, targets, classes, groups=groups, false_reject=0.1, background="none"
+    )
+    assert set(rule.thresholds) == {"a", "c"} and set(rule.references) == {"a", "c"}
+    # brute force: each clip against the references (every clip here) of other subjects
+    z = (describe(windows) - rule.center) / rule.scale
+    for c, label in ((0, "a"), (2, "c")):
+        members = np.flatnonzero(targets == c)
+        refs = rule.references[label].astype(np.float64)
+        distances = [
+            min(
+                np.linalg.norm(z[i] - refs[k])
+                for k, j in enumerate(members)
+                if groups[j] != groups[i]
+            )
+            for i in members
+        ]
+        assert rule.thresholds[label] == pytest.approx(np.quantile(distances, 0.9), rel=1e-6)
+    assert rule.windows == 60 and rule.false_reject == 0.1
+    # about the target share of known clips of new subjects is turned away
+    fresh, fresh_targets = _clips(np.random.default_rng(1), [[0, 0, 0], [3, 0, 0], [0, 3, 0]], 200)
+    probs = np.eye(3)[fresh_targets]
+    answers = rule.apply(probs, fresh, classes, "none")
+    assert 0.02 <= np.mean(answers[fresh_targets == 0] == "unknown") <= 0.25
+    assert np.all(answers[fresh_targets == 1] == "none")  # the background is never rejected
 
 
-def test_apply_answers_unknown_below_the_class_threshold_only():
-    rule = RejectionRule(thresholds={"wave": 0.8, "clap": 0.5})
-    probs = np.array([[0.79, 0.21, 0.0], [0.3, 0.55, 0.15], [0.1, 0.2, 0.7], [0.81, 0.19, 0.0]])
-    assert rule.apply(probs, ["wave", "clap", "none"], "none").tolist() == [
-        "unknown",
-        "clap",
-        "none",
-        "wave",
-    ]
+def test_a_movement_unlike_the_known_clips_is_unknown_even_when_the_network_is_sure():
+    rng = np.random.default_rng(2)
+    windows, targets = _clips(rng, [[0, 0, 0], [3, 0, 0]], 25)
+    rule = calibrate_rejection(windows, targets, ["wave", "clap"], false_reject=0.02)
+    known, _ = _clips(np.random.default_rng(3), [[0, 0, 0]], 5)
+    still = np.zeros((3, 16, 3), np.float32)  # no motion at all
+    elsewhere, _ = _clips(np.random.default_rng(4), [[0, 0, 4]], 3)
+    sure = np.tile([[0.99, 0.01]], (11, 1))  # the network calls every window "wave"
+    answers = rule.apply(sure, np.concatenate([known, still, elsewhere]), ["wave", "clap"])
+    assert answers.tolist() == ["wave"] * 5 + ["unknown"] * 6
+    ratios = rule.ratios(np.concatenate([known, still]), ["wave", "clap"])
+    assert np.all(ratios[:5, 0] <= 1) and np.all(ratios[5:, 0] > 1)
+
+
+def test_references_stay_within_the_budget_and_the_seed_picks_them():
+    rng = np.random.default_rng(5)
+    windows, targets = _clips(rng, [[0, 0, 0], [3, 0, 0]], 40)
+    rule = calibrate_rejection(windows, targets, ["a", "b"], budget=6 * 2 * 10, seed=1)
+    assert [len(r) for r in rule.references.values()] == [10, 10]  # 10 of 40 each (D = 6)
+    assert rule.references["a"].dtype == np.float16
+    again = calibrate_rejection(windows, targets, ["a", "b"], budget=6 * 2 * 10, seed=1)
+    other = calibrate_rejection(windows, targets, ["a", "b"], budget=6 * 2 * 10, seed=2)
+    assert again == rule and other != rule
+    # never fewer than MIN_REFERENCES per class, however small the budget
+    tiny = calibrate_rejection(windows, targets, ["a", "b"], budget=1)
+    assert [len(r) for r in tiny.references.values()] == [8, 8]
+
+
+def test_a_class_of_one_recording_gets_references_but_no_threshold():
+    rng = np.random.default_rng(6)
+    windows, targets = _clips(rng, [[0, 0, 0], [3, 0, 0]], 6)
+    groups = ["one"] * 6 + [f"s{i}" for i in range(6)]
+    rule = calibrate_rejection(windows, targets, ["a", "b"], groups=groups)
+    assert set(rule.references) == {"a", "b"} and set(rule.thresholds) == {"b"}
+    far = windows[:1] + 10
+    assert rule.apply(np.array([[1.0, 0.0]]), far, ["a", "b"]).tolist() == ["a"]  # never rejected
 
 
 def test_calibration_refuses_bad_arguments():
+    windows, targets = _clips(np.random.default_rng(7), [[0, 0, 0], [1, 0, 0]], 3)
     with pytest.raises(ValueError, match="false_reject"):
-        calibrate_rejection(np.ones((1, 2)) / 2, np.zeros(1, int), ["a", "b"], false_reject=1.0)
-    with pytest.raises(ValueError, match=r"expected \(N, C\) = \(2, 2\)"):
-        calibrate_rejection(np.ones((1, 2)), np.zeros(2, int), ["a", "b"])
-    with pytest.raises(ValueError, match="at least one"):
-        calibrate_rejection(np.ones((0, 2)), np.zeros(0, int), ["a", "b"])
+        calibrate_rejection(windows, targets, ["a", "b"], false_reject=1.0)
+    with pytest.raises(ValueError, match="one length >= 1, got 6 and 5"):
+        calibrate_rejection(windows, targets[:5], ["a", "b"])
+    with pytest.raises(ValueError, match=r"expected \(N, W, F\)"):
+        calibrate_rejection(windows[0], targets, ["a", "b"])
+    with pytest.raises(ValueError, match="class indices"):
+        calibrate_rejection(windows, targets + 1, ["a", "b"])
+    rule = calibrate_rejection(windows, targets, ["a", "b"])
+    with pytest.raises(ValueError, match="calibrated on 3 features per frame"):
+        rule.ratios(np.zeros((1, 16, 4)), ["a", "b"])
 
 
 # ---------------------------------------------------------------------- decisions
 def test_decider_never_fires_a_rejected_label_and_shows_unknown():
     classes = ["wave", "clap", "none"]
-    rule = RejectionRule(thresholds={"wave": 0.9, "clap": 0.6})
-    # 20 frames of a confident-but-not-enough wave, then 20 of a clear clap
-    frames = [np.array([0.85, 0.1, 0.05])] * 20 + [np.array([0.05, 0.9, 0.05])] * 20
+    windows, targets = _clips(np.random.default_rng(8), [[0, 0, 0], [3, 0, 0]], 10)
+    rule = calibrate_rejection(windows, targets, classes)
+    # 20 frames of a sure wave whose window is unlike the known waves, then a clap
+    frames = [np.array([0.95, 0.03, 0.02])] * 20 + [np.array([0.05, 0.9, 0.05])] * 20
+    ratios = [np.array([1.5, 0.5, 0.0])] * 20 + [np.array([2.0, 0.8, 0.0])] * 20
     plain = Decider(classes, "none", DecisionOptions())
     strict = Decider(classes, "none", DecisionOptions(), rule)
     plain_events, strict_events, labels = [], [], []
-    for k, p in enumerate(frames):
-        plain_events += plain.update(p, k / 30)
-        strict_events += strict.update(p, k / 30)
+    for k, (p, r) in enumerate(zip(frames, ratios)):
+        plain_events += plain.update(p, k / 30, ratios=r)
+        strict_events += strict.update(p, k / 30, ratios=r)
         labels.append(strict.label)
     assert [e.label for e in plain_events if e.end is None] == ["wave", "clap"]
     assert [e.label for e in strict_events if e.end is None] == ["clap"]
@@ -87,15 +143,31 @@ def _metadata(rejection) -> dict:
     }
 
 
+def _stored(**changes) -> dict:
+    windows, targets = _clips(np.random.default_rng(9), [[0, 0, 0], [1, 0, 0], [2, 0, 0]], 6)
+    rule = calibrate_rejection(windows, targets, ["hello", "none", "thanks"], background="none")
+    return {**rule.to_dict(), **changes}
+
+
 @pytest.mark.parametrize(
     ("rejection", "message"),
     [
-        ([0.5], "must be null or an object with 'thresholds'"),
-        ({"thresholds": {"bye": 0.5}}, r"name labels \['bye'\] that are not classes"),
-        ({"thresholds": {"none": 0.5}}, "background 'none' cannot have a rejection threshold"),
-        ({"thresholds": {"hello": 1.5}}, r"threshold of 'hello' must be in \[0, 1\]"),
-        ({"thresholds": {"hello": True}}, r"threshold of 'hello' must be in \[0, 1\]"),
-        ({"thresholds": {}, "unknown": "thanks"}, "answer 'thanks' must be a string that is not"),
+        ([0.5], "rejection must be null or an object"),
+        (
+            {"rule": "max_probability", "thresholds": {"hello": 0.5}},
+            "rule 'max_probability' is not supported .* export the model again",
+        ),
+        (_stored(thresholds={"bye": 0.5}), r"names labels \['bye'\] that are not classes"),
+        (_stored(thresholds={"none": 0.5}), "threshold for the background 'none'"),
+        (_stored(thresholds={"hello": -1.0}), "threshold of 'hello' must be a positive number"),
+        (_stored(thresholds={"hello": True}), "threshold of 'hello' must be a positive number"),
+        (_stored(unknown="thanks"), "answer 'thanks' must be a string that is not"),
+        (_stored(center={"dtype": "float32", "shape": [6], "base64": "%%"}), "not valid base64"),
+        (
+            _stored(center={"dtype": "float32", "shape": [4], "base64": "AAAAAAAAAAA="}),
+            r"holds 2 numbers .* shape \[4\]",
+        ),
+        (_stored(scale={"dtype": "float16", "shape": [6]}), "scale must be an object with dtype"),
     ],
 )
 def test_invalid_stored_rules_are_one_line_naming_the_file(rejection, message):
@@ -105,10 +177,12 @@ def test_invalid_stored_rules_are_one_line_naming_the_file(rejection, message):
 
 
 def test_a_valid_rule_round_trips_through_the_metadata():
-    rule = RejectionRule(thresholds={"hello": 0.8, "thanks": 0.7}, false_reject=0.05, windows=9)
-    meta = ModelMetadata.from_dict(_metadata(rule.to_dict()))
-    back = RejectionRule.from_dict(meta.rejection, classes=meta.classes)
-    assert back == rule
+    stored = _stored()
+    meta = ModelMetadata.from_dict(_metadata(stored))
+    back = RejectionRule.from_dict(meta.rejection, classes=meta.classes, features=3)
+    assert back.to_dict() == stored
+    with pytest.raises(ModelFormatError, match="windows have 4 features per frame"):
+        RejectionRule.from_dict(meta.rejection, classes=meta.classes, features=4)
 
 
 # ---------------------------------------------------------------------- real models
@@ -137,24 +211,57 @@ def test_fit_calibrates_a_rule_that_save_load_and_export_keep(asl_open_set, asl_
     clf, folder = asl_open_set
     rule = clf.rejection_
     assert set(rule.thresholds) == set(clf.classes_) and rule.windows > 0
-    assert all(0.0 < v <= 1.0 for v in rule.thresholds.values())
+    assert all(v > 0 for v in rule.thresholds.values())
+    assert rule.features == clf.normalizer_.spec.frame_features
     assert GestureClassifier.load(folder / "asl.poseact").rejection_ == rule
     model = TFLiteGestureModel(folder / "asl.tflite")
     assert model.rejection == rule
-    assert model.metadata["rejection"]["rule"] == "max_probability"
+    assert model.metadata["rejection"]["rule"] == "nearest_clip"
 
     _, test = asl_split
-    probs = model.predict_proba(test)
+    x = model.features(test)
+    probs = model.predict_proba(x)
     best = probs.argmax(axis=1)
+    ratios = rule.ratios(x, model.classes_.tolist())
     expected = [
-        "unknown" if probs[i, b] < rule.thresholds[model.classes_[b]] else model.classes_[b]
-        for i, b in enumerate(best)
+        "unknown" if ratios[i, b] > 1 else model.classes_[b] for i, b in enumerate(best)
     ]
     assert model.predict(test).tolist() == expected
     assert model.predict(test, reject=False).tolist() == model.classes_[best].tolist()
     keras_answers = clf.predict(test)
     agree = np.mean(keras_answers == np.array(expected))
     assert agree >= 0.95  # float TFLite ≈ Keras; a window right at a threshold may differ
+    # a known sign recorded again is rarely turned away (the rule is set for 5 %)
+    assert np.mean(np.array(expected) == "unknown") <= 0.15
+
+
+@pytest.fixture(scope="module")
+def asl_hands_split(shared_dir):
+    from conftest import load_asl_signs
+
+    return load_asl_signs("pose+hands").split(0.3, seed=0)
+
+
+def test_a_sign_the_model_never_saw_is_answered_unknown(asl_hands_split):
+    """An ASL model of "iloveyou" and "thanks" (pose+hands, one signer) against real
+    clips of "hello": the network calls many of them a known sign, the rule does not."""
+    from poseact.data.dataset import Dataset
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import TrainingOptions
+
+    train, test = asl_hands_split
+    known = [i for i, label in enumerate(train.labels) if label != "hello"]
+    clf = GestureClassifier(training=TrainingOptions(epochs=25, seed=0, reject_rate=0.02)).fit(
+        Dataset(tuple(train.sequences[i] for i in known), tuple(train.labels[i] for i in known))
+    )
+    hello = [s for s, label in zip(test.sequences, test.labels) if label == "hello"]
+    others = [(s, label) for s, label in zip(test.sequences, test.labels) if label != "hello"]
+    closed = clf.predict(hello, reject=False)
+    assert set(closed) <= {"iloveyou", "thanks"}  # a closed-set model must name one
+    answers = clf.predict(hello)
+    assert np.mean(answers == "unknown") >= 0.8
+    known_answers = clf.predict([s for s, _ in others])
+    assert np.mean(known_answers == np.array([label for _, label in others])) >= 0.9
 
 
 def test_closed_set_models_carry_no_rule(asl_gru, asl_tflite):

@@ -12,6 +12,7 @@ Regenerate after an intended change: `python tests/test_vectors.py --write`.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import math
@@ -31,7 +32,7 @@ from poseact.normalize.spec import NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime import model_file
 from poseact.runtime.decider import Decider, DecisionOptions
-from poseact.runtime.rejection import RejectionRule
+from poseact.runtime.rejection import RejectionRule, calibrate_rejection
 
 HERE = Path(__file__).resolve().parent
 VECTORS = HERE / "vectors"
@@ -132,7 +133,10 @@ def _decider_case(
             probs = np.exp(logits) / np.exp(logits).sum()
             # the answer is about the centre of a 30-frame window filling up at 30 fps
             at = round(t - min(len(steps), 29) / 60, 6)
-            events = decider.update(probs.astype(np.float32), t, at)
+            ratios = None
+            if rejection is not None:  # distance / threshold per class: > 1 is rejected
+                ratios = np.round(rng.uniform(0.2, 1.1 if len(steps) % 20 < 12 else 1.8, 3), 4)
+            events = decider.update(probs.astype(np.float32), t, at, ratios)
             step = {
                 "t": t,
                 "at": at,
@@ -140,6 +144,7 @@ def _decider_case(
                 "events": [dataclasses.asdict(e) for e in events],
             }
             if rejection is not None:  # the answer shown, "unknown" when rejected
+                step["ratios"] = [float(r) for r in ratios]
                 step["label"] = decider.label
             steps.append(step)
             t = round(t + 1 / 30, 6)
@@ -156,6 +161,41 @@ def _decider_case(
     if rejection is not None:
         case["rejection"] = rejection.to_dict()
     return case
+
+
+def _rejection_case() -> tuple[RejectionRule, dict]:
+    """A rule calibrated on windows of three classes (one the background), and its
+    distances, ratios and answers for known and novel windows."""
+    rng = np.random.default_rng(5)
+    classes, window, features = ["none", "wave", "clap"], 12, 4
+    targets = np.repeat([0, 1, 2], 10)
+    centres = rng.normal(0, 1, (3, features))
+    windows = (
+        centres[targets][:, None, :]
+        + rng.normal(0, 0.3, (30, window, features))
+        + np.sin(np.arange(window) / 3)[None, :, None] * rng.uniform(0, 1, (30, 1, features))
+    ).astype(np.float32)
+    groups = [f"subject{i % 5}" for i in range(30)]
+    rule = calibrate_rejection(
+        windows, targets, classes, groups=groups, false_reject=0.1, background="none"
+    )
+    novel = rng.normal(0, 2, (3, window, features)).astype(np.float32)
+    queries = np.concatenate([windows[[1, 12, 25]], windows[[14]] * 1.5, novel])
+    probs = rng.dirichlet(np.ones(3), len(queries))
+    probs[:4] += np.eye(3)[[0, 1, 2, 1]] * 3  # the known windows' own class leads
+    probs = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+    case = {
+        "classes": classes,
+        "background": "none",
+        "rule": rule.to_dict(),
+        "windows": [_json_floats(w) for w in queries],
+        "shape": [window, features],
+        "distances": rule.distances(queries, classes).tolist(),
+        "ratios": rule.ratios(queries, classes).tolist(),
+        "probs": probs.tolist(),
+        "answers": rule.apply(probs, queries, classes, "none").tolist(),
+    }
+    return rule, case
 
 
 def build_vectors() -> dict[str, object]:
@@ -245,12 +285,12 @@ def build_vectors() -> dict[str, object]:
             1,
         ),
         _decider_case(
-            "rejection rule: wave below 0.8 and clap below 0.9 answered unknown",
+            "rejection rule: a best label whose window ratio is above 1 is answered unknown",
             ["none", "wave", "clap"],
             "none",
             DecisionOptions(),
             2,
-            RejectionRule(thresholds={"wave": 0.8, "clap": 0.9}, false_reject=0.05, windows=20),
+            _rejection_case()[0],
         ),
     ]
     defaults = {
@@ -268,6 +308,7 @@ def build_vectors() -> dict[str, object]:
     return {
         "featurizer": featurizer,
         "decider": decider,
+        "rejection": _rejection_case()[1],
         "defaults": defaults,
         "model_file": contract,
     }
@@ -284,14 +325,50 @@ def vectors() -> dict[str, object]:
     return build_vectors()
 
 
-@pytest.mark.parametrize("name", ["featurizer", "decider", "defaults", "model_file"])
+@pytest.mark.parametrize(
+    "name", ["featurizer", "decider", "rejection", "defaults", "model_file"]
+)
 def test_committed_vectors_are_what_python_computes(vectors, name):
     path = VECTORS / f"{name}.json"
     assert path.exists(), f"{path} is missing: run python tests/test_vectors.py --write"
     committed = json.loads(path.read_text())
-    assert committed == json.loads(_text(vectors[name])), (
-        f"{path} is stale: run python tests/test_vectors.py --write after an intended change"
+    where = _first_difference(committed, json.loads(_text(vectors[name])))
+    assert where is None, (
+        f"{path} is stale at {where}: run python tests/test_vectors.py --write after an"
+        " intended change"
     )
+
+
+def _decoded(stored: dict) -> list:
+    """A stored rejection-rule array ({dtype, shape, base64}) as a list of numbers."""
+    dtype = {"float32": "<f4", "float16": "<f2"}[stored["dtype"]]
+    return np.frombuffer(base64.b64decode(stored["base64"]), dtype=dtype).tolist()
+
+
+def _first_difference(a, b, where: str = "") -> str | None:
+    """Where two JSON values differ, or None; floats agree within float32 rounding
+    (numpy's SIMD paths differ in the last bits from one processor to another)."""
+    if isinstance(a, dict) and isinstance(b, dict) and {"base64", "dtype"} <= a.keys():
+        if a.get("dtype") == b.get("dtype") == "float16":  # within a float16 step
+            same = a["shape"] == b["shape"] and np.allclose(
+                _decoded(a), _decoded(b), rtol=2e-3, atol=1e-3
+            )
+            return None if same else f"{where} (float16 arrays differ)"
+        a, b = ({**d, "base64": _decoded(d)} for d in (a, b))  # arrays compared as numbers
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return f"{where or '/'} (keys {sorted(a.keys() ^ b.keys())})"
+        found = (_first_difference(a[k], b[k], f"{where}/{k}") for k in sorted(a))
+        return next((w for w in found if w is not None), None)
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{where or '/'} (length {len(a)} != {len(b)})"
+        found = (_first_difference(x, y, f"{where}/{i}") for i, (x, y) in enumerate(zip(a, b)))
+        return next((w for w in found if w is not None), None)
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool):
+        return None if math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) else f"{where} ({a} != {b})"
+    return None if a == b else f"{where} ({a!r} != {b!r})"
 
 
 def test_vectors_exercise_what_they_claim(vectors):
@@ -316,6 +393,10 @@ def test_vectors_exercise_what_they_claim(vectors):
     fired = {e["label"] for step in rejecting["steps"] for e in step["events"]}
     assert "unknown" in labels and {"wave", "clap"} & set(labels)  # both answers occur
     assert "unknown" not in fired and fired  # rejected answers never fire
+    rule = vectors["rejection"]
+    answers = rule["answers"]
+    assert "unknown" in answers and {"wave", "clap"} & set(answers)
+    assert all(0 < t for t in rule["rule"]["thresholds"].values())
 
 
 def test_javascript_matches_the_vectors():

@@ -79,8 +79,9 @@ class Decider:
         classes: labels in probability order.
         background: the "no gesture" label (never an event), or None.
         options: `DecisionOptions`.
-        rejection: the model's `RejectionRule`, or None: a smoothed best label below
-            its class's threshold is answered `rejection.unknown` and never fires.
+        rejection: the model's `RejectionRule`, or None: a smoothed best label whose
+            window lies beyond its class's threshold (the `ratios` given to `update`
+            above 1) is answered `rejection.unknown` and never fires.
 
     Attributes:
         label: the smoothed best label of the last frame (even below threshold;
@@ -136,7 +137,13 @@ class Decider:
         self.probabilities = mean
         return best, float(mean[best])
 
-    def update(self, probs: np.ndarray, now: float, at: float | None = None) -> list[GestureEvent]:
+    def update(
+        self,
+        probs: np.ndarray,
+        now: float,
+        at: float | None = None,
+        ratios: np.ndarray | None = None,
+    ) -> list[GestureEvent]:
         """Take one frame's (C,) probabilities at `now` seconds; the events it causes.
 
         Args:
@@ -145,17 +152,23 @@ class Decider:
             at: the time the answer is about, seconds: the centre of the frames the
                 classifier saw (`StreamingRecognizer` passes it); events start and
                 end there. None: `now`.
+            ratios: (C,) `RejectionRule.ratios` of the current window (distance /
+                threshold per class), or None (nothing is rejected).
         """
         best, confidence = self._smooth(np.asarray(probs, dtype=np.float32))
+        ratio = 0.0 if ratios is None else float(ratios[best])
         now = float(now)
-        return self._decide(self.classes[best], confidence, now, now if at is None else float(at))
+        at = now if at is None else float(at)
+        return self._decide(self.classes[best], confidence, ratio, now, at)
 
-    def _decide(self, label: str, confidence: float, now: float, at: float) -> list[GestureEvent]:
+    def _decide(
+        self, label: str, confidence: float, ratio: float, now: float, at: float
+    ) -> list[GestureEvent]:
         opts = self.options
         accepted = label if confidence >= opts.threshold else None
         if accepted == self.background:
             accepted = None
-        elif self.rejection is not None and not self.rejection.accepts(label, confidence):
+        elif self.rejection is not None and not self.rejection.accepts(label, ratio):
             label, accepted = self.rejection.unknown, None
         self.label, self.confidence = label, confidence
         events: list[GestureEvent] = []

@@ -55,7 +55,11 @@ class TFLiteGestureModel:
         self.rejection: RejectionRule | None = None
         if model_file.metadata.rejection is not None:
             self.rejection = RejectionRule.from_dict(
-                model_file.metadata.rejection, classes=self.classes_.tolist(), where=str(self.path)
+                model_file.metadata.rejection,
+                classes=self.classes_.tolist(),
+                background=self.background,
+                features=self.spec.frame_features,
+                where=str(self.path),
             )
         self.normalizer = Normalizer(self.spec)
         self._num_threads = num_threads
@@ -149,12 +153,14 @@ class TFLiteGestureModel:
         Args:
             X: sequences, one sequence, a Dataset or (N, W, F) features.
             reject: with a model that carries a rejection rule (`rejection`), answer
-                its `unknown` label (default "unknown") where the best class's
-                probability is below that class's threshold; False always names a class.
+                its `unknown` label (default "unknown") where a window lies farther
+                from the known clips of its best class than that class's threshold;
+                False always names a class.
         """
-        probs = self.predict_proba(X)
+        x = self.features(X)
+        probs = self.predict_proba(x)
         if reject and self.rejection is not None:
-            return self.rejection.apply(probs, self.classes_.tolist(), self.background)
+            return self.rejection.apply(probs, x, self.classes_.tolist(), self.background)
         return self.classes_[np.argmax(probs, axis=1)]
 
     def score(self, X, y=None) -> float:

@@ -23,6 +23,7 @@ from typing import Any
 
 from poseact.core.errors import LandmarkFormatError, ModelFormatError
 from poseact.core.layouts import layout_from_dict, register_layout
+from poseact.runtime.rejection import RejectionRule
 
 __all__ = [
     "TFLITE_MAGIC",
@@ -80,8 +81,9 @@ class ModelMetadata:
         stream: the single-step model's description or None: `signature` (its
             signature in the model, version 2) or `file` and `sha256` (its archive
             member, version 1), `state_size`, `state_parts`, `lanes`.
-        rejection: the open-set rejection rule (`rule`, per-class `thresholds`, the
-            `unknown` answer; see `poseact.runtime.rejection`) or None.
+        rejection: the open-set rejection rule as stored (`RejectionRule.to_dict`:
+            references, per-class distance `thresholds`, the `unknown` answer; see
+            `poseact.runtime.rejection`) or None.
         raw: the whole metadata dict as stored (extra fields included).
     """
 
@@ -129,33 +131,8 @@ class ModelMetadata:
             except (LandmarkFormatError, ValueError) as exc:
                 raise _fail(where, str(exc)) from None
         rejection = data.get("rejection")
-        if rejection is not None:
-            thresholds = rejection.get("thresholds") if isinstance(rejection, dict) else None
-            if not isinstance(thresholds, dict):
-                raise _fail(where, "'rejection' must be null or an object with 'thresholds'")
-            strangers = sorted(set(thresholds) - set(classes))
-            if strangers:
-                raise _fail(
-                    where, f"rejection thresholds name labels {strangers} that are not classes"
-                )
-            if background is not None and background in thresholds:
-                raise _fail(
-                    where, f"the background {background!r} cannot have a rejection threshold"
-                )
-            for label, value in thresholds.items():
-                if (
-                    isinstance(value, bool)
-                    or not isinstance(value, int | float)
-                    or not 0 <= value <= 1
-                ):
-                    raise _fail(
-                        where, f"rejection threshold of {label!r} must be in [0, 1], got {value!r}"
-                    )
-            unknown = rejection.get("unknown", "unknown")
-            if not isinstance(unknown, str) or not unknown or unknown in classes:
-                raise _fail(
-                    where, f"rejection answer {unknown!r} must be a string that is not a class"
-                )
+        if rejection is not None:  # checked whole here: one line naming the file
+            RejectionRule.from_dict(rejection, classes=classes, background=background, where=where)
         architecture = data.get("architecture")
         return cls(
             classes=classes,

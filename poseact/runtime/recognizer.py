@@ -12,6 +12,7 @@ from poseact.core.errors import LandmarkFormatError
 from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime.decider import Decider, DecisionOptions, GestureEvent
 from poseact.runtime.model import TFLiteGestureModel
+from poseact.runtime.steppers import RowWindow
 
 
 class StreamingRecognizer:
@@ -19,7 +20,9 @@ class StreamingRecognizer:
 
     Each pushed camera frame is normalized and resampled to the model's rate
     (`StreamingFeaturizer`), classified one step at a time, smoothed, thresholded,
-    and turned into events: one when a gesture starts and one when it ends. An event's
+    and turned into events: one when a gesture starts and one when it ends. With the
+    model's rejection rule, a best label whose last W rows lie beyond that class's
+    threshold shows as "unknown" and never fires. An event's
     times are those of the frames that gave the answer (the centre of the classifier's
     context, `GestureEvent`), not the moment it was reported.
 
@@ -48,6 +51,11 @@ class StreamingRecognizer:
         self._decider = Decider(
             self.model.classes_, self.model.background, self.options, self.model.rejection
         )
+        # the rejection rule looks at the last W rows, whichever model answers
+        self._rows: RowWindow | None = None
+        if self.model.rejection is not None:
+            self._rows = RowWindow(self.model.spec.window, self.model.spec.velocity)
+        self._labels = self.model.classes_.tolist()
         self.reset()
 
     def reset(self) -> None:
@@ -55,6 +63,8 @@ class StreamingRecognizer:
         self._featurizer.reset()
         self._stepper.reset()
         self._decider.reset()
+        if self._rows is not None:
+            self._rows.reset()
 
     @property
     def label(self) -> str | None:
@@ -95,9 +105,13 @@ class StreamingRecognizer:
             probs = self._stepper.step(row)
             if probs is None:
                 continue
+            ratios = None
+            if self._rows is not None:
+                self._rows.push(row)
+                ratios = self.model.rejection.ratios(self._rows.window(), self._labels)[0]
             # the answer is about the rows the classifier saw: events go at their centre
             at = now - (self._stepper.context - 1) / (2.0 * self._fps)
-            events += self._decider.update(probs, now, at)
+            events += self._decider.update(probs, now, at, ratios)
         self._emit(events)
         return events
 

@@ -1,25 +1,36 @@
-"""Open-set rejection: answer "unknown" when the model is not sure enough.
+"""Open-set rejection: answer "unknown" for a movement unlike every clip the model knows.
 
 A closed-set classifier always names one of its classes, even for a movement it was
-never taught. A `RejectionRule` holds one threshold per class on the top probability
-(offline: the window's probability; live: the smoothed one the decisions use): when the
-best class's probability is below that class's threshold, the answer is `unknown`.
-The background class is never rejected (it already means "no gesture").
+never taught, and often with a high probability: the network only learned what tells
+its classes apart. A `RejectionRule` asks another question: does this window look like
+the known clips of the class the network named? Each window is summarized by a
+descriptor, the mean and the standard deviation over time of each of its F model
+features ((W, F) → (2F,)), standardized by the within-class spread of the gestures'
+training clips (not the background's: "everything else" would make all gestures look
+alike).
+The rule keeps some training clips of each class as references; a window whose
+distance to the nearest reference of its best class is above that class's threshold is
+answered `unknown`. The background class is never rejected (it already means "no
+gesture").
 
-`calibrate_rejection` sets the thresholds from validation windows, for a target
-false-reject rate: class c's threshold is the `false_reject` quantile of the
-probability that the validation windows of class c get for c, so about that share of
-known gestures is answered `unknown`. `GestureClassifier.fit` runs it after training
-(`TrainingOptions.reject_rate`, `poseact.train.calibration`) on each validation clip
-and 8 augmented draws of it.
+`calibrate_rejection` sets the thresholds for a target false-reject rate: class c's
+threshold is the (1 - false_reject) quantile of the distances of known clips of c to
+the nearest reference of c that is not from their own group (subject or recording),
+and of the validation clips of c to the nearest reference. So about that share of new
+recordings of known gestures is answered `unknown`. `GestureClassifier.fit` runs it
+after training (`TrainingOptions.reject_rate`). Measured against the former rule (a
+per-class threshold on the top probability) on four real and synthetic sets, with one
+class held out at a time: benchmarks/bench_stream.py and docs/streaming.md.
 
 The rule is stored in the exported model (`poseact.json`, key "rejection") and applied
-the same way by `TFLiteGestureModel.predict`, `Decider` (live) and the web page
-(`web_assets/poseact.js`). numpy only.
+the same way by `TFLiteGestureModel.predict`, `Decider` / `StreamingRecognizer` (live,
+over the last W feature rows) and the web page (`web_assets/poseact.js`). numpy only.
 """
 
 from __future__ import annotations
 
+import base64
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,58 +40,169 @@ import numpy as np
 
 from poseact.core.errors import ModelFormatError
 
-__all__ = ["UNKNOWN", "RejectionRule", "calibrate_rejection"]
+__all__ = ["UNKNOWN", "REFERENCE_BUDGET", "RejectionRule", "calibrate_rejection", "describe"]
+
+logger = logging.getLogger(__name__)
 
 #: The answer for a movement the model does not recognize.
 UNKNOWN = "unknown"
-RULE = "max_probability"
+RULE = "nearest_clip"
+#: Reference descriptors kept in a model, in numbers (references × 2F, float16 in the
+#: file: 64 KB): with 6 gestures of pose landmarks and velocities (2F = 396) about 13
+#: clips each, with fewer classes or features more. Every class keeps at least
+#: `MIN_REFERENCES` (when it has them).
+REFERENCE_BUDGET = 32768
+MIN_REFERENCES = 8
+#: Added to each descriptor dimension's spread (features are standardized or in body
+#: units), so a feature that never varied in training cannot divide by zero.
+SCALE_FLOOR = 1e-3
 
 
-@dataclass(frozen=True, kw_only=True)
+def describe(windows: np.ndarray) -> np.ndarray:
+    """(N, 2F) float64 descriptors of (N, W, F) feature windows: the mean over time of
+    each feature, then its standard deviation over time."""
+    w = np.asarray(windows, dtype=np.float64)
+    if w.ndim != 3:
+        raise ValueError(f"windows have shape {w.shape}, expected (N, W, F)")
+    return np.concatenate([w.mean(axis=1), w.std(axis=1)], axis=1)
+
+
+def _nearest(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """(N, R) Euclidean distances between (N, D) and (R, D) rows."""
+    sq = (
+        np.sum(queries**2, axis=1)[:, None]
+        + np.sum(references**2, axis=1)[None, :]
+        - 2.0 * queries @ references.T
+    )
+    return np.sqrt(np.maximum(sq, 0.0))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RejectionRule:
-    """Per-class thresholds on the top probability; below them the answer is `unknown`.
+    """Per-class references and distance thresholds; beyond them the answer is `unknown`.
 
     Attributes:
-        thresholds: label -> minimum probability for that label to be answered.
-        unknown: the answer below threshold.
-        false_reject: the target share of known windows answered `unknown`, used at
+        center: (D,) descriptor mean of the gestures' training clips (D = 2F; the
+            background's clips are left out).
+        scale: (D,) their within-class standard deviation (plus `SCALE_FLOOR`).
+        references: label -> (n, D) float16 standardized descriptors of known clips.
+        thresholds: label -> largest distance to the nearest reference of that label
+            that is still answered; a label without one is never rejected.
+        unknown: the answer beyond the threshold.
+        false_reject: the target share of known clips answered `unknown`, used at
             calibration.
-        windows: how many validation windows the thresholds were calibrated on.
+        windows: how many known clips' distances the thresholds were calibrated on.
     """
 
+    center: np.ndarray
+    scale: np.ndarray
+    references: dict[str, np.ndarray] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     unknown: str = UNKNOWN
     false_reject: float = 0.05
     windows: int = 0
 
-    def threshold(self, label: str) -> float:
-        """The minimum probability for `label` (0 for a label without a threshold)."""
-        return self.thresholds.get(label, 0.0)
+    def __post_init__(self) -> None:
+        center = np.asarray(self.center, dtype=np.float32).reshape(-1)
+        scale = np.asarray(self.scale, dtype=np.float32).reshape(-1)
+        if center.shape != scale.shape or not (np.all(np.isfinite(scale)) and np.all(scale > 0)):
+            raise ValueError(
+                f"center {center.shape} and scale {scale.shape} must have one shape, the"
+                " scale finite and positive"
+            )
+        references = {}
+        for label, refs in self.references.items():
+            refs = np.asarray(refs, dtype=np.float16)
+            if refs.ndim != 2 or refs.shape[1] != center.shape[0] or len(refs) == 0:
+                raise ValueError(
+                    f"references of {label!r} have shape {refs.shape}, expected (n >= 1,"
+                    f" {center.shape[0]})"
+                )
+            references[str(label)] = refs
+        missing = sorted(set(self.thresholds) - set(references))
+        if missing:
+            raise ValueError(f"labels {missing} have a threshold but no references")
+        object.__setattr__(self, "center", center)
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "references", references)
+        object.__setattr__(
+            self, "thresholds", {str(k): float(v) for k, v in self.thresholds.items()}
+        )
 
-    def accepts(self, label: str, probability: float) -> bool:
-        """True when `label` with `probability` is answered (not `unknown`)."""
-        return probability >= self.threshold(label)
+    @property
+    def features(self) -> int:
+        """F, the model features per frame the rule's descriptors are made of."""
+        return self.center.shape[0] // 2
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RejectionRule):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # holds arrays
+
+    def threshold(self, label: str) -> float:
+        """The largest distance answered for `label` (inf for a label without one)."""
+        return self.thresholds.get(label, math.inf)
+
+    def distances(self, windows: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+        """(N, C) distance of each (N, W, F) window to the nearest reference of each
+        class (0 for a class without references, such as the background)."""
+        windows = np.asarray(windows)
+        if windows.ndim == 2:
+            windows = windows[None]
+        if windows.ndim != 3 or windows.shape[2] != self.features:
+            raise ValueError(
+                f"windows have shape {windows.shape}, but the rejection rule was calibrated"
+                f" on {self.features} features per frame"
+            )
+        queries = (describe(windows) - self.center) / self.scale
+        out = np.zeros((len(queries), len(classes)))
+        for c, label in enumerate(classes):
+            refs = self.references.get(str(label))
+            if refs is not None:
+                out[:, c] = _nearest(queries, refs.astype(np.float64)).min(axis=1)
+        return out
+
+    def ratios(self, windows: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+        """(N, C) distance / threshold of each window for each class: above 1 that class
+        is answered `unknown` (0 for a class without a threshold)."""
+        limits = np.array([self.threshold(str(c)) for c in classes])
+        return self.distances(windows, classes) / limits
+
+    def accepts(self, label: str, ratio: float) -> bool:
+        """True when `label`, at `ratio` (distance / threshold), is answered."""
+        return label not in self.thresholds or ratio <= 1.0
 
     def apply(
-        self, probabilities: np.ndarray, classes: Sequence[str], background: str | None = None
+        self,
+        probabilities: np.ndarray,
+        windows: np.ndarray,
+        classes: Sequence[str],
+        background: str | None = None,
     ) -> np.ndarray:
-        """(N,) answers for (N, C) probabilities: the best class, or `unknown` below its
-        threshold (the background is always answered)."""
+        """(N,) answers: the best class of (N, C) `probabilities`, or `unknown` where its
+        (N, W, F) window lies beyond that class's threshold (the background is always
+        answered)."""
         probabilities = np.asarray(probabilities)
         best = np.argmax(probabilities, axis=1)
         labels = np.array([str(c) for c in classes], dtype=object)[best]
-        limits = np.array([self.threshold(str(c)) for c in classes])[best]
-        top = probabilities[np.arange(len(best)), best]
-        rejected = (top < limits) & (labels != background)
+        ratios = self.ratios(windows, classes)[np.arange(len(best)), best]
+        rejected = (ratios > 1.0) & (labels != background)
         out = labels.astype(str).astype(object)
         out[rejected] = self.unknown
         return out.astype(str)
 
     def to_dict(self) -> dict[str, Any]:
-        """The stored form (the "rejection" object of `poseact.json`)."""
+        """The stored form (the "rejection" object of `poseact.json`): arrays as
+        little-endian base64 (center and scale float32, references float16)."""
         return {
             "rule": RULE,
-            "thresholds": {k: float(v) for k, v in self.thresholds.items()},
+            "descriptor": "mean_std",
+            "center": _encode(self.center, "<f4"),
+            "scale": _encode(self.scale, "<f4"),
+            "references": {k: _encode(v, "<f2") for k, v in self.references.items()},
+            "thresholds": dict(self.thresholds),
             "unknown": self.unknown,
             "false_reject": self.false_reject,
             "windows": self.windows,
@@ -88,71 +210,202 @@ class RejectionRule:
 
     @classmethod
     def from_dict(
-        cls, data: dict[str, Any], *, classes: Sequence[str], where: str = "model"
+        cls,
+        data: dict[str, Any],
+        *,
+        classes: Sequence[str],
+        background: str | None = None,
+        features: int | None = None,
+        where: str = "model",
     ) -> RejectionRule:
-        """A rule from its stored form (checked by `ModelMetadata.from_dict` when read
-        from a model file); raises ModelFormatError naming `where`."""
-        thresholds = data.get("thresholds") if isinstance(data, dict) else None
-        if not isinstance(thresholds, dict) or not set(thresholds) <= set(classes):
-            raise ModelFormatError(
-                f"{where}: invalid poseact metadata: rejection needs thresholds for classes"
-                f" {list(classes)}"
+        """A rule from its stored form; raises ModelFormatError naming `where`.
+
+        Args:
+            data: the "rejection" object.
+            classes: the model's labels (thresholds must name only these).
+            background: the model's background (it cannot have a threshold).
+            features: F of the model's windows, checked against the descriptors.
+        """
+
+        def fail(problem: str) -> ModelFormatError:
+            return ModelFormatError(f"{where}: invalid poseact metadata: rejection {problem}")
+
+        if not isinstance(data, dict):
+            raise fail("must be null or an object")
+        if data.get("rule") != RULE:
+            raise fail(
+                f"rule {data.get('rule')!r} is not supported (this poseact writes {RULE!r});"
+                " export the model again"
             )
-        return cls(
-            thresholds={str(k): float(v) for k, v in thresholds.items()},
-            unknown=str(data.get("unknown", UNKNOWN)),
-            false_reject=float(data.get("false_reject", math.nan)),
-            windows=int(data.get("windows", 0)),
-        )
+        thresholds, references = data.get("thresholds"), data.get("references")
+        if not isinstance(thresholds, dict) or not isinstance(references, dict):
+            raise fail("needs 'thresholds' and 'references' objects")
+        strangers = sorted((set(thresholds) | set(references)) - set(classes))
+        if strangers:
+            raise fail(f"names labels {strangers} that are not classes")
+        if background is not None and background in thresholds:
+            raise fail(f"cannot have a threshold for the background {background!r}")
+        for label, value in thresholds.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise fail(f"threshold of {label!r} must be a positive number, got {value!r}")
+        unknown = data.get("unknown", UNKNOWN)
+        if not isinstance(unknown, str) or not unknown or unknown in classes:
+            raise fail(f"answer {unknown!r} must be a string that is not a class")
+        center = _decode(data.get("center"), "<f4", 1, fail, "center")
+        dims = center.shape[0]
+        scale = _decode(data.get("scale"), "<f4", 1, fail, "scale")
+        refs = {
+            str(k): _decode(v, "<f2", 2, fail, f"references of {k!r}")
+            for k, v in references.items()
+        }
+        shapes = [scale.shape[0]] + [r.shape[1] for r in refs.values()]
+        if dims % 2 or any(s != dims for s in shapes):
+            raise fail(f"descriptors disagree in size: center {dims}, others {shapes}")
+        if features is not None and dims != 2 * features:
+            raise fail(
+                f"descriptors have {dims} numbers, but the model's windows have {features}"
+                f" features per frame ({2 * features} expected)"
+            )
+        try:
+            return cls(
+                center=center,
+                scale=scale,
+                references=refs,
+                thresholds=thresholds,
+                unknown=unknown,
+                false_reject=float(data.get("false_reject", math.nan)),
+                windows=int(data.get("windows", 0)),
+            )
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+
+
+def _encode(array: np.ndarray, dtype: str) -> dict[str, Any]:
+    a = np.ascontiguousarray(array, dtype=dtype)
+    return {
+        "dtype": "float32" if dtype == "<f4" else "float16",
+        "shape": list(a.shape),
+        "base64": base64.b64encode(a.tobytes()).decode("ascii"),
+    }
+
+
+def _decode(stored: Any, dtype: str, ndim: int, fail, what: str) -> np.ndarray:
+    name = "float32" if dtype == "<f4" else "float16"
+    if not isinstance(stored, dict) or stored.get("dtype") != name:
+        raise fail(f"{what} must be an object with dtype {name!r}, shape and base64")
+    shape = stored.get("shape")
+    if (
+        not isinstance(shape, list)
+        or len(shape) != ndim
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
+    ):
+        raise fail(f"{what} has shape {shape!r}, expected {ndim} positive sizes")
+    try:
+        raw = base64.b64decode(str(stored.get("base64", "")), validate=True)
+    except ValueError:
+        raise fail(f"{what} is not valid base64") from None
+    array = np.frombuffer(raw, dtype=dtype)
+    if array.size != math.prod(shape) or not np.all(np.isfinite(array)):
+        raise fail(f"{what} holds {array.size} numbers (or some not finite), shape {shape}")
+    return array.reshape(shape).astype(np.float16 if name == "float16" else np.float32)
 
 
 def calibrate_rejection(
-    probabilities: np.ndarray,
+    windows: np.ndarray,
     targets: np.ndarray,
     classes: Sequence[str],
     *,
+    groups: Sequence[str] | None = None,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
     false_reject: float = 0.05,
     background: str | None = None,
+    seed: int = 0,
+    budget: int = REFERENCE_BUDGET,
 ) -> RejectionRule:
-    """Thresholds for a target false-reject rate on validation windows.
+    """References and thresholds for a target false-reject rate.
 
     Args:
-        probabilities: (N, C) the model's probabilities for N validation windows.
-        targets: (N,) their true class indices.
+        windows: (N, W, F) model inputs of the training clips, one window each.
+        targets: (N,) their class indices.
         classes: (C,) labels.
-        false_reject: target share of known windows answered `unknown`, in [0, 1).
-        background: the "no gesture" label, never rejected (no threshold).
+        groups: (N,) subject or recording of each clip (None: each clip its own). A
+            clip is measured against references of other groups only, as a new
+            recording would be.
+        validation: optional (M, W, F) windows and (M,) targets of clips held out from
+            training; measured against all references.
+        false_reject: target share of known clips answered `unknown`, in [0, 1).
+        background: the "no gesture" label: no references, never rejected.
+        seed: which clips become references when a class has more than fit `budget`.
+        budget: references × descriptor size kept in all (see `REFERENCE_BUDGET`).
 
     Returns:
-        A `RejectionRule`: class c's threshold is the `false_reject` quantile (linear)
-        of the probabilities of c on the windows of class c; a class without
-        validation windows gets the same quantile over all windows' own-class
-        probabilities.
+        A `RejectionRule`. Class c's threshold is the (1 - `false_reject`) quantile
+        (linear) of its clips' distances; a class with fewer than two such distances
+        (one clip, or one group and no validation clip) gets no threshold.
 
     Raises:
         ValueError: `false_reject` outside [0, 1), no windows, or shapes that disagree.
     """
     if not 0.0 <= false_reject < 1.0:
         raise ValueError(f"false_reject must be in [0, 1), got {false_reject}")
-    probabilities = np.asarray(probabilities, dtype=np.float64)
     targets = np.asarray(targets, dtype=np.int64)
-    if probabilities.ndim != 2 or probabilities.shape != (len(targets), len(classes)):
+    descriptors = describe(windows)
+    if len(descriptors) != len(targets) or len(targets) == 0:
         raise ValueError(
-            f"probabilities have shape {probabilities.shape}, expected (N, C) ="
-            f" ({len(targets)}, {len(classes)})"
+            f"calibrate_rejection needs windows and targets of one length >= 1, got"
+            f" {len(descriptors)} and {len(targets)}"
         )
-    if len(targets) == 0:
-        raise ValueError("calibrate_rejection needs at least one validation window")
-    own = probabilities[np.arange(len(targets)), targets]
-    overall = float(np.quantile(own, false_reject))
-    thresholds = {}
-    for c, label in enumerate(classes):
-        if label == background:
+    if targets.min() < 0 or targets.max() >= len(classes):
+        raise ValueError(f"targets must be class indices in [0, {len(classes)})")
+    groups_ = np.array(
+        [str(g) for g in groups] if groups is not None else [str(i) for i in range(len(targets))]
+    )
+    if len(groups_) != len(targets):
+        raise ValueError(f"{len(groups_)} groups for {len(targets)} windows")
+    known = [c for c in range(len(classes)) if classes[c] != background and np.any(targets == c)]
+    # the gestures' own spread sets the scale: the background is "everything else" (an
+    # empty room, someone walking by) and would make every gesture look alike
+    gestures = np.isin(targets, known) if known else np.ones(len(targets), bool)
+    center = descriptors[gestures].mean(axis=0)
+    means = np.zeros((len(classes), descriptors.shape[1]))
+    np.add.at(means, targets, descriptors)
+    means /= np.maximum(np.bincount(targets, minlength=len(classes)), 1)[:, None]
+    spread = (descriptors - means[targets])[gestures]
+    scale = np.sqrt(np.mean(spread**2, axis=0)) + SCALE_FLOOR
+    rule_center, rule_scale = center.astype(np.float32), scale.astype(np.float32)
+    z = (descriptors - rule_center) / rule_scale
+    val_z = val_y = None
+    if validation is not None:
+        val_z = (describe(validation[0]) - rule_center) / rule_scale
+        val_y = np.asarray(validation[1], dtype=np.int64)
+
+    per_class = max(MIN_REFERENCES, budget // max(1, len(known) * z.shape[1]))
+    rng = np.random.default_rng(seed)
+    references, thresholds, measured = {}, {}, 0
+    for c in known:
+        members = np.flatnonzero(targets == c)
+        chosen = members
+        if len(members) > per_class:
+            chosen = np.sort(rng.choice(members, per_class, replace=False))
+        refs = z[chosen].astype(np.float16)
+        d = _nearest(z[members], refs.astype(np.float64))
+        d[groups_[members][:, None] == groups_[chosen][None, :]] = np.inf  # other groups only
+        d = d.min(axis=1)
+        if val_z is not None and np.any(val_y == c):
+            d = np.concatenate([d, _nearest(val_z[val_y == c], refs.astype(np.float64)).min(1)])
+        d = d[np.isfinite(d)]
+        label = str(classes[c])
+        references[label] = refs
+        if len(d) < 2:
+            logger.info("rejection: %r has too few clips to calibrate; never rejected", label)
             continue
-        scores = own[targets == c]
-        thresholds[str(label)] = (
-            float(np.quantile(scores, false_reject)) if len(scores) else overall
-        )
+        thresholds[label] = max(float(np.quantile(d, 1.0 - false_reject)), 1e-6)
+        measured += len(d)
     return RejectionRule(
-        thresholds=thresholds, false_reject=float(false_reject), windows=int(len(targets))
+        center=rule_center,
+        scale=rule_scale,
+        references=references,
+        thresholds=thresholds,
+        false_reject=float(false_reject),
+        windows=int(measured),
     )

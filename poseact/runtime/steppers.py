@@ -154,26 +154,54 @@ class _SeparateStream:
         return interp.get_tensor(self._probs_index), interp.get_tensor(self._state_index)
 
 
+class RowWindow:
+    """The last W feature rows (F,) as a (W, F) window, padded as the window model's
+    input is until W rows have come: the first row repeated, without motion.
+
+    Args:
+        window: W.
+        velocity: the rows' second half holds velocities (zero in the padding).
+    """
+
+    def __init__(self, window: int, velocity: bool) -> None:
+        self.size = int(window)
+        self.velocity = bool(velocity)
+        self.reset()
+
+    def reset(self) -> None:
+        self._rows: deque[np.ndarray] = deque(maxlen=self.size)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def push(self, row: np.ndarray) -> None:
+        self._rows.append(row)
+
+    def window(self) -> np.ndarray:
+        """(W, F) the rows so far, newest last (at least one must have been pushed)."""
+        rows = list(self._rows)
+        if len(rows) < self.size:
+            first = rows[0].copy()
+            if self.velocity:  # padding repeats the first frame: no motion
+                half = len(first) // 2
+                first[half:] = 0.0
+            rows = [first] * (self.size - len(rows)) + rows
+        return np.stack(rows)
+
+
 class WindowStepper(FrameClassifier):
     """Re-runs the window model over the last W rows (for the MLP baselines)."""
 
     def __init__(self, model: TFLiteGestureModel) -> None:
         self.model = model
+        self._rows = RowWindow(model.spec.window, model.spec.velocity)
         self.reset()
 
     def reset(self) -> None:
-        self._rows: deque[np.ndarray] = deque(maxlen=self.model.spec.window)
+        self._rows.reset()
         self.context = 0
 
     def step(self, row: np.ndarray) -> np.ndarray:
-        self._rows.append(row)
-        rows = list(self._rows)
-        self.context = len(rows)
-        W = self.model.spec.window
-        if len(rows) < W:
-            first = rows[0].copy()
-            if self.model.spec.velocity:  # padding repeats the first frame: no motion
-                half = len(first) // 2
-                first[half:] = 0.0
-            rows = [first] * (W - len(rows)) + rows
-        return self.model.predict_window(np.stack(rows))
+        self._rows.push(row)
+        self.context = len(self._rows)
+        return self.model.predict_window(self._rows.window())

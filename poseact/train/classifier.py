@@ -51,8 +51,7 @@ from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.runtime.model_file import check_labels as check_model_labels
 from poseact.runtime.model_file import read_member
-from poseact.runtime.rejection import RejectionRule
-from poseact.train.calibration import calibrate_model
+from poseact.runtime.rejection import RejectionRule, calibrate_rejection
 from poseact.train.engine import (
     check_training_data,
     classification_loss,
@@ -270,16 +269,14 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         finish_training(net)
         rejection = None
         if training.reject_rate is not None:  # a separate step after training
-            held = val if val is not None else train
-            rejection = calibrate_model(
-                net,
-                normalizer,
-                held.sequences,
-                held.label_indices,
+            rejection = calibrate_rejection(
+                normalizer.features(np.stack([normalizer.window(p) for p in positions])),
+                targets,
                 classes,
+                groups=train.groups,
+                validation=None if val is None else (x_val, y_val),
                 false_reject=training.reject_rate,
                 background=data.background,
-                augment=training.augment,
                 seed=training.seed,
             )
         self._set_fitted(
@@ -319,10 +316,11 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 class's threshold; False always names a class.
         """
         self._check_fitted()
-        probs = self.predict_proba(X)
+        x = self.features(X)
+        probs = self.predict_proba(x)
         rule = getattr(self, "rejection_", None)
         if reject and rule is not None:
-            return rule.apply(probs, self.classes_.tolist(), self.background_)
+            return rule.apply(probs, x, self.classes_.tolist(), self.background_)
         return self.classes_[np.argmax(probs, axis=1)]
 
     def score(self, X, y=None, sample_weight=None) -> float:
@@ -458,7 +456,13 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 else RehearsalMemory(rehearsal[0], tuple(rehearsal[1])),
                 rejection=None
                 if meta.get("rejection") is None
-                else RejectionRule.from_dict(meta["rejection"], classes=classes, where=str(path)),
+                else RejectionRule.from_dict(
+                    meta["rejection"],
+                    classes=classes,
+                    background=meta.get("background"),
+                    features=clf.normalizer.frame_features,
+                    where=str(path),
+                ),
             )
 
     def check_labels(self, labels: Sequence[str]) -> None:

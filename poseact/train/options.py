@@ -72,11 +72,11 @@ class TrainingOptions:
         class_weights: weight classes inversely to their frequency.
         augment: on-the-fly augmentation.
         seed: seed of every random choice (weights, shuffling, augmentation, splits).
-        reject_rate: after training, calibrate an open-set rejection rule on the
-            validation clips (the training clips when there are none), each scored as
-            is and in 8 augmented draws: per-class thresholds on the top probability
-            such that about this share of known gestures is answered "unknown" (e.g.
-            0.05); None trains a closed-set model (always a class).
+        reject_rate: after training, calibrate an open-set rejection rule
+            (`poseact.runtime.rejection`): a window farther from the known clips of its
+            best class than that class's threshold is answered "unknown", the
+            thresholds set so that about this share of new recordings of known
+            gestures is (e.g. 0.02); None trains a closed-set model (always a class).
     """
 
     epochs: int = 60

@@ -9,8 +9,12 @@ import {
   DECISION_DEFAULTS,
   Decider,
   MODEL_FILE,
+  ModelFormatError,
   NORMALIZER_DEFAULTS,
+  RejectionRule,
+  RowWindow,
   StreamingFeaturizer,
+  halfToFloat,
   normalizerSpec,
   rejectionRule,
 } from "../../poseact/deploy/web_assets/poseact.js";
@@ -61,9 +65,83 @@ for (const c of vectors("decider")) {
       });
     };
     for (const step of c.steps) {
-      close(decider.push(step.probs, step.t, step.at), step.events);
+      close(decider.push(step.probs, step.t, step.at, step.ratios ?? null), step.events);
       if (step.label !== undefined) assert.equal(decider.label, step.label);
     }
     close(decider.finish(c.finish_at), c.finish_events);
   });
 }
+
+test("rejection: distances, ratios and answers match Python's RejectionRule", () => {
+  const c = vectors("rejection");
+  const rule = rejectionRule(c.rule, { classes: c.classes, background: c.background, features: c.shape[1] });
+  assert.ok(rule instanceof RejectionRule);
+  assert.equal(rule.unknown, c.rule.unknown);
+  const [W, F] = c.shape;
+  const near = (js, py, what) => {
+    assert.equal(js.length, py.length);
+    js.forEach((v, k) => {
+      const diff = Math.abs(v - py[k]);
+      assert.ok(diff <= 1e-5 || diff <= 1e-4 * Math.abs(py[k]), `${what}[${k}]: JS ${v}, Python ${py[k]}`);
+    });
+  };
+  c.windows.forEach((flat, i) => {
+    assert.equal(flat.length, W * F);
+    const window = Array.from({ length: W }, (_, r) => flat.slice(r * F, (r + 1) * F));
+    near(rule.distances(window, c.classes), c.distances[i], `window ${i} distances`);
+    const ratios = rule.ratios(window, c.classes);
+    near(ratios, c.ratios[i], `window ${i} ratios`);
+    let best = 0;
+    c.probs[i].forEach((p, k) => {
+      if (p > c.probs[i][best]) best = k;
+    });
+    const label = c.classes[best];
+    const answer = label !== c.background && !rule.accepts(label, ratios[best]) ? rule.unknown : label;
+    assert.equal(answer, c.answers[i], `window ${i} answer`);
+  });
+  assert.ok(c.answers.includes(rule.unknown), "the vectors exercise a rejection");
+});
+
+test("rejection: float16 decoding (normal, subnormal, zero, inf, nan)", () => {
+  assert.equal(halfToFloat(0x3c00), 1);
+  assert.equal(halfToFloat(0xc000), -2);
+  assert.equal(halfToFloat(0x7bff), 65504);
+  assert.equal(halfToFloat(0x3555), 0.333251953125);
+  assert.equal(halfToFloat(0x0001), 2 ** -24);
+  assert.equal(halfToFloat(0x03ff), 1023 * 2 ** -24);
+  assert.equal(halfToFloat(0x0400), 2 ** -14);
+  assert.ok(Object.is(halfToFloat(0x8000), -0));
+  assert.equal(halfToFloat(0x7c00), Infinity);
+  assert.equal(halfToFloat(0xfc00), -Infinity);
+  assert.ok(Number.isNaN(halfToFloat(0x7e00)));
+});
+
+test("rejection: a rule of an older poseact is refused with a ModelFormatError", () => {
+  assert.equal(rejectionRule(null), null);
+  assert.equal(rejectionRule(undefined), null);
+  assert.throws(
+    () => rejectionRule({ rule: "max_probability", thresholds: { wave: 0.7 }, unknown: "unknown" }),
+    (error) =>
+      error instanceof ModelFormatError &&
+      error.message.includes("rule 'max_probability' is not supported") &&
+      error.message.includes("export the model again") &&
+      !error.message.includes("\n"),
+  );
+  assert.throws(() => rejectionRule({ thresholds: { wave: 0.7 } }), ModelFormatError);
+  const { rule } = vectors("rejection");
+  const broken = { ...rule, center: { ...rule.center, base64: "AAAA" } };
+  assert.throws(() => rejectionRule(broken), /center holds/);
+  assert.throws(() => rejectionRule(rule, { classes: ["none", "wave"] }), /not classes/);
+  assert.throws(() => rejectionRule(rule, { features: 5 }), /features per frame/);
+});
+
+test("RowWindow pads with the first row, without motion, as Python's", () => {
+  const rows = new RowWindow(3, true);
+  rows.push(Float32Array.of(1, 2, 3, 4));
+  assert.deepEqual(rows.window().map((r) => Array.from(r)), [[1, 2, 0, 0], [1, 2, 0, 0], [1, 2, 3, 4]]);
+  for (const v of [5, 6, 7]) rows.push(Float32Array.of(v, v, v, v));
+  assert.equal(rows.length, 3);
+  assert.deepEqual(rows.window().map((r) => r[0]), [5, 6, 7]);
+  rows.reset();
+  assert.equal(rows.length, 0);
+});

@@ -300,8 +300,10 @@ function showResult() {
   label.dataset.accepted = current !== null ? "true" : "false";
   const percent = (x) => `${(100 * x).toFixed(0)}%`;
   const threshold = recognizer.decider.options.threshold;
+  const rejection = recognizer.decider.rejection;
   let why = "not yet accepted"; // hysteresis (min_frames) or cooldown
-  if (confidence < threshold) why = `below ${percent(threshold)}`;
+  if (rejection !== null && top === rejection.unknown) why = "unlike the clips it knows";
+  else if (confidence < threshold) why = `below ${percent(threshold)}`;
   else if (top === recognizer.decider.background) why = "background";
   $("confidence").textContent =
     top === null
@@ -404,6 +406,7 @@ async function run() {
         rows: result.rows.map((r) => Array.from(r)),
         probs: result.probs.map((p) => Array.from(p)),
         ats: result.ats,
+        ratios: result.ratios.map((r) => (r === null ? null : Array.from(r))),
         smoothed: Array.from(app.recognizer.decider.probabilities),
         label: app.label,
         confidence: app.confidence,

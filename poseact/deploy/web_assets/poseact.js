@@ -705,8 +705,12 @@ export class GestureModel {
     this.metadata = metadata;
     this.classes = metadata.classes.map(String);
     this.background = metadata.background ?? null;
-    this.rejection = rejectionRule(metadata.rejection);
     this.spec = normalizerSpec(metadata.normalizer, metadata.layout_definition ?? null);
+    this.rejection = rejectionRule(metadata.rejection, {
+      classes: this.classes,
+      background: this.background,
+      features: this.spec.frameFeatures,
+    });
     this.windowRunner = windowRunner;
     this.streamBytes = streamBytes;
     this.streamSignature = streamSignature;
@@ -855,31 +859,319 @@ export class StatefulStepper {
   }
 }
 
-/** Re-runs the window model over the last W rows (for the MLP baselines). */
-export class WindowStepper {
-  constructor(model) {
-    this.model = model;
+/**
+ * The last W feature rows as a window of W rows, padded as the window model's input is
+ * until W rows have come: the first row repeated, without motion (port of Python's
+ * `RowWindow`).
+ */
+export class RowWindow {
+  /**
+   * @param {number} window W.
+   * @param {boolean} velocity the rows' second half holds velocities (zero in the padding).
+   */
+  constructor(window, velocity) {
+    this.size = window;
+    this.velocity = Boolean(velocity);
     this.reset();
   }
 
   reset() {
     this.rows = [];
+  }
+
+  /** Rows pushed so far (at most W). */
+  get length() {
+    return this.rows.length;
+  }
+
+  /** @param {ArrayLike<number>} row (F) features. */
+  push(row) {
+    this.rows.push(row);
+    if (this.rows.length > this.size) this.rows.shift();
+  }
+
+  /** @returns {ArrayLike<number>[]} W rows, newest last (at least one must have been pushed). */
+  window() {
+    const rows = this.rows;
+    if (rows.length >= this.size) return rows.slice();
+    const first = Float32Array.from(rows[0]);
+    if (this.velocity) first.fill(0, Math.floor(first.length / 2)); // no motion
+    return [...Array(this.size - rows.length).fill(first), ...rows];
+  }
+}
+
+/** Re-runs the window model over the last W rows (for the MLP baselines). */
+export class WindowStepper {
+  constructor(model) {
+    this.model = model;
+    this.rows = new RowWindow(model.spec.window, model.spec.velocity);
+    this.reset();
+  }
+
+  reset() {
+    this.rows.reset();
     this.context = 0; // rows the last answer covers (the newest ones)
   }
 
   async step(row) {
-    const W = this.model.spec.window;
     this.rows.push(row);
-    if (this.rows.length > W) this.rows.shift();
     this.context = this.rows.length;
-    let rows = this.rows;
-    if (rows.length < W) {
-      const first = Float32Array.from(rows[0]);
-      if (this.model.spec.velocity) first.fill(0, first.length / 2);
-      rows = [...Array(W - rows.length).fill(first), ...rows];
-    }
-    return this.model.predictWindow(rows);
+    return this.model.predictWindow(this.rows.window());
   }
+}
+
+// ------------------------------------------------------------------ open-set rejection
+/** The rejection rule this poseact reads and writes (Python's `rejection.RULE`). */
+const REJECTION_RULE = "nearest_clip";
+
+/** An IEEE 754 half-precision number (its 16 bits) as a JS number (exact). */
+export function halfToFloat(bits) {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero or subnormal
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+// Python's repr of a JSON value in messages ('text', None, 3).
+function pyRepr(value) {
+  if (value === undefined || value === null) return "None";
+  if (typeof value === "string") return `'${value}'`;
+  return JSON.stringify(value);
+}
+
+// A stored array ({dtype, shape, base64}, little-endian, as Python's `_encode` writes
+// it) as a flat Float32Array and its shape (float16 values are exact in float32).
+function decodeArray(stored, dtype, ndim, fail, what) {
+  if (!stored || typeof stored !== "object" || stored.dtype !== dtype) {
+    throw fail(`${what} must be an object with dtype '${dtype}', shape and base64`);
+  }
+  const shape = stored.shape;
+  const sizes = Array.isArray(shape) && shape.every((s) => Number.isInteger(s) && s > 0);
+  if (!sizes || shape.length !== ndim) {
+    const got = JSON.stringify(shape ?? null);
+    throw fail(`${what} has shape ${got}, expected ${ndim} positive sizes`);
+  }
+  let raw;
+  try {
+    raw = Uint8Array.from(atob(String(stored.base64 ?? "")), (c) => c.charCodeAt(0));
+  } catch {
+    throw fail(`${what} is not valid base64`);
+  }
+  const width = dtype === "float32" ? 4 : 2;
+  const size = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(Math.floor(raw.length / width));
+  const view = new DataView(raw.buffer);
+  for (let i = 0; i < values.length; i++) {
+    values[i] =
+      width === 4 ? view.getFloat32(4 * i, true) : halfToFloat(view.getUint16(2 * i, true));
+  }
+  if (raw.length % width || values.length !== size || !values.every(Number.isFinite)) {
+    throw fail(`${what} holds ${values.length} numbers (or some not finite), shape [${shape}]`);
+  }
+  return { values, shape };
+}
+
+/**
+ * The model's open-set rejection rule (port of Python's `RejectionRule`, see
+ * `poseact.runtime.rejection`): a window whose descriptor lies farther from the nearest
+ * reference clip of its best class than that class's threshold is answered `unknown`.
+ *
+ * A window's descriptor is the mean over time of each of its F features, then their
+ * standard deviation over time ((W, F) → (2F,)), standardized by `center` and
+ * `scale`. Computed in float64, as Python does.
+ */
+export class RejectionRule {
+  /**
+   * @param {object} parts
+   * @param {Float32Array} parts.center (D = 2F) descriptor mean of the training clips.
+   * @param {Float32Array} parts.scale (D) their within-class spread.
+   * @param {Map<string, Float32Array[]>} parts.references label -> its reference
+   *     descriptors (standardized, D each; float16 values in the file).
+   * @param {Map<string, number>} parts.thresholds label -> largest distance still
+   *     answered; a label without one is never rejected.
+   * @param {string} [parts.unknown] the answer beyond the threshold.
+   * @param {number} [parts.falseReject] the calibration's target false-reject rate.
+   * @param {number} [parts.windows] clips the thresholds were calibrated on.
+   */
+  constructor({
+    center, scale, references, thresholds, unknown = "unknown", falseReject = NaN, windows = 0,
+  }) {
+    this.center = center;
+    this.scale = scale;
+    this.references = references;
+    this.thresholds = thresholds;
+    this.unknown = unknown;
+    this.falseReject = falseReject;
+    this.windows = windows;
+  }
+
+  /** F, the model features per frame the descriptors are made of. */
+  get features() {
+    return this.center.length / 2;
+  }
+
+  /** The largest distance answered for `label` (Infinity for a label without one). */
+  threshold(label) {
+    return this.thresholds.get(label) ?? Infinity;
+  }
+
+  /**
+   * The standardized descriptor of one window.
+   *
+   * @param {ArrayLike<number>[]} window W rows of F features.
+   * @returns {Float64Array} (2F) (mean, std over time - center) / scale.
+   */
+  describe(window) {
+    const F = this.features;
+    const W = window.length;
+    if (W === 0 || window.some((row) => row.length !== F)) {
+      throw new Error(
+        `a window of ${W} rows of ${W ? window[0].length : 0} features, but the rejection rule` +
+          ` was calibrated on ${F} features per frame`,
+      );
+    }
+    const q = new Float64Array(2 * F);
+    for (const row of window) for (let j = 0; j < F; j++) q[j] += row[j];
+    for (let j = 0; j < F; j++) q[j] /= W;
+    for (const row of window) {
+      for (let j = 0; j < F; j++) q[F + j] += (row[j] - q[j]) ** 2;
+    }
+    for (let j = 0; j < F; j++) q[F + j] = Math.sqrt(q[F + j] / W); // population std
+    for (let d = 0; d < 2 * F; d++) q[d] = (q[d] - this.center[d]) / this.scale[d];
+    return q;
+  }
+
+  /**
+   * The distance of a window to the nearest reference of each class (0 for a class
+   * without references, such as the background).
+   *
+   * @param {ArrayLike<number>[]} window W rows of F features.
+   * @param {string[]} classes the model's labels.
+   * @returns {Float64Array} (C) distances.
+   */
+  distances(window, classes) {
+    const q = this.describe(window);
+    const out = new Float64Array(classes.length);
+    classes.forEach((label, c) => {
+      const refs = this.references.get(String(label));
+      if (refs === undefined) return;
+      let nearest = Infinity;
+      for (const ref of refs) {
+        let sum = 0;
+        for (let d = 0; d < q.length; d++) sum += (q[d] - ref[d]) ** 2;
+        nearest = Math.min(nearest, sum);
+      }
+      out[c] = Math.sqrt(nearest);
+    });
+    return out;
+  }
+
+  /**
+   * Distance / threshold of a window for each class: above 1 that class is answered
+   * `unknown` (0 for a class without a threshold).
+   *
+   * @param {ArrayLike<number>[]} window W rows of F features.
+   * @param {string[]} classes the model's labels.
+   * @returns {Float64Array} (C) ratios.
+   */
+  ratios(window, classes) {
+    const out = this.distances(window, classes);
+    classes.forEach((label, c) => {
+      out[c] /= this.threshold(String(label));
+    });
+    return out;
+  }
+
+  /** True when `label`, at `ratio` (distance / threshold), is answered. */
+  accepts(label, ratio) {
+    return !this.thresholds.has(label) || ratio <= 1;
+  }
+}
+
+/**
+ * The model's rejection rule from its stored form (metadata.rejection, Python's
+ * `RejectionRule.to_dict`); null without one.
+ *
+ * @param {object|null|undefined} stored the "rejection" object of poseact.json.
+ * @param {object} [model] what to check the rule against, when known.
+ * @param {string[]} [model.classes] the model's labels (thresholds name only these).
+ * @param {string|null} [model.background] the background (never has a threshold).
+ * @param {number} [model.features] F of the model's windows.
+ * @returns {RejectionRule|null}
+ * @throws {ModelFormatError} a rule of another kind (models exported by an older
+ *     poseact) or one that is malformed.
+ */
+export function rejectionRule(stored, { classes = null, background = null, features = null } = {}) {
+  if (stored === null || stored === undefined) return null;
+  const fail = (problem) => new ModelFormatError(`invalid poseact metadata: rejection ${problem}`);
+  if (typeof stored !== "object" || Array.isArray(stored)) throw fail("must be null or an object");
+  if (stored.rule !== REJECTION_RULE) {
+    throw fail(
+      `rule ${pyRepr(stored.rule)} is not supported (this poseact writes '${REJECTION_RULE}');` +
+        " export the model again",
+    );
+  }
+  const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
+  if (!isObject(stored.thresholds) || !isObject(stored.references)) {
+    throw fail("needs 'thresholds' and 'references' objects");
+  }
+  const thresholds = new Map();
+  for (const [label, value] of Object.entries(stored.thresholds)) {
+    if (typeof value !== "number" || !(value > 0)) {
+      throw fail(`threshold of '${label}' must be a positive number, got ${pyRepr(value)}`);
+    }
+    thresholds.set(label, value);
+  }
+  const labels = [...new Set([...thresholds.keys(), ...Object.keys(stored.references)])];
+  if (classes !== null) {
+    const strangers = labels.filter((label) => !classes.includes(label)).sort();
+    if (strangers.length) {
+      throw fail(`names labels ${JSON.stringify(strangers)} that are not classes`);
+    }
+  }
+  if (background !== null && thresholds.has(background)) {
+    throw fail(`cannot have a threshold for the background '${background}'`);
+  }
+  const unknown = stored.unknown ?? "unknown";
+  if (typeof unknown !== "string" || !unknown || (classes !== null && classes.includes(unknown))) {
+    throw fail(`answer ${pyRepr(unknown)} must be a string that is not a class`);
+  }
+  const center = decodeArray(stored.center, "float32", 1, fail, "center").values;
+  const scale = decodeArray(stored.scale, "float32", 1, fail, "scale").values;
+  const dims = center.length;
+  const references = new Map();
+  const shapes = [scale.length];
+  for (const [label, value] of Object.entries(stored.references)) {
+    const { values, shape } = decodeArray(value, "float16", 2, fail, `references of '${label}'`);
+    shapes.push(shape[1]);
+    const [n, d] = shape;
+    references.set(label, Array.from({ length: n }, (_, i) => values.subarray(i * d, (i + 1) * d)));
+  }
+  if (dims % 2 || shapes.some((s) => s !== dims)) {
+    throw fail(`descriptors disagree in size: center ${dims}, others [${shapes}]`);
+  }
+  if (features !== null && dims !== 2 * features) {
+    throw fail(
+      `descriptors have ${dims} numbers, but the model's windows have ${features}` +
+        ` features per frame (${2 * features} expected)`,
+    );
+  }
+  if (!scale.every((s) => s > 0)) throw fail("scale must be positive");
+  const missing = [...thresholds.keys()].filter((label) => !references.has(label)).sort();
+  if (missing.length) {
+    throw fail(`labels ${JSON.stringify(missing)} have a threshold but no references`);
+  }
+  return new RejectionRule({
+    center,
+    scale,
+    references,
+    thresholds,
+    unknown,
+    falseReject: Number(stored.false_reject ?? NaN),
+    windows: Number(stored.windows ?? 0),
+  });
 }
 
 // ------------------------------------------------------------------ decisions
@@ -895,30 +1187,18 @@ export const DECISION_DEFAULTS = Object.freeze({
 });
 
 /**
- * Probabilities per row in, gesture events out (port of `StreamingRecognizer`'s
- * smoothing and `_decide`): EMA or majority smoothing, threshold, background class
- * ignored, `min_frames` hysteresis and a per-label cooldown.
+ * Probabilities per row in, gesture events out (port of Python's `Decider`): EMA or
+ * majority smoothing, threshold, background class ignored, `min_frames` hysteresis,
+ * a per-label cooldown and the model's rejection rule.
  *
  * Events are `{label, start, end, confidence}`; `end` is null when a gesture starts.
  * `start` and `end` are placed at `at`, the centre of the frames the classifier saw
  * (Python's `GestureEvent`), not at the moment the event is reported.
- */
-/**
- * The model's open-set rejection rule (metadata.rejection, see Python's
- * `poseact.runtime.rejection`): per-class minimum probabilities; below its class's
- * threshold the best label is answered `unknown` and never fires. Null without one.
  *
- * @param {object|null|undefined} stored the "rejection" object of poseact.json.
- * @returns {{thresholds: Map<string, number>, unknown: string}|null}
+ * With a `RejectionRule`, a smoothed best label whose window lies beyond its class's
+ * threshold (its entry of the `ratios` given to `push` above 1) is shown as
+ * `rejection.unknown` and never fires.
  */
-export function rejectionRule(stored) {
-  if (stored === null || stored === undefined) return null;
-  return {
-    thresholds: new Map(Object.entries(stored.thresholds ?? {}).map(([k, v]) => [k, Number(v)])),
-    unknown: String(stored.unknown ?? "unknown"),
-  };
-}
-
 export class Decider {
   constructor(classes, background = null, options = {}, rejection = null) {
     this.classes = classes;
@@ -976,25 +1256,38 @@ export class Decider {
   }
 
   /**
-   * One row's probabilities.
+   * One row's probabilities (Python's `Decider.update`).
    *
    * @param {ArrayLike<number>} probs (C) from the stepper.
    * @param {number} now the camera frame's timestamp, seconds (the cooldown counts in it).
-   * @param {number} [at] the time the answer is about (the centre of the classifier's
-   *     frames), seconds; events start and end there. Default `now`.
+   * @param {number|null} [at] the time the answer is about (the centre of the
+   *     classifier's frames), seconds; events start and end there. Default `now`.
+   * @param {ArrayLike<number>|null} [ratios] (C) `RejectionRule.ratios` of the current
+   *     window (distance / threshold per class), or null: nothing is rejected.
    * @returns {object[]} the events this row completed or began.
    */
-  push(probs, now, at = now) {
+  push(probs, now, at = now, ratios = null) {
     const [best, confidence] = this.smooth(probs);
-    return this.decide(this.classes[best], confidence, now, at);
+    const ratio = ratios === null || ratios === undefined ? 0 : Number(ratios[best]);
+    return this.decide(this.classes[best], confidence, ratio, now, at ?? now);
   }
 
-  decide(label, confidence, now, at = now) {
+  /**
+   * The decision for one row's smoothed best label (Python's `Decider._decide`).
+   *
+   * @param {string} label the smoothed best label.
+   * @param {number} confidence its smoothed probability.
+   * @param {number} ratio its window's distance / threshold (0: not rejected).
+   * @param {number} now when the answer is given, seconds.
+   * @param {number} [at] the time the answer is about, seconds. Default `now`.
+   * @returns {object[]} the events this row completed or began.
+   */
+  decide(label, confidence, ratio, now, at = now) {
     const opts = this.options;
     let accepted = confidence >= opts.threshold ? label : null;
     if (accepted === this.background) {
       accepted = null;
-    } else if (this.rejection !== null && confidence < (this.rejection.thresholds.get(label) ?? 0)) {
+    } else if (this.rejection !== null && !this.rejection.accepts(label, ratio)) {
       label = this.rejection.unknown;
       accepted = null;
     }
@@ -1057,7 +1350,11 @@ export class StreamingRecognizer {
     this.model = model;
     this.featurizer = new StreamingFeaturizer(model.spec);
     this.stepper = stepper;
-    this.decider = new Decider(model.classes, model.background, options, model.rejection ?? null);
+    this.rejection = model.rejection ?? null;
+    this.decider = new Decider(model.classes, model.background, options, this.rejection);
+    // the rejection rule looks at the last W rows, whichever stepper answers
+    this.window =
+      this.rejection === null ? null : new RowWindow(model.spec.window, model.spec.velocity);
   }
 
   static async create(model, options = {}) {
@@ -1068,6 +1365,7 @@ export class StreamingRecognizer {
     this.featurizer.reset();
     this.stepper.reset();
     this.decider.reset();
+    if (this.window !== null) this.window.reset();
   }
 
   get label() {
@@ -1085,25 +1383,34 @@ export class StreamingRecognizer {
   /**
    * Feed one camera frame's landmarks.
    *
-   * @returns {Promise<{rows: Float32Array[], probs: Float32Array[], ats: number[], events: object[]}>}
-   *     the feature rows, the stepper's probabilities per row, the time each answer is
-   *     about (where events are placed), and the events.
+   * @returns {Promise<{rows: Float32Array[], probs: Float32Array[], ats: number[],
+   *     ratios: (Float64Array|null)[], events: object[]}>} the feature rows, the
+   *     stepper's probabilities per row, the time each answer is about (where events
+   *     are placed), the rejection rule's distance / threshold per class of each
+   *     answer's window (null without a rule), and the events.
    */
   async push(timestamp, landmarks, visibility, imageSize = null) {
     const rows = this.featurizer.push(timestamp, landmarks, visibility, imageSize);
     const probs = [];
     const ats = [];
+    const ratios = [];
     const events = [];
     const now = Number(timestamp);
     for (const row of rows) {
       const p = await this.stepper.step(row);
       if (p === null) continue;
       probs.push(p);
+      let r = null;
+      if (this.window !== null) {
+        this.window.push(row);
+        r = this.rejection.ratios(this.window.window(), this.model.classes);
+      }
+      ratios.push(r);
       // the answer is about the rows the classifier saw: events go at their centre
       const at = now - (this.stepper.context - 1) / (2 * this.model.spec.fps);
       ats.push(at);
-      events.push(...this.decider.push(p, now, at));
+      events.push(...this.decider.push(p, now, at, r));
     }
-    return { rows, probs, ats, events };
+    return { rows, probs, ats, ratios, events };
   }
 }
