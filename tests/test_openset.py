@@ -155,7 +155,7 @@ def _stored(**changes) -> dict:
         ([0.5], "rejection must be null or an object"),
         (
             {"rule": "max_probability", "thresholds": {"hello": 0.5}},
-            "rule 'max_probability' is not supported .* export the model again",
+            "rule 'max_probability' is not supported .* train the model again with a reject rate",
         ),
         (_stored(thresholds={"bye": 0.5}), r"names labels \['bye'\] that are not classes"),
         (_stored(thresholds={"none": 0.5}), "threshold for the background 'none'"),

@@ -235,7 +235,7 @@ class RejectionRule:
         if data.get("rule") != RULE:
             raise fail(
                 f"rule {data.get('rule')!r} is not supported (this poseact writes {RULE!r});"
-                " export the model again"
+                " train the model again with a reject rate to calibrate the current rule"
             )
         thresholds, references = data.get("thresholds"), data.get("references")
         if not isinstance(thresholds, dict) or not isinstance(references, dict):

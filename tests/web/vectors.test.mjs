@@ -124,7 +124,7 @@ test("rejection: a rule of an older poseact is refused with a ModelFormatError",
     (error) =>
       error instanceof ModelFormatError &&
       error.message.includes("rule 'max_probability' is not supported") &&
-      error.message.includes("export the model again") &&
+      error.message.includes("train the model again with a reject rate") &&
       !error.message.includes("\n"),
   );
   assert.throws(() => rejectionRule({ thresholds: { wave: 0.7 } }), ModelFormatError);

@@ -1110,7 +1110,7 @@ export function rejectionRule(stored, { classes = null, background = null, featu
   if (stored.rule !== REJECTION_RULE) {
     throw fail(
       `rule ${pyRepr(stored.rule)} is not supported (this poseact writes '${REJECTION_RULE}');` +
-        " export the model again",
+        " train the model again with a reject rate to calibrate the current rule",
     );
   }
   const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
