@@ -778,6 +778,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
             "patience",
             "label_smoothing",
             "dropout_from_epoch",
+            "weight_averaging",
             "reject_rate",
         ],
         prefix="training.",

@@ -129,3 +129,44 @@ def test_saved_options_keep_transitions_and_older_files_had_none():
     older = options.to_dict()
     del older["augment"]["transitions"]  # a file written before the option existed
     assert TrainingOptions.from_dict(older).augment.transitions == 0.0
+
+
+class _FixedBatches:
+    """The same real batches every epoch (so trainings of different lengths agree)."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def epoch(self):
+        yield from self.batches
+
+
+def _fit(batches, epochs: int, averaging: float) -> list[np.ndarray]:
+    import keras
+
+    from poseact.train.engine import train_network
+
+    keras.utils.set_random_seed(0)
+    x = batches[0][0]
+    net = keras.Sequential(
+        [keras.Input(x.shape[1:]), keras.layers.Flatten(), keras.layers.Dense(4, "softmax")]
+    )
+    net.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"])  # fmt: skip
+    training = TrainingOptions(epochs=epochs, weight_averaging=averaging)
+    train_network(net, _FixedBatches(batches), None, None, training)
+    return net.get_weights()
+
+
+def test_the_network_ends_with_the_moving_average_of_its_epochs(clips):
+    """weight_averaging d: after each epoch average = d · average + (1 - d) · weights,
+    and the network keeps the average (no validation: the last one)."""
+    batches = _epochs(clips, AugmentOptions.none(), background=None)[:3]
+    own = [_fit(batches, epochs, 0.0) for epochs in (1, 2, 3)]  # each epoch's own weights
+    expected = own[0]
+    for weights in own[1:]:
+        expected = [0.8 * a + 0.2 * w for a, w in zip(expected, weights)]
+    averaged = _fit(batches, 3, 0.8)
+    for got, want, last in zip(averaged, expected, own[-1]):
+        assert np.allclose(got, want, atol=1e-6)
+        assert not np.allclose(got, last, atol=1e-4)  # not the last epoch's weights

@@ -314,6 +314,12 @@ def train_network(
 ) -> dict[str, list[float]]:
     """The epoch loop: early stopping on validation loss, restoring the best weights.
 
+    With `training.weight_averaging` d > 0, an exponential moving average of the
+    weights is kept across epochs (after each epoch: average = d · average + (1 - d) ·
+    weights); validation scores the averaged weights and they are what the network
+    ends with (the best by validation loss, or the last without validation). Training
+    itself goes on from each epoch's own weights.
+
     With `training.dropout_from_epoch` > 0, the dropout layers are off until that
     epoch ("late dropout"); early stopping counts from then on only.
 
@@ -321,7 +327,7 @@ def train_network(
         net: a compiled Keras model.
         windows: an object whose `epoch()` yields (x, y, sample_weight) batches.
         x_val, y_val: validation inputs and targets, or None (all epochs run).
-        training: epochs, patience and late dropout.
+        training: epochs, patience, weight averaging and late dropout.
         verbose: 1 shows a progress bar over epochs.
 
     Returns:
@@ -331,6 +337,7 @@ def train_network(
     if x_val is not None:
         history.update(val_loss=[], val_accuracy=[])
     best, best_weights, waited = np.inf, None, 0
+    decay, average = training.weight_averaging, None
     bar = None
     if verbose:
         from tqdm.auto import tqdm
@@ -355,7 +362,16 @@ def train_network(
         history["loss"].append(float(np.average(losses, weights=sizes)))
         history["accuracy"].append(float(np.average(accs, weights=sizes)))
         status = {"loss": f"{history['loss'][-1]:.3f}"}
+        own = None
+        if decay > 0:
+            own = net.get_weights()
+            # a + (1 - d)(w - a): weights that did not move (a frozen encoder) stay exact
+            average = own if average is None else [
+                a + (1.0 - decay) * (w - a) for a, w in zip(average, own)
+            ]
         if x_val is not None:
+            if own is not None:
+                net.set_weights(average)  # score the averaged weights
             val_loss, val_acc = net.evaluate(**val_data, verbose=0)
             history["val_loss"].append(float(val_loss))
             history["val_accuracy"].append(float(val_acc))
@@ -364,6 +380,8 @@ def train_network(
                 best, best_weights, waited = val_loss, net.get_weights(), 0
             else:
                 waited += 1
+            if own is not None:
+                net.set_weights(own)  # training goes on from the epoch's own weights
         if bar is not None:
             bar.set_postfix(status)
             bar.update(1)
@@ -375,6 +393,8 @@ def train_network(
         _set_dropout(net, rates)  # stopped before dropout came on: restore the rates
     if best_weights is not None:
         net.set_weights(best_weights)
+    elif average is not None:
+        net.set_weights(average)
     return history
 
 

@@ -72,6 +72,10 @@ class TrainingOptions:
         class_weights: weight classes inversely to their frequency.
         augment: on-the-fly augmentation.
         seed: seed of every random choice (weights, shuffling, augmentation, splits).
+        weight_averaging: decay of a per-epoch exponential moving average of the
+            weights (Polyak averaging): early stopping scores, and the model keeps, the
+            averaged weights, which span the last ~1 / (1 - decay) epochs (5 at 0.8)
+            instead of one epoch's; 0 keeps each epoch's own weights.
         reject_rate: after training, calibrate an open-set rejection rule
             (`poseact.runtime.rejection`): a window farther from the known clips of its
             best class than that class's threshold is answered "unknown", the
@@ -89,6 +93,7 @@ class TrainingOptions:
     class_weights: bool = True
     augment: AugmentOptions = field(default_factory=AugmentOptions)
     seed: int = 0
+    weight_averaging: float = 0.8
     reject_rate: float | None = None
 
     def __post_init__(self) -> None:
@@ -98,6 +103,10 @@ class TrainingOptions:
             )
         if self.epochs < 1:
             raise ValueError(f"TrainingOptions.epochs must be >= 1, got {self.epochs}")
+        if not 0.0 <= self.weight_averaging < 1.0:
+            raise ValueError(
+                f"TrainingOptions.weight_averaging must be in [0, 1), got {self.weight_averaging}"
+            )
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(
                 f"TrainingOptions.label_smoothing must be in [0, 1), got {self.label_smoothing}"
@@ -122,4 +131,6 @@ class TrainingOptions:
         # files written before transition windows existed were trained without them
         augment = {"transitions": 0.0, **data.get("augment", {})}
         data["augment"] = AugmentOptions(**augment)
+        # ... and before weight averaging, without it
+        data.setdefault("weight_averaging", 0.0)
         return cls(**data)
