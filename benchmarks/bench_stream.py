@@ -309,12 +309,12 @@ def score_streams(report: Report, name: str, models, streams, work: Path, option
     return pooled
 
 
-def probability_yardstick(clf, data, x, rate: float) -> np.ndarray:
-    """(N,) answers of the former rule (poseact until 2026-12-06), for comparison:
-    "unknown" where the top probability is below its class's threshold, the `rate`
-    quantile of the probability the validation clips of that class get, each clip
-    scored as is and in 8 draws of the training augmentation (the background is never
-    rejected)."""
+def probability_yardstick(clf, data, rate: float, *windows: np.ndarray) -> list[np.ndarray]:
+    """(N,) answers of the former rule (poseact until 2026-12-06) for each (N, W, F)
+    window array, for comparison: "unknown" where the top probability is below its
+    class's threshold, the `rate` quantile of the probability the validation clips of
+    that class get, each clip scored as is and in 8 draws of the training augmentation
+    (the background is never rejected). The thresholds are calibrated once."""
     from poseact.data.augment import augment_windows, random_speed
     from poseact.train.engine import split_validation
 
@@ -332,11 +332,11 @@ def probability_yardstick(clf, data, x, rate: float) -> np.ndarray:
             if p.shape[0] > spec.window:
                 start = int(rng.integers(0, p.shape[0] - spec.window + 1))
             drawn.append(normalizer.window(p, start=start))
-    windows = np.concatenate(
+    calibration = np.concatenate(
         [np.stack(clean), augment_windows(np.stack(drawn), spec.layout, training.augment, rng)]
     )
     targets = np.concatenate([val.label_indices, np.repeat(val.label_indices, 8)])
-    own = clf.predict_proba(normalizer.features(windows))[np.arange(len(targets)), targets]
+    own = clf.predict_proba(normalizer.features(calibration))[np.arange(len(targets)), targets]
     limits = np.array(
         [
             np.quantile(own[targets == c], rate)
@@ -345,11 +345,14 @@ def probability_yardstick(clf, data, x, rate: float) -> np.ndarray:
             for c, label in enumerate(clf.classes_)
         ]
     )
-    probs = clf.predict_proba(x)
-    best = probs.argmax(axis=1)
-    answers = clf.classes_[best].astype(object)
-    answers[probs.max(axis=1) < limits[best]] = "unknown"
-    return answers.astype(str)
+    out = []
+    for x in windows:
+        probs = clf.predict_proba(x)
+        best = probs.argmax(axis=1)
+        answers = clf.classes_[best].astype(object)
+        answers[probs.max(axis=1) < limits[best]] = "unknown"
+        out.append(answers.astype(str))
+    return out
 
 
 def held_out(report: Report, data, work: Path, epochs: int, rng, name: str = "heldout"):
@@ -380,8 +383,7 @@ def held_out(report: Report, data, work: Path, epochs: int, rng, name: str = "he
             closed = float(np.mean(clf.predict(x_test, reject=False) == truth))
             share = float(np.mean(np.isin(clf.predict(x_held), ("unknown", BACKGROUND))))
             drop = closed - float(np.mean(clf.predict(x_test) == truth))
-            yard_held = probability_yardstick(clf, full, x_held, REJECT_RATE)
-            yard_test = probability_yardstick(clf, full, x_test, REJECT_RATE)
+            yard_held, yard_test = probability_yardstick(clf, full, REJECT_RATE, x_held, x_test)
             rejected.append(share)
             drops.append(drop)
             signs.append(share)

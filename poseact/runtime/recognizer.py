@@ -22,9 +22,9 @@ class StreamingRecognizer:
     (`StreamingFeaturizer`), classified one step at a time, smoothed, thresholded,
     and turned into events: one when a gesture starts and one when it ends. With the
     model's rejection rule, a best label whose last W rows lie beyond that class's
-    threshold shows as "unknown" and never fires. An event's
-    times are those of the frames that gave the answer (the centre of the classifier's
-    context, `GestureEvent`), not the moment it was reported.
+    threshold shows as "unknown" and never fires. An event's times are those of the
+    frames that gave the answer (the centre of the classifier's context,
+    `GestureEvent`), not the moment it was reported.
 
     Args:
         model: a `TFLiteGestureModel` or a path to an exported `.tflite`.
