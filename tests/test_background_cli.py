@@ -101,6 +101,8 @@ def test_train_picks_none_as_background_and_keeps_the_empty_room(trained):
     assert meta["background"] == "none"
     assert set(meta["rejection"]["thresholds"]) == {"hello", "iloveyou", "thanks"}
     assert meta["classes"] == ["hello", "iloveyou", "none", "thanks"]
+    # trained with transition windows: it answers a sign once it holds half a second of it
+    assert meta["onset"] == 0.5
 
 
 def test_train_background_flag_must_name_a_label(folder, tmp_path):
@@ -187,12 +189,15 @@ def test_evaluate_stream_on_a_real_motion_recording(trained, asl_split, hand_ope
     api = evaluate_stream(model, stream, annotations)
     assert api.report.num_matched == report["matched"]
     assert api.report.false_alarms == report["false_alarms"]
-    # events sit where their evidence is: a detection starts at the centre of the window
-    # that first gave its answer, about half a window before it was reported
+    # events sit where their evidence is: a detection starts where the window that first
+    # gave its answer began to hold the sign (half a second, or half the window, back)
+    from poseact.runtime.decider import answer_times
     from poseact.runtime.model import TFLiteGestureModel
 
-    spec = TFLiteGestureModel(model).spec
-    lag = (spec.window - 1) / (2 * spec.fps)
+    loaded = TFLiteGestureModel(model)
+    spec = loaded.spec
+    lag = -answer_times(0.0, spec.window, spec.fps, loaded.onset)[0]
+    assert lag == pytest.approx((min(spec.window / 2, 0.5 * spec.fps) - 0.5) / spec.fps)
     assert api.detections
     for d in api.detections:
         assert d.reported_at - d.start >= lag - 1e-6

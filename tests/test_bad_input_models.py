@@ -127,8 +127,10 @@ def test_model_whose_feature_set_or_window_differs_from_the_input(asl_tflite, as
         ({"normalizer.fps": "fast"}, "invalid poseact metadata"),
         ({"normalizer": None}, "invalid poseact metadata"),
         ({"format": "something-else"}, "metadata is not poseact's"),
+        ({"onset": -0.5}, "'onset' must be null or a positive number of seconds: -0.5"),
+        ({"onset": "soon"}, "'onset' must be null or a positive number of seconds: 'soon'"),
     ],
-    ids=["window", "layout", "classes", "fps", "no-normalizer", "format"],
+    ids=["window", "layout", "classes", "fps", "no-normalizer", "format", "onset", "onset-text"],
 )
 def test_exported_model_whose_metadata_does_not_fit_its_network(
     asl_tflite, tmp_path, changes, message

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from poseact.core.errors import ModelFormatError
-from poseact.runtime.decider import Decider, DecisionOptions
+from poseact.runtime.decider import Decider, DecisionOptions, answer_times
 from poseact.runtime.model_file import ModelMetadata
 from poseact.runtime.rejection import RejectionRule, calibrate_rejection, describe
 
@@ -130,6 +130,31 @@ def test_decider_never_fires_a_rejected_label_and_shows_unknown():
     assert [e.label for e in plain_events if e.end is None] == ["wave", "clap"]
     assert [e.label for e in strict_events if e.end is None] == ["clap"]
     assert labels[:10] == ["unknown"] * 10 and labels[-1] == "clap"
+
+
+def test_the_rule_judges_a_start_and_places_a_late_one_where_the_network_began():
+    """A window sliding onto a wave is unlike whole waves for its first rows: the rule
+    lets the wave through late, the event starts where the network first answered it,
+    and once going on it lasts while the network answers wave, whatever the ratios."""
+    classes = ["wave", "none"]
+    windows, targets = _clips(np.random.default_rng(8), [[0, 0, 0], [3, 0, 0]], 10)
+    rule = calibrate_rejection(windows, targets, classes, background="none")
+    frames = [np.array([0.02, 0.98])] * 10 + [np.array([0.98, 0.02])] * 30
+    frames += [np.array([0.02, 0.98])] * 10
+    # unlike known waves for the first 8 rows of the wave, and again from its 20th row
+    ratios = [np.array([2.0, 0.0])] * 18 + [np.array([0.5, 0.0])] * 12
+    ratios += [np.array([2.0, 0.0])] * 20
+    decider = Decider(classes, "none", DecisionOptions(ema_alpha=1.0, min_frames=3), rule)
+    events, labels = [], []
+    for k, (p, r) in enumerate(zip(frames, ratios)):
+        events += decider.update(p, k / 30, at=(k - 5) / 30, ratios=r)
+        labels.append(decider.label)
+    assert labels[10:18] == ["unknown"] * 8 and labels[18:40] == ["wave"] * 22
+    assert [(e.label, e.end is None) for e in events] == [("wave", True), ("wave", False)]
+    started, ended = events
+    # reported on row 20 (18 + min_frames - 1), placed where the network's answer began
+    assert started.start == pytest.approx((10 - 5) / 30)
+    assert ended.end == pytest.approx((40 - 5) / 30)  # the network let go on row 40
 
 
 # ---------------------------------------------------------------------- stored rule
@@ -311,3 +336,23 @@ def test_a_gesture_that_gives_way_to_the_background_keeps_its_length():
     assert ended[0].start == pytest.approx(0.0)
     # EMA (α 0.3) falls below 0.6 on the second background frame: the change began there
     assert ended[0].end == pytest.approx(31 / 30)
+
+
+def test_with_an_onset_a_gesture_is_placed_where_its_window_began_and_stopped_holding_it():
+    """A 64-row window that answers after 15 rows (0.5 s at 30 fps) of a gesture: the
+    event starts 14.5 rows before its first answer and ends 48.5 rows before the
+    change away from it began, not at the centre of the window (31.5 rows)."""
+    decider = Decider(["wave", "none"], "none", DecisionOptions(min_frames=1, ema_alpha=1.0))
+    answers = [1] * 40 + [0] * 60 + [1] * 40  # the window answers wave on rows 40..99
+    events = []
+    for k, c in enumerate(answers):
+        now = k / 30
+        at, end_at = answer_times(now, 64, 30.0, onset=0.5)
+        assert at == pytest.approx(now - 14.5 / 30) and end_at == pytest.approx(now - 48.5 / 30)
+        events += decider.update(np.eye(2)[c], now, at, None, end_at)
+    assert [(e.label, e.end is None) for e in events] == [("wave", True), ("wave", False)]
+    assert events[1].start == pytest.approx((40 - 14.5) / 30)
+    assert events[1].end == pytest.approx((100 - 48.5) / 30)
+    # without an onset both are the centre of the rows, as for a model trained before it
+    assert answer_times(3.0, 64, 30.0) == pytest.approx((3.0 - 31.5 / 30,) * 2)
+    assert answer_times(3.0, 30, 30.0, onset=0.5) == pytest.approx((3.0 - 14.5 / 30,) * 2)

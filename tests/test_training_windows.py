@@ -63,6 +63,25 @@ def test_a_window_holding_less_than_half_the_gesture_is_background(clips):
 )
 def test_the_label_follows_half_the_gesture_or_half_a_window(k, n, expected):
     assert holds_the_gesture(k, n, window=30) is expected
+    # an onset of half a window or more changes nothing
+    assert holds_the_gesture(k, n, window=30, onset=15) is expected
+
+
+@pytest.mark.parametrize(
+    "k, n, onset, expected",
+    [
+        (31, 90, None, False),  # the former rule: half of a 64-frame window
+        (32, 90, None, True),
+        (14, 90, 15, False),  # 0.5 s at 30 fps of a long gesture is enough
+        (15, 90, 15, True),
+        (9, 20, 15, False),  # a short gesture: still half of it
+        (10, 20, 15, True),
+        (7, 90, 7.5, False),  # frames can be fractional (onset · fps)
+        (8, 90, 7.5, True),
+    ],
+)
+def test_a_long_window_answers_after_onset_frames(k, n, onset, expected):
+    assert holds_the_gesture(k, n, window=64, onset=onset) is expected
 
 
 def test_without_a_background_class_or_with_transitions_off_nothing_changes(clips):

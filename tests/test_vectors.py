@@ -31,7 +31,7 @@ from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime import model_file
-from poseact.runtime.decider import Decider, DecisionOptions
+from poseact.runtime.decider import Decider, DecisionOptions, answer_times
 from poseact.runtime.rejection import RejectionRule, calibrate_rejection
 
 HERE = Path(__file__).resolve().parent
@@ -117,7 +117,7 @@ def _standardized(spec: NormalizerSpec, clips, frames: int, image_size) -> Norma
 
 
 def _decider_case(
-    name, classes, background, options: DecisionOptions, seed: int, rejection=None
+    name, classes, background, options: DecisionOptions, seed: int, rejection=None, onset=None
 ) -> dict:
     rng = np.random.default_rng(seed)
     decider = Decider(classes, background, options, rejection)
@@ -131,15 +131,19 @@ def _decider_case(
             if dominant is not None:
                 logits[dominant] += 3.0
             probs = np.exp(logits) / np.exp(logits).sum()
-            # the answer is about the centre of a 30-frame window filling up at 30 fps
-            at = round(t - min(len(steps), 29) / 60, 6)
+            # the answer is about a 30-frame window filling up at 30 fps: its centre, or
+            # with an onset the frames where a gesture begins and ends (answer_times)
+            context = min(len(steps) + 1, 30)
+            at, end_at = (round(v, 6) for v in answer_times(t, context, 30.0, onset))
             ratios = None
             if rejection is not None:  # distance / threshold per class: > 1 is rejected
                 ratios = np.round(rng.uniform(0.2, 1.1 if len(steps) % 20 < 12 else 1.8, 3), 4)
-            events = decider.update(probs.astype(np.float32), t, at, ratios)
+            events = decider.update(probs.astype(np.float32), t, at, ratios, end_at)
             step = {
                 "t": t,
+                "context": context,
                 "at": at,
+                "end_at": end_at,
                 "probs": [float(p) for p in probs.astype(np.float32)],
                 "events": [dataclasses.asdict(e) for e in events],
             }
@@ -154,6 +158,7 @@ def _decider_case(
         "classes": list(classes),
         "background": background,
         "options": dataclasses.asdict(options),
+        "onset": onset,
         "steps": steps,
         "finish_at": t,
         "finish_events": final,
@@ -292,6 +297,14 @@ def build_vectors() -> dict[str, object]:
             2,
             _rejection_case()[0],
         ),
+        _decider_case(
+            "onset 0.3 s: gestures begin 9 rows back and end 21 rows back",
+            ["none", "wave", "clap"],
+            "none",
+            DecisionOptions(),
+            3,
+            onset=0.3,
+        ),
     ]
     defaults = {
         "normalizer": {k: v for k, v in NormalizerSpec().to_dict().items() if k != "version"},
@@ -393,6 +406,16 @@ def test_vectors_exercise_what_they_claim(vectors):
     fired = {e["label"] for step in rejecting["steps"] for e in step["events"]}
     assert "unknown" in labels and {"wave", "clap"} & set(labels)  # both answers occur
     assert "unknown" not in fired and fired  # rejected answers never fire
+    # with an onset, a gesture that ends ends earlier among the frames than one that
+    # begins begins, so events of the same answers are shorter and never overlap
+    onset = vectors["decider"][3]
+    ended = [e for step in onset["steps"] for e in step["events"] if e["end"] is not None]
+    ends = {s["end_at"] for s in onset["steps"]}
+    assert ended and all(e["end"] in ends or e["end"] == e["start"] for e in ended)
+    assert any(e["end"] in ends and e["end"] != e["start"] for e in ended)
+    full = [s for s in onset["steps"] if s["context"] == 30]
+    assert all(abs(s["at"] - s["end_at"] - 12 / 30) < 1e-6 for s in full)
+    assert all(a["end"] <= b["start"] for a, b in zip(ended, ended[1:]))
     rule = vectors["rejection"]
     answers = rule["answers"]
     assert "unknown" in answers and {"wave", "clap"} & set(answers)

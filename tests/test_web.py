@@ -488,8 +488,9 @@ def test_litertjs_matches_the_python_runtime(browser_page, recording, asl_split)
 def _python_decisions(model, options, background, probs_and_times):
     decider = Decider(model.classes_, background, options)
     out = []
-    for probs, now, *at in probs_and_times:
-        events = decider.update(np.asarray(probs, np.float32), now, *at)
+    for probs, now, *where in probs_and_times:  # where: at, end_at
+        at, end_at = (where + [None, None])[:2]
+        events = decider.update(np.asarray(probs, np.float32), now, at, None, end_at)
         out.append(
             (
                 decider.label,
@@ -503,13 +504,18 @@ def _python_decisions(model, options, background, probs_and_times):
 def test_js_decisions_match_the_python_recognizer(browser_page, recording):
     model = browser_page.model
     # The page's own smoothing of its live probabilities, replayed in Python.
-    # (the page records where each answer places events: the centre of its frames)
+    # (the page records where each answer places a gesture's start and end: among its
+    # frames, `answer_times`; the centre of them for this model, which has no onset)
     stream = [
-        (p, frame["t"], at) for frame in recording for p, at in zip(frame["probs"], frame["ats"])
+        (p, frame["t"], at, end_at)
+        for frame in recording
+        for p, at, end_at in zip(frame["probs"], frame["ats"], frame["endAts"])
     ]
     W, fps = model.spec.window, model.spec.fps
+    assert model.onset is None
     assert all(frame["t"] - (W - 1) / (2 * fps) - 1e-9 <= at <= frame["t"]
                for frame in recording for at in frame["ats"])  # fmt: skip
+    assert all(frame["ats"] == frame["endAts"] for frame in recording)
     python = _python_decisions(model, DecisionOptions(), None, stream)
     js_labels = [frame["label"] for frame in recording if frame["probs"]]
     py_labels = []

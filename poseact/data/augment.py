@@ -49,13 +49,21 @@ class AugmentOptions:
             (or its last k frames, then background), joined by a short crossfade
             and then augmented as one window (one body, one camera), k uniform in
             [1, min(n, W - 1)] for a clip of n frames. The window is the
-            gesture when it holds at least half of it (k >= min(n, W) / 2) and the
-            background otherwise. Only with a background class; 0 turns it off.
+            gesture when it holds `onset` seconds of it or half of it, whichever is
+            less, and the background otherwise. Only with a background class; 0
+            turns it off.
             None (the default): `DEFAULT_TRANSITIONS` for networks the live
             recognizer answers by re-running their window (stats_pool, the MLP
             baselines, the transformer), 0 for those with a stream model (GRU,
             LSTM, TCN), whose lanes answer from W/2..W frames, not the W-frame
             windows the transitions are cut for (measured worse, docs/streaming.md).
+        onset: seconds of a gesture a transition window must hold to be that
+            gesture, at most: k >= min(onset · fps, n / 2, W / 2) frames. A window
+            longer than 2 · onset (chosen for long activities) thus answers about
+            `onset` after a gesture begins, not half a window after; the live
+            recognizer places events by the same rule (`Decider`, `answer_times`).
+            None: half of the gesture or of the window (k >= min(n, W) / 2), the
+            rule of models trained before 2026-12-06.
         shear: maximum shear of the x-y plane (uniform ±, each axis).
         shift: maximum translation of the whole clip in x and y, body-size units.
         time_mask: maximum share of a window's frames hidden as one random span
@@ -71,6 +79,7 @@ class AugmentOptions:
     random_crop: bool = True
     partial: float = 0.0
     transitions: float | None = None
+    onset: float | None = 0.5
     shear: float = 0.0
     shift: float = 0.0
     time_mask: float = 0.0
@@ -83,6 +92,8 @@ class AugmentOptions:
         for name in ("rotation_degrees", "scale", "jitter", "shear", "shift"):
             if getattr(self, name) < 0:
                 raise ValueError(f"AugmentOptions.{name} must be >= 0")
+        if self.onset is not None and not self.onset > 0:
+            raise ValueError("AugmentOptions.onset must be > 0 seconds (or None)")
         if not 0.0 <= self.speed < 1.0:
             raise ValueError("AugmentOptions.speed must be in [0, 1)")
         if not 0.0 <= self.time_mask < 1.0:

@@ -49,6 +49,7 @@ from poseact.core.layouts import get_layout
 from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
 from poseact.runtime.model_file import METADATA_FORMAT, METADATA_VERSION, model_archive
 from poseact.train.classifier import GestureClassifier
+from poseact.train.engine import answer_onset
 from poseact.train.networks import build_step_model, state_sizes
 
 __all__ = ["QUANTIZATIONS", "ExportReport", "export_tflite"]
@@ -188,6 +189,9 @@ def export_tflite(
         if getattr(classifier, "rejection_", None) is None
         else classifier.rejection_.to_dict(),
         "normalizer": spec.to_dict(),
+        # seconds of a gesture the window holds when it begins to answer it (events are
+        # placed by it); null: half the window
+        "onset": answer_onset(classifier._training_options(), architecture, classifier.background_),
         "window": spec.window,
         "frame_features": spec.frame_features,
         "layout": spec.layout,

@@ -51,14 +51,39 @@ class DecisionOptions:
             raise ValueError("DecisionOptions.cooldown must be >= 0 seconds")
 
 
+def answer_times(
+    now: float, context: int, fps: float, onset: float | None = None
+) -> tuple[float, float]:
+    """Where a gesture is placed by an answer over the last `context` rows up to `now`.
+
+    A window answers a gesture once it holds h of its rows, h = `context` / 2, or
+    `onset` seconds of rows if that is less (`AugmentOptions.onset`, the model's
+    `onset`), and lets go when it holds fewer than h of its last rows. So a gesture
+    that begins on this answer began h rows ago, and one that ends on it ended
+    `context` - h rows ago. With h = `context` / 2 both are the centre of the rows.
+
+    Args:
+        now: the newest row's time, seconds.
+        context: rows the answer covers (`FrameClassifier.context`).
+        fps: the model's row rate.
+        onset: the model's onset, seconds, or None (half the context).
+
+    Returns:
+        (start, end): where a gesture starting on this answer starts, and where one
+        ending on it ends, seconds (`Decider.update`'s `at` and `end_at`).
+    """
+    rows = context / 2 if onset is None else min(context / 2, onset * fps)
+    return now - (rows - 0.5) / fps, now - (context - rows - 0.5) / fps
+
+
 @dataclass(frozen=True)
 class GestureEvent:
     """A recognized gesture: `label` from `start` to `end` (seconds, stream time).
 
     A classifier's answer is about the frames it saw, so `start` and `end` are placed
-    at the centre of those frames (`Decider.update`'s `at`): a gesture answered by a
-    one-second window is reported about half a second after it began, and its `start`
-    says when it began. `end` is None while the gesture is still going on (the
+    among those frames (`Decider.update`'s `at` and `end_at`, `answer_times`): a
+    gesture answered by a one-second window is reported about half a second after it
+    began, and its `start` says when it began. `end` is None while the gesture is still going on (the
     "started" event). `confidence` is the highest smoothed probability seen during the
     event.
     """
@@ -81,7 +106,11 @@ class Decider:
         options: `DecisionOptions`.
         rejection: the model's `RejectionRule`, or None: a smoothed best label whose
             window lies beyond its class's threshold (the `ratios` given to `update`
-            above 1) is answered `rejection.unknown` and never fires.
+            above 1) is answered `rejection.unknown` and never starts an event. The
+            rule judges starts only: a window that has slid onto part of a gesture is
+            unlike its whole clips, so the rule lets a gesture through a few rows
+            after the network named it, and its event starts where the network's
+            answer began; once going on, the event lasts while the network answers it.
 
     Attributes:
         label: the smoothed best label of the last frame (even below threshold;
@@ -111,6 +140,9 @@ class Decider:
         self._candidate: str | None | object = _NO_CHANGE
         self._candidate_count = 0
         self._candidate_start = 0.0
+        self._candidate_end = 0.0
+        self._answer: str | None = None
+        self._answer_start = 0.0
         self._current: str | None = None
         self._current_start = 0.0
         self._current_peak = 0.0
@@ -143,32 +175,44 @@ class Decider:
         now: float,
         at: float | None = None,
         ratios: np.ndarray | None = None,
+        end_at: float | None = None,
     ) -> list[GestureEvent]:
         """Take one frame's (C,) probabilities at `now` seconds; the events it causes.
 
         Args:
             probs: (C,) class probabilities.
             now: when the answer is given, seconds (the cooldown counts in it).
-            at: the time the answer is about, seconds: the centre of the frames the
-                classifier saw (`StreamingRecognizer` passes it); events start and
-                end there. None: `now`.
+            at: the time the answer is about, seconds: where a gesture that begins
+                on it began, among the frames the classifier saw (`answer_times`;
+                `StreamingRecognizer` passes it). None: `now`.
             ratios: (C,) `RejectionRule.ratios` of the current window (distance /
                 threshold per class), or None (nothing is rejected).
+            end_at: where a gesture that ends on this answer ended, seconds
+                (`answer_times`). None: `at`.
         """
         best, confidence = self._smooth(np.asarray(probs, dtype=np.float32))
         ratio = 0.0 if ratios is None else float(ratios[best])
         now = float(now)
         at = now if at is None else float(at)
-        return self._decide(self.classes[best], confidence, ratio, now, at)
+        end_at = at if end_at is None else float(end_at)
+        return self._decide(self.classes[best], confidence, ratio, now, at, end_at)
 
     def _decide(
-        self, label: str, confidence: float, ratio: float, now: float, at: float
+        self, label: str, confidence: float, ratio: float, now: float, at: float, end_at: float
     ) -> list[GestureEvent]:
         opts = self.options
         accepted = label if confidence >= opts.threshold else None
-        if accepted == self.background:
+        judged = accepted != self.background
+        if not judged:
             accepted = None
-        elif self.rejection is not None and not self.rejection.accepts(label, ratio):
+        if accepted != self._answer:  # the network's answer, before the rule
+            self._answer, self._answer_start = accepted, at
+        if (
+            judged
+            and self.rejection is not None
+            and label != self._current  # the rule judges a start; the network, the rest
+            and not self.rejection.accepts(label, ratio)
+        ):
             label, accepted = self.rejection.unknown, None
         self.label, self.confidence = label, confidence
         events: list[GestureEvent] = []
@@ -178,14 +222,21 @@ class Decider:
                 self._current_peak = max(self._current_peak, confidence)
             return events
         if accepted != self._candidate:
-            self._candidate, self._candidate_count, self._candidate_start = accepted, 0, at
+            self._candidate, self._candidate_count = accepted, 0
+            self._candidate_start, self._candidate_end = at, end_at
+            if self.rejection is not None and accepted is not None and accepted == self._answer:
+                # the rule let the network's answer through late (a window that holds
+                # part of a gesture is unlike its whole clips): it began where the
+                # network's answer did
+                self._candidate_start = self._answer_start
         self._candidate_count += 1
         if self._candidate_count < opts.min_frames:
             return events
         if self._current is not None:
             # The gesture ended where the change began (the new candidate's first
-            # frame), so consecutive events never overlap; the cooldown counts from now.
-            end = max(self._candidate_start, self._current_start)
+            # frame), so consecutive events never overlap (its end_at is at most its
+            # at); the cooldown counts from now.
+            end = max(self._candidate_end, self._current_start)
             events.append(GestureEvent(self._current, self._current_start, end, self._current_peak))
             self._last_end[self._current] = now
         self._current = None

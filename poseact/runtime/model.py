@@ -35,6 +35,8 @@ class TFLiteGestureModel:
         classes_: (C,) labels, in output order.
         background: the "no gesture" class, or None.
         spec: the `NormalizerSpec` the model was trained with.
+        onset: seconds of a gesture its window holds when it begins to answer it
+            (`AugmentOptions.onset`), or None: half the window.
         metadata: the whole embedded metadata dict.
 
     Raises:
@@ -52,6 +54,7 @@ class TFLiteGestureModel:
         self.classes_ = np.array(model_file.metadata.classes)
         self.metadata = dict(model_file.metadata.raw)
         self.background: str | None = model_file.metadata.background
+        self.onset: float | None = model_file.metadata.onset
         self.rejection: RejectionRule | None = None
         if model_file.metadata.rejection is not None:
             self.rejection = RejectionRule.from_dict(

@@ -84,6 +84,9 @@ class ModelMetadata:
         rejection: the open-set rejection rule as stored (`RejectionRule.to_dict`:
             references, per-class distance `thresholds`, the `unknown` answer; see
             `poseact.runtime.rejection`) or None.
+        onset: seconds of a gesture the window holds when the network begins to
+            answer it (`AugmentOptions.onset`; events are placed by it), or None:
+            half the window (also for files written before it was stored).
         raw: the whole metadata dict as stored (extra fields included).
     """
 
@@ -94,6 +97,7 @@ class ModelMetadata:
     architecture: str | None = None
     stream: dict[str, Any] | None = None
     rejection: dict[str, Any] | None = None
+    onset: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -133,6 +137,11 @@ class ModelMetadata:
         rejection = data.get("rejection")
         if rejection is not None:  # checked whole here: one line naming the file
             RejectionRule.from_dict(rejection, classes=classes, background=background, where=where)
+        onset = data.get("onset")
+        if onset is not None and not (
+            isinstance(onset, (int, float)) and not isinstance(onset, bool) and onset > 0
+        ):
+            raise _fail(where, f"'onset' must be null or a positive number of seconds: {onset!r}")
         architecture = data.get("architecture")
         return cls(
             classes=classes,
@@ -142,6 +151,7 @@ class ModelMetadata:
             architecture=architecture if isinstance(architecture, str) else None,
             stream=dict(stream) if stream is not None else None,
             rejection=dict(rejection) if rejection is not None else None,
+            onset=None if onset is None else float(onset),
             raw=dict(data),
         )
 

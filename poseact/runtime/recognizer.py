@@ -10,7 +10,7 @@ import numpy as np
 
 from poseact.core.errors import LandmarkFormatError
 from poseact.normalize.streaming import StreamingFeaturizer
-from poseact.runtime.decider import Decider, DecisionOptions, GestureEvent
+from poseact.runtime.decider import Decider, DecisionOptions, GestureEvent, answer_times
 from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.steppers import RowWindow
 
@@ -23,8 +23,8 @@ class StreamingRecognizer:
     and turned into events: one when a gesture starts and one when it ends. With the
     model's rejection rule, a best label whose last W rows lie beyond that class's
     threshold shows as "unknown" and never fires. An event's times are those of the
-    frames that gave the answer (the centre of the classifier's context,
-    `GestureEvent`), not the moment it was reported.
+    frames that gave the answer (among the classifier's context, `answer_times`,
+    by the model's `onset`), not the moment it was reported.
 
     Args:
         model: a `TFLiteGestureModel` or a path to an exported `.tflite`.
@@ -109,9 +109,9 @@ class StreamingRecognizer:
             if self._rows is not None:
                 self._rows.push(row)
                 ratios = self.model.rejection.ratios(self._rows.window(), self._labels)[0]
-            # the answer is about the rows the classifier saw: events go at their centre
-            at = now - (self._stepper.context - 1) / (2.0 * self._fps)
-            events += self._decider.update(probs, now, at, ratios)
+            # the answer is about the rows the classifier saw: events go among them
+            at, end_at = answer_times(now, self._stepper.context, self._fps, self.model.onset)
+            events += self._decider.update(probs, now, at, ratios, end_at)
         self._emit(events)
         return events
 

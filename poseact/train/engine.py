@@ -60,6 +60,7 @@ class _TrainingWindows:
         aug = self.options.augment
         W = spec.window
         transitions = aug.transitions if self._rests else 0.0
+        onset = None if aug.onset is None else aug.onset * spec.fps
         for begin in range(0, len(order), bs):
             idx = order[begin : begin + bs]
             targets = self.targets[idx]  # a copy (an index array): transitions relabel it
@@ -77,7 +78,7 @@ class _TrainingWindows:
                     k = int(self.rng.integers(1, max(1, min(n, W - 1)) + 1))
                     rest = self.positions[self._rests[int(self.rng.integers(len(self._rests)))]]
                     windows.append(_transition(p, rest, k, W, self.rng))
-                    if not holds_the_gesture(k, n, W):
+                    if not holds_the_gesture(k, n, W, onset):
                         targets[b] = self.background
                     continue
                 start = None
@@ -93,10 +94,14 @@ class _TrainingWindows:
             yield self.normalizer.features(batch), targets, self.weights[idx]
 
 
-def holds_the_gesture(k: int, n: int, window: int) -> bool:
+def holds_the_gesture(k: int, n: int, window: int, onset: float | None = None) -> bool:
     """Whether a window holding k frames of an n-frame gesture is that gesture: when it
-    holds at least half of it, or half a window of it if the gesture is longer."""
-    return 2 * k >= min(n, window)
+    holds at least half of it, or half a window of it if the gesture is longer, or
+    `onset` frames of it if that is less (`AugmentOptions.onset` · fps; None: no limit)."""
+    need = min(n, window) / 2
+    if onset is not None:
+        need = min(need, onset)
+    return k >= need
 
 
 def _transition(
@@ -235,6 +240,19 @@ def with_transitions(training: TrainingOptions, architecture: str) -> TrainingOp
         return training
     rate = 0.0 if architecture in STREAMING else DEFAULT_TRANSITIONS
     return dataclasses.replace(training, augment=dataclasses.replace(augment, transitions=rate))
+
+
+def answer_onset(
+    training: TrainingOptions, architecture: str, background: str | None
+) -> float | None:
+    """Seconds of a gesture a window of the trained network holds when it begins to
+    answer it (`AugmentOptions.onset`), or None: half the window (trained without
+    transition windows, or with the former rule). The live recognizer places events by
+    it (`poseact.runtime.decider.answer_times`)."""
+    augment = with_transitions(training, architecture).augment
+    if background is None or not augment.transitions:
+        return None
+    return augment.onset
 
 
 def training_windows(

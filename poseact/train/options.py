@@ -129,7 +129,8 @@ class TrainingOptions:
     def from_dict(cls, data: dict[str, Any]) -> TrainingOptions:
         data = dict(data)
         # files written before transition windows existed were trained without them
-        augment = {"transitions": 0.0, **data.get("augment", {})}
+        # (and with those a window answered a gesture from half of it on)
+        augment = {"transitions": 0.0, "onset": None, **data.get("augment", {})}
         data["augment"] = AugmentOptions(**augment)
         # ... and before weight averaging, without it
         data.setdefault("weight_averaging", 0.0)

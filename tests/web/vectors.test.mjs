@@ -9,6 +9,7 @@ import {
   DECISION_DEFAULTS,
   Decider,
   MODEL_FILE,
+  answerTimes,
   ModelFormatError,
   NORMALIZER_DEFAULTS,
   RejectionRule,
@@ -65,7 +66,9 @@ for (const c of vectors("decider")) {
       });
     };
     for (const step of c.steps) {
-      close(decider.push(step.probs, step.t, step.at, step.ratios ?? null), step.events);
+      const [at, endAt] = answerTimes(step.t, step.context, 30, c.onset);
+      assert.ok(Math.abs(at - step.at) < 1e-6 && Math.abs(endAt - step.end_at) < 1e-6);
+      close(decider.push(step.probs, step.t, step.at, step.ratios ?? null, step.end_at), step.events);
       if (step.label !== undefined) assert.equal(decider.label, step.label);
     }
     close(decider.finish(c.finish_at), c.finish_events);

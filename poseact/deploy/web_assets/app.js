@@ -406,6 +406,7 @@ async function run() {
         rows: result.rows.map((r) => Array.from(r)),
         probs: result.probs.map((p) => Array.from(p)),
         ats: result.ats,
+        endAts: result.endAts,
         ratios: result.ratios.map((r) => (r === null ? null : Array.from(r))),
         smoothed: Array.from(app.recognizer.decider.probabilities),
         label: app.label,

@@ -711,6 +711,13 @@ export class GestureModel {
       background: this.background,
       features: this.spec.frameFeatures,
     });
+    // seconds of a gesture the window holds when it begins to answer it; null: half the window
+    this.onset = metadata.onset ?? null;
+    if (this.onset !== null && !(typeof this.onset === "number" && this.onset > 0)) {
+      throw new ModelFormatError(
+        `invalid poseact metadata: 'onset' must be null or a positive number of seconds: ${pyRepr(this.onset)}`,
+      );
+    }
     this.windowRunner = windowRunner;
     this.streamBytes = streamBytes;
     this.streamSignature = streamSignature;
@@ -1187,17 +1194,37 @@ export const DECISION_DEFAULTS = Object.freeze({
 });
 
 /**
+ * Where a gesture is placed by an answer over the last `context` rows up to `now`
+ * (Python's `answer_times`): a window answers a gesture once it holds h of its rows
+ * (h = context / 2, or `onset` seconds of rows if that is less) and lets go when it
+ * holds fewer than h of its last rows.
+ *
+ * @param {number} now the newest row's time, seconds.
+ * @param {number} context rows the answer covers (the stepper's `context`).
+ * @param {number} fps the model's row rate.
+ * @param {number|null} [onset] the model's `onset`, seconds, or null (half the context).
+ * @returns {number[]} [start, end]: where a gesture starting on this answer starts, and
+ *     where one ending on it ends, seconds (`Decider.push`'s `at` and `endAt`).
+ */
+export function answerTimes(now, context, fps, onset = null) {
+  const rows = onset === null ? context / 2 : Math.min(context / 2, onset * fps);
+  return [now - (rows - 0.5) / fps, now - (context - rows - 0.5) / fps];
+}
+
+/**
  * Probabilities per row in, gesture events out (port of Python's `Decider`): EMA or
  * majority smoothing, threshold, background class ignored, `min_frames` hysteresis,
  * a per-label cooldown and the model's rejection rule.
  *
  * Events are `{label, start, end, confidence}`; `end` is null when a gesture starts.
- * `start` and `end` are placed at `at`, the centre of the frames the classifier saw
- * (Python's `GestureEvent`), not at the moment the event is reported.
+ * `start` and `end` are placed at `at` and `endAt`, among the frames the classifier
+ * saw (`answerTimes`, Python's `GestureEvent`), not at the moment the event is reported.
  *
  * With a `RejectionRule`, a smoothed best label whose window lies beyond its class's
  * threshold (its entry of the `ratios` given to `push` above 1) is shown as
- * `rejection.unknown` and never fires.
+ * `rejection.unknown` and never starts an event; the rule judges starts only (an event
+ * going on lasts while the network answers it), and a start it let through late is
+ * placed where the network's answer began.
  */
 export class Decider {
   constructor(classes, background = null, options = {}, rejection = null) {
@@ -1215,6 +1242,9 @@ export class Decider {
     this.candidate = undefined; // no change pending (null is one: "no gesture")
     this.candidateCount = 0;
     this.candidateStart = 0;
+    this.candidateEnd = 0;
+    this.answer = null;
+    this.answerStart = 0;
     this.current = null;
     this.currentStart = 0;
     this.currentPeak = 0;
@@ -1260,16 +1290,19 @@ export class Decider {
    *
    * @param {ArrayLike<number>} probs (C) from the stepper.
    * @param {number} now the camera frame's timestamp, seconds (the cooldown counts in it).
-   * @param {number|null} [at] the time the answer is about (the centre of the
-   *     classifier's frames), seconds; events start and end there. Default `now`.
+   * @param {number|null} [at] the time the answer is about: where a gesture that
+   *     begins on it began, seconds (`answerTimes`). Default `now`.
    * @param {ArrayLike<number>|null} [ratios] (C) `RejectionRule.ratios` of the current
    *     window (distance / threshold per class), or null: nothing is rejected.
+   * @param {number|null} [endAt] where a gesture that ends on this answer ended,
+   *     seconds (`answerTimes`). Default `at`.
    * @returns {object[]} the events this row completed or began.
    */
-  push(probs, now, at = now, ratios = null) {
+  push(probs, now, at = now, ratios = null, endAt = null) {
     const [best, confidence] = this.smooth(probs);
     const ratio = ratios === null || ratios === undefined ? 0 : Number(ratios[best]);
-    return this.decide(this.classes[best], confidence, ratio, now, at ?? now);
+    at = at ?? now;
+    return this.decide(this.classes[best], confidence, ratio, now, at, endAt ?? at);
   }
 
   /**
@@ -1279,15 +1312,27 @@ export class Decider {
    * @param {number} confidence its smoothed probability.
    * @param {number} ratio its window's distance / threshold (0: not rejected).
    * @param {number} now when the answer is given, seconds.
-   * @param {number} [at] the time the answer is about, seconds. Default `now`.
+   * @param {number} [at] where a gesture beginning on this answer began, seconds.
+   *     Default `now`.
+   * @param {number} [endAt] where a gesture ending on it ended, seconds. Default `at`.
    * @returns {object[]} the events this row completed or began.
    */
-  decide(label, confidence, ratio, now, at = now) {
+  decide(label, confidence, ratio, now, at = now, endAt = at) {
     const opts = this.options;
     let accepted = confidence >= opts.threshold ? label : null;
-    if (accepted === this.background) {
-      accepted = null;
-    } else if (this.rejection !== null && !this.rejection.accepts(label, ratio)) {
+    const judged = accepted !== this.background;
+    if (!judged) accepted = null;
+    if (accepted !== this.answer) {
+      // the network's answer, before the rule
+      this.answer = accepted;
+      this.answerStart = at;
+    }
+    if (
+      judged &&
+      this.rejection !== null &&
+      label !== this.current && // the rule judges a start; the network, the rest
+      !this.rejection.accepts(label, ratio)
+    ) {
       label = this.rejection.unknown;
       accepted = null;
     }
@@ -1304,12 +1349,17 @@ export class Decider {
       this.candidate = accepted;
       this.candidateCount = 0;
       this.candidateStart = at;
+      this.candidateEnd = endAt;
+      if (this.rejection !== null && accepted !== null && accepted === this.answer) {
+        // the rule let the network's answer through late: it began where that answer did
+        this.candidateStart = this.answerStart;
+      }
     }
     this.candidateCount += 1;
     if (this.candidateCount < opts.min_frames) return events;
     if (this.current !== null) {
       // The gesture ended where the change began, so consecutive events never overlap.
-      const end = Math.max(this.candidateStart, this.currentStart);
+      const end = Math.max(this.candidateEnd, this.currentStart);
       events.push({ label: this.current, start: this.currentStart, end, confidence: this.currentPeak });
       this.lastEnd.set(this.current, now);
     }
@@ -1384,15 +1434,17 @@ export class StreamingRecognizer {
    * Feed one camera frame's landmarks.
    *
    * @returns {Promise<{rows: Float32Array[], probs: Float32Array[], ats: number[],
-   *     ratios: (Float64Array|null)[], events: object[]}>} the feature rows, the
-   *     stepper's probabilities per row, the time each answer is about (where events
-   *     are placed), the rejection rule's distance / threshold per class of each
-   *     answer's window (null without a rule), and the events.
+   *     endAts: number[], ratios: (Float64Array|null)[], events: object[]}>} the
+   *     feature rows, the stepper's probabilities per row, where each answer places a
+   *     gesture's start and end (`answerTimes`), the rejection rule's distance /
+   *     threshold per class of each answer's window (null without a rule), and the
+   *     events.
    */
   async push(timestamp, landmarks, visibility, imageSize = null) {
     const rows = this.featurizer.push(timestamp, landmarks, visibility, imageSize);
     const probs = [];
     const ats = [];
+    const endAts = [];
     const ratios = [];
     const events = [];
     const now = Number(timestamp);
@@ -1406,11 +1458,12 @@ export class StreamingRecognizer {
         r = this.rejection.ratios(this.window.window(), this.model.classes);
       }
       ratios.push(r);
-      // the answer is about the rows the classifier saw: events go at their centre
-      const at = now - (this.stepper.context - 1) / (2 * this.model.spec.fps);
+      // the answer is about the rows the classifier saw: events go among them
+      const [at, endAt] = answerTimes(now, this.stepper.context, this.model.spec.fps, this.model.onset ?? null);
       ats.push(at);
-      events.push(...this.decider.push(p, now, at, r));
+      endAts.push(endAt);
+      events.push(...this.decider.push(p, now, at, r, endAt));
     }
-    return { rows, probs, ats, ratios, events };
+    return { rows, probs, ats, endAts, ratios, events };
   }
 }
