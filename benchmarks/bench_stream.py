@@ -20,7 +20,8 @@ holds a single-step stream model, beside it):
 
 Each stream is scored with the default network as `GestureClassifier()` trains it
 (with a background class, half of the gesture windows are cut at a transition to the
-background, `AugmentOptions.transitions` None → 0.5 for this network), and for context:
+background, `AugmentOptions.transitions` None → 0.5 for this network, each the gesture
+once it holds half a second of it, `AugmentOptions.onset`), and for context:
 without transitions (rows "..._no_transitions"), with end-aligned partial windows half
 of the time (`AugmentOptions(partial=0.5)`, "..._partial"), the GRU as it trains by
 default (no transitions: its stream model answers from W/2..W frames) and with them

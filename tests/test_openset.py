@@ -338,6 +338,27 @@ def test_a_gesture_that_gives_way_to_the_background_keeps_its_length():
     assert ended[0].end == pytest.approx(31 / 30)
 
 
+def test_a_gesture_lasts_while_it_is_the_best_label_even_below_the_threshold():
+    """The threshold starts a gesture; a sign whose probability dips to 0.5 in its
+    middle (still the best of three) stays one event, and ends when another is best."""
+    options = DecisionOptions(ema_alpha=1.0, cooldown=0.0)
+    decider = Decider(["wave", "clap", "none"], "none", options)
+    frames = [[0.05, 0.05, 0.9]] * 5 + [[0.8, 0.1, 0.1]] * 5 + [[0.5, 0.2, 0.3]] * 10
+    frames += [[0.35, 0.2, 0.45]] * 5 + [[0.8, 0.1, 0.1]] * 5
+    events = []
+    for k, p in enumerate(frames):
+        events += decider.update(np.array(p), k / 30)
+    assert [(e.label, e.end is None) for e in events] == [
+        ("wave", True),
+        ("wave", False),  # ended where "none" became the best (row 20), not at row 10
+        ("wave", True),
+    ]
+    assert events[1].end == pytest.approx(20 / 30)
+    # below the threshold a gesture does not start: 0.5 alone never fires
+    quiet = Decider(["wave", "clap", "none"], "none", DecisionOptions(ema_alpha=1.0))
+    assert not [e for _ in range(20) for e in quiet.update(np.array([0.5, 0.2, 0.3]), 0.0)]
+
+
 def test_with_an_onset_a_gesture_is_placed_where_its_window_began_and_stopped_holding_it():
     """A 64-row window that answers after 15 rows (0.5 s at 30 fps) of a gesture: the
     event starts 14.5 rows before its first answer and ends 48.5 rows before the

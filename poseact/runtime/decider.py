@@ -26,7 +26,9 @@ class DecisionOptions:
             last `majority_frames` argmaxes; confidence is the mean probability).
         ema_alpha: weight of the newest frame in the EMA, in (0, 1].
         majority_frames: frames in the majority vote.
-        threshold: minimum smoothed confidence to accept a non-background label.
+        threshold: minimum smoothed confidence to start a non-background label; a
+            gesture going on lasts while it stays the best label (its probability
+            may dip below the threshold in the middle of a sign).
         min_frames: frames a new label must persist before it is accepted (hysteresis).
         cooldown: seconds after an event ends during which the same label cannot fire.
     """
@@ -201,7 +203,9 @@ class Decider:
         self, label: str, confidence: float, ratio: float, now: float, at: float, end_at: float
     ) -> list[GestureEvent]:
         opts = self.options
-        accepted = label if confidence >= opts.threshold else None
+        # a gesture starts above the threshold and lasts while it is the best label
+        going_on = self._current is not None and label == self._current
+        accepted = label if confidence >= opts.threshold or going_on else None
         judged = accepted != self.background
         if not judged:
             accepted = None

@@ -1319,7 +1319,9 @@ export class Decider {
    */
   decide(label, confidence, ratio, now, at = now, endAt = at) {
     const opts = this.options;
-    let accepted = confidence >= opts.threshold ? label : null;
+    // a gesture starts above the threshold and lasts while it is the best label
+    const goingOn = this.current !== null && label === this.current;
+    let accepted = confidence >= opts.threshold || goingOn ? label : null;
     const judged = accepted !== this.background;
     if (!judged) accepted = null;
     if (accepted !== this.answer) {
