@@ -501,6 +501,39 @@ def _python_decisions(model, options, background, probs_and_times):
     return out
 
 
+def test_the_page_reads_the_onset_and_refuses_a_bad_one_in_one_line(browser_page, tmp_path):
+    """`GestureModel.load` takes the model's onset (where events are placed) and refuses
+    a malformed one as Python does, freeing the network it had compiled."""
+    from test_bad_input_models import with_metadata
+
+    model_path = browser_page.model.path
+    results = []
+    for onset in (0.25, -0.5):
+        edited = with_metadata(model_path, tmp_path / f"onset{onset}.tflite", onset=onset)
+        results.append(
+            browser_page.page.evaluate(
+                """async (bytes) => {
+                  const m = await import('./poseact.js');
+                  try {
+                    const model = await m.GestureModel.load(
+                      Uint8Array.from(bytes), poseactApp.model.litert, 'wasm');
+                    return {onset: model.onset};
+                  } catch (error) {
+                    return {error: `${error.name}: ${error.message}`};
+                  }
+                }""",
+                list(edited.read_bytes()),
+            )
+        )
+    assert results[0] == {"onset": 0.25}
+    assert results[1] == {
+        "error": "ModelFormatError: invalid poseact metadata: 'onset' must be null or a"
+        " positive number of seconds: -0.5"
+    }
+    with pytest.raises(ModelFormatError, match="'onset' must be null .*: -0.5"):
+        TFLiteGestureModel(tmp_path / "onset-0.5.tflite")
+
+
 def test_js_decisions_match_the_python_recognizer(browser_page, recording):
     model = browser_page.model
     # The page's own smoothing of its live probabilities, replayed in Python.

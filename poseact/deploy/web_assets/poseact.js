@@ -735,14 +735,19 @@ export class GestureModel {
     const runner = await Runner.create(litert, parts.windowModel, accelerator);
     // version 2: the single-step model is a signature of the same network
     const streamBytes = parts.streamModel ?? (parts.streamSignature ? parts.windowModel : null);
-    const model = new GestureModel(
-      parts.metadata,
-      runner,
-      streamBytes,
-      litert,
-      accelerator,
-      parts.streamSignature,
-    );
+    try {
+      return GestureModel.checked(
+        new GestureModel(parts.metadata, runner, streamBytes, litert, accelerator, parts.streamSignature),
+      );
+    } catch (error) {
+      runner.delete(); // a model refused here frees the network it compiled
+      throw error;
+    }
+  }
+
+  /** `model` if its window model fits its metadata; else a ModelFormatError. */
+  static checked(model) {
+    const runner = model.windowRunner;
     if (runner.inputs.length !== 1 || runner.outputs.length !== 1) {
       throw new ModelFormatError(
         `the window model has ${runner.inputs.length} inputs and ${runner.outputs.length}` +
