@@ -312,8 +312,8 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         Args:
             X: a Dataset, sequences, one sequence or (N, W, F) features.
             reject: with a rejection rule (`rejection_`, see `TrainingOptions.reject_rate`),
-                answer "unknown" where the best class's probability is below that
-                class's threshold; False always names a class.
+                answer "unknown" where a window lies farther from the known clips of
+                its best class than that class's threshold; False always names a class.
         """
         self._check_fitted()
         x = self.features(X)
