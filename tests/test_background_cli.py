@@ -259,3 +259,44 @@ def test_a_gesture_it_was_never_taught_is_not_answered_as_a_sign(trained, asl_sp
     assert np.mean([a in {"unknown", "none"} for a in answers]) >= 0.75, answers
     _, test = asl_split
     assert np.mean(recognizer.predict(test.sequences) == np.array(test.labels)) >= 0.7
+
+
+def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata_dir):
+    """The recognizer of a model with a rule decides as its parts composed by hand do:
+    the window re-run, the rule's ratios over the same last W rows (kept once, by the
+    stepper), the decider with `answer_times`, on a real thumbs-up it never saw."""
+    from poseact.extract.extractor import extract_video
+    from poseact.extract.options import ExtractorOptions
+    from poseact.normalize.streaming import StreamingFeaturizer
+    from poseact.runtime.decider import Decider, answer_times
+    from poseact.runtime.model import TFLiteGestureModel
+    from poseact.runtime.recognizer import StreamingRecognizer
+    from poseact.runtime.steppers import RowWindow, WindowStepper
+
+    path, _ = trained
+    model = TFLiteGestureModel(path)
+    assert model.rejection is not None and not model.has_stream_model
+    video = extract_video(testdata_dir / "person_thumb_up.mp4", ExtractorOptions(layout=LAYOUT))
+    frames = list(zip(video.timestamps, video.landmarks, video.visibility))
+    recognizer = StreamingRecognizer(model)
+    live, live_shown = [], []
+    for t, lm, vis in frames:
+        live += recognizer.push(t, lm, vis, video.image_size)
+        live_shown.append(recognizer.label)
+    labels = model.classes_.tolist()
+    featurizer, stepper = StreamingFeaturizer(model.spec), WindowStepper(model)
+    rows, decider = RowWindow(model.spec.window, model.spec.velocity), Decider(
+        labels, model.background, rejection=model.rejection
+    )
+    by_hand, shown = [], []
+    for t, lm, vis in frames:
+        for row in featurizer.push(t, lm, vis, video.image_size):
+            probs = stepper.step(row)
+            rows.push(row)
+            ratios = model.rejection.ratios(rows.window(), labels)[0]
+            at, end_at = answer_times(float(t), stepper.context, model.spec.fps, model.onset)
+            by_hand += decider.update(probs, float(t), at, ratios, end_at)
+        shown.append(decider.label)
+    assert live == by_hand
+    assert live_shown == shown
+    assert "unknown" in shown  # the rule turned answers away

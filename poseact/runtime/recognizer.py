@@ -51,10 +51,15 @@ class StreamingRecognizer:
         self._decider = Decider(
             self.model.classes_, self.model.background, self.options, self.model.rejection
         )
-        # the rejection rule looks at the last W rows, whichever model answers
+        # the rejection rule looks at the last W rows, whichever model answers: those
+        # the window re-run keeps already, else a window of its own
         self._rows: RowWindow | None = None
+        self._own_rows = False
         if self.model.rejection is not None:
-            self._rows = RowWindow(self.model.spec.window, self.model.spec.velocity)
+            self._rows = self._stepper.rows
+            if self._rows is None:
+                self._rows = RowWindow(self.model.spec.window, self.model.spec.velocity)
+                self._own_rows = True
         self._labels = self.model.classes_.tolist()
         self.reset()
 
@@ -63,7 +68,7 @@ class StreamingRecognizer:
         self._featurizer.reset()
         self._stepper.reset()
         self._decider.reset()
-        if self._rows is not None:
+        if self._own_rows:
             self._rows.reset()
 
     @property
@@ -107,7 +112,8 @@ class StreamingRecognizer:
                 continue
             ratios = None
             if self._rows is not None:
-                self._rows.push(row)
+                if self._own_rows:
+                    self._rows.push(row)
                 ratios = self.model.rejection.ratios(self._rows.window(), self._labels)[0]
             # the answer is about the rows the classifier saw: events go among them
             at, end_at = answer_times(now, self._stepper.context, self._fps, self.model.onset)

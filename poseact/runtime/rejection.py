@@ -125,6 +125,10 @@ class RejectionRule:
         object.__setattr__(self, "center", center)
         object.__setattr__(self, "scale", scale)
         object.__setattr__(self, "references", references)
+        # what distances are computed with, once (not per live row)
+        object.__setattr__(
+            self, "_references64", {k: v.astype(np.float64) for k, v in references.items()}
+        )
         object.__setattr__(
             self, "thresholds", {str(k): float(v) for k, v in self.thresholds.items()}
         )
@@ -159,9 +163,9 @@ class RejectionRule:
         queries = (describe(windows) - self.center) / self.scale
         out = np.zeros((len(queries), len(classes)))
         for c, label in enumerate(classes):
-            refs = self.references.get(str(label))
+            refs = self._references64.get(str(label))
             if refs is not None:
-                out[:, c] = _nearest(queries, refs.astype(np.float64)).min(axis=1)
+                out[:, c] = _nearest(queries, refs).min(axis=1)
         return out
 
     def ratios(self, windows: np.ndarray, classes: Sequence[str]) -> np.ndarray:
@@ -388,11 +392,12 @@ def calibrate_rejection(
         if len(members) > per_class:
             chosen = np.sort(rng.choice(members, per_class, replace=False))
         refs = z[chosen].astype(np.float16)
-        d = _nearest(z[members], refs.astype(np.float64))
+        refs64 = refs.astype(np.float64)  # distances as the rule will compute them
+        d = _nearest(z[members], refs64)
         d[groups_[members][:, None] == groups_[chosen][None, :]] = np.inf  # other groups only
         d = d.min(axis=1)
         if val_z is not None and np.any(val_y == c):
-            d = np.concatenate([d, _nearest(val_z[val_y == c], refs.astype(np.float64)).min(1)])
+            d = np.concatenate([d, _nearest(val_z[val_y == c], refs64).min(1)])
         d = d[np.isfinite(d)]
         label = str(classes[c])
         references[label] = refs

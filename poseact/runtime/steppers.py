@@ -19,9 +19,12 @@ class FrameClassifier:
 
     Attributes:
         context: how many of the rows so far the last answer covers (the newest ones).
+        rows: the `RowWindow` of the last W rows the classifier keeps to answer
+            (`WindowStepper`), or None (the stream model keeps a state instead).
     """
 
     context: int = 0
+    rows: RowWindow | None = None
 
     def reset(self) -> None:
         raise NotImplementedError
@@ -170,23 +173,30 @@ class RowWindow:
 
     def reset(self) -> None:
         self._rows: deque[np.ndarray] = deque(maxlen=self.size)
+        self._window: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def push(self, row: np.ndarray) -> None:
         self._rows.append(row)
+        self._window = None
 
     def window(self) -> np.ndarray:
-        """(W, F) the rows so far, newest last (at least one must have been pushed)."""
-        rows = list(self._rows)
-        if len(rows) < self.size:
-            first = rows[0].copy()
-            if self.velocity:  # padding repeats the first frame: no motion
-                half = len(first) // 2
-                first[half:] = 0.0
-            rows = [first] * (self.size - len(rows)) + rows
-        return np.stack(rows)
+        """(W, F) the rows so far, newest last (at least one must have been pushed);
+        built once per push, however many readers ask (the classifier, the rejection
+        rule)."""
+        if self._window is None:
+            rows = list(self._rows)
+            if len(rows) < self.size:
+                first = rows[0].copy()
+                if self.velocity:  # padding repeats the first frame: no motion
+                    half = len(first) // 2
+                    first[half:] = 0.0
+                rows = [first] * (self.size - len(rows)) + rows
+            self._window = np.stack(rows)
+            self._window.flags.writeable = False  # shared: nobody may change it
+        return self._window
 
 
 class WindowStepper(FrameClassifier):
@@ -194,14 +204,14 @@ class WindowStepper(FrameClassifier):
 
     def __init__(self, model: TFLiteGestureModel) -> None:
         self.model = model
-        self._rows = RowWindow(model.spec.window, model.spec.velocity)
+        self.rows = RowWindow(model.spec.window, model.spec.velocity)
         self.reset()
 
     def reset(self) -> None:
-        self._rows.reset()
+        self.rows.reset()
         self.context = 0
 
     def step(self, row: np.ndarray) -> np.ndarray:
-        self._rows.push(row)
-        self.context = len(self._rows)
-        return self.model.predict_window(self._rows.window())
+        self.rows.push(row)
+        self.context = len(self.rows)
+        return self.model.predict_window(self.rows.window())

@@ -1409,9 +1409,18 @@ export class StreamingRecognizer {
     this.stepper = stepper;
     this.rejection = model.rejection ?? null;
     this.decider = new Decider(model.classes, model.background, options, this.rejection);
-    // the rejection rule looks at the last W rows, whichever stepper answers
-    this.window =
-      this.rejection === null ? null : new RowWindow(model.spec.window, model.spec.velocity);
+    // the rejection rule looks at the last W rows, whichever stepper answers: those the
+    // window re-run keeps already, else a window of its own
+    this.window = null;
+    this.ownWindow = false;
+    if (this.rejection !== null) {
+      if (stepper.rows instanceof RowWindow) {
+        this.window = stepper.rows;
+      } else {
+        this.window = new RowWindow(model.spec.window, model.spec.velocity);
+        this.ownWindow = true;
+      }
+    }
   }
 
   static async create(model, options = {}) {
@@ -1422,7 +1431,7 @@ export class StreamingRecognizer {
     this.featurizer.reset();
     this.stepper.reset();
     this.decider.reset();
-    if (this.window !== null) this.window.reset();
+    if (this.ownWindow) this.window.reset();
   }
 
   get label() {
@@ -1461,7 +1470,7 @@ export class StreamingRecognizer {
       probs.push(p);
       let r = null;
       if (this.window !== null) {
-        this.window.push(row);
+        if (this.ownWindow) this.window.push(row);
         r = this.rejection.ratios(this.window.window(), this.model.classes);
       }
       ratios.push(r);
