@@ -274,8 +274,10 @@ def test_streaming_holds_short_gaps_and_rejects_time_going_back():
     clip = _moving_clip(30, 1.0)
     first = stream.push(0.0, clip.landmarks[0], clip.visibility[0])
     held = stream.push(1 / 30, np.full((33, 3), np.nan), np.zeros(33))
-    assert np.array_equal(held[0, :99], first[0, :99])  # held from the previous frame
-    assert np.all(held[0, 99:] == 0)  # no motion while held
+    # held from the previous frame: its positions (and so its angles) ...
+    assert np.array_equal(held[0, :99], first[0, :99])
+    assert np.array_equal(held[0, 198:], first[0, 198:])
+    assert np.all(held[0, 99:198] == 0)  # ... and no motion while held
     gone = stream.push(0.5, np.full((33, 3), np.nan), np.zeros(33))
     assert np.all(gone[-1] == 0)
     with pytest.raises(Exception, match="must increase"):
@@ -285,7 +287,12 @@ def test_streaming_holds_short_gaps_and_rejects_time_going_back():
 def test_spec_round_trips_through_json_and_validates():
     spec = NormalizerSpec(layout="pose+hands", fps=25.0, window=20, rotate=True)
     back = NormalizerSpec.from_dict(json.loads(spec.to_json()))
-    assert back == spec and back.frame_features == 75 * 3 * 2
+    # positions and velocities of 75 points, 10 body angles and 19 per hand
+    assert back == spec and back.frame_features == 75 * 3 * 2 + 10 + 2 * 19
+    # a spec written before joint angles were on by default (or existed) has none
+    old = spec.to_dict()
+    del old["angles"], old["streams_index"]
+    assert NormalizerSpec.from_dict(old) == dataclasses.replace(spec, angles=False)
     with pytest.raises(ValueError):
         NormalizerSpec(window=0)
     with pytest.raises(ValueError):

@@ -147,7 +147,9 @@ def test_bones_are_child_minus_parent():
 
 
 def test_accelerations_are_second_differences():
-    spec = NormalizerSpec(layout="pose", fps=10.0, window=5, accelerations=True, standardize=False)
+    spec = NormalizerSpec(
+        layout="pose", fps=10.0, window=5, accelerations=True, angles=False, standardize=False
+    )
     t = np.arange(5, dtype=np.float32)
     positions = np.zeros((5, 33, 3), dtype=np.float32)
     positions[..., 0] = (t**2)[:, None]  # x = t²: velocity 2t - 1, acceleration 2
@@ -182,7 +184,7 @@ def test_standardization_is_learned_and_stored(asl_split):
         NormalizerSpec.from_dict(bad)
     mean, std = feature_statistics(np.array([[1.0, np.nan], [3.0, np.nan]]))
     assert list(mean) == [2.0, 0.0] and list(std) == [1.0, 1.0]
-    with pytest.raises(ValueError, match="need 198 values"):
+    with pytest.raises(ValueError, match="need 208 values"):
         NormalizerSpec(feature_mean=(0.0,), feature_std=(1.0,))
 
 

@@ -28,7 +28,7 @@ import pytest
 from poseact.core.layouts import BodyPart, Layout, get_layout, register_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.normalize.fitting import fit_normalizer
-from poseact.normalize.spec import NormalizerSpec
+from poseact.normalize.spec import ABSENT_FIELDS, NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime import model_file
 from poseact.runtime.decider import Decider, DecisionOptions, answer_times
@@ -307,7 +307,12 @@ def build_vectors() -> dict[str, object]:
         ),
     ]
     defaults = {
-        "normalizer": {k: v for k, v in NormalizerSpec().to_dict().items() if k != "version"},
+        "normalizer": {
+            k: v
+            for k, v in NormalizerSpec().to_dict().items()
+            if k not in ("version", "streams_index")  # derived from the layout, not a setting
+        },
+        "absent_fields": dict(ABSENT_FIELDS),
         "decision": dataclasses.asdict(DecisionOptions()),
     }
     contract = {

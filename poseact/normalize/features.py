@@ -147,7 +147,8 @@ def stream_sizes(
     bones: bool = False,
     angles: bool = False,
 ) -> dict[str, int]:
-    """Features per frame of each selected stream, in `STREAMS` order."""
+    """Features per frame of each selected stream, in `STREAMS` order (angles only for a
+    layout with a joint)."""
     kc = get_layout(layout).num_points * channels
     sizes = {"positions": kc}
     if velocity:
@@ -156,7 +157,7 @@ def stream_sizes(
         sizes["accelerations"] = kc
     if bones:
         sizes["bones"] = len(bone_edges(layout)) * channels
-    if angles:
+    if angles and len(joint_angles(layout)):
         sizes["angles"] = len(joint_angles(layout))
     return sizes
 

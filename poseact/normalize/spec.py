@@ -14,6 +14,9 @@ from poseact.core.layouts import get_layout
 _SPEC_VERSION = 1
 #: What a timing left as None (fps, window, sampling) becomes without training clips.
 FALLBACK_TIMING = {"fps": 30.0, "window": 30, "sampling": "center"}
+#: Fields whose default changed, as files written before lack them: what they meant then
+#: (joint angles, on by default since 2026-12-06, did not exist before 2026-12-01).
+ABSENT_FIELDS = {"angles": False}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +46,9 @@ class NormalizerSpec:
         accelerations: add second differences in time (velocity differences).
         bones: add bone vectors, child minus parent, one per skeleton edge.
         angles: add joint angles (radians / π) of elbows, shoulders, hips, knees,
-            wrists and fingers (see `poseact.normalize.features`).
+            wrists and fingers (see `poseact.normalize.features`): a posture's shape,
+            whatever the body's size, place and turn (on by default since
+            2026-12-06; a layout with no joint gets none).
         standardize: let `fit` learn a per-feature mean and std from the training
             clips (stored below) when none is given.
         feature_mean: (F,) per-feature mean learned by `fit`, or () for none.
@@ -64,7 +69,7 @@ class NormalizerSpec:
     velocity: bool = True
     accelerations: bool = False
     bones: bool = False
-    angles: bool = False
+    angles: bool = True
     standardize: bool = True
     feature_mean: tuple[float, ...] = ()
     feature_std: tuple[float, ...] = ()
@@ -181,13 +186,14 @@ class NormalizerSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NormalizerSpec:
-        """Rebuild a spec from `to_dict` output; unknown keys raise ValueError."""
+        """Rebuild a spec from `to_dict` output; unknown keys raise ValueError, and a
+        field an older file lacks takes its former meaning (`ABSENT_FIELDS`)."""
         data = dict(data)
         version = data.pop("version", _SPEC_VERSION)
         if version != _SPEC_VERSION:
             raise ValueError(f"normalizer spec version {version} is not supported")
         index = data.pop("streams_index", None)
-        spec = cls(**data)
+        spec = cls(**{**ABSENT_FIELDS, **data})
         if index is not None and index != spec.streams_index:
             raise ValueError(
                 f"the spec's bone/angle point indices do not match layout {spec.layout!r}"

@@ -11,6 +11,7 @@ import {
   MODEL_FILE,
   answerTimes,
   ModelFormatError,
+  ABSENT_FIELDS,
   NORMALIZER_DEFAULTS,
   RejectionRule,
   RowWindow,
@@ -28,6 +29,7 @@ test("defaults match Python's NormalizerSpec and DecisionOptions", () => {
   const defaults = vectors("defaults");
   assert.deepEqual({ ...NORMALIZER_DEFAULTS }, defaults.normalizer);
   assert.deepEqual({ ...DECISION_DEFAULTS }, defaults.decision);
+  assert.deepEqual({ ...ABSENT_FIELDS }, defaults.absent_fields);
 });
 
 test("model-file constants match poseact/runtime/model_file.py", () => {

@@ -208,7 +208,7 @@ export function layoutPoints(layout) {
  * @param {object|null} definition the layout's definition (`metadata.layout_definition`).
  */
 export function normalizerSpec(spec, definition = null) {
-  const full = { ...NORMALIZER_DEFAULTS, ...spec };
+  const full = { ...NORMALIZER_DEFAULTS, ...ABSENT_FIELDS, ...spec };
   for (const [key, value] of Object.entries(FALLBACK_TIMING)) full[key] ??= value;
   full.layoutDefinition = layoutDefinition(full.layout, definition);
   full.numPoints = full.layoutDefinition.numPoints;
@@ -264,9 +264,12 @@ function jointAngle(p, q, channels) {
 export const NORMALIZER_DEFAULTS = Object.freeze({
   layout: "pose", fps: null, window: null, sampling: null, center: "hips",
   scale: "torso", rotate: false, use_z: true, min_visibility: 0.3, max_gap: 0.25,
-  velocity: true, accelerations: false, bones: false, angles: false, standardize: true,
+  velocity: true, accelerations: false, bones: false, angles: true, standardize: true,
   feature_mean: [], feature_std: [],
 });
+
+/** Fields whose default changed, as files written before lack them (Python's `ABSENT_FIELDS`). */
+export const ABSENT_FIELDS = Object.freeze({ angles: false });
 
 /** What a timing left as null becomes (Python's `FALLBACK_TIMING`; `fit` sets them). */
 export const FALLBACK_TIMING = Object.freeze({ fps: 30.0, window: 30, sampling: "center" });
