@@ -32,6 +32,17 @@ test("defaults match Python's NormalizerSpec and DecisionOptions", () => {
   assert.deepEqual({ ...ABSENT_FIELDS }, defaults.absent_fields);
 });
 
+test("a spec written before joint angles were on by default reads without them", () => {
+  const { angles, ...old } = vectors("defaults").normalizer;  // no "angles" key
+  assert.equal(angles, true);
+  const spec = normalizerSpec(old);
+  assert.equal(spec.angles, false);
+  assert.deepEqual(spec.jointAngles, []);
+  assert.equal(spec.frameFeatures, 33 * 3 * 2);
+  const now = normalizerSpec({ ...old, angles: true, streams_index: { joint_angles: [[0, 1, 1, 2]] } });
+  assert.equal(now.frameFeatures, 33 * 3 * 2 + 1);
+});
+
 test("model-file constants match poseact/runtime/model_file.py", () => {
   assert.deepEqual({ ...MODEL_FILE }, vectors("model_file"));
 });
