@@ -285,7 +285,7 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
         live_shown.append(recognizer.label)
     labels = model.classes_.tolist()
     featurizer, stepper = StreamingFeaturizer(model.spec), WindowStepper(model)
-    rows, decider = RowWindow(model.spec.window, model.spec.velocity), Decider(
+    rows, decider = RowWindow(model.spec.window), Decider(
         labels, model.background, rejection=model.rejection
     )
     by_hand, shown = [], []

@@ -268,6 +268,29 @@ def test_streaming_featurizer_matches_the_offline_normalizer():
     assert np.max(np.abs(rows - offline)) < 1e-5
 
 
+def test_a_live_window_of_the_first_rows_is_the_offline_window_of_the_clip_so_far():
+    """Until W rows have come, the live window (`RowWindow`) is padded as the offline
+    window of the frames so far: every stream, standardized, on a real recording."""
+    from conftest import load_asl_signs
+
+    from poseact.normalize.fitting import fit_normalizer
+    from poseact.runtime.steppers import RowWindow
+
+    data = load_asl_signs("pose")
+    spec = NormalizerSpec(
+        fps=30.0, window=30, sampling="end", accelerations=True, bones=True, angles=True
+    )
+    normalizer, _ = fit_normalizer(spec, data.sequences[:40])
+    clip = data.sequences[50]
+    stream, rows = StreamingFeaturizer(normalizer.spec), RowWindow(30)
+    for k, (t, lm, v) in enumerate(zip(clip.timestamps, clip.landmarks, clip.visibility)):
+        for row in stream.push(float(t), lm, v, clip.image_size):
+            rows.push(row)
+        if k in (0, 5, 12):
+            offline = normalizer.transform(clip.between(0.0, float(t) + 0.5 / 30))
+            assert np.max(np.abs(rows.window() - offline)) < 1e-5
+
+
 def test_streaming_holds_short_gaps_and_rejects_time_going_back():
     spec = NormalizerSpec(max_gap=0.1)
     stream = StreamingFeaturizer(spec)

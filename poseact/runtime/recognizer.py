@@ -58,7 +58,7 @@ class StreamingRecognizer:
         if self.model.rejection is not None:
             self._rows = self._stepper.rows
             if self._rows is None:
-                self._rows = RowWindow(self.model.spec.window, self.model.spec.velocity)
+                self._rows = RowWindow(self.model.spec.window)
                 self._own_rows = True
         self._labels = self.model.classes_.tolist()
         self.reset()

@@ -159,16 +159,16 @@ class _SeparateStream:
 
 class RowWindow:
     """The last W feature rows (F,) as a (W, F) window, padded as the window model's
-    input is until W rows have come: the first row repeated, without motion.
+    input is until W rows have come: the first row repeated (`Normalizer.window` repeats
+    a short clip's first frame; the featurizer's first row is that frame held, with no
+    motion in its velocity and acceleration streams, so the rows are the same).
 
     Args:
         window: W.
-        velocity: the rows' second half holds velocities (zero in the padding).
     """
 
-    def __init__(self, window: int, velocity: bool) -> None:
+    def __init__(self, window: int) -> None:
         self.size = int(window)
-        self.velocity = bool(velocity)
         self.reset()
 
     def reset(self) -> None:
@@ -188,12 +188,7 @@ class RowWindow:
         rule)."""
         if self._window is None:
             rows = list(self._rows)
-            if len(rows) < self.size:
-                first = rows[0].copy()
-                if self.velocity:  # padding repeats the first frame: no motion
-                    half = len(first) // 2
-                    first[half:] = 0.0
-                rows = [first] * (self.size - len(rows)) + rows
+            rows = [rows[0]] * (self.size - len(rows)) + rows
             self._window = np.stack(rows)
             self._window.flags.writeable = False  # shared: nobody may change it
         return self._window
@@ -204,7 +199,7 @@ class WindowStepper(FrameClassifier):
 
     def __init__(self, model: TFLiteGestureModel) -> None:
         self.model = model
-        self.rows = RowWindow(model.spec.window, model.spec.velocity)
+        self.rows = RowWindow(model.spec.window)
         self.reset()
 
     def reset(self) -> None:

@@ -151,10 +151,11 @@ test("rejection: a rule of an older poseact is refused with a ModelFormatError",
   assert.throws(() => rejectionRule(rule, { features: 5 }), /features per frame/);
 });
 
-test("RowWindow pads with the first row, without motion, as Python's", () => {
-  const rows = new RowWindow(3, true);
-  rows.push(Float32Array.of(1, 2, 3, 4));
-  assert.deepEqual(rows.window().map((r) => Array.from(r)), [[1, 2, 0, 0], [1, 2, 0, 0], [1, 2, 3, 4]]);
+test("RowWindow pads with the first row (the first frame held), as Python's", () => {
+  const rows = new RowWindow(3);
+  rows.push(Float32Array.of(1, 2, 0, 0));
+  rows.push(Float32Array.of(3, 4, 2, 2));
+  assert.deepEqual(rows.window().map((r) => Array.from(r)), [[1, 2, 0, 0], [1, 2, 0, 0], [3, 4, 2, 2]]);
   for (const v of [5, 6, 7]) rows.push(Float32Array.of(v, v, v, v));
   assert.equal(rows.length, 3);
   assert.deepEqual(rows.window().map((r) => r[0]), [5, 6, 7]);

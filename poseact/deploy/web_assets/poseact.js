@@ -876,17 +876,13 @@ export class StatefulStepper {
 
 /**
  * The last W feature rows as a window of W rows, padded as the window model's input is
- * until W rows have come: the first row repeated, without motion (port of Python's
- * `RowWindow`).
+ * until W rows have come: the first row repeated, which is the stream's first frame
+ * held (port of Python's `RowWindow`).
  */
 export class RowWindow {
-  /**
-   * @param {number} window W.
-   * @param {boolean} velocity the rows' second half holds velocities (zero in the padding).
-   */
-  constructor(window, velocity) {
+  /** @param {number} window W. */
+  constructor(window) {
     this.size = window;
-    this.velocity = Boolean(velocity);
     this.reset();
   }
 
@@ -909,9 +905,7 @@ export class RowWindow {
   window() {
     const rows = this.rows;
     if (rows.length >= this.size) return rows.slice();
-    const first = Float32Array.from(rows[0]);
-    if (this.velocity) first.fill(0, Math.floor(first.length / 2)); // no motion
-    return [...Array(this.size - rows.length).fill(first), ...rows];
+    return [...Array(this.size - rows.length).fill(rows[0]), ...rows];
   }
 }
 
@@ -919,7 +913,7 @@ export class RowWindow {
 export class WindowStepper {
   constructor(model) {
     this.model = model;
-    this.rows = new RowWindow(model.spec.window, model.spec.velocity);
+    this.rows = new RowWindow(model.spec.window);
     this.reset();
   }
 
@@ -1420,7 +1414,7 @@ export class StreamingRecognizer {
       if (stepper.rows instanceof RowWindow) {
         this.window = stepper.rows;
       } else {
-        this.window = new RowWindow(model.spec.window, model.spec.velocity);
+        this.window = new RowWindow(model.spec.window);
         this.ownWindow = true;
       }
     }
