@@ -13,6 +13,7 @@ from poseact.train.stream_eval import (
     Annotation,
     Detection,
     EventReport,
+    detect_events,
     evaluate_events,
     interval_iou,
     match_events,
@@ -210,6 +211,79 @@ def test_report_dict_is_json_and_summary_names_the_rule():
     assert data["precision"] is None and data["recall"] == 0.0 and data["missed"] == 1
     text = report.summary()
     assert "IoU >= 0.5" in text and "n/a" in text and "1 missed" in text
+
+
+# ---------------------------------------------------------------------- SHREC measures
+# One recording counted by hand (30 fps, early tolerance 0.25 s):
+#   true: wave 1-3, clap 5-6, wave 8-10, clap 12-13
+#   det0 wave 0.8-2.9 reported 1.4  starts 0.2 s early: detects wave 1-3
+#   det1 wave 1.5-2.0                a second one inside wave 1-3: a false positive
+#   det2 clap 5.5-7.0 reported 5.9   starts inside clap 5-6: detects it
+#   det3 wave 7.5-9.5                starts 0.5 s early (> 0.25): a false positive
+#   det4 clap 8.5-9.0                wrong label inside wave 8-10: a false positive
+#   det5 clap 15-16                  in the background: a false positive
+#   (clap 12-13 is not detected)
+SHREC_TRUTH = [A("wave", 1, 3), A("clap", 5, 6), A("wave", 8, 10), A("clap", 12, 13)]
+SHREC_DETS = [
+    D("wave", 0.8, 2.9, reported=1.4),
+    D("wave", 1.5, 2.0),
+    D("clap", 5.5, 7.0, reported=5.9),
+    D("wave", 7.5, 9.5),
+    D("clap", 8.5, 9.0),
+    D("clap", 15, 16),
+]
+
+
+def test_shrec_detections_by_hand():
+    assert detect_events(SHREC_TRUTH, SHREC_DETS) == ((0, 0), (1, 2))
+    # with a 0.5 s tolerance det3 detects wave 8-10 too
+    assert detect_events(SHREC_TRUTH, SHREC_DETS, early=0.5) == ((0, 0), (1, 2), (2, 3))
+    with pytest.raises(ValueError, match="early"):
+        detect_events(SHREC_TRUTH, SHREC_DETS, early=-1)
+
+
+def test_shrec_detection_rate_by_hand():
+    report = evaluate_events(SHREC_TRUTH, SHREC_DETS, duration=20)
+    assert report.detected == 2
+    assert report.detection_rate == 2 / 4
+
+
+def test_shrec_false_positives_per_gesture_by_hand():
+    report = evaluate_events(SHREC_TRUTH, SHREC_DETS, duration=20)
+    assert report.false_positives_per_gesture == 4 / 4  # det1, det3, det4, det5
+
+
+def test_shrec_jaccard_by_hand():
+    report = evaluate_events(SHREC_TRUTH, SHREC_DETS, duration=20)
+    # wave 1-3 and 0.8-2.9: 1.9 / 2.2; clap 5-6 and 5.5-7.0: 0.5 / 2.0
+    assert report.jaccards == pytest.approx([1.9 / 2.2, 0.25])
+    assert report.jaccard == pytest.approx((1.9 / 2.2 + 0.25) / 2)
+
+
+def test_shrec_delay_in_frames_by_hand():
+    report = evaluate_events(SHREC_TRUTH, SHREC_DETS, duration=20, fps=30)
+    # reported 0.4 s and 0.9 s after the true starts: 12 and 27 frames at 30 fps
+    assert report.delay_frames == pytest.approx([12, 27])
+    assert report.delay == pytest.approx(19.5)
+    assert evaluate_events(SHREC_TRUTH, SHREC_DETS, duration=20, fps=60).delay == pytest.approx(39)
+    with pytest.raises(ValueError, match="fps"):
+        evaluate_events(SHREC_TRUTH, SHREC_DETS, duration=20, fps=0)
+
+
+def test_shrec_measures_pool_and_print():
+    one = evaluate_events(SHREC_TRUTH, SHREC_DETS, duration=20)
+    two = evaluate_events([A("wave", 0, 1)], [D("wave", 0, 1)], duration=5)
+    pooled = EventReport.pooled([one, two])
+    assert pooled.detection_rate == 3 / 5
+    assert pooled.false_positives_per_gesture == 4 / 5
+    assert len(pooled.jaccards) == 3 and len(pooled.delay_frames) == 3
+    data = json.loads(json.dumps(pooled.to_dict(), allow_nan=False))
+    assert data["shrec"]["detection_rate"] == pytest.approx(0.6)
+    assert "detection rate 0.600" in pooled.summary()
+    empty = evaluate_events([], [], duration=10)
+    assert math.isnan(empty.detection_rate) and math.isnan(empty.jaccard)
+    with pytest.raises(ValueError, match="early"):
+        EventReport.pooled([one, evaluate_events([], [], duration=1, early=0.5)])
 
 
 # ---------------------------------------------------------------------- annotation files

@@ -28,6 +28,21 @@ the two and scores them:
   event matched by another detection), *misaligned* (a same-label event left unmatched,
   IoU too low) or *mislabelled* (mainly over an event of another label).
 
+The measures of the SHREC online gesture tracks (SHREC 2019/2021/2022), beside them:
+
+- **Detection rate**: the share of true events *detected*: a detection with the same
+  label whose start lies inside the event, or up to `early` seconds (0.25 by default)
+  before it. Each detection detects at most one event: events are taken in time order,
+  each by the earliest unused detection that qualifies.
+- **False positives per true gesture**: the detections that detected no event (a wrong
+  label, a start outside every event of its label, a second detection of one event),
+  divided by the number of true events.
+- **Jaccard index**: over the detected events, the mean intersection over union of the
+  event's and its detection's intervals.
+- **Delay in frames**: over the detected events, the mean number of the recording's
+  frames from the true start to the moment the detection was reported (the time times
+  the recording's frame rate; negative when reported before the start).
+
 `plot_timeline` draws the true events, the detections and the class probabilities over
 time into a PNG. numpy only; matplotlib is imported when a picture is drawn.
 """
@@ -58,6 +73,7 @@ __all__ = [
     "read_annotations",
     "write_annotations",
     "match_events",
+    "detect_events",
     "evaluate_events",
     "plot_timeline",
     "StreamEvaluation",
@@ -68,6 +84,9 @@ __all__ = [
 ANNOTATION_HEADER = ("start_s", "end_s", "label")
 #: The default minimum IoU for a detection to match a true event.
 MIN_IOU = 0.5
+#: The default tolerance, seconds, for a detection's start before its true event's
+#: start (the SHREC detection rate).
+EARLY = 0.25
 
 
 @dataclass(frozen=True)
@@ -288,6 +307,39 @@ def match_events(
     )
 
 
+def detect_events(
+    truth: Sequence[Annotation],
+    detections: Sequence[Detection],
+    *,
+    early: float = EARLY,
+) -> tuple[tuple[int, int], ...]:
+    """The SHREC detections: (true index, detection index) of each detected event.
+
+    A true event is detected by a detection with its label whose start lies in
+    [event start - `early`, event end]; events are taken in start order, each by the
+    earliest unused detection that qualifies (one detection detects one event).
+
+    Raises:
+        ValueError: `early` negative or not finite, or an event ending before it starts.
+    """
+    if not (math.isfinite(early) and early >= 0):
+        raise ValueError(f"early must be a finite number of seconds >= 0, got {early}")
+    _check_events(truth, "true event")
+    _check_events(detections, "detection")
+    order = sorted(range(len(detections)), key=lambda j: (detections[j].start, j))
+    used: set[int] = set()
+    pairs = []
+    for i in sorted(range(len(truth)), key=lambda i: (truth[i].start, i)):
+        t = truth[i]
+        for j in order:
+            d = detections[j]
+            if j not in used and d.label == t.label and t.start - early <= d.start <= t.end:
+                used.add(j)
+                pairs.append((i, j))
+                break
+    return tuple(sorted(pairs))
+
+
 def _union_seconds(intervals: Iterable[tuple[float, float]], lo: float, hi: float) -> float:
     """Length of the union of intervals clipped to [lo, hi]."""
     total, reach = 0.0, lo
@@ -354,6 +406,10 @@ class EventReport:
         per_class: label -> `ClassCounts`.
         min_iou: the matching threshold used.
         matching: the `EventMatching` (None for a pooled report).
+        detected: true events detected in the SHREC sense (`detect_events`).
+        jaccards: (D,) interval IoU of each detected event and its detection.
+        delay_frames: (D,) frames from each detected event's start to its report.
+        early: the tolerance, seconds, of the SHREC detections.
     """
 
     num_true: int
@@ -370,10 +426,34 @@ class EventReport:
     per_class: dict[str, ClassCounts] = field(default_factory=dict)
     min_iou: float = MIN_IOU
     matching: EventMatching | None = None
+    detected: int = 0
+    jaccards: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    delay_frames: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    early: float = EARLY
 
     @property
     def precision(self) -> float:
         return _ratio(self.num_matched, self.num_detected)
+
+    @property
+    def detection_rate(self) -> float:
+        """SHREC: share of true events detected (NaN without true events)."""
+        return _ratio(self.detected, self.num_true)
+
+    @property
+    def false_positives_per_gesture(self) -> float:
+        """SHREC: detections that detected no event, per true event."""
+        return _ratio(self.num_detected - self.detected, self.num_true)
+
+    @property
+    def jaccard(self) -> float:
+        """SHREC: mean interval IoU of the detected events (NaN without any)."""
+        return float(np.mean(self.jaccards)) if len(self.jaccards) else math.nan
+
+    @property
+    def delay(self) -> float:
+        """SHREC: mean delay in frames of the detected events (NaN without any)."""
+        return float(np.mean(self.delay_frames)) if len(self.delay_frames) else math.nan
 
     @property
     def recall(self) -> float:
@@ -407,8 +487,8 @@ class EventReport:
         """
         if not reports:
             raise ValueError("pooled() needs at least one report")
-        if len({r.min_iou for r in reports}) > 1:
-            raise ValueError("cannot pool reports matched with different min_iou")
+        if len({(r.min_iou, r.early) for r in reports}) > 1:
+            raise ValueError("cannot pool reports matched with different min_iou or early")
         per_class: dict[str, ClassCounts] = {}
         for report in reports:
             for label, c in report.per_class.items():
@@ -434,6 +514,10 @@ class EventReport:
             duration=float(total("duration")),
             per_class=dict(sorted(per_class.items())),
             min_iou=reports[0].min_iou,
+            detected=total("detected"),
+            jaccards=np.concatenate([r.jaccards for r in reports]),
+            delay_frames=np.concatenate([r.delay_frames for r in reports]),
+            early=reports[0].early,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -461,6 +545,14 @@ class EventReport:
             "mislabelled": self.mislabelled,
             "false_alarms": self.false_alarms,
             "false_alarms_per_minute": num(self.false_alarms_per_minute),
+            "shrec": {
+                "early_s": self.early,
+                "detected": self.detected,
+                "detection_rate": num(self.detection_rate),
+                "false_positives_per_gesture": num(self.false_positives_per_gesture),
+                "jaccard": num(self.jaccard),
+                "delay_frames": num(self.delay),
+            },
             "per_class": {
                 label: {
                     "true": c.true,
@@ -497,6 +589,10 @@ class EventReport:
             f" background = {f(self.false_alarms_per_minute, '.2f')} per minute",
             f"errors: {self.missed} missed, {self.duplicates} duplicate,"
             f" {self.misaligned} misaligned, {self.mislabelled} mislabelled",
+            f"SHREC: detection rate {f(self.detection_rate)} (label right, start inside,"
+            f" up to {self.early:g} s early), {f(self.false_positives_per_gesture)} false"
+            f" positives per gesture, Jaccard {f(self.jaccard)}, delay"
+            f" {f(self.delay, '.1f')} frames",
         ]
         return "\n".join(lines)
 
@@ -507,6 +603,8 @@ def evaluate_events(
     *,
     duration: float,
     min_iou: float = MIN_IOU,
+    fps: float = 30.0,
+    early: float = EARLY,
 ) -> EventReport:
     """Score detections against the true events of one recording.
 
@@ -515,16 +613,22 @@ def evaluate_events(
         detections: the recognizer's events (background never among them).
         duration: the recording's length in seconds (for the background time).
         min_iou: minimum interval IoU of a match.
+        fps: the recording's frame rate (the SHREC delay is counted in its frames).
+        early: seconds a detection may start before its event and still detect it.
 
     Returns:
         An `EventReport`.
 
     Raises:
-        ValueError: `duration` is negative or not finite, or see `match_events`.
+        ValueError: `duration` is negative or not finite, `fps` not positive, or see
+            `match_events` and `detect_events`.
     """
     if not (math.isfinite(duration) and duration >= 0):
         raise ValueError(f"duration must be a finite number of seconds >= 0, got {duration}")
+    if not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps}")
     matching = match_events(truth, detections, min_iou=min_iou)
+    shrec = detect_events(truth, detections, early=early)
     matched_true = {i for i, _, _ in matching.pairs}
     causes = {"duplicates": 0, "misaligned": 0, "mislabelled": 0, "false_alarms": 0}
     for j in matching.unmatched:
@@ -569,6 +673,19 @@ def evaluate_events(
         per_class=per_class,
         min_iou=min_iou,
         matching=matching,
+        detected=len(shrec),
+        jaccards=np.array(
+            [
+                interval_iou(truth[i].start, truth[i].end, detections[j].start, detections[j].end)
+                for i, j in shrec
+            ],
+            dtype=np.float64,
+        ),
+        delay_frames=np.array(
+            [(detections[j].reported_at - truth[i].start) * fps for i, j in shrec],
+            dtype=np.float64,
+        ),
+        early=early,
         **causes,
     )
 
@@ -775,6 +892,7 @@ def evaluate_stream(
     *,
     options=None,
     min_iou: float = MIN_IOU,
+    early: float = EARLY,
 ) -> StreamEvaluation:
     """Run the live recognizer over a recording and score its events.
 
@@ -786,6 +904,8 @@ def evaluate_stream(
             labelled with the model's background are background).
         options: the `DecisionOptions` of the recognizer (default: the live defaults).
         min_iou: the matching threshold.
+        early: the SHREC detections' tolerance, seconds before a true start (the
+            delay is counted in the recording's frames, at its median frame rate).
 
     Returns:
         A `StreamEvaluation` (`.report`, `.summary()`, `.save(dir)`).
@@ -851,7 +971,11 @@ def evaluate_stream(
         take(events, float(now))
     duration = float(times[-1]) if len(times) else 0.0
     take(recognizer.finish(duration), duration)
-    report = evaluate_events(truth, detections, duration=duration, min_iou=min_iou)
+    steps = np.diff(times)
+    fps = 1.0 / float(np.median(steps)) if len(steps) and np.median(steps) > 0 else 30.0
+    report = evaluate_events(
+        truth, detections, duration=duration, min_iou=min_iou, fps=fps, early=early
+    )
     return StreamEvaluation(
         report=report,
         truth=tuple(truth),
