@@ -63,6 +63,10 @@ STRICT_NOTE = "min_frames 8"
 REJECT_RATE = 0.02
 SEEDS = (1, 2)  # the default network is also trained with these seeds (pooled)
 VIDEOS = ("person_thumb_up.mp4", "hand_open.mp4")
+FINGERTIP = SHARED / "data" / "fingertip_tracks"
+FT_MOVE = "Move"  # the fingertip tracks' free motion: their background
+FT_SHORTEST, FT_LONGEST = 0.8, 1.6  # seconds of a gesture piece
+FT_GAP = (0.8, 2.5)  # seconds of motion before each gesture of a fingertip stream
 
 
 def load_asl(layout: str = "pose"):
@@ -193,6 +197,152 @@ def synthetic_stream(test, seed):
         segments.append(Segment(sequence=sequence, label=label))
     segments.append(Segment(sequence=idle[0]))
     return chain_segments(segments, source=f"synthetic-stream-{seed}")
+
+
+# ---------------------------------------------------------------------- fingertip streams
+def fingertip_runs() -> list[tuple[str, np.ndarray]]:
+    """(label, (n, 2) positions) of each continuous recording of the fingertip tracks.
+
+    The file's rows are 16-frame windows sliding one frame at a time over continuous
+    recordings (`read_point_history` finds them: its groups); a recording of n rows is
+    n + 15 frames, each row adding its last step."""
+    from poseact.data.point_history import read_point_history
+
+    data = read_point_history(FINGERTIP)
+    runs: dict[str, list] = {}
+    for seq, label, group in zip(data.sequences, data.labels, data.groups):
+        xy = seq.landmarks[:, 0, :2].astype(np.float64)
+        if group not in runs:  # [label, frames, where the next row's first step is]
+            runs[group] = [label, [*xy], xy[1].copy()]
+        else:
+            run = runs[group]
+            run[1].append(run[2] + xy[-1])
+            run[2] = run[2] + xy[1]
+    return [(label, np.array(frames)) for label, frames, _ in runs.values()]
+
+
+def split_runs(runs, rng):
+    """Half of each class's recordings for training, the other half for the streams."""
+    train, test = [], []
+    for label in sorted({label for label, _ in runs}):
+        own = [r for r in runs if r[0] == label]
+        order = rng.permutation(len(own))
+        half = len(own) // 2
+        train += [own[i] for i in order[:half]]
+        test += [own[i] for i in order[half:]]
+    return train, test
+
+
+def track_pieces(runs, rng, shortest: float = FT_SHORTEST, longest: float = FT_LONGEST):
+    """The recordings cut into consecutive pieces of `shortest`..`longest` seconds (a
+    remainder shorter than `shortest` joins the piece before it; a recording shorter
+    than `shortest` is left out)."""
+    pieces = []
+    for label, track in runs:
+        start, n = 0, len(track)
+        while n - start >= shortest * 30:
+            length = int(rng.uniform(shortest, longest) * 30)
+            if n - start - length < shortest * 30:
+                length = n - start
+            pieces.append((label, track[start : start + length]))
+            start += length
+    return pieces
+
+
+def chain_tracks(pieces, source: str):
+    """One continuous fingertip stream and its annotations from (label, (n, 2) track)
+    pieces (label None: in-between motion). Each piece continues from where the one
+    before it ended (its first step from there as its own first step), turned by 180
+    degrees when that keeps the path nearer where it began (a half turn keeps a
+    circle's direction)."""
+    from poseact.core.sequence import LandmarkSequence
+    from poseact.train.stream_eval import Annotation
+
+    position, frames, annotations, count = np.zeros(2), [], [], 0
+    for label, track in pieces:
+        rel = track - track[0]
+        first = rel[1] if len(rel) > 1 else np.zeros(2)
+        turn = (
+            -1.0 if np.linalg.norm(position - rel[-1]) < np.linalg.norm(position + rel[-1]) else 1.0
+        )
+        placed = position + turn * (rel + first)
+        frames.append(placed)
+        if label is not None:
+            annotations.append(Annotation(label, count / 30, (count + len(track) - 1) / 30))
+        count += len(track)
+        position = placed[-1]
+    xy = np.concatenate(frames)
+    landmarks = np.zeros((len(xy), 1, 3), np.float32)
+    landmarks[:, 0, :2] = xy
+    stream = LandmarkSequence(
+        timestamps=np.arange(len(xy)) / 30.0,
+        landmarks=landmarks,
+        visibility=np.ones((len(xy), 1), np.float32),
+        layout="fingertip",
+        source=source,
+    )
+    return stream, annotations
+
+
+def fingertip_session(gestures, moves, rng, source: str):
+    """A stream of the gesture pieces in random order, each after `FT_GAP` seconds of
+    in-between motion drawn from the "Move" recordings (pieces of them one after
+    another, from a random place)."""
+    pieces = []
+    for k in rng.permutation(len(gestures)):
+        need = int(rng.uniform(*FT_GAP) * 30)
+        while need > 0:
+            _, track = moves[int(rng.integers(len(moves)))]
+            start = int(rng.integers(0, max(1, len(track) - need)))
+            piece = track[start : start + need]
+            pieces.append((None, piece))
+            need -= len(piece)
+        pieces.append(gestures[k])
+    _, track = moves[0]
+    pieces.append((None, track))
+    return chain_tracks(pieces, source)
+
+
+def fingertip_data(seeds):
+    """(training Dataset, [(stream, annotations)] per seed): half of the recordings of
+    each class become a recorded session (the gestures and the real motion between
+    them); 1 s windows of its gestures (every 4 frames; a shorter gesture whole) are the
+    gesture clips, 1 s windows of the motion between them (every 8 frames) the
+    background "Move"; the other half's gestures, joined by
+    the other half's "Move" recordings, are the streams."""
+    from poseact.data.dataset import Dataset
+
+    rng = np.random.default_rng(0)
+    train, test = split_runs(fingertip_runs(), rng)
+    moves = [r for r in train if r[0] == FT_MOVE]
+    session, truth = fingertip_session(
+        track_pieces([r for r in train if r[0] != FT_MOVE], rng), moves, rng, "fingertip-session"
+    )
+    clips, labels = [], []
+    busy = np.zeros(len(session), bool)
+    for a in truth:
+        first, last = int(round(a.start * 30)), int(round(a.end * 30))
+        busy[first : last + 1] = True
+        for start in range(first, max(first, last - 29) + 1, 4):
+            clips.append(session.between(start / 30, min(start + 29, last) / 30 + 1e-6))
+            labels.append(a.label)
+    for start in range(0, len(session) - 30, 8):
+        if not busy[start : start + 30].any():
+            clips.append(session.between(start / 30, (start + 29) / 30 + 1e-6))
+            labels.append(FT_MOVE)
+    clips = [c.replace(source=f"fingertip-session:{i}") for i, c in enumerate(clips)]
+    data = Dataset(tuple(clips), tuple(labels), background=FT_MOVE, name="fingertip-session")
+    test_moves = [r for r in test if r[0] == FT_MOVE]
+    gestures = [r for r in test if r[0] != FT_MOVE]
+    streams = []
+    for seed in seeds:
+        srng = np.random.default_rng(100 + seed)
+        streams.append(
+            fingertip_session(
+                track_pieces(gestures, srng), test_moves, srng, f"fingertip-stream-{seed}"
+            )
+        )
+    return data, streams
 
 
 def train_and_export(
@@ -416,7 +566,8 @@ def held_out(report: Report, data, work: Path, epochs: int, rng, name: str = "he
         "points",
         "—" if context else "<= 2",
         None if context else bool(np.mean(drops) <= 0.02),
-        "per training: " + ", ".join(f"{100 * d:.1f}" for d in drops)
+        "per training: "
+        + ", ".join(f"{100 * d:.1f}" for d in drops)
         + f"; the former rule: {100 * np.mean(yard_drops):.1f} points",
     )
 

@@ -12,7 +12,13 @@ import pytest
 from poseact.core.errors import ModelFormatError
 from poseact.runtime.decider import Decider, DecisionOptions, answer_times
 from poseact.runtime.model_file import ModelMetadata
-from poseact.runtime.rejection import RejectionRule, calibrate_rejection, describe
+from poseact.runtime.rejection import (
+    RejectionRule,
+    calibrate_rejection,
+    dequantize,
+    describe,
+    quantize,
+)
 
 
 # ---------------------------------------------------------------------- calibration
@@ -78,7 +84,20 @@ def test_references_stay_within_the_budget_and_the_seed_picks_them():
     windows, targets = _clips(rng, [[0, 0, 0], [3, 0, 0]], 40)
     rule = calibrate_rejection(windows, targets, ["a", "b"], budget=6 * 2 * 10, seed=1)
     assert [len(r) for r in rule.references.values()] == [10, 10]  # 10 of 40 each (D = 6)
-    assert rule.references["a"].dtype == np.float16
+    # one byte per number in the file: int8 codes, each row with its own scale, and the
+    # rule computes with exactly what the file holds
+    stored = rule.to_dict()["references"]["a"]
+    assert stored["dtype"] == "int8" and stored["shape"] == [10, 6]
+    codes, scale = quantize(rule.references["a"])
+    assert np.array_equal(dequantize(codes, scale), rule.references["a"])
+    assert np.abs(codes).max() == 127
+    # the farthest-point choice covers the class: every clip lies nearer its nearest
+    # reference than with a random choice of as many
+    z = (describe(windows[targets == 0]) - rule.center) / rule.scale
+    chosen = np.sqrt(((z[:, None] - rule.references["a"][None]) ** 2).sum(-1)).min(1).max()
+    picks = np.random.default_rng(0).choice(len(z), 10, replace=False)
+    randomly = np.sqrt(((z[:, None] - z[picks][None]) ** 2).sum(-1)).min(1).max()
+    assert chosen < randomly
     again = calibrate_rejection(windows, targets, ["a", "b"], budget=6 * 2 * 10, seed=1)
     other = calibrate_rejection(windows, targets, ["a", "b"], budget=6 * 2 * 10, seed=2)
     assert again == rule and other != rule
@@ -193,6 +212,21 @@ def _stored(**changes) -> dict:
             r"holds 2 numbers .* shape \[4\]",
         ),
         (_stored(scale={"dtype": "float16", "shape": [6]}), "scale must be an object with dtype"),
+        (
+            _stored(references={"hello": {"dtype": "float64", "shape": [1, 6], "base64": ""}}),
+            "references of 'hello' must be an object with dtype 'int8'",
+        ),
+        (
+            _stored(
+                references={
+                    "hello": {
+                        **_stored()["references"]["hello"],
+                        "scale": {"dtype": "float32", "shape": [1], "base64": "AACAPw=="},
+                    }
+                }
+            ),
+            "scale must hold one positive number per reference",
+        ),
     ],
 )
 def test_invalid_stored_rules_are_one_line_naming_the_file(rejection, message):
@@ -208,6 +242,27 @@ def test_a_valid_rule_round_trips_through_the_metadata():
     assert back.to_dict() == stored
     with pytest.raises(ModelFormatError, match="windows have 4 features per frame"):
         RejectionRule.from_dict(meta.rejection, classes=meta.classes, features=4)
+
+
+def test_a_rule_with_float16_references_from_before_reads_as_it_was_stored():
+    import base64
+
+    stored = _stored()
+    rule = RejectionRule.from_dict(stored, classes=["hello", "none", "thanks"])
+    old = {
+        **stored,
+        "references": {
+            label: {
+                "dtype": "float16",
+                "shape": list(refs.shape),
+                "base64": base64.b64encode(refs.astype("<f2").tobytes()).decode("ascii"),
+            }
+            for label, refs in rule.references.items()
+        },
+    }
+    back = RejectionRule.from_dict(old, classes=["hello", "none", "thanks"])
+    for label, refs in rule.references.items():
+        assert np.array_equal(back.references[label], refs.astype(np.float16).astype(np.float32))
 
 
 # ---------------------------------------------------------------------- real models
@@ -248,9 +303,7 @@ def test_fit_calibrates_a_rule_that_save_load_and_export_keep(asl_open_set, asl_
     probs = model.predict_proba(x)
     best = probs.argmax(axis=1)
     ratios = rule.ratios(x, model.classes_.tolist())
-    expected = [
-        "unknown" if ratios[i, b] > 1 else model.classes_[b] for i, b in enumerate(best)
-    ]
+    expected = ["unknown" if ratios[i, b] > 1 else model.classes_[b] for i, b in enumerate(best)]
     assert model.predict(test).tolist() == expected
     assert model.predict(test, reject=False).tolist() == model.classes_[best].tolist()
     keras_answers = clf.predict(test)

@@ -343,9 +343,7 @@ def vectors() -> dict[str, object]:
     return build_vectors()
 
 
-@pytest.mark.parametrize(
-    "name", ["featurizer", "decider", "rejection", "defaults", "model_file"]
-)
+@pytest.mark.parametrize("name", ["featurizer", "decider", "rejection", "defaults", "model_file"])
 def test_committed_vectors_are_what_python_computes(vectors, name):
     path = VECTORS / f"{name}.json"
     assert path.exists(), f"{path} is missing: run python tests/test_vectors.py --write"
@@ -359,7 +357,7 @@ def test_committed_vectors_are_what_python_computes(vectors, name):
 
 def _decoded(stored: dict) -> list:
     """A stored rejection-rule array ({dtype, shape, base64}) as a list of numbers."""
-    dtype = {"float32": "<f4", "float16": "<f2"}[stored["dtype"]]
+    dtype = {"float32": "<f4", "float16": "<f2", "int8": "i1"}[stored["dtype"]]
     return np.frombuffer(base64.b64decode(stored["base64"]), dtype=dtype).tolist()
 
 
@@ -372,6 +370,11 @@ def _first_difference(a, b, where: str = "") -> str | None:
                 _decoded(a), _decoded(b), rtol=2e-3, atol=1e-3
             )
             return None if same else f"{where} (float16 arrays differ)"
+        if a.get("dtype") == b.get("dtype") == "int8":  # within one code, scales as numbers
+            same = a["shape"] == b["shape"] and np.allclose(_decoded(a), _decoded(b), atol=1)
+            if not same:
+                return f"{where} (int8 arrays differ)"
+            return _first_difference(a.get("scale"), b.get("scale"), f"{where}/scale")
         a, b = ({**d, "base64": _decoded(d)} for d in (a, b))  # arrays compared as numbers
     if isinstance(a, dict) and isinstance(b, dict):
         if a.keys() != b.keys():

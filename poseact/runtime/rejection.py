@@ -8,7 +8,10 @@ descriptor, the mean and the standard deviation over time of each of its F model
 features ((W, F) → (2F,)), standardized by the within-class spread of the gestures'
 training clips (not the background's: "everything else" would make all gestures look
 alike).
-The rule keeps some training clips of each class as references; a window whose
+The rule keeps some training clips of each class as references (all of them while they
+fit `REFERENCE_BUDGET`, else a farthest-point choice: each next reference is the clip
+farthest from those chosen, so a few of them cover the class's spread), each stored as
+int8 numbers with a scale; a window whose
 distance to the nearest reference of its best class is above that class's threshold is
 answered `unknown`. The background class is never rejected (it already means "no
 gesture").
@@ -47,11 +50,12 @@ logger = logging.getLogger(__name__)
 #: The answer for a movement the model does not recognize.
 UNKNOWN = "unknown"
 RULE = "nearest_clip"
-#: Reference descriptors kept in a model, in numbers (references × 2F, float16 in the
-#: file: 64 KB): with 6 gestures of pose landmarks and velocities (2F = 396) about 13
-#: clips each, with fewer classes or features more. Every class keeps at least
-#: `MIN_REFERENCES` (when it has them).
-REFERENCE_BUDGET = 32768
+#: Reference descriptors kept in a model, in numbers (references × 2F). Each number is
+#: stored as one byte (int8, with a float32 scale per reference; see `RejectionRule`), so
+#: the rule adds about 24 KB to a model file: with 6 gestures of pose landmarks,
+#: velocities and joint angles (2F = 416) 9 references per class, with fewer classes or
+#: features more. Every class keeps at least `MIN_REFERENCES` (when it has them).
+REFERENCE_BUDGET = 24576
 MIN_REFERENCES = 8
 #: Added to each descriptor dimension's spread (features are standardized or in body
 #: units), so a feature that never varied in training cannot divide by zero.
@@ -85,7 +89,8 @@ class RejectionRule:
         center: (D,) descriptor mean of the gestures' training clips (D = 2F; the
             background's clips are left out).
         scale: (D,) their within-class standard deviation (plus `SCALE_FLOOR`).
-        references: label -> (n, D) float16 standardized descriptors of known clips.
+        references: label -> (n, D) standardized descriptors of known clips, float32,
+            each row a multiple of its own scale (int8 in the file: `quantize`).
         thresholds: label -> largest distance to the nearest reference of that label
             that is still answered; a label without one is never rejected.
         unknown: the answer beyond the threshold.
@@ -112,7 +117,7 @@ class RejectionRule:
             )
         references = {}
         for label, refs in self.references.items():
-            refs = np.asarray(refs, dtype=np.float16)
+            refs = np.asarray(refs, dtype=np.float32)
             if refs.ndim != 2 or refs.shape[1] != center.shape[0] or len(refs) == 0:
                 raise ValueError(
                     f"references of {label!r} have shape {refs.shape}, expected (n >= 1,"
@@ -199,13 +204,14 @@ class RejectionRule:
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form (the "rejection" object of `poseact.json`): arrays as
-        little-endian base64 (center and scale float32, references float16)."""
+        little-endian base64 (center and scale float32; references int8, each row with
+        its float32 scale: value = code × scale)."""
         return {
             "rule": RULE,
             "descriptor": "mean_std",
             "center": _encode(self.center, "<f4"),
             "scale": _encode(self.scale, "<f4"),
-            "references": {k: _encode(v, "<f2") for k, v in self.references.items()},
+            "references": {k: _encode_int8(v) for k, v in self.references.items()},
             "thresholds": dict(self.thresholds),
             "unknown": self.unknown,
             "false_reject": self.false_reject,
@@ -259,7 +265,7 @@ class RejectionRule:
         dims = center.shape[0]
         scale = _decode(data.get("scale"), "<f4", 1, fail, "scale")
         refs = {
-            str(k): _decode(v, "<f2", 2, fail, f"references of {k!r}")
+            str(k): _decode_references(v, fail, f"references of {k!r}")
             for k, v in references.items()
         }
         shapes = [scale.shape[0]] + [r.shape[1] for r in refs.values()]
@@ -287,14 +293,56 @@ class RejectionRule:
 def _encode(array: np.ndarray, dtype: str) -> dict[str, Any]:
     a = np.ascontiguousarray(array, dtype=dtype)
     return {
-        "dtype": "float32" if dtype == "<f4" else "float16",
+        "dtype": _NAMES[dtype],
         "shape": list(a.shape),
         "base64": base64.b64encode(a.tobytes()).decode("ascii"),
     }
 
 
+def quantize(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, D) int8 codes and (n,) float32 scales of (n, D) rows: code = round(row /
+    scale), scale = the row's largest magnitude / 127 (1 for a row of zeros)."""
+    rows = np.asarray(rows, dtype=np.float64)
+    scale = (np.abs(rows).max(axis=1) / 127.0).astype(np.float32)
+    scale[scale == 0] = 1.0
+    codes = np.clip(np.round(rows / scale[:, None].astype(np.float64)), -127, 127)
+    return codes.astype(np.int8), scale
+
+
+def dequantize(codes: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """(n, D) float32 rows from `quantize`'s codes and scales."""
+    return codes.astype(np.float32) * np.asarray(scale, np.float32)[:, None]
+
+
+def _encode_int8(rows: np.ndarray) -> dict[str, Any]:
+    codes, scale = quantize(rows)
+    return {
+        "dtype": "int8",
+        "shape": list(codes.shape),
+        "base64": base64.b64encode(codes.tobytes()).decode("ascii"),
+        "scale": _encode(scale, "<f4"),
+    }
+
+
+def _decode_references(stored: Any, fail, what: str) -> np.ndarray:
+    """(n, D) float32 references: int8 codes with per-row scales, or float16 (models
+    exported before 2026-12-07)."""
+    if isinstance(stored, dict) and stored.get("dtype") == "float16":
+        return _decode(stored, "<f2", 2, fail, what).astype(np.float32)
+    if not isinstance(stored, dict) or stored.get("dtype") != "int8":
+        raise fail(f"{what} must be an object with dtype 'int8', shape, base64 and scale")
+    codes = _decode(stored, "i1", 2, fail, what)
+    scale = _decode(stored.get("scale"), "<f4", 1, fail, f"{what}: scale")
+    if scale.shape[0] != codes.shape[0] or not np.all(scale > 0):
+        raise fail(f"{what}: scale must hold one positive number per reference ({codes.shape[0]})")
+    return dequantize(codes, scale)
+
+
+_NAMES = {"<f4": "float32", "<f2": "float16", "i1": "int8"}
+
+
 def _decode(stored: Any, dtype: str, ndim: int, fail, what: str) -> np.ndarray:
-    name = "float32" if dtype == "<f4" else "float16"
+    name = _NAMES[dtype]
     if not isinstance(stored, dict) or stored.get("dtype") != name:
         raise fail(f"{what} must be an object with dtype {name!r}, shape and base64")
     shape = stored.get("shape")
@@ -311,7 +359,19 @@ def _decode(stored: Any, dtype: str, ndim: int, fail, what: str) -> np.ndarray:
     array = np.frombuffer(raw, dtype=dtype)
     if array.size != math.prod(shape) or not np.all(np.isfinite(array)):
         raise fail(f"{what} holds {array.size} numbers (or some not finite), shape {shape}")
-    return array.reshape(shape).astype(np.float16 if name == "float16" else np.float32)
+    return array.reshape(shape).copy()
+
+
+def farthest_points(rows: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of `k` of (n, D) `rows` that cover them: the first chosen at random,
+    each next the row farthest from those chosen (the greedy k-centre choice, within twice
+    the smallest possible covering radius)."""
+    chosen = [int(rng.integers(len(rows)))]
+    nearest = _nearest(rows, rows[chosen]).min(axis=1)
+    while len(chosen) < min(k, len(rows)):
+        chosen.append(int(np.argmax(nearest)))
+        nearest = np.minimum(nearest, _nearest(rows, rows[chosen[-1:]])[:, 0])
+    return np.sort(np.array(chosen))
 
 
 def calibrate_rejection(
@@ -339,7 +399,8 @@ def calibrate_rejection(
             training; measured against all references.
         false_reject: target share of known clips answered `unknown`, in [0, 1).
         background: the "no gesture" label: no references, never rejected.
-        seed: which clips become references when a class has more than fit `budget`.
+        seed: which clip starts the farthest-point choice of references when a class
+            has more than fit `budget`.
         budget: references × descriptor size kept in all (see `REFERENCE_BUDGET`).
 
     Returns:
@@ -390,8 +451,8 @@ def calibrate_rejection(
         members = np.flatnonzero(targets == c)
         chosen = members
         if len(members) > per_class:
-            chosen = np.sort(rng.choice(members, per_class, replace=False))
-        refs = z[chosen].astype(np.float16)
+            chosen = members[farthest_points(z[members], per_class, rng)]
+        refs = dequantize(*quantize(z[chosen]))  # as the file will hold them
         refs64 = refs.astype(np.float64)  # distances as the rule will compute them
         d = _nearest(z[members], refs64)
         d[groups_[members][:, None] == groups_[chosen][None, :]] = np.inf  # other groups only

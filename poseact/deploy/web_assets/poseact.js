@@ -951,7 +951,7 @@ function pyRepr(value) {
 }
 
 // A stored array ({dtype, shape, base64}, little-endian, as Python's `_encode` writes
-// it) as a flat Float32Array and its shape (float16 values are exact in float32).
+// it) as a flat Float32Array and its shape (float16 and int8 values are exact in float32).
 function decodeArray(stored, dtype, ndim, fail, what) {
   if (!stored || typeof stored !== "object" || stored.dtype !== dtype) {
     throw fail(`${what} must be an object with dtype '${dtype}', shape and base64`);
@@ -968,16 +968,38 @@ function decodeArray(stored, dtype, ndim, fail, what) {
   } catch {
     throw fail(`${what} is not valid base64`);
   }
-  const width = dtype === "float32" ? 4 : 2;
+  const width = { float32: 4, float16: 2, int8: 1 }[dtype];
   const size = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(Math.floor(raw.length / width));
   const view = new DataView(raw.buffer);
   for (let i = 0; i < values.length; i++) {
-    values[i] =
-      width === 4 ? view.getFloat32(4 * i, true) : halfToFloat(view.getUint16(2 * i, true));
+    if (width === 4) values[i] = view.getFloat32(4 * i, true);
+    else if (width === 2) values[i] = halfToFloat(view.getUint16(2 * i, true));
+    else values[i] = view.getInt8(i);
   }
   if (raw.length % width || values.length !== size || !values.every(Number.isFinite)) {
     throw fail(`${what} holds ${values.length} numbers (or some not finite), shape [${shape}]`);
+  }
+  return { values, shape };
+}
+
+// A class's references (Python's `_decode_references`): int8 codes, each row times its
+// float32 scale (rounded to float32, as numpy multiplies), or float16 (models exported
+// before 2026-12-07).
+function decodeReferences(stored, fail, what) {
+  if (stored && typeof stored === "object" && stored.dtype === "float16") {
+    return decodeArray(stored, "float16", 2, fail, what);
+  }
+  if (!stored || typeof stored !== "object" || stored.dtype !== "int8") {
+    throw fail(`${what} must be an object with dtype 'int8', shape, base64 and scale`);
+  }
+  const { values, shape } = decodeArray(stored, "int8", 2, fail, what);
+  const scale = decodeArray(stored.scale, "float32", 1, fail, `${what}: scale`).values;
+  if (scale.length !== shape[0] || !scale.every((v) => v > 0)) {
+    throw fail(`${what}: scale must hold one positive number per reference (${shape[0]})`);
+  }
+  for (let i = 0; i < values.length; i++) {
+    values[i] = Math.fround(values[i] * scale[Math.floor(i / shape[1])]);
   }
   return { values, shape };
 }
@@ -997,7 +1019,7 @@ export class RejectionRule {
    * @param {Float32Array} parts.center (D = 2F) descriptor mean of the training clips.
    * @param {Float32Array} parts.scale (D) their within-class spread.
    * @param {Map<string, Float32Array[]>} parts.references label -> its reference
-   *     descriptors (standardized, D each; float16 values in the file).
+   *     descriptors (standardized, D each; int8 codes times a scale per row in the file).
    * @param {Map<string, number>} parts.thresholds label -> largest distance still
    *     answered; a label without one is never rejected.
    * @param {string} [parts.unknown] the answer beyond the threshold.
@@ -1153,7 +1175,8 @@ export function rejectionRule(stored, { classes = null, background = null, featu
   const references = new Map();
   const shapes = [scale.length];
   for (const [label, value] of Object.entries(stored.references)) {
-    const { values, shape } = decodeArray(value, "float16", 2, fail, `references of '${label}'`);
+    const what = `references of '${label}'`;
+    const { values, shape } = decodeReferences(value, fail, what);
     shapes.push(shape[1]);
     const [n, d] = shape;
     references.set(label, Array.from({ length: n }, (_, i) => values.subarray(i * d, (i + 1) * d)));
