@@ -318,20 +318,25 @@ def fingertip_data(seeds):
     session, truth = fingertip_session(
         track_pieces([r for r in train if r[0] != FT_MOVE], rng), moves, rng, "fingertip-session"
     )
-    clips, labels = [], []
+    clips, labels, groups = [], [], []
     busy = np.zeros(len(session), bool)
-    for a in truth:
+    for k, a in enumerate(truth):
         first, last = int(round(a.start * 30)), int(round(a.end * 30))
         busy[first : last + 1] = True
         for start in range(first, max(first, last - 29) + 1, 4):
             clips.append(session.between(start / 30, min(start + 29, last) / 30 + 1e-6))
             labels.append(a.label)
+            groups.append(f"gesture{k}")
     for start in range(0, len(session) - 30, 8):
         if not busy[start : start + 30].any():
             clips.append(session.between(start / 30, (start + 29) / 30 + 1e-6))
             labels.append(FT_MOVE)
+            groups.append(f"motion{int(busy[:start].sum())}")  # the gap it lies in
     clips = [c.replace(source=f"fingertip-session:{i}") for i, c in enumerate(clips)]
-    data = Dataset(tuple(clips), tuple(labels), background=FT_MOVE, name="fingertip-session")
+    # the windows of one gesture (or one gap) are a group: a split keeps them together
+    data = Dataset(
+        tuple(clips), tuple(labels), tuple(groups), background=FT_MOVE, name="fingertip-session"
+    )
     test_moves = [r for r in test if r[0] == FT_MOVE]
     gestures = [r for r in test if r[0] != FT_MOVE]
     streams = []

@@ -101,14 +101,15 @@ def asl_split(asl_dataset):
 
 @pytest.fixture(scope="session")
 def asl_gru(asl_split):
-    """A real GRU trained on the ASL training split (a few seconds)."""
+    """A real GRU trained on the ASL training split (a few seconds), closed-set (no
+    rejection rule: `reject_rate=None`)."""
     from poseact.train.classifier import GestureClassifier
     from poseact.train.options import ModelOptions, TrainingOptions
 
     train, _ = asl_split
     return GestureClassifier(
         model=ModelOptions(architecture="gru", units=32),
-        training=TrainingOptions(epochs=25, seed=0),
+        training=TrainingOptions(epochs=25, seed=0, reject_rate=None),
     ).fit(train)
 
 

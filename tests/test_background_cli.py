@@ -268,7 +268,7 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
     from poseact.extract.extractor import extract_video
     from poseact.extract.options import ExtractorOptions
     from poseact.normalize.streaming import StreamingFeaturizer
-    from poseact.runtime.decider import Decider, answer_times
+    from poseact.runtime.decider import Decider, DecisionOptions, answer_times
     from poseact.runtime.model import TFLiteGestureModel
     from poseact.runtime.recognizer import StreamingRecognizer
     from poseact.runtime.steppers import RowWindow, WindowStepper
@@ -278,15 +278,16 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
     assert model.rejection is not None and not model.has_stream_model
     video = extract_video(testdata_dir / "person_thumb_up.mp4", ExtractorOptions(layout=LAYOUT))
     frames = list(zip(video.timestamps, video.landmarks, video.visibility))
-    recognizer = StreamingRecognizer(model)
+    recognizer = StreamingRecognizer(model, DecisionOptions(reject_starts=True))
     live, live_shown = [], []
     for t, lm, vis in frames:
         live += recognizer.push(t, lm, vis, video.image_size)
         live_shown.append(recognizer.label)
     labels = model.classes_.tolist()
     featurizer, stepper = StreamingFeaturizer(model.spec), WindowStepper(model)
-    rows, decider = RowWindow(model.spec.window), Decider(
-        labels, model.background, rejection=model.rejection
+    rows, decider = (
+        RowWindow(model.spec.window),
+        Decider(labels, model.background, DecisionOptions(reject_starts=True), model.rejection),
     )
     by_hand, shown = [], []
     for t, lm, vis in frames:

@@ -140,7 +140,9 @@ def test_decider_never_fires_a_rejected_label_and_shows_unknown():
     frames = [np.array([0.95, 0.03, 0.02])] * 20 + [np.array([0.05, 0.9, 0.05])] * 20
     ratios = [np.array([1.5, 0.5, 0.0])] * 20 + [np.array([2.0, 0.8, 0.0])] * 20
     plain = Decider(classes, "none", DecisionOptions())
-    strict = Decider(classes, "none", DecisionOptions(), rule)
+    strict = Decider(classes, "none", DecisionOptions(reject_starts=True), rule)
+    # without reject_starts (the default) the rule is not used live
+    assert Decider(classes, "none", DecisionOptions(), rule).rejection is None
     plain_events, strict_events, labels = [], [], []
     for k, (p, r) in enumerate(zip(frames, ratios)):
         plain_events += plain.update(p, k / 30, ratios=r)
@@ -163,7 +165,8 @@ def test_the_rule_judges_a_start_and_places_a_late_one_where_the_network_began()
     # unlike known waves for the first 8 rows of the wave, and again from its 20th row
     ratios = [np.array([2.0, 0.0])] * 18 + [np.array([0.5, 0.0])] * 12
     ratios += [np.array([2.0, 0.0])] * 20
-    decider = Decider(classes, "none", DecisionOptions(ema_alpha=1.0, min_frames=3), rule)
+    options = DecisionOptions(ema_alpha=1.0, min_frames=3, reject_starts=True)
+    decider = Decider(classes, "none", options, rule)
     events, labels = [], []
     for k, (p, r) in enumerate(zip(frames, ratios)):
         events += decider.update(p, k / 30, at=(k - 5) / 30, ratios=r)

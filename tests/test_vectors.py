@@ -117,10 +117,17 @@ def _standardized(spec: NormalizerSpec, clips, frames: int, image_size) -> Norma
 
 
 def _decider_case(
-    name, classes, background, options: DecisionOptions, seed: int, rejection=None, onset=None
+    name,
+    classes,
+    background,
+    options: DecisionOptions,
+    seed: int,
+    rejection=None,
+    onset=None,
+    threshold=None,
 ) -> dict:
     rng = np.random.default_rng(seed)
-    decider = Decider(classes, background, options, rejection)
+    decider = Decider(classes, background, options, rejection, threshold)
     steps = []
     # blocks of one dominant class (some below threshold), then noise
     plan = [(0, 12), (1, 9), (None, 4), (2, 14), (0, 3), (1, 12)]
@@ -159,6 +166,7 @@ def _decider_case(
         "background": background,
         "options": dataclasses.asdict(options),
         "onset": onset,
+        "threshold": threshold,
         "steps": steps,
         "finish_at": t,
         "finish_events": final,
@@ -290,12 +298,14 @@ def build_vectors() -> dict[str, object]:
             1,
         ),
         _decider_case(
-            "rejection rule: a best label whose window ratio is above 1 is answered unknown",
+            "rejection rule: a best label whose window ratio is above 1 is answered unknown;"
+            " the model's stored threshold 0.7",
             ["none", "wave", "clap"],
             "none",
-            DecisionOptions(),
+            DecisionOptions(reject_starts=True),
             2,
             _rejection_case()[0],
+            threshold=0.7,
         ),
         _decider_case(
             "onset 0.3 s: gestures begin 9 rows back and end 21 rows back",

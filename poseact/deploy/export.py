@@ -134,6 +134,7 @@ def export_tflite(
     quantization: str = "float",
     streaming: bool = True,
     parity_data=None,
+    threshold: float | None = None,
 ) -> ExportReport:
     """Write `classifier` as a self-describing `.tflite` and check it against Keras.
 
@@ -145,16 +146,22 @@ def export_tflite(
         parity_data: held-out windows for the parity check and int8 calibration: a
             `Dataset`, sequences, or a (N, W, F) feature array; default: the training
             windows kept by `fit`.
+        threshold: the decision threshold stored in the model (e.g. chosen with
+            `poseact evaluate-stream --sweep`); the live recognizer and the web page
+            use it unless given another (`DecisionOptions.threshold`). None: the
+            default, `DEFAULT_THRESHOLD`.
 
     Returns:
         An `ExportReport` with the file size and parity figures.
 
     Raises:
-        ValueError: unknown quantization.
+        ValueError: unknown quantization, or a threshold outside (0, 1].
         NotFittedError: the classifier is not fitted.
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
     classifier._check_fitted()
     architecture = classifier._model_options().architecture
     spec = classifier.normalizer_.spec
@@ -192,6 +199,8 @@ def export_tflite(
         # seconds of a gesture the window holds when it begins to answer it (events are
         # placed by it); null: half the window
         "onset": answer_onset(classifier._training_options(), architecture, classifier.background_),
+        # the decision threshold chosen for this model; null: the default
+        "threshold": None if threshold is None else float(threshold),
         "window": spec.window,
         "frame_features": spec.frame_features,
         "layout": spec.layout,

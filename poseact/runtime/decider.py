@@ -11,6 +11,9 @@ import numpy as np
 from poseact.core.choices import SMOOTHINGS
 from poseact.runtime.rejection import RejectionRule
 
+#: The decision threshold when neither `DecisionOptions.threshold` nor the model names one.
+DEFAULT_THRESHOLD = 0.6
+
 #: No change pending. Not None: None is a real candidate ("no gesture"), and a change
 #: to it must record where it began (where the gesture before it ends).
 _NO_CHANGE = object()
@@ -28,17 +31,26 @@ class DecisionOptions:
         majority_frames: frames in the majority vote.
         threshold: minimum smoothed confidence to start a non-background label; a
             gesture going on lasts while it stays the best label (its probability
-            may dip below the threshold in the middle of a sign).
+            may dip below the threshold in the middle of a sign). None: the model's
+            stored threshold (`export_tflite(threshold=...)`, `poseact export
+            --threshold`), else `DEFAULT_THRESHOLD` (0.6).
         min_frames: frames a new label must persist before it is accepted (hysteresis).
         cooldown: seconds after an event ends during which the same label cannot fire.
+        reject_starts: let the model's rejection rule judge starts: a label whose
+            window lies beyond its class's threshold is answered "unknown" and cannot
+            start. Off by default: the rule judges a window as a whole clip, so it lets
+            a gesture start only once the window holds most of it (measured median
+            latency 0.40 → 0.80 s on the ASL streams, 0.40 → 1.70 s with the synthetic
+            set's 2.1 s window), for fewer false alarms (docs/streaming.md).
     """
 
     smoothing: str = "ema"
     ema_alpha: float = 0.3
     majority_frames: int = 5
-    threshold: float = 0.6
+    threshold: float | None = None
     min_frames: int = 3
     cooldown: float = 0.5
+    reject_starts: bool = False
 
     def __post_init__(self) -> None:
         if self.smoothing not in SMOOTHINGS:
@@ -47,7 +59,7 @@ class DecisionOptions:
             raise ValueError("DecisionOptions.ema_alpha must be in (0, 1]")
         if self.majority_frames < 1 or self.min_frames < 1:
             raise ValueError("DecisionOptions frame counts must be >= 1")
-        if not 0.0 <= self.threshold <= 1.0:
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ValueError("DecisionOptions.threshold must be in [0, 1]")
         if self.cooldown < 0:
             raise ValueError("DecisionOptions.cooldown must be >= 0 seconds")
@@ -106,15 +118,19 @@ class Decider:
         classes: labels in probability order.
         background: the "no gesture" label (never an event), or None.
         options: `DecisionOptions`.
-        rejection: the model's `RejectionRule`, or None: a smoothed best label whose
-            window lies beyond its class's threshold (the `ratios` given to `update`
-            above 1) is answered `rejection.unknown` and never starts an event. The
+        rejection: the model's `RejectionRule`, or None. With
+            `DecisionOptions.reject_starts` (else the rule is not used), a smoothed best
+            label whose window lies beyond its class's threshold (the `ratios` given to
+            `update` above 1) is answered `rejection.unknown` and never starts an event. The
             rule judges starts only: a window that has slid onto part of a gesture is
             unlike its whole clips, so the rule lets a gesture through a few rows
             after the network named it, and its event starts where the network's
             answer began; once going on, the event lasts while the network answers it.
+        threshold: the model's stored threshold, used when `options.threshold` is
+            None (None: `DEFAULT_THRESHOLD`).
 
     Attributes:
+        threshold: the threshold in use.
         label: the smoothed best label of the last frame (even below threshold;
             `rejection.unknown` when the rejection rule refuses it).
         confidence: its smoothed probability.
@@ -127,11 +143,15 @@ class Decider:
         background: str | None = None,
         options: DecisionOptions | None = None,
         rejection: RejectionRule | None = None,
+        threshold: float | None = None,
     ) -> None:
         self.classes = tuple(str(c) for c in classes)
         self.background = background
         self.options = options or DecisionOptions()
-        self.rejection = rejection
+        self.rejection = rejection if self.options.reject_starts else None
+        self.threshold = next(
+            t for t in (self.options.threshold, threshold, DEFAULT_THRESHOLD) if t is not None
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -205,7 +225,7 @@ class Decider:
         opts = self.options
         # a gesture starts above the threshold and lasts while it is the best label
         going_on = self._current is not None and label == self._current
-        accepted = label if confidence >= opts.threshold or going_on else None
+        accepted = label if confidence >= self.threshold or going_on else None
         judged = accepted != self.background
         if not judged:
             accepted = None

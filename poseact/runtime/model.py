@@ -37,6 +37,8 @@ class TFLiteGestureModel:
         spec: the `NormalizerSpec` the model was trained with.
         onset: seconds of a gesture its window holds when it begins to answer it
             (`AugmentOptions.onset`), or None: half the window.
+        threshold: the decision threshold stored in the model (`export_tflite`'s
+            `threshold`), or None: `DecisionOptions`' default.
         metadata: the whole embedded metadata dict.
 
     Raises:
@@ -55,6 +57,7 @@ class TFLiteGestureModel:
         self.metadata = dict(model_file.metadata.raw)
         self.background: str | None = model_file.metadata.background
         self.onset: float | None = model_file.metadata.onset
+        self.threshold: float | None = model_file.metadata.threshold
         self.rejection: RejectionRule | None = None
         if model_file.metadata.rejection is not None:
             self.rejection = RejectionRule.from_dict(

@@ -87,6 +87,9 @@ class ModelMetadata:
         onset: seconds of a gesture the window holds when the network begins to
             answer it (`AugmentOptions.onset`; events are placed by it), or None:
             half the window (also for files written before it was stored).
+        threshold: the decision threshold chosen for this model (`poseact export
+            --threshold`, e.g. from `poseact evaluate-stream --sweep`), used where
+            `DecisionOptions.threshold` is None; None: `DEFAULT_THRESHOLD`.
         raw: the whole metadata dict as stored (extra fields included).
     """
 
@@ -98,6 +101,7 @@ class ModelMetadata:
     stream: dict[str, Any] | None = None
     rejection: dict[str, Any] | None = None
     onset: float | None = None
+    threshold: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -142,6 +146,13 @@ class ModelMetadata:
             isinstance(onset, (int, float)) and not isinstance(onset, bool) and onset > 0
         ):
             raise _fail(where, f"'onset' must be null or a positive number of seconds: {onset!r}")
+        threshold = data.get("threshold")
+        if threshold is not None and not (
+            isinstance(threshold, (int, float))
+            and not isinstance(threshold, bool)
+            and 0 < threshold <= 1
+        ):
+            raise _fail(where, f"'threshold' must be null or a number in (0, 1]: {threshold!r}")
         architecture = data.get("architecture")
         return cls(
             classes=classes,
@@ -152,6 +163,7 @@ class ModelMetadata:
             stream=dict(stream) if stream is not None else None,
             rejection=dict(rejection) if rejection is not None else None,
             onset=None if onset is None else float(onset),
+            threshold=None if threshold is None else float(threshold),
             raw=dict(data),
         )
 

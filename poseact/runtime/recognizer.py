@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,14 +16,32 @@ from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.steppers import RowWindow
 
 
+class Answer(NamedTuple):
+    """One model row's answer, the arguments of `Decider.update` in its order.
+
+    Attributes:
+        probs: (C,) class probabilities.
+        now: when it was given, seconds.
+        at: where a gesture starting on it starts, seconds (`answer_times`).
+        ratios: (C,) the rejection rule's distance / threshold, or None.
+        end_at: where a gesture ending on it ends, seconds.
+    """
+
+    probs: np.ndarray
+    now: float
+    at: float
+    ratios: np.ndarray | None
+    end_at: float
+
+
 class StreamingRecognizer:
     """Live recognition: landmarks frame by frame in, gesture events out.
 
     Each pushed camera frame is normalized and resampled to the model's rate
     (`StreamingFeaturizer`), classified one step at a time, smoothed, thresholded,
     and turned into events: one when a gesture starts and one when it ends. With the
-    model's rejection rule, a best label whose last W rows lie beyond that class's
-    threshold shows as "unknown" and never fires. An event's times are those of the
+    model's rejection rule and `DecisionOptions.reject_starts`, a best label whose last
+    W rows lie beyond that class's threshold shows as "unknown" and never fires. An event's times are those of the
     frames that gave the answer (among the classifier's context, `answer_times`,
     by the model's `onset`), not the moment it was reported.
 
@@ -49,13 +68,17 @@ class StreamingRecognizer:
         self._stepper = self.model.stepper(stateful=stateful)
         self._fps = float(self.model.spec.fps)
         self._decider = Decider(
-            self.model.classes_, self.model.background, self.options, self.model.rejection
+            self.model.classes_,
+            self.model.background,
+            self.options,
+            self.model.rejection,
+            self.model.threshold,
         )
         # the rejection rule looks at the last W rows, whichever model answers: those
         # the window re-run keeps already, else a window of its own
         self._rows: RowWindow | None = None
         self._own_rows = False
-        if self.model.rejection is not None:
+        if self.model.rejection is not None and self.options.reject_starts:
             self._rows = self._stepper.rows
             if self._rows is None:
                 self._rows = RowWindow(self.model.spec.window)
@@ -75,6 +98,11 @@ class StreamingRecognizer:
     def label(self) -> str | None:
         """The smoothed best label of the last frame (even below the threshold)."""
         return self._decider.label
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold in use (the options', else the model's, else 0.6)."""
+        return self._decider.threshold
 
     @property
     def confidence(self) -> float:
@@ -104,6 +132,25 @@ class StreamingRecognizer:
             LandmarkFormatError: a timestamp that is not finite or does not increase.
         """
         events: list[GestureEvent] = []
+        for answer in self.answers(timestamp, landmarks, visibility, image_size):
+            events += self._decider.update(*answer)
+        self._emit(events)
+        return events
+
+    def answers(
+        self,
+        timestamp: float,
+        landmarks: np.ndarray,
+        visibility: np.ndarray,
+        image_size: tuple[int, int] | None = None,
+    ) -> list[Answer]:
+        """Feed one camera frame's landmarks; the classifier's answers it gives, before
+        any decision (what `push` hands to the `Decider`, one per model row).
+
+        `poseact.train.stream_eval.sweep_stream` runs the network once this way and
+        decides at many thresholds. Arguments and errors as `push`.
+        """
+        out: list[Answer] = []
         rows = self._featurizer.push(timestamp, landmarks, visibility, image_size)
         now = float(timestamp)
         for row in rows:
@@ -117,9 +164,8 @@ class StreamingRecognizer:
                 ratios = self.model.rejection.ratios(self._rows.window(), self._labels)[0]
             # the answer is about the rows the classifier saw: events go among them
             at, end_at = answer_times(now, self._stepper.context, self._fps, self.model.onset)
-            events += self._decider.update(probs, now, at, ratios, end_at)
-        self._emit(events)
-        return events
+            out.append(Answer(probs, now, at, ratios, end_at))
+        return out
 
     def _emit(self, events: list[GestureEvent]) -> None:
         if self.on_event is not None:

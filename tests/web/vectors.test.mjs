@@ -67,7 +67,9 @@ for (const c of vectors("featurizer")) {
 
 for (const c of vectors("decider")) {
   test(`decider: ${c.name}`, () => {
-    const decider = new Decider(c.classes, c.background, c.options, rejectionRule(c.rejection));
+    const decider = new Decider(
+      c.classes, c.background, c.options, rejectionRule(c.rejection), c.threshold ?? null,
+    );
     const close = (a, b) => {
       assert.equal(a.length, b.length);
       a.forEach((e, k) => {

@@ -299,7 +299,7 @@ function showResult() {
   label.textContent = current ?? top ?? "…";
   label.dataset.accepted = current !== null ? "true" : "false";
   const percent = (x) => `${(100 * x).toFixed(0)}%`;
-  const threshold = recognizer.decider.options.threshold;
+  const threshold = recognizer.decider.threshold;
   const rejection = recognizer.decider.rejection;
   let why = "not yet accepted"; // hysteresis (min_frames) or cooldown
   if (rejection !== null && top === rejection.unknown) why = "unlike the clips it knows";

@@ -721,6 +721,14 @@ export class GestureModel {
         `invalid poseact metadata: 'onset' must be null or a positive number of seconds: ${pyRepr(this.onset)}`,
       );
     }
+    // the decision threshold chosen for this model; null: the default (0.6)
+    this.threshold = metadata.threshold ?? null;
+    const t = this.threshold;
+    if (t !== null && !(typeof t === "number" && t > 0 && t <= 1)) {
+      throw new ModelFormatError(
+        `invalid poseact metadata: 'threshold' must be null or a number in (0, 1]: ${pyRepr(t)}`,
+      );
+    }
     this.windowRunner = windowRunner;
     this.streamBytes = streamBytes;
     this.streamSignature = streamSignature;
@@ -1214,9 +1222,13 @@ export function decisionOptions(options = {}) {
 
 /** Python's `DecisionOptions()` defaults (checked against tests/vectors/defaults.json). */
 export const DECISION_DEFAULTS = Object.freeze({
-  smoothing: "ema", ema_alpha: 0.3, majority_frames: 5, threshold: 0.6, min_frames: 3,
-  cooldown: 0.5,
+  smoothing: "ema", ema_alpha: 0.3, majority_frames: 5, threshold: null, min_frames: 3,
+  cooldown: 0.5, reject_starts: false,
 });
+
+/** The decision threshold when neither the options nor the model name one (Python's
+ * `DEFAULT_THRESHOLD`). */
+export const DEFAULT_THRESHOLD = 0.6;
 
 /**
  * Where a gesture is placed by an answer over the last `context` rows up to `now`
@@ -1245,18 +1257,30 @@ export function answerTimes(now, context, fps, onset = null) {
  * `start` and `end` are placed at `at` and `endAt`, among the frames the classifier
  * saw (`answerTimes`, Python's `GestureEvent`), not at the moment the event is reported.
  *
- * With a `RejectionRule`, a smoothed best label whose window lies beyond its class's
+ * With a `RejectionRule` and `options.reject_starts` (Python's
+ * `DecisionOptions.reject_starts`; else the rule is not used), a smoothed best label
+ * whose window lies beyond its class's
  * threshold (its entry of the `ratios` given to `push` above 1) is shown as
  * `rejection.unknown` and never starts an event; the rule judges starts only (an event
  * going on lasts while the network answers it), and a start it let through late is
  * placed where the network's answer began.
  */
 export class Decider {
-  constructor(classes, background = null, options = {}, rejection = null) {
+  /**
+   * @param {string[]} classes labels in probability order.
+   * @param {string|null} [background] the "no gesture" label.
+   * @param {object} [options] `DecisionOptions` (threshold null: the model's).
+   * @param {RejectionRule|null} [rejection] the model's rule.
+   * @param {number|null} [threshold] the model's stored threshold, used when
+   *     `options.threshold` is null (null: `DEFAULT_THRESHOLD`).
+   */
+  constructor(classes, background = null, options = {}, rejection = null, threshold = null) {
     this.classes = classes;
     this.background = background;
-    this.rejection = rejection;
     this.options = decisionOptions(options);
+    // the rule judges starts only when asked (Python's DecisionOptions.reject_starts)
+    this.rejection = this.options.reject_starts ? rejection : null;
+    this.threshold = this.options.threshold ?? threshold ?? DEFAULT_THRESHOLD;
     this.reset();
   }
 
@@ -1346,7 +1370,7 @@ export class Decider {
     const opts = this.options;
     // a gesture starts above the threshold and lasts while it is the best label
     const goingOn = this.current !== null && label === this.current;
-    let accepted = confidence >= opts.threshold || goingOn ? label : null;
+    let accepted = confidence >= this.threshold || goingOn ? label : null;
     const judged = accepted !== this.background;
     if (!judged) accepted = null;
     if (accepted !== this.answer) {
@@ -1427,8 +1451,11 @@ export class StreamingRecognizer {
     this.model = model;
     this.featurizer = new StreamingFeaturizer(model.spec);
     this.stepper = stepper;
-    this.rejection = model.rejection ?? null;
-    this.decider = new Decider(model.classes, model.background, options, this.rejection);
+    this.decider = new Decider(
+      model.classes, model.background, options, model.rejection ?? null, model.threshold ?? null,
+    );
+    // the rule judges starts only when asked (options.reject_starts): null otherwise
+    this.rejection = this.decider.rejection;
     // the rejection rule looks at the last W rows, whichever stepper answers: those the
     // window re-run keeps already, else a window of its own
     this.window = null;
