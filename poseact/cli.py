@@ -170,6 +170,17 @@ def _refuse_own_input(output: str | os.PathLike | None, *inputs: str | os.PathLi
             )
 
 
+def _unit_interval(text: str) -> float:
+    """A number in (0, 1] (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not in (0, 1]")
+    return value
+
+
 def _check_report_dir(report_dir: str | None) -> None:
     """Refuse a --report-dir that is a file before any work is done."""
     if report_dir and Path(report_dir).exists() and not Path(report_dir).is_dir():
@@ -297,7 +308,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         data,
         normalizer=_normalizer_spec(args, data.layout),
         model=options_from_args(args, ModelOptions, prefix="model."),
-        training=options_from_args(args, TrainingOptions, prefix="training.", seed=args.seed),
+        training=options_from_args(
+            args,
+            TrainingOptions,
+            prefix="training.",
+            seed=args.seed,
+            **({"reject_rate": None} if getattr(args, "training.no_reject", False) else {}),
+        ),
         test_fraction=args.test_fraction,
         seed=args.seed,
         output=args.output,
@@ -383,8 +400,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         quantization=args.quantization,
         streaming=not args.no_streaming,
         parity_data=parity,
+        threshold=args.threshold,
     )
     print(report.summary())
+    if args.threshold is not None:
+        print(f"decision threshold {args.threshold:g} stored: live recognition and the page use it")
     return 0 if report.parity_ok else 1
 
 
@@ -392,7 +412,7 @@ def cmd_evaluate_stream(args: argparse.Namespace) -> int:
     from poseact.loading import load_sequence
     from poseact.runtime.decider import DecisionOptions
     from poseact.runtime.model import TFLiteGestureModel
-    from poseact.train.stream_eval import evaluate_stream, read_annotations
+    from poseact.train.stream_eval import evaluate_stream, read_annotations, sweep_stream
 
     model = TFLiteGestureModel(args.model)
     read_annotations(args.annotations, background=model.background)  # fails before extracting
@@ -402,6 +422,15 @@ def cmd_evaluate_stream(args: argparse.Namespace) -> int:
     )
     recording = load_sequence(args.recording, options, cache=False if args.no_cache else None)
     decision = options_from_args(args, DecisionOptions, prefix="decision.")
+    if args.sweep:
+        sweep = sweep_stream(
+            model, recording, args.annotations, options=decision, min_iou=args.min_iou
+        )
+        print(sweep.summary(max_false_alarms=args.max_false_alarms))
+        out = Path(args.report_dir or ".")
+        sweep.save(out)
+        print(f"sweep.json and sweep.png (the curve) written to {out}")
+        return 0
     result = evaluate_stream(
         model, recording, args.annotations, options=decision, min_iou=args.min_iou
     )
@@ -783,6 +812,13 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
         ],
         prefix="training.",
     )
+    group.add_argument(
+        "--no-reject",
+        dest="training.no_reject",
+        action="store_true",
+        help="train a closed-set model: no rejection rule, every clip is answered a class"
+        " (default: a rule calibrated at --reject-rate)",
+    )
     group = parser.add_argument_group(
         "normalizer (unset: chosen from the training clips, see docs/normalizer.md)"
     )
@@ -911,6 +947,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--parity-data",
         default=None,
         help="held-out dataset to check the export against Keras on (default: none)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=_unit_interval,
+        default=None,
+        help="decision threshold stored in the model, used live and by the page unless"
+        " another is given (pick one with `poseact evaluate-stream --sweep`; default: 0.6)",
     )
     _add_format_flag(p)
     _add_extractor_flags(p, layout=False, frame_step=False, datasets=False)
@@ -1042,6 +1085,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recording", help="a video or a landmark file (.npz, .csv)")
     p.add_argument("annotations", help="CSV, one row per gesture: start_s,end_s,label")
     p.add_argument("--report-dir", default=None, help="write report.json and timeline.png here")
+    p.add_argument(
+        "--sweep",
+        action="store_true",
+        help="decide at thresholds 0.30-0.95 instead: print event F1, false alarms/min,"
+        " latency and the SHREC detection rate per threshold, write sweep.json and the"
+        " curve sweep.png (in --report-dir, default: here) and suggest a threshold",
+    )
+    p.add_argument(
+        "--max-false-alarms",
+        type=float,
+        default=1.0,
+        help="with --sweep: the suggested threshold has the best event F1 with at most"
+        " this many false alarms per minute of background (default: 1)",
+    )
     p.add_argument(
         "--min-iou",
         type=float,

@@ -146,11 +146,14 @@ def test_live_never_fires_the_background(trained, testdata_dir):
     assert labels <= {"hello", "iloveyou", "thanks"}
 
 
-def test_evaluate_stream_on_a_real_motion_recording(trained, asl_split, hand_open, tmp_path):
+@pytest.fixture(scope="module")
+def recording(asl_split, hand_open, tmp_path_factory):
+    """(stream, truth, .npz path, annotation CSV): six test signs with real non-sign
+    motion between them."""
     from poseact.train.stream_eval import read_annotations, write_annotations
     from poseact.train.streams import Segment, chain_segments
 
-    model, _ = trained
+    tmp_path = tmp_path_factory.mktemp("recording")
     _, test = asl_split
     rng = np.random.default_rng(0)
     segments = []
@@ -164,12 +167,17 @@ def test_evaluate_stream_on_a_real_motion_recording(trained, asl_split, hand_ope
         )
     stream, truth = chain_segments(segments, source="signs-between-motion")
     assert len(truth) == 6 and all(abs(a.duration - 29 / 30) < 1e-6 for a in truth)
-    recording = stream.save(tmp_path / "stream.npz")
+    path = stream.save(tmp_path / "stream.npz")
     annotations = write_annotations(tmp_path / "truth.csv", truth)
     back = read_annotations(annotations)
     assert [a.label for a in back] == [a.label for a in truth]
     assert [a.start for a in back] == pytest.approx([a.start for a in truth], abs=1e-3)
+    return stream, truth, path, annotations
 
+
+def test_evaluate_stream_on_a_real_motion_recording(trained, recording, tmp_path):
+    model, _ = trained
+    stream, truth, recording, annotations = recording
     result = poseact(
         "evaluate-stream", model, recording, annotations, "--report-dir", tmp_path / "report"
     )
@@ -183,6 +191,8 @@ def test_evaluate_stream_on_a_real_motion_recording(trained, asl_split, hand_ope
     assert report["background_s"] == pytest.approx(stream.duration - sum(a.duration for a in truth))
     png = (tmp_path / "report" / "timeline.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "SHREC: detection rate" in result.stdout
+    assert set(report["shrec"]) >= {"detection_rate", "false_positives_per_gesture", "jaccard"}
     # the API gives the same figures
     from poseact.train.stream_eval import evaluate_stream
 
@@ -201,6 +211,48 @@ def test_evaluate_stream_on_a_real_motion_recording(trained, asl_split, hand_ope
     assert api.detections
     for d in api.detections:
         assert d.reported_at - d.start >= lag - 1e-6
+
+
+def test_sweep_prints_the_curve_and_the_chosen_threshold_travels_in_the_model(
+    trained, recording, tmp_path
+):
+    """`evaluate-stream --sweep` decides at many thresholds from one run of the network
+    (each row as `evaluate_stream` at that threshold), draws the curve; `export
+    --threshold` stores one, which live recognition then uses unless told otherwise."""
+    from poseact.runtime.decider import DecisionOptions
+    from poseact.runtime.model import TFLiteGestureModel
+    from poseact.runtime.recognizer import StreamingRecognizer
+    from poseact.train.stream_eval import evaluate_stream
+
+    model, _ = trained
+    stream, truth, path, annotations = recording
+    result = poseact(
+        "evaluate-stream", model, path, annotations, "--sweep", "--report-dir", tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "threshold  event F1  false alarms/min" in result.stdout
+    assert "<- in use" in result.stdout
+    sweep = json.loads((tmp_path / "sweep.json").read_text())
+    assert sweep["current"] == 0.6 and 0.6 in sweep["thresholds"]
+    assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for t in (0.6, 0.8):
+        row = sweep["reports"][sweep["thresholds"].index(t)]
+        api = evaluate_stream(model, stream, truth, options=DecisionOptions(threshold=t)).report
+        assert (row["matched"], row["detections"]) == (api.num_matched, api.num_detected)
+
+    stored = tmp_path / "stored.tflite"
+    exported = poseact(
+        "export", Path(model).with_suffix(".poseact"), "-o", stored, "--threshold", "0.8"
+    )
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert "decision threshold 0.8 stored" in exported.stdout
+    assert TFLiteGestureModel(stored).threshold == 0.8
+    assert StreamingRecognizer(stored).threshold == 0.8
+    assert StreamingRecognizer(stored, DecisionOptions(threshold=0.5)).threshold == 0.5
+    row = sweep["reports"][sweep["thresholds"].index(0.8)]
+    assert evaluate_stream(stored, stream, truth).report.num_detected == row["detections"]
+    bad = poseact("export", Path(model).with_suffix(".poseact"), "-o", stored, "--threshold", "2")
+    assert bad.returncode == 2 and "is not in (0, 1]" in bad.stderr
 
 
 def test_bad_annotations_are_one_line_before_any_video_is_read(trained, testdata_dir, tmp_path):
@@ -301,3 +353,69 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
     assert live == by_hand
     assert live_shown == shown
     assert "unknown" in shown  # the rule turned answers away
+
+
+# ---------------------------------------------------------------------- the default rule
+@pytest.fixture(scope="module")
+def signs_only(asl_split, tmp_path_factory) -> Path:
+    """A model of the three ASL signs alone (no background class), trained with
+    `poseact train DIR` and no rejection flag: the default rule is in it."""
+    root = tmp_path_factory.mktemp("three_signs")
+    train, _ = asl_split
+    train.to_folder(root / "signs")
+    model = root / "signs.poseact"
+    result = poseact(
+        "train", root / "signs", "-o", model, "--layout", LAYOUT, "--epochs", "25",
+        "--test-fraction", "0", "--no-cache",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rejection: answers 'unknown'" in result.stdout
+    exported = poseact("export", model, "-o", root / "signs.tflite", "--quantization", "int8")
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    return root / "signs.tflite"
+
+
+@pytest.mark.parametrize("video", ["person_thumb_up.mp4", "hand_open.mp4"])
+def test_the_default_rule_answers_a_sign_it_never_saw_unknown(signs_only, testdata_dir, video):
+    """Real videos of no ASL sign (a thumbs-up, an open hand): without the rule the
+    three-sign model could only name one of its signs; with the default rule it says unknown."""
+    from poseact.runtime.model import TFLiteGestureModel
+
+    result = poseact("predict", signs_only, testdata_dir / video, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    [answer] = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert answer["label"] == "unknown", answer
+    model = TFLiteGestureModel(signs_only)
+    assert model.background is None and set(model.rejection.thresholds) == set(model.classes_)
+
+
+def test_the_default_rule_keeps_the_known_signs(signs_only, asl_split):
+    """Real recordings of the signs it was taught (the held-out test split): the default
+    rule turns away at most one point more than the closed-set answers get wrong."""
+    from poseact.runtime.model import TFLiteGestureModel
+
+    _, test = asl_split
+    model = TFLiteGestureModel(signs_only)
+    truth = np.array(test.labels)
+    closed = np.mean(model.predict(test.sequences, reject=False) == truth)
+    open_set = np.mean(model.predict(test.sequences) == truth)
+    assert closed >= 0.9
+    assert closed - open_set <= 0.01 + 1e-9, (closed, open_set)
+
+
+def test_the_default_rule_costs_at_most_its_budget_in_the_file(signs_only, tmp_path):
+    """The rule's references are one byte per number: the int8 model with the rule is at
+    most `REFERENCE_BUDGET` bytes and a little JSON larger than without it."""
+    from poseact.deploy.export import export_tflite
+    from poseact.runtime.model_file import read_model_metadata
+    from poseact.runtime.rejection import REFERENCE_BUDGET
+    from poseact.train.classifier import GestureClassifier
+
+    meta = read_model_metadata(signs_only)
+    references = meta["rejection"]["references"]
+    assert {r["dtype"] for r in references.values()} == {"int8"}
+    assert sum(r["shape"][0] * r["shape"][1] for r in references.values()) <= REFERENCE_BUDGET
+    closed = GestureClassifier.load(signs_only.with_suffix(".poseact"))
+    closed.rejection_ = None
+    report = export_tflite(closed, tmp_path / "closed.tflite", quantization="int8")
+    assert signs_only.stat().st_size - report.size_bytes <= REFERENCE_BUDGET + 4096

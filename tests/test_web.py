@@ -501,37 +501,50 @@ def _python_decisions(model, options, background, probs_and_times):
     return out
 
 
-def test_the_page_reads_the_onset_and_refuses_a_bad_one_in_one_line(browser_page, tmp_path):
-    """`GestureModel.load` takes the model's onset (where events are placed) and refuses
-    a malformed one as Python does, freeing the network it had compiled."""
+@pytest.mark.parametrize(
+    ("field", "good", "bad", "rule"),
+    [
+        ("onset", 0.25, -0.5, "a positive number of seconds"),
+        ("threshold", 0.7, 1.5, "a number in (0, 1]"),
+    ],
+)
+def test_the_page_reads_onset_and_threshold_and_refuses_bad_ones_in_one_line(
+    browser_page, tmp_path, field, good, bad, rule
+):
+    """`GestureModel.load` takes the model's onset (where events are placed) and its
+    stored decision threshold, and refuses a malformed one as Python does, freeing the
+    network it had compiled; the page's recognizer decides at the stored threshold."""
     from test_bad_input_models import with_metadata
 
     model_path = browser_page.model.path
     results = []
-    for onset in (0.25, -0.5):
-        edited = with_metadata(model_path, tmp_path / f"onset{onset}.tflite", onset=onset)
+    for value in (good, bad):
+        edited = with_metadata(model_path, tmp_path / f"{field}{value}.tflite", **{field: value})
         results.append(
             browser_page.page.evaluate(
-                """async (bytes) => {
+                """async ([bytes, field]) => {
                   const m = await import('./poseact.js');
                   try {
                     const model = await m.GestureModel.load(
                       Uint8Array.from(bytes), poseactApp.model.litert, 'wasm');
-                    return {onset: model.onset};
+                    const decider = new m.Decider(
+                      model.classes, model.background, {}, model.rejection, model.threshold);
+                    return {value: model[field], threshold: decider.threshold};
                   } catch (error) {
                     return {error: `${error.name}: ${error.message}`};
                   }
                 }""",
-                list(edited.read_bytes()),
+                [list(edited.read_bytes()), field],
             )
         )
-    assert results[0] == {"onset": 0.25}
+    assert results[0]["value"] == good
+    assert results[0]["threshold"] == (good if field == "threshold" else 0.6)
     assert results[1] == {
-        "error": "ModelFormatError: invalid poseact metadata: 'onset' must be null or a"
-        " positive number of seconds: -0.5"
+        "error": f"ModelFormatError: invalid poseact metadata: '{field}' must be null or"
+        f" {rule}: {bad}"
     }
-    with pytest.raises(ModelFormatError, match="'onset' must be null .*: -0.5"):
-        TFLiteGestureModel(tmp_path / "onset-0.5.tflite")
+    with pytest.raises(ModelFormatError, match=f"'{field}' must be null .*: {bad}"):
+        TFLiteGestureModel(tmp_path / f"{field}{bad}.tflite")
 
 
 def test_js_decisions_match_the_python_recognizer(browser_page, recording):

@@ -52,11 +52,12 @@ UNKNOWN = "unknown"
 RULE = "nearest_clip"
 #: Reference descriptors kept in a model, in numbers (references × 2F). Each number is
 #: stored as one byte (int8, with a float32 scale per reference; see `RejectionRule`), so
-#: the rule adds about 24 KB to a model file: with 6 gestures of pose landmarks,
-#: velocities and joint angles (2F = 416) 9 references per class, with fewer classes or
-#: features more. Every class keeps at least `MIN_REFERENCES` (when it has them).
-REFERENCE_BUDGET = 24576
-MIN_REFERENCES = 8
+#: the rule adds about 12 KB to a model file, keeping the int8 default model within
+#: 100 KB: with 6 gestures of pose landmarks, velocities and joint angles (2F = 416) 4
+#: references per class, with fewer classes or features more (3 ASL signs of pose
+#: landmarks: 9). Every class keeps at least `MIN_REFERENCES` (when it has them).
+REFERENCE_BUDGET = 12288
+MIN_REFERENCES = 4
 #: Added to each descriptor dimension's spread (features are standardized or in body
 #: units), so a feature that never varied in training cannot divide by zero.
 SCALE_FLOOR = 1e-3
