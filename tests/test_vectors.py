@@ -308,6 +308,15 @@ def build_vectors() -> dict[str, object]:
             threshold=0.7,
         ),
         _decider_case(
+            "a model's rule with the default decisions: starts are not judged (reject_starts"
+            " off), the answers are the network's",
+            ["none", "wave", "clap"],
+            "none",
+            DecisionOptions(),
+            2,
+            _rejection_case()[0],
+        ),
+        _decider_case(
             "onset 0.3 s: gestures begin 9 rows back and end 21 rows back",
             ["none", "wave", "clap"],
             "none",
@@ -426,7 +435,21 @@ def test_vectors_exercise_what_they_claim(vectors):
     assert "unknown" not in fired and fired  # rejected answers never fire
     # with an onset, a gesture that ends ends earlier among the frames than one that
     # begins begins, so events of the same answers are shorter and never overlap
-    onset = vectors["decider"][3]
+    # the same answers and ratios with reject_starts off: the network's events, no unknown
+    default = vectors["decider"][3]
+    assert all(a["probs"] == b["probs"] for a, b in zip(rejecting["steps"], default["steps"]))
+    assert "unknown" not in {step["label"] for step in default["steps"]}
+
+    plain = Decider(default["classes"], default["background"], DecisionOptions())
+    events = [
+        dataclasses.asdict(e)
+        for step in default["steps"]
+        for e in plain.update(np.array(step["probs"], np.float32), step["t"], step["at"],
+                              None, step["end_at"])
+    ]  # fmt: skip
+    assert events == [e for step in default["steps"] for e in step["events"]]
+    assert events != [e for step in rejecting["steps"] for e in step["events"]]
+    onset = vectors["decider"][4]
     ended = [e for step in onset["steps"] for e in step["events"] if e["end"] is not None]
     ends = {s["end_at"] for s in onset["steps"]}
     assert ended and all(e["end"] in ends or e["end"] == e["start"] for e in ended)
