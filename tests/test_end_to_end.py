@@ -44,6 +44,6 @@ def test_astronaut_video_through_every_stage(tmp_path, synthetic_model):
         assert np.all(np.isfinite(features))
         tflite_probs = model.predict_proba([sequence])[0]
         label = model.predict([sequence])[0]
-    assert label in clf.classes_
+    assert label in {*clf.classes_, "unknown"}  # the default rejection rule may refuse it
     assert np.isclose(tflite_probs.sum(), 1.0, atol=1e-4)
     assert np.argmax(tflite_probs) == np.argmax(keras_probs)

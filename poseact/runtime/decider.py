@@ -31,9 +31,8 @@ class DecisionOptions:
         majority_frames: frames in the majority vote.
         threshold: minimum smoothed confidence to start a non-background label; a
             gesture going on lasts while it stays the best label (its probability
-            may dip below the threshold in the middle of a sign). None: the model's
-            stored threshold (`export_tflite(threshold=...)`, `poseact export
-            --threshold`), else `DEFAULT_THRESHOLD` (0.6).
+            may dip below the threshold in the middle of a sign). None: the
+            threshold stored in the model (`poseact export --threshold`), else 0.6.
         min_frames: frames a new label must persist before it is accepted (hysteresis).
         cooldown: seconds after an event ends during which the same label cannot fire.
         reject_starts: let the model's rejection rule judge starts: a label whose

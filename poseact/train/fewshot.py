@@ -193,9 +193,10 @@ def fine_tune(
 
 
 def _keeping_rejection(training: TrainingOptions, rule) -> TrainingOptions:
-    """`training`, calibrating a rejection rule at the rate of the model's own `rule`
-    when the recipe asks for none (a model that rejected keeps rejecting)."""
-    if rule is None or training.reject_rate is not None:
+    """`training`, calibrating a rejection rule at the rate of the model's own `rule` (a
+    model that rejected keeps rejecting as it did; the recipe's rate, on by default,
+    applies to a model without one)."""
+    if rule is None:
         return training
     return dataclasses.replace(training, reject_rate=rule.false_reject)
 
