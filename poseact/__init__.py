@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "ModelAssetError": "poseact.core.errors",
     "NotFittedError": "poseact.train.classifier",
     "WriteError": "poseact.core.errors",
+    "OutputRefused": "poseact.core.errors",
     # extract
     "resolve_model": "poseact.extract.assets",
     "ExtractorOptions": "poseact.extract.options",
@@ -152,6 +153,7 @@ if TYPE_CHECKING:  # pragma: no cover
         ModelAssetError,
         ModelFormatError,
         NoPoseDetected,
+        OutputRefused,
         PoseactError,
         UnknownLabelError,
         VideoReadError,
