@@ -8,8 +8,6 @@ import os
 import zipfile
 from pathlib import Path
 
-import numpy as np
-
 from poseact.core.errors import DatasetError, LandmarkFormatError, ModelFormatError
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import VIDEO_SUFFIXES, Dataset, read_landmark_csv
@@ -57,8 +55,9 @@ def load_default_dataset() -> Dataset:
 
 def _is_dataset_npz(path: Path) -> bool:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return "header" in data.files and "offsets" in data.files
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+        return {"header.npy", "offsets.npy"} <= names
     except Exception:
         return False
 
@@ -98,8 +97,8 @@ def detect_format(path: str | os.PathLike) -> str:
     suffix = path.suffix.lower()
     if suffix == ".npz":
         try:
-            with np.load(path, allow_pickle=False) as data:
-                keys = set(data.files)
+            with zipfile.ZipFile(path) as zf:
+                keys = {n[:-4] if n.endswith(".npy") else n for n in zf.namelist()}
         except Exception as exc:
             raise DatasetError(
                 f"{path} is not a readable .npz ({type(exc).__name__}: {exc})"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from poseact.core.archives import ArchiveLimitError, load_npz
 from poseact.core.atomic import atomic_path
 from poseact.core.errors import LandmarkFormatError
 from poseact.core.layouts import get_layout
@@ -258,26 +259,28 @@ class LandmarkSequence:
         """
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                files = set(data.files)
-                missing = {"timestamps", "landmarks", "visibility", "layout"} - files
-                if missing:
-                    raise LandmarkFormatError(
-                        f"{path} is not a poseact landmark file (missing {sorted(missing)})"
-                    )
-                fields = {
-                    "timestamps": data["timestamps"],
-                    "landmarks": data["landmarks"],
-                    "visibility": data["visibility"],
-                    "layout": str(data["layout"]),
-                    "image_size": tuple(int(v) for v in data["image_size"])
-                    if "image_size" in files
-                    else None,
-                    "world": data["world"] if "world" in files else None,
-                    "subject": str(data["subject"]) if "subject" in files else None,
-                }
+            data = load_npz(path)
+            files = set(data)
+            missing = {"timestamps", "landmarks", "visibility", "layout"} - files
+            if missing:
+                raise LandmarkFormatError(
+                    f"{path} is not a poseact landmark file (missing {sorted(missing)})"
+                )
+            fields = {
+                "timestamps": data["timestamps"],
+                "landmarks": data["landmarks"],
+                "visibility": data["visibility"],
+                "layout": str(data["layout"]),
+                "image_size": tuple(int(v) for v in data["image_size"])
+                if "image_size" in files
+                else None,
+                "world": data["world"] if "world" in files else None,
+                "subject": str(data["subject"]) if "subject" in files else None,
+            }
         except LandmarkFormatError:
             raise
+        except ArchiveLimitError as exc:
+            raise LandmarkFormatError(str(exc)) from None
         except FileNotFoundError:
             raise LandmarkFormatError(f"{path}: no such landmark file") from None
         except Exception as exc:  # zipfile, pickle and numpy errors for corrupt files

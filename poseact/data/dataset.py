@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from poseact.core.archives import ArchiveLimitError, load_npz
 from poseact.core.atomic import atomic_path, is_temp_file
 from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
 from poseact.core.layouts import LAYOUTS, get_layout
@@ -470,26 +471,28 @@ class Dataset:
         """
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                if "header" not in data.files and {"timestamps", "landmarks"} <= set(data.files):
-                    raise DatasetError(
-                        f"{path} is a landmark clip, not a dataset: give the dataset's folder"
-                        " (root/<label>/<clip>), or a file written by Dataset.save"
-                    )
-                header = json.loads(str(data["header"]))
-                if header.get("format") != _DATASET_FORMAT:
-                    raise DatasetError(f"{path} is not a poseact dataset file")
-                offsets = data["offsets"]
-                timestamps = data["timestamps"]
-                landmarks = data["landmarks"].astype(np.float32)
-                visibility = data["visibility"].astype(np.float32)
-                labels = [str(v) for v in data["labels"]]
-                groups = [str(v) for v in data["groups"]]
-                sizes = data["image_sizes"]
-                if not all(isinstance(a, np.ndarray) for a in (offsets, timestamps, sizes)):
-                    raise DatasetError(f"{path}: damaged dataset file (a member is not an array)")
+            data = load_npz(path)
+            if "header" not in data and {"timestamps", "landmarks"} <= set(data):
+                raise DatasetError(
+                    f"{path} is a landmark clip, not a dataset: give the dataset's folder"
+                    " (root/<label>/<clip>), or a file written by Dataset.save"
+                )
+            header = json.loads(str(data["header"]))
+            if header.get("format") != _DATASET_FORMAT:
+                raise DatasetError(f"{path} is not a poseact dataset file")
+            offsets = data["offsets"]
+            timestamps = data["timestamps"]
+            landmarks = data["landmarks"].astype(np.float32)
+            visibility = data["visibility"].astype(np.float32)
+            labels = [str(v) for v in data["labels"]]
+            groups = [str(v) for v in data["groups"]]
+            sizes = data["image_sizes"]
+            if not all(isinstance(a, np.ndarray) for a in (offsets, timestamps, sizes)):
+                raise DatasetError(f"{path}: damaged dataset file (a member is not an array)")
         except DatasetError:
             raise
+        except ArchiveLimitError as exc:
+            raise DatasetError(str(exc)) from None
         except FileNotFoundError:
             raise DatasetError(f"dataset file {path} does not exist") from None
         except PermissionError:

@@ -24,13 +24,14 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import pickle
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from poseact.core.archives import ArchiveLimitError, load_npz, safe_pickle_load
 from poseact.core.errors import DatasetError, LandmarkFormatError
 from poseact.core.layouts import POSE_LANDMARK_NAMES, get_layout
 from poseact.core.sequence import LandmarkSequence
@@ -422,12 +423,14 @@ def read_holistic_npz(
     """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            pose, hands = data["pose"], data["hands"]
-            labels, classes = data["labels"], [str(c) for c in data["classes"]]
+        data = load_npz(path)
+        pose, hands = data["pose"], data["hands"]
+        labels, classes = data["labels"], [str(c) for c in data["classes"]]
+    except ArchiveLimitError as exc:
+        raise DatasetError(str(exc)) from None
     except FileNotFoundError:
         raise DatasetError(f"holistic file {path} does not exist") from None
-    except (KeyError, ValueError, OSError) as exc:
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
         raise DatasetError(
             f"{path} is not a holistic .npz (needs pose, hands, labels, classes): {exc}"
         ) from None
@@ -535,7 +538,8 @@ def read_pyskl_pickle(
     (height, width), `keypoint` (M persons, T, 17, 2) in pixels and optionally
     `keypoint_score` (M, T, 17). The most confident person of each clip is kept.
 
-    Pickles can run code when loaded: open only files from sources you trust.
+    The pickle is read by a restricted unpickler (`core.archives.SafeUnpickler`) that
+    builds only plain containers and numpy arrays: a crafted file cannot run code.
 
     Args:
         path: the `.pkl` file.
@@ -554,7 +558,7 @@ def read_pyskl_pickle(
     path = Path(path)
     try:
         with open(path, "rb") as handle:
-            content = pickle.load(handle)  # noqa: S301 - documented: trusted files only
+            content = safe_pickle_load(handle)
     except FileNotFoundError:
         raise DatasetError(f"skeleton file {path} does not exist") from None
     except Exception as exc:
@@ -627,8 +631,8 @@ def read_public_dataset(path: str | os.PathLike, **options) -> Dataset:
     if path.is_file() and suffix in (".pkl", ".pickle"):
         return read_pyskl_pickle(path, **options)
     if path.is_file() and suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
+        with zipfile.ZipFile(path) as zf:
+            keys = {n[:-4] if n.endswith(".npy") else n for n in zf.namelist()}
         if {"pose", "hands", "labels", "classes"} <= keys:
             return read_holistic_npz(path, **options)
     if path.is_dir() and next(path.glob("*/*/*.npy"), None) is not None:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from poseact.core.archives import ArchiveLimitError, check_image
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.assets import resolve_model
@@ -509,6 +510,10 @@ def _read_image(path: str | os.PathLike) -> np.ndarray:
         raise VideoReadError(f"cannot read image file {name}: permission denied") from None
     if data.size == 0:
         raise VideoReadError(f"image file {name} is empty (0 bytes)")
+    try:
+        check_image(data[: 1 << 16].tobytes(), name)
+    except ArchiveLimitError as exc:
+        raise VideoReadError(str(exc)) from None
     cv2 = _cv2()
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:

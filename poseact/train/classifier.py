@@ -34,6 +34,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
+from poseact.core.archives import ArchiveLimitError, check_npz, load_npy_bytes, load_npz
 from poseact.core.atomic import atomic_path, write_error
 from poseact.core.choices import ARCHITECTURES, INPUT_STREAMS
 from poseact.core.errors import (
@@ -394,16 +395,22 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 where = str(path)
                 meta = json.loads(read_member(zf, "poseact.json", where))
                 keras_bytes = read_member(zf, "model.keras", where, _MAX_KERAS_BYTES)
-                representative = np.load(io.BytesIO(read_member(zf, "representative.npy", where)))
+                with zipfile.ZipFile(io.BytesIO(keras_bytes)) as keras_zip:
+                    check_npz(keras_zip, f"{where}: model.keras", member_limit=_MAX_KERAS_BYTES)
+                representative = load_npy_bytes(
+                    read_member(zf, "representative.npy", where), f"{where}: representative.npy"
+                )
                 rehearsal = None
                 if "rehearsal.npz" in zf.namelist():
                     member = read_member(zf, "rehearsal.npz", where)
-                    with np.load(io.BytesIO(member)) as memory:
-                        rehearsal = (memory["positions"].astype(np.float32), memory["labels"])
+                    memory = load_npz(io.BytesIO(member), f"{where}: rehearsal.npz")
+                    rehearsal = (memory["positions"].astype(np.float32), memory["labels"])
         except FileNotFoundError:
             raise ModelFormatError(f"model file {path} does not exist") from None
         except ModelFormatError:
             raise
+        except ArchiveLimitError as exc:
+            raise ModelFormatError(str(exc)) from None
         except Exception as exc:  # zipfile, zlib, json and numpy errors of a corrupt file
             raise ModelFormatError(
                 f"{path} is not a poseact classifier file ({type(exc).__name__}: {exc})"
