@@ -29,6 +29,7 @@ import numpy as np
 from poseact.core.archives import ArchiveLimitError, load_npz
 from poseact.core.atomic import atomic_path, is_temp_file
 from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
+from poseact.core.labels import label_problem, normalize_label, printable
 from poseact.core.layouts import LAYOUTS, get_layout
 from poseact.core.sequence import LandmarkSequence
 
@@ -65,7 +66,7 @@ class Dataset:
 
     def __post_init__(self) -> None:
         seqs = tuple(self.sequences)
-        labels = tuple(str(label) for label in self.labels)
+        labels = tuple(normalize_label(str(label)) for label in self.labels)
         where = f" {self.name}" if self.name else ""
         if len(seqs) != len(labels):
             raise DatasetError(f"dataset{where} has {len(seqs)} sequences but {len(labels)} labels")
@@ -91,16 +92,28 @@ class Dataset:
         )
         if len(groups) != len(seqs):
             raise DatasetError(f"dataset{where} has {len(seqs)} sequences but {len(groups)} groups")
-        classes = tuple(sorted(set(self.classes) | set(labels)))
-        if self.background is not None and self.background not in classes:
-            classes = tuple(sorted(set(classes) | {self.background}))
+        background = None if self.background is None else normalize_label(str(self.background))
+        classes = tuple(sorted({normalize_label(str(c)) for c in self.classes} | set(labels)))
+        if background is not None and background not in classes:
+            classes = tuple(sorted(set(classes) | {background}))
         for label in classes:
             if not label.strip():
                 raise DatasetError(f"dataset{where} has an empty label name")
+            problem = label_problem(label)
+            if problem:
+                example = next(
+                    (seq.source for seq, lab in zip(seqs, labels) if lab == label and seq.source),
+                    None,
+                )
+                raise DatasetError(
+                    f"dataset{where}: label {printable(label)!r} cannot be a class name"
+                    f" ({problem}){f'; e.g. {printable(example)}' if example else ''}; rename it"
+                )
         object.__setattr__(self, "sequences", seqs)
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "groups", groups)
         object.__setattr__(self, "classes", classes)
+        object.__setattr__(self, "background", background)
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from poseact.core.errors import LandmarkFormatError, ModelFormatError
+from poseact.core.labels import label_problem, normalize_label, printable
 from poseact.core.layouts import layout_from_dict, register_layout
 from poseact.runtime.rejection import RejectionRule
 
@@ -170,6 +171,12 @@ def check_labels(classes: Any, background: Any, where: str) -> tuple[tuple[str, 
         raise _fail(where, f"'classes' must be a non-empty list, got {classes!r:.80}")
     if not all(isinstance(c, str) and c for c in classes):
         raise _fail(where, f"'classes' must hold non-empty strings, got {classes!r:.80}")
+    for c in classes:
+        problem = label_problem(c)
+        if problem:
+            raise _fail(where, f"class name {printable(c)!r} is refused ({problem})")
+    if [normalize_label(c) for c in classes] != classes:
+        raise _fail(where, "class names are not in Unicode NFC form; export the model again")
     duplicates = sorted({c for c in classes if classes.count(c) > 1})
     if duplicates:
         raise _fail(where, f"duplicate classes {duplicates}")

@@ -21,6 +21,7 @@ import numpy as np
 
 from poseact.core.atomic import atomic_write_bytes, atomic_write_text, write_error
 from poseact.core.errors import UnknownLabelError, WriteError
+from poseact.core.labels import csv_cell
 from poseact.data.dataset import Dataset
 
 __all__ = ["ClipResult", "EvaluationReport", "evaluate"]
@@ -219,9 +220,9 @@ class EvaluationReport:
         """The confusion matrix as CSV (labels quoted when they hold commas or quotes)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["true\\predicted", *self.classes])
+        writer.writerow(["true\\predicted", *(csv_cell(c) for c in self.classes)])
         for c, row in zip(self.classes, self.confusion):
-            writer.writerow([c, *(int(v) for v in row)])
+            writer.writerow([csv_cell(c), *(int(v) for v in row)])
         return buffer.getvalue()
 
 
