@@ -171,7 +171,7 @@ def atomic_dir(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path
             if not target.exists():
                 os.rename(tmp, target)
                 return
-            foreign = user_files(target)
+            foreign = [f for f in user_files(target) if not _same_content(target, f, written)]
             clashes = sorted(f for f in foreign if _clashes(f, written))
             if clashes and not force:
                 shown = ", ".join(clashes[:3]) + (
@@ -193,6 +193,17 @@ def atomic_dir(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path
             raise write_error(target, exc) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _same_content(folder: Path, rel: str, written: dict[str, str]) -> bool:
+    """True when the user's file `rel` holds exactly what poseact writes there (e.g.
+    the model file the site is built from, already in the folder): nothing is lost."""
+    if rel not in written:
+        return False
+    try:
+        return (folder / rel).is_file() and sha256_file(folder / rel) == written[rel]
+    except OSError:
+        return False
 
 
 def _clashes(rel: str, written: dict[str, str]) -> bool:

@@ -155,7 +155,7 @@ def export_tflite(
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
-    classifier._check_fitted()
+    classifier.check_finite()
     architecture = classifier._model_options().architecture
     spec = classifier.normalizer_.spec
     parity = (

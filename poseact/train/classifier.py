@@ -142,6 +142,23 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 "this GestureClassifier is not fitted yet; call fit() or load() first"
             )
 
+    def check_finite(self) -> None:
+        """Refuse a network with NaN or inf weights (a diverged training run): such a
+        model answers NaN probabilities, so it is never saved or exported.
+
+        Raises:
+            ModelFormatError: some weight is not finite; the message names the layer.
+        """
+        self._check_fitted()
+        for layer in self.model_.layers:
+            for weight in layer.weights:
+                if not np.all(np.isfinite(np.asarray(weight))):
+                    raise ModelFormatError(
+                        f"training diverged: layer {layer.name!r} has NaN or inf weights, so"
+                        " the model answers nothing but NaN; nothing was saved (lower"
+                        " the learning rate, or check the data)"
+                    )
+
     def _model_options(self) -> ModelOptions:
         """The fitted model's options (with "auto" resolved), else the requested ones."""
         return getattr(self, "model_options_", None) or self.model or ModelOptions()
@@ -299,6 +316,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             self.training_seconds_,
             len(history["loss"]),
         )
+        self.check_finite()
         return self
 
     # ------------------------------------------------------------------ predict
@@ -349,8 +367,13 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         }
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the fitted classifier to one file (a zip: Keras model + JSON), atomically."""
-        self._check_fitted()
+        """Write the fitted classifier to one file (a zip: Keras model + JSON), atomically.
+
+        Raises:
+            ModelFormatError: the network has non-finite weights (`check_finite`).
+            WriteError: the file cannot be written.
+        """
+        self.check_finite()
         path = Path(path)
         try:
             with tempfile.TemporaryDirectory() as tmp:
