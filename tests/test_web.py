@@ -671,11 +671,19 @@ def test_page_loads_its_packages_from_a_cdn(browser_page, asl_tflite, tmp_path):
     cross-origin: here a second local server with CORS headers stands in for jsDelivr."""
     import functools
     import threading
-    from http.server import ThreadingHTTPServer
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-    from poseact.deploy.web import _QuietHandler
+    class CorsHandler(SimpleHTTPRequestHandler):  # a plain static CDN
+        extensions_map = {
+            **SimpleHTTPRequestHandler.extensions_map,
+            ".js": "text/javascript",
+            ".mjs": "text/javascript",
+            ".wasm": "application/wasm",
+        }
 
-    class CorsHandler(_QuietHandler):
+        def log_message(self, *args) -> None:
+            pass
+
         def end_headers(self) -> None:
             self.send_header("Access-Control-Allow-Origin", "*")
             super().end_headers()
