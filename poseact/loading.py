@@ -8,6 +8,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from poseact.core.archives import special_file_problem
 from poseact.core.errors import DatasetError, LandmarkFormatError, ModelFormatError
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import VIDEO_SUFFIXES, Dataset, read_landmark_csv
@@ -86,6 +87,9 @@ def detect_format(path: str | os.PathLike) -> str:
             message names the formats and `--format`.
     """
     path = Path(path)
+    problem = special_file_problem(path)
+    if problem:
+        raise DatasetError(f"dataset {path} {problem}")
     if path.is_dir():
         if next(path.glob("*/*/*.npy"), None) is not None:
             return "holistic-folder"
@@ -209,6 +213,9 @@ def load_sequence(path: str | os.PathLike, options=None, *, cache=None) -> Landm
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    problem = special_file_problem(path)
+    if problem:
+        raise LandmarkFormatError(f"input {path} {problem}")
     if suffix == ".npz":
         return LandmarkSequence.load(path)
     if suffix == ".csv":
@@ -235,6 +242,9 @@ def load_model(path: str | os.PathLike):
         ModelFormatError: missing file or not a poseact model.
     """
     path = Path(path)
+    problem = special_file_problem(path)
+    if problem:
+        raise ModelFormatError(f"model file {path} {problem}")
     if not path.is_file():
         raise ModelFormatError(f"model file {path} does not exist")
     with open(path, "rb") as handle:

@@ -117,13 +117,13 @@ class VideoWriter:
             raise WriteError(f"no frames to write to {self.path}")
         self._writer.release()
         self._writer = None
-        cv2 = _cv2()
-        check = cv2.VideoCapture(str(self._tmp))
-        readable = check.isOpened() and check.read()[0]
-        check.release()
-        if not readable:
+        from poseact.extract.sources import check_written_video
+
+        try:  # every frame decodes again, or a full disk is named as such
+            check_written_video(self._tmp, self.frames, self.path)
+        except WriteError:
             self.discard()
-            raise WriteError(f"{self.path}: the written video does not open again")
+            raise
         self._stack.close()  # renames the temp file onto path
         return self.path
 

@@ -30,6 +30,9 @@ __all__ = [
     "RATIO_FREE_BYTES",
     "MAX_IMAGE_PIXELS",
     "ArchiveLimitError",
+    "NotARegularFile",
+    "special_file_problem",
+    "check_regular_input",
     "load_npz",
     "load_npy_bytes",
     "check_npz",
@@ -55,7 +58,43 @@ MAX_IMAGE_PIXELS = 100_000_000
 
 
 class ArchiveLimitError(PoseactError, ValueError):
-    """An archive member or image larger than poseact reads (a decompression bomb)."""
+    """An input poseact refuses to read: an archive member or image larger than poseact
+    reads (a decompression bomb), a crafted header, or not a regular file."""
+
+
+class NotARegularFile(ArchiveLimitError):
+    """An input that is a FIFO, a device or a socket (reading it could block forever
+    or never end)."""
+
+
+def special_file_problem(path: str | os.PathLike) -> str | None:
+    """Why `path` is not a regular file to read ("is a FIFO (named pipe) ..."), or
+    None for a regular file, a folder, or a path that does not exist."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return (
+                f"is {kind}, not a regular file: poseact reads files (a pipe or device could"
+                " block forever or never end); save the data to a file first"
+            )
+    return None
+
+
+def check_regular_input(path: str | os.PathLike) -> None:
+    """Raise `NotARegularFile` ("PATH is a FIFO ...") for a FIFO, device or socket."""
+    problem = special_file_problem(path)
+    if problem:
+        raise NotARegularFile(f"{os.fspath(path)} {problem}")
 
 
 def check_npz(
@@ -146,8 +185,10 @@ def load_npz(
         ValueError, zipfile.BadZipFile, OSError: a damaged file (callers wrap these).
     """
     where = where or (os.fspath(source) if isinstance(source, (str, os.PathLike)) else "archive")
-    if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
-        raise IsADirectoryError(f"{source} is a folder")
+    if isinstance(source, (str, os.PathLike)):
+        check_regular_input(source)
+        if Path(source).is_dir():
+            raise IsADirectoryError(f"{source} is a folder")
     with zipfile.ZipFile(source) as zf:
         check_npz(zf, where, member_limit=member_limit, total_limit=total_limit)
         out = {}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from poseact.core.archives import ArchiveLimitError, load_npz
+from poseact.core.archives import ArchiveLimitError, load_npz, special_file_problem
 from poseact.core.atomic import atomic_path, is_temp_file
 from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
 from poseact.core.labels import label_problem, normalize_label, printable
@@ -600,6 +600,9 @@ def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
         LandmarkFormatError: unreadable file, unknown columns or bad numbers.
     """
     path = Path(path)
+    problem = special_file_problem(path)
+    if problem:
+        raise LandmarkFormatError(f"landmark file {path} {problem}")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle) if row]  # blank lines skipped

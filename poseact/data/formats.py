@@ -31,7 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from poseact.core.archives import ArchiveLimitError, load_npz, safe_pickle_load
+from poseact.core.archives import (
+    ArchiveLimitError,
+    load_npz,
+    safe_pickle_load,
+    special_file_problem,
+)
 from poseact.core.errors import DatasetError, LandmarkFormatError
 from poseact.core.layouts import POSE_LANDMARK_NAMES, get_layout
 from poseact.core.sequence import LandmarkSequence
@@ -556,6 +561,8 @@ def read_pyskl_pickle(
             skeletons, which have no meaningful 33-point mapping here).
     """
     path = Path(path)
+    if special_file_problem(path):
+        raise DatasetError(f"skeleton file {path} {special_file_problem(path)}")
     try:
         with open(path, "rb") as handle:
             content = safe_pickle_load(handle)

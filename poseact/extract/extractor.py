@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from poseact.core.archives import ArchiveLimitError, check_image
+from poseact.core.archives import ArchiveLimitError, check_image, special_file_problem
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.assets import resolve_model
@@ -500,6 +500,9 @@ def _check_complete(source: VideoFileSource, frames: int) -> None:
 def _read_image(path: str | os.PathLike) -> np.ndarray:
     name = os.fspath(path)
     file = Path(name)
+    problem = special_file_problem(file)
+    if problem:
+        raise VideoReadError(f"image file {name} {problem}")
     if not file.is_file():
         raise VideoReadError(
             f"image file {name} not found" if not file.exists() else f"{name} is not a file"

@@ -44,6 +44,7 @@ from poseact.core.errors import (
     UnknownLabelError,
     WriteError,
 )
+from poseact.core.labels import printable
 from poseact.core.layouts import get_layout, layout_from_dict, register_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
@@ -51,7 +52,7 @@ from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.runtime.model_file import check_labels as check_model_labels
-from poseact.runtime.model_file import read_member
+from poseact.runtime.model_file import is_tflite, read_member
 from poseact.runtime.rejection import RejectionRule, calibrate_rejection
 from poseact.train.engine import (
     check_training_data,
@@ -413,6 +414,12 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         import poseact.train.zoo  # noqa: F401  (registers poseact's custom Keras layers)
 
         path = Path(path)
+        with contextlib.suppress(OSError), open(path, "rb") as head:
+            if is_tflite(head.read(8)):
+                raise ModelFormatError(
+                    f"{path} is an exported .tflite model, not a trained classifier: export"
+                    " and fine-tuning start from the .poseact file `poseact train` wrote"
+                )
         try:
             with zipfile.ZipFile(path) as zf:
                 where = str(path)
@@ -455,9 +462,16 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             keras_file = Path(tmp) / "model.keras"
             try:
                 keras_file.write_bytes(keras_bytes)
-                model = keras.models.load_model(keras_file, compile=False)
+                model = keras.models.load_model(keras_file, compile=False, safe_mode=True)
             except Exception as exc:
-                raise ModelFormatError(f"{path}: cannot load the Keras model ({exc})") from None
+                # Keras quotes the whole refused config (dozens of lines of JSON): one
+                # line, the first of its message, is what the user needs
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                first = first if len(first) <= 200 else first[:197] + "..."
+                raise ModelFormatError(
+                    f"{path}: cannot load the Keras model ({printable(first)}); the file is"
+                    " damaged, crafted, or from another poseact version"
+                ) from None
         spec = clf.normalizer
         expected = (spec.window, spec.frame_features, len(classes))
         found = (*tuple(model.input_shape)[1:], model.output_shape[-1])
