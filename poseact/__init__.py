@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     "extract_cached": "poseact.extract.cache",
     "extract_many": "poseact.extract.batch",
     "open_source": "poseact.extract.sources",
-    "write_video": "poseact.extract.sources",
+    "write_video": "poseact.extract.video",
     # normalize
     "NormalizerSpec": "poseact.normalize.spec",
     "Normalizer": "poseact.normalize.normalizer",
@@ -215,6 +215,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from poseact.extract.sources import (
         open_source,
+    )
+    from poseact.extract.video import (
         write_video,
     )
     from poseact.loading import (

@@ -51,7 +51,7 @@ def hand_open(testdata_dir):
 @pytest.fixture(scope="module")
 def folder(asl_split, hand_open, tmp_path_factory) -> Path:
     """root/<label>/: ASL signs, and none/ = real non-sign motion plus a video of nobody."""
-    from poseact.extract.sources import write_video
+    from poseact.extract.video import write_video
 
     root = tmp_path_factory.mktemp("signs")
     train, _ = asl_split
@@ -271,7 +271,7 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
     from poseact.runtime.decider import Decider, answer_times
     from poseact.runtime.model import TFLiteGestureModel
     from poseact.runtime.recognizer import StreamingRecognizer
-    from poseact.runtime.steppers import RowWindow, WindowStepper
+    from poseact.runtime.steppers import RowWindow
 
     path, _ = trained
     model = TFLiteGestureModel(path)
@@ -284,7 +284,7 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
         live += recognizer.push(t, lm, vis, video.image_size)
         live_shown.append(recognizer.label)
     labels = model.classes_.tolist()
-    featurizer, stepper = StreamingFeaturizer(model.spec), WindowStepper(model)
+    featurizer, stepper = StreamingFeaturizer(model.spec), model.stepper(stateful=False)
     rows, decider = RowWindow(model.spec.window), Decider(
         labels, model.background, rejection=model.rejection
     )

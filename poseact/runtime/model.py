@@ -204,5 +204,13 @@ class TFLiteGestureModel:
                 one, re-runs the window model over the last W rows every frame.
         """
         if stateful and self._stream_content is not None:
-            return StatefulStepper(self)
-        return WindowStepper(self)
+            return StatefulStepper(
+                self._stream_content,
+                signature=self._stream_signature,
+                window=self.spec.window,
+                classes=len(self.classes_),
+                features=self.spec.frame_features,
+                num_threads=self._num_threads,
+                where=str(self.path),
+            )
+        return WindowStepper(self.predict_window, self.spec.window)
