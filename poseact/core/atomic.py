@@ -370,14 +370,14 @@ def check_output(
     path: str | os.PathLike,
     *,
     inputs: tuple[str | os.PathLike | None, ...] | list = (),
-    folder: bool = False,
+    folder: bool | None = False,
 ) -> Path:
     """Apply the output rule to `path`; return the path to write (links followed).
 
     Args:
         path: the file (or, with `folder`, the folder) about to be written.
         inputs: the command's inputs besides those registered with `protect_inputs`.
-        folder: `path` is a folder output (a file there is refused).
+        folder: `path` is a folder output (a file there is refused); None: either.
 
     Raises:
         OutputRefused: `path` is one of the inputs, a device, FIFO or socket, a folder
@@ -412,7 +412,7 @@ def check_output(
             )
     if folder and not stat.S_ISDIR(info.st_mode):
         raise OutputRefused(f"cannot write into {given}: it is a file, not a folder")
-    if not folder and stat.S_ISDIR(info.st_mode):
+    if folder is False and stat.S_ISDIR(info.st_mode):
         raise OutputRefused(f"cannot write {given}: it is a folder, not a file")
     return target
 
