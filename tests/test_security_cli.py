@@ -66,7 +66,9 @@ def test_predict_never_writes_onto_any_of_its_inputs(asl_tflite, video, tmp_path
     result = run_cli("-q", "predict", model, first, second, "--output", folder, "--no-cache")
     assert_one_line_error(result, "predict", second, "is the input")
     assert {p: p.read_bytes() for p in (first, second)} == before
-    result = run_cli("-q", "live", model, "--source", first, "--output", first, "--no-preview")
+    result = run_cli(
+        "-q", "live", "--model", model, "--source", first, "--output", first, "--no-preview"
+    )
     assert_one_line_error(result, "live", first)
     assert first.read_bytes() == before[first]
 
