@@ -112,6 +112,13 @@ def check_npz(
             members together above `total_limit`.
     """
     total = 0
+    names = [info.filename for info in zf.infolist()]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ArchiveLimitError(
+            f"{where}: member {twice[0]} is in the archive twice (which one a reader sees"
+            " differs between programs); the file is damaged or crafted, so it was not read"
+        )
     for info in zf.infolist():
         size, packed = info.file_size, info.compress_size
         if size > member_limit or (

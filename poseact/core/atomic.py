@@ -157,9 +157,16 @@ def atomic_dir(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path
             the message names `path`.
     """
     target = check_output(path, folder=True)
+    # a mount point cannot be exchanged: the new content is built inside it (the same
+    # file system) and published entry by entry
+    mounted = target.is_dir() and os.path.ismount(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + target.name + ".", dir=target.parent))
+        tmp = Path(
+            tempfile.mkdtemp(
+                prefix=TEMP_PREFIX + target.name + ".", dir=target if mounted else target.parent
+            )
+        )
     except OSError as exc:
         raise write_error(target, exc) from exc
     try:
@@ -183,7 +190,7 @@ def atomic_dir(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path
                     " or pass --force to replace them"
                 )
             keep = [f for f in foreign if not _clashes(f, written)]
-            if os.path.ismount(target) or not _link_into(target, tmp, keep):
+            if mounted or not _link_into(target, tmp, keep):
                 _merge_into(tmp, target, written, force=force)
                 return
             _exchange(tmp, target)  # tmp now holds the previous content
@@ -241,10 +248,29 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, str]:
         raw = json.loads((Path(folder) / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    files = raw.get("files") if isinstance(raw, dict) else None
-    if raw.get("format") != _MANIFEST_FORMAT or not isinstance(files, dict):
+    if not isinstance(raw, dict) or raw.get("format") != _MANIFEST_FORMAT:
         return {}
-    return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, str)}
+    files = raw.get("files")
+    if not isinstance(files, dict):
+        return {}
+    # only plain relative names inside the folder: a crafted manifest naming
+    # "../../x" or "/etc/x" must never make poseact delete or serve a file outside it
+    return {
+        k: v
+        for k, v in files.items()
+        if isinstance(k, str) and isinstance(v, str) and _plain_relative(k)
+    }
+
+
+def _plain_relative(name: str) -> bool:
+    parts = name.split("/")
+    return (
+        bool(name)
+        and not name.startswith("/")
+        and "\\" not in name
+        and "\0" not in name
+        and all(part not in ("", ".", "..") for part in parts)
+    )
 
 
 def user_files(folder: str | os.PathLike) -> list[str]:

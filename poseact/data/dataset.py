@@ -340,6 +340,9 @@ class Dataset:
             if label_dir.name.startswith("."):
                 continue
             for path in sorted(label_dir.iterdir()):
+                problem = special_file_problem(path)
+                if problem and path.suffix.lower() in VIDEO_SUFFIXES + LANDMARK_SUFFIXES:
+                    raise LandmarkFormatError(f"clip {path} {problem}")
                 if not path.is_file() or is_temp_file(path) or path.name.startswith("."):
                     continue
                 suffix = path.suffix.lower()

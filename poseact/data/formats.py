@@ -584,6 +584,11 @@ def read_pyskl_pickle(
     pattern = re.compile(group_pattern) if group_pattern else None
     sequences, labels, groups = [], [], []
     for n, ann in enumerate(annotations):
+        if not isinstance(ann, dict):
+            raise DatasetError(
+                f"{path}: annotation {n} is a {type(ann).__name__}, not a dict with"
+                " 'keypoint' and 'label'"
+            )
         name = str(ann.get("frame_dir", f"clip{n}"))
         kp = np.asarray(ann["keypoint"], dtype=np.float32)
         if kp.ndim == 3:

@@ -133,9 +133,12 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(name, HTTPStatus):
             self._fail(name)
             return
-        path = self.server.directory / name
+        real = os.path.realpath(self.server.directory / name)
+        if not real.startswith(self.server.real_directory + os.sep):
+            self._fail(HTTPStatus.NOT_FOUND)  # a link leading out of the site
+            return
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError:
             self._fail(HTTPStatus.NOT_FOUND)
             return
@@ -192,6 +195,7 @@ class SiteServer(HTTPServer):
         max_waiting: int = 4096,
     ) -> None:
         self.directory = directory
+        self.real_directory = os.path.realpath(directory)
         self.files = frozenset(
             name
             for name in read_manifest(directory)
