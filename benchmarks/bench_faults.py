@@ -37,6 +37,7 @@ FILES = (
     "tests/test_security_files.py",
     "tests/test_security_cli.py",
     "tests/test_security_web.py",
+    "tests/test_security_sweep.py",
 )
 
 #: test function → (item, what it guards); "data" items count towards "data lost".
@@ -140,6 +141,20 @@ ITEMS: dict[str, tuple[str, str]] = {
     "test_two_exports_to_one_file_at_once": ("28.9 words", "data"),
     "test_offline_means_no_download_even_when_asked": ("28.9 words", "result"),
     "test_busy_and_bad_host_or_port_for_web_serve": ("28.9 words", "message"),
+    # issue 28: the engineer's own sweep, cases the issue did not list
+    "test_a_crafted_manifest_cannot_delete_or_serve_files_outside_its_folder": ("28.sweep", "data"),
+    "test_a_link_inside_the_site_never_leads_the_server_out": ("28.sweep", "data"),
+    "test_a_clip_that_is_a_link_to_a_device_does_not_hang_a_dataset": ("28.sweep", "data"),
+    "test_an_object_array_inside_an_npz_runs_nothing": ("28.sweep", "data"),
+    "test_a_zip_with_a_member_twice_is_refused": ("28.sweep", "result"),
+    "test_a_deeply_nested_pickle_ends_in_one_error_not_a_crash": ("28.sweep", "crash"),
+    "test_a_label_of_ten_thousand_characters_is_refused": ("28.sweep", "message"),
+    "test_a_model_whose_metadata_asks_for_a_huge_window": ("28.sweep", "crash"),
+    "test_a_file_name_with_escape_sequences_is_printed_escaped": ("28.sweep", "message"),
+    "test_huge_request_lines_and_header_floods_are_refused_quietly": ("28.sweep", "crash"),
+    "test_a_report_dir_that_is_a_link_is_followed": ("28.sweep", "data"),
+    "test_csv_landmarks_of_1e30_are_refused_at_the_door": ("28.sweep", "result"),
+    "test_a_damaged_manifest_means_no_file_is_poseacts": ("28.sweep", "data"),
 }
 
 
@@ -191,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nfault matrix (real faults; see docs/reliability.md)")
     for item in sorted(
         per_item,
-        key=lambda k: [int(p) if p.isdigit() else p for p in k.replace(".", " ").split()[:2]],
+        key=lambda k: [
+            (0, int(p), "") if p.isdigit() else (1, 0, p) for p in k.replace(".", " ").split()[:2]
+        ],
     ):
         n, good = per_item[item]
         print(f"  {item:<22} {good:>3} of {n:>3} ok")
