@@ -19,6 +19,7 @@ from poseact.core.choices import (
     SMOOTHINGS,
 )
 from poseact.core.errors import PoseactError
+from poseact.core.labels import printable
 from poseact.flags import add_option_flags, options_from_args
 
 
@@ -71,7 +72,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             )
         else:
             top = ", ".join(f"{model.classes_[i]} {probs[i]:.2f}" for i in order[:3])
-            print(f"{item}: {answer}  ({top})")
+            print(f"{printable(item)}: {answer}  ({top})")  # a file name cannot drive the terminal
         if item in outputs:
             stream = sys.stderr if args.json else sys.stdout
             print(f"annotated video written to {outputs[item]}", file=stream)
