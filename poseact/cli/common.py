@@ -153,7 +153,7 @@ def refuse_own_input(output: str | os.PathLike | None, *inputs: str | os.PathLik
 
 #: Flags naming what a command writes; every other flag naming an existing file or
 #: folder is one of its inputs.
-OUTPUT_FLAGS = ("output", "output_dir", "report_dir", "json")
+OUTPUT_FLAGS = ("output", "output_dir", "report_dir", "json", "video_root")
 
 
 def guard_paths(args: argparse.Namespace) -> None:
