@@ -155,6 +155,7 @@ ITEMS: dict[str, tuple[str, str]] = {
     "test_a_report_dir_that_is_a_link_is_followed": ("28.sweep", "data"),
     "test_csv_landmarks_of_1e30_are_refused_at_the_door": ("28.sweep", "result"),
     "test_a_damaged_manifest_means_no_file_is_poseacts": ("28.sweep", "data"),
+    "test_a_model_whose_keras_config_asks_for_a_python_lambda": ("28.sweep", "message"),
 }
 
 

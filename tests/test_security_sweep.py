@@ -235,3 +235,47 @@ def test_a_damaged_manifest_means_no_file_is_poseacts(content, tmp_path):
     assert (site / "index.html").read_text() == "v1"
     assert stat.S_ISREG((site / "index.html").stat().st_mode)
     assert pickle  # (the module is used by the pickle cases above)
+
+
+def test_a_model_whose_keras_config_asks_for_a_python_lambda(tmp_path):
+    """A `.poseact` whose network config holds a `Lambda` layer with Python bytecode:
+    refused by Keras' safe mode, in one line (Keras quotes the whole config)."""
+    source = Path(__file__).parent / "data" / "legacy" / "asl_gru16_v0.1.0.poseact"
+    with zipfile.ZipFile(source) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    with zipfile.ZipFile(io.BytesIO(members["model.keras"])) as zf:
+        keras_members = {name: zf.read(name) for name in zf.namelist()}
+    config = json.loads(keras_members["config.json"])
+    old = config["config"]["layers"][1]
+    code = "4wEAAAAAAAAAAAAAAAEAAAADAAAAQwAAAHMEAAAAfABTAKkBTqkAqQHaAXhyAgAAAHICAAAA+gg8c3RyaW5nPtoIPGxhbWJkYT4BAAAAcwIAAAAEAA=="
+    config["config"]["layers"][1] = {
+        "module": "keras.layers",
+        "class_name": "Lambda",
+        "config": {
+            "name": old["config"]["name"],
+            "trainable": True,
+            "dtype": old["config"]["dtype"],
+            "function": {
+                "class_name": "__lambda__",
+                "config": {"code": code, "defaults": None, "closure": None},
+            },
+            "arguments": {},
+        },
+        "registered_name": None,
+        "name": old.get("name"),
+        "inbound_nodes": old.get("inbound_nodes", []),
+    }
+    keras_members["config.json"] = json.dumps(config).encode()
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        for name, data in keras_members.items():
+            zf.writestr(name, data)
+    members["model.keras"] = inner.getvalue()
+    crafted = tmp_path / "lambda.poseact"
+    with zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(poseact.ModelFormatError, match="Lambda") as info:
+        poseact.GestureClassifier.load(crafted)
+    message = str(info.value)
+    assert "\n" not in message and len(message) < 400, message
