@@ -121,12 +121,16 @@ def test_a_folder_output_keeps_user_files_and_refuses_to_replace_them(tmp_path):
     (site / "notes.txt").write_text("mine")
     (site / "mine").mkdir()
     (site / "mine" / "photo.jpg").write_bytes(b"jpg")
+    (site / "photos").symlink_to(site / "mine", target_is_directory=True)
+    os.mkfifo(site / "pipe")
     with atomic_dir(site) as tmp:  # an update: poseact's files replaced, the user's kept
         (tmp / "index.html").write_text("poseact 2")
     assert (site / "index.html").read_text() == "poseact 2"
     assert not (site / "vendor").exists()  # poseact's old file, gone with the old build
     assert (site / "notes.txt").read_text() == "mine"
     assert (site / "mine" / "photo.jpg").read_bytes() == b"jpg"
+    assert (site / "photos").is_symlink() and (site / "photos" / "photo.jpg").is_file()
+    assert stat.S_ISFIFO((site / "pipe").lstat().st_mode)
     # the user edits a file poseact wrote: it is theirs now
     (site / "index.html").write_text("my edit")
     with pytest.raises(OutputRefused, match="index.html; refusing to replace"):

@@ -281,8 +281,13 @@ def user_files(folder: str | os.PathLike) -> list[str]:
     ours = read_manifest(folder)
     out = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(TEMP_PREFIX))
         base = Path(dirpath)
+        # a link to a folder is an entry of its own (kept as a link), not walked into
+        linked = [d for d in dirnames if (base / d).is_symlink()]
+        filenames = [*filenames, *linked]
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(TEMP_PREFIX) and d not in linked
+        )
         if not filenames and not dirnames and base != folder:
             out.append(base.relative_to(folder).as_posix() + "/")  # an empty folder
         for name in sorted(filenames):
