@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from poseact import __version__
 from poseact.cli import files, recording, running, studies, training
 from poseact.cli.common import Parser, guard_paths
+from poseact.core.atomic import clear_protected_inputs
 from poseact.core.errors import PoseactError
 from poseact.core.labels import printable
 
@@ -92,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"poseact {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:  # main() may run again in this process (tests, notebooks)
+        clear_protected_inputs()
 
 
 def _say_skipped(skipped: list) -> None:
