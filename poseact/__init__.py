@@ -68,7 +68,7 @@ _EXPORTS: dict[str, str] = {
     "read_holistic_folder": "poseact.data.formats",
     "read_holistic_npz": "poseact.data.formats",
     "read_pyskl_pickle": "poseact.data.formats",
-    "read_public_dataset": "poseact.data.formats",
+    "read_public_dataset": "poseact.data.registry",
     "coco17_to_pose": "poseact.data.formats",
     # model
     "GestureClassifier": "poseact.train.classifier",
@@ -184,8 +184,10 @@ if TYPE_CHECKING:  # pragma: no cover
         read_holistic_folder,
         read_holistic_npz,
         read_landmark_table,
-        read_public_dataset,
         read_pyskl_pickle,
+    )
+    from poseact.data.registry import (
+        read_public_dataset,
     )
     from poseact.data.synthetic import (
         generate_activities,

@@ -50,7 +50,7 @@ def add_extractor_flags(
 
     group = parser.add_argument_group(
         "landmark extraction (videos and images; MediaPipe models are found in"
-        " POSEACT_MODEL_DIR, then the cache, else downloaded: see `poseact models`)"
+        " POSEACT_MODEL_DIR, then the cache, else downloaded: see 'poseact models')"
     )
     names = ["layout"] if layout else []
     names += ["pose_model", "hand_model"] + (["frame_step"] if frame_step else [])
@@ -209,10 +209,6 @@ def model_layout(model) -> str:
 
 def what_is_detected(layout: str) -> str:
     return {"hands": "a hand"}.get(layout, "a person")
-
-
-#: Labels that mean "no gesture" by default (`record`, `train` without --background).
-BACKGROUND_NAMES = ("none", "background")
 
 
 ENVIRONMENT = """environment:

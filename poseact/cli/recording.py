@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 from poseact.cli.common import (
-    BACKGROUND_NAMES,
     add_extractor_flags,
     extractor_options,
 )
+from poseact.data.background import BACKGROUND_NAMES
 from poseact.flags import add_option_flags, options_from_args
 
 

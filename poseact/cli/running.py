@@ -131,6 +131,11 @@ def cmd_live(args: argparse.Namespace) -> int:
     from poseact.apps.live import run_live
     from poseact.runtime.decider import DecisionOptions
 
+    if args.model and args.model_flag and args.model != args.model_flag:
+        raise ValueError(f"two models given: {args.model} and --model {args.model_flag}")
+    model = args.model or args.model_flag
+    if model is None:
+        raise ValueError("give the model: poseact live MODEL.tflite")
     decision = options_from_args(args, DecisionOptions, prefix="decision.")
 
     def show(event) -> None:
@@ -148,7 +153,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     try:
         stats = run_live(
             source,
-            args.model,
+            model,
             decision=decision,
             preview=not args.no_preview,
             on_event=show,
@@ -253,14 +258,20 @@ def add_evaluate_stream(sub: argparse._SubParsersAction) -> None:
         help="interval IoU for a detection to match a true event (default: 0.5)",
     )
     _add_decision_flags(p)
-    add_extractor_flags(p)
+    # the layout is the model's; every frame counts (frames with nobody are background)
+    add_extractor_flags(p, datasets=False, layout=False, missing=False)
     p.set_defaults(func=cmd_evaluate_stream)
 
 
 def add_live(sub: argparse._SubParsersAction) -> None:
     """The `poseact live` command."""
     p = sub.add_parser("live", help="recognize gestures live from a camera or a video file")
-    p.add_argument("--model", required=True, help="an exported .tflite (its layout is used)")
+    p.add_argument(
+        "model", nargs="?", default=None, help="an exported .tflite (its layout is used)"
+    )
+    p.add_argument(
+        "--model", dest="model_flag", default=None, metavar="MODEL", help="the same, as a flag"
+    )
     p.add_argument("--source", default="0", help="camera index or video file/URL (default: 0)")
     p.add_argument(
         "--width", type=int, default=None, help="camera frame width, pixels (default: the camera's)"

@@ -12,7 +12,7 @@ from poseact.core.choices import (
     INPUT_STREAMS,
     QUANTIZATIONS,
 )
-from poseact.flags import field_help
+from poseact.flags import add_option_flags, field_help
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -97,7 +97,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def add_demo(sub: argparse._SubParsersAction) -> None:
     """The `poseact demo` command."""
-    from poseact.train.options import ModelOptions
+    from poseact.train.options import ModelOptions, TrainingOptions
 
     p = sub.add_parser(
         "demo", help="train, evaluate, export and run on the embedded or a shipped dataset"
@@ -124,9 +124,7 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
         choices=QUANTIZATIONS,
         help="exports to write and check (default: float int8)",
     )
-    p.add_argument(
-        "--epochs", type=int, default=None, help="most epochs (default: TrainingOptions' default)"
-    )
+    p.add_argument("--epochs", type=int, default=None, help=field_help(TrainingOptions, "epochs"))
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the split and of training (default: 0)"
     )
@@ -135,6 +133,8 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
 
 def add_compare(sub: argparse._SubParsersAction) -> None:
     """The `poseact compare` command."""
+    from poseact.apps.compare import CompareOptions
+
     p = sub.add_parser("compare", help="compare the model zoo on datasets (docs/comparison.md)")
     p.add_argument(
         "--dataset",
@@ -164,9 +164,7 @@ def add_compare(sub: argparse._SubParsersAction) -> None:
         choices=INPUT_STREAMS,
         help="input streams to compare (default: all)",
     )
-    p.add_argument("--seeds", type=int, default=None, help="default 3")
-    p.add_argument("--epochs", type=int, default=None, help="default 20")
-    p.add_argument("--units", type=int, default=None, help="default 64")
+    add_option_flags(p, CompareOptions, ["seeds", "epochs", "units"])
     p.add_argument("--fewshot", action="store_true", help="add the few-shot study (default: off)")
     p.add_argument(
         "--distill", action="store_true", help="add the distillation study (default: off)"

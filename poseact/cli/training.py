@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
 from poseact.cli.common import (
-    BACKGROUND_NAMES,
     add_extractor_flags,
     add_force_flag,
     add_format_flag,
@@ -28,7 +25,7 @@ from poseact.core.choices import (
     QUANTIZATIONS,
     SAMPLINGS,
 )
-from poseact.core.errors import DatasetError
+from poseact.data.background import AUTO
 from poseact.flags import add_option_flags, options_from_args
 
 
@@ -49,26 +46,14 @@ def _normalizer_spec(args: argparse.Namespace, layout: str):
     )
 
 
-def _background_label(chosen: str | None, classes: Sequence[str]) -> str | None:
-    """The background label: `chosen` (must be a class; "" means none), else a class
-    named none/background, announced on stdout."""
-    if chosen == "":
-        return None
-    if chosen is not None:
-        if chosen not in classes:
-            raise DatasetError(
-                f"--background {chosen!r} is not a label of the dataset (labels: {list(classes)})"
-            )
-        print(f"background class: {chosen!r} (no gesture: never reported as an event)")
-        return chosen
-    for name in BACKGROUND_NAMES:
-        if name in classes:
-            print(
-                f"background class: {name!r} (no gesture: never reported as an event);"
-                " pass --background '' to treat it as a gesture"
-            )
-            return name
-    return None
+def _announce_background(data, chosen: str | None) -> None:
+    """Say which label is the background (the data stage chose it, `choose_background`)."""
+    if data.background is None:
+        return
+    print(
+        f"background class: {data.background!r} (no gesture: never reported as an event)"
+        + ("; pass --background '' to treat it as a gesture" if chosen is None else "")
+    )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -82,16 +67,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     model_options = options_from_args(args, ModelOptions, prefix="model.")
     training_options = options_from_args(args, TrainingOptions, prefix="training.", seed=args.seed)
     _normalizer_spec(args, "pose")
-    root = Path(args.data)
-    if root.is_dir():  # known before extraction: background videos may show nobody
-        labels = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] != ".")
-        background = _background_label(args.background, labels)
-        data = load_data(args, args.data, background=background)
-    else:
-        data = load_data(args, args.data)
-        background = _background_label(args.background, data.classes)
-        if background is not None:
-            data = dataclasses.replace(data, background=background)
+    # the background rule of poseact.data: "auto" (a label named none or background),
+    # '' for none, or the label given
+    background = {None: AUTO, "": None}.get(args.background, args.background)
+    data = load_data(args, args.data, background=background)
+    _announce_background(data, args.background)
     print(f"dataset: {data.summary()}")
     if args.test_fraction:
         warn_groups(data)
@@ -302,7 +282,7 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
 def add_export(sub: argparse._SubParsersAction) -> None:
     """The `poseact export` command."""
     p = sub.add_parser("export", help="export a trained model to .tflite")
-    p.add_argument("model", help="a .poseact file from `poseact train`")
+    p.add_argument("model", help="a .poseact file from 'poseact train'")
     p.add_argument("-o", "--output", required=True, help="the .tflite to write")
     p.add_argument(
         "--quantization",

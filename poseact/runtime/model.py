@@ -178,11 +178,16 @@ class TFLiteGestureModel:
                 from the known clips of its best class than that class's threshold;
                 False always names a class.
         """
+        return self.predict_with_proba(X, reject=reject)[0]
+
+    def predict_with_proba(self, X, *, reject: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) predicted labels (as `predict`) and (N, C) probabilities (as
+        `predict_proba`) from one pass of the network."""
         x = self.features(X)
         probs = self.predict_proba(x)
         if reject and self.rejection is not None:
-            return self.rejection.apply(probs, x, self.classes_.tolist(), self.background)
-        return self.classes_[np.argmax(probs, axis=1)]
+            return self.rejection.apply(probs, x, self.classes_.tolist(), self.background), probs
+        return self.classes_[np.argmax(probs, axis=1)], probs
 
     def score(self, X, y=None) -> float:
         """Accuracy on a Dataset, or on sequences `X` with labels `y`."""
