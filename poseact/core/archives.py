@@ -35,6 +35,7 @@ __all__ = [
     "check_regular_input",
     "load_npz",
     "load_npy_bytes",
+    "load_npy_file",
     "check_npz",
     "image_dimensions",
     "check_image",
@@ -213,6 +214,27 @@ def load_npy_bytes(data: bytes, where: str) -> np.ndarray:
         zf.writestr(info, data)
     with zipfile.ZipFile(buffer) as zf:
         return _read_array(zf, zf.getinfo("array.npy"), where)
+
+
+def load_npy_file(path: str | os.PathLike) -> np.ndarray:
+    """One `.npy` file's array, its header checked against the file's size first (a
+    100-byte file cannot declare a billion frames), never a pickle, never a FIFO."""
+    check_regular_input(path)
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if dtype.hasobject or count * dtype.itemsize > os.fstat(handle.fileno()).st_size:
+            raise ArchiveLimitError(
+                f"{os.fspath(path)}: its header declares an array of shape {shape}"
+                f" {dtype} that the file cannot hold (or Python objects); not read"
+            )
+    return np.load(path, allow_pickle=False)
 
 
 # ---------------------------------------------------------------------- images

@@ -33,6 +33,7 @@ import numpy as np
 
 from poseact.core.archives import (
     ArchiveLimitError,
+    load_npy_file,
     load_npz,
     safe_pickle_load,
     special_file_problem,
@@ -396,7 +397,7 @@ def read_holistic_folder(
             if not files:
                 continue
             try:
-                vectors = np.stack([np.load(f, allow_pickle=False).reshape(-1) for f in files])
+                vectors = np.stack([load_npy_file(f).reshape(-1) for f in files])
             except (OSError, ValueError) as exc:
                 raise LandmarkFormatError(f"{seq_dir}: unreadable frame file ({exc})") from None
             try:
