@@ -44,7 +44,7 @@ import numpy as np
 
 from poseact import __version__
 from poseact.core.atomic import atomic_path
-from poseact.core.choices import QUANTIZATIONS, RECURRENT, STREAMING
+from poseact.core.choices import ARCHITECTURE_TABLE, QUANTIZATIONS
 from poseact.core.layouts import get_layout
 from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
 from poseact.runtime.model_file import METADATA_FORMAT, METADATA_VERSION, model_archive
@@ -168,9 +168,9 @@ def export_tflite(
     # Full-integer int8 for the feed-forward nets; weights only (dynamic range) for the
     # recurrent ones and for stats_pool, whose standard deviation over time (a square
     # root of a difference of means) loses too much in 8-bit activations.
-    full_int8 = architecture not in (*RECURRENT, "stats_pool")
+    full_int8 = ARCHITECTURE_TABLE[architecture].int8 == "full_integer"
     network = _convert(fitted.network, quantization, representative, full_int8)
-    has_stream = streaming and architecture in STREAMING
+    has_stream = streaming and ARCHITECTURE_TABLE[architecture].streams
     sizes: list[int] = []
     if has_stream:
         step = build_step_model(fitted.network, architecture)
