@@ -21,8 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import tmpfs
 from media import make_astronaut_video
-from reliability import assert_one_line_error, files, run_cli, tmpfs, user_environment
+from reliability import (
+    assert_one_line_error,
+    files,
+    run_cli,
+    user_environment,
+)
 
 import poseact
 

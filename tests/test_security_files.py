@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability import files, tmpfs
+from helpers import tmpfs
+from reliability import files
 
 import poseact
 from poseact.core.archives import ArchiveLimitError, load_npz

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability import assert_one_line_error, run_cli, tmpfs
+from helpers import tmpfs
+from reliability import assert_one_line_error, run_cli
 
 import poseact
 from poseact.core.atomic import MANIFEST_NAME, atomic_dir, read_manifest
