@@ -33,6 +33,7 @@ from poseact.core.errors import LandmarkFormatError
 from poseact.core.layouts import get_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.normalize.features import window_features
+from poseact.normalize.path import path_parts
 from poseact.normalize.spec import NormalizerSpec
 
 __all__ = ["Normalizer", "GridCache", "normalize_frames"]
@@ -52,11 +53,13 @@ def _norm2d(v: np.ndarray) -> np.ndarray:
     return np.sqrt(v[..., 0] ** 2 + v[..., 1] ** 2)
 
 
-def _normalize_body(points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpec) -> np.ndarray:
-    """(T, P, 3) aspect-corrected body points → body-centred, scaled, (optionally) rotated.
+def _body_frame(
+    points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """A body part's centre (T, 3) and size (T,) per frame, NaN where missing.
 
     Args:
-        points: the part's points.
+        points: (T, P, 3) the part's aspect-corrected points.
         anchors: (4,) indices into `points` of the left/right shoulder and left/right hip.
     """
     ls, rs, lh, rh = (int(i) for i in anchors)
@@ -78,6 +81,18 @@ def _normalize_body(points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpe
         centre = np.where(np.isfinite(hips), hips, shoulders + down)
     else:
         centre = np.where(np.isfinite(shoulders), shoulders, hips - down)
+    return centre, size
+
+
+def _normalize_body(points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpec) -> np.ndarray:
+    """(T, P, 3) aspect-corrected body points → body-centred, scaled, (optionally) rotated.
+
+    Args:
+        points: the part's points.
+        anchors: (4,) indices into `points` of the left/right shoulder and left/right hip.
+    """
+    ls, rs = int(anchors[0]), int(anchors[1])
+    centre, size = _body_frame(points, anchors, spec)
     out = (points - centre[:, None, :]) / size[:, None, None]
     if spec.rotate:
         line = out[:, ls] - out[:, rs]  # right → left shoulder, +x when facing camera
@@ -90,11 +105,11 @@ def _normalize_body(points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpe
     return out
 
 
-def _normalize_hand(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """(T, P, 3) one hand → wrist-centred, divided by the palm length.
+def _hand_frame(points: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A hand's wrist (T, 3) and palm length (T,) per frame, NaN where missing.
 
     Args:
-        points: the hand's points.
+        points: (T, P, 3) the hand's aspect-corrected points.
         anchors: (4,) indices into `points` of the wrist and the middle, index and
             pinky finger bases (MCP).
     """
@@ -103,8 +118,24 @@ def _normalize_hand(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     palm = _norm2d(points[:, middle] - wrist)
     fallback = (_norm2d(points[:, index] - wrist) + _norm2d(points[:, pinky] - wrist)) / 2.0
     size = np.where(np.isfinite(palm), palm, fallback)
-    size = np.where(size > 1e-6, size, np.nan)
+    return wrist, np.where(size > 1e-6, size, np.nan)
+
+
+def _normalize_hand(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """(T, P, 3) one hand → wrist-centred, divided by the palm length (`_hand_frame`)."""
+    wrist, size = _hand_frame(points, anchors)
     return (points - wrist[:, None, :]) / size[:, None, None]
+
+
+def _points_frame(points: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A "points" part's origin (T, 3) and size (T,): its one anchor and size 1, or its
+    two anchors' midpoint and distance (a part without anchors has neither)."""
+    if len(anchors) == 1:
+        origin = points[:, int(anchors[0])]
+        return origin, np.ones(len(points), dtype=points.dtype)
+    a, b = (int(i) for i in anchors)
+    size = _norm2d(points[:, a] - points[:, b])
+    return _midpoint(points, a, b), np.where(size > 1e-6, size, np.nan)
 
 
 def _normalize_points(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
@@ -114,10 +145,35 @@ def _normalize_points(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
         return points
     if len(anchors) == 1:
         return points - points[:, int(anchors[0])][:, None, :]
-    a, b = (int(i) for i in anchors)
-    size = _norm2d(points[:, a] - points[:, b])
-    size = np.where(size > 1e-6, size, np.nan)
-    return (points - _midpoint(points, a, b)[:, None, :]) / size[:, None, None]
+    origin, size = _points_frame(points, anchors)
+    return (points - origin[:, None, :]) / size[:, None, None]
+
+
+def _part_frame(
+    kind: str, part: np.ndarray, anchors: np.ndarray, spec: NormalizerSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """The root (T, 3) and size (T,) of one part, as its normalization uses them."""
+    if kind == "body":
+        return _body_frame(part, anchors, spec)
+    if kind == "hand":
+        return _hand_frame(part, anchors)
+    return _points_frame(part, anchors)
+
+
+def _path_points(points: np.ndarray, spec: NormalizerSpec) -> np.ndarray:
+    """(T, 2R, 3) the path points of the layout's R rooted parts (`path_parts`): for each,
+    its root and its root + (size, 0, 0), in aspect-corrected image units (the path
+    features are differences of roots divided by sizes, `poseact.normalize.path`)."""
+    T = points.shape[0]
+    out = np.empty((T, 2 * len(path_parts(spec.layout)), 3), dtype=np.float32)
+    parts = _parts(spec.layout)
+    for j, number in enumerate(path_parts(spec.layout)):
+        kind, indices, anchors = parts[number]
+        root, size = _part_frame(kind, points[:, indices], anchors, spec)
+        out[:, 2 * j] = root
+        out[:, 2 * j + 1] = root
+        out[:, 2 * j + 1, 0] = root[:, 0] + size
+    return out
 
 
 def normalize_frames(
@@ -125,6 +181,8 @@ def normalize_frames(
     visibility: np.ndarray,
     spec: NormalizerSpec,
     image_size: tuple[int, int] | None = None,
+    *,
+    path: bool = False,
 ) -> np.ndarray:
     """Normalize each frame on its own (no temporal step), part by part of the layout.
 
@@ -133,6 +191,9 @@ def normalize_frames(
         visibility: (T, K) in [0, 1].
         spec: the normalizer settings; K must match `spec.layout`.
         image_size: (width, height) pixels of the source frames, or None (square).
+        path: with `spec.path`, append each rooted part's two path points (its root
+            and root + (size, 0, 0) in aspect-corrected image units; see
+            `poseact.normalize.path`) after the K points: (T, K + 2R, C).
 
     Returns:
         (T, K, C) float32 body-relative coordinates in body-size units, C =
@@ -151,6 +212,8 @@ def normalize_frames(
     hidden = np.asarray(visibility, dtype=np.float32) < spec.min_visibility
     points[hidden] = np.nan
     out = points.copy()  # points of no part are kept as they are
+    if path and spec.path:
+        out = np.concatenate([out, _path_points(points, spec)], axis=1)
     for kind, indices, anchors in _parts(spec.layout):
         part = points[:, indices]
         if kind == "body":
@@ -340,7 +403,7 @@ class Normalizer:
         spec = self.spec
         check_resampled_length(sequence.timestamps, spec.fps, sequence.source or "a sequence")
         frames = normalize_frames(
-            sequence.landmarks, sequence.visibility, spec, sequence.image_size
+            sequence.landmarks, sequence.visibility, spec, sequence.image_size, path=True
         )
         T, K, C = frames.shape
         if not np.isfinite(frames).any():

@@ -59,7 +59,7 @@ class StreamingFeaturizer:
             (n is 0, 1 or more: 2 when the camera is at half the model's rate).
         """
         spec = self.spec
-        frame = normalize_frames(landmarks[None], visibility[None], spec, image_size)[0]
+        frame = normalize_frames(landmarks[None], visibility[None], spec, image_size, path=True)[0]
         p = frame.reshape(-1).astype(np.float32)
         t = float(timestamp)
         if not math.isfinite(t):

@@ -55,7 +55,8 @@ class ClipStatisticsClassifier(ClassifierMixin, BaseEstimator):
 
     Args:
         normalizer: `NormalizerSpec` for the positions (its window is not used: the
-            statistics cover the whole clip); default: the data's layout at 30 fps.
+            statistics cover the whole clip); default: the data's layout at 30 fps, without
+            the path stream (statistics of the parts' normalized shapes and their motion).
         estimator: "random_forest" (300 trees) or "gradient_boosting".
         seed: the estimator's random seed.
     """
@@ -105,7 +106,7 @@ class ClipStatisticsClassifier(ClassifierMixin, BaseEstimator):
                 f"unknown yardstick estimator {self.estimator!r}; expected one of"
                 f" {YARDSTICK_MODELS}"
             )
-        spec = self.normalizer or NormalizerSpec(layout=layout, fps=30.0)
+        spec = self.normalizer or NormalizerSpec(layout=layout, fps=30.0, path=False)
         self.normalizer_ = Normalizer(spec, cache=cache)
         features = self._statistics(X)
         if self.estimator == "random_forest":

@@ -1,0 +1,144 @@
+"""The path stream: where each part goes, beside its local shape.
+
+Each part is normalized on its own root and size (a hand on its wrist and palm length,
+a body on its centre and torso), which keeps its shape and throws away its path: where
+the hand moves through the image, which is the whole of a swipe or an air-drawn circle.
+With `NormalizerSpec.path`, the normalizer also keeps, per grid frame:
+
+- for each rooted part (`path_parts`: every body and hand part, and every "points" part
+  with anchors), the velocity of its root in its own size units, x and y:
+  (root(t) - root(t - 1)) / size(t), 0 at a window's first frame;
+- where the layout has a body and hands, each hand's root relative to the body centre
+  in body-size units: (wrist(t) - centre(t)) / torso(t), x and y.
+
+Both are per-frame quantities: the streaming featurizer computes each row from the
+current and the previous grid frame only, so a live window equals the offline window
+exactly (no per-window reference such as "the window's first frame" is involved; the
+network integrates the velocities into the trajectory over its window). They do not
+depend on where the person stands or how far from the camera (differences of roots,
+divided by the part's size), but keep the image's up, down, left and right.
+
+To carry roots and sizes through gap filling, resampling, cropping and augmentation,
+the normalizer appends two *path points* per rooted part to the K points of a grid
+frame (`normalize_frames(..., path=True)`): the root, and the root moved by the part's
+size along x, both in aspect-corrected image units. `path_features` turns them into
+the stream above; the positions, velocities, bones and angles streams use the first K
+points only. Plain numpy: the runtime and the JS port follow it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from poseact.core.layouts import Layout, get_layout
+
+__all__ = [
+    "path_parts",
+    "path_relative",
+    "path_point_count",
+    "path_mirror",
+    "path_size",
+    "path_features",
+]
+
+
+@functools.cache
+def _path_parts(layout: Layout) -> tuple[int, ...]:
+    return tuple(
+        i
+        for i, part in enumerate(layout.parts)
+        if part.kind in ("body", "hand") or len(part.anchors) > 0
+    )
+
+
+def path_parts(layout: str) -> tuple[int, ...]:
+    """Indices into `Layout.parts` of the parts with a root (R of them), in order."""
+    return _path_parts(get_layout(layout))
+
+
+@functools.cache
+def _path_relative(layout: Layout) -> tuple[tuple[int, int], ...]:
+    rooted = _path_parts(layout)
+    kinds = [layout.parts[i].kind for i in rooted]
+    if "body" not in kinds:
+        return ()
+    body = kinds.index("body")
+    return tuple((j, body) for j, kind in enumerate(kinds) if kind == "hand")
+
+
+def path_relative(layout: str) -> tuple[tuple[int, int], ...]:
+    """(hand, body) pairs of root numbers (0..R-1): the hands placed relative to the
+    body (empty for a layout without a body part)."""
+    return _path_relative(get_layout(layout))
+
+
+def path_point_count(layout: str) -> int:
+    """Path points appended to a grid frame: 2 per rooted part."""
+    return 2 * len(path_parts(layout))
+
+
+def path_size(layout: str) -> int:
+    """Features per frame of the path stream: 2 per root velocity, 2 per relative hand."""
+    return 2 * len(path_parts(layout)) + 2 * len(path_relative(layout))
+
+
+@functools.cache
+def _path_mirror(layout: Layout) -> np.ndarray:
+    perm = layout.mirror_permutation
+    rooted = _path_parts(layout)
+    first = [int(layout.index(layout.parts[i].points[0])) for i in rooted]
+    out = []
+    for j in range(len(rooted)):
+        twin = int(perm[first[j]])
+        k = first.index(twin) if twin in first else j
+        out += [2 * k, 2 * k + 1]
+    result = np.array(out, dtype=np.int64)
+    result.setflags(write=False)
+    return result
+
+
+def path_mirror(layout: str) -> np.ndarray:
+    """(2R,) the path points' left/right counterparts (a left hand's root ↔ the right's)."""
+    return _path_mirror(get_layout(layout))
+
+
+def path_features(points: np.ndarray, previous: np.ndarray | None, layout: str) -> np.ndarray:
+    """The path stream from path points.
+
+    Args:
+        points: (..., 2R, C) path points of each frame (C = 2 or 3; z is not used), NaN
+            where missing.
+        previous: the same of each frame's previous grid frame, or None: the frames
+            themselves (velocity 0, NaN where missing), as at a window's first frame.
+        layout: the layout name.
+
+    Returns:
+        (..., `path_size`) float32: each root's velocity (x, y) in its part's size
+        units per grid frame, then each hand's root relative to the body centre (x, y)
+        in body-size units; NaN where missing.
+    """
+    p = np.asarray(points, dtype=np.float32)
+    root, marker = p[..., 0::2, :2], p[..., 1::2, :2]
+    d = marker - root
+    size = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1])[..., None]
+    size = np.where(size > 1e-6, size, np.float32(np.nan))
+    before = root if previous is None else np.asarray(previous, dtype=np.float32)[..., 0::2, :2]
+    parts = [((root - before) / size).reshape(*p.shape[:-2], -1)]
+    pairs = path_relative(layout)
+    if pairs:
+        hands = [h for h, _ in pairs]
+        body = pairs[0][1]
+        relative = (root[..., hands, :] - root[..., body : body + 1, :]) / size[
+            ..., body : body + 1, :
+        ]
+        parts.append(relative.reshape(*p.shape[:-2], -1))
+    return np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
+
+
+def window_path(points: np.ndarray, layout: str) -> np.ndarray:
+    """(..., W, 2R, C) path points of a window → (..., W, `path_size`) path stream."""
+    p = np.asarray(points, dtype=np.float32)
+    previous = np.concatenate([p[..., :1, :, :], p[..., :-1, :, :]], axis=-3)
+    return path_features(p, previous, layout)
