@@ -117,14 +117,17 @@ def _carry(
     tilt = np.deg2rad(rng.uniform(-15, 15) + 5 * np.sin(2 * np.pi * t + phase[1]))
     cos, sin = np.cos(tilt)[:, None], np.sin(tilt)[:, None]
     x, y = shape[..., 0], shape[..., 1]
-    moved = np.stack(
-        [cos * x - sin * y, sin * x + cos * y, shape[..., 2]], axis=-1
-    ) * size[:, None, None]
+    moved = (
+        np.stack([cos * x - sin * y, sin * x + cos * y, shape[..., 2]], axis=-1)
+        * size[:, None, None]
+    )
     path = track * np.array([width, height])
     valid = path[~lost_frames(track)]
     low = np.array([0.15 * width, 0.45 * height]) - valid.min(axis=0)
     high = np.array([0.85 * width, 0.9 * height]) - valid.max(axis=0)
-    start = np.where(low <= high, rng.uniform(np.minimum(low, high), np.maximum(low, high)), (low + high) / 2)
+    start = np.where(
+        low <= high, rng.uniform(np.minimum(low, high), np.maximum(low, high)), (low + high) / 2
+    )
     wrist = start + path
     pixels = moved + np.concatenate([wrist, np.zeros((S, 1))], axis=1)[:, None, :]
     landmarks = np.full((S, 42, 3), np.nan, dtype=np.float32)
