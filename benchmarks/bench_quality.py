@@ -60,15 +60,10 @@ TARGETS |= {"hand_paths gestures": 0.95, "hand_paths left_right": 0.95, "fingert
 # ---------------------------------------------------------------------- data
 def fingertip_layout():
     """One tracked point, already centred (the tracks start at (0, 0))."""
-    from poseact.core.layouts import BodyPart, Layout, register_layout
+    from poseact.core.layouts import register_layout
+    from poseact.data.point_history import FINGERTIP_LAYOUT
 
-    return register_layout(
-        Layout(
-            "fingertip",
-            ("INDEX_FINGER_TIP",),
-            (BodyPart(name="tip", kind="points", points=("INDEX_FINGER_TIP",)),),
-        )
-    )
+    return register_layout(FINGERTIP_LAYOUT)
 
 
 def load_fingertip(limit: int | None = None):

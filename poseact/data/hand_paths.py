@@ -65,12 +65,16 @@ _SWIPE = 0.05
 
 def lost_frames(track: np.ndarray) -> np.ndarray:
     """(S,) bool: the frames of a track (S, 2) (fractions of the image) where the logger
-    lost the finger: the track is cut at every jump longer than `_JUMP` pixels, and
-    every piece but the longest is lost."""
+    lost the finger: the track is cut into pieces at every jump longer than `_JUMP`
+    pixels, and a piece is lost when its median lies more than `_JUMP` from the longest
+    piece's (the finger left for the logger's mark and came back)."""
     pixels = np.asarray(track, dtype=np.float64) * np.array(_IMAGE)
     jumps = np.linalg.norm(np.diff(pixels, axis=0), axis=1) > _JUMP
     piece = np.concatenate([[0], np.cumsum(jumps)])
-    return piece != np.argmax(np.bincount(piece))
+    centres = np.array([np.median(pixels[piece == k], axis=0) for k in range(piece[-1] + 1)])
+    longest = int(np.argmax(np.bincount(piece)))
+    far = np.linalg.norm(centres - centres[longest], axis=1) > _JUMP
+    return far[piece]
 
 
 def measured_hand(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:

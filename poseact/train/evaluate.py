@@ -73,6 +73,9 @@ class EvaluationReport:
         dataset: the dataset's name (its folder or file), for titles.
         split: what the clips were, e.g. "held-out subjects bob" or "held-out clips
             (no subjects known)"; "" if not said.
+        yardstick: the random-forest yardstick's accuracy on the same clips
+            (`poseact.train.yardstick`), or None when not measured.
+        notes: one-line warnings about the score (`yardstick_note`), shown with it.
     """
 
     classes: tuple[str, ...]
@@ -87,6 +90,8 @@ class EvaluationReport:
     model: str = ""
     dataset: str = ""
     split: str = ""
+    yardstick: float | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def num_clips(self) -> int:
@@ -128,6 +133,8 @@ class EvaluationReport:
             },
             "confusion": self.confusion.astype(int).tolist(),
             "misclassified": [c.to_dict() for c in self.misclassified],
+            **({} if self.yardstick is None else {"yardstick_accuracy": self.yardstick}),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     def confusion_text(self) -> str:
@@ -162,6 +169,7 @@ class EvaluationReport:
         if self.clips:
             wrong = len(self.misclassified)
             lines.append(f"{wrong} of {len(self.clips)} clips misclassified")
+        lines += list(self.notes)
         return "\n".join(lines)
 
     def save(self, directory: str | os.PathLike, *, title: str = "") -> dict[str, Path]:
@@ -211,7 +219,9 @@ class EvaluationReport:
             "png": atomic_write_bytes(out / "confusion.png", counts),
             "normalized_png": atomic_write_bytes(out / "confusion_normalized.png", shares),
         }
-        page = report_html(content, [counts, shares], strips, title=title)
+        page = report_html(
+            content, [counts, shares], strips, title=title, note=" ".join(self.notes)
+        )
         paths["html"] = atomic_write_text(out / "report.html", page)
         return paths
 
