@@ -199,6 +199,12 @@ def window_features(positions: np.ndarray, spec, *, raw: bool = False) -> np.nda
     """
     p = np.asarray(positions, dtype=np.float32)
     K = spec.num_points
+    if p.shape[-2] != spec.grid_points:
+        raise ValueError(
+            f"positions have {p.shape[-2]} points per frame; the spec needs"
+            f" {spec.grid_points} (K = {K} layout points"
+            + (", then the path points of `Normalizer.resampled`)" if spec.path else ")")
+        )
     trail = p[..., K:, :]
     p = p[..., :K, :]
     flat = p.reshape(*p.shape[:-2], p.shape[-2] * p.shape[-1])
