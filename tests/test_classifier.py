@@ -45,7 +45,7 @@ def test_pose_and_hands_features(shared_dir):
         training=TrainingOptions(epochs=15),
     ).fit(train)
     # positions and velocities of 75 points, 10 body angles, 19 per hand and the path
-    assert clf.features(test).shape == (len(test), 30, 75 * 3 * 2 + 10 + 2 * 19 + 3 * 2 + 2 * 2)
+    assert clf.features(test).shape == (len(test), 30, 75 * 3 * 2 + 10 + 2 * 19 + 3 * 4 + 2 * 2)
     assert clf.score(test) >= 0.9
 
 

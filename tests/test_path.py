@@ -58,17 +58,25 @@ def test_the_path_stream_is_the_wrist_velocity_in_palm_lengths_computed_by_hand(
     spec = NormalizerSpec(layout="hands", fps=30.0, window=12, standardize=False)
     features = Normalizer(spec).transform(clip)
     path = features[:, _path_columns(spec)]
-    assert path.shape == (12, 4)  # (x, y) of the left hand's root (missing: 0), the right's
+    # (x, y) velocity of the left hand's root (missing: 0) and the right's, then each
+    # root relative to its trailing mean
+    assert path.shape == (12, 8)
     # by hand: aspect-corrected wrist displacement over the palm (wrist → middle MCP)
     xy = clip.landmarks[:, 21:, :2].astype(np.float64) * np.array([960 / 540, 1.0])
     wrist, middle = xy[:, 0], xy[:, 9]
     palm = np.linalg.norm(middle - wrist, axis=1)
     expected = np.zeros((12, 2))
     expected[1:] = (wrist[1:] - wrist[:-1]) / palm[1:, None]
-    assert np.allclose(path[:, 2:], expected, atol=1e-5)
-    assert np.all(path[:, :2] == 0.0)
+    assert np.allclose(path[:, 2:4], expected, atol=1e-5)
+    # the trailing mean: a time constant of half the 12-frame window
+    a, mean, offset = 1 - np.exp(-2 / 12), wrist[0], np.zeros((12, 2))
+    for t in range(12):
+        mean = mean + a * (wrist[t] - mean)
+        offset[t] = (wrist[t] - mean) / palm[t]
+    assert np.allclose(path[:, 6:8], offset, atol=1e-4)
+    assert np.all(path[:, [0, 1, 4, 5]] == 0.0)
     # a real motion: the hand moves several palm-hundredths per frame
-    assert np.abs(expected[1:]).mean() > 0.02
+    assert np.abs(expected[1:]).mean() > 0.02 and np.abs(offset[1:]).mean() > 0.05
     # the hand's shape streams are those of the same hand standing still
     still = Normalizer(spec).transform(_hands_clip(np.zeros((12, 2))))
     shape = slice(0, _path_columns(spec).start)
@@ -104,18 +112,17 @@ def test_pose_and_hands_keep_the_hands_place_relative_to_the_body():
     n = Normalizer(spec)
     grid = n.resampled(clip)  # its first frame is the clip's first frame
     path = n.raw_features(grid)[:, _path_columns(spec)]
-    assert path.shape == (len(grid), 3 * 2 + 2 * 2)
+    assert path.shape == (len(grid), 3 * 4 + 2 * 2)
     aspect = clip.image_size[0] / clip.image_size[1]
     xy = clip.landmarks[0, :, :2].astype(np.float64) * np.array([aspect, 1.0])
     hips = (xy[23] + xy[24]) / 2
     torso = np.linalg.norm((xy[11] + xy[12]) / 2 - hips)
-    assert np.allclose(grid[0, 75:77, :2], [hips, hips + [torso, 0]], atol=1e-5)
+    assert np.allclose(grid[0, 75:78, :2], [hips, hips + [torso, 0], hips], atol=1e-5)
     checked = 0
     for h, wrist in enumerate((33, 54)):
         if np.isfinite(xy[wrist]).all():
-            assert np.allclose(
-                path[0, 6 + 2 * h : 8 + 2 * h], (xy[wrist] - hips) / torso, atol=1e-4
-            )
+            expected = (xy[wrist] - hips) / torso
+            assert np.allclose(path[0, 12 + 2 * h : 14 + 2 * h], expected, atol=1e-4)
             checked += 1
     assert checked
 
@@ -151,10 +158,11 @@ def test_a_mirror_swaps_the_hands_paths_and_turns_them(left_right):
     n = Normalizer(spec)
     grid = n.window(n.resampled(left_right.sequences[3]))
     both = grid.copy()
-    both[:, :21], both[:, 42:44] = grid[:, 21:42], grid[:, 44:46]  # a left hand too
+    both[:, :21], both[:, 42:45] = grid[:, 21:42], grid[:, 45:48]  # a left hand too
     path = n.raw_features(both)[:, _path_columns(spec)]
     mirrored = n.raw_features(mirror_positions(both, "hands"))[:, _path_columns(spec)]
-    assert np.allclose(mirrored[:, [0, 1, 2, 3]], path[:, [2, 3, 0, 1]] * [-1, 1, -1, 1], atol=1e-5)
+    swapped = path[:, [2, 3, 0, 1, 6, 7, 4, 5]] * [-1, 1, -1, 1, -1, 1, -1, 1]
+    assert np.allclose(mirrored, swapped, atol=1e-5)
 
 
 def test_a_spec_written_before_the_path_reads_without_it():

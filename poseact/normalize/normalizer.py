@@ -33,7 +33,7 @@ from poseact.core.errors import LandmarkFormatError
 from poseact.core.layouts import get_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.normalize.features import window_features
-from poseact.normalize.path import path_parts
+from poseact.normalize.path import path_parts, path_point_count, trail_roots
 from poseact.normalize.spec import NormalizerSpec
 
 __all__ = ["Normalizer", "GridCache", "normalize_frames"]
@@ -161,18 +161,20 @@ def _part_frame(
 
 
 def _path_points(points: np.ndarray, spec: NormalizerSpec) -> np.ndarray:
-    """(T, 2R, 3) the path points of the layout's R rooted parts (`path_parts`): for each,
-    its root and its root + (size, 0, 0), in aspect-corrected image units (the path
-    features are differences of roots divided by sizes, `poseact.normalize.path`)."""
+    """(T, 3R, 3) the path points of the layout's R rooted parts (`path_parts`): for each,
+    its root, its root + (size, 0, 0) and its trailing mean, in aspect-corrected image
+    units. The trailing mean needs time: per frame it is the root itself, and
+    `poseact.normalize.path.trail_roots` makes it the mean on the grid."""
     T = points.shape[0]
-    out = np.empty((T, 2 * len(path_parts(spec.layout)), 3), dtype=np.float32)
+    out = np.empty((T, path_point_count(spec.layout), 3), dtype=np.float32)
     parts = _parts(spec.layout)
     for j, number in enumerate(path_parts(spec.layout)):
         kind, indices, anchors = parts[number]
         root, size = _part_frame(kind, points[:, indices], anchors, spec)
-        out[:, 2 * j] = root
-        out[:, 2 * j + 1] = root
-        out[:, 2 * j + 1, 0] = root[:, 0] + size
+        out[:, 3 * j] = root
+        out[:, 3 * j + 1] = root
+        out[:, 3 * j + 1, 0] = root[:, 0] + size
+        out[:, 3 * j + 2] = root
     return out
 
 
@@ -191,9 +193,10 @@ def normalize_frames(
         visibility: (T, K) in [0, 1].
         spec: the normalizer settings; K must match `spec.layout`.
         image_size: (width, height) pixels of the source frames, or None (square).
-        path: with `spec.path`, append each rooted part's two path points (its root
-            and root + (size, 0, 0) in aspect-corrected image units; see
-            `poseact.normalize.path`) after the K points: (T, K + 2R, C).
+        path: with `spec.path`, append each rooted part's three path points (its root,
+            root + (size, 0, 0) and, frame by frame, the root again for its trailing
+            mean, in aspect-corrected image units; see `poseact.normalize.path`) after
+            the K points: (T, K + 3R, C).
 
     Returns:
         (T, K, C) float32 body-relative coordinates in body-size units, C =
@@ -415,7 +418,10 @@ class Normalizer:
                 spec.min_visibility,
             )
         flat = _fill_gaps(frames.reshape(T, K * C), sequence.timestamps, spec.max_gap)
-        return _resample(flat, sequence.timestamps, spec.fps).reshape(-1, K, C)
+        grid = _resample(flat, sequence.timestamps, spec.fps).reshape(-1, K, C)
+        if spec.path:
+            trail_roots(grid, spec)
+        return grid
 
     def window(self, positions: np.ndarray, *, start: int | None = None) -> np.ndarray:
         """Cut (n, K, C) grid positions to (W, K, C) as `spec.sampling` says.

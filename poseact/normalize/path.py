@@ -8,20 +8,27 @@ With `NormalizerSpec.path`, the normalizer also keeps, per grid frame:
 - for each rooted part (`path_parts`: every body and hand part, and every "points" part
   with anchors), the velocity of its root in its own size units, x and y:
   (root(t) - root(t - 1)) / size(t), 0 at a window's first frame;
+- for each rooted part, where its root is relative to where it has been lately, x and
+  y: (root(t) - mean(t)) / size(t), with mean(t) the root's exponential trailing mean
+  on the grid, mean(t) = mean(t - 1) + a · (root(t) - mean(t - 1)), a = 1 - exp(-2 / W)
+  (a time constant of half a window), starting at the first frame (the stream's or
+  the clip's, not the window's), holding while the root is missing: the shape of the
+  path over about a window, not only its direction (`trail_roots`);
 - where the layout has a body and hands, each hand's root relative to the body centre
   in body-size units: (wrist(t) - centre(t)) / torso(t), x and y.
 
-Both are per-frame quantities: the streaming featurizer computes each row from the
-current and the previous grid frame only, so a live window equals the offline window
-exactly (no per-window reference such as "the window's first frame" is involved; the
-network integrates the velocities into the trajectory over its window). They do not
+All are causal per-frame quantities: the streaming featurizer computes each row from
+the current grid frame, the previous one and the trailing mean so far, and the offline
+normalizer computes the trailing mean along the whole clip's grid before any window is
+cut, so a live window equals the offline window of the same stream (no per-window
+reference such as "the window's first frame" is involved). They do not
 depend on where the person stands or how far from the camera (differences of roots,
 divided by the part's size), but keep the image's up, down, left and right.
 
 To carry roots and sizes through gap filling, resampling, cropping and augmentation,
-the normalizer appends two *path points* per rooted part to the K points of a grid
-frame (`normalize_frames(..., path=True)`): the root, and the root moved by the part's
-size along x, both in aspect-corrected image units. `path_features` turns them into
+the normalizer appends three *path points* per rooted part to the K points of a grid
+frame (`normalize_frames(..., path=True)`): the root, the root moved by the part's
+size along x, and the root's trailing mean, in aspect-corrected image units. `path_features` turns them into
 the stream above; the positions, velocities, bones and angles streams use the first K
 points only. Plain numpy: the runtime and the JS port follow it.
 """
@@ -41,6 +48,8 @@ __all__ = [
     "path_mirror",
     "path_size",
     "path_features",
+    "trail_roots",
+    "trail_rate",
 ]
 
 
@@ -75,13 +84,56 @@ def path_relative(layout: str) -> tuple[tuple[int, int], ...]:
 
 
 def path_point_count(layout: str) -> int:
-    """Path points appended to a grid frame: 2 per rooted part."""
-    return 2 * len(path_parts(layout))
+    """Path points appended to a grid frame: 3 per rooted part (root, root + size along
+    x, trailing mean)."""
+    return 3 * len(path_parts(layout))
 
 
 def path_size(layout: str) -> int:
-    """Features per frame of the path stream: 2 per root velocity, 2 per relative hand."""
-    return 2 * len(path_parts(layout)) + 2 * len(path_relative(layout))
+    """Features per frame of the path stream: 2 per root velocity, 2 per root relative
+    to its trailing mean, 2 per hand relative to the body."""
+    return 4 * len(path_parts(layout)) + 2 * len(path_relative(layout))
+
+
+def trail_rate(window: int) -> np.float32:
+    """a = 1 - exp(-2 / W): the trailing mean's step, a time constant of half a window."""
+    return np.float32(1.0 - np.exp(-2.0 / float(window)))
+
+
+def trail_step(mean: np.ndarray | None, root: np.ndarray, rate: np.float32) -> np.ndarray:
+    """One grid frame of the trailing mean: (..., C) float32 mean so far (None at the
+    first frame) and this frame's root → the new mean (the root where there was none,
+    held where the root is missing)."""
+    root = np.asarray(root, dtype=np.float32)
+    if mean is None:
+        return root.copy()
+    moved = mean + rate * (root - mean)
+    return np.where(np.isnan(mean), root, np.where(np.isnan(root), mean, moved))
+
+
+def trail_roots(grid: np.ndarray, spec) -> None:
+    """Write the roots' trailing means into the grid's path points, in place.
+
+    Args:
+        grid: (n, K + 3R, C) positions on the grid, frame by frame (the trailing-mean
+            points holding each frame's root, as `normalize_frames` leaves them).
+        spec: the `NormalizerSpec` (its layout and window).
+    """
+    K, R = spec.num_points, len(path_parts(spec.layout))
+    if not R or not len(grid):
+        return
+    roots = grid[:, K : K + 3 * R : 3]
+    rate = trail_rate(spec.window)
+    mean = None
+    for t in range(len(grid)):
+        mean = trail_step(mean, roots[t], rate)
+        grid[t, K + 2 : K + 3 * R : 3] = shown_trail(mean, roots[t])
+
+
+def shown_trail(mean: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """The trailing mean as a grid frame holds it: NaN where the root is missing (the
+    mean itself holds, unseen, until the root is back)."""
+    return np.where(np.isnan(root), np.float32(np.nan), mean)
 
 
 @functools.cache
@@ -93,14 +145,14 @@ def _path_mirror(layout: Layout) -> np.ndarray:
     for j in range(len(rooted)):
         twin = int(perm[first[j]])
         k = first.index(twin) if twin in first else j
-        out += [2 * k, 2 * k + 1]
+        out += [3 * k, 3 * k + 1, 3 * k + 2]
     result = np.array(out, dtype=np.int64)
     result.setflags(write=False)
     return result
 
 
 def path_mirror(layout: str) -> np.ndarray:
-    """(2R,) the path points' left/right counterparts (a left hand's root ↔ the right's)."""
+    """(3R,) the path points' left/right counterparts (a left hand's root ↔ the right's)."""
     return _path_mirror(get_layout(layout))
 
 
@@ -108,7 +160,7 @@ def path_features(points: np.ndarray, previous: np.ndarray | None, layout: str) 
     """The path stream from path points.
 
     Args:
-        points: (..., 2R, C) path points of each frame (C = 2 or 3; z is not used), NaN
+        points: (..., 3R, C) path points of each frame (C = 2 or 3; z is not used), NaN
             where missing.
         previous: the same of each frame's previous grid frame, or None: the frames
             themselves (velocity 0, NaN where missing), as at a window's first frame.
@@ -116,16 +168,18 @@ def path_features(points: np.ndarray, previous: np.ndarray | None, layout: str) 
 
     Returns:
         (..., `path_size`) float32: each root's velocity (x, y) in its part's size
-        units per grid frame, then each hand's root relative to the body centre (x, y)
-        in body-size units; NaN where missing.
+        units per grid frame, then each root relative to its trailing mean (x, y) in
+        the same units, then each hand's root relative to the body centre (x, y) in
+        body-size units; NaN where missing.
     """
     p = np.asarray(points, dtype=np.float32)
-    root, marker = p[..., 0::2, :2], p[..., 1::2, :2]
+    root, marker, mean = p[..., 0::3, :2], p[..., 1::3, :2], p[..., 2::3, :2]
     d = marker - root
     size = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1])[..., None]
     size = np.where(size > 1e-6, size, np.float32(np.nan))
-    before = root if previous is None else np.asarray(previous, dtype=np.float32)[..., 0::2, :2]
-    parts = [((root - before) / size).reshape(*p.shape[:-2], -1)]
+    before = root if previous is None else np.asarray(previous, dtype=np.float32)[..., 0::3, :2]
+    lead = p.shape[:-2]
+    parts = [((root - before) / size).reshape(*lead, -1), ((root - mean) / size).reshape(*lead, -1)]
     pairs = path_relative(layout)
     if pairs:
         hands = [h for h, _ in pairs]
@@ -133,12 +187,12 @@ def path_features(points: np.ndarray, previous: np.ndarray | None, layout: str) 
         relative = (root[..., hands, :] - root[..., body : body + 1, :]) / size[
             ..., body : body + 1, :
         ]
-        parts.append(relative.reshape(*p.shape[:-2], -1))
+        parts.append(relative.reshape(*lead, -1))
     return np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
 
 
 def window_path(points: np.ndarray, layout: str) -> np.ndarray:
-    """(..., W, 2R, C) path points of a window → (..., W, `path_size`) path stream."""
+    """(..., W, 3R, C) path points of a window → (..., W, `path_size`) path stream."""
     p = np.asarray(points, dtype=np.float32)
     previous = np.concatenate([p[..., :1, :, :], p[..., :-1, :, :]], axis=-3)
     return path_features(p, previous, layout)

@@ -10,6 +10,7 @@ import numpy as np
 from poseact.core.errors import LandmarkFormatError
 from poseact.normalize.features import row_features
 from poseact.normalize.normalizer import normalize_frames
+from poseact.normalize.path import path_parts, shown_trail, trail_rate, trail_step
 from poseact.normalize.spec import NormalizerSpec
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class StreamingFeaturizer:
         self._k: int = 0  # next grid index to emit
         self._row_prev: np.ndarray | None = None  # previous emitted grid positions
         self._velocity_prev: np.ndarray | None = None  # previous emitted grid velocity
+        self._trail: np.ndarray | None = None  # (R, C) the roots' trailing means so far
 
     def push(
         self,
@@ -102,6 +104,13 @@ class StreamingFeaturizer:
         return np.stack(rows)
 
     def _row(self, positions: np.ndarray) -> np.ndarray:
+        spec = self.spec
+        if spec.path and path_parts(spec.layout):  # the trailing means, as `trail_roots`
+            K, C = spec.num_points, spec.channels
+            points = positions.reshape(-1, C).copy()
+            self._trail = trail_step(self._trail, points[K::3], trail_rate(spec.window))
+            points[K + 2 :: 3] = shown_trail(self._trail, points[K::3])
+            positions = points.reshape(-1)
         row, self._velocity_prev = row_features(
             positions, self._row_prev, self._velocity_prev, self.spec
         )

@@ -221,12 +221,12 @@ export function normalizerSpec(spec, definition = null) {
   if (!full.boneEdges || !full.jointAngles || !full.pathParts || !full.pathRelative) {
     throw new Error("the normalizer spec selects bones, angles or path but has no streams_index");
   }
-  full.gridPoints = full.numPoints + 2 * full.pathParts.length;
+  full.gridPoints = full.numPoints + 3 * full.pathParts.length;
   const kc = full.numPoints * full.channels;
   full.frameFeatures =
     kc * (1 + (full.velocity ? 1 : 0) + (full.accelerations ? 1 : 0)) +
     full.boneEdges.length * full.channels + full.jointAngles.length +
-    2 * full.pathParts.length + 2 * full.pathRelative.length;
+    4 * full.pathParts.length + 2 * full.pathRelative.length;
   const standardized = full.feature_mean.length > 0;
   full.featureMean = standardized ? Float32Array.from(full.feature_mean) : null;
   full.featureStd = standardized ? Float32Array.from(full.feature_std) : null;
@@ -425,7 +425,8 @@ export function normalizeFrame(landmarks, visibility, spec, imageSize = null) {
     for (const i of idx) for (let c = 0; c < 3; c++) p[i * 3 + c] = local[i * 3 + c];
   }
   // The path points (Python's `normalize_frames(..., path=True)`): each rooted part's
-  // root, and its root moved by the part's size along x, in aspect-corrected image units.
+  // root, its root moved by the part's size along x, and (frame by frame) the root for
+  // its trailing mean, in aspect-corrected image units.
   const g = spec.gridPoints;
   const grid = new Float64Array(g * 3);
   grid.set(p);
@@ -435,8 +436,8 @@ export function normalizeFrame(landmarks, visibility, spec, imageSize = null) {
       part.kind === "body" ? bodyFrame(source, part.anchor_indices, spec)
       : part.kind === "hand" ? handFrame(source, part.anchor_indices)
       : pointsFrame(source, part.anchor_indices);
-    const at = (k + 2 * j) * 3;
-    for (let c = 0; c < 3; c++) grid[at + c] = grid[at + 3 + c] = f32(root[c]);
+    const at = (k + 3 * j) * 3;
+    for (let c = 0; c < 3; c++) grid[at + c] = grid[at + 3 + c] = grid[at + 6 + c] = f32(root[c]);
     grid[at + 3] = f32(root[0] + size);
   });
   const channels = spec.channels;
@@ -472,6 +473,7 @@ export class StreamingFeaturizer {
     this.k = 0;
     this.rowPrev = null;
     this.velocityPrev = null;
+    this.trail = null; // the roots' trailing means so far (R*C), Python's `trail_step`
   }
 
   /**
@@ -541,6 +543,25 @@ export class StreamingFeaturizer {
     const c = spec.channels;
     const n = spec.numPoints * c;
     const full = Float32Array.from(positions);
+    const roots = spec.pathParts.length;
+    if (roots) {
+      // the trailing means (Python's `trail_roots`): a time constant of half a window
+      const rate = f32(1 - Math.exp(-2 / spec.window));
+      const first = this.trail === null;
+      if (first) this.trail = new Float32Array(roots * c);
+      for (let j = 0; j < roots; j++) {
+        for (let d = 0; d < c; d++) {
+          const r = full[n + 3 * j * c + d];
+          const m = this.trail[j * c + d];
+          let next;
+          if (first || Number.isNaN(m)) next = r;
+          else if (Number.isNaN(r)) next = m;
+          else next = f32(m + f32(rate * f32(r - m)));
+          this.trail[j * c + d] = next;
+          full[n + (3 * j + 2) * c + d] = Number.isNaN(r) ? NaN : next;
+        }
+      }
+    }
     const p = full.subarray(0, n);
     const fullPrev = this.rowPrev ?? full;
     const prev = fullPrev.subarray(0, n);
@@ -564,17 +585,22 @@ export class StreamingFeaturizer {
     }
     for (const q of spec.jointAngles) out[at++] = jointAngle(p, q, c);
     // the path stream (Python's `path_features`): each root's velocity in its part's
-    // size units, then each hand's root relative to the body centre
-    const roots = spec.pathParts.length;
-    const root = (row, j, d) => row[n + 2 * j * c + d];
+    // size units, each root relative to its trailing mean, then each hand's root
+    // relative to the body centre
+    const root = (row, j, d) => row[n + 3 * j * c + d];
     const size = new Float32Array(roots);
     for (let j = 0; j < roots; j++) {
-      const dx = f32(full[n + (2 * j + 1) * c] - root(full, j, 0));
-      const dy = f32(full[n + (2 * j + 1) * c + 1] - root(full, j, 1));
+      const dx = f32(full[n + (3 * j + 1) * c] - root(full, j, 0));
+      const dy = f32(full[n + (3 * j + 1) * c + 1] - root(full, j, 1));
       const s = f32(Math.sqrt(f32(f32(dx * dx) + f32(dy * dy))));
       size[j] = s > 1e-6 ? s : NaN;
       for (let d = 0; d < 2; d++) {
         out[at++] = f32(f32(root(full, j, d) - root(fullPrev, j, d)) / size[j]);
+      }
+    }
+    for (let j = 0; j < roots; j++) {
+      for (let d = 0; d < 2; d++) {
+        out[at++] = f32(f32(root(full, j, d) - full[n + (3 * j + 2) * c + d]) / size[j]);
       }
     }
     for (const [hand, body] of spec.pathRelative) {
