@@ -50,11 +50,13 @@ class NormalizerSpec:
             wrists and fingers (see `poseact.normalize.features`): a posture's shape,
             whatever the body's size, place and turn (on by default since
             2026-12-06; a layout with no joint gets none).
-        path: add the path stream (`poseact.normalize.path`): each part's root velocity
-            in its own size units (a hand's wrist in palm lengths, the body centre in
-            torso lengths, per grid frame) and, with a body and hands, the hands' place
-            relative to the body: where the parts go, beside their shape (on by default
-            since 2026-12-06; files written before lack it and read as off).
+        path: add the path stream (`poseact.normalize.path`): where each part goes,
+            beside its shape: its root's velocity and its place relative to where it
+            has been lately (a trailing mean over about half a window), in the part's
+            own size units (a hand's wrist in palm lengths, the body centre in torso
+            lengths), and with a body and hands the hands' place relative to the body
+            (on by default since 2026-12-06; files written before lack it and read as
+            off).
         standardize: let `fit` learn a per-feature mean and std from the training
             clips (stored below) when none is given.
         feature_mean: (F,) per-feature mean learned by `fit`, or () for none.

@@ -67,12 +67,16 @@ class EvaluationReport:
         macro_f1: unweighted mean of the per-class F1 over classes with clips.
         precision, recall, f1: (C,) per-class scores (0 where undefined).
         support: (C,) clips per true class.
-        confusion: (C, C) int counts; rows are true classes, columns predictions.
+        confusion: (C, C) int counts, or (C, C + 1) when the model can answer
+            `unknown` (a rejection rule): rows are true classes, columns predictions
+            (`columns`), the last one "unknown" then.
         clips: the answer on every clip, in dataset order.
         model: the model's name (its file), for titles.
         dataset: the dataset's name (its folder or file), for titles.
         split: what the clips were, e.g. "held-out subjects bob" or "held-out clips
             (no subjects known)"; "" if not said.
+        unknown: the answer of a model's rejection rule ("unknown"), the confusion
+            matrix's last column; None for a model that always names a class.
         yardstick: the random-forest yardstick's accuracy on the same clips
             (`poseact.train.yardstick`), or None when not measured.
         notes: one-line warnings about the score (`yardstick_note`), shown with it.
@@ -90,8 +94,14 @@ class EvaluationReport:
     model: str = ""
     dataset: str = ""
     split: str = ""
+    unknown: str | None = None
     yardstick: float | None = None
     notes: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The confusion matrix's columns: `classes`, then `unknown` if there is one."""
+        return self.classes + (() if self.unknown is None else (self.unknown,))
 
     @property
     def num_clips(self) -> int:
@@ -132,6 +142,7 @@ class EvaluationReport:
                 for i, c in enumerate(self.classes)
             },
             "confusion": self.confusion.astype(int).tolist(),
+            "confusion_columns": list(self.columns),
             "misclassified": [c.to_dict() for c in self.misclassified],
             **({} if self.yardstick is None else {"yardstick_accuracy": self.yardstick}),
             **({"notes": list(self.notes)} if self.notes else {}),
@@ -141,9 +152,9 @@ class EvaluationReport:
         """The confusion matrix as a plain-text table (rows true, columns predicted)."""
         names = list(self.classes)
         width = max(len("true/predicted"), *(len(c) for c in names))
-        cell = max(5, *(len(c) for c in names))
+        cell = max(5, *(len(c) for c in self.columns))
         head = "true/predicted"
-        lines = [f"{head:<{width}}  " + " ".join(f"{c:>{cell}}" for c in names)]
+        lines = [f"{head:<{width}}  " + " ".join(f"{c:>{cell}}" for c in self.columns)]
         for c, row in zip(names, self.confusion):
             lines.append(f"{c:<{width}}  " + " ".join(f"{int(v):>{cell}}" for v in row))
         return "\n".join(lines)
@@ -205,8 +216,8 @@ class EvaluationReport:
         except OSError as exc:
             raise write_error(out, exc) from exc
         title = title or self.title
-        counts = confusion_png(self.confusion, self.classes, title, normalized=False)
-        shares = confusion_png(self.confusion, self.classes, title, normalized=True)
+        counts = confusion_png(self.confusion, self.columns, title, normalized=False)
+        shares = confusion_png(self.confusion, self.columns, title, normalized=True)
         content = self.to_dict()
         strips = {
             i: skeleton_strip_png(clip.sequence)
@@ -229,7 +240,7 @@ class EvaluationReport:
         """The confusion matrix as CSV (labels quoted when they hold commas or quotes)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["true\\predicted", *self.classes])
+        writer.writerow(["true\\predicted", *self.columns])
         for c, row in zip(self.classes, self.confusion):
             writer.writerow([c, *(int(v) for v in row)])
         return buffer.getvalue()
@@ -273,13 +284,23 @@ def evaluate(
             f"{' ' + str(model.path) if getattr(model, 'path', None) else ''} does not know"
             f" (it knows {list(classes)}){'; e.g. ' + first if first else ''}"
         )
-    predicted = [str(p) for p in model.predict(sequences)]
+    if hasattr(model, "predict_with_proba"):  # one pass of the network
+        answers, probabilities = model.predict_with_proba(sequences)
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+    else:
+        answers = model.predict(sequences)
+        probabilities = (
+            np.asarray(model.predict_proba(sequences), dtype=np.float64)
+            if hasattr(model, "predict_proba")
+            else None
+        )
+    predicted = [str(p) for p in answers]
     column = {c: i for i, c in enumerate(classes)}
-    probabilities = (
-        np.asarray(model.predict_proba(sequences), dtype=np.float64)
-        if hasattr(model, "predict_proba")
-        else None
-    )
+    rule = getattr(model, "rejection_", getattr(model, "rejection", None))
+    unknown_label = None if rule is None else str(rule.unknown)
+    if unknown_label is None and set(predicted) - set(classes):
+        unknown_label = sorted(set(predicted) - set(classes))[0]
+    columns = list(classes) + ([] if unknown_label is None else [unknown_label])
 
     def confidence(i: int) -> float | None:
         if probabilities is None:
@@ -314,9 +335,10 @@ def evaluate(
         recall=recall,
         f1=f1,
         support=support,
-        confusion=confusion_matrix(truth, predicted, labels=list(classes)),
+        confusion=confusion_matrix(truth, predicted, labels=columns)[: len(classes)],
         clips=clips,
         model=model_name,
         dataset=dataset_name,
         split=split,
+        unknown=unknown_label,
     )
