@@ -225,7 +225,7 @@ def window_features(positions: np.ndarray, spec, *, raw: bool = False) -> np.nda
         parts.append(bones(p, bone_edges(spec.layout)))
     if spec.angles:
         parts.append(angles(p, joint_angles(spec.layout)))
-    if "path" in spec.stream_sizes:
+    if spec.path and path_size(spec.layout):
         parts.append(window_path(trail, spec.layout))
     out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
     return out.astype(np.float32, copy=False) if raw else standardize(out, spec)
@@ -264,7 +264,7 @@ def row_features(
             parts.append(bones(points, bone_edges(spec.layout))[0])
         if spec.angles:
             parts.append(angles(points, joint_angles(spec.layout))[0])
-    if "path" in spec.stream_sizes:
+    if spec.path and path_size(spec.layout):
         trail = full[kc:].reshape(-1, spec.channels)
         before = None if previous is None else np.asarray(previous, np.float32)[kc:]
         parts.append(

@@ -25,15 +25,16 @@ Steps, in order (see docs/normalizer.md):
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import numpy as np
 
 from poseact.core.errors import LandmarkFormatError
-from poseact.core.layouts import get_layout
+from poseact.core.layouts import Layout, get_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.normalize.features import window_features
-from poseact.normalize.path import path_parts, path_point_count, trail_roots
+from poseact.normalize.path import path_parts, trail_roots
 from poseact.normalize.spec import NormalizerSpec
 
 __all__ = ["Normalizer", "GridCache", "normalize_frames"]
@@ -84,17 +85,15 @@ def _body_frame(
     return centre, size
 
 
-def _normalize_body(points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpec) -> np.ndarray:
-    """(T, P, 3) aspect-corrected body points → body-centred, scaled, (optionally) rotated.
-
-    Args:
-        points: the part's points.
-        anchors: (4,) indices into `points` of the left/right shoulder and left/right hip.
-    """
-    ls, rs = int(anchors[0]), int(anchors[1])
-    centre, size = _body_frame(points, anchors, spec)
-    out = (points - centre[:, None, :]) / size[:, None, None]
-    if spec.rotate:
+def _place(
+    kind: str, part: np.ndarray, anchors: np.ndarray, root, size, spec: NormalizerSpec
+) -> np.ndarray:
+    """(T, P, 3) a part's aspect-corrected points → relative to its root (T, 3), divided
+    by its size (T,), and for a body with `spec.rotate` turned so the shoulders are
+    level (anchors 0 and 1: the left and right shoulder)."""
+    out = (part - root[:, None, :]) / size[:, None, None]
+    if kind == "body" and spec.rotate:
+        ls, rs = int(anchors[0]), int(anchors[1])
         line = out[:, ls] - out[:, rs]  # right → left shoulder, +x when facing camera
         angle = np.arctan2(line[:, 1], line[:, 0])
         angle = np.where(np.isfinite(angle), angle, 0.0)
@@ -121,12 +120,6 @@ def _hand_frame(points: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np
     return wrist, np.where(size > 1e-6, size, np.nan)
 
 
-def _normalize_hand(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """(T, P, 3) one hand → wrist-centred, divided by the palm length (`_hand_frame`)."""
-    wrist, size = _hand_frame(points, anchors)
-    return (points - wrist[:, None, :]) / size[:, None, None]
-
-
 def _points_frame(points: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A "points" part's origin (T, 3) and size (T,): its one anchor and size 1, or its
     two anchors' midpoint and distance (a part without anchors has neither)."""
@@ -138,17 +131,6 @@ def _points_frame(points: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, 
     return _midpoint(points, a, b), np.where(size > 1e-6, size, np.nan)
 
 
-def _normalize_points(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """(T, P, 3) points of a "points" part: kept, centred on one anchor, or on two
-    anchors' midpoint and divided by their distance."""
-    if len(anchors) == 0:
-        return points
-    if len(anchors) == 1:
-        return points - points[:, int(anchors[0])][:, None, :]
-    origin, size = _points_frame(points, anchors)
-    return (points - origin[:, None, :]) / size[:, None, None]
-
-
 def _part_frame(
     kind: str, part: np.ndarray, anchors: np.ndarray, spec: NormalizerSpec
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -158,24 +140,6 @@ def _part_frame(
     if kind == "hand":
         return _hand_frame(part, anchors)
     return _points_frame(part, anchors)
-
-
-def _path_points(points: np.ndarray, spec: NormalizerSpec) -> np.ndarray:
-    """(T, 3R, 3) the path points of the layout's R rooted parts (`path_parts`): for each,
-    its root, its root + (size, 0, 0) and its trailing mean, in aspect-corrected image
-    units. The trailing mean needs time: per frame it is the root itself, and
-    `poseact.normalize.path.trail_roots` makes it the mean on the grid."""
-    T = points.shape[0]
-    out = np.empty((T, path_point_count(spec.layout), 3), dtype=np.float32)
-    parts = _parts(spec.layout)
-    for j, number in enumerate(path_parts(spec.layout)):
-        kind, indices, anchors = parts[number]
-        root, size = _part_frame(kind, points[:, indices], anchors, spec)
-        out[:, 3 * j] = root
-        out[:, 3 * j + 1] = root
-        out[:, 3 * j + 1, 0] = root[:, 0] + size
-        out[:, 3 * j + 2] = root
-    return out
 
 
 def normalize_frames(
@@ -214,29 +178,38 @@ def normalize_frames(
         points[..., 2] *= aspect
     hidden = np.asarray(visibility, dtype=np.float32) < spec.min_visibility
     points[hidden] = np.nan
-    out = points.copy()  # points of no part are kept as they are
-    if path and spec.path:
-        out = np.concatenate([out, _path_points(points, spec)], axis=1)
-    for kind, indices, anchors in _parts(spec.layout):
+    K = spec.num_points
+    rooted = path_parts(spec.layout) if path and spec.path else ()
+    out = np.empty((len(points), K + 3 * len(rooted), 3), dtype=np.float32)
+    out[:, :K] = points  # points of no part are kept as they are
+    for number, (kind, indices, anchors) in enumerate(_parts(spec.layout)):
+        if kind == "points" and len(anchors) == 0:
+            continue
         part = points[:, indices]
-        if kind == "body":
-            out[:, indices] = _normalize_body(part, anchors, spec)
-        elif kind == "hand":
-            out[:, indices] = _normalize_hand(part, anchors)
-        else:
-            out[:, indices] = _normalize_points(part, anchors)
+        root, size = _part_frame(kind, part, anchors, spec)
+        out[:, indices] = _place(kind, part, anchors, root, size, spec)
+        if number in rooted:  # the path points: root, root + (size, 0, 0), root
+            at = K + 3 * rooted.index(number)
+            out[:, at] = out[:, at + 1] = out[:, at + 2] = root
+            out[:, at + 1, 0] += size
     return np.ascontiguousarray(out[..., : spec.channels], dtype=np.float32)
 
 
-def _parts(layout_name: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def _parts(layout_name: str) -> tuple[tuple[str, np.ndarray, np.ndarray], ...]:
     """(kind, point indices (P,), anchor indices within the part) for each part."""
-    layout = get_layout(layout_name)
+    return _layout_parts(get_layout(layout_name))
+
+
+@functools.cache
+def _layout_parts(layout: Layout) -> tuple[tuple[str, np.ndarray, np.ndarray], ...]:
     parts = []
     for part in layout.parts:
         indices = layout.indices(part.points)
         anchors = np.array([part.points.index(a) for a in part.anchors], dtype=np.int64)
+        indices.setflags(write=False)
+        anchors.setflags(write=False)
         parts.append((part.kind, indices, anchors))
-    return parts
+    return tuple(parts)
 
 
 # ---------------------------------------------------------------------- in time

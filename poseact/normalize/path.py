@@ -53,8 +53,26 @@ __all__ = [
 ]
 
 
-@functools.cache
-def _path_parts(layout: Layout) -> tuple[int, ...]:
+def _per_layout(compute):
+    """`compute(layout)` memoized by layout name, for the name's current definition (a
+    layout's hash reads all its names: too slow once per live frame)."""
+    memo: dict[str, tuple[Layout, object]] = {}
+
+    @functools.wraps(compute)
+    def lookup(name: str):
+        layout = get_layout(name)
+        hit = memo.get(name)
+        if hit is None or hit[0] is not layout:
+            hit = memo[name] = (layout, compute(layout))
+        return hit[1]
+
+    return lookup
+
+
+@_per_layout
+def path_parts(layout: Layout) -> tuple[int, ...]:
+    """Indices into `Layout.parts` of the parts with a root (R of them), in order, for
+    a layout name."""
     return tuple(
         i
         for i, part in enumerate(layout.parts)
@@ -62,25 +80,15 @@ def _path_parts(layout: Layout) -> tuple[int, ...]:
     )
 
 
-def path_parts(layout: str) -> tuple[int, ...]:
-    """Indices into `Layout.parts` of the parts with a root (R of them), in order."""
-    return _path_parts(get_layout(layout))
-
-
-@functools.cache
-def _path_relative(layout: Layout) -> tuple[tuple[int, int], ...]:
-    rooted = _path_parts(layout)
-    kinds = [layout.parts[i].kind for i in rooted]
+@_per_layout
+def path_relative(layout: Layout) -> tuple[tuple[int, int], ...]:
+    """(hand, body) pairs of root numbers (0..R-1) for a layout name: the hands placed
+    relative to the body (empty for a layout without a body part)."""
+    kinds = [layout.parts[i].kind for i in path_parts(layout.name)]
     if "body" not in kinds:
         return ()
     body = kinds.index("body")
     return tuple((j, body) for j, kind in enumerate(kinds) if kind == "hand")
-
-
-def path_relative(layout: str) -> tuple[tuple[int, int], ...]:
-    """(hand, body) pairs of root numbers (0..R-1): the hands placed relative to the
-    body (empty for a layout without a body part)."""
-    return _path_relative(get_layout(layout))
 
 
 def path_point_count(layout: str) -> int:
@@ -89,10 +97,11 @@ def path_point_count(layout: str) -> int:
     return 3 * len(path_parts(layout))
 
 
-def path_size(layout: str) -> int:
-    """Features per frame of the path stream: 2 per root velocity, 2 per root relative
-    to its trailing mean, 2 per hand relative to the body."""
-    return 4 * len(path_parts(layout)) + 2 * len(path_relative(layout))
+@_per_layout
+def path_size(layout: Layout) -> int:
+    """Features per frame of the path stream for a layout name: 2 per root velocity,
+    2 per root relative to its trailing mean, 2 per hand relative to the body."""
+    return 4 * len(path_parts(layout.name)) + 2 * len(path_relative(layout.name))
 
 
 def trail_rate(window: int) -> np.float32:
@@ -108,7 +117,10 @@ def trail_step(mean: np.ndarray | None, root: np.ndarray, rate: np.float32) -> n
     if mean is None:
         return root.copy()
     moved = mean + rate * (root - mean)
-    return np.where(np.isnan(mean), root, np.where(np.isnan(root), mean, moved))
+    gaps = np.isnan(moved)
+    if gaps.any():  # no mean yet: the root; no root: the mean holds
+        moved[gaps] = np.where(np.isnan(mean), root, mean)[gaps]
+    return moved
 
 
 def trail_roots(grid: np.ndarray, spec) -> None:
@@ -133,13 +145,15 @@ def trail_roots(grid: np.ndarray, spec) -> None:
 def shown_trail(mean: np.ndarray, root: np.ndarray) -> np.ndarray:
     """The trailing mean as a grid frame holds it: NaN where the root is missing (the
     mean itself holds, unseen, until the root is back)."""
-    return np.where(np.isnan(root), np.float32(np.nan), mean)
+    return mean + root * np.float32(0.0)  # NaN where the root is; else the mean exactly
 
 
-@functools.cache
-def _path_mirror(layout: Layout) -> np.ndarray:
+@_per_layout
+def path_mirror(layout: Layout) -> np.ndarray:
+    """(3R,) the path points' left/right counterparts for a layout name (a left hand's
+    root ↔ the right's)."""
     perm = layout.mirror_permutation
-    rooted = _path_parts(layout)
+    rooted = path_parts(layout.name)
     first = [int(layout.index(layout.parts[i].points[0])) for i in rooted]
     out = []
     for j in range(len(rooted)):
@@ -149,11 +163,6 @@ def _path_mirror(layout: Layout) -> np.ndarray:
     result = np.array(out, dtype=np.int64)
     result.setflags(write=False)
     return result
-
-
-def path_mirror(layout: str) -> np.ndarray:
-    """(3R,) the path points' left/right counterparts (a left hand's root ↔ the right's)."""
-    return _path_mirror(get_layout(layout))
 
 
 def path_features(points: np.ndarray, previous: np.ndarray | None, layout: str) -> np.ndarray:
@@ -172,23 +181,23 @@ def path_features(points: np.ndarray, previous: np.ndarray | None, layout: str) 
         the same units, then each hand's root relative to the body centre (x, y) in
         body-size units; NaN where missing.
     """
-    p = np.asarray(points, dtype=np.float32)
-    root, marker, mean = p[..., 0::3, :2], p[..., 1::3, :2], p[..., 2::3, :2]
-    d = marker - root
-    size = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1])[..., None]
-    size = np.where(size > 1e-6, size, np.float32(np.nan))
+    p = np.asarray(points, dtype=np.float32)[..., :2]
+    root = p[..., 0::3, :]
+    d = p[..., 1::3, :] - root
+    size = np.sqrt(d[..., :1] * d[..., :1] + d[..., 1:] * d[..., 1:])
+    size[size <= 1e-6] = np.nan
     before = root if previous is None else np.asarray(previous, dtype=np.float32)[..., 0::3, :2]
-    lead = p.shape[:-2]
-    parts = [((root - before) / size).reshape(*lead, -1), ((root - mean) / size).reshape(*lead, -1)]
+    moves = np.concatenate([root - before, root - p[..., 2::3, :]], axis=-2)
+    parts = [moves / np.concatenate([size, size], axis=-2)]
     pairs = path_relative(layout)
     if pairs:
         hands = [h for h, _ in pairs]
         body = pairs[0][1]
-        relative = (root[..., hands, :] - root[..., body : body + 1, :]) / size[
-            ..., body : body + 1, :
-        ]
-        parts.append(relative.reshape(*lead, -1))
-    return np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
+        parts.append(
+            (root[..., hands, :] - root[..., body : body + 1, :]) / size[..., body : body + 1, :]
+        )
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-2)
+    return out.reshape(*out.shape[:-2], -1)
 
 
 def window_path(points: np.ndarray, layout: str) -> np.ndarray:

@@ -28,6 +28,8 @@ class StreamingFeaturizer:
 
     def __init__(self, spec: NormalizerSpec) -> None:
         self.spec = spec.resolved()
+        self._rate = trail_rate(self.spec.window)
+        self._rooted = bool(self.spec.path and path_parts(self.spec.layout))
         self.reset()
 
     def reset(self) -> None:
@@ -105,10 +107,10 @@ class StreamingFeaturizer:
 
     def _row(self, positions: np.ndarray) -> np.ndarray:
         spec = self.spec
-        if spec.path and path_parts(spec.layout):  # the trailing means, as `trail_roots`
+        if self._rooted:  # the trailing means, as `trail_roots`
             K, C = spec.num_points, spec.channels
             points = positions.reshape(-1, C).copy()
-            self._trail = trail_step(self._trail, points[K::3], trail_rate(spec.window))
+            self._trail = trail_step(self._trail, points[K::3], self._rate)
             points[K + 2 :: 3] = shown_trail(self._trail, points[K::3])
             positions = points.reshape(-1)
         row, self._velocity_prev = row_features(
