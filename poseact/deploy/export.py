@@ -43,8 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from poseact import __version__
-from poseact.core.atomic import atomic_write_bytes
-from poseact.core.choices import QUANTIZATIONS, RECURRENT, STREAMING
+from poseact.core.atomic import atomic_path
+from poseact.core.choices import ARCHITECTURE_TABLE, QUANTIZATIONS
 from poseact.core.layouts import get_layout
 from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
 from poseact.runtime.model_file import METADATA_FORMAT, METADATA_VERSION, model_archive
@@ -161,6 +161,7 @@ def export_tflite(
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
     if threshold is not None and not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    classifier.check_finite()
     fitted = classifier.fitted_state()
     architecture = fitted.model.architecture
     spec = fitted.normalizer.spec
@@ -174,9 +175,9 @@ def export_tflite(
     # Full-integer int8 for the feed-forward nets; weights only (dynamic range) for the
     # recurrent ones and for stats_pool, whose standard deviation over time (a square
     # root of a difference of means) loses too much in 8-bit activations.
-    full_int8 = architecture not in (*RECURRENT, "stats_pool")
+    full_int8 = ARCHITECTURE_TABLE[architecture].int8 == "full_integer"
     network = _convert(fitted.network, quantization, representative, full_int8)
-    has_stream = streaming and architecture in STREAMING
+    has_stream = streaming and ARCHITECTURE_TABLE[architecture].streams
     sizes: list[int] = []
     if has_stream:
         step = build_step_model(fitted.network, architecture)
@@ -219,13 +220,16 @@ def export_tflite(
     metadata["model_size"] = len(network)
     metadata["model_sha256"] = hashlib.sha256(network).hexdigest()
     data = network + model_archive(metadata, None)
-    path = atomic_write_bytes(path, data)
 
     from poseact.runtime.model import TFLiteGestureModel
 
     keras_probs = classifier.predict_proba(parity)
-    with TFLiteGestureModel(path) as exported:
-        tflite_probs = exported.predict_proba(parity)
+    # the parity check reads the file written, before it is published under its name:
+    # two exports to one file each check their own model, then one of them wins whole
+    with atomic_path(path, suffix=".tflite") as tmp:
+        tmp.write_bytes(data)
+        with TFLiteGestureModel(tmp) as exported:
+            tflite_probs = exported.predict_proba(parity)
     diff = float(np.max(np.abs(tflite_probs - keras_probs))) if len(parity) else 0.0
     agree = (
         float(np.mean(np.argmax(tflite_probs, 1) == np.argmax(keras_probs, 1)))
