@@ -39,7 +39,7 @@ class DecisionOptions:
             window lies beyond its class's threshold is answered "unknown" and cannot
             start. Off by default: the rule judges a window as a whole clip, so it lets
             a gesture start only once the window holds most of it (measured median
-            latency 0.40 → 0.80 s on the ASL streams, 0.40 → 1.70 s with the synthetic
+            latency 0.43 → 0.80 s on the ASL streams, 0.47 → 1.58 s with the synthetic
             set's 2.1 s window), for fewer false alarms (docs/streaming.md).
     """
 
