@@ -52,12 +52,13 @@ UNKNOWN = "unknown"
 RULE = "nearest_clip"
 #: Reference descriptors kept in a model, in numbers (references × 2F). Each number is
 #: stored as one byte (int8, with a float32 scale per reference; see `RejectionRule`), so
-#: the rule adds about 12 KB to a model file, keeping the int8 default model within
-#: 100 KB: with 6 gestures of pose landmarks, velocities and joint angles (2F = 416) 4
-#: references per class, with fewer classes or features more (3 ASL signs of pose
-#: landmarks: 9). Every class keeps at least `MIN_REFERENCES` (when it has them).
-REFERENCE_BUDGET = 12288
-MIN_REFERENCES = 4
+#: the references add at most about 8 KB to a model file, keeping the int8 default model
+#: within 100 KB: with 6 gestures of pose landmarks, velocities, joint angles and the
+#: path (2F = 424) 3 references per class, with fewer classes or features more (3 ASL
+#: signs of pose landmarks: 6). Every class keeps at least `MIN_REFERENCES` (when it has
+#: them).
+REFERENCE_BUDGET = 8192
+MIN_REFERENCES = 3
 #: Added to each descriptor dimension's spread (features are standardized or in body
 #: units), so a feature that never varied in training cannot divide by zero.
 SCALE_FLOOR = 1e-3
