@@ -60,10 +60,17 @@ def _converter(module: str, name: str, *, layouts: bool = False) -> Callable[...
 
     def read(path: Path, *, layout: str | None = None, **options) -> Dataset:
         import importlib
+        import inspect
 
         if layouts and layout:
             options["layout"] = layout
-        return getattr(importlib.import_module(module), name)(path, **options)
+        reader = getattr(importlib.import_module(module), name)
+        # the extraction settings of folders of videos (options, cache, workers,
+        # progress) mean nothing to a converter: it gets only the ones it takes
+        accepted = inspect.signature(reader).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            options = {k: v for k, v in options.items() if k in accepted}
+        return reader(path, **options)
 
     return read
 
