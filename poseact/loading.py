@@ -7,6 +7,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from poseact.core.archives import special_file_problem
 from poseact.core.errors import LandmarkFormatError, ModelFormatError
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import VIDEO_SUFFIXES, Dataset, read_landmark_csv
@@ -79,9 +80,7 @@ def load_dataset(
         DatasetError: missing path, an unknown format, or a file that is not in the
             format given; the message names the file and the formats.
     """
-    return read_dataset(
-        path, format=format, layout=layout, background=background, **folder_options
-    )
+    return read_dataset(path, format=format, layout=layout, background=background, **folder_options)
 
 
 def load_sequence(path: str | os.PathLike, options=None, *, cache=None) -> LandmarkSequence:
@@ -94,6 +93,9 @@ def load_sequence(path: str | os.PathLike, options=None, *, cache=None) -> Landm
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    problem = special_file_problem(path)
+    if problem:
+        raise LandmarkFormatError(f"input {path} {problem}")
     if suffix == ".npz":
         return LandmarkSequence.load(path)
     if suffix == ".csv":
@@ -120,6 +122,9 @@ def load_model(path: str | os.PathLike):
         ModelFormatError: missing file or not a poseact model.
     """
     path = Path(path)
+    problem = special_file_problem(path)
+    if problem:
+        raise ModelFormatError(f"model file {path} {problem}")
     if not path.is_file():
         raise ModelFormatError(f"model file {path} does not exist")
     with open(path, "rb") as handle:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from poseact.core.archives import special_file_problem
 from poseact.core.atomic import atomic_path
 from poseact.core.errors import LandmarkFormatError
 from poseact.core.layouts import LAYOUTS, get_layout
@@ -53,6 +54,9 @@ def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
         LandmarkFormatError: unreadable file, unknown columns or bad numbers.
     """
     path = Path(path)
+    problem = special_file_problem(path)
+    if problem:
+        raise LandmarkFormatError(f"landmark file {path} {problem}")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle) if row]  # blank lines skipped

@@ -25,8 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from poseact.core.archives import ArchiveLimitError, load_npz, special_file_problem
 from poseact.core.atomic import atomic_path, is_temp_file
 from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
+from poseact.core.labels import label_problem, normalize_label, printable
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.background import choose_background
 from poseact.data.clip_csv import read_landmark_csv, write_landmark_csv
@@ -64,7 +66,7 @@ class Dataset:
 
     def __post_init__(self) -> None:
         seqs = tuple(self.sequences)
-        labels = tuple(str(label) for label in self.labels)
+        labels = tuple(normalize_label(str(label)) for label in self.labels)
         where = f" {self.name}" if self.name else ""
         if len(seqs) != len(labels):
             raise DatasetError(f"dataset{where} has {len(seqs)} sequences but {len(labels)} labels")
@@ -90,16 +92,28 @@ class Dataset:
         )
         if len(groups) != len(seqs):
             raise DatasetError(f"dataset{where} has {len(seqs)} sequences but {len(groups)} groups")
-        classes = tuple(sorted(set(self.classes) | set(labels)))
-        if self.background is not None and self.background not in classes:
-            classes = tuple(sorted(set(classes) | {self.background}))
+        background = None if self.background is None else normalize_label(str(self.background))
+        classes = tuple(sorted({normalize_label(str(c)) for c in self.classes} | set(labels)))
+        if background is not None and background not in classes:
+            classes = tuple(sorted(set(classes) | {background}))
         for label in classes:
             if not label.strip():
                 raise DatasetError(f"dataset{where} has an empty label name")
+            problem = label_problem(label)
+            if problem:
+                example = next(
+                    (seq.source for seq, lab in zip(seqs, labels) if lab == label and seq.source),
+                    None,
+                )
+                raise DatasetError(
+                    f"dataset{where}: label {printable(label)!r} cannot be a class name"
+                    f" ({problem}){f'; e.g. {printable(example)}' if example else ''}; rename it"
+                )
         object.__setattr__(self, "sequences", seqs)
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "groups", groups)
         object.__setattr__(self, "classes", classes)
+        object.__setattr__(self, "background", background)
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -329,6 +343,9 @@ class Dataset:
             if label_dir.name.startswith("."):
                 continue
             for path in sorted(label_dir.iterdir()):
+                problem = special_file_problem(path)
+                if problem and path.suffix.lower() in VIDEO_SUFFIXES + LANDMARK_SUFFIXES:
+                    raise LandmarkFormatError(f"clip {path} {problem}")
                 if not path.is_file() or is_temp_file(path) or path.name.startswith("."):
                     continue
                 suffix = path.suffix.lower()
@@ -474,26 +491,28 @@ class Dataset:
         """
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                if "header" not in data.files and {"timestamps", "landmarks"} <= set(data.files):
-                    raise DatasetError(
-                        f"{path} is a landmark clip, not a dataset: give the dataset's folder"
-                        " (root/<label>/<clip>), or a file written by Dataset.save"
-                    )
-                header = json.loads(str(data["header"]))
-                if header.get("format") != _DATASET_FORMAT:
-                    raise DatasetError(f"{path} is not a poseact dataset file")
-                offsets = data["offsets"]
-                timestamps = data["timestamps"]
-                landmarks = data["landmarks"].astype(np.float32)
-                visibility = data["visibility"].astype(np.float32)
-                labels = [str(v) for v in data["labels"]]
-                groups = [str(v) for v in data["groups"]]
-                sizes = data["image_sizes"]
-                if not all(isinstance(a, np.ndarray) for a in (offsets, timestamps, sizes)):
-                    raise DatasetError(f"{path}: damaged dataset file (a member is not an array)")
+            data = load_npz(path)
+            if "header" not in data and {"timestamps", "landmarks"} <= set(data):
+                raise DatasetError(
+                    f"{path} is a landmark clip, not a dataset: give the dataset's folder"
+                    " (root/<label>/<clip>), or a file written by Dataset.save"
+                )
+            header = json.loads(str(data["header"]))
+            if header.get("format") != _DATASET_FORMAT:
+                raise DatasetError(f"{path} is not a poseact dataset file")
+            offsets = data["offsets"]
+            timestamps = data["timestamps"]
+            landmarks = data["landmarks"].astype(np.float32)
+            visibility = data["visibility"].astype(np.float32)
+            labels = [str(v) for v in data["labels"]]
+            groups = [str(v) for v in data["groups"]]
+            sizes = data["image_sizes"]
+            if not all(isinstance(a, np.ndarray) for a in (offsets, timestamps, sizes)):
+                raise DatasetError(f"{path}: damaged dataset file (a member is not an array)")
         except DatasetError:
             raise
+        except ArchiveLimitError as exc:
+            raise DatasetError(str(exc)) from None
         except FileNotFoundError:
             raise DatasetError(f"dataset file {path} does not exist") from None
         except PermissionError:

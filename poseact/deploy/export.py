@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from poseact import __version__
-from poseact.core.atomic import atomic_write_bytes
+from poseact.core.atomic import atomic_path
 from poseact.core.choices import ARCHITECTURE_TABLE, QUANTIZATIONS
 from poseact.core.layouts import get_layout
 from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
@@ -154,6 +154,7 @@ def export_tflite(
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
+    classifier.check_finite()
     fitted = classifier.fitted_state()
     architecture = fitted.model.architecture
     spec = fitted.normalizer.spec
@@ -210,13 +211,16 @@ def export_tflite(
     metadata["model_size"] = len(network)
     metadata["model_sha256"] = hashlib.sha256(network).hexdigest()
     data = network + model_archive(metadata, None)
-    path = atomic_write_bytes(path, data)
 
     from poseact.runtime.model import TFLiteGestureModel
 
     keras_probs = classifier.predict_proba(parity)
-    with TFLiteGestureModel(path) as exported:
-        tflite_probs = exported.predict_proba(parity)
+    # the parity check reads the file written, before it is published under its name:
+    # two exports to one file each check their own model, then one of them wins whole
+    with atomic_path(path, suffix=".tflite") as tmp:
+        tmp.write_bytes(data)
+        with TFLiteGestureModel(tmp) as exported:
+            tflite_probs = exported.predict_proba(parity)
     diff = float(np.max(np.abs(tflite_probs - keras_probs))) if len(parity) else 0.0
     agree = (
         float(np.mean(np.argmax(tflite_probs, 1) == np.argmax(keras_probs, 1)))

@@ -174,9 +174,7 @@ def train_core(
         if x_val is not None:
             soft = np.asarray(teacher.network.predict(x_val, verbose=0, batch_size=256))
             fit_val = np.concatenate([np.eye(len(classes), dtype=np.float32)[y_val], soft], 1)
-    net.compile(
-        optimizer=keras.optimizers.Adam(training.learning_rate), loss=loss, metrics=metrics
-    )
+    net.compile(optimizer=keras.optimizers.Adam(training.learning_rate), loss=loss, metrics=metrics)
     history = train_network(net, windows, x_val, fit_val, training, verbose=verbose)
     for layer in net.layers:
         layer.trainable = True
