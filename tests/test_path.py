@@ -212,14 +212,18 @@ def test_train_says_when_the_forest_clearly_beats_the_network(trained):
     on, off = trained
     # the defaults beat the forest (whose statistics hold no path): nothing to say
     assert on.report.yardstick is not None and not on.report.notes
-    # without the path the network is at chance; the forest too, so no clear margin
-    assert off.report.yardstick < off.report.accuracy + 0.05 or off.report.notes
+    # without the path the network is at chance, the forest too: a lead within what
+    # luck gives on these clips is no clear margin
+    assert abs(off.report.yardstick - 0.5) < 0.2 and not off.report.notes
     from poseact.train.yardstick import yardstick_note
 
     note = yardstick_note(
         0.5, 0.9, 60, spec=off.classifier.normalizer_spec_, per_class=80, median_duration=0.5
     )
     assert note.startswith("note: a random forest on clip statistics scores 0.900")
+    # two networks at chance on 48 clips differ by luck: no note
+    spec = off.classifier.normalizer_spec_
+    assert yardstick_note(0.458, 0.521, 48, spec=spec, per_class=80, median_duration=0.5) is None
     assert "path stream being off" in note
     report = dataclasses.replace(on.report, notes=(note,))
     assert report.summary().splitlines()[-1] == note

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ASL_SIGNS
+from conftest import ASL_SIGNS, SHARED_DIR
 
 from poseact.core.layouts import BodyPart, Layout, get_layout, register_layout
 from poseact.core.sequence import LandmarkSequence
@@ -121,6 +121,24 @@ def _moving_hand_case() -> dict:
         clip.timestamps,
         clip.image_size,
         drop=(6,),
+        frames=(clip.landmarks, clip.visibility),
+    )
+
+
+def _fingertip_case() -> dict:
+    """One tracked point without anchors (a real fingertip track, `fingertip_tracks`):
+    its path is rooted at the mean of its points; standardized."""
+    from poseact.data.point_history import read_point_history
+
+    data = read_point_history(SHARED_DIR / "data" / "fingertip_tracks")
+    spec = fit_normalizer(NormalizerSpec(layout="fingertip"), data.sequences[2000:2060])[0].spec
+    clip = data.sequences[2100]
+    return _featurizer_case(
+        "one tracked point without anchors (its path), standardized",
+        spec,
+        None,
+        clip.timestamps,
+        None,
         frames=(clip.landmarks, clip.visibility),
     )
 
@@ -312,6 +330,7 @@ def build_vectors() -> dict[str, object]:
             (640, 480),
         ),
         _moving_hand_case(),
+        _fingertip_case(),
     ]
     decider = [
         _decider_case(

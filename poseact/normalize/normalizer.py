@@ -121,8 +121,11 @@ def _hand_frame(points: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np
 
 
 def _points_frame(points: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A "points" part's origin (T, 3) and size (T,): its one anchor and size 1, or its
-    two anchors' midpoint and distance (a part without anchors has neither)."""
+    """A "points" part's origin (T, 3) and size (T,): without anchors the mean of its
+    points (its centroid, NaN where one is missing) and size 1, its one anchor and size
+    1, or its two anchors' midpoint and distance."""
+    if len(anchors) == 0:
+        return points.mean(axis=1), np.ones(len(points), dtype=points.dtype)
     if len(anchors) == 1:
         origin = points[:, int(anchors[0])]
         return origin, np.ones(len(points), dtype=points.dtype)
@@ -183,11 +186,10 @@ def normalize_frames(
     out = np.empty((len(points), K + 3 * len(rooted), 3), dtype=np.float32)
     out[:, :K] = points  # points of no part are kept as they are
     for number, (kind, indices, anchors) in enumerate(_parts(spec.layout)):
-        if kind == "points" and len(anchors) == 0:
-            continue
         part = points[:, indices]
         root, size = _part_frame(kind, part, anchors, spec)
-        out[:, indices] = _place(kind, part, anchors, root, size, spec)
+        if kind != "points" or len(anchors):  # a part without anchors is kept as it is
+            out[:, indices] = _place(kind, part, anchors, root, size, spec)
         if number in rooted:  # the path points: root, root + (size, 0, 0), root
             at = K + 3 * rooted.index(number)
             out[:, at] = out[:, at + 1] = out[:, at + 2] = root

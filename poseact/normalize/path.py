@@ -5,8 +5,10 @@ a body on its centre and torso), which keeps its shape and throws away its path:
 the hand moves through the image, which is the whole of a swipe or an air-drawn circle.
 With `NormalizerSpec.path`, the normalizer also keeps, per grid frame:
 
-- for each rooted part (`path_parts`: every body and hand part, and every "points" part
-  with anchors), the velocity of its root in its own size units, x and y:
+- for each part (`path_parts`), the velocity of its root in its own size units, x and
+  y (the root and size its normalization uses: a body's centre and torso, a hand's
+  wrist and palm, a "points" part's anchor or anchors' midpoint and distance, or
+  without anchors the mean of its points in image units):
   (root(t) - root(t - 1)) / size(t), 0 at a window's first frame;
 - for each rooted part, where its root is relative to where it has been lately, x and
   y: (root(t) - mean(t)) / size(t), with mean(t) the root's exponential trailing mean
@@ -72,12 +74,9 @@ def _per_layout(compute):
 @_per_layout
 def path_parts(layout: Layout) -> tuple[int, ...]:
     """Indices into `Layout.parts` of the parts with a root (R of them), in order, for
-    a layout name."""
-    return tuple(
-        i
-        for i, part in enumerate(layout.parts)
-        if part.kind in ("body", "hand") or len(part.anchors) > 0
-    )
+    a layout name: every part (a "points" part without anchors is rooted at the mean
+    of its points)."""
+    return tuple(range(len(layout.parts)))
 
 
 @_per_layout

@@ -156,7 +156,7 @@ def train_and_evaluate(
 
 def _with_yardstick(report, classifier, train: Dataset, test: Dataset):
     """`report` with the yardstick's held-out accuracy and, when it clearly beats the
-    network, the one-line note (logged as a warning too)."""
+    network, the one-line note (logged too)."""
     import dataclasses
 
     import numpy as np
@@ -175,5 +175,5 @@ def _with_yardstick(report, classifier, train: Dataset, test: Dataset):
         median_duration=float(np.median([s.duration for s in train.sequences])),
     )
     if note:
-        logger.warning("%s", note)
+        logger.info("%s", note)
     return dataclasses.replace(report, yardstick=accuracy, notes=(note,) if note else ())

@@ -141,8 +141,9 @@ class ClipStatisticsClassifier(ClassifierMixin, BaseEstimator):
         return float(np.mean(self.predict(X) == np.array(labels)))
 
 
-#: The least lead of the yardstick over the network that `yardstick_note` reports:
-#: 5 points of accuracy, and at least 2 clips of the evaluation.
+#: The least lead of the yardstick over the network that `yardstick_note` reports: 5
+#: points of accuracy, and two standard errors of the difference of the two accuracies
+#: on that many clips (48 clips at chance differ by 0.2 by luck alone).
 CLEAR_MARGIN = 0.05
 #: Fewer training clips per class than this: likely too few for the network.
 FEW_CLIPS = 15
@@ -157,7 +158,8 @@ def yardstick_note(
     per_class: int,
     median_duration: float,
 ) -> str | None:
-    """One line when the yardstick beats the network clearly on the same held-out clips.
+    """One line when the yardstick beats the network clearly on the same held-out clips
+    (by `CLEAR_MARGIN` and by two standard errors of the difference of the accuracies).
 
     Args:
         network, yardstick: their accuracies on the same clips.
@@ -170,7 +172,10 @@ def yardstick_note(
         None, or "note: a random forest on clip statistics scores ... : likely cause".
     """
     lead = yardstick - network
-    if clips <= 0 or lead < max(CLEAR_MARGIN, 2.0 / clips) - 1e-9:
+    if clips <= 0:
+        return None
+    spread = (yardstick * (1 - yardstick) + network * (1 - network)) / clips
+    if lead < max(CLEAR_MARGIN, 2.0 * float(np.sqrt(spread))) - 1e-9:
         return None
     seconds = spec.window / spec.fps
     if per_class < FEW_CLIPS:

@@ -359,10 +359,19 @@ function normalizeHand(p, idx, anchors) {
   }
 }
 
-// A "points" part's origin and size (Python's `_points_frame`): its one anchor and 1,
-// or its two anchors' midpoint and distance.
-function pointsFrame(p, anchors) {
+// A "points" part's origin and size (Python's `_points_frame`): without anchors the
+// mean of its points `idx` and 1, its one anchor and 1, or its two anchors' midpoint
+// and distance.
+function pointsFrame(p, anchors, idx) {
   const at = (i, c) => p[i * 3 + c];
+  if (anchors.length === 0) {
+    const root = [0, 1, 2].map((c) => {
+      let sum = 0;
+      for (const i of idx) sum = f32(sum + at(i, c));
+      return f32(sum / idx.length);
+    });
+    return { root, size: 1 };
+  }
   if (anchors.length === 1) return { root: [0, 1, 2].map((c) => at(anchors[0], c)), size: 1 };
   const [a, b] = anchors;
   const root = [0, 1, 2].map((c) => f32(f32(at(a, c) + at(b, c)) / 2));
@@ -375,7 +384,7 @@ function pointsFrame(p, anchors) {
 // two anchors' midpoint and divided by their distance.
 function normalizePoints(p, idx, anchors) {
   if (anchors.length === 0) return;
-  const { root: centre, size } = pointsFrame(p, anchors);
+  const { root: centre, size } = pointsFrame(p, anchors, idx);
   for (const i of idx) {
     for (let c = 0; c < 3; c++) p[i * 3 + c] = f32(f32(p[i * 3 + c] - centre[c]) / size);
   }
@@ -435,7 +444,7 @@ export function normalizeFrame(landmarks, visibility, spec, imageSize = null) {
     const { root, size } =
       part.kind === "body" ? bodyFrame(source, part.anchor_indices, spec)
       : part.kind === "hand" ? handFrame(source, part.anchor_indices)
-      : pointsFrame(source, part.anchor_indices);
+      : pointsFrame(source, part.anchor_indices, part.indices);
     const at = (k + 3 * j) * 3;
     for (let c = 0; c < 3; c++) grid[at + c] = grid[at + 3 + c] = grid[at + 6 + c] = f32(root[c]);
     grid[at + 3] = f32(root[0] + size);
