@@ -28,12 +28,10 @@ import numpy as np
 
 __all__ = ["PoseFollowers"]
 
-#: A follower's crop is this many times the person's box (the larger side).
-_CROP_SCALE = 1.7
-#: A crop is moved when the person's centre is off its centre by this share of its side,
-_RECENTRE = 0.15
-#: or resized when the person's size calls for a side this much larger or smaller.
-_RESIZE = 0.3
+#: Another person's box of well-seen points is blacked out grown by this share of its size.
+_MASK_MARGIN = 0.25
+#: The head (0-10), the shoulders (11, 12) and the hips (23, 24): the box masked for others.
+_TRUNK = (*range(13), 23, 24)
 #: Points at least this visible make the person's box.
 _SEEN = 0.5
 #: Two bodies whose mean point distance is below this share of their size are one.
@@ -57,11 +55,10 @@ class _Result:
 
 
 class _Follower:
-    __slots__ = ("landmarker", "box", "pixels", "core", "age", "last_ms")
+    __slots__ = ("landmarker", "pixels", "core", "age", "last_ms")
 
     def __init__(self, landmarker: Any) -> None:
         self.landmarker = landmarker
-        self.box: tuple[float, float, float] | None = None  # centre x, y and side, pixels
         self.pixels: np.ndarray | None = None  # (33, 2) last landmarks in pixels
         self.core: np.ndarray | None = None  # (x0, y0, x1, y1) box of the well-seen points
         self.age = 0
@@ -113,46 +110,43 @@ class PoseFollowers:
 
     # ------------------------------------------------------------------ steps
     def _follow(self, follower: _Follower, rgb: np.ndarray, ms: int) -> tuple[list, Any] | None:
-        cx, cy, side = follower.box
-        crop, x0, y0, s = _crop(rgb, cx, cy, side)
-        # the other people in the crop are blacked out (where they are not in front of
-        # this one), so that MediaPipe does not jump to them when it loses this one
-        own = follower.core - (x0, y0, x0, y0)
-        for other in self._busy:
-            if other is follower or other.core is None:
-                continue
-            ox0, oy0, ox1, oy1 = (int(round(v)) for v in other.core - (x0, y0, x0, y0))
-            ox0, oy0, ox1, oy1 = max(ox0, 0), max(oy0, 0), min(ox1, s), min(oy1, s)
-            if ox1 <= ox0 or oy1 <= oy0:
-                continue
-            if crop.base is not None:
-                crop = crop.copy()
-            keep = crop[
-                max(int(own[1]), 0) : max(int(own[3]), 0), max(int(own[0]), 0) : max(int(own[2]), 0)
-            ].copy()
-            crop[oy0:oy1, ox0:ox1] = 0
-            crop[
-                max(int(own[1]), 0) : max(int(own[3]), 0), max(int(own[0]), 0) : max(int(own[2]), 0)
-            ] = keep
-        image = self._image(image_format=self._format, data=crop)
-        result = follower.landmarker.detect_for_video(image, ms)
+        image = self._masked(follower, rgb)
+        result = follower.landmarker.detect_for_video(
+            self._image(image_format=self._format, data=image), ms
+        )
         follower.last_ms = ms
         if not result.pose_landmarks:
             return None
-        height, width = rgb.shape[:2]
         points = [
-            _Point(
-                (x0 + p.x * s) / width,
-                (y0 + p.y * s) / height,
-                p.z * s / width,
-                1.0 if p.visibility is None else float(p.visibility),
-            )
+            _Point(p.x, p.y, p.z, 1.0 if p.visibility is None else float(p.visibility))
             for p in result.pose_landmarks[0]
         ]
         world = result.pose_world_landmarks[0] if result.pose_world_landmarks else None
+        height, width = rgb.shape[:2]
         self._aim(follower, points, (width, height))
         follower.age += 1
         return points, world
+
+    def _masked(self, follower: _Follower, rgb: np.ndarray) -> np.ndarray:
+        """The frame with the other people followed blacked out (where they do not
+        overlap this one), so that MediaPipe cannot jump to them when it loses this
+        one; the frame itself when nobody else is followed."""
+        boxes = [
+            _grow(other.core, _MASK_MARGIN)
+            for other in self._busy
+            if other is not follower and other.core is not None
+        ]
+        if not boxes:
+            return rgb
+        height, width = rgb.shape[:2]
+        image = rgb.copy()
+        for x0, y0, x1, y1 in boxes:
+            image[_span(y0, y1, height), _span(x0, x1, width)] = 0
+        if follower.core is not None:
+            x0, y0, x1, y1 = follower.core
+            rows, cols = _span(y0, y1, height), _span(x0, x1, width)
+            image[rows, cols] = rgb[rows, cols]
+        return image
 
     def _find(
         self, mp_image: Any, rgb: np.ndarray, ms: int, bodies: list, size: tuple[int, int]
@@ -178,7 +172,6 @@ class PoseFollowers:
             follower = ready[-1]
             self._free.remove(follower)
             follower.age = 0
-            follower.box = None
             self._aim(follower, points, size)
             self._busy.append(follower)
             body = self._follow(follower, rgb, ms)
@@ -202,7 +195,7 @@ class PoseFollowers:
         return [body[:3] for body in sorted(kept, key=lambda b: order[id(b[0])])]
 
     def _aim(self, follower: _Follower, points: list[_Point], size: tuple[int, int]) -> None:
-        """Centre the follower's next crop on the person's box of well-seen points."""
+        """Keep the person's landmarks and the box of their well-seen points."""
         pixels = _pixels(points, size)
         seen = np.array([p.visibility >= _SEEN for p in points])
         inside = (
@@ -211,28 +204,20 @@ class PoseFollowers:
             & (pixels[:, 1] >= 0)
             & (pixels[:, 1] <= size[1])
         )
-        use = pixels[seen & inside] if np.count_nonzero(seen & inside) >= 3 else pixels[inside]
-        if len(use) == 0:
-            use = pixels
-        low, high = use.min(axis=0), use.max(axis=0)
-        cx, cy = (low + high) / 2
-        side = _CROP_SCALE * float(max(high - low))
-        side = float(np.clip(side, 0.2 * min(size), 1.5 * max(size)))
+        # the head and the trunk: arms and legs reach out over others, and MediaPipe
+        # places hidden limbs anywhere
+        trunk = np.zeros(len(points), dtype=bool)
+        trunk[list(_TRUNK)] = True
+        use = seen & inside & trunk
+        core = pixels[use] if np.count_nonzero(use) >= 3 else pixels[inside & trunk]
+        if len(core) == 0:
+            core = pixels[trunk]
         follower.pixels = pixels
-        follower.core = np.concatenate([low, high])
-        box = follower.box
-        # the crop stays put while the person is well inside it: MediaPipe tracks the
-        # person in the crop's coordinates, and a crop that moves every frame moves them
-        if box is not None and (
-            max(abs(cx - box[0]), abs(cy - box[1])) <= _RECENTRE * box[2]
-            and abs(side - box[2]) <= _RESIZE * box[2]
-        ):
-            return
-        follower.box = (float(cx), float(cy), side)
+        follower.core = np.concatenate([core.min(axis=0), core.max(axis=0)])
 
     def _release(self, follower: _Follower) -> None:
         self._busy.remove(follower)
-        follower.box = follower.pixels = follower.core = None
+        follower.pixels = follower.core = None
         self._free.append(follower)
 
 
@@ -246,20 +231,12 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return float(np.mean(np.linalg.norm(a - b, axis=1))) < _SAME_PERSON * size
 
 
-def _crop(rgb: np.ndarray, cx: float, cy: float, side: float) -> tuple[np.ndarray, int, int, int]:
-    """A square `side` crop of `rgb` centred on (cx, cy), black beyond the frame.
+def _grow(box: np.ndarray, margin: float) -> np.ndarray:
+    """(x0, y0, x1, y1) grown by `margin` of its size on every side."""
+    x0, y0, x1, y1 = box
+    dx, dy = margin * (x1 - x0), margin * (y1 - y0)
+    return np.array([x0 - dx, y0 - dy, x1 + dx, y1 + dy])
 
-    Returns:
-        (crop (s, s, 3) uint8 contiguous, x0, y0, s): the crop's top-left pixel.
-    """
-    s = max(16, int(round(side)))
-    x0, y0 = int(round(cx - s / 2)), int(round(cy - s / 2))
-    height, width = rgb.shape[:2]
-    xs, ys = max(x0, 0), max(y0, 0)
-    xe, ye = min(x0 + s, width), min(y0 + s, height)
-    if xs == x0 and ys == y0 and xe == x0 + s and ye == y0 + s:
-        return np.ascontiguousarray(rgb[ys:ye, xs:xe]), x0, y0, s
-    crop = np.zeros((s, s, 3), dtype=np.uint8)
-    if xe > xs and ye > ys:
-        crop[ys - y0 : ye - y0, xs - x0 : xe - x0] = rgb[ys:ye, xs:xe]
-    return crop, x0, y0, s
+
+def _span(low: float, high: float, limit: int) -> slice:
+    return slice(min(max(int(round(low)), 0), limit), min(max(int(round(high)), 0), limit))
