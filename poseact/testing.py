@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -240,8 +241,8 @@ def crossing_frames(
 
     Returns:
         frames (T, height, width, 3) uint8 and boxes (T, 2, 4): person 0 the still
-        one, person 1 the walker; a box is NaN where the person is hidden (less than
-        half of their cell shows).
+        one, person 1 the walker; the walker's box is the part of their cell that
+        shows, NaN where less than half of it shows.
     """
     width, height = size
     frames = max(len(still), len(walker))
@@ -260,5 +261,57 @@ def crossing_frames(
         boxes[i, 0] = (sx, y0, sx + w, y0 + h)
         shown = ww - max(0, min(wx + ww, sx + w) - max(wx, sx))
         if shown >= ww / 2:
-            boxes[i, 1] = (wx, wy, wx + ww, wy + wh)
+            x0, x1 = wx, wx + ww
+            if x0 < sx + w <= x1:  # the still one covers the walker's left part
+                x0 = sx + w
+            elif x0 <= sx < x1:  # or their right part
+                x1 = sx
+            boxes[i, 1] = (x0, wy, x1, wy + wh)
     return out, boxes
+
+
+def id_switches(
+    boxes: np.ndarray, timestamps: np.ndarray, tracks: Iterable[Any]
+) -> tuple[list[int], list[list[int]]]:
+    """How often each true person's track id changes (MOT's identity switches).
+
+    Each tracked person in each frame is given to the true person whose box holds the
+    centre of their head and trunk, when that centre is at least 5 % of the frame's
+    width away from every other person's box (else the frame is left out for them:
+    MediaPipe places the hidden half of a person coming out from behind another
+    anywhere); a true person's ids, frame by frame, switch when they change.
+
+    Args:
+        boxes: (T, P, 4) true boxes (x0, y0, x1, y1) in pixels, NaN where hidden
+            (`side_by_side_frames`, `crossing_frames`).
+        timestamps: (T,) the frames' times, seconds.
+        tracks: `LandmarkSequence`s with `person` ids and `image_size` (`extract_people`).
+
+    Returns:
+        (switches per true person, the ids given to each true person in frame order).
+    """
+    frames, people = boxes.shape[:2]
+    given: list[dict[int, int]] = [{} for _ in range(people)]
+    trunk = [*range(13), 23, 24]
+    for track in tracks:
+        width, height = track.image_size
+        index = np.searchsorted(timestamps, track.timestamps - 1e-6)
+        for row, frame in enumerate(index):
+            points = track.landmarks[row, trunk, :2]
+            seen = track.visibility[row, trunk] >= 0.5
+            if not seen.any():
+                continue
+            x, y = points[seen].mean(axis=0) * (width, height)
+            margin = 0.05 * width
+            near = [
+                p
+                for p in range(people)
+                if np.isfinite(boxes[frame, p, 0])
+                and boxes[frame, p, 0] - margin <= x <= boxes[frame, p, 2] + margin
+                and boxes[frame, p, 1] - margin <= y <= boxes[frame, p, 3] + margin
+            ]
+            if len(near) == 1 and boxes[frame, near[0], 0] <= x <= boxes[frame, near[0], 2]:
+                given[near[0]][int(frame)] = int(track.person)
+    ids = [[d[f] for f in sorted(d)] for d in given]
+    switches = [sum(1 for a, b in zip(seq, seq[1:]) if a != b) for seq in ids]
+    return switches, ids

@@ -57,7 +57,7 @@ class TrackerOptions:
             sizes (the Kalman filter's measurement noise).
     """
 
-    max_distance: float = 1.0
+    max_distance: float = 2.0
     max_missing: float = 1.0
     position_noise: float = 4.0
     measurement_noise: float = 0.05

@@ -32,6 +32,8 @@ __all__ = ["PoseFollowers"]
 _MASK_MARGIN = 0.25
 #: The head (0-10), the shoulders (11, 12) and the hips (23, 24): the box masked for others.
 _TRUNK = (*range(13), 23, 24)
+#: Frames a lost person's box stays masked for the others (about a second at 30 fps).
+_GHOST_FRAMES = 30
 #: Points at least this visible make the person's box.
 _SEEN = 0.5
 #: Two bodies whose mean point distance is below this share of their size are one.
@@ -55,12 +57,13 @@ class _Result:
 
 
 class _Follower:
-    __slots__ = ("landmarker", "pixels", "core", "age", "last_ms")
+    __slots__ = ("landmarker", "pixels", "core", "velocity", "age", "last_ms")
 
     def __init__(self, landmarker: Any) -> None:
         self.landmarker = landmarker
         self.pixels: np.ndarray | None = None  # (33, 2) last landmarks in pixels
         self.core: np.ndarray | None = None  # (x0, y0, x1, y1) box of the well-seen points
+        self.velocity = np.zeros(2)  # pixels per frame of the box's centre
         self.age = 0
         self.last_ms = -1  # the last timestamp its landmarker saw (they must increase)
 
@@ -82,6 +85,7 @@ class PoseFollowers:
         self._finder = finder
         self._free = [_Follower(landmarker) for landmarker in followers]
         self._busy: list[_Follower] = []
+        self._ghosts: list[list[Any]] = []  # [box, velocity, frames left] of people lost
         self._image, self._format = image_type
         self.find_every = find_every
         self._frame = 0
@@ -90,17 +94,24 @@ class PoseFollowers:
         """The bodies of one frame (a `mediapipe.Image`) at `ms` milliseconds."""
         rgb = mp_image.numpy_view()
         height, width = rgb.shape[:2]
+        # a person just lost (behind another) stays masked where they should be, so
+        # that the others' trackers do not slide onto them as they come out
+        for ghost in self._ghosts:
+            ghost[0] = ghost[0] + np.tile(ghost[1], 2)
+            ghost[2] -= 1
+        self._ghosts = [ghost for ghost in self._ghosts if ghost[2] > 0]
         bodies: list[tuple[_Follower | None, list[_Point], Any]] = []
         moves = []
         for follower in list(self._busy):
-            before = follower.pixels
+            before, box, velocity = follower.pixels, follower.core, follower.velocity
             found = self._follow(follower, rgb, ms)
             if found is None:
+                self._ghosts.append([follower.core, follower.velocity, _GHOST_FRAMES])
                 self._release(follower)
             else:
                 pixels = follower.pixels
                 jump = float(np.mean(np.linalg.norm(pixels - before, axis=1)))
-                moves.append((follower, *found, jump, pixels))
+                moves.append((follower, *found, jump, pixels, (box, velocity)))
         bodies = self._merge(moves)
         capacity = len(self._free)
         if capacity and self._frame % self.find_every == 0:
@@ -135,7 +146,7 @@ class PoseFollowers:
             _grow(other.core, _MASK_MARGIN)
             for other in self._busy
             if other is not follower and other.core is not None
-        ]
+        ] + [_grow(ghost[0], _MASK_MARGIN) for ghost in self._ghosts]
         if not boxes:
             return rgb
         height, width = rgb.shape[:2]
@@ -180,6 +191,7 @@ class PoseFollowers:
                 continue
             known.append(follower.pixels)
             found.append((follower, *body))
+            self._ghosts = [g for g in self._ghosts if not _overlap(g[0], follower.core)]
         return found
 
     def _merge(self, bodies: list) -> list:
@@ -188,6 +200,10 @@ class PoseFollowers:
         kept: list = []
         for body in sorted(bodies, key=lambda b: b[3]):
             if any(_same(body[4], other[4]) for other in kept):
+                # it jumped onto someone else: the one it followed is hidden near where
+                # it was
+                box, velocity = body[5]
+                self._ghosts.append([box + np.tile(velocity, 2), velocity, _GHOST_FRAMES])
                 self._release(body[0])
             else:
                 kept.append(body)
@@ -212,8 +228,14 @@ class PoseFollowers:
         core = pixels[use] if np.count_nonzero(use) >= 3 else pixels[inside & trunk]
         if len(core) == 0:
             core = pixels[trunk]
+        box = np.concatenate([core.min(axis=0), core.max(axis=0)])
+        if follower.core is not None and follower.age > 0:
+            step = (box[:2] + box[2:] - follower.core[:2] - follower.core[2:]) / 2
+            follower.velocity = 0.5 * follower.velocity + 0.5 * step
+        else:
+            follower.velocity = np.zeros(2)
         follower.pixels = pixels
-        follower.core = np.concatenate([core.min(axis=0), core.max(axis=0)])
+        follower.core = box
 
     def _release(self, follower: _Follower) -> None:
         self._busy.remove(follower)
@@ -229,6 +251,11 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     """True when two bodies' points lie on one another (within `_SAME_PERSON` sizes)."""
     size = max(2.0 * float(np.linalg.norm(a[11] - a[12])), 1.0)  # two shoulder widths
     return float(np.mean(np.linalg.norm(a - b, axis=1))) < _SAME_PERSON * size
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when two (x0, y0, x1, y1) boxes overlap."""
+    return bool(a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
 
 
 def _grow(box: np.ndarray, margin: float) -> np.ndarray:
