@@ -354,3 +354,43 @@ def test_max_people_is_checked():
         ExtractorOptions(max_people=True)
     assert "max_people" not in ExtractorOptions().to_dict()  # cache keys as before
     assert ExtractorOptions(max_people=3).to_dict()["max_people"] == 3
+
+
+# ---------------------------------------------------------------------- evaluation
+def test_annotations_say_who_made_each_gesture(tmp_path):
+    from poseact.core.errors import DatasetError
+    from poseact.train.stream_eval import read_annotations, write_annotations
+
+    path = tmp_path / "truth.csv"
+    path.write_text("start_s,end_s,label,person\n1,2,raise,ann\n1.5,2.5,raise,bob\n")
+    assert read_annotations(path) == [
+        Annotation("raise", 1.0, 2.0, "ann"),
+        Annotation("raise", 1.5, 2.5, "bob"),
+    ]
+    assert read_annotations(write_annotations(tmp_path / "again.csv", read_annotations(path)))[
+        1
+    ] == Annotation("raise", 1.5, 2.5, "bob")
+    path.write_text("1,2,raise,ann\n1.5,2.5,raise,ann\n")
+    with pytest.raises(DatasetError, match=r"truth.csv: rows 1 .* overlap.*'ann'"):
+        read_annotations(path)
+    path.write_text("1,2,raise,ann\n3,4,raise\n")
+    with pytest.raises(DatasetError, match="some rows name a person"):
+        read_annotations(path)
+
+
+def test_evaluate_people_stream_scores_each_person(side_tracks, track_of, model_path, tmp_path):
+    from poseact.train.stream_eval import evaluate_people_stream, write_annotations
+
+    truth = [
+        Annotation("raise", RAISE[0], RAISE[1], "left"),
+        Annotation("raise", RAISE[0] + DELAY, RAISE[1] + DELAY, "right"),
+    ]
+    path = write_annotations(tmp_path / "truth.csv", truth)
+    result = evaluate_people_stream(model_path, side_tracks, path, options=SURE)
+    assert result.people == ("left", "right")
+    assert result.tracks["left"] == (track_of[0],)
+    assert result.reports["left"].f1 == 1.0
+    assert result.id_switches == {"left": 0, "right": 0}
+    assert all(d.person in track_of for d in result.detections)
+    assert "person left: tracks" in result.summary() and "id switch" in result.summary()
+    assert result.to_dict()["people"]["left"]["tracks"] == [track_of[0]]
