@@ -17,6 +17,10 @@ from poseact.core.native import quiet_native_logs as _quiet_native_logs  # noqa:
 
 # Before TensorFlow or MediaPipe load (they read their log levels once): quieter C++ logs.
 _quiet_native_logs()
+# OpenCV refuses to decode images above this many pixels (its default is 2**30): the
+# same limit as poseact's own header check (core.archives.MAX_IMAGE_PIXELS), for every
+# format OpenCV reads, before cv2 loads.
+__import__("os").environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", "100000000")
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -38,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "ModelAssetError": "poseact.core.errors",
     "NotFittedError": "poseact.train.classifier",
     "WriteError": "poseact.core.errors",
+    "OutputRefused": "poseact.core.errors",
     # extract
     "resolve_model": "poseact.extract.assets",
     "ExtractorOptions": "poseact.extract.options",
@@ -49,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     "extract_cached": "poseact.extract.cache",
     "extract_many": "poseact.extract.batch",
     "open_source": "poseact.extract.sources",
-    "write_video": "poseact.extract.sources",
+    "write_video": "poseact.extract.video",
     # normalize
     "NormalizerSpec": "poseact.normalize.spec",
     "Normalizer": "poseact.normalize.normalizer",
@@ -63,7 +68,7 @@ _EXPORTS: dict[str, str] = {
     "read_holistic_folder": "poseact.data.formats",
     "read_holistic_npz": "poseact.data.formats",
     "read_pyskl_pickle": "poseact.data.formats",
-    "read_public_dataset": "poseact.data.formats",
+    "read_public_dataset": "poseact.data.registry",
     "coco17_to_pose": "poseact.data.formats",
     # model
     "GestureClassifier": "poseact.train.classifier",
@@ -152,6 +157,7 @@ if TYPE_CHECKING:  # pragma: no cover
         ModelAssetError,
         ModelFormatError,
         NoPoseDetected,
+        OutputRefused,
         PoseactError,
         UnknownLabelError,
         VideoReadError,
@@ -178,8 +184,10 @@ if TYPE_CHECKING:  # pragma: no cover
         read_holistic_folder,
         read_holistic_npz,
         read_landmark_table,
-        read_public_dataset,
         read_pyskl_pickle,
+    )
+    from poseact.data.registry import (
+        read_public_dataset,
     )
     from poseact.data.synthetic import (
         generate_activities,
@@ -209,6 +217,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from poseact.extract.sources import (
         open_source,
+    )
+    from poseact.extract.video import (
         write_video,
     )
     from poseact.loading import (

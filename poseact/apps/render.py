@@ -2,8 +2,6 @@
 
 What the model sees, for headless machines and reports:
 
-- `VideoWriter`: BGR frames → an `.mp4`, written to a temp file and renamed into place
-  only when complete (an interrupted run leaves nothing under the final name).
 - `annotate_frame`: a camera frame with the skeleton, the label and its confidence, and
   the top classes drawn on it (what `live --output` and `predict --output` write).
 - `annotate_video`: a video written again with its landmarks and the model's answer
@@ -16,7 +14,6 @@ OpenCV is imported inside the functions; GIFs are written with Pillow.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Sequence
@@ -33,12 +30,11 @@ from poseact.apps.drawing import (
     person_color,
 )
 from poseact.core.atomic import atomic_path
-from poseact.core.errors import WriteError
 from poseact.core.sequence import LandmarkSequence
+from poseact.extract.video import VideoWriter, import_cv2
 
 __all__ = [
     "VIDEO_SUFFIXES_WRITTEN",
-    "VideoWriter",
     "annotate_frame",
     "annotate_people",
     "render_sequence",
@@ -51,96 +47,6 @@ logger = logging.getLogger(__name__)
 VIDEO_SUFFIXES_WRITTEN = (".mp4", ".gif")
 _BACKGROUND = (48, 48, 48)  # BGR canvas colour
 _MAX_SIDE = 640  # longest side of a rendered clip, pixels
-
-
-def _cv2() -> Any:
-    import cv2
-
-    return cv2
-
-
-class _Discard(Exception):
-    """Ends an `atomic_path` block without renaming its temp file."""
-
-
-class VideoWriter:
-    """BGR frames → an `.mp4` (codec mp4v), atomically.
-
-    The file is written to a temp file beside `path`, which `close` checks (it must
-    open again with the frames written) and renames onto `path`; `discard` (or leaving
-    the `with` block by an exception) removes it. Nothing is ever left under `path` half
-    written.
-
-    Args:
-        path: the `.mp4` to write.
-        fps: frame rate stored in the file, frames per second.
-
-    Raises:
-        WriteError: OpenCV cannot write the file, or nothing was written.
-    """
-
-    def __init__(self, path: str | os.PathLike, fps: float) -> None:
-        self.path = Path(path)
-        self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else 30.0
-        self.frames = 0
-        self._size: tuple[int, int] | None = None
-        self._writer: Any = None
-        self._stack = contextlib.ExitStack()
-        self._tmp: Path | None = None
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
-
-    def write(self, bgr: np.ndarray) -> None:
-        """Append one (H, W, 3) uint8 BGR frame; every frame must have the first's size."""
-        cv2 = _cv2()
-        height, width = bgr.shape[:2]
-        if self._writer is None:
-            self._tmp = self._stack.enter_context(atomic_path(self.path, suffix=".mp4"))
-            self._size = (width, height)
-            self._writer = cv2.VideoWriter(
-                str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self._size
-            )
-            if not self._writer.isOpened():
-                self.discard()
-                raise WriteError(f"OpenCV cannot write an mp4v video to {self.path}")
-        elif (width, height) != self._size:
-            raise ValueError(
-                f"{self.path}: frame of {width}×{height} after frames of"
-                f" {self._size[0]}×{self._size[1]}"
-            )
-        self._writer.write(np.ascontiguousarray(bgr))
-        self.frames += 1
-
-    def close(self) -> Path:
-        """Finish the file, check it opens, and rename it into place."""
-        if self._writer is None:
-            raise WriteError(f"no frames to write to {self.path}")
-        self._writer.release()
-        self._writer = None
-        cv2 = _cv2()
-        check = cv2.VideoCapture(str(self._tmp))
-        readable = check.isOpened() and check.read()[0]
-        check.release()
-        if not readable:
-            self.discard()
-            raise WriteError(f"{self.path}: the written video does not open again")
-        self._stack.close()  # renames the temp file onto path
-        return self.path
-
-    def discard(self) -> None:
-        """Close and delete the temp file (idempotent)."""
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-        with contextlib.suppress(_Discard):
-            self._stack.__exit__(_Discard, _Discard(), None)
 
 
 def annotate_people(
@@ -241,6 +147,10 @@ def _view(sequence: LandmarkSequence, side: int) -> tuple[np.ndarray, tuple[int,
     return points, size
 
 
+#: Longest clip written as a GIF (frames; 50 s at 30 fps): a GIF is built in memory.
+MAX_GIF_FRAMES = 1500
+
+
 def render_sequence(
     sequence: LandmarkSequence,
     path: str | os.PathLike,
@@ -266,7 +176,8 @@ def render_sequence(
         `path`.
 
     Raises:
-        ValueError: a suffix other than `.mp4` and `.gif`.
+        ValueError: a suffix other than `.mp4` and `.gif`, or a `.gif` of more than
+            `MAX_GIF_FRAMES` frames (an `.mp4` is streamed, frame by frame).
         WriteError: the file cannot be written (nothing is left under `path`).
     """
     path = Path(path)
@@ -274,28 +185,35 @@ def render_sequence(
     if suffix not in VIDEO_SUFFIXES_WRITTEN:
         raise ValueError(f"{path}: can write {' or '.join(VIDEO_SUFFIXES_WRITTEN)}, not {suffix!r}")
     rate = fps or sequence.fps or 30.0
+    if suffix == ".gif" and len(sequence) > MAX_GIF_FRAMES:
+        raise ValueError(
+            f"{path}: a GIF holds every frame in memory, and this clip has {len(sequence)}"
+            f" frames (at most {MAX_GIF_FRAMES}); write an .mp4 instead, which is streamed"
+        )
     points, (width, height) = _view(sequence, side)
     layout = sequence.layout
     detected = sequence.detected
-    frames = []
-    for i in range(len(sequence)):
-        canvas = np.empty((height, width, 3), dtype=np.uint8)
-        canvas[:] = _BACKGROUND
-        draw_landmarks(canvas, points[i], sequence.visibility[i], layout, min_visibility=0.3)
-        lines = [title] if title else []
-        lines.append(f"{sequence.timestamps[i]:.2f} s  frame {i + 1}/{len(sequence)}")
-        if not detected[i]:
-            lines.append("nobody detected")
-        draw_status(canvas, lines)
-        frames.append(canvas)
+
+    def frames():  # one at a time: an hour-long clip is streamed, not held
+        for i in range(len(sequence)):
+            canvas = np.empty((height, width, 3), dtype=np.uint8)
+            canvas[:] = _BACKGROUND
+            draw_landmarks(canvas, points[i], sequence.visibility[i], layout, min_visibility=0.3)
+            lines = [title] if title else []
+            lines.append(f"{sequence.timestamps[i]:.2f} s  frame {i + 1}/{len(sequence)}")
+            if not detected[i]:
+                lines.append("nobody detected")
+            draw_status(canvas, lines)
+            yield canvas
+
     if suffix == ".mp4":
         with VideoWriter(path, rate) as writer:
-            for frame in frames:
+            for frame in frames():
                 writer.write(frame)
         return path
     from PIL import Image
 
-    images = [Image.fromarray(frame[..., ::-1]) for frame in frames]
+    images = [Image.fromarray(frame[..., ::-1]) for frame in frames()]
     with atomic_path(path, suffix=".gif") as tmp:
         images[0].save(
             tmp,
@@ -339,7 +257,7 @@ def annotate_video(
     """
     from poseact.core.errors import VideoReadError
 
-    cv2 = _cv2()
+    cv2 = import_cv2()
     capture = cv2.VideoCapture(os.fspath(video))
     if not capture.isOpened():
         raise VideoReadError(f"{video}: cannot open the video again to annotate it")

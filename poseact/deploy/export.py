@@ -43,13 +43,12 @@ from pathlib import Path
 import numpy as np
 
 from poseact import __version__
-from poseact.core.atomic import atomic_write_bytes
-from poseact.core.choices import QUANTIZATIONS, RECURRENT, STREAMING
+from poseact.core.atomic import atomic_path
+from poseact.core.choices import ARCHITECTURE_TABLE, QUANTIZATIONS
 from poseact.core.layouts import get_layout
 from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
 from poseact.runtime.model_file import METADATA_FORMAT, METADATA_VERSION, model_archive
 from poseact.train.classifier import GestureClassifier
-from poseact.train.engine import answer_onset
 from poseact.train.networks import build_step_model, state_sizes
 
 __all__ = ["QUANTIZATIONS", "ExportReport", "export_tflite"]
@@ -155,13 +154,12 @@ def export_tflite(
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
-    classifier._check_fitted()
-    architecture = classifier._model_options().architecture
-    spec = classifier.normalizer_.spec
-    parity = (
-        classifier.features(parity_data) if parity_data is not None else classifier.representative_
-    )
-    calibration = np.concatenate([classifier.representative_, parity[:200]])
+    classifier.check_finite()
+    fitted = classifier.fitted_state()
+    architecture = fitted.model.architecture
+    spec = fitted.normalizer.spec
+    parity = classifier.features(parity_data) if parity_data is not None else fitted.representative
+    calibration = np.concatenate([fitted.representative, parity[:200]])
 
     def representative():
         for window in calibration:
@@ -170,34 +168,32 @@ def export_tflite(
     # Full-integer int8 for the feed-forward nets; weights only (dynamic range) for the
     # recurrent ones and for stats_pool, whose standard deviation over time (a square
     # root of a difference of means) loses too much in 8-bit activations.
-    full_int8 = architecture not in (*RECURRENT, "stats_pool")
-    network = _convert(classifier.model_, quantization, representative, full_int8)
-    has_stream = streaming and architecture in STREAMING
+    full_int8 = ARCHITECTURE_TABLE[architecture].int8 == "full_integer"
+    network = _convert(fitted.network, quantization, representative, full_int8)
+    has_stream = streaming and ARCHITECTURE_TABLE[architecture].streams
     sizes: list[int] = []
     if has_stream:
-        step = build_step_model(classifier.model_, architecture)
+        step = build_step_model(fitted.network, architecture)
         stream_model = _convert(step, quantization, None, False, batch=STREAM_LANES)
         network = merge_signatures(network, stream_model)  # one copy of the weights
-        sizes = state_sizes(classifier.model_, architecture)
+        sizes = state_sizes(fitted.network, architecture)
     metadata = {
         "format": METADATA_FORMAT,
         "version": METADATA_VERSION,
         "poseact_version": __version__,
-        "classes": [str(c) for c in classifier.classes_],
-        "background": classifier.background_,
-        "rejection": None
-        if getattr(classifier, "rejection_", None) is None
-        else classifier.rejection_.to_dict(),
+        "classes": list(fitted.classes),
+        "background": fitted.background,
+        "rejection": None if fitted.rejection is None else fitted.rejection.to_dict(),
         "normalizer": spec.to_dict(),
         # seconds of a gesture the window holds when it begins to answer it (events are
         # placed by it); null: half the window
-        "onset": answer_onset(classifier._training_options(), architecture, classifier.background_),
+        "onset": fitted.onset,
         "window": spec.window,
         "frame_features": spec.frame_features,
         "layout": spec.layout,
         "layout_definition": get_layout(spec.layout).to_dict(),
         "architecture": architecture,
-        "inputs": classifier._model_options().inputs,
+        "inputs": fitted.model.inputs,
         "quantization": quantization,
         "int8_mode": ("full_integer" if full_int8 else "dynamic_range")
         if quantization == "int8"
@@ -215,13 +211,16 @@ def export_tflite(
     metadata["model_size"] = len(network)
     metadata["model_sha256"] = hashlib.sha256(network).hexdigest()
     data = network + model_archive(metadata, None)
-    path = atomic_write_bytes(path, data)
 
     from poseact.runtime.model import TFLiteGestureModel
 
     keras_probs = classifier.predict_proba(parity)
-    with TFLiteGestureModel(path) as exported:
-        tflite_probs = exported.predict_proba(parity)
+    # the parity check reads the file written, before it is published under its name:
+    # two exports to one file each check their own model, then one of them wins whole
+    with atomic_path(path, suffix=".tflite") as tmp:
+        tmp.write_bytes(data)
+        with TFLiteGestureModel(tmp) as exported:
+            tflite_probs = exported.predict_proba(parity)
     diff = float(np.max(np.abs(tflite_probs - keras_probs))) if len(parity) else 0.0
     agree = (
         float(np.mean(np.argmax(tflite_probs, 1) == np.argmax(keras_probs, 1)))

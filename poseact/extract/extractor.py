@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from poseact.core.archives import ArchiveLimitError, check_image, special_file_problem
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
 from poseact.core.sequence import LandmarkSequence
 from poseact.core.tracking import Tracker, TrackerOptions, TrackRecorder
@@ -39,7 +40,8 @@ from poseact.extract.mp import import_mediapipe
 from poseact.extract.options import _NUM_HAND_POINTS, _NUM_POSE_POINTS, ExtractorOptions
 from poseact.extract.people import PoseFollowers
 from poseact.extract.reader import read_ahead
-from poseact.extract.sources import FrameSource, VideoFileSource, _as_rgb, _cv2
+from poseact.extract.sources import FrameSource, VideoFileSource, _as_rgb
+from poseact.extract.video import import_cv2
 
 __all__ = [
     "FrameLandmarks",
@@ -457,7 +459,7 @@ def _downscale(image: np.ndarray, max_side: int | None) -> np.ndarray:
         return image
     scale = max_side / max(height, width)
     size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
-    cv2 = _cv2()
+    cv2 = import_cv2()
     return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
 
 
@@ -775,6 +777,9 @@ def _check_complete(source: VideoFileSource, frames: int) -> None:
 def _read_image(path: str | os.PathLike) -> np.ndarray:
     name = os.fspath(path)
     file = Path(name)
+    problem = special_file_problem(file)
+    if problem:
+        raise VideoReadError(f"image file {name} {problem}")
     if not file.is_file():
         raise VideoReadError(
             f"image file {name} not found" if not file.exists() else f"{name} is not a file"
@@ -785,7 +790,11 @@ def _read_image(path: str | os.PathLike) -> np.ndarray:
         raise VideoReadError(f"cannot read image file {name}: permission denied") from None
     if data.size == 0:
         raise VideoReadError(f"image file {name} is empty (0 bytes)")
-    cv2 = _cv2()
+    try:
+        check_image(data[: 1 << 16].tobytes(), name)
+    except ArchiveLimitError as exc:
+        raise VideoReadError(str(exc)) from None
+    cv2 = import_cv2()
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
         raise VideoReadError(f"cannot decode {name}: not an image OpenCV can read")

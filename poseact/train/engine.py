@@ -1,6 +1,7 @@
 """The one training engine: augmented windows, class weights, the epoch loop with early stopping.
 
-`GestureClassifier.fit`, `fine_tune` and `distill` all train through `train_network`."""
+`poseact.train.core.train_core` (behind `GestureClassifier.fit`, `fine_tune` and `distill`)
+trains through `train_network`."""
 
 from __future__ import annotations
 
@@ -384,9 +385,11 @@ def train_network(
         if decay > 0:
             own = net.get_weights()
             # a + (1 - d)(w - a): weights that did not move (a frozen encoder) stay exact
-            average = own if average is None else [
-                a + (1.0 - decay) * (w - a) for a, w in zip(average, own)
-            ]
+            average = (
+                own
+                if average is None
+                else [a + (1.0 - decay) * (w - a) for a, w in zip(average, own)]
+            )
         if x_val is not None:
             if own is not None:
                 net.set_weights(average)  # score the averaged weights
@@ -414,11 +417,3 @@ def train_network(
     elif average is not None:
         net.set_weights(average)
     return history
-
-
-def representative_windows(
-    normalizer: Normalizer, sequences, rng: np.random.Generator, count: int = 64
-) -> np.ndarray:
-    """(n, W, F) unaugmented windows of up to `count` random clips: int8 calibration data."""
-    sample = rng.permutation(len(sequences))[:count]
-    return normalizer.transform_many([sequences[i] for i in sample])

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from poseact.core.atomic import atomic_write_bytes, atomic_write_text, write_error
+from poseact.core.atomic import atomic_dir
 from poseact.core.errors import UnknownLabelError, WriteError
+from poseact.core.labels import csv_cell
 from poseact.data.dataset import Dataset
 
 __all__ = ["ClipResult", "EvaluationReport", "evaluate"]
@@ -67,12 +68,16 @@ class EvaluationReport:
         macro_f1: unweighted mean of the per-class F1 over classes with clips.
         precision, recall, f1: (C,) per-class scores (0 where undefined).
         support: (C,) clips per true class.
-        confusion: (C, C) int counts; rows are true classes, columns predictions.
+        confusion: (C, C) int counts, or (C, C + 1) when the model can answer
+            `unknown` (a rejection rule): rows are true classes, columns predictions
+            (`columns`), the last one "unknown" then.
         clips: the answer on every clip, in dataset order.
         model: the model's name (its file), for titles.
         dataset: the dataset's name (its folder or file), for titles.
         split: what the clips were, e.g. "held-out subjects bob" or "held-out clips
             (no subjects known)"; "" if not said.
+        unknown: the answer of a model's rejection rule ("unknown"), the confusion
+            matrix's last column; None for a model that always names a class.
     """
 
     classes: tuple[str, ...]
@@ -87,6 +92,12 @@ class EvaluationReport:
     model: str = ""
     dataset: str = ""
     split: str = ""
+    unknown: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The confusion matrix's columns: `classes`, then `unknown` if there is one."""
+        return self.classes + (() if self.unknown is None else (self.unknown,))
 
     @property
     def num_clips(self) -> int:
@@ -127,6 +138,7 @@ class EvaluationReport:
                 for i, c in enumerate(self.classes)
             },
             "confusion": self.confusion.astype(int).tolist(),
+            "confusion_columns": list(self.columns),
             "misclassified": [c.to_dict() for c in self.misclassified],
         }
 
@@ -134,9 +146,9 @@ class EvaluationReport:
         """The confusion matrix as a plain-text table (rows true, columns predicted)."""
         names = list(self.classes)
         width = max(len("true/predicted"), *(len(c) for c in names))
-        cell = max(5, *(len(c) for c in names))
+        cell = max(5, *(len(c) for c in self.columns))
         head = "true/predicted"
-        lines = [f"{head:<{width}}  " + " ".join(f"{c:>{cell}}" for c in names)]
+        lines = [f"{head:<{width}}  " + " ".join(f"{c:>{cell}}" for c in self.columns)]
         for c, row in zip(names, self.confusion):
             lines.append(f"{c:<{width}}  " + " ".join(f"{int(v):>{cell}}" for v in row))
         return "\n".join(lines)
@@ -164,8 +176,10 @@ class EvaluationReport:
             lines.append(f"{wrong} of {len(self.clips)} clips misclassified")
         return "\n".join(lines)
 
-    def save(self, directory: str | os.PathLike, *, title: str = "") -> dict[str, Path]:
-        """Write the report into `directory`.
+    def save(
+        self, directory: str | os.PathLike, *, title: str = "", force: bool = False
+    ) -> dict[str, Path]:
+        """Write the report into `directory`, as a unit (`core.atomic.atomic_dir`).
 
         Files: report.json (scores, matrix, misclassified clips), confusion.csv,
         confusion.png (counts), confusion_normalized.png (shares of each true class)
@@ -175,9 +189,15 @@ class EvaluationReport:
         Args:
             directory: the folder (created if needed).
             title: the pictures' and page's heading; default `self.title`.
+            force: replace files of the same names that poseact did not write.
 
         Returns:
             name ("json", "csv", "png", "normalized_png", "html") → path written.
+
+        Raises:
+            OutputRefused: `directory` is a file, or holds a user's file of one of
+                those names (without `force`).
+            WriteError: the disk is full (nothing of the new report is published).
         """
         from poseact.train.report_pages import (
             MAX_STRIPS,
@@ -192,36 +212,38 @@ class EvaluationReport:
                 f"cannot write the report into {out}: it is a file, not a folder; nothing was"
                 " saved there"
             )
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise write_error(out, exc) from exc
         title = title or self.title
-        counts = confusion_png(self.confusion, self.classes, title, normalized=False)
-        shares = confusion_png(self.confusion, self.classes, title, normalized=True)
+        counts = confusion_png(self.confusion, self.columns, title, normalized=False)
+        shares = confusion_png(self.confusion, self.columns, title, normalized=True)
         content = self.to_dict()
         strips = {
             i: skeleton_strip_png(clip.sequence)
             for i, clip in enumerate(self.misclassified[:MAX_STRIPS])
             if clip.sequence is not None
         }
-        paths = {
-            "json": atomic_write_text(out / "report.json", json.dumps(content, indent=1) + "\n"),
-            "csv": atomic_write_text(out / "confusion.csv", self._confusion_csv()),
-            "png": atomic_write_bytes(out / "confusion.png", counts),
-            "normalized_png": atomic_write_bytes(out / "confusion_normalized.png", shares),
-        }
         page = report_html(content, [counts, shares], strips, title=title)
-        paths["html"] = atomic_write_text(out / "report.html", page)
+        files = {
+            "json": ("report.json", (json.dumps(content, indent=1) + "\n").encode()),
+            "csv": ("confusion.csv", self._confusion_csv().encode()),
+            "png": ("confusion.png", counts),
+            "normalized_png": ("confusion_normalized.png", shares),
+            "html": ("report.html", page.encode()),
+        }
+        # the five files are one report: written together into a temporary folder and
+        # published as a unit (an older report is replaced whole, or not at all)
+        with atomic_dir(out, force=force) as tmp:
+            for name, data in files.values():
+                (tmp / name).write_bytes(data)
+        paths = {key: out / name for key, (name, _) in files.items()}
         return paths
 
     def _confusion_csv(self) -> str:
         """The confusion matrix as CSV (labels quoted when they hold commas or quotes)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["true\\predicted", *self.classes])
+        writer.writerow(["true\\predicted", *(csv_cell(c) for c in self.columns)])
         for c, row in zip(self.classes, self.confusion):
-            writer.writerow([c, *(int(v) for v in row)])
+            writer.writerow([csv_cell(c), *(int(v) for v in row)])
         return buffer.getvalue()
 
 
@@ -263,13 +285,23 @@ def evaluate(
             f"{' ' + str(model.path) if getattr(model, 'path', None) else ''} does not know"
             f" (it knows {list(classes)}){'; e.g. ' + first if first else ''}"
         )
-    predicted = [str(p) for p in model.predict(sequences)]
+    if hasattr(model, "predict_with_proba"):  # one pass of the network
+        answers, probabilities = model.predict_with_proba(sequences)
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+    else:
+        answers = model.predict(sequences)
+        probabilities = (
+            np.asarray(model.predict_proba(sequences), dtype=np.float64)
+            if hasattr(model, "predict_proba")
+            else None
+        )
+    predicted = [str(p) for p in answers]
     column = {c: i for i, c in enumerate(classes)}
-    probabilities = (
-        np.asarray(model.predict_proba(sequences), dtype=np.float64)
-        if hasattr(model, "predict_proba")
-        else None
-    )
+    rule = getattr(model, "rejection_", getattr(model, "rejection", None))
+    unknown_label = None if rule is None else str(rule.unknown)
+    if unknown_label is None and set(predicted) - set(classes):
+        unknown_label = sorted(set(predicted) - set(classes))[0]
+    columns = list(classes) + ([] if unknown_label is None else [unknown_label])
 
     def confidence(i: int) -> float | None:
         if probabilities is None:
@@ -304,9 +336,10 @@ def evaluate(
         recall=recall,
         f1=f1,
         support=support,
-        confusion=confusion_matrix(truth, predicted, labels=list(classes)),
+        confusion=confusion_matrix(truth, predicted, labels=columns)[: len(classes)],
         clips=clips,
         model=model_name,
         dataset=dataset_name,
         split=split,
+        unknown=unknown_label,
     )

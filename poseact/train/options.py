@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -14,15 +15,18 @@ class ModelOptions:
     """Architecture of the network.
 
     Attributes:
-        architecture: one of `ARCHITECTURES` ("stats_pool" by default), or "auto": chosen
-            by cross-validation among `AUTO_CANDIDATES` (see `poseact.train.auto`).
+        architecture: the network: "stats_pool" (statistics pooling over time), "gru",
+            "lstm", "tcn", "transformer", the MLP baselines, or "auto": the best of a
+            few candidates by cross-validation on the training clips (see
+            `poseact.train.auto`).
         units: width of each recurrent or hidden layer (32-128 keeps models < 100 KB).
         layers: number of recurrent layers or transformer blocks (1-3); ignored by
             the MLPs and the TCN (its depth follows the window).
         dropout: dropout rate before the classification head.
         inputs: the per-frame stream(s) the network sees: "positions", "velocities",
             "both" (all normalizer features, concatenated) or "two_branch" (one Dense
-            branch per stream, merged); velocities need `NormalizerSpec.velocity`.
+            branch per stream, merged); velocities need the normalizer's velocity
+            features (on by default).
         auto_seconds: time budget of `architecture="auto"`, seconds: candidates are
             cross-validated (3 folds each) until it is spent, then the best is trained.
     """
@@ -117,8 +121,11 @@ class TrainingOptions:
             )
         if self.batch_size < 1:
             raise ValueError(f"TrainingOptions.batch_size must be >= 1, got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise ValueError("TrainingOptions.learning_rate must be > 0")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(
+                f"TrainingOptions.learning_rate must be a finite number > 0, got"
+                f" {self.learning_rate}"
+            )
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ValueError("TrainingOptions.validation_fraction must be in [0, 1)")
 

@@ -1,0 +1,328 @@
+"""Commands that run a trained model: `predict`, `evaluate-stream`, `live`, `web`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from poseact.cli.common import (
+    add_extractor_flags,
+    add_force_flag,
+    extractor_options,
+    model_layout,
+)
+from poseact.core.atomic import check_output
+from poseact.core.choices import (
+    SMOOTHINGS,
+)
+from poseact.core.errors import PoseactError
+from poseact.core.labels import printable
+from poseact.flags import add_option_flags, options_from_args
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from poseact.core.errors import NoPoseDetected
+    from poseact.loading import load_model, load_sequence
+
+    model = load_model(args.model)
+    layout = model_layout(model)
+    options = extractor_options(args, layout)
+    outputs = _annotated_outputs(args)
+    skipped = []
+    for item in args.inputs:
+        try:
+            sequence = load_sequence(item, options, cache=False if args.no_cache else None)
+        except NoPoseDetected:
+            if not args.allow_missing:
+                raise
+            skipped.append(str(item))
+            continue
+        if args.allow_missing and not sequence.detected.any():
+            skipped.append(str(item))
+            continue
+        window = model.features([sequence])
+        probs = model.predict_proba(window)[0]
+        order = probs.argsort()[::-1]
+        answer = str(model.predict(window)[0])  # "unknown" where the model's rule says so
+        if item in outputs:
+            from poseact.apps.render import annotate_video
+
+            annotate_video(
+                item,
+                sequence,
+                outputs[item],
+                label=answer,
+                confidence=float(probs[order[0]]),
+                classes=[str(c) for c in model.classes_],
+                probabilities=probs,
+            )
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "input": str(item),
+                        "label": answer,
+                        "probabilities": {str(model.classes_[i]): float(probs[i]) for i in order},
+                    },
+                    allow_nan=False,  # strict JSON; the model refuses NaN answers anyway
+                )
+            )
+        else:
+            top = ", ".join(f"{model.classes_[i]} {probs[i]:.2f}" for i in order[:3])
+            print(f"{printable(item)}: {answer}  ({top})")  # a file name cannot drive the terminal
+        if item in outputs:
+            stream = sys.stderr if args.json else sys.stdout
+            print(f"annotated video written to {outputs[item]}", file=stream)
+    if skipped:
+        args.skipped.append((len(args.inputs), tuple(skipped), layout))
+    return 0
+
+
+def _annotated_outputs(args: argparse.Namespace) -> dict[str, Path]:
+    """input video → the annotated .mp4 to write (--output: a file for one video, a
+    folder for several)."""
+    from poseact.data.dataset import VIDEO_SUFFIXES
+
+    if not args.output:
+        return {}
+    videos = [item for item in args.inputs if Path(item).suffix.lower() in VIDEO_SUFFIXES]
+    if not videos:
+        raise ValueError("--output draws on videos, and none of the inputs is a video")
+    out = Path(args.output)
+    if len(videos) == 1 and out.suffix.lower() == ".mp4":
+        check_output(out, inputs=args.inputs)
+        return {videos[0]: out}
+    if out.suffix:
+        raise ValueError(f"--output {out}: give a folder for {len(videos)} videos")
+    outputs = {item: out / f"{Path(item).stem}_annotated.mp4" for item in videos}
+    for target in outputs.values():  # never onto another input, before any is read
+        check_output(target, inputs=args.inputs)
+    return outputs
+
+
+def cmd_evaluate_stream(args: argparse.Namespace) -> int:
+    from poseact.loading import load_sequence
+    from poseact.runtime.decider import DecisionOptions
+    from poseact.runtime.model import TFLiteGestureModel
+    from poseact.train.stream_eval import evaluate_stream, read_annotations
+
+    model = TFLiteGestureModel(args.model)
+    read_annotations(args.annotations, background=model.background)  # fails before extracting
+    # the recording is extracted in the model's layout; frames with nobody are background
+    options = dataclasses.replace(
+        extractor_options(args), layout=model.spec.layout, require_detection=False
+    )
+    recording = load_sequence(args.recording, options, cache=False if args.no_cache else None)
+    decision = options_from_args(args, DecisionOptions, prefix="decision.")
+    result = evaluate_stream(
+        model, recording, args.annotations, options=decision, min_iou=args.min_iou
+    )
+    print(result.summary())
+    if args.report_dir:
+        result.save(args.report_dir, force=args.force)
+        print(f"report.json, detections.csv and timeline.png written to {args.report_dir}")
+    return 0
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    from poseact.apps.live import run_live
+    from poseact.runtime.decider import DecisionOptions
+
+    if args.model and args.model_flag and args.model != args.model_flag:
+        raise ValueError(f"two models given: {args.model} and --model {args.model_flag}")
+    model = args.model or args.model_flag
+    if model is None:
+        raise ValueError("give the model: poseact live MODEL.tflite")
+    decision = options_from_args(args, DecisionOptions, prefix="decision.")
+
+    def show(event) -> None:
+        end = "…" if event.end is None else f"{event.end:7.2f}s"
+        print(f"{event.start:7.2f}s → {end}  {event.label}  ({event.confidence:.2f})", flush=True)
+
+    source = args.source
+    if args.width or args.height:
+        from poseact.extract.sources import is_camera, open_source
+
+        if not is_camera(source):
+            raise ValueError("--width and --height set a camera's resolution; the source is a file")
+
+        source = open_source(source, width=args.width, height=args.height)
+    try:
+        stats = run_live(
+            source,
+            model,
+            decision=decision,
+            preview=not args.no_preview,
+            on_event=show,
+            max_frames=args.max_frames,
+            output=args.output,
+        )
+    finally:
+        if source is not args.source:
+            source.close()
+    print(stats.summary())
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from poseact.deploy.web import build_web_app, serve
+
+    if not 0 <= args.port <= 65535:
+        raise PoseactError(f"--port {args.port} is not a TCP port (0-65535; 0 picks a free one)")
+    out = build_web_app(args.model, args.output_dir, assets=args.assets, force=args.force)
+    print(f"wrote the recognizer page into {out}")
+    if not args.serve:
+        return 0
+    server = serve(out, args.port, host=args.host, https=args.https)
+    everywhere = args.host in ("0.0.0.0", "::", "")
+    lines = [f"serving {out} (only the site's own files):"]
+    if everywhere:
+        lines.append(f"  on this machine: {server.url}")
+        lines += [f"  from a phone on the same network: {url}" for url in server.urls]
+    else:
+        lines.append(f"  at {server.url}")
+    if server.certificate is not None:
+        lines += [
+            "  the certificate is self-signed, made just now for"
+            f" {', '.join(server.certificate.names)};"
+            f" its SHA-256 fingerprint {server.certificate.fingerprint}",
+            "  on the phone: open the address above; the browser warns that the connection"
+            " is not private (the certificate is not from an authority). Check that the"
+            " fingerprint in the certificate details is the one above, then choose Advanced"
+            " > Proceed (Chrome) or Show Details > visit this website (Safari); allow the"
+            " camera when the page asks",
+        ]
+    elif everywhere:
+        lines.append(
+            "  a phone's browser gives the camera only to HTTPS pages: add --https (a"
+            " self-signed certificate made on the spot), see docs/deploy.md"
+        )
+    lines.append("Ctrl-C stops the server")
+    print("\n".join(lines), flush=True)
+    try:
+        server.thread.join()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+def _add_decision_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags of DecisionOptions: how per-frame answers become events."""
+    from poseact.runtime.decider import DecisionOptions
+
+    add_option_flags(
+        parser,
+        DecisionOptions,
+        ["smoothing", "ema_alpha", "majority_frames", "threshold", "min_frames", "cooldown"],
+        prefix="decision.",
+        choices={"smoothing": SMOOTHINGS},
+    )
+
+
+def add_predict(sub: argparse._SubParsersAction) -> None:
+    """The `poseact predict` command."""
+    p = sub.add_parser("predict", help="classify videos, images or landmark files")
+    p.add_argument("model", help=".poseact or .tflite; its layout and settings are used")
+    p.add_argument("inputs", nargs="+", help="videos, images, .npz or .csv landmark files")
+    p.add_argument("--json", action="store_true", help="one JSON object per input (default: text)")
+    p.add_argument(
+        "--output",
+        default=None,
+        help="write each video again with the skeleton, label and confidence drawn: an .mp4"
+        " for one video, a folder for several (default: none)",
+    )
+    add_extractor_flags(p, datasets=False, layout=False)
+    p.set_defaults(func=cmd_predict)
+
+
+def add_evaluate_stream(sub: argparse._SubParsersAction) -> None:
+    """The `poseact evaluate-stream` command."""
+    p = sub.add_parser(
+        "evaluate-stream",
+        help="event precision/recall/F1, latency and false alarms on an annotated recording",
+    )
+    p.add_argument("model", help="an exported .tflite")
+    p.add_argument("recording", help="a video or a landmark file (.npz, .csv)")
+    p.add_argument("annotations", help="CSV, one row per gesture: start_s,end_s,label")
+    p.add_argument("--report-dir", default=None, help="write report.json and timeline.png here")
+    add_force_flag(p, "--report-dir")
+    p.add_argument(
+        "--min-iou",
+        type=float,
+        default=0.5,
+        help="interval IoU for a detection to match a true event (default: 0.5)",
+    )
+    _add_decision_flags(p)
+    # the layout is the model's; every frame counts (frames with nobody are background)
+    add_extractor_flags(p, datasets=False, layout=False, missing=False)
+    p.set_defaults(func=cmd_evaluate_stream)
+
+
+def add_live(sub: argparse._SubParsersAction) -> None:
+    """The `poseact live` command."""
+    p = sub.add_parser("live", help="recognize gestures live from a camera or a video file")
+    p.add_argument(
+        "model", nargs="?", default=None, help="an exported .tflite (its layout is used)"
+    )
+    p.add_argument(
+        "--model", dest="model_flag", default=None, metavar="MODEL", help="the same, as a flag"
+    )
+    p.add_argument("--source", default="0", help="camera index or video file/URL (default: 0)")
+    p.add_argument(
+        "--width", type=int, default=None, help="camera frame width, pixels (default: the camera's)"
+    )
+    p.add_argument(
+        "--height",
+        type=int,
+        default=None,
+        help="camera frame height, pixels (default: the camera's)",
+    )
+    p.add_argument(
+        "--no-preview", action="store_true", help="headless: print events only (default: a window)"
+    )
+    p.add_argument(
+        "--output",
+        default=None,
+        help="also write the frames with skeleton, label and confidence to this .mp4 (default: none)",
+    )
+    _add_decision_flags(p)
+    p.add_argument(
+        "--max-frames", type=int, default=None, help="stop after this many frames (default: none)"
+    )
+    p.set_defaults(func=cmd_live)
+
+
+def add_web(sub: argparse._SubParsersAction) -> None:
+    """The `poseact web` command."""
+    p = sub.add_parser("web", help="write an in-browser recognizer page for a .tflite model")
+    p.add_argument("model", help="an exported .tflite")
+    p.add_argument("output_dir", help="the site folder to write")
+    p.add_argument(
+        "--assets",
+        default=None,
+        help="local node_modules with the page's npm packages (default: none, the page loads them from a CDN)",
+    )
+    p.add_argument("--serve", action="store_true", help="then serve it (default: only write it)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface --serve listens on (default: 127.0.0.1, this machine only). A phone"
+        " needs --host 0.0.0.0, the same network, and a browser that lets the page use the"
+        " camera: HTTPS, or http://localhost on the device itself (see docs/deploy.md)",
+    )
+    p.add_argument(
+        "--port", type=int, default=8000, help="port for --serve, 0: any free one (default: 8000)"
+    )
+    p.add_argument(
+        "--https",
+        action="store_true",
+        help="--serve over HTTPS with a self-signed certificate made on the spot, so that a"
+        " phone's browser lets the page use the camera (default: plain HTTP)",
+    )
+    add_force_flag(p, "the site folder")
+    p.set_defaults(func=cmd_web)
