@@ -392,5 +392,5 @@ def test_evaluate_people_stream_scores_each_person(side_tracks, track_of, model_
     assert result.reports["left"].f1 == 1.0
     assert result.id_switches == {"left": 0, "right": 0}
     assert all(d.person in track_of for d in result.detections)
-    assert "person left: tracks" in result.summary() and "id switch" in result.summary()
+    assert "person left (tracks [" in result.summary() and "0 id switches" in result.summary()
     assert result.to_dict()["people"]["left"]["tracks"] == [track_of[0]]

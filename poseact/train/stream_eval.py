@@ -944,13 +944,14 @@ class PeopleEvaluation:
 
     def summary(self) -> str:
         lines = [
-            f"person {p}: tracks {list(self.tracks[p]) or '-'}, {self.id_switches[p]} id"
-            f" switch{'' if self.id_switches[p] == 1 else 'es'}; {self.reports[p].summary()}"
+            f"person {p} (tracks {list(self.tracks[p]) or 'none'}, {self.id_switches[p]} id"
+            f" switch{'' if self.id_switches[p] == 1 else 'es'}):\n{self.reports[p].summary()}"
             for p in self.people
         ]
         lines.append(
-            f"everyone: {self.report.summary()}; {sum(self.id_switches.values())} id"
-            f" switches, {len(self.unassigned)} detections of tracks matching nobody"
+            f"everyone ({sum(self.id_switches.values())} id switches,"
+            f" {len(self.unassigned)} detections of tracks matching nobody):\n"
+            + self.report.summary()
         )
         return "\n".join(lines)
 
