@@ -394,3 +394,59 @@ def test_evaluate_people_stream_scores_each_person(side_tracks, track_of, model_
     assert all(d.person in track_of for d in result.detections)
     assert "person left (tracks [" in result.summary() and "0 id switches" in result.summary()
     assert result.to_dict()["people"]["left"]["tracks"] == [track_of[0]]
+
+
+# ---------------------------------------------------------------------- the command line
+@pytest.fixture(scope="module")
+def side_video(side, tmp_path_factory) -> Path:
+    from poseact.extract.video import write_video
+
+    frames, _ = side
+    return write_video(tmp_path_factory.mktemp("side") / "two.mp4", frames, FPS)
+
+
+def test_cli_extract_writes_one_clip_per_person(side_video, tmp_path):
+    from helpers import run_cli
+
+    done = run_cli("extract", side_video, "-o", tmp_path / "clip.npz", "--max-people", "2")
+    assert done.returncode == 0, done.stderr
+    assert "2 people tracked" in done.stdout
+    clips = sorted(tmp_path.glob("clip_p*.npz"))
+    assert [c.name for c in clips] == ["clip_p0.npz", "clip_p1.npz"]
+    people = [LandmarkSequence.load(c) for c in clips]
+    assert [p.person for p in people] == [0, 1]
+    centres = sorted(float(np.nanmedian(p.landmarks[:, 0, 0])) for p in people)
+    assert centres[0] < 0.5 < centres[1]  # one on each side
+    bad = run_cli("extract", side_video.parent, "-o", tmp_path / "x", "--max-people", "2")
+    assert bad.returncode != 0 and "--max-people follows the people of one video" in bad.stderr
+    bad = run_cli("extract", side_video, "-o", tmp_path / "y.npz", "--max-people", "0")
+    assert bad.returncode != 0 and "max_people" in bad.stderr
+
+
+def test_cli_live_and_evaluate_stream_with_two_people(side_video, model_path, tmp_path):
+    from helpers import run_cli
+
+    out = tmp_path / "live.mp4"
+    done = run_cli(
+        "live", model_path, "--source", side_video, "--max-people", "2", "--no-preview",
+        "--output", out, "--threshold", "0.8",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "(2 people tracked)" in done.stdout and out.stat().st_size > 10_000
+    assert "person " in done.stdout and ": raise" in done.stdout
+    truth = tmp_path / "truth.csv"
+    truth.write_text(
+        "start_s,end_s,label,person\n"
+        f"{RAISE[0]},{RAISE[1]},raise,left\n{RAISE[0] + DELAY},{RAISE[1] + DELAY},raise,right\n"
+    )
+    report = tmp_path / "report"
+    done = run_cli(
+        "evaluate-stream", model_path, side_video, truth, "--max-people", "2",
+        "--threshold", "0.8", "--report-dir", report,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2 people tracked" in done.stdout and "person left (tracks [" in done.stdout
+    import json
+
+    data = json.loads((report / "report.json").read_text())
+    assert set(data["people"]) == {"left", "right"} and data["id_switches"] == 0
