@@ -27,7 +27,7 @@ import numpy as np
 
 from poseact.apps.frames import iter_frames, open_frames
 from poseact.core.tracking import TrackerOptions
-from poseact.extract.extractor import FrameLandmarks, LandmarkExtractor
+from poseact.extract.extractor import FrameLandmarks, LandmarkExtractor, stack_people
 from poseact.extract.options import ExtractorOptions
 from poseact.extract.sources import FrameSource, is_camera
 from poseact.extract.video import import_cv2
@@ -288,8 +288,7 @@ class LivePipeline:
         found = self._extractor.process_people(rgb, timestamp)
         middle = time.perf_counter()
         k = self.extractor_options.num_points
-        landmarks = np.array([p.landmarks for p in found], dtype=np.float32).reshape(-1, k, 3)
-        visibility = np.array([p.visibility for p in found], dtype=np.float32).reshape(-1, k)
+        landmarks, visibility = stack_people(found, k)
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
         events = self.recognizer.push(float(timestamp), landmarks, visibility, size)
         end = time.perf_counter()

@@ -12,8 +12,7 @@ a detection that continues no track starts a new one, ids counting up from 0.
 Distances are in body sizes (the spread of a track's points around its centre), on
 x and y corrected for the frame's aspect ratio, so they do not depend on how large
 people are in the picture. numpy only: the same code runs in the live recognizer, in
-extraction and on a Pi; the browser page runs the same rules (`web_assets/poseact.js`,
-`Tracker`).
+extraction and on a Pi.
 """
 
 from __future__ import annotations

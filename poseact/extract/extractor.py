@@ -299,6 +299,15 @@ class LandmarkExtractor:
         return people
 
 
+def stack_people(people: list[FrameLandmarks], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The people of a frame as arrays: (N, K, 3) landmarks and (N, K) visibility
+    (N = 0 when nobody was found), what `Tracker.update` and `PeopleRecognizer.push`
+    take."""
+    landmarks = np.array([p.landmarks for p in people], np.float32).reshape(-1, k, 3)
+    visibility = np.array([p.visibility for p in people], np.float32).reshape(-1, k)
+    return landmarks, visibility
+
+
 _Person = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]  # landmarks, visibility, world
 
 
@@ -494,6 +503,17 @@ def _progress_callback(
     raise TypeError(f"progress must be a callable, True, False or None, got {progress!r}")
 
 
+def _progress_of(
+    source: FrameSource, step: int, name: str, progress: ProgressCallback | bool | None
+) -> tuple[int | None, ProgressCallback | None, Callable[[], None]]:
+    """(frames to process or None, progress callback, close) for a source."""
+    total = getattr(source, "frame_count", None)
+    if total is not None and step > 1 and not isinstance(source, VideoFileSource):
+        total = int(math.ceil(total / step))
+    callback, finish = _progress_callback(progress, total, name)
+    return total, callback, finish
+
+
 def _run(
     source: FrameSource,
     options: ExtractorOptions,
@@ -502,10 +522,7 @@ def _run(
     name: str,
     progress: ProgressCallback | bool | None = None,
 ) -> LandmarkSequence:
-    total = getattr(source, "frame_count", None)
-    if total is not None and step > 1 and not isinstance(source, VideoFileSource):
-        total = int(math.ceil(total / step))
-    callback, finish = _progress_callback(progress, total, name)
+    total, callback, finish = _progress_of(source, step, name, progress)
     timestamps: list[float] = []
     landmarks: list[np.ndarray] = []
     visibility: list[np.ndarray] = []
@@ -688,10 +705,7 @@ def _run_people(
     name: str,
     progress: ProgressCallback | bool | None,
 ) -> tuple[TrackRecorder, int]:
-    total = getattr(source, "frame_count", None)
-    if total is not None and step > 1 and not isinstance(source, VideoFileSource):
-        total = int(math.ceil(total / step))
-    callback, finish = _progress_callback(progress, total, name)
+    total, callback, finish = _progress_of(source, step, name, progress)
     tracker = Tracker(tracker_options)
     recorder: TrackRecorder | None = None
     frames = 0
@@ -710,8 +724,7 @@ def _run_people(
                         source=name,
                         world=options.world_landmarks,
                     )
-                landmarks = np.array([p.landmarks for p in people], np.float32).reshape(-1, k, 3)
-                visibility = np.array([p.visibility for p in people], np.float32).reshape(-1, k)
+                landmarks, visibility = stack_people(people, k)
                 world = (
                     np.array([p.world for p in people], np.float32).reshape(-1, k, 3)
                     if options.world_landmarks
