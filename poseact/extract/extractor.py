@@ -158,7 +158,6 @@ class LandmarkExtractor:
                         [pose_landmarker(mode, 1) for _ in range(people)],
                         (mp.Image, mp.ImageFormat.SRGB),
                     )
-                    stack.callback(self._pose.close)
                 else:
                     self._pose = pose_landmarker(mode, people)
             if "hand" in models:

@@ -21,7 +21,6 @@ Landmarks come back in the whole frame's normalized coordinates, like MediaPipe'
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +89,6 @@ class PoseFollowers:
         self._image, self._format = image_type
         self.find_every = find_every
         self._frame = 0
-        self._pool: ThreadPoolExecutor | None = None
 
     def detect_for_video(self, mp_image: Any, ms: int) -> _Result:
         """The bodies of one frame (a `mediapipe.Image`) at `ms` milliseconds."""
@@ -104,19 +102,9 @@ class PoseFollowers:
         self._ghosts = [ghost for ghost in self._ghosts if ghost[2] > 0]
         bodies: list[tuple[_Follower | None, list[_Point], Any]] = []
         moves = []
-        followers = list(self._busy)
-        # every follower sees the frame masked by the others' boxes of the frame before;
-        # MediaPipe lets go of Python while it works, so they run side by side
-        images = [self._masked(follower, rgb) for follower in followers]
-        if len(followers) > 1:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(len(self._free) + len(self._busy))
-            results = list(self._pool.map(self._run, followers, images, [ms] * len(images)))
-        else:
-            results = [self._run(f, image, ms) for f, image in zip(followers, images)]
-        for follower, result in zip(followers, results):
+        for follower in list(self._busy):
             before, box, velocity = follower.pixels, follower.core, follower.velocity
-            found = self._take(follower, result, (width, height))
+            found = self._follow(follower, rgb, ms)
             if found is None:
                 self._ghosts.append([follower.core, follower.velocity, _GHOST_FRAMES])
                 self._release(follower)
@@ -132,29 +120,12 @@ class PoseFollowers:
         return _Result([points for _, points, _ in bodies], [world for _, _, world in bodies])
 
     # ------------------------------------------------------------------ steps
-    def close(self) -> None:
-        """Stop the threads the followers run in (the landmarkers are closed by their
-        owner)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
-
     def _follow(self, follower: _Follower, rgb: np.ndarray, ms: int) -> tuple[list, Any] | None:
-        result = self._run(follower, self._masked(follower, rgb), ms)
-        return self._take(follower, result, (rgb.shape[1], rgb.shape[0]))
-
-    def _run(self, follower: _Follower, image: np.ndarray, ms: int) -> Any:
-        """MediaPipe on one follower's view of the frame."""
+        image = self._masked(follower, rgb)
         result = follower.landmarker.detect_for_video(
             self._image(image_format=self._format, data=image), ms
         )
         follower.last_ms = ms
-        return result
-
-    def _take(
-        self, follower: _Follower, result: Any, size: tuple[int, int]
-    ) -> tuple[list, Any] | None:
-        """The follower's body from MediaPipe's result; None if it lost them."""
         if not result.pose_landmarks:
             return None
         points = [
@@ -162,7 +133,8 @@ class PoseFollowers:
             for p in result.pose_landmarks[0]
         ]
         world = result.pose_world_landmarks[0] if result.pose_world_landmarks else None
-        self._aim(follower, points, size)
+        height, width = rgb.shape[:2]
+        self._aim(follower, points, (width, height))
         follower.age += 1
         return points, world
 
