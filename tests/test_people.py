@@ -27,6 +27,7 @@ from poseact.train.stream_eval import Annotation, evaluate_events
 FPS = 25.0  # the recording's rate
 RAISE = (1.1, 2.5)  # where the woman of person_thumb_up.mp4 raises her arm, seconds
 DELAY = 3.0  # the right-hand person starts the same recording this much later
+FRAMES = 150  # 6 s of the recording: both raises and the crossing fit
 TWO = ExtractorOptions(max_people=2)
 #: The test model learned one recording: only its confident answers are gestures.
 SURE = DecisionOptions(threshold=0.8)
@@ -36,7 +37,7 @@ SURE = DecisionOptions(threshold=0.8)
 @pytest.fixture(scope="module")
 def cells() -> np.ndarray:
     """The real recording as 240x288 cells (T, 288, 240, 3): head and shoulders."""
-    return read_video_rgb(TESTDATA_DIR / "person_thumb_up.mp4", (240, 288))
+    return read_video_rgb(TESTDATA_DIR / "person_thumb_up.mp4", (240, 288), max_frames=FRAMES)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,7 @@ def model_path(alone, tmp_path_factory) -> Path:
     from poseact.train.options import TrainingOptions
 
     clips = [(clip, RAISE[0] + DELAY * person) for person, clip in enumerate(alone)]
-    cells = read_video_rgb(TESTDATA_DIR / "person_thumb_up.mp4", (240, 288))
+    cells = read_video_rgb(TESTDATA_DIR / "person_thumb_up.mp4", (240, 288), max_frames=FRAMES)
     held = int(DELAY * FPS)
     late = np.concatenate([np.repeat(cells[:1], held, axis=0), cells[: len(cells) - held]])
     swapped, boxes = side_by_side_frames(late, cells)
@@ -132,7 +133,7 @@ def f1(events, person: int) -> float:
     from poseact.train.stream_eval import Detection
 
     found = [Detection(e.label, e.start, e.end) for e in detections]
-    return evaluate_events(truth(person), found, duration=7.8).f1
+    return evaluate_events(truth(person), found, duration=FRAMES / FPS).f1
 
 
 # ---------------------------------------------------------------------- the assignment
@@ -242,7 +243,7 @@ def test_extract_people_with_one_person_is_the_single_person_extractor(alone, si
 
 def test_crossing_keeps_each_persons_id(cells):
     """One person walks behind the other (hidden for about a second)."""
-    small = read_video_rgb(TESTDATA_DIR / "person_thumb_up.mp4", (160, 192))
+    small = read_video_rgb(TESTDATA_DIR / "person_thumb_up.mp4", (160, 192), max_frames=FRAMES)
     frames, boxes = crossing_frames(small, small[:, :, ::-1].copy(), cross=(50, 110))
     tracks = extract_people(ArraySource(frames, fps=FPS), TWO)
     switches, ids = id_switches(boxes, np.arange(len(frames)) / FPS, tracks)
@@ -445,8 +446,12 @@ def test_cli_live_and_evaluate_stream_with_two_people(side_video, model_path, tm
         "--threshold", "0.8", "--report-dir", report,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "2 people tracked" in done.stdout and "person left (tracks [" in done.stdout
+    # (the scores themselves are checked on the frames in memory above: a re-encoded
+    # video moves MediaPipe's guesses, and the test model learned one recording)
+    assert "2 people tracked" in done.stdout
+    assert "person left (tracks" in done.stdout and "person right (tracks" in done.stdout
     import json
 
     data = json.loads((report / "report.json").read_text())
     assert set(data["people"]) == {"left", "right"} and data["id_switches"] == 0
+    assert {d["person"] for d in data["detections_list"]} <= {0, 1}
