@@ -78,6 +78,9 @@ class EvaluationReport:
             (no subjects known)"; "" if not said.
         unknown: the answer of a model's rejection rule ("unknown"), the confusion
             matrix's last column; None for a model that always names a class.
+        yardstick: the random-forest yardstick's accuracy on the same clips
+            (`poseact.train.yardstick`), or None when not measured.
+        notes: one-line warnings about the score (`yardstick_note`), shown with it.
     """
 
     classes: tuple[str, ...]
@@ -93,6 +96,8 @@ class EvaluationReport:
     dataset: str = ""
     split: str = ""
     unknown: str | None = None
+    yardstick: float | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -140,6 +145,8 @@ class EvaluationReport:
             "confusion": self.confusion.astype(int).tolist(),
             "confusion_columns": list(self.columns),
             "misclassified": [c.to_dict() for c in self.misclassified],
+            **({} if self.yardstick is None else {"yardstick_accuracy": self.yardstick}),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     def confusion_text(self) -> str:
@@ -174,6 +181,7 @@ class EvaluationReport:
         if self.clips:
             wrong = len(self.misclassified)
             lines.append(f"{wrong} of {len(self.clips)} clips misclassified")
+        lines += list(self.notes)
         return "\n".join(lines)
 
     def save(
@@ -221,7 +229,9 @@ class EvaluationReport:
             for i, clip in enumerate(self.misclassified[:MAX_STRIPS])
             if clip.sequence is not None
         }
-        page = report_html(content, [counts, shares], strips, title=title)
+        page = report_html(
+            content, [counts, shares], strips, title=title, note=" ".join(self.notes)
+        )
         files = {
             "json": ("report.json", (json.dumps(content, indent=1) + "\n").encode()),
             "csv": ("confusion.csv", self._confusion_csv().encode()),
