@@ -442,6 +442,19 @@ def test_a_network_with_nan_weights_is_never_saved_or_exported(asl_gru, tmp_path
     with pytest.raises(poseact.ModelFormatError, match="NaN or inf weights"):
         poseact.export_tflite(broken, tmp_path / "nan.tflite")
     assert files(tmp_path) == []
+    # a .poseact written with NaN weights anyway (an older poseact, or edited) is
+    # refused when loaded, so predict never prints a label from NaN probabilities
+    good = classifier.save(tmp_path / "good.poseact")
+    model_file = broken.model_
+    keras_path = tmp_path / "nan.keras"
+    model_file.save(keras_path)
+    crafted = tmp_path / "nan.poseact"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = keras_path.read_bytes() if info.filename == "model.keras" else src.read(info)
+            dst.writestr(info.filename, data)
+    with pytest.raises(poseact.ModelFormatError, match="NaN or inf weights"):
+        poseact.GestureClassifier.load(crafted)
 
 
 # ---------------------------------------------------------------------- 8. threads

@@ -467,6 +467,11 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                     f"{path}: cannot load the Keras model ({printable(first)}); the file is"
                     " damaged, crafted, or from another poseact version"
                 ) from None
+        if not all(np.all(np.isfinite(w)) for w in model.get_weights()):
+            raise ModelFormatError(
+                f"{path}: the network has NaN or inf weights, so it would answer nothing"
+                " but NaN; the file is damaged or from a diverged training run: train again"
+            )
         expected = (spec.window, spec.frame_features, len(classes))
         found = (*tuple(model.input_shape)[1:], model.output_shape[-1])
         if found != expected:
