@@ -34,6 +34,7 @@ BENCHMARKS = (
     "models",
     "stream",
     "quality",
+    "people",
 )
 
 

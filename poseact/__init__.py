@@ -51,6 +51,9 @@ _EXPORTS: dict[str, str] = {
     "extract_video": "poseact.extract.extractor",
     "extract_image": "poseact.extract.extractor",
     "extract_frames": "poseact.extract.extractor",
+    "extract_people": "poseact.extract.extractor",
+    "Tracker": "poseact.core.tracking",
+    "TrackerOptions": "poseact.core.tracking",
     "extract_cached": "poseact.extract.cache",
     "extract_many": "poseact.extract.batch",
     "open_source": "poseact.extract.sources",
@@ -96,6 +99,7 @@ _EXPORTS: dict[str, str] = {
     "ExportReport": "poseact.deploy.export",
     "TFLiteGestureModel": "poseact.runtime.model",
     "StreamingRecognizer": "poseact.runtime.recognizer",
+    "PeopleRecognizer": "poseact.runtime.people",
     "DecisionOptions": "poseact.runtime.decider",
     "GestureEvent": "poseact.runtime.decider",
     "Decider": "poseact.runtime.decider",
@@ -173,6 +177,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from poseact.core.sequence import (
         LandmarkSequence,
     )
+    from poseact.core.tracking import (
+        Tracker,
+        TrackerOptions,
+    )
     from poseact.data.augment import (
         AugmentOptions,
     )
@@ -210,6 +218,7 @@ if TYPE_CHECKING:  # pragma: no cover
         LandmarkExtractor,
         extract_frames,
         extract_image,
+        extract_people,
         extract_video,
     )
     from poseact.extract.options import (
@@ -247,6 +256,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from poseact.runtime.model_file import (
         ModelMetadata,
         read_model_metadata,
+    )
+    from poseact.runtime.people import (
+        PeopleRecognizer,
     )
     from poseact.runtime.recognizer import (
         StreamingRecognizer,

@@ -52,7 +52,7 @@ def test_fit_keeps_a_few_windows_per_class(base):
     assert sorted(set(memory.labels)) == ["hello", "thanks"]
     assert all(memory.labels.count(c) == MEMORY_PER_CLASS for c in ("hello", "thanks"))
     spec = base.normalizer_.spec
-    assert memory.positions.shape[1:] == (spec.window, spec.num_points, spec.channels)
+    assert memory.positions.shape[1:] == (spec.window, spec.grid_points, spec.channels)
 
 
 def test_fine_tune_learns_a_new_sign_from_five_clips(base, five_new, asl_split):

@@ -37,6 +37,20 @@ _LEFT_COLOR: Color = (255, 160, 0)  # blue-ish: the person's left side / left ha
 _RIGHT_COLOR: Color = (0, 140, 255)  # orange: the person's right side / right hand
 _CENTER_COLOR: Color = (230, 230, 230)
 _EDGE_COLOR: Color = (200, 200, 200)
+#: One colour per person (BGR), by track id modulo its length; the page uses the same.
+PERSON_COLORS: tuple[Color, ...] = (
+    (80, 200, 60),  # green
+    (230, 90, 220),  # magenta
+    (40, 200, 240),  # yellow
+    (240, 160, 40),  # blue
+    (60, 60, 230),  # red
+    (200, 200, 40),  # teal
+)
+
+
+def person_color(person: int) -> Color:
+    """The colour of a person's skeleton and label (BGR), from their track id."""
+    return PERSON_COLORS[int(person) % len(PERSON_COLORS)]
 
 
 #: Qt platforms that need no display server.
@@ -122,6 +136,7 @@ def draw_landmarks(
     min_visibility: float = 0.5,
     radius: int | None = None,
     thickness: int | None = None,
+    color: Color | None = None,
 ) -> None:
     """Draw a skeleton on an image, in place.
 
@@ -138,6 +153,8 @@ def draw_landmarks(
         min_visibility: points below this visibility are hidden.
         radius: point radius in pixels; default scales with the image size.
         thickness: line thickness in pixels; default scales with the image size.
+        color: draw the lines and points in this colour (BGR), e.g. `person_color`,
+            instead of by side.
 
     Raises:
         ValueError: `landmarks` or `visibility` do not have K points of the layout.
@@ -168,11 +185,11 @@ def draw_landmarks(
                 bgr,
                 (int(xy[a, 0]), int(xy[a, 1])),
                 (int(xy[b, 0]), int(xy[b, 1])),
-                _EDGE_COLOR,
+                _EDGE_COLOR if color is None else color,
                 thickness,
                 cv2.LINE_AA,
             )
-    colors = _point_colors(layout)
+    colors = _point_colors(layout) if color is None else [color] * k
     for i in np.flatnonzero(shown):
         center = (int(xy[i, 0]), int(xy[i, 1]))
         cv2.circle(bgr, center, radius, colors[i], -1, cv2.LINE_AA)
@@ -212,6 +229,40 @@ def _text_block(
         y_text = y + h
         cv2.putText(bgr, line, (x0 + pad, y_text), font, scale, color, thickness, cv2.LINE_AA)
         y += line_height
+
+
+def draw_person_label(
+    bgr: np.ndarray,
+    landmarks: np.ndarray,
+    visibility: np.ndarray,
+    text: str,
+    color: Color,
+    *,
+    min_visibility: float = 0.5,
+) -> None:
+    """Write `text` above a person (over their highest well-seen point), in place.
+
+    Args:
+        bgr: (H, W, 3) uint8 BGR image.
+        landmarks: (K, 3) normalized image coordinates, NaN where not detected.
+        visibility: (K,) in [0, 1].
+        text: e.g. "person 1: wave 0.91".
+        color: the text's colour (BGR).
+    """
+    points = np.asarray(landmarks, dtype=np.float64)
+    vis = np.asarray(visibility, dtype=np.float64).reshape(-1)
+    shown = np.isfinite(points[:, 0]) & (vis >= min_visibility)
+    if not shown.any():
+        shown = np.isfinite(points[:, 0])
+    if not shown.any():
+        return
+    height, width = bgr.shape[:2]
+    x = float(np.mean(points[shown, 0])) * width
+    top = float(np.min(points[shown, 1])) * height
+    scale = max(min(height, width), 1) / 900
+    origin = (int(round(x - 60 * scale * 4)), int(round(top - 70 * scale)))
+    origin = (min(max(origin[0], 0), width - 10), min(max(origin[1], 0), height - 10))
+    _text_block(bgr, [text], origin, scale, color, (20, 20, 20), 0.55, max(1, round(2 * scale)))
 
 
 def draw_status(

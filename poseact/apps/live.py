@@ -26,12 +26,14 @@ from typing import Any
 import numpy as np
 
 from poseact.apps.frames import iter_frames, open_frames
-from poseact.extract.extractor import FrameLandmarks, LandmarkExtractor
+from poseact.core.tracking import TrackerOptions
+from poseact.extract.extractor import FrameLandmarks, LandmarkExtractor, stack_people
 from poseact.extract.options import ExtractorOptions
 from poseact.extract.sources import FrameSource, is_camera
 from poseact.extract.video import import_cv2
 from poseact.runtime.decider import DecisionOptions, GestureEvent
 from poseact.runtime.model import TFLiteGestureModel
+from poseact.runtime.people import PeopleRecognizer, PersonState
 from poseact.runtime.recognizer import StreamingRecognizer
 
 __all__ = ["LiveFrame", "LiveStats", "LivePipeline", "run_live", "iter_events"]
@@ -58,7 +60,11 @@ class LiveFrame:
         probabilities: (C,) smoothed probabilities, in `model.classes_` order.
         events: the gesture events this frame started or ended.
         extract_seconds: wall time spent in MediaPipe for this frame.
-        classify_seconds: wall time spent normalizing, classifying and deciding.
+        classify_seconds: wall time spent normalizing, classifying and deciding
+            (with several people: tracking them too).
+        people: with `max_people` > 1, each person's state by track id (their
+            landmarks, label, confidence, gesture going on); () otherwise. `label`,
+            `confidence` and `probabilities` are then those of the first of them.
     """
 
     index: int
@@ -71,6 +77,7 @@ class LiveFrame:
     events: tuple[GestureEvent, ...]
     extract_seconds: float
     classify_seconds: float
+    people: tuple[PersonState, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,6 +98,7 @@ class LiveStats:
             window closed) or "interrupt" (Ctrl+C).
         layout: the landmark layout ("hands": `detected_frames` counts hands).
         output: the annotated video written (`run_live(output=...)`), or None.
+        people: with `max_people` > 1, how many people (tracks) were seen; else 0.
     """
 
     frames: int
@@ -104,6 +112,7 @@ class LiveStats:
     stop_reason: str = "end"
     layout: str = "pose"
     output: Path | None = None
+    people: int = 0
 
     @property
     def extract_ms_per_frame(self) -> float:
@@ -128,7 +137,9 @@ class LiveStats:
             f"{self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} fps;"
             f" MediaPipe {self.extract_ms_per_frame:.1f} ms/frame, classify"
             f" {self.classify_ms_per_frame:.2f} ms/frame), {found} in"
-            f" {self.detected_frames}, {count} gesture{'' if count == 1 else 's'},"
+            f" {self.detected_frames}"
+            + (f" ({self.people} people tracked)" if self.people else "")
+            + f", {count} gesture{'' if count == 1 else 's'},"
             f" stopped: {self.stop_reason}"
             + (f"; annotated video {self.output}" if self.output is not None else "")
         )
@@ -149,7 +160,8 @@ def _model_layout(model: TFLiteGestureModel) -> str:
 
 
 class LivePipeline:
-    """One `LandmarkExtractor` (VIDEO mode) feeding one `StreamingRecognizer`.
+    """One `LandmarkExtractor` (VIDEO mode) feeding one `StreamingRecognizer`, or
+    with `ExtractorOptions(max_people=N)` a `PeopleRecognizer` (one per person).
 
     Use it as a context manager (the MediaPipe landmarkers are native objects)::
 
@@ -165,10 +177,12 @@ class LivePipeline:
         extractor: landmark options; default: the model's layout (its metadata
             "layout") with the default models. Its layout must be the model's.
         on_event: called with each `GestureEvent` as it happens.
+        tracker: how people are linked into tracks when `extractor.max_people` > 1.
 
     Attributes:
         model: the `TFLiteGestureModel`.
-        recognizer: the `StreamingRecognizer` (its `.label`, `.confidence`).
+        recognizer: the `StreamingRecognizer` (its `.label`, `.confidence`), or the
+            `PeopleRecognizer` (its `.people`) with several people.
         extractor_options: the `ExtractorOptions` in use.
 
     Raises:
@@ -183,6 +197,7 @@ class LivePipeline:
         decision: DecisionOptions | None = None,
         extractor: ExtractorOptions | None = None,
         on_event: EventCallback | None = None,
+        tracker: TrackerOptions | None = None,
     ) -> None:
         self.model = _load_model(model)
         layout = _model_layout(self.model)
@@ -194,7 +209,14 @@ class LivePipeline:
                 f" {layout!r} ({self.model.path.name}); use ExtractorOptions(layout={layout!r})"
             )
         self.extractor_options = extractor
-        self.recognizer = StreamingRecognizer(self.model, decision, on_event=on_event)
+        self.people = extractor.max_people > 1
+        self.recognizer: StreamingRecognizer | PeopleRecognizer
+        if self.people:
+            self.recognizer = PeopleRecognizer(
+                self.model, decision, tracker=tracker, on_event=on_event
+            )
+        else:
+            self.recognizer = StreamingRecognizer(self.model, decision, on_event=on_event)
         self._extractor = LandmarkExtractor(extractor, "video")
         self._index = 0
         self._last_t: float | None = None
@@ -234,29 +256,72 @@ class LivePipeline:
             RuntimeError: the pipeline is not open.
             LandmarkFormatError: `timestamp` does not increase.
         """
+        if self.people:
+            live = self._process_people(rgb, timestamp)
+        else:
+            start = time.perf_counter()
+            frame = self._extractor.process(rgb, timestamp)
+            middle = time.perf_counter()
+            events = self.recognizer.push(
+                float(timestamp), frame.landmarks, frame.visibility, frame.image_size
+            )
+            end = time.perf_counter()
+            recognizer = self.recognizer
+            live = LiveFrame(
+                index=self._index,
+                timestamp=float(timestamp),
+                rgb=rgb,
+                landmarks=frame,
+                label=recognizer.label,
+                confidence=float(recognizer.confidence),
+                probabilities=np.array(recognizer.probabilities, dtype=np.float32),
+                events=tuple(events),
+                extract_seconds=middle - start,
+                classify_seconds=end - middle,
+            )
+        self._index += 1
+        self._last_t = float(timestamp)
+        return live
+
+    def _process_people(self, rgb: np.ndarray, timestamp: float) -> LiveFrame:
         start = time.perf_counter()
-        frame = self._extractor.process(rgb, timestamp)
+        found = self._extractor.process_people(rgb, timestamp)
         middle = time.perf_counter()
-        events = self.recognizer.push(
-            float(timestamp), frame.landmarks, frame.visibility, frame.image_size
-        )
+        k = self.extractor_options.num_points
+        landmarks, visibility = stack_people(found, k)
+        size = (int(rgb.shape[1]), int(rgb.shape[0]))
+        events = self.recognizer.push(float(timestamp), landmarks, visibility, size)
         end = time.perf_counter()
-        recognizer = self.recognizer
-        live = LiveFrame(
+        people = self.recognizer.people
+        first = people[0] if people else None
+        if found:
+            frame = found[0]
+        else:
+            frame = FrameLandmarks(
+                landmarks=np.full((k, 3), np.nan, dtype=np.float32),
+                visibility=np.zeros(k, dtype=np.float32),
+                world=None,
+                image_size=size,
+                timestamp=float(timestamp),
+                layout=self.extractor_options.layout,
+            )
+        return LiveFrame(
             index=self._index,
             timestamp=float(timestamp),
             rgb=rgb,
             landmarks=frame,
-            label=recognizer.label,
-            confidence=float(recognizer.confidence),
-            probabilities=np.array(recognizer.probabilities, dtype=np.float32),
+            label=None if first is None else first.label,
+            confidence=0.0 if first is None else first.confidence,
+            probabilities=(
+                np.zeros(len(self.classes), dtype=np.float32)
+                if first is None
+                else first.probabilities
+            ),
             events=tuple(events),
             extract_seconds=middle - start,
             classify_seconds=end - middle,
+            people=people,
         )
-        self._index += 1
-        self._last_t = float(timestamp)
-        return live
 
     def finish(self, timestamp: float | None = None) -> list[GestureEvent]:
         """End the stream, closing a gesture still going on.
@@ -281,6 +346,7 @@ def iter_events(
     decision: DecisionOptions | None = None,
     extractor: ExtractorOptions | None = None,
     max_frames: int | None = None,
+    tracker: TrackerOptions | None = None,
 ) -> Iterator[GestureEvent]:
     """Gesture events of a camera or video, as they happen (headless).
 
@@ -294,9 +360,11 @@ def iter_events(
         decision: how probabilities become events.
         extractor: landmark options; default from the model's layout.
         max_frames: stop after this many frames (None: until the source ends).
+        tracker: how people are linked into tracks (`extractor.max_people` > 1).
 
     Returns:
-        An iterator of `GestureEvent`s: a start event (`end=None`) when a gesture is
+        An iterator of `GestureEvent`s (with `max_people` > 1 each names its
+        `person`): a start event (`end=None`) when a gesture is
         recognized and an end event when it stops; a gesture still going on when the
         stream ends is closed at the last frame.
 
@@ -306,7 +374,7 @@ def iter_events(
         ValueError: `extractor.layout` differs from the model's layout.
     """
     _check_max_frames(max_frames)
-    pipeline = LivePipeline(model, decision=decision, extractor=extractor)
+    pipeline = LivePipeline(model, decision=decision, extractor=extractor, tracker=tracker)
 
     def events() -> Iterator[GestureEvent]:
         for item in _loop(pipeline, source, max_frames):
@@ -360,6 +428,7 @@ def run_live(
     max_frames: int | None = None,
     window_name: str = "poseact live",
     output: str | os.PathLike | None = None,
+    tracker: TrackerOptions | None = None,
 ) -> LiveStats:
     """Recognize gestures live from a camera or a video, optionally with a preview.
 
@@ -382,7 +451,9 @@ def run_live(
         window_name: title of the preview window.
         output: also write every frame, with the skeleton, the label, its confidence
             and the top classes drawn on it, to this `.mp4` (atomically: it appears
-            when the run ends, also after Ctrl+C or "q"; never half written).
+            when the run ends, also after Ctrl+C or "q"; never half written). With
+            several people, each is drawn in their own colour with their own label.
+        tracker: how people are linked into tracks (`extractor.max_people` > 1).
 
     Returns:
         `LiveStats`: frames, wall seconds, FPS, every event, time in MediaPipe vs in
@@ -403,11 +474,14 @@ def run_live(
         if problem is not None:
             logger.warning("%s: running without the preview window (as with --no-preview)", problem)
             preview = False
-    pipeline = LivePipeline(model, decision=decision, extractor=extractor, on_event=on_event)
+    pipeline = LivePipeline(
+        model, decision=decision, extractor=extractor, on_event=on_event, tracker=tracker
+    )
     classes = pipeline.classes
     layout = pipeline.extractor_options.layout
     events: list[GestureEvent] = []
     frames = detected = 0
+    people: set[int] = set()
     extract_s = classify_s = 0.0
     first_t: float | None = None
     last_t: float | None = None
@@ -433,6 +507,7 @@ def run_live(
             extract_s += item.extract_seconds
             classify_s += item.classify_seconds
             detected += int(item.landmarks.detected)
+            people.update(person.person for person in item.people if person.seen)
             first_t = item.timestamp if first_t is None else first_t
             last_t = item.timestamp
             now = time.perf_counter()
@@ -443,11 +518,11 @@ def run_live(
             if max_frames is not None and frames >= max_frames:
                 stop = "max_frames"
             if writer is not None:
-                writer.write(_annotated(item, classes, layout))
+                writer.write(_annotated(item, classes, layout, pipeline.people))
             if preview:
                 if cv2 is None:
                     cv2 = import_cv2()
-                if not _show(cv2, window_name, item, classes, layout, fps_ema):
+                if not _show(cv2, window_name, item, classes, layout, fps_ema, pipeline.people):
                     stop = "user"
                     break
     except KeyboardInterrupt:
@@ -481,6 +556,7 @@ def run_live(
         stop_reason=stop,
         layout=layout,
         output=written,
+        people=len(people),
     )
     logger.info("live: %s", stats.summary())
     return stats
@@ -498,13 +574,24 @@ def _source_fps(source: Any) -> float:
     return 30.0
 
 
-def _annotated(item: LiveFrame, classes: list[str], layout: str) -> np.ndarray:
+def _annotated(
+    item: LiveFrame, classes: list[str], layout: str, several: bool = False
+) -> np.ndarray:
     """The frame as BGR with the skeleton, the label and the top classes drawn."""
     from poseact.apps.render import annotate_frame
 
     cv2 = import_cv2()
 
     frame = item.landmarks
+    if several:
+        from poseact.apps.render import annotate_people
+
+        return annotate_people(
+            cv2.cvtColor(item.rgb, cv2.COLOR_RGB2BGR),
+            item.people,
+            layout,
+            lines=[f"{item.timestamp:.2f} s", f"{sum(p.seen for p in item.people)} people"],
+        )
     return annotate_frame(
         cv2.cvtColor(item.rgb, cv2.COLOR_RGB2BGR),
         frame.landmarks,
@@ -534,12 +621,29 @@ def _show(
     classes: list[str],
     layout: str,
     fps: float | None,
+    several: bool = False,
 ) -> bool:
     """Draw and show the preview; False when the user asked to stop."""
     from poseact.apps.drawing import draw_landmarks, draw_probabilities, draw_status
 
     view = cv2.cvtColor(item.rgb, cv2.COLOR_RGB2BGR)
     frame = item.landmarks
+    if several:
+        from poseact.apps.render import annotate_people
+
+        view = annotate_people(
+            view,
+            item.people,
+            layout,
+            lines=[
+                f"{sum(p.seen for p in item.people)} people",
+                f"{fps:.1f} fps" if fps is not None else "- fps",
+                f"MediaPipe {1000 * item.extract_seconds:.0f} ms"
+                f"  poseact {1000 * item.classify_seconds:.1f} ms",
+            ],
+        )
+        cv2.imshow(window, view)
+        return _still_open(cv2, window)
     draw_landmarks(view, frame.landmarks, frame.visibility, layout)
     label = item.label if item.label is not None else "-"
     lines = [
@@ -554,6 +658,11 @@ def _show(
     if item.probabilities.size == len(classes) and item.label is not None:
         draw_probabilities(view, classes, item.probabilities, top=min(5, len(classes)))
     cv2.imshow(window, view)
+    return _still_open(cv2, window)
+
+
+def _still_open(cv2: Any, window: str) -> bool:
+    """False when the user pressed q or Esc, or closed the window."""
     key = cv2.waitKey(1) & 0xFF
     if key in _QUIT_KEYS:
         return False

@@ -18,10 +18,17 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from poseact.apps.drawing import draw_landmarks, draw_probabilities, draw_status
+from poseact.apps.drawing import (
+    draw_landmarks,
+    draw_person_label,
+    draw_probabilities,
+    draw_status,
+    person_color,
+)
 from poseact.core.atomic import atomic_path
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.video import VideoWriter, import_cv2
@@ -29,6 +36,7 @@ from poseact.extract.video import VideoWriter, import_cv2
 __all__ = [
     "VIDEO_SUFFIXES_WRITTEN",
     "annotate_frame",
+    "annotate_people",
     "render_sequence",
     "annotate_video",
 ]
@@ -39,6 +47,40 @@ logger = logging.getLogger(__name__)
 VIDEO_SUFFIXES_WRITTEN = (".mp4", ".gif")
 _BACKGROUND = (48, 48, 48)  # BGR canvas colour
 _MAX_SIDE = 640  # longest side of a rendered clip, pixels
+
+
+def annotate_people(
+    bgr: np.ndarray,
+    people: Sequence[Any],
+    layout: str,
+    *,
+    lines: Sequence[str] = (),
+) -> np.ndarray:
+    """A copy of a frame with each person's skeleton and label in their own colour.
+
+    Args:
+        bgr: (H, W, 3) uint8 BGR frame (not changed).
+        people: `PersonState`s (`.person`, `.landmarks`, `.visibility`, `.label`,
+            `.confidence`, `.gesture`).
+        layout: the layout name of the points.
+        lines: status lines drawn in the top-left corner.
+
+    Returns:
+        (H, W, 3) uint8 BGR, the annotated copy.
+    """
+    view = np.ascontiguousarray(bgr).copy()
+    for person in people:
+        color = person_color(person.person)
+        draw_landmarks(view, person.landmarks, person.visibility, layout, color=color)
+        label = "-" if person.label is None else f"{person.label} {person.confidence:.2f}"
+        if person.gesture is not None:
+            label = f"{person.gesture}!"
+        draw_person_label(
+            view, person.landmarks, person.visibility, f"{person.person}: {label}", color
+        )
+    if lines:
+        draw_status(view, list(lines))
+    return view
 
 
 def annotate_frame(

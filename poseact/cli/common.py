@@ -35,6 +35,7 @@ def add_extractor_flags(
     frame_step: bool = True,
     cache: bool = True,
     missing: bool = True,
+    people: bool = False,
 ) -> None:
     """The landmark-extraction flags that apply to a command, and only those.
 
@@ -45,6 +46,7 @@ def add_extractor_flags(
         frame_step: --frame-step.
         cache: --no-cache (commands that extract files through the landmark cache).
         missing: --allow-missing.
+        people: --max-people (commands that follow several people).
     """
     from poseact.extract.options import ExtractorOptions
 
@@ -54,6 +56,7 @@ def add_extractor_flags(
     )
     names = ["layout"] if layout else []
     names += ["pose_model", "hand_model"] + (["frame_step"] if frame_step else [])
+    names += ["max_people"] if people else []
     add_option_flags(
         group,
         ExtractorOptions,

@@ -24,6 +24,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
     source = Path(args.input)
     out = Path(args.output)
+    if source.is_dir() and getattr(args, "extractor.max_people", None) not in (None, 1):
+        raise PoseactError(
+            f"--max-people follows the people of one video; {source} is a folder (extract"
+            " its videos one by one)"
+        )
     if source.is_dir():
         from poseact.core.atomic import atomic_dir
 
@@ -36,6 +41,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         return 0
     target = out / f"{source.stem}.npz" if out.is_dir() or not out.suffix else out
     refuse_own_input(target, source)
+    if getattr(args, "extractor.max_people", None) not in (None, 1):
+        return _extract_people(args, source, target)
     if target.suffix.lower() not in (".npz", ".csv"):
         raise PoseactError(
             f"cannot write landmarks to {target}: {target.suffix!r} is neither .npz nor .csv"
@@ -53,6 +60,27 @@ def cmd_extract(args: argparse.Namespace) -> int:
         f"{source}: {len(sequence)} frames, {what_is_detected(sequence.layout)} in {found}"
         f" → {target}"
     )
+    return 0
+
+
+def _extract_people(args: argparse.Namespace, source: Path, target: Path) -> int:
+    """--max-people N on a video: one landmark file per person (track), <name>_p<id>."""
+    from poseact.extract.extractor import extract_people
+
+    if target.suffix.lower() != ".npz":
+        raise PoseactError(f"cannot write several people to {target}: give a .npz name or a folder")
+    options = extractor_options(args, **({"world_landmarks": True} if args.world else {}))
+    tracks = extract_people(source, options)
+    for track in tracks:
+        path = target.with_name(f"{target.stem}_p{track.person}{target.suffix}")
+        refuse_own_input(path, source)
+        track.save(path)
+        print(
+            f"{source}: person {track.person} from {track.timestamps[0]:.2f} s to"
+            f" {track.timestamps[-1]:.2f} s, {what_is_detected(track.layout)} in"
+            f" {int(track.detected.sum())} of {len(track)} frames → {path}"
+        )
+    print(f"{source}: {len(tracks)} people tracked")
     return 0
 
 
@@ -142,7 +170,7 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
         "--world", action="store_true", help="also keep world landmarks in metres (default: off)"
     )
     add_force_flag(p, "the output folder (for a dataset folder)")
-    add_extractor_flags(p)
+    add_extractor_flags(p, people=True)
     p.set_defaults(func=cmd_extract)
 
 

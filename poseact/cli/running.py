@@ -30,6 +30,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     layout = model_layout(model)
     options = extractor_options(args, layout)
+    if options.max_people > 1:
+        return _predict_people(args, model, options)
     outputs = _annotated_outputs(args)
     skipped = []
     for item in args.inputs:
@@ -81,6 +83,44 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict_people(args: argparse.Namespace, model, options) -> int:
+    """predict --max-people N: each person of each video classified on their own track."""
+    from poseact.data.dataset import VIDEO_SUFFIXES
+    from poseact.extract.extractor import extract_people
+
+    if args.output:
+        raise ValueError(
+            "--output with --max-people: draw each person's gestures with"
+            " poseact live MODEL --source VIDEO --max-people N --no-preview --output OUT.mp4"
+        )
+    for item in args.inputs:
+        if Path(item).suffix.lower() not in VIDEO_SUFFIXES:
+            raise ValueError(f"--max-people follows the people of videos; {item} is not a video")
+        tracks = extract_people(item, options)
+        for track in tracks:
+            window = model.features([track])
+            probs = model.predict_proba(window)[0]
+            order = probs.argsort()[::-1]
+            answer = str(model.predict(window)[0])
+            if args.json:
+                record = {
+                    "input": str(item),
+                    "person": track.person,
+                    "start_s": float(track.timestamps[0]),
+                    "end_s": float(track.timestamps[-1]),
+                    "label": answer,
+                    "probabilities": {str(model.classes_[i]): float(probs[i]) for i in order},
+                }
+                print(json.dumps(record, allow_nan=False))
+            else:
+                top = ", ".join(f"{model.classes_[i]} {probs[i]:.2f}" for i in order[:3])
+                print(
+                    f"{printable(item)} person {track.person} ({track.timestamps[0]:.2f}-"
+                    f"{track.timestamps[-1]:.2f} s): {answer}  ({top})"
+                )
+    return 0
+
+
 def _annotated_outputs(args: argparse.Namespace) -> dict[str, Path]:
     """input video → the annotated .mp4 to write (--output: a file for one video, a
     folder for several)."""
@@ -115,8 +155,10 @@ def cmd_evaluate_stream(args: argparse.Namespace) -> int:
     options = dataclasses.replace(
         extractor_options(args), layout=model.spec.layout, require_detection=False
     )
-    recording = load_sequence(args.recording, options, cache=False if args.no_cache else None)
     decision = options_from_args(args, DecisionOptions, prefix="decision.")
+    if options.max_people > 1:
+        return _evaluate_people(args, model, options, decision)
+    recording = load_sequence(args.recording, options, cache=False if args.no_cache else None)
     if args.sweep:
         sweep = sweep_stream(
             model, recording, args.annotations, options=decision, min_iou=args.min_iou
@@ -136,6 +178,27 @@ def cmd_evaluate_stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_people(args: argparse.Namespace, model, options, decision) -> int:
+    """evaluate-stream --max-people N: a recognizer per person, scored per person."""
+    from poseact.core.atomic import atomic_write_text
+    from poseact.extract.extractor import extract_people
+    from poseact.train.stream_eval import evaluate_people_stream
+
+    tracks = extract_people(args.recording, options)
+    result = evaluate_people_stream(
+        model, tracks, args.annotations, options=decision, min_iou=args.min_iou
+    )
+    print(f"{len(tracks)} people tracked in {printable(args.recording)}")
+    print(result.summary())
+    if args.report_dir:
+        out = Path(args.report_dir)
+        if (out / "report.json").exists() and not args.force:
+            raise PoseactError(f"{out / 'report.json'} exists (--force replaces it)")
+        atomic_write_text(out / "report.json", json.dumps(result.to_dict(), indent=1) + "\n")
+        print(f"report.json written to {out}")
+    return 0
+
+
 def cmd_live(args: argparse.Namespace) -> int:
     from poseact.apps.live import run_live
     from poseact.runtime.decider import DecisionOptions
@@ -149,7 +212,21 @@ def cmd_live(args: argparse.Namespace) -> int:
 
     def show(event) -> None:
         end = "…" if event.end is None else f"{event.end:7.2f}s"
-        print(f"{event.start:7.2f}s → {end}  {event.label}  ({event.confidence:.2f})", flush=True)
+        who = "" if event.person is None else f"person {event.person}: "
+        print(
+            f"{event.start:7.2f}s → {end}  {who}{event.label}  ({event.confidence:.2f})",
+            flush=True,
+        )
+
+    extractor = None
+    if args.max_people != 1:
+        from poseact.extract.options import ExtractorOptions
+        from poseact.runtime.model import TFLiteGestureModel
+
+        model = TFLiteGestureModel(model)
+        extractor = ExtractorOptions(
+            layout=model_layout(model), require_detection=False, max_people=args.max_people
+        )
 
     source = args.source
     if args.width or args.height:
@@ -168,6 +245,7 @@ def cmd_live(args: argparse.Namespace) -> int:
             on_event=show,
             max_frames=args.max_frames,
             output=args.output,
+            extractor=extractor,
         )
     finally:
         if source is not args.source:
@@ -253,7 +331,7 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         help="write each video again with the skeleton, label and confidence drawn: an .mp4"
         " for one video, a folder for several (default: none)",
     )
-    add_extractor_flags(p, datasets=False, layout=False)
+    add_extractor_flags(p, datasets=False, layout=False, people=True)
     p.set_defaults(func=cmd_predict)
 
 
@@ -265,7 +343,11 @@ def add_evaluate_stream(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", help="an exported .tflite")
     p.add_argument("recording", help="a video or a landmark file (.npz, .csv)")
-    p.add_argument("annotations", help="CSV, one row per gesture: start_s,end_s,label")
+    p.add_argument(
+        "annotations",
+        help="CSV, one row per gesture: start_s,end_s,label (with --max-people, a fourth"
+        " column: person)",
+    )
     p.add_argument("--report-dir", default=None, help="write report.json and timeline.png here")
     add_force_flag(p, "--report-dir")
     p.add_argument(
@@ -290,7 +372,7 @@ def add_evaluate_stream(sub: argparse._SubParsersAction) -> None:
     )
     _add_decision_flags(p)
     # the layout is the model's; every frame counts (frames with nobody are background)
-    add_extractor_flags(p, datasets=False, layout=False, missing=False)
+    add_extractor_flags(p, datasets=False, layout=False, missing=False, people=True)
     p.set_defaults(func=cmd_evaluate_stream)
 
 
@@ -324,6 +406,13 @@ def add_live(sub: argparse._SubParsersAction) -> None:
     _add_decision_flags(p)
     p.add_argument(
         "--max-frames", type=int, default=None, help="stop after this many frames (default: none)"
+    )
+    p.add_argument(
+        "--max-people",
+        type=int,
+        default=1,
+        help="follow up to this many people, each with their own track, colour, label and"
+        " events (docs/people.md; default: 1)",
     )
     p.set_defaults(func=cmd_live)
 

@@ -48,6 +48,8 @@ class LandmarkSequence:
         source: where the sequence came from (a file name), for error messages.
         subject: who (or which recording) the clip shows, e.g. "alice"; saved with
             the clip and used as its group by `Dataset.from_folder`. None if unknown.
+        person: the track id of the person the clip follows, when a video showed
+            several (`extract_people`, `poseact.core.tracking`); None for one person.
 
     The arrays are made read-only: derive new sequences, never edit one in place.
     """
@@ -60,9 +62,20 @@ class LandmarkSequence:
     world: np.ndarray | None = None
     source: str = ""
     subject: str | None = None
+    person: int | None = None
 
     def __post_init__(self) -> None:
         where = f" in {self.source}" if self.source else ""
+        if self.person is not None:
+            if (
+                isinstance(self.person, bool)
+                or not isinstance(self.person, (int, np.integer))
+                or self.person < 0
+            ):
+                raise LandmarkFormatError(
+                    f"person{where} must be a track id >= 0 or None, got {self.person!r}"
+                )
+            object.__setattr__(self, "person", int(self.person))
         if self.subject is not None and (not isinstance(self.subject, str) or not self.subject):
             raise LandmarkFormatError(
                 f"subject{where} must be a non-empty string or None, got {self.subject!r}"
@@ -268,6 +281,8 @@ class LandmarkSequence:
             arrays["world"] = self.world
         if self.subject is not None:
             arrays["subject"] = np.array(self.subject)
+        if self.person is not None:
+            arrays["person"] = np.array(self.person, dtype=np.int64)
         with atomic_path(path, suffix=".npz") as tmp:
             with open(tmp, "wb") as handle:
                 np.savez_compressed(handle, **arrays)
@@ -300,6 +315,7 @@ class LandmarkSequence:
                 else None,
                 "world": data["world"] if "world" in files else None,
                 "subject": str(data["subject"]) if "subject" in files else None,
+                "person": int(data["person"]) if "person" in files else None,
             }
         except LandmarkFormatError:
             raise

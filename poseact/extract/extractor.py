@@ -34,9 +34,11 @@ import numpy as np
 from poseact.core.archives import ArchiveLimitError, check_image, special_file_problem
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
 from poseact.core.sequence import LandmarkSequence
+from poseact.core.tracking import Tracker, TrackerOptions, TrackRecorder
 from poseact.extract.assets import resolve_model
 from poseact.extract.mp import import_mediapipe
 from poseact.extract.options import _NUM_HAND_POINTS, _NUM_POSE_POINTS, ExtractorOptions
+from poseact.extract.people import PoseFollowers
 from poseact.extract.reader import read_ahead
 from poseact.extract.sources import FrameSource, VideoFileSource, _as_rgb
 from poseact.extract.video import import_cv2
@@ -47,6 +49,7 @@ __all__ = [
     "extract_video",
     "extract_image",
     "extract_frames",
+    "extract_people",
 ]
 
 logger = logging.getLogger(__name__)
@@ -130,23 +133,38 @@ class LandmarkExtractor:
         stack = contextlib.ExitStack()
         try:
             if "pose" in models:
-                pose_options = vision.PoseLandmarkerOptions(
-                    base_options=BaseOptions(model_asset_path=str(models["pose"])),
-                    running_mode=mode,
-                    num_poses=1,
-                    min_pose_detection_confidence=options.min_detection_confidence,
-                    min_pose_presence_confidence=options.min_presence_confidence,
-                    min_tracking_confidence=options.min_tracking_confidence,
-                    output_segmentation_masks=False,
-                )
-                self._pose = stack.enter_context(
-                    _create(vision.PoseLandmarker, pose_options, models["pose"])
-                )
+
+                def pose_options(mode: Any, poses: int) -> Any:
+                    return vision.PoseLandmarkerOptions(
+                        base_options=BaseOptions(model_asset_path=str(models["pose"])),
+                        running_mode=mode,
+                        num_poses=poses,
+                        min_pose_detection_confidence=options.min_detection_confidence,
+                        min_pose_presence_confidence=options.min_presence_confidence,
+                        min_tracking_confidence=options.min_tracking_confidence,
+                        output_segmentation_masks=False,
+                    )
+
+                def pose_landmarker(mode: Any, poses: int) -> Any:
+                    return stack.enter_context(
+                        _create(vision.PoseLandmarker, pose_options(mode, poses), models["pose"])
+                    )
+
+                people = options.max_people
+                if people > 1 and self.running_mode == "video":
+                    # one VIDEO-mode tracker per person (see poseact.extract.people)
+                    self._pose = PoseFollowers(
+                        pose_landmarker(vision.RunningMode.IMAGE, people),
+                        [pose_landmarker(mode, 1) for _ in range(people)],
+                        (mp.Image, mp.ImageFormat.SRGB),
+                    )
+                else:
+                    self._pose = pose_landmarker(mode, people)
             if "hand" in models:
                 hand_options = vision.HandLandmarkerOptions(
                     base_options=BaseOptions(model_asset_path=str(models["hand"])),
                     running_mode=mode,
-                    num_hands=options.num_hands,
+                    num_hands=options.num_hands * options.max_people,
                     min_hand_detection_confidence=options.min_detection_confidence,
                     min_hand_presence_confidence=options.min_presence_confidence,
                     min_tracking_confidence=options.min_tracking_confidence,
@@ -188,12 +206,46 @@ class LandmarkExtractor:
                 clock. Ignored in image mode.
 
         Returns:
-            The frame's landmarks; all NaN (visibility 0) if nothing was found.
+            The frame's landmarks; all NaN (visibility 0) if nothing was found. With
+            `max_people` > 1, the first person of `process_people`.
 
         Raises:
             RuntimeError: the extractor is not open.
             VideoReadError: `rgb` is not an image array.
         """
+        return self._detect(rgb, timestamp_s, keep_empty=True)[0]
+
+    def process_people(
+        self, rgb: np.ndarray, timestamp_s: float | None = None
+    ) -> list[FrameLandmarks]:
+        """Landmarks of every person in one RGB frame (up to `options.max_people`).
+
+        With the "pose+hands" layout each hand goes to the body whose wrist is nearest
+        its own (and within 1.5 shoulder widths); with "hands", a left and a right hand
+        whose wrists are within 6 hand lengths are one person. A hand with no body or
+        partner near it is a person of its own. The order is MediaPipe's: link people
+        from frame to frame with `poseact.core.tracking.Tracker`.
+
+        Args:
+            rgb: (H, W, 3) uint8 RGB image.
+            timestamp_s: the frame's time in seconds (as in `process`).
+
+        Returns:
+            One `FrameLandmarks` per person found ([] when nobody is found); with
+            `max_people` 1, the one person as `process` finds them (if found).
+
+        Raises:
+            RuntimeError: the extractor is not open.
+            VideoReadError: `rgb` is not an image array.
+        """
+        people = self._detect(rgb, timestamp_s, keep_empty=False)
+        return [person for person in people if person.detected]
+
+    def _detect(
+        self, rgb: np.ndarray, timestamp_s: float | None, *, keep_empty: bool
+    ) -> list[FrameLandmarks]:
+        """Every person of the frame; with `max_people` 1, or nobody found and
+        `keep_empty`, exactly one (maybe all NaN)."""
         if self._stack is None:
             raise RuntimeError(
                 "LandmarkExtractor is not open: use `with LandmarkExtractor(...) as x:`"
@@ -210,10 +262,6 @@ class LandmarkExtractor:
         image = _downscale(image, self.options.max_image_side)
         mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=image)
         options = self.options
-        k = options.num_points
-        landmarks = np.full((k, 3), np.nan, dtype=np.float32)
-        visibility = np.zeros((k,), dtype=np.float32)
-        world = np.full((k, 3), np.nan, dtype=np.float32) if options.world_landmarks else None
 
         if self.running_mode == "video":
             ms = max(int(round(float(timestamp_s) * 1000.0)), self._last_ms + 1)
@@ -226,50 +274,178 @@ class LandmarkExtractor:
             def detect(landmarker: Any) -> Any:
                 return landmarker.detect(mp_image)
 
-        offset = 0
-        if self._pose is not None:
-            result = detect(self._pose)
-            if result.pose_landmarks:
-                points = result.pose_landmarks[0]
-                landmarks[:_NUM_POSE_POINTS] = [(p.x, p.y, p.z) for p in points]
-                visibility[:_NUM_POSE_POINTS] = [
-                    1.0 if p.visibility is None else p.visibility for p in points
-                ]
-                if world is not None and result.pose_world_landmarks:
-                    world[:_NUM_POSE_POINTS] = [
-                        (p.x, p.y, p.z) for p in result.pose_world_landmarks[0]
-                    ]
-            offset = _NUM_POSE_POINTS
-        if self._hands is not None:
-            result = detect(self._hands)
-            best: dict[int, tuple[float, int]] = {}  # slot -> (score, hand index)
-            for i, categories in enumerate(result.handedness or []):
-                if not categories:
-                    continue
-                slot = _HAND_SLOTS.get(categories[0].category_name)
-                if slot is None:
-                    continue
-                score = float(categories[0].score)
-                if slot not in best or score > best[slot][0]:
-                    best[slot] = (score, i)
-            for slot, (score, i) in best.items():
-                start = offset + slot * _NUM_HAND_POINTS
-                stop = start + _NUM_HAND_POINTS
-                landmarks[start:stop] = [(p.x, p.y, p.z) for p in result.hand_landmarks[i]]
-                visibility[start:stop] = score
-                if world is not None and i < len(result.hand_world_landmarks or []):
-                    world[start:stop] = [(p.x, p.y, p.z) for p in result.hand_world_landmarks[i]]
+        pose = detect(self._pose) if self._pose is not None else None
+        hands = detect(self._hands) if self._hands is not None else None
+        if options.max_people == 1:
+            arrays = [_one_person(options, pose, hands)]
+        else:
+            arrays = _people(options, pose, hands, (width, height))
+            if not arrays and keep_empty:
+                arrays = [_blank(options)]
+        people = []
+        for landmarks, visibility, world in arrays:
+            np.clip(visibility, 0.0, 1.0, out=visibility)
+            visibility[np.isnan(landmarks[:, 0])] = 0.0
+            people.append(
+                FrameLandmarks(
+                    landmarks=landmarks,
+                    visibility=visibility,
+                    world=world,
+                    image_size=(int(width), int(height)),
+                    timestamp=float(timestamp_s),
+                    layout=options.layout,
+                )
+            )
+        return people
 
-        np.clip(visibility, 0.0, 1.0, out=visibility)
-        visibility[np.isnan(landmarks[:, 0])] = 0.0
-        return FrameLandmarks(
-            landmarks=landmarks,
-            visibility=visibility,
-            world=world,
-            image_size=(int(width), int(height)),
-            timestamp=float(timestamp_s),
-            layout=options.layout,
-        )
+
+def stack_people(people: list[FrameLandmarks], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The people of a frame as arrays: (N, K, 3) landmarks and (N, K) visibility
+    (N = 0 when nobody was found), what `Tracker.update` and `PeopleRecognizer.push`
+    take."""
+    landmarks = np.array([p.landmarks for p in people], np.float32).reshape(-1, k, 3)
+    visibility = np.array([p.visibility for p in people], np.float32).reshape(-1, k)
+    return landmarks, visibility
+
+
+_Person = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]  # landmarks, visibility, world
+
+
+def _blank(options: ExtractorOptions) -> _Person:
+    k = options.num_points
+    landmarks = np.full((k, 3), np.nan, dtype=np.float32)
+    visibility = np.zeros((k,), dtype=np.float32)
+    world = np.full((k, 3), np.nan, dtype=np.float32) if options.world_landmarks else None
+    return landmarks, visibility, world
+
+
+def _put_body(person: _Person, result: Any, i: int) -> None:
+    landmarks, visibility, world = person
+    points = result.pose_landmarks[i]
+    landmarks[:_NUM_POSE_POINTS] = [(p.x, p.y, p.z) for p in points]
+    visibility[:_NUM_POSE_POINTS] = [1.0 if p.visibility is None else p.visibility for p in points]
+    if world is not None and i < len(result.pose_world_landmarks or []):
+        world[:_NUM_POSE_POINTS] = [(p.x, p.y, p.z) for p in result.pose_world_landmarks[i]]
+
+
+def _put_hand(person: _Person, result: Any, i: int, offset: int, slot: int, score: float) -> None:
+    landmarks, visibility, world = person
+    start = offset + slot * _NUM_HAND_POINTS
+    stop = start + _NUM_HAND_POINTS
+    landmarks[start:stop] = [(p.x, p.y, p.z) for p in result.hand_landmarks[i]]
+    visibility[start:stop] = score
+    if world is not None and i < len(result.hand_world_landmarks or []):
+        world[start:stop] = [(p.x, p.y, p.z) for p in result.hand_world_landmarks[i]]
+
+
+def _hand_list(result: Any) -> list[tuple[int, int, float]]:
+    """(hand index, slot, score) of each hand MediaPipe labelled Left or Right."""
+    hands = []
+    for i, categories in enumerate(result.handedness or []):
+        if not categories:
+            continue
+        slot = _HAND_SLOTS.get(categories[0].category_name)
+        if slot is not None:
+            hands.append((i, slot, float(categories[0].score)))
+    return hands
+
+
+def _one_person(options: ExtractorOptions, pose: Any, hands: Any) -> _Person:
+    """The one person of `max_people` 1: the first body, the best hand of each side."""
+    person = _blank(options)
+    offset = 0
+    if pose is not None:
+        if pose.pose_landmarks:
+            _put_body(person, pose, 0)
+        offset = _NUM_POSE_POINTS
+    if hands is not None:
+        best: dict[int, tuple[float, int]] = {}  # slot -> (score, hand index)
+        for i, slot, score in _hand_list(hands):
+            if slot not in best or score > best[slot][0]:
+                best[slot] = (score, i)
+        for slot, (score, i) in best.items():
+            _put_hand(person, hands, i, offset, slot, score)
+    return person
+
+
+#: A hand belongs to a body whose wrist is within this many shoulder widths of its wrist.
+_HAND_TO_BODY = 1.5
+#: Two hands (left, right) are one person's when their wrists are this many hand lengths apart.
+_HAND_TO_HAND = 6.0
+_WRISTS = (15, 16)  # pose left and right wrist
+_SHOULDERS = (11, 12)
+
+
+def _pixels(points: Any, size: tuple[int, int]) -> np.ndarray:
+    return np.array([(p.x * size[0], p.y * size[1]) for p in points], dtype=np.float64)
+
+
+def _people(
+    options: ExtractorOptions, pose: Any, hands: Any, size: tuple[int, int]
+) -> list[_Person]:
+    """Every person: bodies in MediaPipe's order, hands given to the nearest body's
+    wrists (pose+hands) or paired left with right (hands), leftover hands alone."""
+    people: list[_Person] = []
+    offset = 0
+    wrists: list[np.ndarray] = []  # per body: (2, 2) wrist pixels
+    reach: list[float] = []  # per body: how far from a wrist its hand may be, pixels
+    if pose is not None:
+        for i, points in enumerate(pose.pose_landmarks or []):
+            person = _blank(options)
+            _put_body(person, pose, i)
+            people.append(person)
+            xy = _pixels(points, size)
+            wrists.append(xy[list(_WRISTS)])
+            shoulders = float(np.linalg.norm(xy[_SHOULDERS[0]] - xy[_SHOULDERS[1]]))
+            reach.append(_HAND_TO_BODY * max(shoulders, 0.05 * max(size)))
+        offset = _NUM_POSE_POINTS
+    if hands is None:
+        return people
+    found = _hand_list(hands)
+    taken: set[tuple[int, int]] = set()  # (person, slot)
+    placed: set[int] = set()
+    pairs = []
+    for i, slot, score in found:
+        wrist = _pixels(hands.hand_landmarks[i][:1], size)[0]
+        for body, body_wrists in enumerate(wrists):
+            distance = float(np.min(np.linalg.norm(body_wrists - wrist, axis=1)))
+            if distance <= reach[body]:
+                pairs.append((distance, -score, i, body, slot))
+    for _distance, negative_score, i, body, slot in sorted(pairs):
+        if i in placed or (body, slot) in taken:
+            continue
+        _put_hand(people[body], hands, i, offset, slot, -negative_score)
+        taken.add((body, slot))
+        placed.add(i)
+    # hands without a body: a left and a right hand near each other are one person
+    rest = [(i, slot, score) for i, slot, score in found if i not in placed]
+    rest_pairs = []
+    for a, (i, slot_i, _) in enumerate(rest):
+        for j, slot_j, _ in rest[a + 1 :]:
+            if slot_i == slot_j:
+                continue
+            xy_i = _pixels(hands.hand_landmarks[i], size)
+            xy_j = _pixels(hands.hand_landmarks[j], size)
+            length = max(
+                float(np.linalg.norm(xy_i[9] - xy_i[0])), float(np.linalg.norm(xy_j[9] - xy_j[0]))
+            )
+            distance = float(np.linalg.norm(xy_i[0] - xy_j[0]))
+            if distance <= _HAND_TO_HAND * length:
+                rest_pairs.append((distance, i, j))
+    alone = {i: (slot, score) for i, slot, score in rest}
+    for _distance, i, j in sorted(rest_pairs):
+        if i not in alone or j not in alone:
+            continue
+        person = _blank(options)
+        for hand in (i, j):
+            slot, score = alone.pop(hand)
+            _put_hand(person, hands, hand, offset, slot, score)
+        people.append(person)
+    for i, (slot, score) in alone.items():
+        person = _blank(options)
+        _put_hand(person, hands, i, offset, slot, score)
+        people.append(person)
+    return people[: options.max_people]
 
 
 @contextlib.contextmanager
@@ -327,6 +503,17 @@ def _progress_callback(
     raise TypeError(f"progress must be a callable, True, False or None, got {progress!r}")
 
 
+def _progress_of(
+    source: FrameSource, step: int, name: str, progress: ProgressCallback | bool | None
+) -> tuple[int | None, ProgressCallback | None, Callable[[], None]]:
+    """(frames to process or None, progress callback, close) for a source."""
+    total = getattr(source, "frame_count", None)
+    if total is not None and step > 1 and not isinstance(source, VideoFileSource):
+        total = int(math.ceil(total / step))
+    callback, finish = _progress_callback(progress, total, name)
+    return total, callback, finish
+
+
 def _run(
     source: FrameSource,
     options: ExtractorOptions,
@@ -335,10 +522,7 @@ def _run(
     name: str,
     progress: ProgressCallback | bool | None = None,
 ) -> LandmarkSequence:
-    total = getattr(source, "frame_count", None)
-    if total is not None and step > 1 and not isinstance(source, VideoFileSource):
-        total = int(math.ceil(total / step))
-    callback, finish = _progress_callback(progress, total, name)
+    total, callback, finish = _progress_of(source, step, name, progress)
     timestamps: list[float] = []
     landmarks: list[np.ndarray] = []
     visibility: list[np.ndarray] = []
@@ -451,6 +635,111 @@ def extract_video(
         _check_complete(source, len(sequence))
         _warn_implausible_rate(sequence, os.fspath(path))
         return sequence
+
+
+def extract_people(
+    video: str | os.PathLike | FrameSource,
+    options: ExtractorOptions | None = None,
+    *,
+    tracker: TrackerOptions | None = None,
+    min_frames: int = 5,
+    progress: ProgressCallback | bool | None = None,
+) -> list[LandmarkSequence]:
+    """Every person of a video, tracked: one `LandmarkSequence` per track.
+
+    Up to `options.max_people` people are found per frame (MediaPipe VIDEO mode) and
+    linked from frame to frame by `poseact.core.tracking.Tracker`.
+
+    Args:
+        video: a video file (or URL), or a frame source (not closed here).
+        options: what to extract; `max_people` is the most people per frame.
+        tracker: how detections are linked; default `TrackerOptions()`.
+        min_frames: tracks with fewer detected frames are left out (a face in a
+            poster seen for a moment, a detection that flickered).
+        progress: None/False, True for a tqdm bar, or a callable `(done, total)`.
+
+    Returns:
+        The tracks by id: each sequence's `person` is its track id, its timestamps
+        are the video's (from the frame where the person appears to the one where
+        they were last seen), frames where they were hidden are NaN.
+
+    Raises:
+        VideoReadError: the file is missing, empty, corrupt or not a video.
+        NoPoseDetected: nobody found in any frame and `options.require_detection`.
+        ModelAssetError: a MediaPipe model cannot be found or loaded.
+    """
+    options = options if options is not None else ExtractorOptions()
+    if not _is_count(min_frames):
+        raise ValueError(f"min_frames must be an int >= 1, got {min_frames!r}")
+    if isinstance(video, (str, os.PathLike)):
+        name = os.fspath(video)
+        with VideoFileSource(video, frame_step=options.frame_step) as source:
+            tracks, frames = _run_people(source, options, tracker, 1, name, progress)
+            _check_complete(source, frames)
+    else:
+        name = getattr(video, "name", "<frames>")
+        tracks, frames = _run_people(video, options, tracker, options.frame_step, name, progress)
+    if frames == 0:
+        raise VideoReadError(f"{name} has no frames")
+    sequences = tracks.sequences(min_frames)
+    if options.require_detection and not sequences:
+        what = {"pose": "person", "hands": "hand", "pose+hands": "person or hand"}[options.layout]
+        raise NoPoseDetected(
+            f"no {what} detected in {min_frames} or more of the {frames} frames of {name}"
+            f" (layout {options.layout!r}, max_people={options.max_people}); check that"
+            " the people are visible, or pass require_detection=False"
+        )
+    logger.debug("%s: %d track(s) in %d frames", name, len(sequences), frames)
+    return sequences
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+def _run_people(
+    source: FrameSource,
+    options: ExtractorOptions,
+    tracker_options: TrackerOptions | None,
+    step: int,
+    name: str,
+    progress: ProgressCallback | bool | None,
+) -> tuple[TrackRecorder, int]:
+    total, callback, finish = _progress_of(source, step, name, progress)
+    tracker = Tracker(tracker_options)
+    recorder: TrackRecorder | None = None
+    frames = 0
+    k = options.num_points
+    try:
+        with LandmarkExtractor(options, "video") as extractor:
+            for i, (t, rgb) in enumerate(read_ahead(source)):
+                if i % step:
+                    continue
+                people = extractor.process_people(rgb, t)
+                if recorder is None:
+                    size = (int(rgb.shape[1]), int(rgb.shape[0]))
+                    recorder = TrackRecorder(
+                        options.layout,
+                        image_size=size,
+                        source=name,
+                        world=options.world_landmarks,
+                    )
+                landmarks, visibility = stack_people(people, k)
+                world = (
+                    np.array([p.world for p in people], np.float32).reshape(-1, k, 3)
+                    if options.world_landmarks
+                    else None
+                )
+                ids = tracker.update(t, landmarks, visibility, recorder.image_size).ids
+                recorder.add(t, ids, landmarks, visibility, world)
+                frames += 1
+                if callback is not None:
+                    callback(frames, total)
+    finally:
+        finish()
+    if recorder is None:
+        recorder = TrackRecorder(options.layout, source=name)
+    return recorder, frames
 
 
 #: Frame rates above this are not a camera's: the container's timing is wrong.

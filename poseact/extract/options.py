@@ -17,6 +17,9 @@ _NUM_POSE_POINTS = 33
 
 _NUM_HAND_POINTS = 21
 
+#: The most people `ExtractorOptions.max_people` allows (MediaPipe slows down per person).
+MAX_PEOPLE = 10
+
 
 # ---------------------------------------------------------------------------- options
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +37,12 @@ class ExtractorOptions:
         min_presence_confidence: minimum landmark presence score, in [0, 1].
         min_tracking_confidence: minimum score to keep tracking between video frames
             instead of running the detector again, in [0, 1].
-        num_hands: most hands to detect, 1 or 2.
+        num_hands: most hands to detect per person, 1 or 2.
+        max_people: most people to detect per frame (MediaPipe's `num_poses`; the hand
+            landmarker looks for `num_hands` x `max_people` hands). 1 (the default)
+            follows one person; more gives one `FrameLandmarks` per person
+            (`LandmarkExtractor.process_people`), linked into tracks by
+            `poseact.core.tracking`.
         world_landmarks: also return MediaPipe's world landmarks (metres).
         max_image_side: frames whose longer side exceeds this many pixels are scaled
             down (keeping the aspect ratio) before detection; None keeps full size.
@@ -49,6 +57,7 @@ class ExtractorOptions:
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     num_hands: int = 2
+    max_people: int = 1
     world_landmarks: bool = False
     max_image_side: int | None = 1280
     frame_step: int = 1
@@ -80,6 +89,11 @@ class ExtractorOptions:
             object.__setattr__(self, name, float(value))
         if not _is_int(self.num_hands) or self.num_hands not in (1, 2):
             raise ValueError(f"ExtractorOptions.num_hands must be 1 or 2, got {self.num_hands!r}")
+        if not _is_int(self.max_people) or not 1 <= self.max_people <= MAX_PEOPLE:
+            raise ValueError(
+                f"ExtractorOptions.max_people must be an int from 1 to {MAX_PEOPLE},"
+                f" got {self.max_people!r}"
+            )
         if self.max_image_side is not None and (
             not _is_int(self.max_image_side) or self.max_image_side < 16
         ):
@@ -113,8 +127,15 @@ class ExtractorOptions:
         return get_layout(self.layout).num_points
 
     def to_dict(self) -> dict[str, Any]:
-        """The options as a JSON-serializable dict (used in cache keys)."""
-        return dataclasses.asdict(self)
+        """The options as a JSON-serializable dict (used in cache keys).
+
+        `max_people` is left out when it is 1, so that cache keys made before it
+        existed stay valid (they were all one person).
+        """
+        data = dataclasses.asdict(self)
+        if self.max_people == 1:
+            del data["max_people"]
+        return data
 
 
 def _is_int(value: Any) -> bool:

@@ -98,13 +98,15 @@ class GestureEvent:
     gesture answered by a one-second window is reported about half a second after it
     began, and its `start` says when it began. `end` is None while the gesture is still going on (the
     "started" event). `confidence` is the highest smoothed probability seen during the
-    event.
+    event. `person` is the track id of who made the gesture when several people are
+    followed (`PeopleRecognizer`), None for one person.
     """
 
     label: str
     start: float
     end: float | None
     confidence: float
+    person: int | None = None
 
 
 class Decider:

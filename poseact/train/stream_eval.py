@@ -79,10 +79,14 @@ __all__ = [
     "plot_timeline",
     "StreamEvaluation",
     "evaluate_stream",
+    "PeopleEvaluation",
+    "evaluate_people_stream",
 ]
 
 #: The annotation CSV's header row (optional when reading).
 ANNOTATION_HEADER = ("start_s", "end_s", "label")
+#: The header of an annotation of several people: who made each gesture.
+PEOPLE_HEADER = (*ANNOTATION_HEADER, "person")
 #: The default minimum IoU for a detection to match a true event.
 MIN_IOU = 0.5
 #: The default tolerance, seconds, for a detection's start before its true event's
@@ -92,11 +96,14 @@ EARLY = 0.25
 
 @dataclass(frozen=True)
 class Annotation:
-    """A true event: `label` from `start` to `end` (seconds from the recording's start)."""
+    """A true event: `label` from `start` to `end` (seconds from the recording's start),
+    made by `person` (a name from the annotation's `person` column) when a recording
+    shows several people, else None."""
 
     label: str
     start: float
     end: float
+    person: str | None = None
 
     @property
     def duration(self) -> float:
@@ -114,6 +121,7 @@ class Detection:
         reported: when the recognizer announced it (its "started" event), which is
             what a user waits for; None means `start`.
         confidence: the highest smoothed probability during the event (NaN: unknown).
+        person: the track id of who made it when several people are followed.
     """
 
     label: str
@@ -121,6 +129,7 @@ class Detection:
     end: float
     reported: float | None = None
     confidence: float = math.nan
+    person: int | None = None
 
     @property
     def duration(self) -> float:
@@ -163,7 +172,9 @@ def read_annotations(path: str | os.PathLike, *, background: str | None = None) 
     recording's first frame, `end_s > start_s >= 0`; a label holding a comma is quoted
     the CSV way). An optional header row `start_s,end_s,label`, blank lines and lines
     starting with `#` are skipped. Rows must not overlap (touching is fine): the time
-    outside them is background. Rows whose label is `background` are background too and
+    outside them is background. A recording of several people has a fourth column,
+    `person` (any name; header `start_s,end_s,label,person`): then rows of one person
+    must not overlap, and everyone's rows may. Rows whose label is `background` are background too and
     are dropped, so a file may mark idle stretches explicitly.
 
     Args:
@@ -190,13 +201,16 @@ def read_annotations(path: str | os.PathLike, *, background: str | None = None) 
         cells = [cell.strip() for cell in row]
         if not cells or all(not cell for cell in cells) or cells[0].startswith("#"):
             continue
-        if tuple(c.lower() for c in cells) == ANNOTATION_HEADER:
+        if tuple(c.lower() for c in cells) in (ANNOTATION_HEADER, PEOPLE_HEADER):
             continue
-        if len(cells) != 3:
+        if len(cells) not in (3, 4):
             raise DatasetError(
                 f"{path}: row {row_number} has {len(cells)} fields {row}, expected 3:"
-                " start_s,end_s,label"
+                " start_s,end_s,label (or 4: start_s,end_s,label,person)"
             )
+        person = cells[3] if len(cells) == 4 else None
+        if person == "":
+            raise DatasetError(f"{path}: row {row_number}: the person is empty")
         start = _number(cells[0], path, row_number, "start_s")
         end = _number(cells[1], path, row_number, "end_s")
         label = normalize_label(csv_uncell(cells[2]))
@@ -214,13 +228,20 @@ def read_annotations(path: str | os.PathLike, *, background: str | None = None) 
         if not label:
             raise DatasetError(f"{path}: row {row_number}: the label is empty")
         if label != background:
-            events.append((Annotation(label, start, end), row_number))
+            events.append((Annotation(label, start, end, person), row_number))
+    people = {event.person for event, _ in events}
+    if None in people and len(people) > 1:
+        raise DatasetError(
+            f"{path}: some rows name a person and some do not; give every row a person"
+        )
     events.sort(key=lambda item: (item[0].start, item[0].end))
-    for (a, row_a), (b, row_b) in zip(events, events[1:]):
-        if b.start < a.end:
+    by_person = sorted(events, key=lambda item: (str(item[0].person), item[0].start))
+    for (a, row_a), (b, row_b) in zip(by_person, by_person[1:]):
+        if a.person == b.person and b.start < a.end:
             raise DatasetError(
                 f"{path}: rows {row_a} ({a.label} {a.start:g}-{a.end:g} s) and {row_b}"
                 f" ({b.label} {b.start:g}-{b.end:g} s) overlap; annotate one gesture at a time"
+                + (f" (per person; both are {a.person!r})" if a.person is not None else "")
             )
     return [event for event, _ in events]
 
@@ -231,11 +252,14 @@ def write_annotations(path: str | os.PathLike, events: Iterable[Annotation | Det
     Raises:
         WriteError: the file cannot be written.
     """
+    events = sorted(events, key=lambda e: (e.start, e.end))
+    people = any(getattr(event, "person", None) is not None for event in events)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(ANNOTATION_HEADER)
-    for event in sorted(events, key=lambda e: (e.start, e.end)):
-        writer.writerow([f"{event.start:.3f}", f"{event.end:.3f}", csv_cell(event.label)])
+    writer.writerow(PEOPLE_HEADER if people else ANNOTATION_HEADER)
+    for event in events:
+        row = [f"{event.start:.3f}", f"{event.end:.3f}", csv_cell(event.label)]
+        writer.writerow(row + ([csv_cell(str(event.person))] if people else []))
     return atomic_write_text(path, buffer.getvalue())
 
 
@@ -956,29 +980,18 @@ def evaluate_stream(
     """
     from poseact.runtime.decider import DecisionOptions
     from poseact.runtime.model import TFLiteGestureModel
-    from poseact.runtime.recognizer import StreamingRecognizer
 
     if not isinstance(model, TFLiteGestureModel):
         model = TFLiteGestureModel(model)
     options = options or DecisionOptions()
     classes = tuple(str(c) for c in model.classes_)
     truth = _truth(model, recording, annotations)
-    recognizer = StreamingRecognizer(model, options)
     t0 = float(recording.timestamps[0]) if len(recording) else 0.0
     times = np.asarray(recording.timestamps, dtype=np.float64) - t0
-    probabilities = np.zeros((len(times), len(classes)), dtype=np.float32)
-    answers = np.empty(len(times), dtype=object)
-    events = []
-    for i, now in enumerate(times):
-        pushed = recognizer.push(
-            float(now), recording.landmarks[i], recording.visibility[i], recording.image_size
-        )
-        probabilities[i] = recognizer.probabilities
-        answers[i] = recognizer.label or ""
-        events += [(e, float(now)) for e in pushed]
+    detections, probabilities, answers, threshold = _recognize(
+        model, options, recording, times
+    )
     duration = float(times[-1]) if len(times) else 0.0
-    events += [(e, duration) for e in recognizer.finish(duration)]
-    detections = _detections(events)
     report = evaluate_events(
         truth,
         detections,
@@ -995,7 +1008,7 @@ def evaluate_stream(
         probabilities=probabilities,
         answers=answers.astype(str),
         classes=classes,
-        threshold=recognizer.threshold,
+        threshold=threshold,
         source=recording.source,
     )
 
@@ -1200,9 +1213,9 @@ def _frame_rate(times: np.ndarray) -> float:
     return 1.0 / float(np.median(steps)) if len(steps) and np.median(steps) > 0 else 30.0
 
 
-def _detections(events) -> list[Detection]:
+def _detections(events, person: int | None = None) -> list[Detection]:
     """Detections from (GestureEvent, reported at) pairs in the order they came: a
-    "started" event opens one, its end closes it."""
+    "started" event opens one, its end closes it; `person` is the track id they carry."""
     out: list[Detection] = []
     opened: tuple[float, float] | None = None  # (start, reported)
     for event, now in events:
@@ -1210,6 +1223,188 @@ def _detections(events) -> list[Detection]:
             opened = (event.start, now)
         else:
             start, reported = opened if opened is not None else (event.start, event.start)
-            out.append(Detection(event.label, start, event.end, reported, float(event.confidence)))
+            out.append(
+                Detection(
+                    event.label, start, event.end, reported, float(event.confidence), person
+                )
+            )
             opened = None
     return out
+
+
+def _recognize(model, options, recording, times: np.ndarray, end: float | None = None):
+    """A `StreamingRecognizer` over a recording at `times`: (detections, (T, C)
+    probabilities, (T,) answers, the threshold it decided at); a gesture going on at the
+    end closes at `end` (default the last time)."""
+    from poseact.runtime.recognizer import StreamingRecognizer
+
+    recognizer = StreamingRecognizer(model, options)
+    probabilities = np.zeros((len(times), len(model.classes_)), dtype=np.float32)
+    answers = np.empty(len(times), dtype=object)
+    events = []
+    for i, now in enumerate(times):
+        pushed = recognizer.push(
+            float(now), recording.landmarks[i], recording.visibility[i], recording.image_size
+        )
+        probabilities[i] = recognizer.probabilities
+        answers[i] = recognizer.label or ""
+        events += [(e, float(now)) for e in pushed]
+    last = float(times[-1]) if len(times) else 0.0
+    close = last if end is None else end
+    events += [(e, close) for e in recognizer.finish(close)]
+    detections = _detections(events, getattr(recording, "person", None))
+    return detections, probabilities, answers, recognizer.threshold
+
+
+@dataclass(frozen=True, eq=False)
+class PeopleEvaluation:
+    """A recognizer per person over a recording of several, and its scores.
+
+    Attributes:
+        people: the annotated people, by name.
+        reports: person -> the `EventReport` of their events against the
+            detections of the tracks given to them.
+        tracks: person -> the track ids given to them (by matched events).
+        id_switches: person -> how often the track id of their matched events changes,
+            in time order (0: the same track found all their gestures).
+        unassigned: detections of tracks that matched nobody's events (extra people,
+            or a person's gestures lost to a track that matched another).
+        detections: every detection, with its track id.
+    """
+
+    people: tuple[str, ...]
+    reports: dict[str, EventReport]
+    tracks: dict[str, tuple[int, ...]]
+    id_switches: dict[str, int]
+    unassigned: tuple[Detection, ...]
+    detections: tuple[Detection, ...]
+
+    @property
+    def report(self) -> EventReport:
+        """Everyone's events pooled."""
+        return EventReport.pooled([self.reports[p] for p in self.people])
+
+    def summary(self) -> str:
+        lines = [
+            f"person {p} (tracks {list(self.tracks[p]) or 'none'}, {self.id_switches[p]} id"
+            f" switch{'' if self.id_switches[p] == 1 else 'es'}):\n{self.reports[p].summary()}"
+            for p in self.people
+        ]
+        lines.append(
+            f"everyone ({sum(self.id_switches.values())} id switches,"
+            f" {len(self.unassigned)} detections of tracks matching nobody):\n"
+            + self.report.summary()
+        )
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "people": {
+                p: {
+                    **self.reports[p].to_dict(),
+                    "tracks": list(self.tracks[p]),
+                    "id_switches": self.id_switches[p],
+                }
+                for p in self.people
+            },
+            "everyone": self.report.to_dict(),
+            "id_switches": sum(self.id_switches.values()),
+            "unassigned_detections": len(self.unassigned),
+            "detections_list": [
+                {
+                    "person": d.person,
+                    "label": d.label,
+                    "start_s": d.start,
+                    "end_s": d.end,
+                    "reported_s": d.reported_at,
+                }
+                for d in self.detections
+            ],
+        }
+
+
+def evaluate_people_stream(
+    model,
+    tracks: Sequence,
+    annotations: Sequence[Annotation] | str | os.PathLike,
+    *,
+    options=None,
+    min_iou: float = MIN_IOU,
+    duration: float | None = None,
+) -> PeopleEvaluation:
+    """Score per-person recognition over a recording of several people.
+
+    Each track (a `LandmarkSequence` with its `person` id, `extract_people`) gets its
+    own recognizer. Tracks are given to the annotated people by their gestures: a
+    track goes to the person whose events it matches most (ties: the first person in
+    the file; none: nobody). Each person is scored against the detections of their
+    tracks; their id switches count how often the track of their matched events
+    changes, in time order.
+
+    Args:
+        model: a `TFLiteGestureModel` or the path of an exported `.tflite`.
+        tracks: the people's `LandmarkSequence`s, on the recording's timestamps (the
+            first frame of the recording is time 0 of the annotations).
+        annotations: the true events with their `person`, or an annotation CSV with
+            a `person` column.
+        options: the `DecisionOptions` of the recognizers.
+        min_iou: the matching threshold.
+        duration: the recording's length, seconds; default the latest track's end.
+
+    Raises:
+        DatasetError: annotations without a person, or labels the model does not know.
+    """
+    from poseact.runtime.decider import DecisionOptions
+    from poseact.runtime.model import TFLiteGestureModel
+
+    if not isinstance(model, TFLiteGestureModel):
+        model = TFLiteGestureModel(model)
+    options = options or DecisionOptions()
+    if isinstance(annotations, str | os.PathLike):
+        where = str(annotations)
+        truth = read_annotations(annotations, background=model.background)
+    else:
+        where = "the annotations"
+        truth = [a for a in annotations if a.label != model.background]
+    if any(a.person is None for a in truth):
+        raise DatasetError(
+            f"{where} do not say who made each gesture: give them a fourth column,"
+            " start_s,end_s,label,person"
+        )
+    strangers = sorted({a.label for a in truth} - {str(c) for c in model.classes_})
+    if strangers:
+        raise DatasetError(f"{where} name labels {strangers} that the model does not know")
+    people = tuple(dict.fromkeys(a.person for a in truth))
+    if duration is None:
+        duration = max((float(t.timestamps[-1]) for t in tracks), default=0.0)
+    by_track: dict[int, list[Detection]] = {}
+    for track in tracks:
+        times = np.asarray(track.timestamps, dtype=np.float64)
+        found = _recognize(model, options, track, times)[0]
+        by_track[int(track.person if track.person is not None else len(by_track))] = found
+    truth_of = {p: [a for a in truth if a.person == p] for p in people}
+    owner: dict[int, str | None] = {}
+    for track_id, found in by_track.items():
+        counts = [len(match_events(truth_of[p], found, min_iou=min_iou).pairs) for p in people]
+        best = int(np.argmax(counts)) if counts else 0
+        owner[track_id] = people[best] if counts and counts[best] > 0 else None
+    reports, given, switches = {}, {}, {}
+    for p in people:
+        mine = sorted(
+            (d for t, found in by_track.items() if owner[t] == p for d in found),
+            key=lambda d: (d.start, d.end),
+        )
+        reports[p] = evaluate_events(truth_of[p], mine, duration=duration, min_iou=min_iou)
+        matched = [mine[j] for _, j, _ in match_events(truth_of[p], mine, min_iou=min_iou).pairs]
+        order = [d.person for d in sorted(matched, key=lambda d: d.start)]
+        switches[p] = sum(1 for a, b in zip(order, order[1:]) if a != b)
+        given[p] = tuple(sorted(t for t in by_track if owner[t] == p))
+    unassigned = tuple(d for t, found in by_track.items() if owner[t] is None for d in found)
+    return PeopleEvaluation(
+        people=people,
+        reports=reports,
+        tracks=given,
+        id_switches=switches,
+        unassigned=unassigned,
+        detections=tuple(d for found in by_track.values() for d in found),
+    )
