@@ -413,14 +413,21 @@ def cmd_evaluate_stream(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from poseact.apps.events import check_events_path, input_files, write_events
     from poseact.core.errors import NoPoseDetected
-    from poseact.loading import load_model, load_sequence
+    from poseact.data.dataset import VIDEO_SUFFIXES
+    from poseact.loading import IMAGE_SUFFIXES, load_model, load_sequence
+    from poseact.runtime.decider import DecisionOptions
 
+    events_path = check_events_path(args.events) if args.events else None
+    args.inputs = input_files(args.inputs, (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES, ".npz", ".csv"))
+    _refuse_own_input(args.events, *args.inputs)
     model = load_model(args.model)
     layout = _model_layout(model)
     options = _extractor_options(args, layout)
+    decision = options_from_args(args, DecisionOptions, prefix="decision.")
     outputs = _annotated_outputs(args)
-    skipped = []
+    skipped, recordings = [], []
     for item in args.inputs:
         try:
             sequence = load_sequence(item, options, cache=False if args.no_cache else None)
@@ -436,17 +443,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
         probs = model.predict_proba(window)[0]
         order = probs.argsort()[::-1]
         answer = str(model.predict(window)[0])  # "unknown" where the model's rule says so
+        decisions = None
+        if item in outputs or events_path is not None:
+            from poseact.train.stream_eval import decide_stream
+
+            # frame by frame, what the live recognizer decides (as `live` does)
+            decisions = decide_stream(model, sequence, decision)
+            recordings.append((str(item), decisions))
         if item in outputs:
             from poseact.apps.render import annotate_video
 
             annotate_video(
-                item,
-                sequence,
-                outputs[item],
-                label=answer,
-                confidence=float(probs[order[0]]),
-                classes=[str(c) for c in model.classes_],
-                probabilities=probs,
+                item, sequence, outputs[item], decisions, clip=(answer, float(probs[order[0]]))
             )
         if args.json:
             print(
@@ -461,9 +469,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             top = ", ".join(f"{model.classes_[i]} {probs[i]:.2f}" for i in order[:3])
             print(f"{item}: {answer}  ({top})")
+        stream = sys.stderr if args.json else sys.stdout
+        if decisions is not None and not args.json:
+            for d in decisions.detections:
+                print(f"  {d.start:7.2f}s → {d.end:7.2f}s  {d.label}  ({d.confidence:.2f})")
         if item in outputs:
-            stream = sys.stderr if args.json else sys.stdout
             print(f"annotated video written to {outputs[item]}", file=stream)
+    if events_path is not None:
+        write_events(events_path, recordings)
+        count = sum(len(d.detections) for _, d in recordings)
+        print(
+            f"{count} event{'' if count == 1 else 's'} of {len(recordings)}"
+            f" input{'' if len(recordings) == 1 else 's'} written to {events_path}",
+            file=sys.stderr if args.json else sys.stdout,
+        )
     if skipped:
         args.skipped.append((len(args.inputs), tuple(skipped), layout))
     return 0
@@ -918,13 +937,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="classify videos, images or landmark files")
     p.add_argument("model", help=".poseact or .tflite; its layout and settings are used")
-    p.add_argument("inputs", nargs="+", help="videos, images, .npz or .csv landmark files")
+    p.add_argument(
+        "inputs", nargs="+", help="videos, images, .npz or .csv landmark files, or folders of them"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per input (default: text)")
     p.add_argument(
         "--output",
         default=None,
-        help="write each video again with the skeleton, label and confidence drawn: an .mp4"
-        " for one video, a folder for several (default: none)",
+        help="write each video again with, frame by frame, the skeleton and what the live"
+        " recognizer decides at that frame (and the whole clip's answer apart): an .mp4 for"
+        " one video, a folder for several (default: none)",
+    )
+    p.add_argument(
+        "--events",
+        default=None,
+        help="write the gesture events of every input (label, start, end, peak confidence),"
+        " as the live recognizer finds them, to this .csv or .json (the .json also holds"
+        " every frame's decision) (default: none)",
+    )
+    add_option_flags(
+        p,
+        DecisionOptions,
+        ["smoothing", "ema_alpha", "majority_frames", "threshold", "min_frames", "cooldown"],
+        prefix="decision.",
+        choices={"smoothing": SMOOTHINGS},
     )
     _add_extractor_flags(p, datasets=False, layout=False)
     p.set_defaults(func=cmd_predict)

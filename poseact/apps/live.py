@@ -58,6 +58,8 @@ class LiveFrame:
         events: the gesture events this frame started or ended.
         extract_seconds: wall time spent in MediaPipe for this frame.
         classify_seconds: wall time spent normalizing, classifying and deciding.
+        gesture: the gesture going on after this frame (an event started and not yet
+            ended), or None.
     """
 
     index: int
@@ -70,6 +72,7 @@ class LiveFrame:
     events: tuple[GestureEvent, ...]
     extract_seconds: float
     classify_seconds: float
+    gesture: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,6 +200,7 @@ class LivePipeline:
         self._extractor = LandmarkExtractor(extractor, "video")
         self._index = 0
         self._last_t: float | None = None
+        self._gesture: str | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -241,6 +245,8 @@ class LivePipeline:
         )
         end = time.perf_counter()
         recognizer = self.recognizer
+        for event in events:
+            self._gesture = event.label if event.end is None else None
         live = LiveFrame(
             index=self._index,
             timestamp=float(timestamp),
@@ -252,6 +258,7 @@ class LivePipeline:
             events=tuple(events),
             extract_seconds=middle - start,
             classify_seconds=end - middle,
+            gesture=self._gesture,
         )
         self._index += 1
         self._last_t = float(timestamp)
@@ -270,6 +277,7 @@ class LivePipeline:
             timestamp = self._last_t
         if timestamp is None:
             return []
+        self._gesture = None
         return self.recognizer.finish(float(timestamp))
 
 
@@ -499,22 +507,28 @@ def _source_fps(source: Any) -> float:
 
 
 def _annotated(item: LiveFrame, classes: list[str], layout: str) -> np.ndarray:
-    """The frame as BGR with the skeleton, the label and the top classes drawn."""
+    """The frame as BGR with the skeleton and the decision at it drawn (as `predict
+    --output` draws a video's frames)."""
     import cv2
 
-    from poseact.apps.render import annotate_frame
+    from poseact.apps.render import FrameDecision, annotate_frame
 
     frame = item.landmarks
+    decision = FrameDecision(
+        time=item.timestamp,
+        label=item.label,
+        confidence=item.confidence,
+        probabilities=item.probabilities,
+        gesture=item.gesture,
+        events=item.events,
+    )
     return annotate_frame(
         cv2.cvtColor(item.rgb, cv2.COLOR_RGB2BGR),
         frame.landmarks,
         frame.visibility,
         layout,
-        label=item.label,
-        confidence=item.confidence,
+        decision,
         classes=classes,
-        probabilities=item.probabilities,
-        lines=[f"{item.timestamp:.2f} s"] + ([] if frame.detected else ["nobody detected"]),
     )
 
 

@@ -384,9 +384,11 @@ def train_network(
         if decay > 0:
             own = net.get_weights()
             # a + (1 - d)(w - a): weights that did not move (a frozen encoder) stay exact
-            average = own if average is None else [
-                a + (1.0 - decay) * (w - a) for a, w in zip(average, own)
-            ]
+            average = (
+                own
+                if average is None
+                else [a + (1.0 - decay) * (w - a) for a, w in zip(average, own)]
+            )
         if x_val is not None:
             if own is not None:
                 net.set_weights(average)  # score the averaged weights
