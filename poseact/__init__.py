@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+from poseact.core.native import hidden_native_logs as _hidden_native_logs  # noqa: E402
 from poseact.core.native import quiet_native_logs as _quiet_native_logs  # noqa: E402
 
 # Before TensorFlow or MediaPipe load (they read their log levels once): quieter C++ logs.
@@ -117,7 +118,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'poseact' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    with _hidden_native_logs():  # importing TensorFlow or MediaPipe logs from C++
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -46,6 +46,7 @@ from poseact import __version__
 from poseact.core.atomic import atomic_write_bytes
 from poseact.core.choices import QUANTIZATIONS, RECURRENT, STREAMING
 from poseact.core.layouts import get_layout
+from poseact.core.native import hides_native_logs
 from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
 from poseact.runtime.model_file import METADATA_FORMAT, METADATA_VERSION, model_archive
 from poseact.train.classifier import GestureClassifier
@@ -127,6 +128,7 @@ def _convert(
         return bytes(converter.convert())
 
 
+@hides_native_logs
 def export_tflite(
     classifier: GestureClassifier,
     path: str | os.PathLike,

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
+from poseact.core.native import hidden_native_logs, hides_native_logs
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.assets import resolve_model
 from poseact.extract.mp import import_mediapipe
@@ -113,6 +114,7 @@ class LandmarkExtractor:
         self._clock_start: float | None = None
 
     # -------------------------------------------------------------- lifecycle
+    @hides_native_logs
     def open(self) -> LandmarkExtractor:
         """Resolve the model files and create the landmarker(s); returns self."""
         if self._stack is not None:
@@ -161,6 +163,7 @@ class LandmarkExtractor:
         self._clock_start = None
         return self
 
+    @hides_native_logs
     def close(self) -> None:
         """Close the landmarker(s) (idempotent)."""
         stack, self._stack = self._stack, None
@@ -192,6 +195,11 @@ class LandmarkExtractor:
             RuntimeError: the extractor is not open.
             VideoReadError: `rgb` is not an image array.
         """
+        # MediaPipe logs as its graphs first run and first find someone (~30 us a frame)
+        with hidden_native_logs():
+            return self._process(rgb, timestamp_s)
+
+    def _process(self, rgb: np.ndarray, timestamp_s: float | None) -> FrameLandmarks:
         if self._stack is None:
             raise RuntimeError(
                 "LandmarkExtractor is not open: use `with LandmarkExtractor(...) as x:`"
@@ -420,6 +428,7 @@ def extract_frames(
     return _run(source, options, step=options.frame_step, name=name, progress=progress)
 
 
+@hides_native_logs
 def extract_video(
     path: str | os.PathLike,
     options: ExtractorOptions | None = None,

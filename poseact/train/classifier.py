@@ -44,6 +44,7 @@ from poseact.core.errors import (
     WriteError,
 )
 from poseact.core.layouts import get_layout, layout_from_dict, register_layout
+from poseact.core.native import hides_native_logs
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
 from poseact.normalize.fitting import fit_normalizer
@@ -187,6 +188,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         return self.normalizer_.transform_many(sequences)
 
     # ------------------------------------------------------------------ fit
+    @hides_native_logs
     def fit(
         self,
         X,
@@ -301,6 +303,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ predict
+    @hides_native_logs
     def predict_proba(self, X) -> np.ndarray:
         """(N, C) class probabilities, columns in `classes_` order."""
         x = self.features(X)
@@ -378,6 +381,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         return path
 
     @classmethod
+    @hides_native_logs
     def load(cls, path: str | os.PathLike) -> GestureClassifier:
         """Read a classifier written by `save`.
 

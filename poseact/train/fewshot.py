@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from poseact.core.errors import DatasetError
+from poseact.core.native import hides_native_logs
 from poseact.data.dataset import Dataset
 from poseact.train.classifier import GestureClassifier
 from poseact.train.engine import (
@@ -97,6 +98,7 @@ def _rehearsal(base: GestureClassifier, rehearsal, old_only, options: FineTuneOp
     return memory.only(old_only).capped(options.rehearsal_per_class)
 
 
+@hides_native_logs
 def fine_tune(
     base: GestureClassifier,
     data: Dataset,
@@ -277,6 +279,7 @@ class _TeacherWindows:
             yield x, np.concatenate([eye[y], probs], axis=1), w
 
 
+@hides_native_logs
 def distill(
     teacher: GestureClassifier,
     data: Dataset,
