@@ -343,7 +343,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _leave_one_subject_out(args: argparse.Namespace, model, data) -> int:
-    from poseact.core.atomic import atomic_write_text
     from poseact.train.classifier import GestureClassifier
     from poseact.train.crossval import leave_one_subject_out
 
@@ -360,9 +359,15 @@ def _leave_one_subject_out(args: argparse.Namespace, model, data) -> int:
     scores = leave_one_subject_out(model, data, on_subject=progress)
     print(scores.summary())
     if args.report_dir:
-        out = Path(args.report_dir) / "leave_one_subject_out.json"
-        atomic_write_text(out, json.dumps(scores.to_dict(), indent=1) + "\n")
-        print(f"per-subject scores written to {out}")
+        dataset = Path(data.name).name if data.name else Path(args.data).name
+        paths = scores.save(
+            args.report_dir,
+            title=f"{Path(args.model).name} recipe on {dataset}, leave-one-subject-out",
+        )
+        print(
+            f"report written to {paths['html']} (per-subject scores, the pooled confusion"
+            f" matrix, the wrong clips); per-subject scores in {paths['subjects_json'].name}"
+        )
     return 0
 
 

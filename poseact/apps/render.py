@@ -234,25 +234,31 @@ def _draw_clip_answer(view: np.ndarray, label: str, confidence: float) -> None:
 
 
 def _view(sequence: LandmarkSequence, side: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Landmarks mapped into a canvas: ((T, K, 3) coordinates in [0, 1], (width, height)).
+    """Landmarks framed to their extent over the clip: ((T, K, 3) coordinates in [0, 1]
+    of the canvas, (width, height) pixels).
 
-    Image coordinates are kept when the clip lies in the image; landmarks of other
-    trackers (centred, metres, ...) are fitted into the canvas with a margin.
+    The skeleton fills the canvas with a margin (a head-and-shoulders clip is not a
+    small cluster in a big square), limbs keep their shape (the image's aspect ratio is
+    undone first), and the canvas takes the extent's shape, between 9:16 and 16:9.
     """
     points = np.array(sequence.landmarks, dtype=np.float64)
-    xy = points[..., :2][np.isfinite(points[..., 0])]
+    aspect = 1.0
     if sequence.image_size is not None:
         w, h = sequence.image_size
-    else:
-        w, h = side, side
-    scale = side / max(w, h)
-    size = (max(16, int(round(w * scale))), max(16, int(round(h * scale))))
-    if xy.size and (xy.min() < -0.25 or xy.max() > 1.25):
-        lo, hi = xy.min(axis=0), xy.max(axis=0)
-        span = float(max((hi - lo).max(), 1e-6))
-        centre = (lo + hi) / 2
-        points[..., :2] = (points[..., :2] - centre) / span * 0.8 + 0.5
-        size = (side, side)
+        aspect = w / h if w > 0 and h > 0 else 1.0
+    xy = points[..., :2].copy()
+    xy[..., 0] *= aspect  # units of the image height in both axes
+    finite = xy[np.isfinite(xy[..., 0]) & np.isfinite(xy[..., 1])]
+    if not finite.size:
+        return points, (side, side)
+    lo, hi = finite.min(axis=0), finite.max(axis=0)
+    span = np.maximum(hi - lo, 1e-6)
+    extent = span + 2 * 0.1 * float(span.max())
+    extent = np.maximum(extent, extent[::-1] * 9 / 16)  # no thinner than 9:16 either way
+    centre = (lo + hi) / 2
+    points[..., :2] = (xy - (centre - extent / 2)) / extent
+    scale = side / float(extent.max())
+    size = (max(16, int(round(extent[0] * scale))), max(16, int(round(extent[1] * scale))))
     return points, size
 
 

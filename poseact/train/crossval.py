@@ -9,8 +9,10 @@ person gets a score of their own.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,6 +60,61 @@ class SubjectScores:
                 for s, r in zip(self.subjects, self.reports)
             },
         }
+
+    def pooled(self) -> EvaluationReport:
+        """One report over every held-out clip (each scored by the model that did not see
+        its subject): pooled scores, confusion matrix and wrong clips."""
+        from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+        classes = tuple(sorted({c for r in self.reports for c in r.classes}))
+        clips = tuple(clip for r in self.reports for clip in r.clips)
+        truth = [c.true for c in clips]
+        predicted = [c.predicted for c in clips]
+        precision, recall, f1, support = precision_recall_fscore_support(
+            truth, predicted, labels=list(classes), zero_division=0
+        )
+        present = [c for c in classes if c in set(truth)]
+        first = self.reports[0] if self.reports else None
+        return EvaluationReport(
+            classes=classes,
+            accuracy=float(np.mean(np.array(truth) == np.array(predicted))) if clips else 0.0,
+            macro_f1=float(
+                f1_score(truth, predicted, labels=present, average="macro", zero_division=0)
+            ),
+            precision=precision,
+            recall=recall,
+            f1=f1,
+            support=support,
+            confusion=confusion_matrix(truth, predicted, labels=list(classes)),
+            clips=clips,
+            model=first.model if first else "",
+            dataset=first.dataset if first else "",
+            split="leave-one-subject-out",
+            note=(
+                f"leave-one-subject-out: each of {len(self.subjects)} subjects"
+                f" ({', '.join(self.subjects)}) scored by a model trained on the others;"
+                f" mean accuracy {self.accuracies.mean():.3f} ± {self.accuracies.std():.3f}"
+            ),
+        )
+
+    def save(self, directory: str | os.PathLike, *, title: str = "") -> dict[str, Path]:
+        """Write leave_one_subject_out.json (per-subject scores) and the pooled report
+        (`EvaluationReport.save`: report.html with the per-subject table, the pooled
+        confusion matrix and the wrong clips; report.json, confusion files).
+
+        Returns:
+            name → path written ("subjects_json" and those of `EvaluationReport.save`).
+        """
+        import json
+
+        from poseact.core.atomic import atomic_write_text
+
+        content = self.to_dict()
+        paths = self.pooled().save(directory, title=title, subjects=content["per_subject"])
+        paths["subjects_json"] = atomic_write_text(
+            Path(directory) / "leave_one_subject_out.json", json.dumps(content, indent=1) + "\n"
+        )
+        return paths
 
     def summary(self) -> str:
         """One line per subject, then the mean and spread."""

@@ -73,6 +73,8 @@ class EvaluationReport:
         dataset: the dataset's name (its folder or file), for titles.
         split: what the clips were, e.g. "held-out subjects bob" or "held-out clips
             (no subjects known)"; "" if not said.
+        note: the split said in full (which subjects were held out, by name), shown
+            under the report page's heading; "" if not said.
     """
 
     classes: tuple[str, ...]
@@ -87,6 +89,7 @@ class EvaluationReport:
     model: str = ""
     dataset: str = ""
     split: str = ""
+    note: str = ""
 
     @property
     def num_clips(self) -> int:
@@ -108,11 +111,28 @@ class EvaluationReport:
         )
         return f"{what}: {scores}" if what else scores
 
+    @property
+    def heading(self) -> str:
+        """ "<model> on <dataset>": what was evaluated (the report page's heading)."""
+        what = " on ".join(part for part in (self.model, self.dataset) if part)
+        return what or "Evaluation"
+
+    def describe_clips(self) -> str:
+        """The note under the page's heading: `note`, else the subjects of the clips."""
+        if self.note:
+            return self.note
+        groups = sorted({c.group for c in self.clips if c.group})
+        if groups:
+            noun = "subject" if len(groups) == 1 else "subjects"
+            return f"{self.num_clips} clips of {len(groups)} {noun}: {', '.join(groups)}"
+        return self.split
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "dataset": self.dataset,
             "split": self.split,
+            "note": self.note,
             "accuracy": self.accuracy,
             "macro_f1": self.macro_f1,
             "num_clips": self.num_clips,
@@ -164,7 +184,13 @@ class EvaluationReport:
             lines.append(f"{wrong} of {len(self.clips)} clips misclassified")
         return "\n".join(lines)
 
-    def save(self, directory: str | os.PathLike, *, title: str = "") -> dict[str, Path]:
+    def save(
+        self,
+        directory: str | os.PathLike,
+        *,
+        title: str = "",
+        subjects: dict[str, dict[str, Any]] | None = None,
+    ) -> dict[str, Path]:
         """Write the report into `directory`.
 
         Files: report.json (scores, matrix, misclassified clips), confusion.csv,
@@ -174,7 +200,10 @@ class EvaluationReport:
 
         Args:
             directory: the folder (created if needed).
-            title: the pictures' and page's heading; default `self.title`.
+            title: the page's heading; default `self.heading` (the scores follow it,
+                the note under it names the held-out subjects).
+            subjects: per-subject scores for a leave-one-subject-out page
+                (`SubjectScores.to_dict()["per_subject"]`), or None.
 
         Returns:
             name ("json", "csv", "png", "normalized_png", "html") → path written.
@@ -183,7 +212,7 @@ class EvaluationReport:
             MAX_STRIPS,
             confusion_png,
             report_html,
-            skeleton_strip_png,
+            skeleton_frame_pngs,
         )
 
         out = Path(directory)
@@ -196,12 +225,14 @@ class EvaluationReport:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise write_error(out, exc) from exc
-        title = title or self.title
-        counts = confusion_png(self.confusion, self.classes, title, normalized=False)
-        shares = confusion_png(self.confusion, self.classes, title, normalized=True)
+        title = title or self.heading
+        counts = confusion_png(self.confusion, self.classes, "clips", normalized=False)
+        shares = confusion_png(
+            self.confusion, self.classes, "share of each true class", normalized=True
+        )
         content = self.to_dict()
         strips = {
-            i: skeleton_strip_png(clip.sequence)
+            i: skeleton_frame_pngs(clip.sequence)
             for i, clip in enumerate(self.misclassified[:MAX_STRIPS])
             if clip.sequence is not None
         }
@@ -211,7 +242,14 @@ class EvaluationReport:
             "png": atomic_write_bytes(out / "confusion.png", counts),
             "normalized_png": atomic_write_bytes(out / "confusion_normalized.png", shares),
         }
-        page = report_html(content, [counts, shares], strips, title=title)
+        page = report_html(
+            content,
+            [counts, shares],
+            strips,
+            title=title,
+            note=self.describe_clips(),
+            subjects=subjects,
+        )
         paths["html"] = atomic_write_text(out / "report.html", page)
         return paths
 
