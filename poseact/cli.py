@@ -754,8 +754,16 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise PoseactError(f"--port {args.port} is not a TCP port (0-65535; 0 picks a free one)")
-    out = build_web_app(args.model, args.output_dir, assets=args.assets)
-    print(f"wrote the recognizer page into {out}")
+    assets = args.assets
+    if args.offline:
+        if assets:
+            raise PoseactError("give --offline or --assets, not both")
+        from poseact.deploy.web import fetch_js_packages
+
+        assets = fetch_js_packages()
+    out = build_web_app(args.model, args.output_dir, assets=assets)
+    where = "its JavaScript packages in vendor/, no internet needed" if assets else "CDN packages"
+    print(f"wrote the recognizer page into {out} ({where})")
     if not args.serve:
         return 0
     server = serve(out, args.port, host=args.host)
@@ -1179,6 +1187,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--assets",
         default=None,
         help="local node_modules with the page's npm packages (default: none, the page loads them from a CDN)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="a site that needs no internet: the page's npm packages are downloaded once"
+        " (checked against their pinned sha512) into poseact's cache and copied into the"
+        " site (default: the page loads them from a CDN)",
     )
     p.add_argument("--serve", action="store_true", help="then serve it (default: only write it)")
     p.add_argument(
