@@ -48,6 +48,7 @@ from poseact.core.atomic import (
 from poseact.core.errors import PoseactError, WriteError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.extractor import LandmarkExtractor
+from poseact.extract.layout_choice import implausible_body_frames
 from poseact.extract.options import ExtractorOptions
 from poseact.extract.sources import FrameSource, check_written_video
 
@@ -102,6 +103,9 @@ class RecorderOptions:
         subject: who is recorded, e.g. "alice": part of every clip's name
             (`<label>_<subject>_NNN`) and stored in it, so that splits hold out whole
             people. None: no subject (each clip is its own group).
+        background: the label recorded as "no gesture" (standing, fidgeting, leaving
+            the frame), or None: its clips may show nobody, so they get no warnings
+            about who is (not) in them.
     """
 
     labels: tuple[str, ...]
@@ -116,6 +120,7 @@ class RecorderOptions:
     extractor: ExtractorOptions = field(default_factory=ExtractorOptions)
     window_name: str = "poseact record"
     subject: str | None = None
+    background: str | None = None
 
     def __post_init__(self) -> None:
         labels = (self.labels,) if isinstance(self.labels, str) else tuple(self.labels)
@@ -574,7 +579,9 @@ class _Session:
             len(self.plan),
         )
         what = {"hands": "a hand"}.get(self.options.extractor.layout, "the person")
-        if detected == 0:
+        if clip.label == self.options.background:
+            pass  # "no gesture" may well be nobody there
+        elif detected == 0:
             logger.warning(
                 "nobody was detected in %s; check the camera framing (the clip is kept)",
                 path,
@@ -586,6 +593,15 @@ class _Session:
                 path,
                 what,
                 detected,
+                len(sequence),
+            )
+        elif implausible_body_frames(sequence).sum() > len(sequence) / 2:
+            logger.warning(
+                "%s: the body's core points (shoulders, hips) are missing or implausible"
+                " in %d of %d frames: on a close-up of a hand MediaPipe's pose model draws"
+                " a 'body' on the palm; for hand gestures record with --layout hands",
+                path,
+                int(implausible_body_frames(sequence).sum()),
                 len(sequence),
             )
         if self.on_clip is not None:
