@@ -785,7 +785,8 @@ def record_dataset(
     session = _Session(root, videos, options, on_clip, getattr(frame_source, "fps", None))
     name = getattr(frame_source, "name", "<frames>")
     seconds = source_seconds(frame_source)
-    if seconds is not None and options.clips_that_fit(seconds) < options.total_clips:
+    foretold = seconds is not None and options.clips_that_fit(seconds) < options.total_clips
+    if foretold:
         logger.warning(
             "%s: %.1f s of video has room for %d of the %d clips asked (%.1f s each)",
             name,
@@ -834,7 +835,16 @@ def record_dataset(
                 cv2.waitKey(1)
         if owned:
             frame_source.close()
-    if stopped:
+    if (
+        stopped == "the stream ended"
+        and foretold
+        and len(session.saved) >= options.clips_that_fit(seconds)
+    ):
+        # said before recording: the video has room for this many
+        logger.info(
+            "recorded %d clips into %s (all the video had room for)", len(session.saved), root
+        )
+    elif stopped:
         logger.warning(
             "recording ended early (%s): %d of %d clips saved",
             stopped,

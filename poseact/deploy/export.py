@@ -36,6 +36,7 @@ import hashlib
 import io
 import logging
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from poseact import __version__
-from poseact.core.atomic import atomic_write_bytes
+from poseact.core.atomic import atomic_path
 from poseact.core.choices import QUANTIZATIONS, RECURRENT, STREAMING
 from poseact.core.layouts import get_layout
 from poseact.core.native import hides_native_logs
@@ -78,9 +79,12 @@ class ExportReport:
         parity_windows: number of windows compared.
         parity_ok: float: max_abs_diff < 1e-4; float16: argmax agreement ≥ 0.98 and
             max_abs_diff < 1e-2; int8: argmax agreement ≥ 0.98.
+        written: the file is at `path` (False: it failed its parity check and was
+            not kept).
     """
 
     path: Path
+    written: bool
     size_bytes: int
     quantization: str
     streaming: bool
@@ -94,7 +98,7 @@ class ExportReport:
             f"{self.path.name}: {self.size_bytes / 1024:.1f} KB, {self.quantization},"
             f" parity max|Δp|={self.max_abs_diff:.2e}, argmax agreement"
             f" {self.argmax_agreement:.1%} on {self.parity_windows} windows"
-            f" ({'ok' if self.parity_ok else 'FAILED'})"
+            f" ({'ok' if self.parity_ok else 'FAILED'})" + ("" if self.written else "; not written")
         )
 
 
@@ -136,6 +140,7 @@ def export_tflite(
     quantization: str = "float",
     streaming: bool = True,
     parity_data=None,
+    keep_on_parity_failure: bool = False,
 ) -> ExportReport:
     """Write `classifier` as a self-describing `.tflite` and check it against Keras.
 
@@ -147,6 +152,9 @@ def export_tflite(
         parity_data: held-out windows for the parity check and int8 calibration: a
             `Dataset`, sequences, or a (N, W, F) feature array; default: the training
             windows kept by `fit`.
+        keep_on_parity_failure: keep the file when it fails its parity check; by
+            default nothing is left under `path` then (an earlier file stays as it
+            was), and the report says so (`written` False).
 
     Returns:
         An `ExportReport` with the file size and parity figures.
@@ -217,13 +225,20 @@ def export_tflite(
     metadata["model_size"] = len(network)
     metadata["model_sha256"] = hashlib.sha256(network).hexdigest()
     data = network + model_archive(metadata, None)
-    path = atomic_write_bytes(path, data)
 
     from poseact.runtime.model import TFLiteGestureModel
 
     keras_probs = classifier.predict_proba(parity)
-    with TFLiteGestureModel(path) as exported:
-        tflite_probs = exported.predict_proba(parity)
+    # checked under a temporary name; renamed onto `path` when it passes (or is kept)
+    stack = contextlib.ExitStack()
+    candidate = stack.enter_context(atomic_path(path, suffix=".tflite"))
+    try:
+        candidate.write_bytes(data)
+        with TFLiteGestureModel(candidate) as exported:
+            tflite_probs = exported.predict_proba(parity)
+    except BaseException:
+        stack.__exit__(*sys.exc_info())
+        raise
     diff = float(np.max(np.abs(tflite_probs - keras_probs))) if len(parity) else 0.0
     agree = (
         float(np.mean(np.argmax(tflite_probs, 1) == np.argmax(keras_probs, 1)))
@@ -236,8 +251,15 @@ def export_tflite(
         ok = agree >= INT8_MIN_AGREEMENT and diff < 1e-2
     else:
         ok = agree >= INT8_MIN_AGREEMENT
+    written = ok or keep_on_parity_failure
+    if written:
+        stack.close()  # renames the checked file onto `path`
+    else:
+        with contextlib.suppress(_NotKept):
+            stack.__exit__(_NotKept, _NotKept(), None)
     report = ExportReport(
         path=Path(path),
+        written=written,
         size_bytes=len(data),
         quantization=quantization,
         streaming=has_stream,
@@ -247,5 +269,15 @@ def export_tflite(
         parity_ok=ok,
     )
     if not ok:
-        logger.warning("exported model does not match Keras: %s", report.summary())
+        logger.warning(
+            "exported model does not match Keras: %s; %s",
+            report.summary(),
+            f"kept at {path} as asked"
+            if written
+            else f"nothing written to {path} (keep_on_parity_failure keeps it)",
+        )
     return report
+
+
+class _NotKept(Exception):
+    """Ends the temporary file of a model that failed its parity check."""
