@@ -260,7 +260,8 @@ def fresh_pool_cli(work, paths, reference, repeats: int) -> tuple[dict, list, li
 
 def start_up(report: Report, work, repeats: int) -> None:
     """Cold start of `poseact extract` on a 1 s clip, and of `import poseact.runtime`."""
-    from poseact.extract.sources import VideoFileSource, write_video
+    from poseact.extract.sources import VideoFileSource
+    from poseact.extract.video import write_video
 
     one_second = work / "clips" / "person_720p_1s.mp4"
     if not one_second.is_file():

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from poseact.extract.sources import write_video
+from poseact.extract.video import write_video
 from poseact.testing import moving_image_frames
 
 REPO = Path(__file__).resolve().parents[1]

@@ -50,7 +50,7 @@ _EXPORTS: dict[str, str] = {
     "extract_cached": "poseact.extract.cache",
     "extract_many": "poseact.extract.batch",
     "open_source": "poseact.extract.sources",
-    "write_video": "poseact.extract.sources",
+    "write_video": "poseact.extract.video",
     # normalize
     "NormalizerSpec": "poseact.normalize.spec",
     "Normalizer": "poseact.normalize.normalizer",
@@ -64,7 +64,7 @@ _EXPORTS: dict[str, str] = {
     "read_holistic_folder": "poseact.data.formats",
     "read_holistic_npz": "poseact.data.formats",
     "read_pyskl_pickle": "poseact.data.formats",
-    "read_public_dataset": "poseact.data.formats",
+    "read_public_dataset": "poseact.data.registry",
     "coco17_to_pose": "poseact.data.formats",
     # model
     "GestureClassifier": "poseact.train.classifier",
@@ -180,8 +180,10 @@ if TYPE_CHECKING:  # pragma: no cover
         read_holistic_folder,
         read_holistic_npz,
         read_landmark_table,
-        read_public_dataset,
         read_pyskl_pickle,
+    )
+    from poseact.data.registry import (
+        read_public_dataset,
     )
     from poseact.data.synthetic import (
         generate_activities,
@@ -211,6 +213,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from poseact.extract.sources import (
         open_source,
+    )
+    from poseact.extract.video import (
         write_video,
     )
     from poseact.loading import (

@@ -19,7 +19,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["field_help", "add_option_flags", "options_from_args"]
+__all__ = ["field_help", "add_option_flags", "options_from_args", "user_words"]
 
 
 @functools.cache
@@ -61,10 +61,35 @@ def _default(field: dataclasses.Field) -> Any:
     return dataclasses.MISSING
 
 
-def field_help(cls: type, name: str, *, default: Any = dataclasses.MISSING) -> str:
-    """The help text of `cls.name`: its docstring text and its default."""
+#: "(see `poseact.train.auto`)", "(`poseact.runtime.rejection`)": pointers into the code.
+_CODE_POINTER = re.compile(r"\s*\((?:see )?`[\w.]+`\)")
+
+
+def user_words(text: str, flags: Mapping[str, str] | None = None) -> str:
+    """Docstring text in a command-line user's words: another field of the same class
+    becomes its flag (`majority_frames` → --majority-frames), pointers into the code
+    ("(see `poseact.train.auto`)") go, and the remaining backticks are dropped.
+
+    Args:
+        text: the docstring text.
+        flags: field name → its flag (with dashes) for the fields the command offers.
+    """
+    text = _CODE_POINTER.sub("", text)
+    for field, flag in (flags or {}).items():
+        text = text.replace(f"`{field}`", flag)
+    return text.replace("`", "")
+
+
+def field_help(
+    cls: type,
+    name: str,
+    *,
+    default: Any = dataclasses.MISSING,
+    flags: Mapping[str, str] | None = None,
+) -> str:
+    """The help text of `cls.name` in a user's words (`user_words`) and its default."""
     field = {f.name: f for f in dataclasses.fields(cls)}[name]
-    text = _attribute_docs(cls).get(name, "").rstrip(".")
+    text = user_words(_attribute_docs(cls).get(name, ""), flags).rstrip(".")
     value = _default(field) if default is dataclasses.MISSING else default
     if value is dataclasses.MISSING:
         return text
@@ -97,11 +122,14 @@ def add_option_flags(
     """
     fields = {f.name: f for f in dataclasses.fields(cls)}
     flags, choices, defaults = dict(flags or {}), dict(choices or {}), dict(defaults or {})
+    offered = {name: "--" + flags.get(name, name).replace("_", "-") for name in names}
     for name in names:
         field = fields[name]
-        flag = "--" + flags.get(name, name).replace("_", "-")
+        flag = offered[name]
         kind = _field_type(cls, field)
-        help_text = field_help(cls, name, default=defaults.get(name, dataclasses.MISSING))
+        help_text = field_help(
+            cls, name, default=defaults.get(name, dataclasses.MISSING), flags=offered
+        )
         dest = prefix + name
         if kind is bool:
             parser.add_argument(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import zipfile
 from pathlib import Path
 
-import numpy as np
-
-from poseact.core.errors import DatasetError, LandmarkFormatError, ModelFormatError
+from poseact.core.errors import LandmarkFormatError, ModelFormatError
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import VIDEO_SUFFIXES, Dataset, read_landmark_csv
+from poseact.data.registry import DATASET_FORMATS, detect_format, read_dataset
 from poseact.runtime.model_file import is_tflite
 
 __all__ = [
@@ -55,149 +53,35 @@ def load_default_dataset() -> Dataset:
     return Dataset.load(path)
 
 
-def _is_dataset_npz(path: Path) -> bool:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return "header" in data.files and "offsets" in data.files
-    except Exception:
-        return False
-
-
-#: Every dataset format `load_dataset` reads: name (as `--format` takes it) → what it is.
-DATASET_FORMATS: dict[str, str] = {
-    "folder": "a folder root/<label>/<clip> of videos, .npz or .csv clips",
-    "poseact": "a packed poseact dataset .npz (Dataset.save)",
-    "holistic-npz": "MediaPipe Holistic recordings in one .npz (pose, hands, labels, classes)",
-    "holistic-folder": "MediaPipe Holistic vectors, <action>/<sequence>/<frame>.npy",
-    "landmark-table": "a 'label, x0, y0, ...' landmark CSV",
-    "pyskl": "a pyskl / mmaction2 COCO-17 skeleton pickle (.pkl)",
-    "point-history": "fingertip tracks, 'label, x0, y0, ..., x15, y15' per row (or their folder)",
-}
-
-
-def _format_list() -> str:
-    return ", ".join(DATASET_FORMATS)
-
-
-def detect_format(path: str | os.PathLike) -> str:
-    """The name (a key of `DATASET_FORMATS`) of the format of a dataset path.
-
-    Raises:
-        DatasetError: the path does not exist or is in no format poseact reads; the
-            message names the formats and `--format`.
-    """
-    path = Path(path)
-    if path.is_dir():
-        if next(path.glob("*/*/*.npy"), None) is not None:
-            return "holistic-folder"
-        if (path / "point_history.csv").is_file():
-            return "point-history"
-        return "folder"
-    if not path.exists():
-        raise DatasetError(f"dataset {path} does not exist (give a folder or a file)")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                keys = set(data.files)
-        except Exception as exc:
-            raise DatasetError(
-                f"{path} is not a readable .npz ({type(exc).__name__}: {exc})"
-            ) from None
-        if {"header", "offsets"} <= keys:
-            return "poseact"
-        if {"pose", "hands", "labels", "classes"} <= keys:
-            return "holistic-npz"
-        if {"timestamps", "landmarks"} <= keys:
-            raise DatasetError(
-                f"{path} is a landmark clip, not a dataset: give the dataset's folder"
-                " (root/<label>/<clip>), or a file written by Dataset.save"
-            )
-        raise DatasetError(
-            f"{path}: an .npz with arrays {sorted(keys)} is no dataset format poseact reads"
-            f" ({_format_list()}); pass --format to force one"
-        )
-    if suffix == ".csv":
-        return _csv_format(path)
-    if suffix in (".pkl", ".pickle"):
-        return "pyskl"
-    raise DatasetError(
-        f"{path}: {suffix or 'a file without suffix'} is no dataset format poseact reads"
-        f" ({_format_list()}); pass --format to force one"
-    )
-
-
 def load_dataset(
     path: str | os.PathLike,
     *,
     format: str = "auto",
     layout: str | None = None,
-    background: str | None = None,
+    background: str | None = "auto",
     **folder_options,
 ) -> Dataset:
-    """A dataset in any format poseact reads (`DATASET_FORMATS`).
+    """A dataset in any format poseact reads (`DATASET_FORMATS`); see
+    `poseact.data.registry.read_dataset`.
 
     Args:
         path: a dataset folder `root/<label>/<clip>`, a file written by `Dataset.save`,
             or a public format (Holistic recordings, landmark tables, skeleton pickles).
         format: a key of `DATASET_FORMATS`, or "auto" to detect it from the path.
-        layout: the landmark layout to read a Holistic or converted dataset in
-            ("pose", "hands", "pose+hands"); default the converter's. For folders of
-            videos, give `options` (ExtractorOptions) instead.
-        background: the "no gesture" class, if the data has one.
+        layout: the landmark layout to read a Holistic dataset in ("pose", "hands",
+            "pose+hands"); default the converter's. For folders of videos, give
+            `options` (ExtractorOptions) instead.
+        background: the "no gesture" label; "auto": the one the data stores, else a
+            label named "none" or "background"; None: none.
         **folder_options: passed to `Dataset.from_folder` for folders.
 
     Raises:
         DatasetError: missing path, an unknown format, or a file that is not in the
             format given; the message names the file and the formats.
     """
-    path = Path(path)
-    if format != "auto" and format not in DATASET_FORMATS:
-        raise DatasetError(f"unknown dataset format {format!r}; expected auto, {_format_list()}")
-    kind = detect_format(path) if format == "auto" else format
-    if kind == "folder":
-        if not path.is_dir():
-            raise DatasetError(f"{path} is not a folder (format 'folder')")
-        return Dataset.from_folder(path, background=background, **folder_options)
-    try:
-        if kind == "poseact":
-            data = Dataset.load(path)
-        else:
-            from poseact.data import formats
-            from poseact.data.point_history import read_point_history
-
-            options = {"layout": layout} if layout and kind.startswith("holistic") else {}
-            reader = {
-                "holistic-npz": formats.read_holistic_npz,
-                "holistic-folder": formats.read_holistic_folder,
-                "landmark-table": formats.read_landmark_table,
-                "pyskl": formats.read_pyskl_pickle,
-                "point-history": read_point_history,
-            }[kind]
-            data = reader(path, **options)
-    except (DatasetError, LandmarkFormatError) as exc:
-        if format == "auto":
-            raise
-        raise DatasetError(f"{path} is not a {kind} dataset ({exc})") from None
-    if background is not None and data.background != background:
-        data = dataclasses.replace(data, background=background)
-    return data
-
-
-def _csv_format(path: Path) -> str:
-    """ "landmark-table", or "point-history" for rows of a label and 16 (x, y) steps of
-    one point (a width no landmark table has)."""
-    from poseact.data.formats import _TABLE_SHAPES
-
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            first = handle.readline()
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read ({exc})") from None
-    values = len(first.split(",")) - 1
-    if path.stem == "point_history" or (values not in _TABLE_SHAPES and values == 32):
-        return "point-history"
-    return "landmark-table"
+    return read_dataset(
+        path, format=format, layout=layout, background=background, **folder_options
+    )
 
 
 def load_sequence(path: str | os.PathLike, options=None, *, cache=None) -> LandmarkSequence:

@@ -100,6 +100,23 @@ def asl_split(asl_dataset):
 
 
 @pytest.fixture(scope="session")
+def synthetic_subjects():
+    """The shipped synthetic activities of 3 subjects, 2 clips per class each (42 clips,
+    7 classes, background "idle"): subjects known, for cross-validation."""
+    from poseact.data.dataset import Dataset
+
+    data = Dataset.load(REPO_ROOT / "datasets" / "synthetic_activities.npz")
+    subjects = sorted(set(data.groups))[:3]
+    seen: dict[tuple[str, str], int] = {}
+    keep = []
+    for i, (label, group) in enumerate(zip(data.labels, data.groups)):
+        if group in subjects and seen.get((label, group), 0) < 2:
+            seen[(label, group)] = seen.get((label, group), 0) + 1
+            keep.append(i)
+    return data.subset(keep)
+
+
+@pytest.fixture(scope="session")
 def asl_gru(asl_split):
     """A real GRU trained on the ASL training split (a few seconds)."""
     from poseact.train.classifier import GestureClassifier

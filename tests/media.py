@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from poseact.extract.sources import write_video
+from poseact.extract.video import write_video
 from poseact.testing import moving_image_frames
 
 __all__ = ["astronaut_frames", "make_astronaut_video", "write_video"]

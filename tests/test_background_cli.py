@@ -51,7 +51,7 @@ def hand_open(testdata_dir):
 @pytest.fixture(scope="module")
 def folder(asl_split, hand_open, tmp_path_factory) -> Path:
     """root/<label>/: ASL signs, and none/ = real non-sign motion plus a video of nobody."""
-    from poseact.extract.sources import write_video
+    from poseact.extract.video import write_video
 
     root = tmp_path_factory.mktemp("signs")
     train, _ = asl_split
@@ -108,7 +108,7 @@ def test_train_picks_none_as_background_and_keeps_the_empty_room(trained):
 def test_train_background_flag_must_name_a_label(folder, tmp_path):
     result = poseact("train", folder, "-o", tmp_path / "m.poseact", "--background", "idle")
     assert result.returncode != 0
-    assert "--background 'idle' is not a label of the dataset" in result.stderr
+    assert "background 'idle' is not a label of the dataset" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
@@ -271,7 +271,7 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
     from poseact.runtime.decider import Decider, answer_times
     from poseact.runtime.model import TFLiteGestureModel
     from poseact.runtime.recognizer import StreamingRecognizer
-    from poseact.runtime.steppers import RowWindow, WindowStepper
+    from poseact.runtime.steppers import RowWindow
 
     path, _ = trained
     model = TFLiteGestureModel(path)
@@ -284,7 +284,7 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
         live += recognizer.push(t, lm, vis, video.image_size)
         live_shown.append(recognizer.label)
     labels = model.classes_.tolist()
-    featurizer, stepper = StreamingFeaturizer(model.spec), WindowStepper(model)
+    featurizer, stepper = StreamingFeaturizer(model.spec), model.stepper(stateful=False)
     rows, decider = RowWindow(model.spec.window), Decider(
         labels, model.background, rejection=model.rejection
     )
@@ -300,3 +300,33 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
     assert live == by_hand
     assert live_shown == shown
     assert "unknown" in shown  # the rule turned answers away
+
+
+def test_the_api_and_the_cli_pick_the_same_background_and_train_the_same_model(
+    synthetic_subjects, tmp_path
+):
+    """`Dataset.from_folder` and `poseact train` read a folder with a none/ label the
+    same way (the background rule of poseact.data): same seed, same weights."""
+    from poseact.data.dataset import Dataset
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import TrainingOptions
+
+    data = synthetic_subjects
+    renamed = tuple("none" if label == "idle" else label for label in data.labels)
+    root = tmp_path / "gestures"
+    Dataset(data.sequences, renamed, data.groups).to_folder(root)
+
+    model = tmp_path / "cli.poseact"
+    result = poseact("train", root, "-o", model, "--test-fraction", "0", "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert "background class: 'none'" in result.stdout
+
+    api = Dataset.from_folder(root)
+    assert api.background == "none"
+    fitted = GestureClassifier(training=TrainingOptions(epochs=2, seed=0)).fit(api)
+    cli = GestureClassifier.load(model)
+    assert cli.background_ == fitted.background_ == "none"
+    assert cli.training == fitted.training
+    for a, b in zip(cli.model_.get_weights(), fitted.model_.get_weights()):
+        assert np.allclose(a, b, atol=1e-5)
+    assert Dataset.from_folder(root, background=None).background is None

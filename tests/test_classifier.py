@@ -90,6 +90,29 @@ def test_save_and_load_give_the_same_predictions(asl_gru, asl_split, tmp_path):
         GestureClassifier.load(not_model)
 
 
+def test_a_loaded_model_keeps_the_parameters_as_given(synthetic_subjects, tmp_path):
+    """What fit chose (fps, window, feature statistics) is fitted state: after save and
+    load the parameters are the user's, clone fits from scratch, and cross-validation
+    of the loaded model equals that of a fresh one (same seeds)."""
+    from poseact.train.crossval import leave_one_subject_out
+
+    data = synthetic_subjects
+    fresh = GestureClassifier(model=ModelOptions(units=16), training=TrainingOptions(epochs=2))
+    fitted = clone(fresh).fit(data)
+    assert fitted.normalizer_.spec.standardized and fitted.normalizer_.spec.fps is not None
+    loaded = GestureClassifier.load(fitted.save(tmp_path / "model.poseact"))
+    assert loaded.get_params() == fresh.get_params()
+    assert loaded.normalizer is None  # the chosen timing and statistics are not parameters
+    assert loaded.normalizer_.spec == fitted.normalizer_.spec
+    assert loaded.fitted_state().onset == fitted.onset_
+    assert not hasattr(clone(loaded), "model_")
+    on_loaded = leave_one_subject_out(loaded, data)
+    on_fresh = leave_one_subject_out(fresh, data)
+    assert on_loaded.subjects == on_fresh.subjects and len(on_loaded.subjects) == 3
+    for a, b in zip(on_loaded.reports, on_fresh.reports):
+        assert np.array_equal(a.confusion, b.confusion)
+
+
 def test_bad_training_data_is_refused(asl_split):
     train = asl_split[0]
     one_class = train.subset([i for i, lab in enumerate(train.labels) if lab == "hello"])

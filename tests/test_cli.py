@@ -107,3 +107,34 @@ def test_console_script_is_installed():
     )
     assert result.returncode == 2 and "nope.tflite" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+COMMANDS = [
+    "extract", "train", "evaluate", "export", "predict", "demo", "compare", "record",
+    "evaluate-stream", "live", "show", "models", "generate", "web",
+]  # fmt: skip
+
+
+def test_help_is_in_a_users_words_and_offers_only_flags_that_apply():
+    """Every --help, as a user runs it: no code names (backticks, module paths, constants,
+    "Options' default"), defaults written out; evaluate-stream offers no flags it would
+    ignore; live takes the model as its first argument like the other commands."""
+    texts = {}
+    for command in COMMANDS:
+        proc = subprocess.run(
+            [sys.executable, "-m", "poseact.cli", command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        texts[command] = proc.stdout.split("\nenvironment:")[0]
+    for command, text in texts.items():
+        for internal in ("`", "poseact.", "Options'", "resolve_model", "AUTO_CANDIDATES"):
+            assert internal not in text, f"poseact {command} --help says {internal!r}"
+        words = re.sub(r"-[-\w]+ [A-Z][A-Z_]*", "", text.split("\n\n", 1)[1])  # no metavars
+        assert not re.findall(r"\b(?!POSEACT_)[A-Z]{2,}_[A-Z_]+\b", words), (command, words)
+    assert "(default: 60)" in texts["demo"] and "(default: 3)" in texts["compare"]
+    for flag in ("--layout", "--workers", "--group-pattern", "--allow-missing"):
+        assert flag not in texts["evaluate-stream"]
+    assert texts["live"].startswith("usage: poseact live [-h]") and " [model]" in texts["live"]

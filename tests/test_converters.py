@@ -17,9 +17,9 @@ from poseact.data.formats import (
     read_holistic_folder,
     read_holistic_npz,
     read_landmark_table,
-    read_public_dataset,
     read_pyskl_pickle,
 )
+from poseact.data.registry import read_public_dataset
 
 
 # ---------------------------------------------------------------------- CSV tables

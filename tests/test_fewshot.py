@@ -11,13 +11,8 @@ import pytest
 from poseact.core.errors import DatasetError
 from poseact.data.dataset import Dataset
 from poseact.train.classifier import GestureClassifier
-from poseact.train.fewshot import (
-    DistillOptions,
-    FineTuneOptions,
-    _distillation_loss,
-    distill,
-    fine_tune,
-)
+from poseact.train.core import _distillation_loss
+from poseact.train.fewshot import DistillOptions, FineTuneOptions, distill, fine_tune
 from poseact.train.options import ModelOptions, TrainingOptions
 from poseact.train.rehearsal import MEMORY_PER_CLASS, RehearsalMemory
 
@@ -117,6 +112,35 @@ def test_replacing_the_labels_and_missing_rehearsal(base, five_new, asl_split):
     assert len(tuned.classes_) == 3
     with pytest.raises(DatasetError, match="at least 2 classes"):
         fine_tune(base, five_new, options=FineTuneOptions(keep_old_labels=False))
+
+
+def test_fine_tune_and_distill_keep_background_onset_and_rejection(synthetic_subjects, tmp_path):
+    """Every training goes through one core: the background class still gives
+    transition windows, the onset follows, the rejection rule is refitted, and the
+    export carries the onset training gave."""
+    from poseact.deploy.export import export_tflite
+    from poseact.runtime.model import TFLiteGestureModel
+
+    data = synthetic_subjects
+    base = GestureClassifier(
+        model=ModelOptions(units=16), training=TrainingOptions(epochs=2, reject_rate=0.1)
+    ).fit(data)
+    assert base.background_ == "idle" and base.onset_ is not None
+    assert base.rejection_ is not None
+    tuned = fine_tune(
+        base, data.subset(range(0, len(data), 3)), options=FineTuneOptions(training=_tuning(2))
+    )
+    student = distill(base, data, student=ModelOptions(units=8), training=_tuning(2))
+    for model in (tuned, student):
+        assert model.background_ == "idle"
+        assert model.onset_ == base.onset_
+        assert model.training_options_.augment.transitions > 0
+        assert model.rejection_ is not None
+        assert model.rejection_.false_reject == base.rejection_.false_reject
+    path = export_tflite(tuned, tmp_path / "tuned.tflite").path
+    with TFLiteGestureModel(path) as exported:
+        assert exported.onset == tuned.onset_
+        assert exported.rejection is not None and exported.background == "idle"
 
 
 def test_distillation_loss_reduces_to_its_parts():

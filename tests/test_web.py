@@ -320,7 +320,8 @@ def _feature_diff(spec: NormalizerSpec, recording: list[dict]) -> tuple[float, i
 
 def _stepper_diff(model: TFLiteGestureModel, recording: list[dict]) -> tuple[float, int]:
     """Max |JS - Python| of the stream model's probabilities on the recorded rows."""
-    stepper = StatefulStepper(model)
+    stepper = model.stepper(stateful=True)
+    assert isinstance(stepper, StatefulStepper)
     js_probs, py_probs = [], []
     for frame in recording:
         for row, probs in zip(frame["rows"], frame["probs"]):
@@ -480,7 +481,8 @@ def test_litertjs_matches_the_python_runtime(browser_page, recording, asl_split)
     )
     expected = np.stack([model.predict_window(w) for w in windows])
     assert np.max(np.abs(np.array(js["windows"]) - expected)) < PROBABILITY_TOLERANCE
-    window_stepper = WindowStepper(model)
+    window_stepper = model.stepper(stateful=False)
+    assert isinstance(window_stepper, WindowStepper)
     expected = np.stack([window_stepper.step(np.array(r, np.float32)) for r in rows])
     assert np.max(np.abs(np.array(js["steps"]) - expected)) < PROBABILITY_TOLERANCE
 

@@ -75,9 +75,7 @@ def _open(site: Path, *, allow_only_site: bool, block: str = "", timeout_ms: int
 
             def route(request_route):
                 url = request_route.request.url
-                if (allow_only_site and not url.startswith(server.url)) or (
-                    block and block in url
-                ):
+                if (allow_only_site and not url.startswith(server.url)) or (block and block in url):
                     blocked.append(url)
                     return request_route.abort("internetdisconnected")
                 return request_route.continue_()
@@ -171,9 +169,7 @@ def registry(tmp_path):
         server.server_close()
 
 
-def test_an_offline_site_for_a_pip_user_loads_with_the_network_blocked(
-    model, tmp_path, registry
-):
+def test_an_offline_site_for_a_pip_user_loads_with_the_network_blocked(model, tmp_path, registry):
     env = {"POSEACT_CACHE_DIR": str(tmp_path / "cache")}
     if registry is not None:
         env["POSEACT_NPM_REGISTRY"] = registry

@@ -195,19 +195,14 @@ def _latency(path: Path, window: np.ndarray, repeats: int) -> tuple[float, float
 
 def load_comparison_dataset(source: str, **converter_options) -> tuple[str, Dataset]:
     """(name, Dataset) for "embedded", a poseact dataset, or a public-format path."""
-    from poseact.loading import load_dataset, load_default_dataset
+    from poseact.loading import detect_format, load_dataset, load_default_dataset
 
     if source in ("embedded", "default", "synthetic"):
         return "embedded synthetic activities", load_default_dataset()
     path = Path(source)
-    try:
-        if converter_options:
-            raise DatasetError("converter options given")  # read with them below
-        data = load_dataset(path, progress=False) if path.is_dir() else load_dataset(path)
-    except DatasetError:
-        from poseact.data.formats import read_public_dataset
-
-        data = read_public_dataset(path, **converter_options)
+    if path.is_dir() and detect_format(path) == "folder":
+        converter_options.setdefault("progress", False)
+    data = load_dataset(path, **converter_options)
     return (data.name and Path(data.name).stem) or path.stem, data
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from poseact.core.layouts import Layout, get_layout
+from poseact.extract.video import import_cv2
 
 __all__ = [
     "skeleton_edges",
@@ -36,12 +37,6 @@ _LEFT_COLOR: Color = (255, 160, 0)  # blue-ish: the person's left side / left ha
 _RIGHT_COLOR: Color = (0, 140, 255)  # orange: the person's right side / right hand
 _CENTER_COLOR: Color = (230, 230, 230)
 _EDGE_COLOR: Color = (200, 200, 200)
-
-
-def _cv2() -> Any:
-    import cv2
-
-    return cv2
 
 
 #: Qt platforms that need no display server.
@@ -147,7 +142,7 @@ def draw_landmarks(
     Raises:
         ValueError: `landmarks` or `visibility` do not have K points of the layout.
     """
-    cv2 = _cv2()
+    cv2 = import_cv2()
     layout = _as_layout(layout)
     points = np.asarray(landmarks, dtype=np.float64)
     vis = np.asarray(visibility, dtype=np.float64).reshape(-1)
@@ -194,7 +189,7 @@ def _text_block(
     alpha: float,
     thickness: int,
 ) -> None:
-    cv2 = _cv2()
+    cv2 = import_cv2()
     font = cv2.FONT_HERSHEY_SIMPLEX
     lines = [str(line) for line in lines if line is not None]
     if not lines:
@@ -263,7 +258,7 @@ def draw_banner(
         background: colour of the shaded box behind it, BGR.
         scale: font scale; default scales with the image height.
     """
-    cv2 = _cv2()
+    cv2 = import_cv2()
     height, width = bgr.shape[:2]
     scale = scale if scale is not None else max(0.8, height / 200.0)
     thickness = max(2, int(round(scale * 2)))
@@ -295,7 +290,7 @@ def draw_probabilities(
     Raises:
         ValueError: `classes` and `probabilities` differ in length.
     """
-    cv2 = _cv2()
+    cv2 = import_cv2()
     probs = np.asarray(probabilities, dtype=np.float64).reshape(-1)
     if len(classes) != probs.shape[0]:
         raise ValueError(f"{len(classes)} classes but {probs.shape[0]} probabilities")

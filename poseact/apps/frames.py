@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from poseact.extract.reader import read_ahead
-from poseact.extract.sources import FrameSource, open_source
+from poseact.extract.sources import FrameSource, is_camera, open_source
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +33,7 @@ def open_frames(source: Any, frame_step: int = 1) -> tuple[Any, bool, int]:
         TypeError: `source` is none of these.
     """
     if isinstance(source, (int, np.integer, str, os.PathLike)):
-        is_camera = isinstance(source, (int, np.integer)) or (
-            isinstance(source, str) and source.strip().isdigit()
-        )
-        if is_camera or frame_step == 1:
+        if is_camera(source) or frame_step == 1:
             return open_source(source), True, frame_step
         return open_source(source, frame_step=frame_step), True, 1
     if not isinstance(source, FrameSource) and not hasattr(source, "__iter__"):

@@ -28,7 +28,8 @@ import numpy as np
 from poseact.apps.frames import iter_frames, open_frames
 from poseact.extract.extractor import FrameLandmarks, LandmarkExtractor
 from poseact.extract.options import ExtractorOptions
-from poseact.extract.sources import FrameSource
+from poseact.extract.sources import FrameSource, is_camera
+from poseact.extract.video import import_cv2
 from poseact.runtime.decider import DecisionOptions, GestureEvent
 from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.recognizer import StreamingRecognizer
@@ -423,7 +424,7 @@ def run_live(
     fps_ema: float | None = None
     writer = None
     if output is not None:
-        from poseact.apps.render import VideoWriter
+        from poseact.extract.video import VideoWriter
 
         writer = VideoWriter(output, getattr(source, "fps", None) or _source_fps(source))
     pipeline.open()  # MediaPipe start-up is not part of the measured loop
@@ -453,7 +454,7 @@ def run_live(
                 writer.write(_annotated(item, classes, layout))
             if preview:
                 if cv2 is None:
-                    import cv2
+                    cv2 = import_cv2()
                 if not _show(cv2, window_name, item, classes, layout, fps_ema):
                     stop = "user"
                     break
@@ -495,9 +496,8 @@ def run_live(
 
 def _source_fps(source: Any) -> float:
     """The frame rate of a video file given by name (30 for cameras and others)."""
-    if isinstance(source, (str, os.PathLike)) and not str(source).strip().isdigit():
-        import cv2
-
+    if isinstance(source, (str, os.PathLike)) and not is_camera(source):
+        cv2 = import_cv2()
         capture = cv2.VideoCapture(os.fspath(source))
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         capture.release()
@@ -509,9 +509,9 @@ def _source_fps(source: Any) -> float:
 def _annotated(item: LiveFrame, classes: list[str], layout: str) -> np.ndarray:
     """The frame as BGR with the skeleton and the decision at it drawn (as `predict
     --output` draws a video's frames)."""
-    import cv2
-
     from poseact.apps.render import FrameDecision, annotate_frame
+
+    cv2 = import_cv2()
 
     frame = item.landmarks
     decision = FrameDecision(

@@ -28,7 +28,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,19 +37,16 @@ import numpy as np
 
 from poseact.apps.frames import iter_frames, open_frames
 from poseact.core.atomic import (
-    TEMP_PREFIX,
     atomic_path,
-    disk_full_error,
     is_temp_file,
-    publish_new,
-    write_error,
 )
-from poseact.core.errors import PoseactError, WriteError
+from poseact.core.errors import PoseactError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.extractor import LandmarkExtractor
 from poseact.extract.layout_choice import implausible_body_frames
 from poseact.extract.options import ExtractorOptions
-from poseact.extract.sources import FrameSource, check_written_video
+from poseact.extract.sources import FrameSource, is_camera
+from poseact.extract.video import VideoWriter, import_cv2
 
 __all__ = [
     "RecorderOptions",
@@ -68,7 +64,6 @@ _TOLERANCE = 1e-3
 _QUIT_KEYS = (ord("q"), ord("Q"), 27)  # q or Esc
 _START_KEYS = (ord(" "), 13, 10)  # space or Enter
 _VIDEO_SUFFIX = ".mp4"
-_VIDEO_FOURCC = "mp4v"
 _ERROR = "an error occurred"  # why a recording stopped, when it raised
 
 
@@ -288,90 +283,6 @@ def next_clip_number(label: str, *folders: str | os.PathLike) -> int:
     return highest + 1
 
 
-def _cv2() -> Any:
-    import cv2
-
-    return cv2
-
-
-class _VideoClipWriter:
-    """An `.mp4` written to a temp file in `folder`, published under its final name by
-    `commit` once it is verified to decode every frame."""
-
-    def __init__(self, folder: Path, stem: str, fps: float, size: tuple[int, int]) -> None:
-        cv2 = _cv2()
-        self.folder = folder
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(
-                prefix=f"{TEMP_PREFIX}{stem}.", suffix=_VIDEO_SUFFIX, dir=folder
-            )
-            os.close(fd)
-        except OSError as exc:
-            raise write_error(folder / f"{stem}{_VIDEO_SUFFIX}", exc) from exc
-        self._tmp: Path | None = Path(name)
-        self._writer = cv2.VideoWriter(
-            name, cv2.VideoWriter_fourcc(*_VIDEO_FOURCC), float(fps), size
-        )
-        self.frames = 0
-        if not self._writer.isOpened():
-            self.discard()
-            target = folder / f"{stem}{_VIDEO_SUFFIX}"
-            full = disk_full_error(folder, target)
-            if full is not None:
-                raise full
-            raise WriteError(
-                f"OpenCV cannot write {_VIDEO_FOURCC} video to {target}; record without"
-                " save_video or check the folder"
-            )
-
-    def write(self, bgr: np.ndarray) -> None:
-        self._writer.write(bgr)
-        self.frames += 1
-
-    def _release(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-
-    def finish(self, target: Path) -> None:
-        """Close the file and check it decodes every frame (OpenCV reports no errors).
-
-        Raises:
-            WriteError: naming `target`: the disk is full or the file is incomplete.
-        """
-        self._release()
-        check_written_video(self._tmp, self.frames, target)
-        try:
-            with open(self._tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-        except OSError as exc:
-            raise write_error(target, exc) from exc
-
-    def commit(self, path: Path) -> Path:
-        """Publish the finished file as `path`, never replacing an existing file.
-
-        Raises:
-            FileExistsError: `path` exists (the temp file stays for another name).
-        """
-        try:
-            publish_new(self._tmp, path)
-        except FileExistsError:
-            raise
-        except OSError as exc:
-            raise write_error(path, exc) from exc
-        self._tmp = None
-        return path
-
-    def discard(self) -> None:
-        """Close and delete the temp file (idempotent)."""
-        self._release()
-        if self._tmp is not None:
-            tmp, self._tmp = self._tmp, None
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-
-
 @dataclass
 class _Clip:
     """The clip being recorded."""
@@ -382,7 +293,7 @@ class _Clip:
     number: int
     start: float
     path: Path
-    video: _VideoClipWriter | None
+    video: VideoWriter | None
     timestamps: list[float] = field(default_factory=list)
     landmarks: list[np.ndarray] = field(default_factory=list)
     visibility: list[np.ndarray] = field(default_factory=list)
@@ -530,9 +441,9 @@ class _Session:
             clip.world.append(frame.world)
         if self.video_root is not None and bgr is not None:
             if clip.video is None:
-                height, width = bgr.shape[:2]
-                clip.video = _VideoClipWriter(
-                    self.video_root / clip.label, clip.path.stem, self._video_fps(), (width, height)
+                clip.video = VideoWriter(
+                    self.video_root / clip.label / f"{clip.path.stem}{_VIDEO_SUFFIX}",
+                    self._video_fps(),
                 )
             clip.video.write(bgr)
 
@@ -559,7 +470,7 @@ class _Session:
                 subject=self.options.subject,
             )
             if clip.video is not None:  # verified before anything is published
-                clip.video.finish(self._video_path(clip.label, clip.number))
+                clip.video.finish()
             number, path, video_path = self._publish(clip, sequence)
         except BaseException:
             clip.discard()
@@ -649,7 +560,7 @@ class _Session:
                 continue
             if clip.video is not None:
                 try:
-                    clip.video.commit(video_path)
+                    clip.video.publish_as(video_path)
                 except FileExistsError:
                     path.unlink()
                     number += 1
@@ -702,17 +613,6 @@ class _Session:
         else:
             lines.append("get ready")
         return lines
-
-
-def _is_camera(source: Any) -> bool:
-    """True for a camera index (0, "1") or an open `CameraSource`."""
-    from poseact.extract.sources import CameraSource
-
-    if isinstance(source, (int, np.integer)) and not isinstance(source, bool):
-        return True
-    if isinstance(source, str):
-        return source.strip().isdigit()
-    return isinstance(source, CameraSource)
 
 
 def source_seconds(source: Any) -> float | None:
@@ -771,7 +671,7 @@ def record_dataset(
     """
     if not isinstance(options, RecorderOptions):
         raise TypeError(f"options must be RecorderOptions, got {type(options).__name__}")
-    options = options.for_source(_is_camera(source))
+    options = options.for_source(is_camera(source))
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise ValueError(f"dataset folder {root} exists and is not a folder")
@@ -796,7 +696,7 @@ def record_dataset(
             options.clip_seconds,
         )
     window = options.window_name if preview else None
-    cv2 = _cv2() if (preview or options.save_video) else None
+    cv2 = import_cv2() if (preview or options.save_video) else None
     logger.info(
         "recording %d clips (%s × %d, %.2f s each) from %s into %s",
         options.total_clips,

@@ -2,8 +2,6 @@
 
 What the model sees, for headless machines and reports:
 
-- `VideoWriter`: BGR frames → an `.mp4`, written to a temp file and renamed into place
-  only when complete (an interrupted run leaves nothing under the final name).
 - `annotate_frame`: a camera frame with the skeleton and what the live recognizer
   decided at it (`FrameDecision`: label, confidence, gesture going on, events) drawn on
   it, the top classes, and apart the whole clip's answer (what `live --output` and
@@ -18,27 +16,25 @@ OpenCV is imported inside the functions; GIFs are written with Pillow.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from poseact.apps.drawing import draw_landmarks, draw_probabilities, draw_status
 from poseact.core.atomic import atomic_path
-from poseact.core.errors import WriteError
 from poseact.core.sequence import LandmarkSequence
+from poseact.extract.video import VideoWriter, import_cv2
 
 if TYPE_CHECKING:
     from poseact.train.stream_eval import StreamDecisions
 
 __all__ = [
     "VIDEO_SUFFIXES_WRITTEN",
-    "VideoWriter",
     "FrameDecision",
     "decision_lines",
     "annotate_frame",
@@ -52,96 +48,6 @@ logger = logging.getLogger(__name__)
 VIDEO_SUFFIXES_WRITTEN = (".mp4", ".gif")
 _BACKGROUND = (48, 48, 48)  # BGR canvas colour
 _MAX_SIDE = 640  # longest side of a rendered clip, pixels
-
-
-def _cv2() -> Any:
-    import cv2
-
-    return cv2
-
-
-class _Discard(Exception):
-    """Ends an `atomic_path` block without renaming its temp file."""
-
-
-class VideoWriter:
-    """BGR frames → an `.mp4` (codec mp4v), atomically.
-
-    The file is written to a temp file beside `path`, which `close` checks (it must
-    open again with the frames written) and renames onto `path`; `discard` (or leaving
-    the `with` block by an exception) removes it. Nothing is ever left under `path` half
-    written.
-
-    Args:
-        path: the `.mp4` to write.
-        fps: frame rate stored in the file, frames per second.
-
-    Raises:
-        WriteError: OpenCV cannot write the file, or nothing was written.
-    """
-
-    def __init__(self, path: str | os.PathLike, fps: float) -> None:
-        self.path = Path(path)
-        self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else 30.0
-        self.frames = 0
-        self._size: tuple[int, int] | None = None
-        self._writer: Any = None
-        self._stack = contextlib.ExitStack()
-        self._tmp: Path | None = None
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
-
-    def write(self, bgr: np.ndarray) -> None:
-        """Append one (H, W, 3) uint8 BGR frame; every frame must have the first's size."""
-        cv2 = _cv2()
-        height, width = bgr.shape[:2]
-        if self._writer is None:
-            self._tmp = self._stack.enter_context(atomic_path(self.path, suffix=".mp4"))
-            self._size = (width, height)
-            self._writer = cv2.VideoWriter(
-                str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self._size
-            )
-            if not self._writer.isOpened():
-                self.discard()
-                raise WriteError(f"OpenCV cannot write an mp4v video to {self.path}")
-        elif (width, height) != self._size:
-            raise ValueError(
-                f"{self.path}: frame of {width}×{height} after frames of"
-                f" {self._size[0]}×{self._size[1]}"
-            )
-        self._writer.write(np.ascontiguousarray(bgr))
-        self.frames += 1
-
-    def close(self) -> Path:
-        """Finish the file, check it opens, and rename it into place."""
-        if self._writer is None:
-            raise WriteError(f"no frames to write to {self.path}")
-        self._writer.release()
-        self._writer = None
-        cv2 = _cv2()
-        check = cv2.VideoCapture(str(self._tmp))
-        readable = check.isOpened() and check.read()[0]
-        check.release()
-        if not readable:
-            self.discard()
-            raise WriteError(f"{self.path}: the written video does not open again")
-        self._stack.close()  # renames the temp file onto path
-        return self.path
-
-    def discard(self) -> None:
-        """Close and delete the temp file (idempotent)."""
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-        with contextlib.suppress(_Discard):
-            self._stack.__exit__(_Discard, _Discard(), None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,7 +130,7 @@ def annotate_frame(
 
 def _draw_clip_answer(view: np.ndarray, label: str, confidence: float) -> None:
     """The whole clip's answer in a blue box at the top right, in place."""
-    cv2 = _cv2()
+    cv2 = import_cv2()
     text = f"whole clip: {label}  {float(confidence):.2f}"
     scale = max(0.4, min(1.0, view.shape[0] / 800.0))
     thickness = 1 if scale < 0.8 else 2
@@ -358,7 +264,7 @@ def annotate_video(
     """
     from poseact.core.errors import VideoReadError
 
-    cv2 = _cv2()
+    cv2 = import_cv2()
     capture = cv2.VideoCapture(os.fspath(video))
     if not capture.isOpened():
         raise VideoReadError(f"{video}: cannot open the video again to annotate it")

@@ -30,6 +30,7 @@ from poseact.core.atomic import atomic_path, is_temp_file
 from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
 from poseact.core.layouts import LAYOUTS, get_layout
 from poseact.core.sequence import LandmarkSequence
+from poseact.data.background import choose_background
 
 __all__ = ["Dataset", "VIDEO_SUFFIXES", "read_landmark_csv", "write_landmark_csv"]
 
@@ -309,7 +310,7 @@ class Dataset:
         workers: int = 1,
         progress: bool = True,
         group_pattern: str | None = None,
-        background: str | None = None,
+        background: str | None = "auto",
     ) -> Dataset:
         """Load `root/<label>/<clip>.{mp4,avi,mov,npz,csv}`; videos go through the cache.
 
@@ -324,12 +325,15 @@ class Dataset:
                 r"^(?P<group>[^_]+)_"; it wins over the subject stored in a clip
                 (`LandmarkSequence.subject`, as `poseact record --subject` saves it).
                 Clips with neither are each their own group.
-            background: name of the "no gesture" class, if the folder has one; its
-                videos may show nobody (they are kept as all-NaN clips, not refused).
+            background: the "no gesture" label: "auto" (default) takes a label named
+                "none" or "background" (`poseact.data.background`), as `poseact train`
+                does; None: no background. Its videos may show nobody (they are kept
+                as all-NaN clips, not refused).
 
         Raises:
-            DatasetError: the folder is missing or holds no clips, `workers` < 1, or
-                `group_pattern` is not a regular expression with a group.
+            DatasetError: the folder is missing or holds no clips, `workers` < 1,
+                `group_pattern` is not a regular expression with a group, or
+                `background` names no label.
         """
         root = Path(root)
         if not root.is_dir():
@@ -352,6 +356,7 @@ class Dataset:
                 f"dataset folder {root} holds no clips; expected root/<label>/<clip>"
                 f" with one of {VIDEO_SUFFIXES + LANDMARK_SUFFIXES}"
             )
+        background = choose_background(background, sorted({label for label, _ in files}))
         videos = [p for _, p in files if p.suffix.lower() in VIDEO_SUFFIXES]
         extracted: dict[Path, LandmarkSequence] = {}
         if videos:

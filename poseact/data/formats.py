@@ -15,8 +15,8 @@ Three families of public data, each read into poseact's layouts ("pose": MediaPi
   action-recognition literature (pyskl's / mmaction2's pickles), mapped by name onto
   the 33-point pose layout; points COCO does not have are NaN (see `COCO17_TO_POSE`).
 
-`read_public_dataset` picks the converter from the path. Converters never guess
-subjects: pass `group_pattern` (or a group column) for subject-wise splits.
+`poseact.data.registry.read_public_dataset` picks the converter from the path.
+Converters never guess subjects: pass `group_pattern` (or a group column) for subject-wise splits.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ __all__ = [
     "COCO17_TO_POSE",
     "coco17_to_pose",
     "read_pyskl_pickle",
-    "read_public_dataset",
 ]
 
 logger = logging.getLogger(__name__)
@@ -602,38 +601,3 @@ def read_pyskl_pickle(
     if not sequences:
         raise DatasetError(f"{path}: no clips{f' in split {split!r}' if split else ''}")
     return Dataset(tuple(sequences), tuple(labels), tuple(groups), name=path.stem)
-
-
-# ---------------------------------------------------------------------- dispatch
-def read_public_dataset(path: str | os.PathLike, **options) -> Dataset:
-    """Read a public-format dataset, choosing the converter from the path.
-
-    - `.csv` → `read_landmark_table`;
-    - `.pkl` / `.pickle` → `read_pyskl_pickle`;
-    - `.npz` with `pose` and `hands` arrays → `read_holistic_npz`;
-    - a folder of `<action>/<sequence>/<frame>.npy` → `read_holistic_folder`.
-
-    Args:
-        path: the file or folder.
-        **options: passed to the converter.
-
-    Raises:
-        DatasetError: a path no converter recognizes.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if path.is_file() and suffix == ".csv":
-        return read_landmark_table(path, **options)
-    if path.is_file() and suffix in (".pkl", ".pickle"):
-        return read_pyskl_pickle(path, **options)
-    if path.is_file() and suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-        if {"pose", "hands", "labels", "classes"} <= keys:
-            return read_holistic_npz(path, **options)
-    if path.is_dir() and next(path.glob("*/*/*.npy"), None) is not None:
-        return read_holistic_folder(path, **options)
-    raise DatasetError(
-        f"{path}: not a public format poseact converts (.csv table, pyskl .pkl, holistic"
-        " .npz, or a <action>/<sequence>/<frame>.npy folder)"
-    )

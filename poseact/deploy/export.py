@@ -51,7 +51,6 @@ from poseact.core.native import hides_native_logs
 from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
 from poseact.runtime.model_file import METADATA_FORMAT, METADATA_VERSION, model_archive
 from poseact.train.classifier import GestureClassifier
-from poseact.train.engine import answer_onset
 from poseact.train.networks import build_step_model, state_sizes
 
 __all__ = ["QUANTIZATIONS", "ExportReport", "export_tflite"]
@@ -165,13 +164,11 @@ def export_tflite(
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
-    classifier._check_fitted()
-    architecture = classifier._model_options().architecture
-    spec = classifier.normalizer_.spec
-    parity = (
-        classifier.features(parity_data) if parity_data is not None else classifier.representative_
-    )
-    calibration = np.concatenate([classifier.representative_, parity[:200]])
+    fitted = classifier.fitted_state()
+    architecture = fitted.model.architecture
+    spec = fitted.normalizer.spec
+    parity = classifier.features(parity_data) if parity_data is not None else fitted.representative
+    calibration = np.concatenate([fitted.representative, parity[:200]])
 
     def representative():
         for window in calibration:
@@ -181,33 +178,31 @@ def export_tflite(
     # recurrent ones and for stats_pool, whose standard deviation over time (a square
     # root of a difference of means) loses too much in 8-bit activations.
     full_int8 = architecture not in (*RECURRENT, "stats_pool")
-    network = _convert(classifier.model_, quantization, representative, full_int8)
+    network = _convert(fitted.network, quantization, representative, full_int8)
     has_stream = streaming and architecture in STREAMING
     sizes: list[int] = []
     if has_stream:
-        step = build_step_model(classifier.model_, architecture)
+        step = build_step_model(fitted.network, architecture)
         stream_model = _convert(step, quantization, None, False, batch=STREAM_LANES)
         network = merge_signatures(network, stream_model)  # one copy of the weights
-        sizes = state_sizes(classifier.model_, architecture)
+        sizes = state_sizes(fitted.network, architecture)
     metadata = {
         "format": METADATA_FORMAT,
         "version": METADATA_VERSION,
         "poseact_version": __version__,
-        "classes": [str(c) for c in classifier.classes_],
-        "background": classifier.background_,
-        "rejection": None
-        if getattr(classifier, "rejection_", None) is None
-        else classifier.rejection_.to_dict(),
+        "classes": list(fitted.classes),
+        "background": fitted.background,
+        "rejection": None if fitted.rejection is None else fitted.rejection.to_dict(),
         "normalizer": spec.to_dict(),
         # seconds of a gesture the window holds when it begins to answer it (events are
         # placed by it); null: half the window
-        "onset": answer_onset(classifier._training_options(), architecture, classifier.background_),
+        "onset": fitted.onset,
         "window": spec.window,
         "frame_features": spec.frame_features,
         "layout": spec.layout,
         "layout_definition": get_layout(spec.layout).to_dict(),
         "architecture": architecture,
-        "inputs": classifier._model_options().inputs,
+        "inputs": fitted.model.inputs,
         "quantization": quantization,
         "int8_mode": ("full_integer" if full_int8 else "dynamic_range")
         if quantization == "int8"

@@ -38,7 +38,8 @@ from poseact.extract.assets import resolve_model
 from poseact.extract.mp import import_mediapipe
 from poseact.extract.options import _NUM_HAND_POINTS, _NUM_POSE_POINTS, ExtractorOptions
 from poseact.extract.reader import read_ahead
-from poseact.extract.sources import FrameSource, VideoFileSource, _as_rgb, _cv2
+from poseact.extract.sources import FrameSource, VideoFileSource, _as_rgb
+from poseact.extract.video import import_cv2
 
 __all__ = [
     "FrameLandmarks",
@@ -298,7 +299,7 @@ def _downscale(image: np.ndarray, max_side: int | None) -> np.ndarray:
         return image
     scale = max_side / max(height, width)
     size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
-    cv2 = _cv2()
+    cv2 = import_cv2()
     return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
 
 
@@ -518,7 +519,7 @@ def _read_image(path: str | os.PathLike) -> np.ndarray:
         raise VideoReadError(f"cannot read image file {name}: permission denied") from None
     if data.size == 0:
         raise VideoReadError(f"image file {name} is empty (0 bytes)")
-    cv2 = _cv2()
+    cv2 = import_cv2()
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
         raise VideoReadError(f"cannot decode {name}: not an image OpenCV can read")

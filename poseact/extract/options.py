@@ -26,8 +26,9 @@ class ExtractorOptions:
     Attributes:
         layout: "pose" (33 body points), "hands" (42: left hand 0-20, right 21-41, by
             MediaPipe's handedness label) or "pose+hands" (75).
-        pose_model: model name for `resolve_model` ("pose_full", "pose_lite",
-            "pose_heavy") or the path of a pose landmarker `.task` file.
+        pose_model: a MediaPipe pose model by name ("pose_full", "pose_lite",
+            "pose_heavy"; see `poseact models`) or the path of a pose landmarker
+            `.task` file.
         hand_model: model name ("hand_full", "hand_lite") or path of a hand `.task`.
         min_detection_confidence: MediaPipe's minimum detector score, in [0, 1].
         min_presence_confidence: minimum landmark presence score, in [0, 1].

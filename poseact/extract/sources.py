@@ -15,20 +15,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from poseact.core.atomic import atomic_path, disk_full_error
-from poseact.core.errors import VideoReadError, WriteError
+from poseact.core.errors import VideoReadError
 from poseact.extract.options import _is_int
+from poseact.extract.video import import_cv2
 
 logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------- frames
-def _cv2() -> Any:
-    import cv2
-
-    return cv2
-
-
 def _as_rgb(image: Any, what: str) -> np.ndarray:
     """`image` as a C-contiguous (H, W, 3) uint8 RGB array (grey and RGBA accepted)."""
     array = np.asarray(image)
@@ -48,6 +42,16 @@ def _as_rgb(image: Any, what: str) -> np.ndarray:
 def is_url(video: str | os.PathLike) -> bool:
     """True for a stream address (\"rtsp://...\", \"http://...\") rather than a file."""
     return "://" in os.fspath(video)
+
+
+def is_camera(source: Any) -> bool:
+    """True for a camera: an index (0, "1", numpy integers) or an open `CameraSource`;
+    False for files, URLs and other sources."""
+    if _is_int(source):
+        return True
+    if isinstance(source, str):
+        return source.strip().isdigit()
+    return isinstance(source, CameraSource)
 
 
 @runtime_checkable
@@ -138,7 +142,7 @@ class VideoFileSource(_SourceBase):
         self._first: np.ndarray | None = None
         self._first_pos = 0.0
         self._open()
-        cv2 = _cv2()
+        cv2 = import_cv2()
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps: float | None = fps if math.isfinite(fps) and 0.0 < fps < 1000.0 else None
         count = float(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
@@ -149,7 +153,7 @@ class VideoFileSource(_SourceBase):
         self.size: tuple[int, int] = (int(width), int(height))
 
     def _open(self) -> None:
-        cv2 = _cv2()
+        cv2 = import_cv2()
         cap = cv2.VideoCapture(self.name)
         if not cap.isOpened():
             cap.release()
@@ -175,7 +179,7 @@ class VideoFileSource(_SourceBase):
         return self._frames()
 
     def _frames(self) -> Iterator[tuple[float, np.ndarray]]:
-        cv2 = _cv2()
+        cv2 = import_cv2()
         cap = self._cap
         frame, pos = self._first, self._first_pos
         self._first = None
@@ -239,7 +243,7 @@ class CameraSource(_SourceBase):
     def __init__(
         self, index: int = 0, *, width: int | None = None, height: int | None = None
     ) -> None:
-        cv2 = _cv2()
+        cv2 = import_cv2()
         self.index = int(index)
         self.name = f"camera {self.index}"
         self._cap = cv2.VideoCapture(self.index)
@@ -253,7 +257,7 @@ class CameraSource(_SourceBase):
             self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, int(height))
 
     def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
-        cv2 = _cv2()
+        cv2 = import_cv2()
         start: float | None = None
         last_t = -math.inf
         while self._cap is not None:
@@ -323,73 +327,6 @@ class ArraySource(_SourceBase):
             yield t, _as_rgb(frame, f"frame {i} of {self.name}")
 
 
-def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float = 30.0) -> Path:
-    """Write RGB frames to an `.mp4` (codec mp4v) with OpenCV, atomically.
-
-    Handy for making test clips or saving what a `FrameSource` produced.
-
-    Args:
-        path: destination `.mp4`.
-        frames: (T, H, W, 3) uint8 RGB, or an iterable of (H, W, 3) frames of one size.
-        fps: frame rate written into the file, frames per second.
-
-    Raises:
-        WriteError: OpenCV cannot write the file; nothing is left under `path`.
-    """
-    cv2 = _cv2()
-    path = Path(path)
-    with atomic_path(path, suffix=path.suffix or ".mp4") as tmp:
-        writer = None
-        written = 0
-        try:
-            for frame in frames:
-                if writer is None:
-                    height, width = frame.shape[:2]
-                    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-                    writer = cv2.VideoWriter(str(tmp), fourcc, float(fps), (width, height))
-                    if not writer.isOpened():
-                        raise WriteError(f"OpenCV cannot write an mp4v video to {path}")
-                writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
-                written += 1
-        finally:
-            if writer is not None:
-                writer.release()
-        if writer is None:
-            raise WriteError(f"no frames to write to {path}")
-        check_written_video(tmp, written, path)
-    return path
-
-
-def check_written_video(written: Path, frames: int, target: Path) -> None:
-    """Check that the video OpenCV just wrote to `written` decodes all its `frames`.
-
-    OpenCV's `VideoWriter` reports no write errors: on a full disk it leaves a file
-    without its index (unreadable) or with missing frames. Call this before renaming
-    the file onto `target`.
-
-    Raises:
-        WriteError: naming `target`, when the file does not decode `frames` frames.
-    """
-    cv2 = _cv2()
-    capture = cv2.VideoCapture(str(written))
-    readable = 0
-    try:
-        while readable < frames and capture.isOpened() and capture.grab():
-            readable += 1
-    finally:
-        capture.release()
-    if readable == frames:
-        return
-
-    full = disk_full_error(written.parent, target)
-    if full is not None:
-        raise full
-    raise WriteError(
-        f"cannot write {target}: OpenCV wrote a video of which only {readable} of its"
-        f" {frames} frames decode (is the disk full?); nothing was saved under that name"
-    )
-
-
 def open_source(spec: int | str | os.PathLike, **kwargs: Any) -> FrameSource:
     """Open a frame source from a camera index (int or digit string), file or URL.
 
@@ -400,6 +337,6 @@ def open_source(spec: int | str | os.PathLike, **kwargs: Any) -> FrameSource:
     Raises:
         VideoReadError: the camera or file cannot be opened.
     """
-    if _is_int(spec) or (isinstance(spec, str) and spec.strip().isdigit()):
+    if is_camera(spec):
         return CameraSource(int(spec), **kwargs)
     return VideoFileSource(spec, **kwargs)

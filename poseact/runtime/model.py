@@ -160,11 +160,16 @@ class TFLiteGestureModel:
                 from the known clips of its best class than that class's threshold;
                 False always names a class.
         """
+        return self.predict_with_proba(X, reject=reject)[0]
+
+    def predict_with_proba(self, X, *, reject: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) predicted labels (as `predict`) and (N, C) probabilities (as
+        `predict_proba`) from one pass of the network."""
         x = self.features(X)
         probs = self.predict_proba(x)
         if reject and self.rejection is not None:
-            return self.rejection.apply(probs, x, self.classes_.tolist(), self.background)
-        return self.classes_[np.argmax(probs, axis=1)]
+            return self.rejection.apply(probs, x, self.classes_.tolist(), self.background), probs
+        return self.classes_[np.argmax(probs, axis=1)], probs
 
     def score(self, X, y=None) -> float:
         """Accuracy on a Dataset, or on sequences `X` with labels `y`."""
@@ -186,5 +191,13 @@ class TFLiteGestureModel:
                 one, re-runs the window model over the last W rows every frame.
         """
         if stateful and self._stream_content is not None:
-            return StatefulStepper(self)
-        return WindowStepper(self)
+            return StatefulStepper(
+                self._stream_content,
+                signature=self._stream_signature,
+                window=self.spec.window,
+                classes=len(self.classes_),
+                features=self.spec.frame_features,
+                num_threads=self._num_threads,
+                where=str(self.path),
+            )
+        return WindowStepper(self.predict_window, self.spec.window)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 
 from poseact.core.errors import ModelFormatError
 from poseact.runtime.litert import Runner, SignatureRunner
-
-if TYPE_CHECKING:  # the model module imports this one
-    from poseact.runtime.model import TFLiteGestureModel
 
 
 class FrameClassifier:
@@ -42,28 +39,48 @@ class StatefulStepper(FrameClassifier):
     and the lane that has seen the most frames answers. With 2 lanes every answer
     covers the last W/2 to W frames, and a clip of exactly W frames gives the window
     model's answer (see docs/streaming.md). All lanes share one invoke (batch L).
+
+    Args:
+        content: the `.tflite` holding the single-step model.
+        signature: its signature in `content` (a version 2 file), or None when
+            `content` is the separate single-step network of a version 1 file.
+        window: W, the frames a lane sees before it restarts.
+        classes: C, the number of classes.
+        features: F, the features of one row.
+        num_threads: LiteRT threads (None: LiteRT's default).
+        where: the model file, named in errors.
+
+    Raises:
+        ModelFormatError: the single-step model's tensors do not fit these sizes.
     """
 
-    def __init__(self, model: TFLiteGestureModel) -> None:
-        self.window = model.spec.window
-        where = str(model.path)
-        if model._stream_signature is not None:
+    def __init__(
+        self,
+        content: bytes,
+        *,
+        signature: str | None,
+        window: int,
+        classes: int,
+        features: int,
+        num_threads: int | None = None,
+        where: str = "model",
+    ) -> None:
+        self.window = window
+        if signature is not None:
             stream: _SignatureStream | _SeparateStream = _SignatureStream(
-                model._stream_content, model._stream_signature, model._num_threads, where
+                content, signature, num_threads, where
             )
         else:
-            stream = _SeparateStream(
-                model._stream_content, len(model.classes_), model._num_threads, where
-            )
+            stream = _SeparateStream(content, classes, num_threads, where)
         frame, state, probs = stream.frame_shape, stream.state_shape, stream.probs_shape
         lanes = int(state[0])
         if (
             int(frame[0]) != lanes
             or int(probs[0]) != lanes
-            or int(probs[-1]) != len(model.classes_)
-            or int(frame[-1]) != model.spec.frame_features
+            or int(probs[-1]) != classes
+            or int(frame[-1]) != features
         ):
-            raise ModelFormatError(f"{model.path}: stream model has unexpected tensors")
+            raise ModelFormatError(f"{where}: stream model has unexpected tensors")
         self._stream = stream
         self._size = int(state[-1])
         self._offsets = np.array([round(j * self.window / lanes) for j in range(lanes)])
@@ -195,11 +212,16 @@ class RowWindow:
 
 
 class WindowStepper(FrameClassifier):
-    """Re-runs the window model over the last W rows (for the MLP baselines)."""
+    """Re-runs the window model over the last W rows (for the MLP baselines).
 
-    def __init__(self, model: TFLiteGestureModel) -> None:
-        self.model = model
-        self.rows = RowWindow(model.spec.window)
+    Args:
+        predict_window: (W, F) feature window → (C,) probabilities.
+        window: W, the rows of a window.
+    """
+
+    def __init__(self, predict_window: Callable[[np.ndarray], np.ndarray], window: int) -> None:
+        self.predict_window = predict_window
+        self.rows = RowWindow(window)
         self.reset()
 
     def reset(self) -> None:
@@ -209,4 +231,4 @@ class WindowStepper(FrameClassifier):
     def step(self, row: np.ndarray) -> np.ndarray:
         self.rows.push(row)
         self.context = len(self.rows)
-        return self.model.predict_window(self.rows.window())
+        return self.predict_window(self.rows.window())

@@ -2,7 +2,9 @@
 
 Architectures (`ModelOptions.architecture`):
 
-- "gru" (default), "lstm": one or two recurrent layers, dropout, a softmax head.
+- "stats_pool" (default): per-frame Dense layers, then the mean and standard deviation
+  over time (statistics pooling), a softmax head.
+- "gru", "lstm": one or two recurrent layers, dropout, a softmax head.
 - "frame_mlp": baseline; an MLP classifies each frame, predictions averaged over time.
 - "window_mlp" (also named "early_fusion"): an MLP over the flattened window.
 - "late_fusion": a shared per-frame tower over the first and last third, merged on top.
@@ -26,7 +28,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,18 +54,9 @@ from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.runtime.model_file import check_labels as check_model_labels
 from poseact.runtime.model_file import read_member
-from poseact.runtime.rejection import RejectionRule, calibrate_rejection
-from poseact.train.engine import (
-    check_training_data,
-    classification_loss,
-    finish_training,
-    representative_windows,
-    split_validation,
-    train_network,
-    training_windows,
-    with_transitions,
-)
-from poseact.train.networks import build_keras_model
+from poseact.runtime.rejection import RejectionRule
+from poseact.train.core import FittedState, train_core
+from poseact.train.engine import answer_onset, check_training_data, split_validation
 from poseact.train.options import ModelOptions, TrainingOptions
 from poseact.train.rehearsal import RehearsalMemory, build_memory
 
@@ -78,7 +71,8 @@ logger = logging.getLogger(__name__)
 _SAVE_FORMAT = "poseact-classifier"
 #: Largest Keras model member read from a .poseact (uncompressed bytes).
 _MAX_KERAS_BYTES = 1 << 30
-_SAVE_VERSION = 1
+#: 2: the parameters as given apart from the fitted state (1: one mixed section).
+_SAVE_VERSION = 2
 
 
 def _as_dataset(X, y, groups) -> Dataset:
@@ -175,16 +169,26 @@ def _says_empty_clips_once(method):
 class GestureClassifier(ClassifierMixin, BaseEstimator):
     """Classifies landmark sequences into gestures or activities.
 
+    The parameters are stored as given and never changed: `fit` chooses what they
+    leave open (fps, window, sampling, feature statistics, the architecture for
+    "auto") into fitted attributes, so `get_params()`, `sklearn.base.clone` and
+    cross-validation start from the user's recipe, also after `save` and `load`.
+
     Args:
-        normalizer: `NormalizerSpec` (layout, fps, window, features); default pose.
-        model: `ModelOptions` (architecture, units, layers, dropout).
-        training: `TrainingOptions` (epochs, batch size, augmentation, seed, ...).
+        normalizer: `NormalizerSpec` (layout, fps, window, features); None: the
+            data's layout, timings chosen from the training clips.
+        model: `ModelOptions` (architecture, units, layers, dropout); None: defaults.
+        training: `TrainingOptions` (epochs, batch size, augmentation, seed, ...);
+            None: defaults.
         verbose: 0 trains silently; 1 shows a progress bar over epochs.
 
-    Fitted attributes end in "_": `classes_`, `background_`, `model_` (Keras),
-    `normalizer_`, `history_`, `training_seconds_`, `representative_`, `rehearsal_`
-    (a few normalized windows per class, kept for `fine_tune`; saved with the model,
-    set it to None before `save` to leave them out).
+    Fitted attributes end in "_" (see `FittedState`, which `fitted_state()` returns):
+    `classes_`, `background_`, `normalizer_` (the fitted `Normalizer`),
+    `model_options_` (architecture resolved), `training_options_` (the recipe as it
+    ran), `model_` (Keras), `onset_`, `rejection_`, `history_`, `training_seconds_`,
+    `representative_`, `rehearsal_` (a few normalized windows per class, kept for
+    `fine_tune`; saved with the model, set it to None before `save` to leave them
+    out), and `auto_report_` (the architecture search of "auto", else None).
     """
 
     def __init__(
@@ -211,36 +215,49 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 "this GestureClassifier is not fitted yet; call fit() or load() first"
             )
 
-    def _model_options(self) -> ModelOptions:
-        """The fitted model's options (with "auto" resolved), else the requested ones."""
-        return getattr(self, "model_options_", None) or self.model or ModelOptions()
+    def fitted_state(self) -> FittedState:
+        """Everything this model learned (what `export_tflite` and `save` write).
 
-    def _training_options(self) -> TrainingOptions:
-        return self.training or TrainingOptions()
+        Raises:
+            NotFittedError: before `fit` or `load`.
+        """
+        self._check_fitted()
+        return FittedState(
+            classes=tuple(str(c) for c in self.classes_),
+            background=self.background_,
+            normalizer=self.normalizer_,
+            model=self.model_options_,
+            training=self.training_options_,
+            network=self.model_,
+            onset=self.onset_,
+            rejection=self.rejection_,
+            history=self.history_,
+            training_seconds=self.training_seconds_,
+            representative=self.representative_,
+            rehearsal=self.rehearsal_,
+        )
 
-    def _set_fitted(
-        self,
-        *,
-        classes: Sequence[str],
-        background: str | None,
-        normalizer: Normalizer,
-        model,
-        history: dict[str, list[float]],
-        training_seconds: float,
-        representative: np.ndarray,
-        rehearsal: RehearsalMemory | None,
-        rejection: RejectionRule | None = None,
-    ) -> GestureClassifier:
+    @classmethod
+    def from_fitted(cls, state: FittedState, **params) -> GestureClassifier:
+        """A classifier with parameters `params` (as `__init__` takes them) and the
+        learned `state` (what `fine_tune` and `distill` return)."""
+        return cls(**params)._set_fitted(state)
+
+    def _set_fitted(self, state: FittedState, auto_report=None) -> GestureClassifier:
         """Write the learned state: the one place that sets the fitted `_` attributes."""
-        self.classes_ = np.array([str(c) for c in classes])
-        self.background_ = background
-        self.normalizer_ = normalizer
-        self.model_ = model
-        self.history_ = history
-        self.training_seconds_ = float(training_seconds)
-        self.representative_ = representative
-        self.rehearsal_ = rehearsal
-        self.rejection_ = rejection
+        self.classes_ = np.array([str(c) for c in state.classes])
+        self.background_ = state.background
+        self.normalizer_ = state.normalizer
+        self.model_options_ = state.model
+        self.training_options_ = state.training
+        self.model_ = state.network
+        self.onset_ = state.onset
+        self.rejection_ = state.rejection
+        self.history_ = state.history
+        self.training_seconds_ = float(state.training_seconds)
+        self.representative_ = state.representative
+        self.rehearsal_ = state.rehearsal
+        self.auto_report_ = auto_report
         return self
 
     @_says_empty_clips_once
@@ -289,87 +306,49 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         data = _as_dataset(X, y, groups)
         spec = self.normalizer or NormalizerSpec(layout=data.layout)
         model_options = self.model or ModelOptions()
-        training = self._training_options()
+        training = self.training or TrainingOptions()
         check_training_data(data, spec, action="fit", owner="normalizer")
         present = sorted(set(data.labels))
         if len(present) < 2:
             raise DatasetError(f"need at least 2 classes to train, got {present}")
         started = time.perf_counter()
-        classes = list(data.classes)
         rng = np.random.default_rng(training.seed)
         keras.utils.set_random_seed(training.seed)
 
-        self.auto_report_ = None
+        auto_report = None
         if model_options.architecture == "auto":
             from poseact.train.auto import choose_architecture
 
-            model_options, self.auto_report_ = choose_architecture(
+            model_options, auto_report = choose_architecture(
                 data, spec, model_options, training, estimator=type(self), cache=cache
             )
-        self.model_options_ = model_options
         train, val = split_validation(data, training, action="training")
         normalizer, positions = fit_normalizer(spec, train.sequences, cache=cache)
-        spec = normalizer.spec
-        targets = train.label_indices
-        background = classes.index(data.background) if data.background in classes else None
-        windows = training_windows(
+        state = train_core(
             normalizer,
             positions,
-            targets,
-            with_transitions(training, model_options.architecture),
-            rng,
-            background=background,
-        )
-        x_val = y_val = None
-        if val is not None:
-            x_val = normalizer.transform_many(val.sequences)
-            y_val = val.label_indices
-
-        net = build_keras_model(
-            model_options,
-            spec.window,
-            spec.frame_features,
-            len(classes),
-            velocity=spec.velocity,
-            positions=spec.num_points * spec.channels,
-        )
-        net.compile(
-            optimizer=keras.optimizers.Adam(training.learning_rate),
-            loss=classification_loss(len(classes), training.label_smoothing),
-            metrics=["accuracy"],
-        )
-        history = train_network(net, windows, x_val, y_val, training, verbose=self.verbose)
-        finish_training(net)
-        rejection = None
-        if training.reject_rate is not None:  # a separate step after training
-            rejection = calibrate_rejection(
-                normalizer.features(np.stack([normalizer.window(p) for p in positions])),
-                targets,
-                classes,
-                groups=train.groups,
-                validation=None if val is None else (x_val, y_val),
-                false_reject=training.reject_rate,
-                background=data.background,
-                seed=training.seed,
-            )
-        self._set_fitted(
-            classes=classes,
+            train.labels,
+            classes=data.classes,
             background=data.background,
-            normalizer=normalizer,
-            model=net,
-            history=history,
-            training_seconds=time.perf_counter() - started,
-            representative=representative_windows(normalizer, train.sequences, rng),
+            model=model_options,
+            training=training,
+            rng=rng,
+            groups=train.groups,
+            validation=None
+            if val is None
+            else (normalizer.transform_many(val.sequences), val.labels),
             # a few windows per class, rehearsed when fine-tuning keeps the old labels
             rehearsal=build_memory(normalizer, train, seed=training.seed),
-            rejection=rejection,
+            verbose=self.verbose,
+            started=started,
         )
+        self._set_fitted(state, auto_report)
         logger.info(
             "trained %s on %d clips in %.1fs (%d epochs)",
             model_options.architecture,
             len(train),
             self.training_seconds_,
-            len(history["loss"]),
+            len(state.history["loss"]),
         )
         return self
 
@@ -391,13 +370,18 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 answer "unknown" where a window lies farther from the known clips of
                 its best class than that class's threshold; False always names a class.
         """
+        return self.predict_with_proba(X, reject=reject)[0]
+
+    def predict_with_proba(self, X, *, reject: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) predicted labels (as `predict`) and (N, C) probabilities (as
+        `predict_proba`) from one pass of the network."""
         self._check_fitted()
         x = self.features(X)
         probs = self.predict_proba(x)
-        rule = getattr(self, "rejection_", None)
+        rule = self.rejection_
         if reject and rule is not None:
-            return rule.apply(probs, x, self.classes_.tolist(), self.background_)
-        return self.classes_[np.argmax(probs, axis=1)]
+            return rule.apply(probs, x, self.classes_.tolist(), self.background_), probs
+        return self.classes_[np.argmax(probs, axis=1)], probs
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Accuracy on a Dataset, or on sequences `X` with labels `y`."""
@@ -409,18 +393,30 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
     def _metadata(self) -> dict[str, Any]:
+        """`poseact.json`: the parameters as given, apart from the fitted state."""
+        state = self.fitted_state()
+        spec = state.normalizer.spec
         return {
             "format": _SAVE_FORMAT,
             "version": _SAVE_VERSION,
-            "classes": [str(c) for c in self.classes_],
-            "background": self.background_,
-            "normalizer": self.normalizer_.spec.to_dict(),
-            "layout_definition": get_layout(self.normalizer_.spec.layout).to_dict(),
-            "model": asdict(self._model_options()),
-            "training": self._training_options().to_dict(),
-            "history": self.history_,
-            "training_seconds": self.training_seconds_,
-            "rejection": None if self.rejection_ is None else self.rejection_.to_dict(),
+            "parameters": {
+                "normalizer": None if self.normalizer is None else self.normalizer.to_dict(),
+                "model": None if self.model is None else asdict(self.model),
+                "training": None if self.training is None else self.training.to_dict(),
+                "verbose": int(self.verbose),
+            },
+            "fitted": {
+                "classes": list(state.classes),
+                "background": state.background,
+                "normalizer": spec.to_dict(),
+                "layout_definition": get_layout(spec.layout).to_dict(),
+                "model": asdict(state.model),
+                "training": state.training.to_dict(),
+                "onset": state.onset,
+                "history": state.history,
+                "training_seconds": state.training_seconds,
+                "rejection": None if state.rejection is None else state.rejection.to_dict(),
+            },
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -488,16 +484,15 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(meta, dict) or meta.get("format") != _SAVE_FORMAT:
             raise ModelFormatError(f"{path} is not a poseact classifier file")
         with _metadata_errors(path):
-            if meta.get("layout_definition") is not None:
-                register_layout(layout_from_dict(meta["layout_definition"]))
-            clf = cls(
-                normalizer=NormalizerSpec.from_dict(meta["normalizer"]),
-                model=ModelOptions(**meta["model"]),
-                training=TrainingOptions.from_dict(meta["training"]),
-            )
-            classes = list(
-                check_model_labels(meta["classes"], meta.get("background"), str(path))[0]
-            )
+            params, fitted = _sections(meta)
+            if fitted.get("layout_definition") is not None:
+                register_layout(layout_from_dict(fitted["layout_definition"]))
+            clf = cls(**params)
+            spec = NormalizerSpec.from_dict(fitted["normalizer"])
+            model_options = ModelOptions(**fitted["model"])
+            training = TrainingOptions.from_dict(fitted["training"])
+            background = fitted.get("background")
+            classes = list(check_model_labels(fitted["classes"], background, str(path))[0])
         with tempfile.TemporaryDirectory() as tmp:
             keras_file = Path(tmp) / "model.keras"
             try:
@@ -505,7 +500,6 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 model = keras.models.load_model(keras_file, compile=False)
             except Exception as exc:
                 raise ModelFormatError(f"{path}: cannot load the Keras model ({exc})") from None
-        spec = clf.normalizer
         expected = (spec.window, spec.frame_features, len(classes))
         found = (*tuple(model.input_shape)[1:], model.output_shape[-1])
         if found != expected:
@@ -515,32 +509,41 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 " mixes two models"
             )
         with _metadata_errors(path):  # the rest of the metadata, as clearly
-            history = meta.get("history", {})
+            history = fitted.get("history", {})
             if not isinstance(history, dict) or not all(
                 isinstance(v, list) for v in history.values()
             ):
                 raise ValueError(f"history is {history!r:.60}, not per-epoch lists by name")
-            return clf._set_fitted(
-                classes=classes,
-                background=meta.get("background"),
-                normalizer=Normalizer(clf.normalizer),
-                model=model,
+            onset = (
+                fitted["onset"]
+                if "onset" in fitted
+                else answer_onset(training, model_options.architecture, background)
+            )
+            state = FittedState(
+                classes=tuple(classes),
+                background=background,
+                normalizer=Normalizer(spec),
+                model=model_options,
+                training=training,
+                network=model,
+                onset=None if onset is None else float(onset),
+                rejection=None
+                if fitted.get("rejection") is None
+                else RejectionRule.from_dict(
+                    fitted["rejection"],
+                    classes=classes,
+                    background=background,
+                    features=spec.frame_features,
+                    where=str(path),
+                ),
                 history=history,
-                training_seconds=meta.get("training_seconds", 0.0),
+                training_seconds=fitted.get("training_seconds", 0.0),
                 representative=representative,
                 rehearsal=None
                 if rehearsal is None
                 else RehearsalMemory(rehearsal[0], tuple(rehearsal[1])),
-                rejection=None
-                if meta.get("rejection") is None
-                else RejectionRule.from_dict(
-                    meta["rejection"],
-                    classes=classes,
-                    background=meta.get("background"),
-                    features=clf.normalizer.frame_features,
-                    where=str(path),
-                ),
             )
+            return clf._set_fitted(state)
 
     def check_labels(self, labels: Sequence[str]) -> None:
         """Raise UnknownLabelError for labels this model does not know."""
@@ -550,6 +553,37 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             raise UnknownLabelError(
                 f"labels {unknown} are unknown to the model (it knows {list(self.classes_)})"
             )
+
+
+def _sections(meta: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the `__init__` parameters, the fitted section) of a `poseact.json`.
+
+    Version 1 files kept one section, the fitted values in the parameters' place: their
+    parameters become the fitted recipe without what `fit` learned from the data (the
+    feature mean and std), so cross-validating such a model relearns them per fold.
+    """
+    if meta.get("version", 1) < 2:
+        spec = NormalizerSpec.from_dict(meta["normalizer"])
+        params = {
+            "normalizer": replace(spec, feature_mean=(), feature_std=()),
+            "model": ModelOptions(**meta["model"]),
+            "training": TrainingOptions.from_dict(meta["training"]),
+        }
+        return params, meta
+    given, fitted = meta["parameters"], meta["fitted"]
+    if not isinstance(given, dict) or not isinstance(fitted, dict):
+        raise ValueError("parameters and fitted must be objects")
+    params = {
+        "normalizer": None
+        if given.get("normalizer") is None
+        else NormalizerSpec.from_dict(given["normalizer"]),
+        "model": None if given.get("model") is None else ModelOptions(**given["model"]),
+        "training": None
+        if given.get("training") is None
+        else TrainingOptions.from_dict(given["training"]),
+        "verbose": int(given.get("verbose", 0)),
+    }
+    return params, fitted
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ import numpy as np
 
 from poseact.core.errors import DatasetError
 from poseact.data.dataset import Dataset
-from poseact.train.evaluate import EvaluationReport, evaluate
+from poseact.train.evaluate import EvaluationReport, evaluate, report_from_clips
 
 __all__ = ["SubjectScores", "leave_one_subject_out"]
 
@@ -64,29 +64,13 @@ class SubjectScores:
     def pooled(self) -> EvaluationReport:
         """One report over every held-out clip (each scored by the model that did not see
         its subject): pooled scores, confusion matrix and wrong clips."""
-        from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
-
         classes = tuple(sorted({c for r in self.reports for c in r.classes}))
-        clips = tuple(clip for r in self.reports for clip in r.clips)
-        truth = [c.true for c in clips]
-        predicted = [c.predicted for c in clips]
-        precision, recall, f1, support = precision_recall_fscore_support(
-            truth, predicted, labels=list(classes), zero_division=0
-        )
-        present = [c for c in classes if c in set(truth)]
+        unknowns = sorted({r.unknown for r in self.reports if r.unknown is not None})
         first = self.reports[0] if self.reports else None
-        return EvaluationReport(
-            classes=classes,
-            accuracy=float(np.mean(np.array(truth) == np.array(predicted))) if clips else 0.0,
-            macro_f1=float(
-                f1_score(truth, predicted, labels=present, average="macro", zero_division=0)
-            ),
-            precision=precision,
-            recall=recall,
-            f1=f1,
-            support=support,
-            confusion=confusion_matrix(truth, predicted, labels=list(classes)),
-            clips=clips,
+        return report_from_clips(
+            classes,
+            [clip for r in self.reports for clip in r.clips],
+            unknown=unknowns[0] if unknowns else None,
             model=first.model if first else "",
             dataset=first.dataset if first else "",
             split="leave-one-subject-out",

@@ -1,6 +1,7 @@
 """The one training engine: augmented windows, class weights, the epoch loop with early stopping.
 
-`GestureClassifier.fit`, `fine_tune` and `distill` all train through `train_network`."""
+`poseact.train.core.train_core` (behind `GestureClassifier.fit`, `fine_tune` and `distill`)
+trains through `train_network`."""
 
 from __future__ import annotations
 
@@ -416,11 +417,3 @@ def train_network(
     elif average is not None:
         net.set_weights(average)
     return history
-
-
-def representative_windows(
-    normalizer: Normalizer, sequences, rng: np.random.Generator, count: int = 64
-) -> np.ndarray:
-    """(n, W, F) unaugmented windows of up to `count` random clips: int8 calibration data."""
-    sample = rng.permutation(len(sequences))[:count]
-    return normalizer.transform_many([sequences[i] for i in sample])

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,9 @@ class EvaluationReport:
         macro_f1: unweighted mean of the per-class F1 over classes with clips.
         precision, recall, f1: (C,) per-class scores (0 where undefined).
         support: (C,) clips per true class.
-        confusion: (C, C) int counts; rows are true classes, columns predictions.
+        confusion: (C, C) int counts, or (C, C + 1) when the model can answer
+            `unknown` (a rejection rule): rows are true classes, columns predictions
+            (`columns`), the last one "unknown" then.
         clips: the answer on every clip, in dataset order.
         model: the model's name (its file), for titles.
         dataset: the dataset's name (its folder or file), for titles.
@@ -75,6 +78,8 @@ class EvaluationReport:
             (no subjects known)"; "" if not said.
         note: the split said in full (which subjects were held out, by name), shown
             under the report page's heading; "" if not said.
+        unknown: the answer of a model's rejection rule ("unknown"), the confusion
+            matrix's last column; None for a model that always names a class.
     """
 
     classes: tuple[str, ...]
@@ -90,6 +95,12 @@ class EvaluationReport:
     dataset: str = ""
     split: str = ""
     note: str = ""
+    unknown: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The confusion matrix's columns: `classes`, then `unknown` if there is one."""
+        return self.classes + (() if self.unknown is None else (self.unknown,))
 
     @property
     def num_clips(self) -> int:
@@ -147,6 +158,7 @@ class EvaluationReport:
                 for i, c in enumerate(self.classes)
             },
             "confusion": self.confusion.astype(int).tolist(),
+            "confusion_columns": list(self.columns),
             "misclassified": [c.to_dict() for c in self.misclassified],
         }
 
@@ -154,9 +166,9 @@ class EvaluationReport:
         """The confusion matrix as a plain-text table (rows true, columns predicted)."""
         names = list(self.classes)
         width = max(len("true/predicted"), *(len(c) for c in names))
-        cell = max(5, *(len(c) for c in names))
+        cell = max(5, *(len(c) for c in self.columns))
         head = "true/predicted"
-        lines = [f"{head:<{width}}  " + " ".join(f"{c:>{cell}}" for c in names)]
+        lines = [f"{head:<{width}}  " + " ".join(f"{c:>{cell}}" for c in self.columns)]
         for c, row in zip(names, self.confusion):
             lines.append(f"{c:<{width}}  " + " ".join(f"{int(v):>{cell}}" for v in row))
         return "\n".join(lines)
@@ -226,9 +238,9 @@ class EvaluationReport:
         except OSError as exc:
             raise write_error(out, exc) from exc
         title = title or self.heading
-        counts = confusion_png(self.confusion, self.classes, "clips", normalized=False)
+        counts = confusion_png(self.confusion, self.columns, "clips", normalized=False)
         shares = confusion_png(
-            self.confusion, self.classes, "share of each true class", normalized=True
+            self.confusion, self.columns, "share of each true class", normalized=True
         )
         content = self.to_dict()
         strips = {
@@ -257,7 +269,7 @@ class EvaluationReport:
         """The confusion matrix as CSV (labels quoted when they hold commas or quotes)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["true\\predicted", *self.classes])
+        writer.writerow(["true\\predicted", *self.columns])
         for c, row in zip(self.classes, self.confusion):
             writer.writerow([c, *(int(v) for v in row)])
         return buffer.getvalue()
@@ -279,7 +291,6 @@ def evaluate(
     Raises:
         UnknownLabelError: a true label that the model does not know.
     """
-    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
     if isinstance(data, Dataset):
         sequences, truth = data.sequences, list(data.labels)
@@ -301,13 +312,22 @@ def evaluate(
             f"{' ' + str(model.path) if getattr(model, 'path', None) else ''} does not know"
             f" (it knows {list(classes)}){'; e.g. ' + first if first else ''}"
         )
-    predicted = [str(p) for p in model.predict(sequences)]
+    if hasattr(model, "predict_with_proba"):  # one pass of the network
+        answers, probabilities = model.predict_with_proba(sequences)
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+    else:
+        answers = model.predict(sequences)
+        probabilities = (
+            np.asarray(model.predict_proba(sequences), dtype=np.float64)
+            if hasattr(model, "predict_proba")
+            else None
+        )
+    predicted = [str(p) for p in answers]
     column = {c: i for i, c in enumerate(classes)}
-    probabilities = (
-        np.asarray(model.predict_proba(sequences), dtype=np.float64)
-        if hasattr(model, "predict_proba")
-        else None
-    )
+    rule = getattr(model, "rejection_", getattr(model, "rejection", None))
+    unknown_label = None if rule is None else str(rule.unknown)
+    if unknown_label is None and set(predicted) - set(classes):
+        unknown_label = sorted(set(predicted) - set(classes))[0]
 
     def confidence(i: int) -> float | None:
         if probabilities is None:
@@ -327,14 +347,49 @@ def evaluate(
         for i, seq in enumerate(sequences)
     )
     path = getattr(model, "path", None)
-    model_name = model_name or (Path(path).name if path else "")
+    return report_from_clips(
+        classes,
+        clips,
+        unknown=unknown_label,
+        model=model_name or (Path(path).name if path else ""),
+        dataset=dataset_name,
+        split=split,
+    )
+
+
+def report_from_clips(
+    classes: Sequence[str],
+    clips: Sequence[ClipResult],
+    *,
+    unknown: str | None = None,
+    model: str = "",
+    dataset: str = "",
+    split: str = "",
+    note: str = "",
+) -> EvaluationReport:
+    """The scores of answers already given: per-class precision, recall, F1, accuracy,
+    macro F1 (over the classes with clips) and the confusion matrix (with an `unknown`
+    column when given), e.g. the clips of several reports pooled.
+
+    Args:
+        classes: (C,) the model's classes.
+        clips: each clip's true label and answer.
+        unknown: the rejection rule's answer, or None.
+        model, dataset, split, note: as `EvaluationReport` says.
+    """
+    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+    classes = tuple(str(c) for c in classes)
+    truth = [c.true for c in clips]
+    predicted = [c.predicted for c in clips]
+    columns = list(classes) + ([] if unknown is None else [unknown])
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, predicted, labels=list(classes), zero_division=0
     )
     present = [c for c in classes if c in set(truth)]
     return EvaluationReport(
         classes=classes,
-        accuracy=float(np.mean(np.array(truth) == np.array(predicted))),
+        accuracy=float(np.mean(np.array(truth) == np.array(predicted))) if clips else 0.0,
         macro_f1=float(
             f1_score(truth, predicted, labels=present, average="macro", zero_division=0)
         ),
@@ -342,9 +397,11 @@ def evaluate(
         recall=recall,
         f1=f1,
         support=support,
-        confusion=confusion_matrix(truth, predicted, labels=list(classes)),
-        clips=clips,
-        model=model_name,
-        dataset=dataset_name,
+        confusion=confusion_matrix(truth, predicted, labels=columns)[: len(classes)],
+        clips=tuple(clips),
+        model=model,
+        dataset=dataset,
         split=split,
+        note=note,
+        unknown=unknown,
     )

@@ -9,12 +9,15 @@
 - `distill`: train a small student (e.g. GRU 32) on a larger teacher's softened
   probabilities (Hinton et al., 2015) beside the true labels.
 
-Both train through the one engine (`poseact.train.engine`) and return a new fitted
-`GestureClassifier`; the models passed in are not changed.
+Both train through the one training core (`poseact.train.core.train_core`), keep the
+background class (its transition windows), the onset and the rejection rule (refitted
+on the new training clips), and return a new fitted `GestureClassifier`; the models
+passed in are not changed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,16 +28,8 @@ from poseact.core.errors import DatasetError
 from poseact.core.native import hides_native_logs
 from poseact.data.dataset import Dataset
 from poseact.train.classifier import GestureClassifier
-from poseact.train.engine import (
-    check_training_data,
-    classification_loss,
-    finish_training,
-    representative_windows,
-    split_validation,
-    train_network,
-    training_windows,
-)
-from poseact.train.networks import build_keras_model
+from poseact.train.core import Teacher, train_core
+from poseact.train.engine import check_training_data, split_validation
 from poseact.train.options import ModelOptions, TrainingOptions
 from poseact.train.rehearsal import MEMORY_PER_CLASS, RehearsalMemory, build_memory
 
@@ -126,93 +121,85 @@ def fine_tune(
     """
     import keras
 
-    base._check_fitted()
+    fitted = base.fitted_state()
     options = options or FineTuneOptions()
-    training = options.training
-    spec = base.normalizer_.spec
-    check_training_data(data, spec, action="fine-tune", owner="model")
-    old_classes = [str(c) for c in base.classes_]
+    training = _keeping_rejection(options.training, fitted.rejection)
+    normalizer = fitted.normalizer
+    check_training_data(data, normalizer.spec, action="fine-tune", owner="model")
+    old_classes = list(fitted.classes)
     if options.keep_old_labels:
         classes = sorted(set(old_classes) | set(data.classes))
-        background = base.background_ or data.background
+        background = fitted.background or data.background
     else:
         classes = list(data.classes)
         background = data.background
     if len(classes) < 2:
         raise DatasetError(f"need at least 2 classes to fine-tune, got {classes}")
     started = time.perf_counter()
-    normalizer = base.normalizer_
     old_only = [c for c in old_classes if c in classes and c not in set(data.labels)]
     memory = _rehearsal(base, rehearsal, old_only, options)
     index = {c: i for i, c in enumerate(classes)}
     positions = [normalizer.resampled(s) for s in data.sequences]
     labels = list(data.labels)
+    groups = list(data.groups)
     if memory is not None:
         positions += list(memory.positions)
         labels += list(memory.labels)
-    targets = np.array([index[label] for label in labels], dtype=np.int64)
+        groups += [f"rehearsal {i}" for i in range(len(memory))]
 
-    model_options = base._model_options()
-    rng = np.random.default_rng(training.seed)
-    keras.utils.set_random_seed(training.seed)
-    net = build_keras_model(
-        model_options,
-        spec.window,
-        spec.frame_features,
-        len(classes),
-        velocity=spec.velocity,
-        positions=spec.num_points * spec.channels,
-    )
-    for layer in base.model_.layers:
-        if layer.name != "head" and layer.weights:
-            net.get_layer(layer.name).set_weights(layer.get_weights())
-    head = net.get_layer("head")
-    kernel, bias = head.get_weights()
-    old_kernel, old_bias = base.model_.get_layer("head").get_weights()
-    if options.keep_old_labels:
-        for j, c in enumerate(old_classes):
-            kernel[:, index[c]], bias[index[c]] = old_kernel[:, j], old_bias[j]
-    head.set_weights([kernel, bias])
-    for layer in net.layers:
-        layer.trainable = options.train_encoder or layer.name == "head"
-    net.compile(
-        optimizer=keras.optimizers.Adam(training.learning_rate),
-        loss=classification_loss(len(classes), training.label_smoothing),
-        metrics=["accuracy"],
-    )
-    windows = training_windows(normalizer, positions, targets, training, rng)
-    history = train_network(net, windows, None, None, training)
-    for layer in net.layers:
-        layer.trainable = True
-    finish_training(net)
+    def start_from_base(net) -> None:
+        """The base's trained encoder; its head's weights for the labels kept."""
+        for layer in fitted.network.layers:
+            if layer.name != "head" and layer.weights:
+                net.get_layer(layer.name).set_weights(layer.get_weights())
+        head = net.get_layer("head")
+        kernel, bias = head.get_weights()
+        old_kernel, old_bias = fitted.network.get_layer("head").get_weights()
+        if options.keep_old_labels:
+            for j, c in enumerate(old_classes):
+                kernel[:, index[c]], bias[index[c]] = old_kernel[:, j], old_bias[j]
+        head.set_weights([kernel, bias])
+        for layer in net.layers:
+            layer.trainable = options.train_encoder or layer.name == "head"
 
     new_memory = build_memory(normalizer, data, options.rehearsal_per_class, seed=training.seed)
-    kept = memory if memory is not None else getattr(base, "rehearsal_", None)
+    kept = memory if memory is not None else fitted.rehearsal
     if kept is not None and options.keep_old_labels:
         new_memory = new_memory.merged(kept.only(old_only))
-    sample = rng.permutation(len(positions))[:64]
-    clf = GestureClassifier(normalizer=spec, model=model_options, training=training)
-    clf._set_fitted(
+    rng = np.random.default_rng(training.seed)
+    keras.utils.set_random_seed(training.seed)
+    state = train_core(
+        normalizer,
+        positions,
+        labels,
         classes=classes,
         background=background,
-        normalizer=normalizer,
-        model=net,
-        history=history,
-        training_seconds=time.perf_counter() - started,
-        representative=normalizer.features(
-            np.stack([normalizer.window(positions[i]) for i in sample])
-        ),
+        model=fitted.model,
+        training=training,
+        rng=rng,
+        groups=groups,
+        prepare=start_from_base,
         rehearsal=new_memory,
+        started=started,
     )
+    clf = GestureClassifier.from_fitted(state, **base.get_params())
     logger.info(
         "fine-tuned %s on %d new clips (+%d rehearsed) in %.1fs: %s",
-        model_options.architecture,
+        fitted.model.architecture,
         len(data),
         0 if memory is None else len(memory),
         clf.training_seconds_,
         ", ".join(classes),
     )
     return clf
+
+
+def _keeping_rejection(training: TrainingOptions, rule) -> TrainingOptions:
+    """`training`, calibrating a rejection rule at the rate of the model's own `rule`
+    when the recipe asks for none (a model that rejected keeps rejecting)."""
+    if rule is None or training.reject_rate is not None:
+        return training
+    return dataclasses.replace(training, reject_rate=rule.false_reject)
 
 
 # ---------------------------------------------------------------------- distillation
@@ -235,48 +222,6 @@ class DistillOptions:
             raise ValueError(f"DistillOptions.temperature must be > 0, got {self.temperature}")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"DistillOptions.alpha must be in [0, 1], got {self.alpha}")
-
-
-def _distillation_loss(num_classes: int, temperature: float, alpha: float):
-    """Keras loss on packed targets [one-hot (C) | teacher probabilities (C)]."""
-    from keras import ops
-
-    t = float(temperature)
-
-    def distillation_loss(y_true, y_pred):
-        onehot, teacher = y_true[:, :num_classes], y_true[:, num_classes:]
-        log_q = ops.log(ops.clip(y_pred, 1e-7, 1.0))
-        hard = -ops.sum(onehot * log_q, axis=-1)
-        soft_teacher = ops.softmax(ops.log(ops.clip(teacher, 1e-7, 1.0)) / t, axis=-1)
-        log_soft_student = ops.log_softmax(log_q / t, axis=-1)
-        log_soft_teacher = ops.log(ops.clip(soft_teacher, 1e-7, 1.0))
-        kl = ops.sum(soft_teacher * (log_soft_teacher - log_soft_student), axis=-1)
-        return alpha * hard + (1.0 - alpha) * (t * t) * kl
-
-    return distillation_loss
-
-
-def _packed_accuracy(num_classes: int):
-    from keras import ops
-
-    def accuracy(y_true, y_pred):
-        hit = ops.argmax(y_true[:, :num_classes], axis=-1) == ops.argmax(y_pred, axis=-1)
-        return ops.cast(hit, "float32")
-
-    return accuracy
-
-
-class _TeacherWindows:
-    """Augmented training batches with packed targets: [one-hot | teacher probs]."""
-
-    def __init__(self, windows, teacher_net, num_classes: int) -> None:
-        self.windows, self.teacher_net, self.num_classes = windows, teacher_net, num_classes
-
-    def epoch(self):
-        eye = np.eye(self.num_classes, dtype=np.float32)
-        for x, y, w in self.windows.epoch():
-            probs = np.asarray(self.teacher_net.predict_on_batch(x), dtype=np.float32)
-            yield x, np.concatenate([eye[y], probs], axis=1), w
 
 
 @hides_native_logs
@@ -311,69 +256,47 @@ def distill(
     """
     import keras
 
-    teacher._check_fitted()
+    fitted = teacher.fitted_state()
     options = options or DistillOptions()
     student = student or ModelOptions(architecture="gru", units=32)
-    training = training or TrainingOptions()
-    spec = teacher.normalizer_.spec
-    check_training_data(data, spec, action="distill", owner="teacher")
+    given = training
+    training = _keeping_rejection(training or TrainingOptions(), fitted.rejection)
+    normalizer = fitted.normalizer
+    check_training_data(data, normalizer.spec, action="distill", owner="teacher")
     teacher.check_labels(data.labels)
     started = time.perf_counter()
-    classes = [str(c) for c in teacher.classes_]
-    num_classes = len(classes)
     rng = np.random.default_rng(training.seed)
     keras.utils.set_random_seed(training.seed)
-    index = {c: i for i, c in enumerate(classes)}
-
     train, val = split_validation(data, training, action="distilling")
-    normalizer = teacher.normalizer_
-    positions = [normalizer.resampled(s) for s in train.sequences]
-    targets = np.array([index[label] for label in train.labels], dtype=np.int64)
-    windows = _TeacherWindows(
-        training_windows(normalizer, positions, targets, training, rng),
-        teacher.model_,
-        num_classes,
-    )
-    x_val = y_val = None
-    if val is not None:
-        x_val = normalizer.transform_many(val.sequences)
-        eye = np.eye(num_classes, dtype=np.float32)
-        val_targets = np.array([index[label] for label in val.labels], dtype=np.int64)
-        y_val = np.concatenate([eye[val_targets], teacher.predict_proba(x_val)], axis=1)
-
-    net = build_keras_model(
-        student,
-        spec.window,
-        spec.frame_features,
-        num_classes,
-        velocity=spec.velocity,
-        positions=spec.num_points * spec.channels,
-    )
-    net.compile(
-        optimizer=keras.optimizers.Adam(training.learning_rate),
-        loss=_distillation_loss(num_classes, options.temperature, options.alpha),
-        metrics=[_packed_accuracy(num_classes)],
-    )
-    history = train_network(net, windows, x_val, y_val, training, verbose=verbose)
-    finish_training(net)
-
-    clf = GestureClassifier(normalizer=spec, model=student, training=training, verbose=verbose)
-    clf._set_fitted(
-        classes=classes,
-        background=teacher.background_,
-        normalizer=normalizer,
-        model=net,
-        history=history,
-        training_seconds=time.perf_counter() - started,
-        representative=representative_windows(normalizer, train.sequences, rng),
+    state = train_core(
+        normalizer,
+        [normalizer.resampled(s) for s in train.sequences],
+        train.labels,
+        classes=fitted.classes,
+        background=fitted.background,
+        model=student,
+        training=training,
+        rng=rng,
+        groups=train.groups,
+        validation=None if val is None else (normalizer.transform_many(val.sequences), val.labels),
+        teacher=Teacher(fitted.network, options.temperature, options.alpha),
         rehearsal=build_memory(normalizer, train, seed=training.seed),
+        verbose=verbose,
+        started=started,
+    )
+    clf = GestureClassifier.from_fitted(
+        state,
+        normalizer=teacher.normalizer,
+        model=student,
+        training=given,
+        verbose=verbose,
     )
     logger.info(
         "distilled %s (%d parameters) from %s (%d) in %.1fs",
         student.architecture,
-        net.count_params(),
-        teacher._model_options().architecture,
-        teacher.model_.count_params(),
+        state.network.count_params(),
+        fitted.model.architecture,
+        fitted.network.count_params(),
         clf.training_seconds_,
     )
     return clf

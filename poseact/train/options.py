@@ -14,15 +14,18 @@ class ModelOptions:
     """Architecture of the network.
 
     Attributes:
-        architecture: one of `ARCHITECTURES` ("stats_pool" by default), or "auto": chosen
-            by cross-validation among `AUTO_CANDIDATES` (see `poseact.train.auto`).
+        architecture: the network: "stats_pool" (statistics pooling over time), "gru",
+            "lstm", "tcn", "transformer", the MLP baselines, or "auto": the best of a
+            few candidates by cross-validation on the training clips (see
+            `poseact.train.auto`).
         units: width of each recurrent or hidden layer (32-128 keeps models < 100 KB).
         layers: number of recurrent layers or transformer blocks (1-3); ignored by
             the MLPs and the TCN (its depth follows the window).
         dropout: dropout rate before the classification head.
         inputs: the per-frame stream(s) the network sees: "positions", "velocities",
             "both" (all normalizer features, concatenated) or "two_branch" (one Dense
-            branch per stream, merged); velocities need `NormalizerSpec.velocity`.
+            branch per stream, merged); velocities need the normalizer's velocity
+            features (on by default).
         auto_seconds: time budget of `architecture="auto"`, seconds: candidates are
             cross-validated (3 folds each) until it is spent, then the best is trained.
     """

@@ -54,8 +54,10 @@ def confusion_png(
     """The confusion matrix as a PNG.
 
     Args:
-        confusion: (C, C) int counts, rows true classes, columns predictions.
-        classes: (C,) class names.
+        confusion: (C, C) int counts, rows true classes, columns predictions; or
+            (C, C + 1) with a last column of clips answered "unknown".
+        classes: the column names: (C,) class names, then "unknown" if it has that
+            column (rows are the first C).
         title: the heading; wrapped to the figure's width, never cut.
         normalized: print each row's shares (rows sum to 1) instead of the counts.
 
@@ -63,16 +65,16 @@ def confusion_png(
         The PNG file's bytes.
     """
     counts = np.asarray(confusion, dtype=np.int64)
-    n = len(classes)
+    n, m = counts.shape
     rows = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
-    width = max(4.2, 1.8 + 0.7 * n)
+    width = max(4.2, 1.8 + 0.7 * m)
     lines = textwrap.wrap(title, width=max(30, int(width * 11))) or [""]
     fig = _figure(width, 1.4 + 0.6 * n + 0.25 * len(lines))
     ax = fig.add_subplot()
     ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for i in range(n):
-        for j in range(n):
+        for j in range(m):
             text = f"{shares[i, j]:.2f}" if normalized else str(int(counts[i, j]))
             ax.text(
                 j,
@@ -83,8 +85,8 @@ def confusion_png(
                 color="white" if shares[i, j] > 0.5 else "black",
                 fontsize=9,
             )
-    ax.set_xticks(range(n), list(classes), rotation=45, ha="right")
-    ax.set_yticks(range(n), list(classes))
+    ax.set_xticks(range(m), list(classes), rotation=45, ha="right")
+    ax.set_yticks(range(n), list(classes)[:n])
     ax.set_xlabel("predicted")
     ax.set_ylabel("true (share of each row)" if normalized else "true (clips)")
     ax.set_title("\n".join(lines), fontsize=10)

@@ -899,7 +899,7 @@ class _KerasStreamModel:
     def stepper(self, *, stateful: bool = True):
         from poseact.runtime.steppers import WindowStepper
 
-        return WindowStepper(self)
+        return WindowStepper(self.predict_window, self.spec.window)
 
     def predict_window(self, window: np.ndarray) -> np.ndarray:
         """(C,) probabilities for one (W, F) window (the network called directly: no

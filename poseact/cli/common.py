@@ -1,0 +1,194 @@
+"""What the commands share: extraction and dataset flags, loading a dataset from the
+flags, refusing to overwrite an input, showing a report, the parser class."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from poseact.core.choices import (
+    EXTRACTION_LAYOUTS,
+)
+from poseact.core.errors import PoseactError
+from poseact.flags import add_option_flags, options_from_args
+
+
+def extractor_options(args: argparse.Namespace, model_layout: str | None = None, **changes):
+    """ExtractorOptions from the flags; a model's layout wins (commands that run a model
+    have no --layout), and --allow-missing turns off `require_detection`."""
+    from poseact.extract.options import ExtractorOptions
+
+    if model_layout in EXTRACTION_LAYOUTS:
+        changes["layout"] = model_layout
+    if getattr(args, "allow_missing", False):
+        changes["require_detection"] = False
+    return options_from_args(args, ExtractorOptions, prefix="extractor.", **changes)
+
+
+def add_extractor_flags(
+    parser: argparse.ArgumentParser,
+    *,
+    datasets: bool = True,
+    layout: bool = True,
+    frame_step: bool = True,
+    cache: bool = True,
+    missing: bool = True,
+) -> None:
+    """The landmark-extraction flags that apply to a command, and only those.
+
+    Args:
+        parser: the command's parser.
+        datasets: also the flags for reading dataset folders (--workers, --group-pattern).
+        layout: --layout (commands that run a model take the layout from the model).
+        frame_step: --frame-step.
+        cache: --no-cache (commands that extract files through the landmark cache).
+        missing: --allow-missing.
+    """
+    from poseact.extract.options import ExtractorOptions
+
+    group = parser.add_argument_group(
+        "landmark extraction (videos and images; MediaPipe models are found in"
+        " POSEACT_MODEL_DIR, then the cache, else downloaded: see 'poseact models')"
+    )
+    names = ["layout"] if layout else []
+    names += ["pose_model", "hand_model"] + (["frame_step"] if frame_step else [])
+    add_option_flags(
+        group,
+        ExtractorOptions,
+        names,
+        prefix="extractor.",
+        choices={"layout": EXTRACTION_LAYOUTS},
+    )
+    if cache:
+        group.add_argument(
+            "--no-cache",
+            action="store_true",
+            help="do not use the landmark cache (default: use it)",
+        )
+    if datasets:
+        group.add_argument(
+            "--workers", type=int, default=1, help="parallel extraction processes (default: 1)"
+        )
+        group.add_argument(
+            "--group-pattern",
+            default=None,
+            help="regular expression with (?P<group>...) finding the subject in clip file"
+            " names (default: the subject stored in each clip, else one group per clip)",
+        )
+    if missing:
+        group.add_argument(
+            "--allow-missing",
+            action="store_true",
+            help="skip clips in which nothing is detected and list them at the end"
+            " (default: stop with an error naming the clip)",
+        )
+
+
+def add_format_flag(parser: argparse.ArgumentParser) -> None:
+    from poseact.loading import DATASET_FORMATS
+
+    parser.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", *DATASET_FORMATS],
+        help="the dataset's format (default: auto, found from the path): "
+        + "; ".join(f"{name}: {what}" for name, what in DATASET_FORMATS.items()),
+    )
+
+
+def load_data(
+    args: argparse.Namespace, path: str, model_layout: str | None = None, **folder_options
+):
+    """The dataset at `path` (format from --format or detected); with --allow-missing,
+    clips with nothing detected are left out and kept for the closing summary."""
+    from poseact.loading import load_dataset
+
+    given = getattr(args, "extractor.layout", None)
+    data = load_dataset(
+        path,
+        format=getattr(args, "format", "auto"),
+        layout=model_layout or given,
+        options=extractor_options(args, model_layout),
+        cache=False if getattr(args, "no_cache", False) else None,
+        workers=getattr(args, "workers", 1),
+        progress=not args.quiet,
+        group_pattern=getattr(args, "group_pattern", None),
+        **folder_options,
+    )
+    if getattr(args, "allow_missing", False):
+        total = len(data)
+        data, skipped = data.drop_undetected()
+        if skipped:
+            args.skipped.append((total, skipped, data.layout))
+    return data
+
+
+def warn_groups(data) -> None:
+    """Say so on stderr when every clip is its own group (no subjects known)."""
+    if not data.groups_known and len(data) > 1:
+        print(
+            f"warning: every group holds one clip ({len(data)} clips, no subjects known):"
+            " test scores measure new clips of the same people, not new people. Record"
+            " with --subject NAME, or pass --group-pattern to find subjects in file names.",
+            file=sys.stderr,
+        )
+
+
+def refuse_own_input(output: str | os.PathLike | None, *inputs: str | os.PathLike | None) -> None:
+    """No command may destroy its own input: refuse an output that is one of `inputs`
+    (the same file or folder, by `os.path.samefile`, so links count too)."""
+    from poseact.core.atomic import same_file
+
+    if output is None:
+        return
+    for item in inputs:
+        if item is not None and same_file(item, output):
+            raise PoseactError(
+                f"the output {output} is the input {item}: refusing to overwrite it;"
+                " choose another output"
+            )
+
+
+def check_report_dir(report_dir: str | None) -> None:
+    """Refuse a --report-dir that is a file before any work is done."""
+    if report_dir and Path(report_dir).exists() and not Path(report_dir).is_dir():
+        raise PoseactError(f"--report-dir {report_dir} is a file, not a folder")
+
+
+def show_report(report, report_dir: str | None) -> None:
+    print(report.title)
+    print(report.summary())
+    if report_dir:
+        paths = report.save(report_dir)
+        print(f"report written to {report_dir} (open {paths['html']})")
+
+
+def model_layout(model) -> str:
+    """The landmark layout a model (.poseact or .tflite) was trained on."""
+    spec = getattr(model, "spec", None)
+    if spec is None and hasattr(model, "normalizer_spec_"):
+        spec = model.normalizer_spec_
+    return str(getattr(spec, "layout", None) or "pose")
+
+
+def what_is_detected(layout: str) -> str:
+    return {"hands": "a hand"}.get(layout, "a person")
+
+
+ENVIRONMENT = """environment:
+  POSEACT_MODEL_DIR   folders (separated by ':') holding MediaPipe .task bundles, searched
+                      before the user cache: set it to work offline (see `poseact models`)
+  POSEACT_OFFLINE=1   never download a MediaPipe model
+  POSEACT_CACHE_DIR   the user cache (models, landmarks; default ~/.cache/poseact)
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """Every command's --help ends with the environment variables poseact reads."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("epilog", ENVIRONMENT)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(**kwargs)
