@@ -79,9 +79,7 @@ def load_dataset(
         DatasetError: missing path, an unknown format, or a file that is not in the
             format given; the message names the file and the formats.
     """
-    return read_dataset(
-        path, format=format, layout=layout, background=background, **folder_options
-    )
+    return read_dataset(path, format=format, layout=layout, background=background, **folder_options)
 
 
 def load_sequence(path: str | os.PathLike, options=None, *, cache=None) -> LandmarkSequence:

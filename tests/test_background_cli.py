@@ -285,8 +285,9 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
         live_shown.append(recognizer.label)
     labels = model.classes_.tolist()
     featurizer, stepper = StreamingFeaturizer(model.spec), model.stepper(stateful=False)
-    rows, decider = RowWindow(model.spec.window), Decider(
-        labels, model.background, rejection=model.rejection
+    rows, decider = (
+        RowWindow(model.spec.window),
+        Decider(labels, model.background, rejection=model.rejection),
     )
     by_hand, shown = [], []
     for t, lm, vis in frames:

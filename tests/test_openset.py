@@ -248,9 +248,7 @@ def test_fit_calibrates_a_rule_that_save_load_and_export_keep(asl_open_set, asl_
     probs = model.predict_proba(x)
     best = probs.argmax(axis=1)
     ratios = rule.ratios(x, model.classes_.tolist())
-    expected = [
-        "unknown" if ratios[i, b] > 1 else model.classes_[b] for i, b in enumerate(best)
-    ]
+    expected = ["unknown" if ratios[i, b] > 1 else model.classes_[b] for i, b in enumerate(best)]
     assert model.predict(test).tolist() == expected
     assert model.predict(test, reject=False).tolist() == model.classes_[best].tolist()
     keras_answers = clf.predict(test)

@@ -14,64 +14,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import SHARED, ok, video_frames, write_mp4
+from cli_run import cli as poseact
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("POSEACT_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
 PERSON = SHARED / "testdata" / "person_thumb_up.mp4"  # 1280×720, 25 fps, 195 frames
 NEUTRAL_FRAME, THUMB_FRAME = 12, 150  # 0.48 s (neutral) and 6.00 s (thumb up held)
 
 pytestmark = pytest.mark.slow
-
-
-def poseact(*args, env: dict | None = None, timeout: float = 600):
-    environ = dict(os.environ)
-    environ["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
-    environ.setdefault("POSEACT_MODEL_DIR", str(SHARED / "models"))
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "poseact.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=timeout,
-    )
-
-
-def ok(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-def frames_of(path: Path) -> list[np.ndarray]:
-    import cv2
-
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        good, frame = capture.read()
-        if not good:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
-
-
-def write_mp4(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> None:
-    import cv2
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +34,7 @@ def trained(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("decisions")
     env = {"POSEACT_CACHE_DIR": str(root / "cache")}
-    frames = frames_of(PERSON)
+    frames = video_frames(PERSON)
     small = [cv2.resize(f, (640, 360)) for f in frames]
     data = root / "clips"
     for n, start in enumerate((0, 2, 4)):
@@ -136,8 +88,8 @@ def test_the_annotated_video_shows_each_frames_decision_not_the_clips(predicted)
     differ), and the whole clip's answer is drawn apart, the same on both."""
     import cv2
 
-    frames = frames_of(predicted["video"])
-    original = frames_of(PERSON)
+    frames = video_frames(predicted["video"])
+    original = video_frames(PERSON)
     assert len(frames) == 195
     height, width = frames[0].shape[:2]
     status = (slice(0, height // 6), slice(0, width // 4))
@@ -162,7 +114,7 @@ def test_live_and_predict_draw_the_same_decision_at_the_same_frame(trained, pred
         "live", "--model", trained["tflite"], "--source", PERSON, "--no-preview",
         "--output", out, env=trained["env"],
     ))  # fmt: skip
-    live, offline = frames_of(out), frames_of(predicted["video"])
+    live, offline = video_frames(out), video_frames(predicted["video"])
     assert len(live) == len(offline) == 195
     height, width = live[0].shape[:2]
     for i in (NEUTRAL_FRAME, THUMB_FRAME):
@@ -178,7 +130,7 @@ def test_events_of_a_folder_as_csv_and_of_a_keras_model(trained, tmp_path):
     folder = tmp_path / "session"
     folder.mkdir()
     (folder / "take1.mp4").symlink_to(PERSON)
-    write_mp4(folder / "still.mp4", frames_of(PERSON)[:40])  # neutral, then the hand rising
+    write_mp4(folder / "still.mp4", video_frames(PERSON)[:40])  # neutral, then the hand rising
     events = tmp_path / "events.csv"
     proc = poseact("-q", "predict", trained["model"], folder, "--events", events,
                    env=trained["env"])  # fmt: skip

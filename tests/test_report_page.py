@@ -11,43 +11,20 @@ frames a head-and-shoulders clip to its extent.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import REPO_ROOT, SHARED, cli, ok
+from cli_run import browser as find_browser
 
 from poseact.testing import chromium_args
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("POSEACT_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
 SUBJECTS = ("alice", "bob", "carol")
 
 pytestmark = pytest.mark.slow
-
-
-def cli(*args, env: dict | None = None):
-    environ = dict(os.environ)
-    environ["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
-    environ.setdefault("POSEACT_MODEL_DIR", str(SHARED / "models"))
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "poseact.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=600,
-    )
-
-
-def ok(proc) -> str:
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -76,20 +53,9 @@ def reports(tmp_path_factory):
     return {"root": root, "train": train, "loso": loso}
 
 
-def _browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        pytest.skip("Debian chromium is not installed (run .ci/web-deps.sh)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright for Python is not installed")
-    return chromium, sync_playwright
-
-
 def _look_at(page_file: Path, screenshot: Path) -> dict:
     """Open a report at 1280×800; what a reader sees (sizes and places of its parts)."""
-    chromium, sync_playwright = _browser()
+    chromium, sync_playwright = find_browser()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium, headless=True, args=chromium_args()

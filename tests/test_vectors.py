@@ -343,9 +343,7 @@ def vectors() -> dict[str, object]:
     return build_vectors()
 
 
-@pytest.mark.parametrize(
-    "name", ["featurizer", "decider", "rejection", "defaults", "model_file"]
-)
+@pytest.mark.parametrize("name", ["featurizer", "decider", "rejection", "defaults", "model_file"])
 def test_committed_vectors_are_what_python_computes(vectors, name):
     path = VECTORS / f"{name}.json"
     assert path.exists(), f"{path} is missing: run python tests/test_vectors.py --write"

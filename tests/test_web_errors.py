@@ -18,53 +18,24 @@ import base64
 import functools
 import http.server
 import os
-import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
+from cli_run import REPO_ROOT, cli
+from cli_run import browser as find_browser
 
 from poseact.deploy.web import JS_PACKAGES, serve
 from poseact.testing import chromium_args
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("POSEACT_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
-
 pytestmark = pytest.mark.slow
-
-
-def cli(*args, env: dict | None = None):
-    environ = dict(os.environ)
-    environ["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
-    environ.setdefault("POSEACT_MODEL_DIR", str(SHARED / "models"))
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "poseact.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=600,
-    )
-
-
-def _browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        pytest.skip("Debian chromium is not installed (run .ci/web-deps.sh)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright for Python is not installed")
-    return chromium, sync_playwright
 
 
 def _open(site: Path, *, allow_only_site: bool, block: str = "", timeout_ms: int = 90_000):
     """Open the site (served on 127.0.0.1) in headless Chromium with network requests
     blocked (`block`: URLs containing it; `allow_only_site`: all but the site's);
     returns the page's state, its error box and where that box is."""
-    chromium, sync_playwright = _browser()
+    chromium, sync_playwright = find_browser()
     with serve(site) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium, headless=True, args=chromium_args()

@@ -12,6 +12,7 @@ from poseact.cli.common import (
     extractor_options,
     load_data,
     refuse_own_input,
+    resolve_layout,
     what_is_detected,
 )
 from poseact.core.errors import PoseactError
@@ -34,6 +35,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         raise PoseactError(
             f"cannot write landmarks to {target}: {target.suffix!r} is neither .npz nor .csv"
         )
+    resolve_layout(args, source)
     options = extractor_options(args, **({"world_landmarks": True} if args.world else {}))
     sequence = load_sequence(source, options, cache=False if args.no_cache else None)
     if target.suffix.lower() == ".csv":
@@ -130,7 +132,7 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--world", action="store_true", help="also keep world landmarks in metres (default: off)"
     )
-    add_extractor_flags(p)
+    add_extractor_flags(p, auto_layout=True)
     p.set_defaults(func=cmd_extract)
 
 

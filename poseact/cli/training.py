@@ -162,8 +162,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         quantization=args.quantization,
         streaming=not args.no_streaming,
         parity_data=parity,
+        keep_on_parity_failure=args.keep_on_parity_failure,
     )
-    print(report.summary())
+    print(report.summary())  # a failure is also said on stderr, with what was (not) kept
     return 0 if report.parity_ok else 1
 
 
@@ -249,7 +250,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         help="the 'no gesture' label, never reported as an event (default: a label named"
         " none or background; '' for none)",
     )
-    add_extractor_flags(p)
+    add_extractor_flags(p, auto_layout=True)
     p.set_defaults(func=cmd_train)
 
 
@@ -294,6 +295,12 @@ def add_export(sub: argparse._SubParsersAction) -> None:
         "--parity-data",
         default=None,
         help="held-out dataset to check the export against Keras on (default: none)",
+    )
+    p.add_argument(
+        "--keep-on-parity-failure",
+        action="store_true",
+        help="keep the .tflite when it fails its parity check against Keras (default: nothing"
+        " is left under its name, and the command exits 1)",
     )
     add_format_flag(p)
     add_extractor_flags(p, layout=False, frame_step=False, datasets=False)

@@ -40,8 +40,7 @@ def choose_background(
     if background != AUTO:
         if background not in classes:
             raise DatasetError(
-                f"background {background!r} is not a label of the dataset"
-                f" (labels: {list(classes)})"
+                f"background {background!r} is not a label of the dataset (labels: {list(classes)})"
             )
         return background
     if stored is not None:

@@ -33,6 +33,7 @@ __all__ = [
     "read_public_dataset",
 ]
 
+
 @dataclass(frozen=True)
 class DatasetFormat:
     """One dataset format poseact reads.

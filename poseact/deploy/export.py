@@ -97,7 +97,7 @@ class ExportReport:
             f"{self.path.name}: {self.size_bytes / 1024:.1f} KB, {self.quantization},"
             f" parity max|Δp|={self.max_abs_diff:.2e}, argmax agreement"
             f" {self.argmax_agreement:.1%} on {self.parity_windows} windows"
-            f" ({'ok' if self.parity_ok else 'FAILED'})" + ("" if self.written else "; not written")
+            f" ({'ok' if self.parity_ok else 'FAILED'})"
         )
 
 
@@ -269,7 +269,8 @@ def export_tflite(
             report.summary(),
             f"kept at {path} as asked"
             if written
-            else f"nothing written to {path} (keep_on_parity_failure keeps it)",
+            else f"nothing was written to {path} (keep_on_parity_failure=True,"
+            " --keep-on-parity-failure, keeps such a file)",
         )
     return report
 

@@ -884,16 +884,11 @@ class _KerasStreamModel:
     onset."""
 
     def __init__(self, classifier) -> None:
-        from poseact.train.engine import answer_onset
-
-        options = classifier._model_options()
         self.spec = classifier.normalizer_spec_
         self.classes_ = classifier.classes_
         self.background = classifier.background_
         self.rejection = getattr(classifier, "rejection_", None)
-        self.onset = answer_onset(
-            classifier._training_options(), options.architecture, classifier.background_
-        )
+        self.onset = getattr(classifier, "onset_", None)
         self._net = classifier.model_
 
     def stepper(self, *, stateful: bool = True):
