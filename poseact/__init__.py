@@ -18,6 +18,10 @@ from poseact.core.native import quiet_native_logs as _quiet_native_logs  # noqa:
 
 # Before TensorFlow or MediaPipe load (they read their log levels once): quieter C++ logs.
 _quiet_native_logs()
+# OpenCV refuses to decode images above this many pixels (its default is 2**30): the
+# same limit as poseact's own header check (core.archives.MAX_IMAGE_PIXELS), for every
+# format OpenCV reads, before cv2 loads.
+__import__("os").environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", "100000000")
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -39,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "ModelAssetError": "poseact.core.errors",
     "NotFittedError": "poseact.train.classifier",
     "WriteError": "poseact.core.errors",
+    "OutputRefused": "poseact.core.errors",
     # extract
     "resolve_model": "poseact.extract.assets",
     "ExtractorOptions": "poseact.extract.options",
@@ -159,6 +164,7 @@ if TYPE_CHECKING:  # pragma: no cover
         ModelAssetError,
         ModelFormatError,
         NoPoseDetected,
+        OutputRefused,
         PoseactError,
         UnknownLabelError,
         VideoReadError,

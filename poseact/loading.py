@@ -7,6 +7,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from poseact.core.archives import special_file_problem
 from poseact.core.errors import LandmarkFormatError, ModelFormatError
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import VIDEO_SUFFIXES, Dataset, read_landmark_csv
@@ -92,6 +93,9 @@ def load_sequence(path: str | os.PathLike, options=None, *, cache=None) -> Landm
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    problem = special_file_problem(path)
+    if problem:
+        raise LandmarkFormatError(f"input {path} {problem}")
     if suffix == ".npz":
         return LandmarkSequence.load(path)
     if suffix == ".csv":
@@ -118,6 +122,9 @@ def load_model(path: str | os.PathLike):
         ModelFormatError: missing file or not a poseact model.
     """
     path = Path(path)
+    problem = special_file_problem(path)
+    if problem:
+        raise ModelFormatError(f"model file {path} {problem}")
     if not path.is_file():
         raise ModelFormatError(f"model file {path} does not exist")
     with open(path, "rb") as handle:

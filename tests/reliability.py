@@ -3,19 +3,19 @@
 `run_cli` runs `python -m poseact.cli` in a child process with the environment a user
 has (no TF_CPP_MIN_LOG_LEVEL / GLOG_minloglevel, which conftest sets for the test
 process), so its stderr pipe shows everything written to file descriptor 2, native
-libraries (absl, glog, oneDNN, LiteRT) included. `tmpfs` mounts a real, small tmpfs.
+libraries (absl, glog, oneDNN, LiteRT) included (`helpers.run_cli` with that environment).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+import helpers
 import pytest
 
 #: Variables that quieten native logs; a user's shell does not set them.
@@ -40,21 +40,10 @@ def user_environment(**changes: str | None) -> dict[str, str]:
     return env
 
 
-def run_cli(
-    *args: str | os.PathLike,
-    env: dict[str, str] | None = None,
-    timeout: float = 300.0,
-    **kwargs,
-) -> subprocess.CompletedProcess:
-    """`python -m poseact.cli ARGS` in a child process; stdout and stderr captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "poseact.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env if env is not None else user_environment(),
-        **kwargs,
-    )
+def run_cli(*args: str | os.PathLike, env: dict[str, str] | None = None, **kwargs):
+    """`python -m poseact.cli ARGS` in a child process with a user's environment
+    (`user_environment`, unless `env` is given); stdout and stderr captured."""
+    return helpers.run_cli(*args, env=env if env is not None else user_environment(), **kwargs)
 
 
 def assert_one_line_error(
@@ -75,25 +64,6 @@ def assert_one_line_error(
 
 def files(root: Path) -> list[Path]:
     return sorted(p for p in Path(root).rglob("*") if p.is_file())
-
-
-@contextlib.contextmanager
-def tmpfs(folder: Path, size: str) -> Iterator[Path]:
-    """Mount a real tmpfs of `size` (e.g. "64k") on `folder` (needs root, else skip)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-            capture_output=True,
-        )
-    except OSError as exc:
-        pytest.skip(f"cannot mount a tmpfs here: {exc}")
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
 
 
 def python_child(code: str, *args: str | os.PathLike, **kwargs) -> subprocess.Popen:

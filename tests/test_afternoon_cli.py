@@ -12,16 +12,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO_ROOT, SHARED_DIR
+from helpers import run_cli, video_frames
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("POSEACT_SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
-PERSON = SHARED / "testdata" / "person_thumb_up.mp4"  # 1280×720, 25 fps, 195 frames, pose in all
-HAND = SHARED / "testdata" / "hand_open.mp4"  # 640×360, 25 fps, 202 frames, hand in all
+PERSON = SHARED_DIR / "testdata" / "person_thumb_up.mp4"  # 1280×720, 25 fps, 195 frames
+HAND = SHARED_DIR / "testdata" / "hand_open.mp4"  # 640×360, 25 fps, 202 frames, hand in all
 
 pytestmark = pytest.mark.slow
 
@@ -29,19 +28,8 @@ pytestmark = pytest.mark.slow
 def poseact(
     *args: str | os.PathLike, cwd: Path | None = None, env: dict | None = None, timeout=600
 ):
-    """Run `python -m poseact.cli ARGS` in a fresh process; returns the CompletedProcess."""
-    environ = dict(os.environ)
-    environ["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
-    environ.setdefault("POSEACT_MODEL_DIR", str(SHARED / "models"))
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "poseact.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=environ,
-        timeout=timeout,
-    )
+    """Run `python -m poseact.cli ARGS` in a fresh process with this environment plus `env`."""
+    return run_cli(*args, env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)
 
 
 def ok(proc: subprocess.CompletedProcess) -> str:
@@ -50,20 +38,6 @@ def ok(proc: subprocess.CompletedProcess) -> str:
         f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     )
     return proc.stdout
-
-
-def video_frames(path: Path) -> list[np.ndarray]:
-    import cv2
-
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        good, frame = capture.read()
-        if not good:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
 
 
 def write_mp4(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> Path:
@@ -270,7 +244,7 @@ def test_show_renders_a_landmark_clip(afternoon, suffix):
 # ---------------------------------------------------------------------- 4. models
 def test_models_lists_and_verifies_the_mediapipe_bundles():
     out = ok(poseact("models"))
-    assert "pose_full" in out and "hand_full" in out and str(SHARED / "models") in out
+    assert "pose_full" in out and "hand_full" in out and str(SHARED_DIR / "models") in out
     assert "POSEACT_MODEL_DIR" in out
     verified = ok(poseact("models", "verify"))
     assert re.search(r"pose_full.*ok", verified)
@@ -280,7 +254,7 @@ def test_models_lists_and_verifies_the_mediapipe_bundles():
 def test_models_download_finds_a_present_bundle_without_the_network(tmp_path):
     out = ok(poseact("models", "download", "pose_full",
                      env={"POSEACT_CACHE_DIR": str(tmp_path / "cache")}))  # fmt: skip
-    assert "pose_full" in out and str(SHARED / "models") in out
+    assert "pose_full" in out and str(SHARED_DIR / "models") in out
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").rglob("*.task"))
 
 

@@ -13,19 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_cli
 
 pytestmark = pytest.mark.slow
 
 
 def poseact(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return subprocess.run(
-        [sys.executable, "-m", "poseact.cli", "-q", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    return run_cli("-q", *args, timeout=timeout)
 
 
 LAYOUT = "pose+hands"  # a sign's meaning is mostly in its hand shape

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_names
 
 from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
 from poseact.core.sequence import LandmarkSequence
@@ -23,12 +24,6 @@ from poseact.runtime.model import TFLiteGestureModel
 from poseact.train.classifier import GestureClassifier
 from poseact.train.evaluate import evaluate
 from poseact.train.options import ModelOptions, TrainingOptions
-
-
-def assert_names(excinfo: pytest.ExceptionInfo, *names: str | Path) -> None:
-    """The error message names each input."""
-    for name in names:
-        assert str(name) in str(excinfo.value), str(excinfo.value)
 
 
 def _arrays(T: int = 12, K: int = 33, seed: int = 0) -> dict[str, np.ndarray]:

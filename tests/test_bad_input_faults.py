@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import landmarkers_created
+from helpers import tmpfs
 from media import make_astronaut_video
 
 from poseact.apps.recorder import next_clip_number
@@ -259,20 +260,11 @@ def full_disk(request, tmp_path):
     sets RLIMIT_FSIZE to 16 KiB around the write.
     """
     folder = tmp_path / "disk"
-    folder.mkdir()
     if request.param == "tmpfs":
-        try:
-            mounted = subprocess.run(
-                ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(folder)],
-                capture_output=True,
-            )
-        except OSError as exc:  # no mount command
-            pytest.skip(f"cannot mount a tmpfs here: {exc}")
-        if mounted.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-        yield folder, contextlib.nullcontext
-        subprocess.run(["umount", "-l", str(folder)], check=True)
+        with tmpfs(folder, "16k"):
+            yield folder, contextlib.nullcontext
     else:
+        folder.mkdir()
         yield folder, lambda: file_size_limit(16 * 1024)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import archive_start, assert_names
 
 from poseact.core.errors import LandmarkFormatError, ModelAssetError, ModelFormatError
 from poseact.extract.extractor import extract_image
@@ -21,19 +22,6 @@ from poseact.loading import load_model
 from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.model_file import read_model_metadata
 from poseact.train.classifier import GestureClassifier
-
-
-def assert_names(excinfo: pytest.ExceptionInfo, path: Path | str) -> None:
-    assert str(path) in str(excinfo.value), str(excinfo.value)
-
-
-def archive_start(data: bytes) -> int:
-    """Offset of the zip archive appended to an exported .tflite."""
-    import struct
-
-    eocd = data.rfind(b"PK\x05\x06")
-    cd_size, cd_offset = struct.unpack("<II", data[eocd + 12 : eocd + 20])
-    return eocd - cd_size - cd_offset
 
 
 def with_metadata(model: Path, out: Path, **changes) -> Path:
@@ -145,13 +133,21 @@ def test_saved_classifier_whose_metadata_does_not_fit_its_network(saved_gru, tmp
     with zipfile.ZipFile(saved_gru) as zf:
         members = {name: zf.read(name) for name in zf.namelist()}
     meta = json.loads(members["poseact.json"])
+    fitted = meta["fitted"]
+
+    def with_fitted(**changes):
+        return {**meta, "fitted": {**fitted, **changes}}
+
     cases = {
-        "window": {**meta, "normalizer": {**meta["normalizer"], "window": 20}},
-        "classes": {**meta, "classes": ["a", "b", "c", "d"]},
-        "no-model": {k: v for k, v in meta.items() if k != "model"},
+        "window": with_fitted(normalizer={**fitted["normalizer"], "window": 20}),
+        "classes": with_fitted(classes=["a", "b", "c", "d"]),
+        "no-model": {**meta, "fitted": {k: v for k, v in fitted.items() if k != "model"}},
+        "no-parameters": {k: v for k, v in meta.items() if k != "parameters"},
+        "parameters-list": {**meta, "parameters": [1, 2]},
         "list": [1, 2, 3],
-        "training-seconds": {**meta, "training_seconds": {"a": 1}},  # found by test_fuzz
-        "history": {**meta, "history": 7},
+        "training-seconds": with_fitted(training_seconds={"a": 1}),  # found by test_fuzz
+        "history": with_fitted(history=7),
+        "onset": with_fitted(onset="soon"),
     }
     for name, content in cases.items():
         bad = tmp_path / f"{name}.poseact"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_names
 from media import astronaut_frames, make_astronaut_video, write_video
 
 from poseact.core.errors import NoPoseDetected, VideoReadError
@@ -26,11 +27,6 @@ from poseact.normalize.normalizer import Normalizer
 from poseact.runtime.model import TFLiteGestureModel
 
 SIZE = (320, 240)
-
-
-def assert_names(excinfo: pytest.ExceptionInfo, path: Path) -> None:
-    """The error message names the input file."""
-    assert str(path) in str(excinfo.value), str(excinfo.value)
 
 
 # ---------------------------------------------------------------------- a real VFR .mp4

@@ -38,15 +38,6 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(Healt
 
 
 # ---------------------------------------------------------------------- mutations
-def archive_start(data: bytes) -> int:
-    """Offset of the zip archive at the end of `data` (after an exported model's network)."""
-    import struct
-
-    eocd = data.rfind(b"PK\x05\x06")
-    cd_size, cd_offset = struct.unpack("<II", data[eocd + 12 : eocd + 20])
-    return eocd - cd_size - cd_offset
-
-
 def mutate(data: bytes, rng: random.Random) -> bytes:
     """One random byte-level change: flips, a truncation, an overwrite, an insertion."""
     b = bytearray(data)
@@ -211,7 +202,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, sys.argv[1])
-from test_fuzz import archive_start, mutate, rezip
+from helpers import archive_start
+from test_fuzz import mutate, rezip
 
 from poseact.core.errors import PoseactError
 from poseact.loading import load_model

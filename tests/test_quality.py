@@ -370,7 +370,7 @@ def test_auto_architecture_reports_what_it_tried(asl_split, caplog):
     assert [r["architecture"] for r in report] == ["stats_pool"]  # the budget ran out
     assert len(report[0]["folds"]) == 3 and 0 <= report[0]["accuracy"] <= 1
     assert "auto: chose stats_pool" in caplog.text and "not tried" in caplog.text
-    assert clf._model_options().architecture == "stats_pool"
+    assert clf.model_options_.architecture == "stats_pool"
     assert clf.predict(test).shape == (len(test),)
     with pytest.raises(ValueError, match="auto_seconds"):
         ModelOptions(architecture="auto", auto_seconds=0)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import video_frames
 from media import make_astronaut_video
 
 from poseact.apps.recorder import RecordedClip, RecorderOptions, next_clip_number, record_dataset
@@ -44,11 +45,6 @@ def all_files(*roots: Path) -> list[Path]:
 def assert_no_temp_files(*roots: Path) -> None:
     temps = [p for p in all_files(*roots) if is_temp_file(p)]
     assert not temps, temps
-
-
-def video_frames(path: Path) -> int:
-    with VideoFileSource(path) as source:
-        return sum(1 for _ in source)
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +138,7 @@ def test_session_writes_the_dataset_layout(session):
     assert_no_temp_files(root.parent)
     # the raw clips hold exactly the recorded frames
     for path in all_files(videos):
-        assert video_frames(path) == CLIP_FRAMES
+        assert len(video_frames(path)) == CLIP_FRAMES
 
 
 def test_session_clips_load_as_a_dataset(session):

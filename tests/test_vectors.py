@@ -16,7 +16,6 @@ import base64
 import dataclasses
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ASL_SIGNS
 
 from poseact.core.layouts import BodyPart, Layout, get_layout, register_layout
 from poseact.core.sequence import LandmarkSequence
@@ -36,8 +36,7 @@ from poseact.runtime.rejection import RejectionRule, calibrate_rejection
 
 HERE = Path(__file__).resolve().parent
 VECTORS = HERE / "vectors"
-SHARED = Path(os.environ.get("POSEACT_SHARED_DIR", HERE.parent.parent / "shared"))
-ASL = SHARED / "data" / "asl_signs" / "asl_signs.npz"
+ASL = ASL_SIGNS
 
 #: A custom layout: the two wrists only, centred on their midpoint, scaled by their distance.
 WRISTS = Layout(

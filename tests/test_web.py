@@ -102,8 +102,11 @@ def test_build_web_app_rejects_bad_inputs(asl_tflite, tmp_path):
 
 
 def test_serve_gives_wasm_and_modules_their_mime_types(tmp_path):
-    (tmp_path / "a.wasm").write_bytes(b"\x00asm")
-    (tmp_path / "b.js").write_text("export {};")
+    from poseact.core.atomic import atomic_dir
+
+    with atomic_dir(tmp_path) as site:  # a site is a folder with a manifest of its files
+        (site / "a.wasm").write_bytes(b"\x00asm")
+        (site / "b.js").write_text("export {};")
     with serve(tmp_path) as server:
         assert server.url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(server.url + "a.wasm", timeout=10) as response:
@@ -670,11 +673,19 @@ def test_page_loads_its_packages_from_a_cdn(browser_page, asl_tflite, tmp_path):
     cross-origin: here a second local server with CORS headers stands in for jsDelivr."""
     import functools
     import threading
-    from http.server import ThreadingHTTPServer
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-    from poseact.deploy.web import _QuietHandler
+    class CorsHandler(SimpleHTTPRequestHandler):  # a plain static CDN
+        extensions_map = {
+            **SimpleHTTPRequestHandler.extensions_map,
+            ".js": "text/javascript",
+            ".mjs": "text/javascript",
+            ".wasm": "application/wasm",
+        }
 
-    class CorsHandler(_QuietHandler):
+        def log_message(self, *args) -> None:
+            pass
+
         def end_headers(self) -> None:
             self.send_header("Access-Control-Allow-Origin", "*")
             super().end_headers()

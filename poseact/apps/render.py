@@ -168,6 +168,10 @@ def _view(sequence: LandmarkSequence, side: int) -> tuple[np.ndarray, tuple[int,
     return points, size
 
 
+#: Longest clip written as a GIF (frames; 50 s at 30 fps): a GIF is built in memory.
+MAX_GIF_FRAMES = 1500
+
+
 def render_sequence(
     sequence: LandmarkSequence,
     path: str | os.PathLike,
@@ -193,7 +197,8 @@ def render_sequence(
         `path`.
 
     Raises:
-        ValueError: a suffix other than `.mp4` and `.gif`.
+        ValueError: a suffix other than `.mp4` and `.gif`, or a `.gif` of more than
+            `MAX_GIF_FRAMES` frames (an `.mp4` is streamed, frame by frame).
         WriteError: the file cannot be written (nothing is left under `path`).
     """
     path = Path(path)
@@ -201,28 +206,35 @@ def render_sequence(
     if suffix not in VIDEO_SUFFIXES_WRITTEN:
         raise ValueError(f"{path}: can write {' or '.join(VIDEO_SUFFIXES_WRITTEN)}, not {suffix!r}")
     rate = fps or sequence.fps or 30.0
+    if suffix == ".gif" and len(sequence) > MAX_GIF_FRAMES:
+        raise ValueError(
+            f"{path}: a GIF holds every frame in memory, and this clip has {len(sequence)}"
+            f" frames (at most {MAX_GIF_FRAMES}); write an .mp4 instead, which is streamed"
+        )
     points, (width, height) = _view(sequence, side)
     layout = sequence.layout
     detected = sequence.detected
-    frames = []
-    for i in range(len(sequence)):
-        canvas = np.empty((height, width, 3), dtype=np.uint8)
-        canvas[:] = _BACKGROUND
-        draw_landmarks(canvas, points[i], sequence.visibility[i], layout, min_visibility=0.3)
-        lines = [title] if title else []
-        lines.append(f"{sequence.timestamps[i]:.2f} s  frame {i + 1}/{len(sequence)}")
-        if not detected[i]:
-            lines.append("nobody detected")
-        draw_status(canvas, lines)
-        frames.append(canvas)
+
+    def frames():  # one at a time: an hour-long clip is streamed, not held
+        for i in range(len(sequence)):
+            canvas = np.empty((height, width, 3), dtype=np.uint8)
+            canvas[:] = _BACKGROUND
+            draw_landmarks(canvas, points[i], sequence.visibility[i], layout, min_visibility=0.3)
+            lines = [title] if title else []
+            lines.append(f"{sequence.timestamps[i]:.2f} s  frame {i + 1}/{len(sequence)}")
+            if not detected[i]:
+                lines.append("nobody detected")
+            draw_status(canvas, lines)
+            yield canvas
+
     if suffix == ".mp4":
         with VideoWriter(path, rate) as writer:
-            for frame in frames:
+            for frame in frames():
                 writer.write(frame)
         return path
     from PIL import Image
 
-    images = [Image.fromarray(frame[..., ::-1]) for frame in frames]
+    images = [Image.fromarray(frame[..., ::-1]) for frame in frames()]
     with atomic_path(path, suffix=".gif") as tmp:
         images[0].save(
             tmp,

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 
 from poseact import __version__
 from poseact.cli import files, recording, running, studies, training
-from poseact.cli.common import Parser
+from poseact.cli.common import Parser, guard_paths
+from poseact.core.atomic import clear_protected_inputs
 from poseact.core.errors import PoseactError
+from poseact.core.labels import printable
 
 __all__ = ["build_parser", "main"]
 
@@ -61,12 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         native.quiet_native_logs(native.CLI_ENVIRONMENT)
         if argv is None:  # this process's own command line: C++ logs off for good
             native.silence_native_stderr()
+    for stream in (sys.stdout, sys.stderr):  # a path in any script, on any terminal
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     logging.basicConfig(  # after the redirection: the handler keeps its stream
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     args.skipped = []
     try:
+        guard_paths(args)
         code = int(args.func(args) or 0)
         _say_skipped(args.skipped)
         return code
@@ -80,11 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             text = text.replace(
                 "pass require_detection=False", "pass --allow-missing to skip such clips"
             )
-        print(f"poseact {args.command}: error: {text}", file=sys.stderr)
+        # text from files (names, labels) cannot forge lines or drive the terminal
+        print(f"poseact {args.command}: error: {printable(text)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"poseact {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:  # main() may run again in this process (tests, notebooks)
+        clear_protected_inputs()
 
 
 def _say_skipped(skipped: list) -> None:

@@ -237,17 +237,51 @@ def refuse_own_input(output: str | os.PathLike | None, *inputs: str | os.PathLik
             )
 
 
+#: Flags naming what a command writes; every other flag naming an existing file or
+#: folder is one of its inputs.
+OUTPUT_FLAGS = ("output", "output_dir", "report_dir", "json", "video_root")
+
+
+def guard_paths(args: argparse.Namespace) -> None:
+    """The output rule, before any work: register every input the flags name (an
+    existing file or folder) so that no write can replace it (`core.atomic`), and
+    refuse an output that is an input, a device, a FIFO or a socket up front."""
+    from poseact.core.atomic import check_output, protect_inputs
+
+    outputs = [getattr(args, name, None) for name in OUTPUT_FLAGS]
+    outputs = [str(o) for o in outputs if isinstance(o, (str, os.PathLike))]
+    inputs: list[str] = []
+    for name, value in vars(args).items():
+        if name in OUTPUT_FLAGS or name in ("func", "command", "skipped"):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, (str, os.PathLike)) and str(item) and os.path.exists(item):
+                inputs.append(str(item))
+    protect_inputs(*inputs)
+    for output in outputs:
+        check_output(output, inputs=inputs, folder=None)
+
+
+def add_force_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=f"replace files in {what} that poseact did not write (default: refuse; poseact"
+        " replaces only what it wrote there before, and keeps the rest)",
+    )
+
+
 def check_report_dir(report_dir: str | None) -> None:
     """Refuse a --report-dir that is a file before any work is done."""
     if report_dir and Path(report_dir).exists() and not Path(report_dir).is_dir():
         raise PoseactError(f"--report-dir {report_dir} is a file, not a folder")
 
 
-def show_report(report, report_dir: str | None) -> None:
+def show_report(report, report_dir: str | None, *, force: bool = False) -> None:
     print(report.title)
     print(report.summary())
     if report_dir:
-        paths = report.save(report_dir)
+        paths = report.save(report_dir, force=force)
         print(f"report written to {report_dir} (open {paths['html']})")
 
 

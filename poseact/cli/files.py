@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 
 from poseact.cli.common import (
     add_extractor_flags,
+    add_force_flag,
     extractor_options,
     load_data,
     refuse_own_input,
@@ -24,9 +26,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
     source = Path(args.input)
     out = Path(args.output)
     if source.is_dir():
+        from poseact.core.atomic import atomic_dir
+
         refuse_own_input(out, source)
         data = load_data(args, args.input)
-        written = data.to_folder(out)
+        # the dataset folder is one unit: written beside `out`, then moved into place
+        with atomic_dir(out, force=args.force) as tmp:
+            written = data.to_folder(tmp)
         print(f"extracted {len(written)} clips into {out}: {data.summary()}")
         return 0
     target = out / f"{source.stem}.npz" if out.is_dir() or not out.suffix else out
@@ -56,6 +62,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     from poseact.apps.render import render_sequence
     from poseact.loading import load_sequence
 
+    if args.fps is not None and not (math.isfinite(args.fps) and 0 < args.fps <= 1000):
+        raise PoseactError(
+            f"--fps {args.fps} is not a frame rate poseact writes (a finite number of frames"
+            " per second in (0, 1000])"
+        )
     sequence = load_sequence(args.clip)
     title = args.title if args.title is not None else Path(args.clip).parent.name
     path = render_sequence(sequence, args.output, fps=args.fps, title=title)
@@ -132,6 +143,7 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--world", action="store_true", help="also keep world landmarks in metres (default: off)"
     )
+    add_force_flag(p, "the output folder (for a dataset folder)")
     add_extractor_flags(p, auto_layout=True)
     p.set_defaults(func=cmd_extract)
 

@@ -10,14 +10,17 @@ from pathlib import Path
 
 from poseact.cli.common import (
     add_extractor_flags,
+    add_force_flag,
     extractor_options,
     model_layout,
     refuse_own_input,
 )
+from poseact.core.atomic import check_output
 from poseact.core.choices import (
     SMOOTHINGS,
 )
 from poseact.core.errors import PoseactError
+from poseact.core.labels import printable
 from poseact.flags import add_option_flags, options_from_args
 
 
@@ -72,12 +75,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
                         "input": str(item),
                         "label": answer,
                         "probabilities": {str(model.classes_[i]): float(probs[i]) for i in order},
-                    }
+                    },
+                    allow_nan=False,  # strict JSON; the model refuses NaN answers anyway
                 )
             )
         else:
             top = ", ".join(f"{model.classes_[i]} {probs[i]:.2f}" for i in order[:3])
-            print(f"{item}: {answer}  ({top})")
+            print(f"{printable(item)}: {answer}  ({top})")  # a file name cannot drive the terminal
         stream = sys.stderr if args.json else sys.stdout
         if decisions is not None and not args.json:
             for d in decisions.detections:
@@ -109,10 +113,14 @@ def _annotated_outputs(args: argparse.Namespace) -> dict[str, Path]:
         raise ValueError("--output draws on videos, and none of the inputs is a video")
     out = Path(args.output)
     if len(videos) == 1 and out.suffix.lower() == ".mp4":
+        check_output(out, inputs=args.inputs)
         return {videos[0]: out}
     if out.suffix:
         raise ValueError(f"--output {out}: give a folder for {len(videos)} videos")
-    return {item: out / f"{Path(item).stem}_annotated.mp4" for item in videos}
+    outputs = {item: out / f"{Path(item).stem}_annotated.mp4" for item in videos}
+    for target in outputs.values():  # never onto another input, before any is read
+        check_output(target, inputs=args.inputs)
+    return outputs
 
 
 def cmd_evaluate_stream(args: argparse.Namespace) -> int:
@@ -134,7 +142,7 @@ def cmd_evaluate_stream(args: argparse.Namespace) -> int:
     )
     print(result.summary())
     if args.report_dir:
-        result.save(args.report_dir)
+        result.save(args.report_dir, force=args.force)
         print(f"report.json, detections.csv and timeline.png written to {args.report_dir}")
     return 0
 
@@ -191,20 +199,37 @@ def cmd_web(args: argparse.Namespace) -> int:
         from poseact.deploy.web import fetch_js_packages
 
         assets = fetch_js_packages()
-    out = build_web_app(args.model, args.output_dir, assets=assets)
+    out = build_web_app(args.model, args.output_dir, assets=assets, force=args.force)
     where = "its JavaScript packages in vendor/, no internet needed" if assets else "CDN packages"
     print(f"wrote the recognizer page into {out} ({where})")
     if not args.serve:
         return 0
-    server = serve(out, args.port, host=args.host)
-    where = (
-        f"on every interface, port {server.server_address[1]}: from a phone on the same"
-        f" network open http://THIS-MACHINE'S-ADDRESS:{server.server_address[1]}/ (the camera"
-        " needs HTTPS there; see docs/deploy.md)"
-        if args.host in ("0.0.0.0", "::", "")
-        else f"at {server.url}"
-    )
-    print(f"serving {out} {where} (Ctrl-C stops)", flush=True)
+    server = serve(out, args.port, host=args.host, https=args.https)
+    everywhere = args.host in ("0.0.0.0", "::", "")
+    lines = [f"serving {out} (only the site's own files):"]
+    if everywhere:
+        lines.append(f"  on this machine: {server.url}")
+        lines += [f"  from a phone on the same network: {url}" for url in server.urls]
+    else:
+        lines.append(f"  at {server.url}")
+    if server.certificate is not None:
+        lines += [
+            "  the certificate is self-signed, made just now for"
+            f" {', '.join(server.certificate.names)};"
+            f" its SHA-256 fingerprint {server.certificate.fingerprint}",
+            "  on the phone: open the address above; the browser warns that the connection"
+            " is not private (the certificate is not from an authority). Check that the"
+            " fingerprint in the certificate details is the one above, then choose Advanced"
+            " > Proceed (Chrome) or Show Details > visit this website (Safari); allow the"
+            " camera when the page asks",
+        ]
+    elif everywhere:
+        lines.append(
+            "  a phone's browser gives the camera only to HTTPS pages: add --https (a"
+            " self-signed certificate made on the spot), see docs/deploy.md"
+        )
+    lines.append("Ctrl-C stops the server")
+    print("\n".join(lines), flush=True)
     try:
         server.thread.join()
     except KeyboardInterrupt:
@@ -264,6 +289,7 @@ def add_evaluate_stream(sub: argparse._SubParsersAction) -> None:
     p.add_argument("recording", help="a video or a landmark file (.npz, .csv)")
     p.add_argument("annotations", help="CSV, one row per gesture: start_s,end_s,label")
     p.add_argument("--report-dir", default=None, help="write report.json and timeline.png here")
+    add_force_flag(p, "--report-dir")
     p.add_argument(
         "--min-iou",
         type=float,
@@ -338,4 +364,11 @@ def add_web(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--port", type=int, default=8000, help="port for --serve, 0: any free one (default: 8000)"
     )
+    p.add_argument(
+        "--https",
+        action="store_true",
+        help="--serve over HTTPS with a self-signed certificate made on the spot, so that a"
+        " phone's browser lets the page use the camera (default: plain HTTP)",
+    )
+    add_force_flag(p, "the site folder")
     p.set_defaults(func=cmd_web)

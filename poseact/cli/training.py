@@ -9,6 +9,7 @@ from pathlib import Path
 
 from poseact.cli.common import (
     add_extractor_flags,
+    add_force_flag,
     add_format_flag,
     check_report_dir,
     load_data,
@@ -61,6 +62,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     refuse_own_input(args.output, args.data)
     refuse_own_input(args.report_dir, args.data)
     check_report_dir(args.report_dir)
+    # the options are checked at the door, before the data is read
+    model_options = options_from_args(args, ModelOptions, prefix="model.")
+    training_options = options_from_args(args, TrainingOptions, prefix="training.", seed=args.seed)
+    _normalizer_spec(args, "pose")
     # the background rule of poseact.data: "auto" (a label named none or background),
     # '' for none, or the label given
     background = {None: AUTO, "": None}.get(args.background, args.background)
@@ -72,8 +77,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     run = train_and_evaluate(
         data,
         normalizer=_normalizer_spec(args, data.layout),
-        model=options_from_args(args, ModelOptions, prefix="model."),
-        training=options_from_args(args, TrainingOptions, prefix="training.", seed=args.seed),
+        model=model_options,
+        training=training_options,
         test_fraction=args.test_fraction,
         seed=args.seed,
         output=args.output,
@@ -99,7 +104,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(
             "on the unseen subjects:" if run.by_subject else "on the held-out clips (same people):"
         )
-        show_report(run.report, args.report_dir)
+        show_report(run.report, args.report_dir, force=args.force)
     return 0
 
 
@@ -114,7 +119,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"dataset {Path(data.name).name if data.name else args.data}: {data.summary()}")
     if args.leave_one_subject_out:
         return _leave_one_subject_out(args, model, data)
-    show_report(evaluate(model, data, model_name=Path(args.model).name), args.report_dir)
+    show_report(
+        evaluate(model, data, model_name=Path(args.model).name), args.report_dir, force=args.force
+    )
     return 0
 
 
@@ -243,6 +250,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         help="write the test report here: report.html, report.json, confusion pictures"
         " (default: none)",
     )
+    add_force_flag(p, "--report-dir")
     p.add_argument(
         "--background",
         default=None,
@@ -265,6 +273,7 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="write the report here: report.html, report.json, confusion pictures (default: none)",
     )
+    add_force_flag(p, "--report-dir")
     p.add_argument(
         "--leave-one-subject-out",
         action="store_true",

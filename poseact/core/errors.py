@@ -16,6 +16,7 @@ __all__ = [
     "ModelFormatError",
     "ModelAssetError",
     "WriteError",
+    "OutputRefused",
 ]
 
 
@@ -56,4 +57,11 @@ class WriteError(PoseactError, OSError):
 
     Raised by every poseact write; nothing is left under the file's name, and a file
     that was there before is unchanged. `errno` is the operating system's error number.
+    """
+
+
+class OutputRefused(WriteError):
+    """An output poseact will not write: one of the command's inputs, a device node, a
+    FIFO or other non-regular file, a folder where a file goes, or a user's own file
+    in an output folder (see `poseact.core.atomic.check_output`). Nothing was written.
     """

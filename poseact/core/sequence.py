@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from poseact.core.archives import ArchiveLimitError, load_npz
 from poseact.core.atomic import atomic_path
 from poseact.core.errors import LandmarkFormatError
 from poseact.core.layouts import get_layout
@@ -25,6 +26,9 @@ from poseact.core.layouts import get_layout
 __all__ = ["LandmarkSequence"]
 
 _FORMAT_VERSION = 1
+#: Largest landmark coordinate accepted (pixels of the largest images are ~10^4; one
+#: of 10^30 overflows the normalizer's float32 squares into inf and NaN).
+MAX_COORDINATE = 1e6
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +73,17 @@ class LandmarkSequence:
             raise LandmarkFormatError(
                 f"{self.source}: {exc}" if self.source else str(exc)
             ) from None
+        for name, given in (
+            ("timestamps", self.timestamps),
+            ("landmarks", self.landmarks),
+            ("visibility", self.visibility),
+            ("world landmarks", self.world),
+        ):
+            kind = getattr(np.asarray(given) if given is not None else None, "dtype", None)
+            if kind is not None and kind.kind == "c":
+                raise LandmarkFormatError(
+                    f"{name}{where} are complex numbers ({kind}); landmarks are real coordinates"
+                )
         try:
             t = np.array(self.timestamps, dtype=np.float64).reshape(-1)
             lm = np.array(self.landmarks, dtype=np.float32)
@@ -100,6 +115,16 @@ class LandmarkSequence:
             )
         if np.any(np.isinf(lm)):
             raise LandmarkFormatError(f"landmarks{where} contain inf values")
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(lm) > MAX_COORDINATE
+        if huge.any():
+            frame, point, axis = (int(i) for i in np.argwhere(huge)[0])
+            raise LandmarkFormatError(
+                f"landmarks{where} hold {float(lm[frame, point, axis]):.6g} (frame {frame},"
+                f" point {layout.point_names[point]!r}, {'xyz'[axis]}), beyond"
+                f" ±{MAX_COORDINATE:g}: not a landmark coordinate (image coordinates are"
+                " about 0-1, or pixels; world coordinates metres)"
+            )
         vis = np.where(np.isnan(vis) | np.isnan(lm[..., 0]), 0.0, vis).astype(np.float32)
         if np.any(vis < 0) or np.any(vis > 1.0 + 1e-6):
             raise LandmarkFormatError(f"visibility{where} outside [0, 1]")
@@ -258,26 +283,28 @@ class LandmarkSequence:
         """
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                files = set(data.files)
-                missing = {"timestamps", "landmarks", "visibility", "layout"} - files
-                if missing:
-                    raise LandmarkFormatError(
-                        f"{path} is not a poseact landmark file (missing {sorted(missing)})"
-                    )
-                fields = {
-                    "timestamps": data["timestamps"],
-                    "landmarks": data["landmarks"],
-                    "visibility": data["visibility"],
-                    "layout": str(data["layout"]),
-                    "image_size": tuple(int(v) for v in data["image_size"])
-                    if "image_size" in files
-                    else None,
-                    "world": data["world"] if "world" in files else None,
-                    "subject": str(data["subject"]) if "subject" in files else None,
-                }
+            data = load_npz(path)
+            files = set(data)
+            missing = {"timestamps", "landmarks", "visibility", "layout"} - files
+            if missing:
+                raise LandmarkFormatError(
+                    f"{path} is not a poseact landmark file (missing {sorted(missing)})"
+                )
+            fields = {
+                "timestamps": data["timestamps"],
+                "landmarks": data["landmarks"],
+                "visibility": data["visibility"],
+                "layout": str(data["layout"]),
+                "image_size": tuple(int(v) for v in data["image_size"])
+                if "image_size" in files
+                else None,
+                "world": data["world"] if "world" in files else None,
+                "subject": str(data["subject"]) if "subject" in files else None,
+            }
         except LandmarkFormatError:
             raise
+        except ArchiveLimitError as exc:
+            raise LandmarkFormatError(str(exc)) from None
         except FileNotFoundError:
             raise LandmarkFormatError(f"{path}: no such landmark file") from None
         except Exception as exc:  # zipfile, pickle and numpy errors for corrupt files

@@ -13,7 +13,6 @@ Folder layout read by `Dataset.from_folder`::
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import logging
@@ -26,11 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from poseact.core.archives import ArchiveLimitError, load_npz, special_file_problem
 from poseact.core.atomic import atomic_path, is_temp_file
 from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
-from poseact.core.layouts import LAYOUTS, get_layout
+from poseact.core.labels import label_problem, normalize_label, printable
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.background import choose_background
+from poseact.data.clip_csv import read_landmark_csv, write_landmark_csv
 
 __all__ = ["Dataset", "VIDEO_SUFFIXES", "read_landmark_csv", "write_landmark_csv"]
 
@@ -65,7 +66,7 @@ class Dataset:
 
     def __post_init__(self) -> None:
         seqs = tuple(self.sequences)
-        labels = tuple(str(label) for label in self.labels)
+        labels = tuple(normalize_label(str(label)) for label in self.labels)
         where = f" {self.name}" if self.name else ""
         if len(seqs) != len(labels):
             raise DatasetError(f"dataset{where} has {len(seqs)} sequences but {len(labels)} labels")
@@ -91,16 +92,28 @@ class Dataset:
         )
         if len(groups) != len(seqs):
             raise DatasetError(f"dataset{where} has {len(seqs)} sequences but {len(groups)} groups")
-        classes = tuple(sorted(set(self.classes) | set(labels)))
-        if self.background is not None and self.background not in classes:
-            classes = tuple(sorted(set(classes) | {self.background}))
+        background = None if self.background is None else normalize_label(str(self.background))
+        classes = tuple(sorted({normalize_label(str(c)) for c in self.classes} | set(labels)))
+        if background is not None and background not in classes:
+            classes = tuple(sorted(set(classes) | {background}))
         for label in classes:
             if not label.strip():
                 raise DatasetError(f"dataset{where} has an empty label name")
+            problem = label_problem(label)
+            if problem:
+                example = next(
+                    (seq.source for seq, lab in zip(seqs, labels) if lab == label and seq.source),
+                    None,
+                )
+                raise DatasetError(
+                    f"dataset{where}: label {printable(label)!r} cannot be a class name"
+                    f" ({problem}){f'; e.g. {printable(example)}' if example else ''}; rename it"
+                )
         object.__setattr__(self, "sequences", seqs)
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "groups", groups)
         object.__setattr__(self, "classes", classes)
+        object.__setattr__(self, "background", background)
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -346,6 +359,9 @@ class Dataset:
             if label_dir.name.startswith("."):
                 continue
             for path in sorted(label_dir.iterdir()):
+                problem = special_file_problem(path)
+                if problem and path.suffix.lower() in VIDEO_SUFFIXES + LANDMARK_SUFFIXES:
+                    raise LandmarkFormatError(f"clip {path} {problem}")
                 if not path.is_file() or is_temp_file(path) or path.name.startswith("."):
                     continue
                 suffix = path.suffix.lower()
@@ -491,26 +507,28 @@ class Dataset:
         """
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                if "header" not in data.files and {"timestamps", "landmarks"} <= set(data.files):
-                    raise DatasetError(
-                        f"{path} is a landmark clip, not a dataset: give the dataset's folder"
-                        " (root/<label>/<clip>), or a file written by Dataset.save"
-                    )
-                header = json.loads(str(data["header"]))
-                if header.get("format") != _DATASET_FORMAT:
-                    raise DatasetError(f"{path} is not a poseact dataset file")
-                offsets = data["offsets"]
-                timestamps = data["timestamps"]
-                landmarks = data["landmarks"].astype(np.float32)
-                visibility = data["visibility"].astype(np.float32)
-                labels = [str(v) for v in data["labels"]]
-                groups = [str(v) for v in data["groups"]]
-                sizes = data["image_sizes"]
-                if not all(isinstance(a, np.ndarray) for a in (offsets, timestamps, sizes)):
-                    raise DatasetError(f"{path}: damaged dataset file (a member is not an array)")
+            data = load_npz(path)
+            if "header" not in data and {"timestamps", "landmarks"} <= set(data):
+                raise DatasetError(
+                    f"{path} is a landmark clip, not a dataset: give the dataset's folder"
+                    " (root/<label>/<clip>), or a file written by Dataset.save"
+                )
+            header = json.loads(str(data["header"]))
+            if header.get("format") != _DATASET_FORMAT:
+                raise DatasetError(f"{path} is not a poseact dataset file")
+            offsets = data["offsets"]
+            timestamps = data["timestamps"]
+            landmarks = data["landmarks"].astype(np.float32)
+            visibility = data["visibility"].astype(np.float32)
+            labels = [str(v) for v in data["labels"]]
+            groups = [str(v) for v in data["groups"]]
+            sizes = data["image_sizes"]
+            if not all(isinstance(a, np.ndarray) for a in (offsets, timestamps, sizes)):
+                raise DatasetError(f"{path}: damaged dataset file (a member is not an array)")
         except DatasetError:
             raise
+        except ArchiveLimitError as exc:
+            raise DatasetError(str(exc)) from None
         except FileNotFoundError:
             raise DatasetError(f"dataset file {path} does not exist") from None
         except PermissionError:
@@ -565,100 +583,6 @@ class Dataset:
             raise DatasetError(f"{path}: {exc}") from None
         except (TypeError, ValueError) as exc:
             raise DatasetError(f"{path}: invalid dataset header ({exc})") from None
-
-
-# ---------------------------------------------------------------------- CSV
-_COORDS = ("x", "y", "z", "visibility")
-
-
-def write_landmark_csv(sequence: LandmarkSequence, path: str | os.PathLike) -> Path:
-    """Write one sequence as CSV: `timestamp` then `<POINT>.x,.y,.z,.visibility` columns.
-
-    Missing points are written as empty cells.
-    """
-    layout = get_layout(sequence.layout)
-    header = ["timestamp"] + [f"{n}.{c}" for n in layout.point_names for c in _COORDS]
-    with atomic_path(path, suffix=".csv") as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            for t in range(len(sequence)):
-                row = [repr(float(sequence.timestamps[t]))]
-                for k in range(layout.num_points):
-                    x, y, z = sequence.landmarks[t, k]
-                    v = sequence.visibility[t, k]
-                    if np.isnan(x):
-                        row += ["", "", "", "0"]
-                    else:
-                        row += [repr(float(x)), repr(float(y)), repr(float(z)), repr(float(v))]
-                writer.writerow(row)
-    return Path(path)
-
-
-def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
-    """Read a CSV written by `write_landmark_csv` (one row per frame).
-
-    The layout is found from the column names: every point of exactly one layout must
-    have `.x` and `.y` columns; `.z` and `.visibility` are optional.
-
-    Raises:
-        LandmarkFormatError: unreadable file, unknown columns or bad numbers.
-    """
-    path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle) if row]  # blank lines skipped
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise LandmarkFormatError(f"{path}: cannot read landmark CSV ({exc})") from None
-    if len(rows) < 2:
-        raise LandmarkFormatError(f"{path}: landmark CSV has no data rows")
-    header = [h.strip() for h in rows[0]]
-    if "timestamp" not in header:
-        raise LandmarkFormatError(f"{path}: landmark CSV has no 'timestamp' column")
-    names = {h.rsplit(".", 1)[0] for h in header if "." in h}
-    layout = next((lay for lay in LAYOUTS.values() if set(lay.point_names) == names), None)
-    if layout is None:
-        raise LandmarkFormatError(
-            f"{path}: columns name {len(names)} points, which match no layout"
-            f" ({', '.join(f'{k}: {v.num_points}' for k, v in LAYOUTS.items())})"
-        )
-    column = {h: i for i, h in enumerate(header)}
-    short = next((i for i, row in enumerate(rows[1:], 2) if len(row) != len(header)), None)
-    if short is not None:
-        raise LandmarkFormatError(
-            f"{path}: row {short} has {len(rows[short - 1])} columns, the header {len(header)}"
-        )
-    try:
-        values = np.array(
-            [[float(c) if c.strip() else np.nan for c in row] for row in rows[1:]],
-            dtype=np.float64,
-        )
-    except ValueError as exc:
-        raise LandmarkFormatError(f"{path}: non-numeric value in landmark CSV ({exc})") from None
-    if values.ndim != 2 or values.shape[1] != len(header):
-        raise LandmarkFormatError(f"{path}: rows do not all have {len(header)} columns")
-    T, K = len(values), layout.num_points
-    xyz = np.full((T, K, 3), np.nan, dtype=np.float32)
-    vis = np.zeros((T, K), dtype=np.float32)
-    for k, name in enumerate(layout.point_names):
-        for c, coord in enumerate(("x", "y", "z")):
-            col = column.get(f"{name}.{coord}")
-            if col is not None:
-                xyz[:, k, c] = values[:, col]
-            elif coord == "z":
-                xyz[:, k, c] = np.where(np.isnan(values[:, column[f"{name}.x"]]), np.nan, 0.0)
-            else:
-                raise LandmarkFormatError(f"{path}: missing column {name}.{coord}")
-        col = column.get(f"{name}.visibility")
-        found = np.isfinite(xyz[:, k, 0])
-        vis[:, k] = np.where(found, values[:, col] if col is not None else 1.0, 0.0)
-    return LandmarkSequence(
-        timestamps=values[:, column["timestamp"]],
-        landmarks=xyz,
-        visibility=np.clip(np.nan_to_num(vis), 0, 1),
-        layout=layout.name,
-        source=str(path),
-    )
 
 
 def _folder_name_problem(label: str) -> str | None:

@@ -24,13 +24,20 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import pickle
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from poseact.core.archives import (
+    ArchiveLimitError,
+    load_npy_file,
+    load_npz,
+    safe_pickle_load,
+    special_file_problem,
+)
 from poseact.core.errors import DatasetError, LandmarkFormatError
 from poseact.core.layouts import POSE_LANDMARK_NAMES, get_layout
 from poseact.core.sequence import LandmarkSequence
@@ -390,7 +397,7 @@ def read_holistic_folder(
             if not files:
                 continue
             try:
-                vectors = np.stack([np.load(f, allow_pickle=False).reshape(-1) for f in files])
+                vectors = np.stack([load_npy_file(f).reshape(-1) for f in files])
             except (OSError, ValueError) as exc:
                 raise LandmarkFormatError(f"{seq_dir}: unreadable frame file ({exc})") from None
             try:
@@ -421,12 +428,14 @@ def read_holistic_npz(
     """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            pose, hands = data["pose"], data["hands"]
-            labels, classes = data["labels"], [str(c) for c in data["classes"]]
+        data = load_npz(path)
+        pose, hands = data["pose"], data["hands"]
+        labels, classes = data["labels"], [str(c) for c in data["classes"]]
+    except ArchiveLimitError as exc:
+        raise DatasetError(str(exc)) from None
     except FileNotFoundError:
         raise DatasetError(f"holistic file {path} does not exist") from None
-    except (KeyError, ValueError, OSError) as exc:
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
         raise DatasetError(
             f"{path} is not a holistic .npz (needs pose, hands, labels, classes): {exc}"
         ) from None
@@ -534,7 +543,8 @@ def read_pyskl_pickle(
     (height, width), `keypoint` (M persons, T, 17, 2) in pixels and optionally
     `keypoint_score` (M, T, 17). The most confident person of each clip is kept.
 
-    Pickles can run code when loaded: open only files from sources you trust.
+    The pickle is read by a restricted unpickler (`core.archives.SafeUnpickler`) that
+    builds only plain containers and numpy arrays: a crafted file cannot run code.
 
     Args:
         path: the `.pkl` file.
@@ -551,9 +561,11 @@ def read_pyskl_pickle(
             skeletons, which have no meaningful 33-point mapping here).
     """
     path = Path(path)
+    if special_file_problem(path):
+        raise DatasetError(f"skeleton file {path} {special_file_problem(path)}")
     try:
         with open(path, "rb") as handle:
-            content = pickle.load(handle)  # noqa: S301 - documented: trusted files only
+            content = safe_pickle_load(handle)
     except FileNotFoundError:
         raise DatasetError(f"skeleton file {path} does not exist") from None
     except Exception as exc:
@@ -572,6 +584,11 @@ def read_pyskl_pickle(
     pattern = re.compile(group_pattern) if group_pattern else None
     sequences, labels, groups = [], [], []
     for n, ann in enumerate(annotations):
+        if not isinstance(ann, dict):
+            raise DatasetError(
+                f"{path}: annotation {n} is a {type(ann).__name__}, not a dict with"
+                " 'keypoint' and 'label'"
+            )
         name = str(ann.get("frame_dir", f"clip{n}"))
         kp = np.asarray(ann["keypoint"], dtype=np.float32)
         if kp.ndim == 3:

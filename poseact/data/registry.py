@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from poseact.core.archives import special_file_problem
 from poseact.core.errors import DatasetError, LandmarkFormatError
 from poseact.data.background import AUTO, BACKGROUND_NAMES, choose_background
 from poseact.data.dataset import Dataset
@@ -124,6 +124,9 @@ def detect_format(path: str | os.PathLike) -> str:
             message names the formats and `--format`.
     """
     path = Path(path)
+    problem = special_file_problem(path)
+    if problem:
+        raise DatasetError(f"dataset {path} {problem}")
     if path.is_dir():
         if next(path.glob("*/*/*.npy"), None) is not None:
             return "holistic-folder"
@@ -135,8 +138,8 @@ def detect_format(path: str | os.PathLike) -> str:
     suffix = path.suffix.lower()
     if suffix == ".npz":
         try:
-            with np.load(path, allow_pickle=False) as data:
-                keys = set(data.files)
+            with zipfile.ZipFile(path) as zf:  # the names only: nothing is inflated
+                keys = {n[:-4] if n.endswith(".npy") else n for n in zf.namelist()}
         except Exception as exc:
             raise DatasetError(
                 f"{path} is not a readable .npz ({type(exc).__name__}: {exc})"

@@ -336,6 +336,10 @@ def render_clip(
     )
 
 
+#: Most clips `generate_activities` makes in one call (some 100 MB of landmarks).
+MAX_SYNTHETIC_CLIPS = 100_000
+
+
 def generate_activities(
     *,
     num_subjects: int | None = DEFAULT_SUBJECTS,
@@ -376,6 +380,13 @@ def generate_activities(
     if num_subjects < 1 or clips_per_class < 1:
         raise ValueError(
             f"num_subjects and clips_per_class must be >= 1, got {num_subjects} and {clips_per_class}"
+        )
+    clips = num_subjects * len(names) * clips_per_class
+    if clips > MAX_SYNTHETIC_CLIPS:
+        raise ValueError(
+            f"{num_subjects} subjects x {len(names)} classes x {clips_per_class} clips is"
+            f" {clips} clips, more than the {MAX_SYNTHETIC_CLIPS} generated at once (each"
+            " takes memory and time); ask for fewer subjects or clips"
         )
     _check_seed(seed)
     start = time.perf_counter()

@@ -45,7 +45,7 @@ import numpy as np
 
 from poseact import __version__
 from poseact.core.atomic import atomic_path
-from poseact.core.choices import QUANTIZATIONS, RECURRENT, STREAMING
+from poseact.core.choices import ARCHITECTURE_TABLE, QUANTIZATIONS
 from poseact.core.layouts import get_layout
 from poseact.core.native import hides_native_logs
 from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
@@ -164,6 +164,7 @@ def export_tflite(
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, got {quantization!r}")
+    classifier.check_finite()
     fitted = classifier.fitted_state()
     architecture = fitted.model.architecture
     spec = fitted.normalizer.spec
@@ -177,9 +178,9 @@ def export_tflite(
     # Full-integer int8 for the feed-forward nets; weights only (dynamic range) for the
     # recurrent ones and for stats_pool, whose standard deviation over time (a square
     # root of a difference of means) loses too much in 8-bit activations.
-    full_int8 = architecture not in (*RECURRENT, "stats_pool")
+    full_int8 = ARCHITECTURE_TABLE[architecture].int8 == "full_integer"
     network = _convert(fitted.network, quantization, representative, full_int8)
-    has_stream = streaming and architecture in STREAMING
+    has_stream = streaming and ARCHITECTURE_TABLE[architecture].streams
     sizes: list[int] = []
     if has_stream:
         step = build_step_model(fitted.network, architecture)
@@ -224,7 +225,9 @@ def export_tflite(
     from poseact.runtime.model import TFLiteGestureModel
 
     keras_probs = classifier.predict_proba(parity)
-    # checked under a temporary name; renamed onto `path` when it passes (or is kept)
+    # the parity check reads the file written, before it is published under its name:
+    # two exports to one file each check their own model, then one of them wins whole;
+    # a model that fails the check is not published unless asked
     stack = contextlib.ExitStack()
     candidate = stack.enter_context(atomic_path(path, suffix=".tflite"))
     try:

@@ -24,22 +24,20 @@ localhost or https only). Nothing here imports TensorFlow or MediaPipe.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import html
 import json
 import logging
 import os
 import shutil
-import threading
 import urllib.parse
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from poseact.core.atomic import atomic_dir
 from poseact.core.errors import ModelFormatError, PoseactError
+from poseact.deploy.server import SITE_CONFIG_NAME, SiteServer, page_csp, serve
 from poseact.extract.assets import resolve_model
 from poseact.runtime.decider import DecisionOptions
 from poseact.runtime.model_file import read_model_metadata
@@ -284,13 +282,15 @@ def build_web_app(
     workers: int | None = None,
     max_image_side: int | None = None,
     title: str | None = None,
+    force: bool = False,
 ) -> Path:
     """Write the recognizer page for an exported model into `out_dir`.
 
     Args:
         model_path: a `.tflite` written by `poseact.export_tflite`.
-        out_dir: the site folder; created if needed, files of an earlier build are
-            replaced.
+        out_dir: the site folder; created if needed. The site is published as a unit
+            with a manifest of its files (`core.atomic.atomic_dir`): an earlier build
+            is replaced, the user's other files there are kept.
         assets: a local copy of the page's npm packages: a `node_modules` folder or a
             folder containing one (`npm install @mediapipe/tasks-vision@1.1.0
             @litertjs/core@2.5.3`). Their files are copied into `out_dir/vendor`, so
@@ -312,6 +312,9 @@ def build_web_app(
         max_image_side: downscale camera frames whose longer side exceeds this many
             pixels before MediaPipe (None: as the camera gives them; `?maxSide=`).
         title: shown in the page header; default the model file's name.
+        force: replace files in `out_dir` that poseact did not write (by default
+            they are kept, and a user's file where the site puts one of its own, e.g.
+            their own index.html, is refused with `OutputRefused`).
 
     Returns:
         `out_dir`, the folder holding `index.html`.
@@ -344,7 +347,7 @@ def build_web_app(
     }
     # Built in a temporary folder beside `out`, then moved into place: a full disk or
     # a crash half-way leaves the earlier site (or nothing), never a partial one.
-    with atomic_dir(out) as site:
+    with atomic_dir(out, force=force) as site:
         _write_site(
             site,
             model_path,
@@ -407,82 +410,18 @@ def _write_site(
         .replace("{{TITLE}}", html.escape(config["title"]))
     )
     (out / "index.html").write_text(page, encoding="utf-8")
+    origins = {
+        "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(base))
+        for base in bases.values()
+        if urllib.parse.urlsplit(base).scheme in ("http", "https")
+    }
+    csp = page_csp(origins, [_script_json(import_map)])
+    (out / SITE_CONFIG_NAME).write_text(json.dumps({"csp": csp}, indent=1) + "\n", "utf-8")
     for name in _PAGE_FILES:
         data = resources.files("poseact.deploy").joinpath("web_assets", name).read_bytes()
         (out / name).write_bytes(data)
 
 
 # ---------------------------------------------------------------------- serving
-class _QuietHandler(SimpleHTTPRequestHandler):
-    extensions_map = {
-        **SimpleHTTPRequestHandler.extensions_map,
-        ".js": "text/javascript",
-        ".mjs": "text/javascript",
-        ".wasm": "application/wasm",
-        ".json": "application/json",
-        ".task": "application/octet-stream",
-        ".tflite": "application/octet-stream",
-    }
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s %s", self.address_string(), format % args)
-
-
-class WebServer(ThreadingHTTPServer):
-    """A static file server (on 127.0.0.1 by default), running in a background thread.
-
-    Attributes:
-        directory: the folder served.
-        url: the page's address, e.g. "http://127.0.0.1:8000/".
-        thread: the thread running `serve_forever`.
-    """
-
-    daemon_threads = True
-
-    def __init__(self, directory: Path, port: int, host: str = "127.0.0.1") -> None:
-        handler = functools.partial(_QuietHandler, directory=str(directory))
-        super().__init__((host, port), handler)
-        self.directory = directory
-        shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
-        self.url = f"http://{shown}:{self.server_address[1]}/"
-        self.thread = threading.Thread(target=self.serve_forever, name="poseact-web", daemon=True)
-
-    def close(self) -> None:
-        """Stop serving and release the port (idempotent)."""
-        if self.thread.is_alive():
-            self.shutdown()
-            self.thread.join()
-        self.server_close()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-def serve(directory: str | os.PathLike, port: int = 0, *, host: str = "127.0.0.1") -> WebServer:
-    """Serve a folder (e.g. `build_web_app`'s output) on http://HOST:PORT/.
-
-    A phone can open the page only if it reaches the server (the same network, and
-    `host="0.0.0.0"` to listen on every interface) and its browser allows the camera:
-    browsers give the camera to HTTPS pages and to http://localhost only, so over plain
-    HTTP from another device, put the site behind HTTPS (see docs/deploy.md).
-
-    Args:
-        directory: the folder to serve.
-        port: TCP port; 0 picks a free one (see the returned server's `url`).
-        host: the interface to listen on: "127.0.0.1" (this machine only) or
-            "0.0.0.0" (every interface, e.g. for a phone on the same network).
-
-    Returns:
-        The running `WebServer`; stop it with `close()` or use it in a `with` block.
-
-    Raises:
-        FileNotFoundError: `directory` is not a folder.
-        OSError: the port is taken.
-    """
-    folder = Path(directory).resolve()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot serve {folder}: not a folder")
-    server = WebServer(folder, port, host)
-    server.thread.start()
-    logger.info("serving %s at %s", folder, server.url)
-    return server
+#: The server of `poseact web --serve` (kept under its former name).
+WebServer = SiteServer

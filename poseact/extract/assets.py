@@ -368,10 +368,16 @@ def download_model(
         `dest` as a Path.
 
     Raises:
-        ModelAssetError: the download failed, was shorter than its Content-Length, is
-            not a zip with the expected members, or has the wrong sha256; the message
-            names the URL and nothing is left at `dest`.
+        ModelAssetError: POSEACT_OFFLINE is set (nothing is downloaded then, even
+            when asked for explicitly), the download failed, was shorter than its
+            Content-Length, is not a zip with the expected members, or has the wrong
+            sha256; the message names the URL and nothing is left at `dest`.
     """
+    if not _downloads_allowed(None):  # the one place poseact touches the network
+        raise ModelAssetError(
+            f"not downloading {url}: POSEACT_OFFLINE is set, which forbids every download;"
+            " unset it to download, or put the .task file in a folder of POSEACT_MODEL_DIR"
+        )
     import http.client  # here, not at module level: ~0.1 s of every process's start
     import urllib.error
     import urllib.request

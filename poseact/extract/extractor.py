@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from poseact.core.archives import ArchiveLimitError, check_image, special_file_problem
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
 from poseact.core.native import hidden_native_logs, hides_native_logs
 from poseact.core.sequence import LandmarkSequence
@@ -509,6 +510,9 @@ def _check_complete(source: VideoFileSource, frames: int) -> None:
 def _read_image(path: str | os.PathLike) -> np.ndarray:
     name = os.fspath(path)
     file = Path(name)
+    problem = special_file_problem(file)
+    if problem:
+        raise VideoReadError(f"image file {name} {problem}")
     if not file.is_file():
         raise VideoReadError(
             f"image file {name} not found" if not file.exists() else f"{name} is not a file"
@@ -519,6 +523,10 @@ def _read_image(path: str | os.PathLike) -> np.ndarray:
         raise VideoReadError(f"cannot read image file {name}: permission denied") from None
     if data.size == 0:
         raise VideoReadError(f"image file {name} is empty (0 bytes)")
+    try:
+        check_image(data[: 1 << 16].tobytes(), name)
+    except ArchiveLimitError as exc:
+        raise VideoReadError(str(exc)) from None
     cv2 = import_cv2()
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from poseact.core.archives import special_file_problem
 from poseact.core.errors import VideoReadError
 from poseact.extract.options import _is_int
 from poseact.extract.video import import_cv2
@@ -130,6 +131,9 @@ class VideoFileSource(_SourceBase):
                 raise VideoReadError(f"video file {self.name} not found")
             if file.is_dir():
                 raise VideoReadError(f"{self.name} is a folder, not a video file")
+            problem = special_file_problem(file)
+            if problem:
+                raise VideoReadError(f"video file {self.name} {problem}")
             if file.stat().st_size == 0:
                 raise VideoReadError(f"video file {self.name} is empty (0 bytes)")
             try:  # OpenCV says only "cannot open" for a file it may not read

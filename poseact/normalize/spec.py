@@ -12,6 +12,11 @@ from poseact.core.choices import CENTERS, SAMPLINGS, SCALES
 from poseact.core.layouts import get_layout
 
 _SPEC_VERSION = 1
+#: Highest resampling rate (frames per second) and longest window (frames) accepted:
+#: beyond them, windows and their features grow without bound (a 100000-frame window
+#: is 80 MB a clip).
+MAX_FPS = 1000.0
+MAX_WINDOW = 1024
 #: What a timing left as None (fps, window, sampling) becomes without training clips.
 FALLBACK_TIMING = {"fps": 30.0, "window": 30, "sampling": "center"}
 #: Fields whose default changed, as files written before lack them: what they meant then
@@ -76,10 +81,20 @@ class NormalizerSpec:
 
     def __post_init__(self) -> None:
         get_layout(self.layout)
-        if self.fps is not None and not (self.fps > 0 and np.isfinite(self.fps)):
-            raise ValueError(f"NormalizerSpec.fps must be > 0, got {self.fps}")
-        if self.window is not None and (int(self.window) != self.window or self.window < 1):
-            raise ValueError(f"NormalizerSpec.window must be a positive int, got {self.window}")
+        if self.fps is not None and not (np.isfinite(self.fps) and 0 < self.fps <= MAX_FPS):
+            raise ValueError(
+                f"NormalizerSpec.fps must be a finite number of frames per second in (0,"
+                f" {MAX_FPS:g}], got {self.fps}"
+            )
+        if self.window is not None and (
+            not np.isfinite(self.window)
+            or int(self.window) != self.window
+            or not 1 <= self.window <= MAX_WINDOW
+        ):
+            raise ValueError(
+                f"NormalizerSpec.window must be a whole number of frames from 1 to"
+                f" {MAX_WINDOW}, got {self.window}"
+            )
         if self.sampling is not None and self.sampling not in SAMPLINGS:
             raise ValueError(f"NormalizerSpec.sampling must be one of {SAMPLINGS}")
         if self.center not in CENTERS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,13 @@ logger = logging.getLogger(__name__)
 
 class TFLiteGestureModel:
     """An exported poseact model, run by LiteRT.
+
+    Thread safety: one model may be shared by threads. Its offline methods
+    (`predict_window`, `predict_proba`, `predict`, `score`) hold a lock around the one
+    LiteRT interpreter, so concurrent calls take turns and each gets its own answer.
+    What `stepper()` returns (and `StreamingRecognizer`s) keep the state of one stream:
+    make one per stream and thread; one used from two threads at once raises
+    `PoseactError` instead of mixing their frames.
 
     Args:
         path: a `.tflite` written by `poseact.export_tflite`.
@@ -65,6 +73,7 @@ class TFLiteGestureModel:
                 where=str(self.path),
             )
         self.normalizer = Normalizer(self.spec)
+        self._lock = threading.Lock()
         self._num_threads = num_threads
         self._window = Runner(content, num_threads, str(self.path))
         if len(self._window.inputs) != 1 or len(self._window.outputs) != 1:
@@ -104,7 +113,8 @@ class TFLiteGestureModel:
 
     def close(self) -> None:
         """Release the interpreter (optional; also done by garbage collection)."""
-        self._window = None
+        with self._lock:
+            self._window = None
 
     def __repr__(self) -> str:
         return (
@@ -134,13 +144,21 @@ class TFLiteGestureModel:
 
     def predict_window(self, window: np.ndarray) -> np.ndarray:
         """(C,) probabilities for one (W, F) feature window."""
-        runner = self._window
-        if runner is None:
-            raise ModelFormatError(f"{self.path}: model is closed")
-        interpreter = runner.interpreter
-        interpreter.set_tensor(runner.inputs[0]["index"], window[None].astype(np.float32))
-        runner.invoke()
-        return interpreter.get_tensor(runner.outputs[0]["index"])[0].copy()
+        with self._lock:  # one interpreter: set, invoke and read as one step
+            runner = self._window
+            if runner is None:
+                raise ModelFormatError(f"{self.path}: model is closed")
+            interpreter = runner.interpreter
+            interpreter.set_tensor(runner.inputs[0]["index"], window[None].astype(np.float32))
+            runner.invoke()
+            probs = interpreter.get_tensor(runner.outputs[0]["index"])[0].copy()
+        if not np.all(np.isfinite(probs)):
+            raise ModelFormatError(
+                f"{self.path} gives non-finite class probabilities ({probs.tolist()}) for a"
+                " finite input: its weights are not finite (trained with a diverging"
+                " learning rate?); train and export it again"
+            )
+        return probs
 
     def predict_proba(self, X) -> np.ndarray:
         """(N, C) class probabilities for sequences (or a (N, W, F) feature array)."""

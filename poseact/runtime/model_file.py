@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from poseact.core.archives import special_file_problem
 from poseact.core.errors import LandmarkFormatError, ModelFormatError
+from poseact.core.labels import label_problem, normalize_label, printable
 from poseact.core.layouts import layout_from_dict, register_layout
 from poseact.runtime.rejection import RejectionRule
 
@@ -170,6 +172,12 @@ def check_labels(classes: Any, background: Any, where: str) -> tuple[tuple[str, 
         raise _fail(where, f"'classes' must be a non-empty list, got {classes!r:.80}")
     if not all(isinstance(c, str) and c for c in classes):
         raise _fail(where, f"'classes' must hold non-empty strings, got {classes!r:.80}")
+    for c in classes:
+        problem = label_problem(c)
+        if problem:
+            raise _fail(where, f"class name {printable(c)!r} is refused ({problem})")
+    if [normalize_label(c) for c in classes] != classes:
+        raise _fail(where, "class names are not in Unicode NFC form; export the model again")
     duplicates = sorted({c for c in classes if classes.count(c) > 1})
     if duplicates:
         raise _fail(where, f"duplicate classes {duplicates}")
@@ -227,6 +235,9 @@ def read_model_file(path: str | os.PathLike) -> ModelFile:
     """
     path = Path(path)
     where = str(path)
+    problem = special_file_problem(path)
+    if problem:
+        raise ModelFormatError(f"model file {path} {problem}")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -250,9 +261,16 @@ def read_model_file(path: str | os.PathLike) -> ModelFile:
     except ModelFormatError:
         raise
     except Exception as exc:  # zipfile, zlib, json: any damage to the appended archive
+        if METADATA_MEMBER.encode() in data[-(1 << 20) :] or b"PK\x03\x04" in data[-(1 << 20) :]:
+            raise ModelFormatError(
+                f"{path} is a truncated or damaged poseact model: its metadata archive"
+                f" begins but does not end ({type(exc).__name__}); copy, download or"
+                " export it again"
+            ) from None
         raise ModelFormatError(
             f"{path} is a TFLite model but not a poseact model: it carries no poseact"
-            f" metadata ({type(exc).__name__}); export it with poseact.export_tflite"
+            f" metadata ({type(exc).__name__}); export it with poseact.export_tflite (a"
+            " poseact model cut short looks like this too: copy or download it again)"
         ) from None
     metadata = ModelMetadata.from_dict(raw, where=where)
     # The network itself lies outside the (CRC-checked) archive: check it against the

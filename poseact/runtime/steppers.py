@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
 
 import numpy as np
 
-from poseact.core.errors import ModelFormatError
+from poseact.core.errors import ModelFormatError, PoseactError
 from poseact.runtime.litert import Runner, SignatureRunner
 
 
@@ -27,6 +28,21 @@ class FrameClassifier:
         raise NotImplementedError
 
     def step(self, row: np.ndarray) -> np.ndarray:
+        """(C,) probabilities after `row` (F,). A classifier keeps one stream's state:
+        used from two threads at once it raises `PoseactError` (make one per thread)."""
+        busy = self.__dict__.setdefault("_busy", threading.Lock())
+        if not busy.acquire(blocking=False):
+            raise PoseactError(
+                f"{type(self).__name__} is being used from two threads at once; it keeps"
+                " one stream's state: make one per stream (model.stepper() or a new"
+                " StreamingRecognizer for each thread)"
+            )
+        try:
+            return self._step(row)
+        finally:
+            busy.release()
+
+    def _step(self, row: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -98,7 +114,7 @@ class StatefulStepper(FrameClassifier):
         self.context = 0
         self._states = np.zeros((self.lanes, self._size), np.float32)
 
-    def step(self, row: np.ndarray) -> np.ndarray:
+    def _step(self, row: np.ndarray) -> np.ndarray:
         # The lanes' ages in plain Python: numpy calls on 2 numbers cost as much as the
         # invoke. The lane that has seen the most frames answers (the first if tied).
         n, answer, oldest = self._n, 0, -1
@@ -228,7 +244,7 @@ class WindowStepper(FrameClassifier):
         self.rows.reset()
         self.context = 0
 
-    def step(self, row: np.ndarray) -> np.ndarray:
+    def _step(self, row: np.ndarray) -> np.ndarray:
         self.rows.push(row)
         self.context = len(self.rows)
         return self.predict_window(self.rows.window())

@@ -36,6 +36,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
+from poseact.core.archives import ArchiveLimitError, check_npz, load_npy_bytes, load_npz
 from poseact.core.atomic import atomic_path, write_error
 from poseact.core.choices import ARCHITECTURES, INPUT_STREAMS
 from poseact.core.errors import (
@@ -45,6 +46,7 @@ from poseact.core.errors import (
     UnknownLabelError,
     WriteError,
 )
+from poseact.core.labels import printable
 from poseact.core.layouts import get_layout, layout_from_dict, register_layout
 from poseact.core.native import hides_native_logs
 from poseact.core.sequence import LandmarkSequence
@@ -53,7 +55,7 @@ from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.runtime.model_file import check_labels as check_model_labels
-from poseact.runtime.model_file import read_member
+from poseact.runtime.model_file import is_tflite, read_member
 from poseact.runtime.rejection import RejectionRule
 from poseact.train.core import FittedState, train_core
 from poseact.train.engine import answer_onset, check_training_data, split_validation
@@ -215,6 +217,23 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 "this GestureClassifier is not fitted yet; call fit() or load() first"
             )
 
+    def check_finite(self) -> None:
+        """Refuse a network with NaN or inf weights (a diverged training run): such a
+        model answers NaN probabilities, so it is never saved or exported.
+
+        Raises:
+            ModelFormatError: some weight is not finite; the message names the layer.
+        """
+        self._check_fitted()
+        for layer in self.model_.layers:
+            for weight in layer.weights:
+                if not np.all(np.isfinite(np.asarray(weight))):
+                    raise ModelFormatError(
+                        f"training diverged: layer {layer.name!r} has NaN or inf weights, so"
+                        " the model answers nothing but NaN; nothing was saved (lower"
+                        " the learning rate, or check the data)"
+                    )
+
     def fitted_state(self) -> FittedState:
         """Everything this model learned (what `export_tflite` and `save` write).
 
@@ -350,6 +369,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             self.training_seconds_,
             len(state.history["loss"]),
         )
+        self.check_finite()
         return self
 
     # ------------------------------------------------------------------ predict
@@ -420,8 +440,13 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         }
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the fitted classifier to one file (a zip: Keras model + JSON), atomically."""
-        self._check_fitted()
+        """Write the fitted classifier to one file (a zip: Keras model + JSON), atomically.
+
+        Raises:
+            ModelFormatError: the network has non-finite weights (`check_finite`).
+            WriteError: the file cannot be written.
+        """
+        self.check_finite()
         path = Path(path)
         try:
             with tempfile.TemporaryDirectory() as tmp:
@@ -462,21 +487,33 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         import poseact.train.zoo  # noqa: F401  (registers poseact's custom Keras layers)
 
         path = Path(path)
+        with contextlib.suppress(OSError), open(path, "rb") as head:
+            if is_tflite(head.read(8)):
+                raise ModelFormatError(
+                    f"{path} is an exported .tflite model, not a trained classifier: export"
+                    " and fine-tuning start from the .poseact file `poseact train` wrote"
+                )
         try:
             with zipfile.ZipFile(path) as zf:
                 where = str(path)
                 meta = json.loads(read_member(zf, "poseact.json", where))
                 keras_bytes = read_member(zf, "model.keras", where, _MAX_KERAS_BYTES)
-                representative = np.load(io.BytesIO(read_member(zf, "representative.npy", where)))
+                with zipfile.ZipFile(io.BytesIO(keras_bytes)) as keras_zip:
+                    check_npz(keras_zip, f"{where}: model.keras", member_limit=_MAX_KERAS_BYTES)
+                representative = load_npy_bytes(
+                    read_member(zf, "representative.npy", where), f"{where}: representative.npy"
+                )
                 rehearsal = None
                 if "rehearsal.npz" in zf.namelist():
                     member = read_member(zf, "rehearsal.npz", where)
-                    with np.load(io.BytesIO(member)) as memory:
-                        rehearsal = (memory["positions"].astype(np.float32), memory["labels"])
+                    memory = load_npz(io.BytesIO(member), f"{where}: rehearsal.npz")
+                    rehearsal = (memory["positions"].astype(np.float32), memory["labels"])
         except FileNotFoundError:
             raise ModelFormatError(f"model file {path} does not exist") from None
         except ModelFormatError:
             raise
+        except ArchiveLimitError as exc:
+            raise ModelFormatError(str(exc)) from None
         except Exception as exc:  # zipfile, zlib, json and numpy errors of a corrupt file
             raise ModelFormatError(
                 f"{path} is not a poseact classifier file ({type(exc).__name__}: {exc})"
@@ -497,9 +534,16 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             keras_file = Path(tmp) / "model.keras"
             try:
                 keras_file.write_bytes(keras_bytes)
-                model = keras.models.load_model(keras_file, compile=False)
+                model = keras.models.load_model(keras_file, compile=False, safe_mode=True)
             except Exception as exc:
-                raise ModelFormatError(f"{path}: cannot load the Keras model ({exc})") from None
+                # Keras quotes the whole refused config (dozens of lines of JSON): one
+                # line, the first of its message, is what the user needs
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                first = first if len(first) <= 200 else first[:197] + "..."
+                raise ModelFormatError(
+                    f"{path}: cannot load the Keras model ({printable(first)}); the file is"
+                    " damaged, crafted, or from another poseact version"
+                ) from None
         expected = (spec.window, spec.frame_features, len(classes))
         found = (*tuple(model.input_shape)[1:], model.output_shape[-1])
         if found != expected:

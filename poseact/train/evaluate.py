@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from poseact.core.atomic import atomic_write_bytes, atomic_write_text, write_error
+from poseact.core.atomic import atomic_dir
 from poseact.core.errors import UnknownLabelError, WriteError
+from poseact.core.labels import csv_cell
 from poseact.data.dataset import Dataset
 
 __all__ = ["ClipResult", "EvaluationReport", "evaluate"]
@@ -202,8 +203,9 @@ class EvaluationReport:
         *,
         title: str = "",
         subjects: dict[str, dict[str, Any]] | None = None,
+        force: bool = False,
     ) -> dict[str, Path]:
-        """Write the report into `directory`.
+        """Write the report into `directory`, as a unit (`core.atomic.atomic_dir`).
 
         Files: report.json (scores, matrix, misclassified clips), confusion.csv,
         confusion.png (counts), confusion_normalized.png (shares of each true class)
@@ -216,9 +218,15 @@ class EvaluationReport:
                 the note under it names the held-out subjects).
             subjects: per-subject scores for a leave-one-subject-out page
                 (`SubjectScores.to_dict()["per_subject"]`), or None.
+            force: replace files of the same names that poseact did not write.
 
         Returns:
             name ("json", "csv", "png", "normalized_png", "html") → path written.
+
+        Raises:
+            OutputRefused: `directory` is a file, or holds a user's file of one of
+                those names (without `force`).
+            WriteError: the disk is full (nothing of the new report is published).
         """
         from poseact.train.report_pages import (
             MAX_STRIPS,
@@ -233,10 +241,6 @@ class EvaluationReport:
                 f"cannot write the report into {out}: it is a file, not a folder; nothing was"
                 " saved there"
             )
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise write_error(out, exc) from exc
         title = title or self.heading
         counts = confusion_png(self.confusion, self.columns, "clips", normalized=False)
         shares = confusion_png(
@@ -248,12 +252,6 @@ class EvaluationReport:
             for i, clip in enumerate(self.misclassified[:MAX_STRIPS])
             if clip.sequence is not None
         }
-        paths = {
-            "json": atomic_write_text(out / "report.json", json.dumps(content, indent=1) + "\n"),
-            "csv": atomic_write_text(out / "confusion.csv", self._confusion_csv()),
-            "png": atomic_write_bytes(out / "confusion.png", counts),
-            "normalized_png": atomic_write_bytes(out / "confusion_normalized.png", shares),
-        }
         page = report_html(
             content,
             [counts, shares],
@@ -262,16 +260,28 @@ class EvaluationReport:
             note=self.describe_clips(),
             subjects=subjects,
         )
-        paths["html"] = atomic_write_text(out / "report.html", page)
+        files = {
+            "json": ("report.json", (json.dumps(content, indent=1) + "\n").encode()),
+            "csv": ("confusion.csv", self._confusion_csv().encode()),
+            "png": ("confusion.png", counts),
+            "normalized_png": ("confusion_normalized.png", shares),
+            "html": ("report.html", page.encode()),
+        }
+        # the five files are one report: written together into a temporary folder and
+        # published as a unit (an older report is replaced whole, or not at all)
+        with atomic_dir(out, force=force) as tmp:
+            for name, data in files.values():
+                (tmp / name).write_bytes(data)
+        paths = {key: out / name for key, (name, _) in files.items()}
         return paths
 
     def _confusion_csv(self) -> str:
         """The confusion matrix as CSV (labels quoted when they hold commas or quotes)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["true\\predicted", *self.columns])
+        writer.writerow(["true\\predicted", *(csv_cell(c) for c in self.columns)])
         for c, row in zip(self.classes, self.confusion):
-            writer.writerow([c, *(int(v) for v in row)])
+            writer.writerow([csv_cell(c), *(int(v) for v in row)])
         return buffer.getvalue()
 
 

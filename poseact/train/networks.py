@@ -4,7 +4,7 @@ Keras is imported inside the functions: importing this module costs nothing."""
 
 from __future__ import annotations
 
-from poseact.core.choices import RECURRENT
+from poseact.core.choices import ARCHITECTURE_TABLE
 from poseact.train.options import ModelOptions
 
 
@@ -34,25 +34,26 @@ def build_keras_model(
 
     inputs = keras.Input(shape=(window, features), name="window")
     arch = options.architecture
+    body = ARCHITECTURE_TABLE[arch].body
     x = zoo.input_stage(inputs, options.inputs, features, velocity, options.units, positions)
-    if arch in ("tcn", "transformer", "late_fusion", "stats_pool"):
+    if body == "trunk":
         x = zoo.build_trunk(x, arch, options.units, options.layers, window, options.dropout)
         x = layers.Dropout(options.dropout, name="dropout")(x)
         outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
-    elif arch in RECURRENT:
+    elif body == "recurrent":
         layer_cls = layers.GRU if arch == "gru" else layers.LSTM
         for i in range(options.layers):
             last = i == options.layers - 1
             x = layer_cls(options.units, return_sequences=not last, name=f"recurrent_{i}")(x)
         x = layers.Dropout(options.dropout, name="dropout")(x)
         outputs = layers.Dense(num_classes, activation="softmax", name="head")(x)
-    elif arch == "frame_mlp":
+    elif body == "frame_mlp":
         x = layers.Dense(options.units, activation="relu", name="frame_dense_0")(x)
         x = layers.Dropout(options.dropout, name="dropout")(x)
         x = layers.Dense(options.units, activation="relu", name="frame_dense_1")(x)
         x = layers.Dense(num_classes, activation="softmax", name="head")(x)
         outputs = layers.GlobalAveragePooling1D(name="average")(x)
-    else:  # window_mlp, early_fusion
+    else:  # "window_mlp"
         x = layers.Flatten(name="flatten")(x)
         x = layers.Dense(2 * options.units, activation="relu", name="dense_0")(x)
         x = layers.Dropout(options.dropout, name="dropout")(x)
@@ -63,7 +64,7 @@ def build_keras_model(
 
 def state_sizes(model, architecture: str) -> list[int]:
     """Sizes of the recurrent state vectors, in the order the step model packs them."""
-    if architecture == "tcn":
+    if ARCHITECTURE_TABLE[architecture].step == "tcn":
         import poseact.train.zoo as zoo
 
         return zoo.tcn_state_sizes(model)
@@ -88,9 +89,10 @@ def build_step_model(model, architecture: str):
 
     import poseact.train.zoo as zoo
 
-    if architecture == "tcn":
+    step = ARCHITECTURE_TABLE[architecture].step
+    if step == "tcn":
         return zoo.build_tcn_step_model(model)
-    if architecture not in RECURRENT:
+    if step != "cells":
         raise ValueError(f"architecture {architecture!r} has no single-step form")
     features = model.input_shape[-1]
     sizes = state_sizes(model, architecture)

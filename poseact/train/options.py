@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -120,8 +121,11 @@ class TrainingOptions:
             )
         if self.batch_size < 1:
             raise ValueError(f"TrainingOptions.batch_size must be >= 1, got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise ValueError("TrainingOptions.learning_rate must be > 0")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(
+                f"TrainingOptions.learning_rate must be a finite number > 0, got"
+                f" {self.learning_rate}"
+            )
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ValueError("TrainingOptions.validation_fraction must be in [0, 1)")
 

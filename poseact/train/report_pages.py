@@ -48,6 +48,14 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
+#: Largest side of a confusion picture, inches (at 100 dpi: 2000 pixels).
+MAX_FIGURE_INCHES = 20.0
+#: Up to this many classes each cell shows its number; up to MAX_NAMED_CLASSES the
+#: axes name the classes.
+MAX_ANNOTATED_CLASSES = 30
+MAX_NAMED_CLASSES = 100
+
+
 def confusion_png(
     confusion: np.ndarray, classes: Sequence[str], title: str, *, normalized: bool
 ) -> bytes:
@@ -68,12 +76,17 @@ def confusion_png(
     n, m = counts.shape
     rows = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
-    width = max(4.2, 1.8 + 0.7 * m)
+    # the picture is bounded (at most MAX_FIGURE_INCHES a side): with many classes the
+    # cells shrink, their numbers and then the class names are left out (report.json
+    # and confusion.csv hold every count)
+    cell = min(0.7, (MAX_FIGURE_INCHES - 1.8) / max(m, 1))
+    width = max(4.2, 1.8 + cell * m)
     lines = textwrap.wrap(title, width=max(30, int(width * 11))) or [""]
-    fig = _figure(width, 1.4 + 0.6 * n + 0.25 * len(lines))
+    fig = _figure(width, 1.4 + cell * 0.86 * n + 0.25 * len(lines))
     ax = fig.add_subplot()
     ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    for i in range(n):
+    annotate = m <= MAX_ANNOTATED_CLASSES
+    for i in range(n if annotate else 0):
         for j in range(m):
             text = f"{shares[i, j]:.2f}" if normalized else str(int(counts[i, j]))
             ax.text(
@@ -85,8 +98,13 @@ def confusion_png(
                 color="white" if shares[i, j] > 0.5 else "black",
                 fontsize=9,
             )
-    ax.set_xticks(range(m), list(classes), rotation=45, ha="right")
-    ax.set_yticks(range(n), list(classes)[:n])
+    if m <= MAX_NAMED_CLASSES:
+        size = 9 if m <= MAX_ANNOTATED_CLASSES else 5
+        ax.set_xticks(range(m), list(classes), rotation=45, ha="right", fontsize=size)
+        ax.set_yticks(range(n), list(classes)[:n], fontsize=size)
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
     ax.set_xlabel("predicted")
     ax.set_ylabel("true (share of each row)" if normalized else "true (clips)")
     ax.set_title("\n".join(lines), fontsize=10)

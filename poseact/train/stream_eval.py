@@ -45,8 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from poseact.core.atomic import atomic_path, atomic_write_text
+from poseact.core.atomic import atomic_dir, atomic_path, atomic_write_text
 from poseact.core.errors import DatasetError
+from poseact.core.labels import csv_cell, csv_uncell, label_problem, normalize_label, printable
 
 __all__ = [
     "ANNOTATION_HEADER",
@@ -181,7 +182,12 @@ def read_annotations(path: str | os.PathLike, *, background: str | None = None) 
             )
         start = _number(cells[0], path, row_number, "start_s")
         end = _number(cells[1], path, row_number, "end_s")
-        label = cells[2]
+        label = normalize_label(csv_uncell(cells[2]))
+        if label and label_problem(label):
+            raise DatasetError(
+                f"{path}: row {row_number}: label {printable(label)!r} is refused"
+                f" ({label_problem(label)})"
+            )
         if start < 0:
             raise DatasetError(f"{path}: row {row_number}: start_s {start} is negative")
         if not end > start:
@@ -212,7 +218,7 @@ def write_annotations(path: str | os.PathLike, events: Iterable[Annotation | Det
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(ANNOTATION_HEADER)
     for event in sorted(events, key=lambda e: (e.start, e.end)):
-        writer.writerow([f"{event.start:.3f}", f"{event.end:.3f}", event.label])
+        writer.writerow([f"{event.start:.3f}", f"{event.end:.3f}", csv_cell(event.label)])
     return atomic_write_text(path, buffer.getvalue())
 
 
@@ -736,18 +742,24 @@ class StreamEvaluation:
         ]
         return data
 
-    def save(self, directory: str | os.PathLike) -> dict[str, Path]:
-        """Write report.json, detections.csv (annotation format) and timeline.png."""
+    def save(self, directory: str | os.PathLike, *, force: bool = False) -> dict[str, Path]:
+        """Write report.json, detections.csv (annotation format) and timeline.png, as
+        one unit (`core.atomic.atomic_dir`: all three, or none and the old ones kept).
+
+        Raises:
+            OutputRefused: `directory` is a file, or holds a user's file of one of
+                those names (without `force`).
+            WriteError: the disk is full.
+        """
         import json
 
         out = Path(directory)
-        return {
-            "json": atomic_write_text(
-                out / "report.json", json.dumps(self.to_dict(), indent=1) + "\n"
-            ),
-            "csv": write_annotations(out / "detections.csv", self.detections),
-            "png": self.plot(out / "timeline.png"),
-        }
+        names = {"json": "report.json", "csv": "detections.csv", "png": "timeline.png"}
+        with atomic_dir(out, force=force) as tmp:
+            atomic_write_text(tmp / names["json"], json.dumps(self.to_dict(), indent=1) + "\n")
+            write_annotations(tmp / names["csv"], self.detections)
+            self.plot(tmp / names["png"])
+        return {key: out / name for key, name in names.items()}
 
     def plot(self, path: str | os.PathLike) -> Path:
         """The timeline PNG (see `plot_timeline`)."""
