@@ -12,12 +12,17 @@ Every set is split as its own protocol says, and every method sees the same spli
   project's random 75/25 split (`train_test_split(..., train_size=0.75,
   random_state=42)`), as a registered one-point layout;
 - the embedded synthetic dataset (datasets/synthetic_activities.npz): held-out
-  subjects (`Dataset.split(0.25, seed=0)`, the other benchmarks' split).
+  subjects (`Dataset.split(0.25, seed=0)`, the other benchmarks' split);
+- hand_paths (`poseact.data.hand_paths`, seed 0: a real MediaPipe hand carried along
+  the real fingertip tracks, "hands" layout; the 4 classes differ only in the hand's
+  path) and its left/right variant: held-out recordings (`Dataset.split(0.25,
+  seed=0)`).
 
 Methods: the yardstick (`ClipStatisticsClassifier`: a 300-tree random forest on the
 mean/std/min/max over each whole clip of poseact's normalized positions and
 velocities), poseact's defaults (`GestureClassifier()`), and the configurations of
-`CONFIGS` (the best of which is reported). Nothing is tuned per set.
+`CONFIGS` (the best of which is reported; "no_path" is the defaults without the path
+stream, the ablation of docs/normalizer.md). Nothing is tuned per set.
 
 Writes benchmarks/results/quality.json and quality.md (the table of
 docs/comparison.md). `--quick` runs 2 folds of the ASL sets, 1,000 fingertip clips and
@@ -48,20 +53,17 @@ PUBLISHED = {
 }
 #: The targets of issue 11 for poseact's defaults.
 TARGETS = {"asl_signs pose": 0.98, "asl_signs pose+hands": 0.99, "fingertip_tracks": 0.99}
+#: Issue 25: the hand-path set with the defaults (and fingertip_tracks at least 0.994).
+TARGETS |= {"hand_paths gestures": 0.95, "hand_paths left_right": 0.95, "fingertip_tracks": 0.994}
 
 
 # ---------------------------------------------------------------------- data
 def fingertip_layout():
     """One tracked point, already centred (the tracks start at (0, 0))."""
-    from poseact.core.layouts import BodyPart, Layout, register_layout
+    from poseact.core.layouts import register_layout
+    from poseact.data.point_history import FINGERTIP_LAYOUT
 
-    return register_layout(
-        Layout(
-            "fingertip",
-            ("INDEX_FINGER_TIP",),
-            (BodyPart(name="tip", kind="points", points=("INDEX_FINGER_TIP",)),),
-        )
-    )
+    return register_layout(FINGERTIP_LAYOUT)
 
 
 def load_fingertip(limit: int | None = None):
@@ -88,6 +90,7 @@ def protocols(quick: bool):
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
     from poseact.data.formats import read_holistic_npz
+    from poseact.data.hand_paths import HAND_PATH_CLASSES, hand_path_dataset
     from poseact.loading import load_default_dataset
 
     sets = []
@@ -102,14 +105,22 @@ def protocols(quick: bool):
     train, test = train_test_split(np.arange(len(data)), train_size=0.75, random_state=42)
     sets.append(("fingertip_tracks", "75/25 split, seed 42", data, [(train, test)]))
     data = load_default_dataset()
+    split = _split(data)
+    sets.append(("synthetic (embedded)", "held-out subjects (25 %)", data, [split]))
+    for classes in HAND_PATH_CLASSES:
+        data = hand_path_dataset(classes=classes, seed=0)
+        sets.append((f"hand_paths {classes}", "held-out recordings (25 %)", data, [_split(data)]))
+    return sets
+
+
+def _split(data):
+    """`Dataset.split(0.25, seed=0)` as (train indices, test indices)."""
     train, test = data.split(0.25, seed=0)
     index = {id(s): i for i, s in enumerate(data.sequences)}
-    split = (
+    return (
         np.array([index[id(s)] for s in train.sequences]),
         np.array([index[id(s)] for s in test.sequences]),
     )
-    sets.append(("synthetic (embedded)", "held-out subjects (25 %)", data, [split]))
-    return sets
 
 
 # ---------------------------------------------------------------------- methods
@@ -138,13 +149,21 @@ def configs() -> dict[str, Callable]:
     def stats_pool(layout, quick):
         return _classifier(quick, model=ModelOptions(architecture="stats_pool"))
 
+    def no_path(layout, quick):  # the defaults without the path stream (issue 25)
+        return _classifier(quick, NormalizerSpec(layout=layout, path=False))
+
     def all_streams(layout, quick):
         spec = NormalizerSpec(layout=layout, accelerations=True, bones=True, angles=True)
         return _classifier(quick, normalizer=spec)
 
     def before(layout, quick):  # poseact's defaults before issue 11
         spec = NormalizerSpec(
-            layout=layout, fps=30.0, window=30, sampling="center", standardize=False
+            layout=layout,
+            fps=30.0,
+            window=30,
+            sampling="center",
+            standardize=False,
+            path=False,
         )
         augment = AugmentOptions(mirror=0.5, rotation_degrees=10.0, scale=0.1, speed=0.2)
         return _classifier(quick, spec, ModelOptions(architecture="gru"), augment)
@@ -166,6 +185,7 @@ def configs() -> dict[str, Callable]:
     return {
         "default": default,
         "before": before,
+        "no_path": no_path,
         "gru": gru,
         "stats_pool": stats_pool,
         "all_streams": all_streams,

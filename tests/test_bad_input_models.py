@@ -99,10 +99,10 @@ def test_model_whose_feature_set_or_window_differs_from_the_input(asl_tflite, as
         assert_names(info, "asl_signs[0]")
     features = asl_gru.features(load_asl_signs("pose").subset(range(2)))
     short = features[:, :20]  # a 20-frame window for a 30-frame model
-    with pytest.raises(ModelFormatError, match=r"expects \(N, 30, 208\)") as info:
+    with pytest.raises(ModelFormatError, match=r"expects \(N, 30, 212\)") as info:
         model.predict_proba(short)
     assert_names(info, asl_tflite[0].name)
-    with pytest.raises(ValueError, match=r"\(2, 20, 208\)"):
+    with pytest.raises(ValueError, match=r"\(2, 20, 212\)"):
         asl_gru.predict_proba(short)
 
 

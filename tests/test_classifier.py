@@ -44,8 +44,8 @@ def test_pose_and_hands_features(shared_dir):
         model=ModelOptions(units=32),
         training=TrainingOptions(epochs=15),
     ).fit(train)
-    # positions and velocities of 75 points, 10 body angles and 19 per hand
-    assert clf.features(test).shape == (len(test), 30, 75 * 3 * 2 + 10 + 2 * 19)
+    # positions and velocities of 75 points, 10 body angles, 19 per hand and the path
+    assert clf.features(test).shape == (len(test), 30, 75 * 3 * 2 + 10 + 2 * 19 + 3 * 4 + 2 * 2)
     assert clf.score(test) >= 0.9
 
 

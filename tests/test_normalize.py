@@ -310,8 +310,10 @@ def test_streaming_holds_short_gaps_and_rejects_time_going_back():
 def test_spec_round_trips_through_json_and_validates():
     spec = NormalizerSpec(layout="pose+hands", fps=25.0, window=20, rotate=True)
     back = NormalizerSpec.from_dict(json.loads(spec.to_json()))
-    # positions and velocities of 75 points, 10 body angles and 19 per hand
-    assert back == spec and back.frame_features == 75 * 3 * 2 + 10 + 2 * 19
+    # positions and velocities of 75 points, 10 body angles and 19 per hand, and the
+    # path: 3 root velocities (body, 2 hands), the 3 roots relative to their trailing
+    # means and 2 hands relative to the body, x and y
+    assert back == spec and back.frame_features == 75 * 3 * 2 + 10 + 2 * 19 + 3 * 4 + 2 * 2
     # a spec written before joint angles were on by default (or existed) has none
     old = spec.to_dict()
     del old["angles"], old["streams_index"]

@@ -75,8 +75,15 @@ def _asl_frames(clip: int, layout: str, frames: int) -> tuple[np.ndarray, np.nda
     return pose_xyz[:, idx], pose_vis[:, idx]
 
 
-def _featurizer_case(name, spec: NormalizerSpec, clip, times, image_size, drop=()) -> dict:
-    landmarks, visibility = _asl_frames(clip, spec.layout, len(times))
+def _featurizer_case(
+    name, spec: NormalizerSpec, clip, times, image_size, drop=(), frames=None
+) -> dict:
+    """Python's rows for a real clip: an ASL clip by number, or `frames` (landmarks,
+    visibility) as they are."""
+    if frames is None:
+        landmarks, visibility = _asl_frames(clip, spec.layout, len(times))
+    else:
+        landmarks, visibility = (np.array(a, dtype=np.float32) for a in frames)
     for frame in drop:  # nobody detected in these frames
         landmarks[frame] = np.nan
         visibility[frame] = 0.0
@@ -96,6 +103,26 @@ def _featurizer_case(name, spec: NormalizerSpec, clip, times, image_size, drop=(
         "frames": frames,
         "rows": rows,
     }
+
+
+def _moving_hand_case() -> dict:
+    """A real hand (MediaPipe on hand_open.mp4) carried along a real fingertip track
+    (`poseact.data.hand_paths`), with the path stream learned and standardized, and the
+    hand lost for a frame."""
+    from poseact.data.hand_paths import hand_path_dataset
+
+    data = hand_path_dataset(classes="left_right", seed=0)
+    spec = fit_normalizer(NormalizerSpec(layout="hands"), data.sequences[:40])[0].spec
+    clip = data.sequences[41]
+    return _featurizer_case(
+        "hands moving along a real fingertip track, path, standardized, a lost frame",
+        spec,
+        None,
+        clip.timestamps,
+        clip.image_size,
+        drop=(6,),
+        frames=(clip.landmarks, clip.visibility),
+    )
 
 
 def _standardized(spec: NormalizerSpec, clips, frames: int, image_size) -> NormalizerSpec:
@@ -276,6 +303,7 @@ def build_vectors() -> dict[str, object]:
             at_30,
             (640, 480),
         ),
+        _moving_hand_case(),
     ]
     decider = [
         _decider_case(

@@ -97,9 +97,10 @@ def test_velocity_streams_need_velocity_features(tiny):
     with pytest.raises(ValueError, match="unknown architecture"):
         ModelOptions(architecture="resnet")
     # positions without velocity features: nothing to select, the model takes them all
-    # (the positions and the joint angles)
+    # (the positions, the joint angles and the path: the body centre's velocity and
+    # trailing offset)
     clf = _fit(tiny[0], "late_fusion", "positions", normalizer=NormalizerSpec(velocity=False))
-    assert clf.features(tiny[1]).shape[-1] == 99 + 10
+    assert clf.features(tiny[1]).shape[-1] == 99 + 10 + 4
 
 
 def test_custom_layers_survive_save_and_load(tiny, tmp_path):

@@ -211,7 +211,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     add_option_flags(
         group,
         NormalizerSpec,
-        ["fps", "window", "sampling", "rotate", "use_z", "velocity"],
+        ["fps", "window", "sampling", "rotate", "use_z", "velocity", "path"],
         prefix="normalizer.",
         flags={"use_z": "z"},
         choices={"sampling": SAMPLINGS},

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from poseact.core.layouts import get_layout
+from poseact.normalize.path import path_mirror
 
 __all__ = [
     "DEFAULT_TRANSITIONS",
@@ -117,10 +118,14 @@ def mirror_positions(positions: np.ndarray, layout: str) -> np.ndarray:
     """Mirror horizontally: negate x and swap left/right points.
 
     Args:
-        positions: (..., K, C) normalized positions.
+        positions: (..., K, C) normalized positions, or (..., K + 2R, C) with the path
+            points (`poseact.normalize.path`; a left hand's root becomes the right's).
         layout: the layout name, which defines the left/right pairs.
     """
-    out = positions[..., get_layout(layout).mirror_permutation, :].copy()
+    perm = get_layout(layout).mirror_permutation
+    if positions.shape[-2] > len(perm):
+        perm = np.concatenate([perm, len(perm) + path_mirror(layout)])
+    out = positions[..., perm, :].copy()
     out[..., 0] = -out[..., 0]
     return out
 
@@ -165,6 +170,8 @@ def augment_windows(
 ) -> np.ndarray:
     """Random variants of B windows (B, W, K, C) at once, each with its own draws: mirror,
     rotation, scale, shear, shift, jitter, point dropout and time mask, in that order.
+    Path points after the K layout points (B, W, K + 2R, C) take every one but jitter
+    (body-size noise on image-unit roots would drown the path's motion).
 
     `options.speed` is not applied here: time warping changes a clip's frame count, so it
     comes first, clip by clip (`time_warp`), before the crop. Training augments its
@@ -196,7 +203,9 @@ def augment_windows(
         offset = rng.uniform(-options.shift, options.shift, size=(B, 1, 1, 2))
         out[..., :2] += offset.astype(np.float32)
     if options.jitter > 0:
-        out += np.float32(options.jitter) * rng.standard_normal(out.shape, dtype=np.float32)
+        K = get_layout(layout).num_points
+        noise = rng.standard_normal(out[..., :K, :].shape, dtype=np.float32)
+        out[..., :K, :] += np.float32(options.jitter) * noise
     if options.point_dropout > 0:
         out[rng.random(out.shape[:-1], dtype=np.float32) < options.point_dropout] = np.nan
     if options.time_mask > 0 and W > 2:

@@ -56,14 +56,20 @@ def _read_folder(path: Path, *, background: str | None = AUTO, **options) -> Dat
 
 
 def _converter(module: str, name: str, *, layouts: bool = False) -> Callable[..., Dataset]:
-    """A reader that imports its converter when used (`layout` only where it applies)."""
+    """A reader that imports its converter when used. It passes `layout` where the
+    format has layouts, and of the other options those the converter takes (a command
+    passes its folder options, such as `workers`, to every format)."""
 
     def read(path: Path, *, layout: str | None = None, **options) -> Dataset:
         import importlib
+        import inspect
 
+        convert = getattr(importlib.import_module(module), name)
+        taken = inspect.signature(convert).parameters
+        given = {k: v for k, v in options.items() if k in taken and k != "layout"}
         if layouts and layout:
-            options["layout"] = layout
-        return getattr(importlib.import_module(module), name)(path, **options)
+            given["layout"] = layout
+        return convert(path, **given)
 
     return read
 
@@ -202,8 +208,9 @@ def read_dataset(
         layout: the landmark layout to read a Holistic dataset in ("pose", "hands",
             "pose+hands"); default the converter's. For folders of videos, give
             `options=ExtractorOptions(...)` instead.
-        **options: passed to the format's reader (`Dataset.from_folder` for folders,
-            the converter for public formats).
+        **options: passed to the format's reader: all to `Dataset.from_folder` for
+            folders; to a public format's converter those it takes (`group_pattern`,
+            ...), so the extraction options of a folder are ignored for files.
 
     Raises:
         DatasetError: missing path, an unknown format, a file that is not in the

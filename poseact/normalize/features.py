@@ -7,6 +7,10 @@ Per frame, in this order (each optional but positions; see `NormalizerSpec`):
 - accelerations (K·C): difference of velocities (second difference in time);
 - bones (E·C): for each skeleton edge (a, b) of the layout, point b minus point a (the
   "bone" stream of pyskl, child minus parent);
+- path (2R + 2H): where the parts go (`poseact.normalize.path`): each rooted part's
+  root velocity in its own size units and, with a body and hands, each hand's root
+  relative to the body centre; computed from the path points that follow the K
+  layout points in a frame (the other streams use the K points only);
 - angles (A): joint angles in [0, 1] (radians / π), the angle between two bones:
   elbows, shoulders, hips, knees and wrists of a body, and for each hand the three
   joints of every finger plus the spread between neighbouring fingers. Angles are
@@ -26,11 +30,12 @@ import functools
 import numpy as np
 
 from poseact.core.layouts import Layout, get_layout
+from poseact.normalize.path import path_features, path_size, window_path
 
 __all__ = ["STREAMS", "joint_angles", "bone_edges", "angles", "bones", "stream_sizes"]
 
 #: Every feature stream, in the order they appear in a frame's features.
-STREAMS = ("positions", "velocities", "accelerations", "bones", "angles")
+STREAMS = ("positions", "velocities", "accelerations", "bones", "angles", "path")
 
 
 def _body_angles() -> list[tuple[str, str, str, str]]:
@@ -149,9 +154,10 @@ def stream_sizes(
     accelerations: bool = False,
     bones: bool = False,
     angles: bool = False,
+    path: bool = False,
 ) -> dict[str, int]:
     """Features per frame of each selected stream, in `STREAMS` order (angles only for a
-    layout with a joint)."""
+    layout with a joint, path only for one with a rooted part)."""
     kc = get_layout(layout).num_points * channels
     sizes = {"positions": kc}
     if velocity:
@@ -162,6 +168,8 @@ def stream_sizes(
         sizes["bones"] = len(bone_edges(layout)) * channels
     if angles and len(joint_angles(layout)):
         sizes["angles"] = len(joint_angles(layout))
+    if path and path_size(layout):
+        sizes["path"] = path_size(layout)
     return sizes
 
 
@@ -179,7 +187,8 @@ def window_features(positions: np.ndarray, spec, *, raw: bool = False) -> np.nda
     """Every selected stream of a window, concatenated per frame.
 
     Args:
-        positions: (..., W, K, C) normalized positions on the grid, NaN where missing.
+        positions: (..., W, K, C) normalized positions on the grid, NaN where missing;
+            with `spec.path`, (..., W, K + 2R, C): the path points follow.
         spec: the `NormalizerSpec` (its streams and standardization).
         raw: return the unstandardized features with NaN where missing (as `fit`
             needs to learn the mean and std).
@@ -189,6 +198,15 @@ def window_features(positions: np.ndarray, spec, *, raw: bool = False) -> np.nda
         (NaN where missing; accelerations at the second frame are the velocity there).
     """
     p = np.asarray(positions, dtype=np.float32)
+    K = spec.num_points
+    if p.shape[-2] != spec.grid_points:
+        raise ValueError(
+            f"positions have {p.shape[-2]} points per frame; the spec needs"
+            f" {spec.grid_points} (K = {K} layout points"
+            + (", then the path points of `Normalizer.resampled`)" if spec.path else ")")
+        )
+    trail = p[..., K:, :]
+    p = p[..., :K, :]
     flat = p.reshape(*p.shape[:-2], p.shape[-2] * p.shape[-1])
     parts = [flat]
     velocity = None
@@ -207,6 +225,8 @@ def window_features(positions: np.ndarray, spec, *, raw: bool = False) -> np.nda
         parts.append(bones(p, bone_edges(spec.layout)))
     if spec.angles:
         parts.append(angles(p, joint_angles(spec.layout)))
+    if spec.path and path_size(spec.layout):
+        parts.append(window_path(trail, spec.layout))
     out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
     return out.astype(np.float32, copy=False) if raw else standardize(out, spec)
 
@@ -220,16 +240,19 @@ def row_features(
     """One grid frame's features, for streaming (same values as `window_features`).
 
     Args:
-        positions: (K·C,) this frame's positions, NaN where missing.
-        previous: (K·C,) the previous grid frame's positions, or None at the first.
+        positions: (K'·C,) this frame's positions, NaN where missing (K' = K + 2R
+            with the path points, `spec.path`).
+        previous: (K'·C,) the previous grid frame's positions, or None at the first.
         velocity: (K·C,) the previous grid frame's velocity, or None at the first.
         spec: the `NormalizerSpec`.
 
     Returns:
         ((F,) float32 features, (K·C,) this frame's velocity for the next call).
     """
-    p = np.asarray(positions, dtype=np.float32)
-    v = p - (previous if previous is not None else p)  # first frame: 0, NaN where missing
+    kc = spec.num_points * spec.channels
+    full = np.asarray(positions, dtype=np.float32)
+    p = full[:kc]
+    v = p - (previous[:kc] if previous is not None else p)  # first frame: 0, NaN if missing
     parts = [p]
     if spec.velocity:
         parts.append(v)
@@ -241,4 +264,12 @@ def row_features(
             parts.append(bones(points, bone_edges(spec.layout))[0])
         if spec.angles:
             parts.append(angles(points, joint_angles(spec.layout))[0])
+    if spec.path and path_size(spec.layout):
+        trail = full[kc:].reshape(-1, spec.channels)
+        before = None if previous is None else np.asarray(previous, np.float32)[kc:]
+        parts.append(
+            path_features(
+                trail, None if before is None else before.reshape(-1, spec.channels), spec.layout
+            )
+        )
     return standardize(np.concatenate(parts), spec), v

@@ -25,14 +25,16 @@ Steps, in order (see docs/normalizer.md):
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import numpy as np
 
 from poseact.core.errors import LandmarkFormatError
-from poseact.core.layouts import get_layout
+from poseact.core.layouts import Layout, get_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.normalize.features import window_features
+from poseact.normalize.path import path_parts, trail_roots
 from poseact.normalize.spec import NormalizerSpec
 
 __all__ = ["Normalizer", "GridCache", "normalize_frames"]
@@ -52,11 +54,13 @@ def _norm2d(v: np.ndarray) -> np.ndarray:
     return np.sqrt(v[..., 0] ** 2 + v[..., 1] ** 2)
 
 
-def _normalize_body(points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpec) -> np.ndarray:
-    """(T, P, 3) aspect-corrected body points → body-centred, scaled, (optionally) rotated.
+def _body_frame(
+    points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """A body part's centre (T, 3) and size (T,) per frame, NaN where missing.
 
     Args:
-        points: the part's points.
+        points: (T, P, 3) the part's aspect-corrected points.
         anchors: (4,) indices into `points` of the left/right shoulder and left/right hip.
     """
     ls, rs, lh, rh = (int(i) for i in anchors)
@@ -78,8 +82,18 @@ def _normalize_body(points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpe
         centre = np.where(np.isfinite(hips), hips, shoulders + down)
     else:
         centre = np.where(np.isfinite(shoulders), shoulders, hips - down)
-    out = (points - centre[:, None, :]) / size[:, None, None]
-    if spec.rotate:
+    return centre, size
+
+
+def _place(
+    kind: str, part: np.ndarray, anchors: np.ndarray, root, size, spec: NormalizerSpec
+) -> np.ndarray:
+    """(T, P, 3) a part's aspect-corrected points → relative to its root (T, 3), divided
+    by its size (T,), and for a body with `spec.rotate` turned so the shoulders are
+    level (anchors 0 and 1: the left and right shoulder)."""
+    out = (part - root[:, None, :]) / size[:, None, None]
+    if kind == "body" and spec.rotate:
+        ls, rs = int(anchors[0]), int(anchors[1])
         line = out[:, ls] - out[:, rs]  # right → left shoulder, +x when facing camera
         angle = np.arctan2(line[:, 1], line[:, 0])
         angle = np.where(np.isfinite(angle), angle, 0.0)
@@ -90,11 +104,11 @@ def _normalize_body(points: np.ndarray, anchors: np.ndarray, spec: NormalizerSpe
     return out
 
 
-def _normalize_hand(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """(T, P, 3) one hand → wrist-centred, divided by the palm length.
+def _hand_frame(points: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A hand's wrist (T, 3) and palm length (T,) per frame, NaN where missing.
 
     Args:
-        points: the hand's points.
+        points: (T, P, 3) the hand's aspect-corrected points.
         anchors: (4,) indices into `points` of the wrist and the middle, index and
             pinky finger bases (MCP).
     """
@@ -103,21 +117,29 @@ def _normalize_hand(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     palm = _norm2d(points[:, middle] - wrist)
     fallback = (_norm2d(points[:, index] - wrist) + _norm2d(points[:, pinky] - wrist)) / 2.0
     size = np.where(np.isfinite(palm), palm, fallback)
-    size = np.where(size > 1e-6, size, np.nan)
-    return (points - wrist[:, None, :]) / size[:, None, None]
+    return wrist, np.where(size > 1e-6, size, np.nan)
 
 
-def _normalize_points(points: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """(T, P, 3) points of a "points" part: kept, centred on one anchor, or on two
-    anchors' midpoint and divided by their distance."""
-    if len(anchors) == 0:
-        return points
+def _points_frame(points: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A "points" part's origin (T, 3) and size (T,): its one anchor and size 1, or its
+    two anchors' midpoint and distance (a part without anchors has neither)."""
     if len(anchors) == 1:
-        return points - points[:, int(anchors[0])][:, None, :]
+        origin = points[:, int(anchors[0])]
+        return origin, np.ones(len(points), dtype=points.dtype)
     a, b = (int(i) for i in anchors)
     size = _norm2d(points[:, a] - points[:, b])
-    size = np.where(size > 1e-6, size, np.nan)
-    return (points - _midpoint(points, a, b)[:, None, :]) / size[:, None, None]
+    return _midpoint(points, a, b), np.where(size > 1e-6, size, np.nan)
+
+
+def _part_frame(
+    kind: str, part: np.ndarray, anchors: np.ndarray, spec: NormalizerSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """The root (T, 3) and size (T,) of one part, as its normalization uses them."""
+    if kind == "body":
+        return _body_frame(part, anchors, spec)
+    if kind == "hand":
+        return _hand_frame(part, anchors)
+    return _points_frame(part, anchors)
 
 
 def normalize_frames(
@@ -125,6 +147,8 @@ def normalize_frames(
     visibility: np.ndarray,
     spec: NormalizerSpec,
     image_size: tuple[int, int] | None = None,
+    *,
+    path: bool = False,
 ) -> np.ndarray:
     """Normalize each frame on its own (no temporal step), part by part of the layout.
 
@@ -133,6 +157,10 @@ def normalize_frames(
         visibility: (T, K) in [0, 1].
         spec: the normalizer settings; K must match `spec.layout`.
         image_size: (width, height) pixels of the source frames, or None (square).
+        path: with `spec.path`, append each rooted part's three path points (its root,
+            root + (size, 0, 0) and, frame by frame, the root again for its trailing
+            mean, in aspect-corrected image units; see `poseact.normalize.path`) after
+            the K points: (T, K + 3R, C).
 
     Returns:
         (T, K, C) float32 body-relative coordinates in body-size units, C =
@@ -150,27 +178,38 @@ def normalize_frames(
         points[..., 2] *= aspect
     hidden = np.asarray(visibility, dtype=np.float32) < spec.min_visibility
     points[hidden] = np.nan
-    out = points.copy()  # points of no part are kept as they are
-    for kind, indices, anchors in _parts(spec.layout):
+    K = spec.num_points
+    rooted = path_parts(spec.layout) if path and spec.path else ()
+    out = np.empty((len(points), K + 3 * len(rooted), 3), dtype=np.float32)
+    out[:, :K] = points  # points of no part are kept as they are
+    for number, (kind, indices, anchors) in enumerate(_parts(spec.layout)):
+        if kind == "points" and len(anchors) == 0:
+            continue
         part = points[:, indices]
-        if kind == "body":
-            out[:, indices] = _normalize_body(part, anchors, spec)
-        elif kind == "hand":
-            out[:, indices] = _normalize_hand(part, anchors)
-        else:
-            out[:, indices] = _normalize_points(part, anchors)
+        root, size = _part_frame(kind, part, anchors, spec)
+        out[:, indices] = _place(kind, part, anchors, root, size, spec)
+        if number in rooted:  # the path points: root, root + (size, 0, 0), root
+            at = K + 3 * rooted.index(number)
+            out[:, at] = out[:, at + 1] = out[:, at + 2] = root
+            out[:, at + 1, 0] += size
     return np.ascontiguousarray(out[..., : spec.channels], dtype=np.float32)
 
 
-def _parts(layout_name: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def _parts(layout_name: str) -> tuple[tuple[str, np.ndarray, np.ndarray], ...]:
     """(kind, point indices (P,), anchor indices within the part) for each part."""
-    layout = get_layout(layout_name)
+    return _layout_parts(get_layout(layout_name))
+
+
+@functools.cache
+def _layout_parts(layout: Layout) -> tuple[tuple[str, np.ndarray, np.ndarray], ...]:
     parts = []
     for part in layout.parts:
         indices = layout.indices(part.points)
         anchors = np.array([part.points.index(a) for a in part.anchors], dtype=np.int64)
+        indices.setflags(write=False)
+        anchors.setflags(write=False)
         parts.append((part.kind, indices, anchors))
-    return parts
+    return tuple(parts)
 
 
 # ---------------------------------------------------------------------- in time
@@ -340,7 +379,7 @@ class Normalizer:
         spec = self.spec
         check_resampled_length(sequence.timestamps, spec.fps, sequence.source or "a sequence")
         frames = normalize_frames(
-            sequence.landmarks, sequence.visibility, spec, sequence.image_size
+            sequence.landmarks, sequence.visibility, spec, sequence.image_size, path=True
         )
         T, K, C = frames.shape
         if not np.isfinite(frames).any():
@@ -352,7 +391,10 @@ class Normalizer:
                 spec.min_visibility,
             )
         flat = _fill_gaps(frames.reshape(T, K * C), sequence.timestamps, spec.max_gap)
-        return _resample(flat, sequence.timestamps, spec.fps).reshape(-1, K, C)
+        grid = _resample(flat, sequence.timestamps, spec.fps).reshape(-1, K, C)
+        if spec.path:
+            trail_roots(grid, spec)
+        return grid
 
     def window(self, positions: np.ndarray, *, start: int | None = None) -> np.ndarray:
         """Cut (n, K, C) grid positions to (W, K, C) as `spec.sampling` says.

@@ -20,8 +20,9 @@ MAX_WINDOW = 1024
 #: What a timing left as None (fps, window, sampling) becomes without training clips.
 FALLBACK_TIMING = {"fps": 30.0, "window": 30, "sampling": "center"}
 #: Fields whose default changed, as files written before lack them: what they meant then
-#: (joint angles, on by default since 2026-12-06, did not exist before 2026-12-01).
-ABSENT_FIELDS = {"angles": False}
+#: (joint angles, on by default since 2026-12-06, did not exist before 2026-12-01; the
+#: path stream, on by default since 2026-12-06, did not exist before).
+ABSENT_FIELDS = {"angles": False, "path": False}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +55,13 @@ class NormalizerSpec:
             wrists and fingers (see `poseact.normalize.features`): a posture's shape,
             whatever the body's size, place and turn (on by default since
             2026-12-06; a layout with no joint gets none).
+        path: add the path stream (`poseact.normalize.path`): where each part goes,
+            beside its shape: its root's velocity and its place relative to where it
+            has been lately (a trailing mean over about half a window), in the part's
+            own size units (a hand's wrist in palm lengths, the body centre in torso
+            lengths), and with a body and hands the hands' place relative to the body
+            (on by default since 2026-12-06; files written before lack it and read as
+            off).
         standardize: let `fit` learn a per-feature mean and std from the training
             clips (stored below) when none is given.
         feature_mean: (F,) per-feature mean learned by `fit`, or () for none.
@@ -75,6 +83,7 @@ class NormalizerSpec:
     accelerations: bool = False
     bones: bool = False
     angles: bool = True
+    path: bool = True
     standardize: bool = True
     feature_mean: tuple[float, ...] = ()
     feature_std: tuple[float, ...] = ()
@@ -156,6 +165,7 @@ class NormalizerSpec:
             accelerations=self.accelerations,
             bones=self.bones,
             angles=self.angles,
+            path=self.path,
         )
 
     @property
@@ -168,31 +178,45 @@ class NormalizerSpec:
         return 3 if self.use_z else 2
 
     @property
+    def grid_points(self) -> int:
+        """Points per grid frame: the K layout points, then 2 path points per rooted
+        part with `path` (`poseact.normalize.path`)."""
+        from poseact.normalize.path import path_point_count
+
+        return self.num_points + (path_point_count(self.layout) if self.path else 0)
+
+    @property
     def frame_features(self) -> int:
         """Features per frame F: K · C positions, K · C per velocity or acceleration
-        stream, E · C bone values and one per joint angle."""
+        stream, E · C bone values, one per joint angle and the path stream's."""
         return sum(self.stream_sizes.values())
 
     @property
     def streams_index(self) -> dict[str, list[list[int]]]:
-        """Point indices of the bone and angle streams, as written by `to_dict` for
-        ports that do not look points up by name: "bone_edges" (E, 2) (parent, child)
-        and "joint_angles" (A, 4) (the angle between p[b] - p[a] and p[d] - p[c])."""
+        """Point indices of the bone, angle and path streams, as written by `to_dict` for
+        ports that do not look points up by name: "bone_edges" (E, 2) (parent, child),
+        "joint_angles" (A, 4) (the angle between p[b] - p[a] and p[d] - p[c]), and with
+        the path "path_parts" (R,) (the layout's parts with a root, by index) and
+        "path_relative" (H, 2) (hand, body) root numbers."""
         from poseact.normalize.features import bone_edges, joint_angles
+        from poseact.normalize.path import path_parts, path_relative
 
-        index: dict[str, list[list[int]]] = {}
+        index: dict[str, list] = {}
         if self.bones:
             index["bone_edges"] = bone_edges(self.layout).tolist()
         if self.angles:
             index["joint_angles"] = joint_angles(self.layout).tolist()
+        if self.path:
+            index["path_parts"] = list(path_parts(self.layout))
+            index["path_relative"] = [list(p) for p in path_relative(self.layout)]
         return index
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict; with bones or angles, also their `streams_index`."""
+        """A JSON-able dict; with bones, angles or path, also their `streams_index`."""
         data = asdict(self)
         data["feature_mean"] = list(self.feature_mean)
         data["feature_std"] = list(self.feature_std)
-        if self.bones or self.angles:
+        if self.bones or self.angles or self.path:
             data["streams_index"] = self.streams_index
         return {"version": _SPEC_VERSION, **data}
 

@@ -10,6 +10,7 @@ import numpy as np
 from poseact.core.errors import LandmarkFormatError
 from poseact.normalize.features import row_features
 from poseact.normalize.normalizer import normalize_frames
+from poseact.normalize.path import path_parts, shown_trail, trail_rate, trail_step
 from poseact.normalize.spec import NormalizerSpec
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ class StreamingFeaturizer:
 
     def __init__(self, spec: NormalizerSpec) -> None:
         self.spec = spec.resolved()
+        self._rate = trail_rate(self.spec.window)
+        self._rooted = bool(self.spec.path and path_parts(self.spec.layout))
         self.reset()
 
     def reset(self) -> None:
@@ -38,6 +41,7 @@ class StreamingFeaturizer:
         self._k: int = 0  # next grid index to emit
         self._row_prev: np.ndarray | None = None  # previous emitted grid positions
         self._velocity_prev: np.ndarray | None = None  # previous emitted grid velocity
+        self._trail: np.ndarray | None = None  # (R, C) the roots' trailing means so far
 
     def push(
         self,
@@ -59,7 +63,7 @@ class StreamingFeaturizer:
             (n is 0, 1 or more: 2 when the camera is at half the model's rate).
         """
         spec = self.spec
-        frame = normalize_frames(landmarks[None], visibility[None], spec, image_size)[0]
+        frame = normalize_frames(landmarks[None], visibility[None], spec, image_size, path=True)[0]
         p = frame.reshape(-1).astype(np.float32)
         t = float(timestamp)
         if not math.isfinite(t):
@@ -102,6 +106,13 @@ class StreamingFeaturizer:
         return np.stack(rows)
 
     def _row(self, positions: np.ndarray) -> np.ndarray:
+        spec = self.spec
+        if self._rooted:  # the trailing means, as `trail_roots`
+            K, C = spec.num_points, spec.channels
+            points = positions.reshape(-1, C).copy()
+            self._trail = trail_step(self._trail, points[K::3], self._rate)
+            points[K + 2 :: 3] = shown_trail(self._trail, points[K::3])
+            positions = points.reshape(-1)
         row, self._velocity_prev = row_features(
             positions, self._row_prev, self._velocity_prev, self.spec
         )

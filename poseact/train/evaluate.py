@@ -81,6 +81,9 @@ class EvaluationReport:
             under the report page's heading; "" if not said.
         unknown: the answer of a model's rejection rule ("unknown"), the confusion
             matrix's last column; None for a model that always names a class.
+        yardstick: the random-forest yardstick's accuracy on the same clips
+            (`poseact.train.yardstick`), or None when not measured.
+        notes: one-line warnings about the score (`yardstick_note`), shown with it.
     """
 
     classes: tuple[str, ...]
@@ -97,6 +100,8 @@ class EvaluationReport:
     split: str = ""
     note: str = ""
     unknown: str | None = None
+    yardstick: float | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -161,6 +166,8 @@ class EvaluationReport:
             "confusion": self.confusion.astype(int).tolist(),
             "confusion_columns": list(self.columns),
             "misclassified": [c.to_dict() for c in self.misclassified],
+            **({} if self.yardstick is None else {"yardstick_accuracy": self.yardstick}),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     def confusion_text(self) -> str:
@@ -195,6 +202,7 @@ class EvaluationReport:
         if self.clips:
             wrong = len(self.misclassified)
             lines.append(f"{wrong} of {len(self.clips)} clips misclassified")
+        lines += list(self.notes)
         return "\n".join(lines)
 
     def save(
@@ -257,7 +265,7 @@ class EvaluationReport:
             [counts, shares],
             strips,
             title=title,
-            note=self.describe_clips(),
+            note=" ".join(part for part in (self.describe_clips(), *self.notes) if part),
             subjects=subjects,
         )
         files = {

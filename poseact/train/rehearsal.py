@@ -90,7 +90,7 @@ def build_memory(
         chosen += [int(i) for i in idx[np.argsort(rank, kind="stable")][:per_class]]
     spec = normalizer.spec
     if not chosen:
-        shape = (0, spec.window, spec.num_points, spec.channels)
+        shape = (0, spec.window, spec.grid_points, spec.channels)
         return RehearsalMemory(np.empty(shape, np.float32), ())
     positions = np.stack([normalizer.positions(data.sequences[i]) for i in chosen])
     return RehearsalMemory(positions, tuple(data.labels[i] for i in chosen))

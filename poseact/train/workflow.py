@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from poseact.train.options import ModelOptions, TrainingOptions
 
 __all__ = ["TrainingRun", "describe_split", "train_and_evaluate"]
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class TrainingRun:
@@ -30,7 +33,9 @@ class TrainingRun:
         test: the held-out clips, or None (test_fraction 0).
         split: how the clips were split, in words (e.g. "by subject: 3 of 12 held out").
         by_subject: True when whole subjects (groups) were held out.
-        report: the evaluation on `test`, or None.
+        report: the evaluation on `test`, or None; it holds the yardstick's accuracy
+            on the same clips and a note when the yardstick clearly beats the network
+            (`poseact.train.yardstick.yardstick_note`).
         saved: where the model was saved, or None.
     """
 
@@ -89,6 +94,7 @@ def train_and_evaluate(
     output: str | os.PathLike | None = None,
     verbose: int = 0,
     group_noun: str = "subject",
+    yardstick: bool = True,
 ) -> TrainingRun:
     """Split `data` (whole subjects when it has them), fit, save and evaluate.
 
@@ -100,6 +106,9 @@ def train_and_evaluate(
         output: save the fitted classifier here (a `.poseact` file), or None.
         verbose: 1 shows a progress bar over epochs.
         group_noun: what a group of `data` is ("subject", "recording"), for the words.
+        yardstick: also fit the random-forest yardstick on the training clips and
+            score it on the held-out ones (a few seconds), to say when it clearly
+            beats the network and why that may be.
 
     Raises:
         DatasetError: the data cannot be split or trained on.
@@ -136,6 +145,8 @@ def train_and_evaluate(
         if test is not None and len(test)
         else None
     )
+    if report is not None and yardstick:
+        report = _with_yardstick(report, classifier, train, test)
     return TrainingRun(
         classifier=classifier,
         train=train,
@@ -145,3 +156,28 @@ def train_and_evaluate(
         report=report,
         saved=saved,
     )
+
+
+def _with_yardstick(report, classifier, train: Dataset, test: Dataset):
+    """`report` with the yardstick's held-out accuracy and, when it clearly beats the
+    network, the one-line note (logged as a warning too)."""
+    import dataclasses
+
+    import numpy as np
+
+    from poseact.train.yardstick import ClipStatisticsClassifier, yardstick_note
+
+    forest = ClipStatisticsClassifier().fit(train)
+    accuracy = forest.score(test)
+    counts = np.unique(np.array(train.labels), return_counts=True)[1]
+    note = yardstick_note(
+        report.accuracy,
+        accuracy,
+        report.num_clips,
+        spec=classifier.normalizer_spec_,
+        per_class=int(counts.min()),
+        median_duration=float(np.median([s.duration for s in train.sequences])),
+    )
+    if note:
+        logger.warning("%s", note)
+    return dataclasses.replace(report, yardstick=accuracy, notes=(note,) if note else ())

@@ -24,7 +24,7 @@ from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.train.classifier import NotFittedError
 
-__all__ = ["YARDSTICK_MODELS", "clip_statistics", "ClipStatisticsClassifier"]
+__all__ = ["yardstick_note", "YARDSTICK_MODELS", "clip_statistics", "ClipStatisticsClassifier"]
 
 #: Every `ClipStatisticsClassifier.estimator`.
 YARDSTICK_MODELS = ("random_forest", "gradient_boosting")
@@ -55,7 +55,8 @@ class ClipStatisticsClassifier(ClassifierMixin, BaseEstimator):
 
     Args:
         normalizer: `NormalizerSpec` for the positions (its window is not used: the
-            statistics cover the whole clip); default: the data's layout at 30 fps.
+            statistics cover the whole clip); default: the data's layout at 30 fps, without
+            the path stream (statistics of the parts' normalized shapes and their motion).
         estimator: "random_forest" (300 trees) or "gradient_boosting".
         seed: the estimator's random seed.
     """
@@ -105,7 +106,7 @@ class ClipStatisticsClassifier(ClassifierMixin, BaseEstimator):
                 f"unknown yardstick estimator {self.estimator!r}; expected one of"
                 f" {YARDSTICK_MODELS}"
             )
-        spec = self.normalizer or NormalizerSpec(layout=layout, fps=30.0)
+        spec = self.normalizer or NormalizerSpec(layout=layout, fps=30.0, path=False)
         self.normalizer_ = Normalizer(spec, cache=cache)
         features = self._statistics(X)
         if self.estimator == "random_forest":
@@ -138,3 +139,62 @@ class ClipStatisticsClassifier(ClassifierMixin, BaseEstimator):
         """Accuracy on a Dataset, or on sequences `X` with labels `y`."""
         labels = list(X.labels) if isinstance(X, Dataset) else [str(v) for v in y]
         return float(np.mean(self.predict(X) == np.array(labels)))
+
+
+#: The least lead of the yardstick over the network that `yardstick_note` reports:
+#: 5 points of accuracy, and at least 2 clips of the evaluation.
+CLEAR_MARGIN = 0.05
+#: Fewer training clips per class than this: likely too few for the network.
+FEW_CLIPS = 15
+
+
+def yardstick_note(
+    network: float,
+    yardstick: float,
+    clips: int,
+    *,
+    spec: NormalizerSpec,
+    per_class: int,
+    median_duration: float,
+) -> str | None:
+    """One line when the yardstick beats the network clearly on the same held-out clips.
+
+    Args:
+        network, yardstick: their accuracies on the same clips.
+        clips: how many clips were evaluated.
+        spec: the network's fitted normalizer (its window and streams).
+        per_class: the fewest training clips of a class.
+        median_duration: the training clips' median length, seconds.
+
+    Returns:
+        None, or "note: a random forest on clip statistics scores ... : likely cause".
+    """
+    lead = yardstick - network
+    if clips <= 0 or lead < max(CLEAR_MARGIN, 2.0 / clips) - 1e-9:
+        return None
+    seconds = spec.window / spec.fps
+    if per_class < FEW_CLIPS:
+        cause = (
+            f"likely too few training clips (the smallest class has {per_class}) for the"
+            " network, which needs more than a forest does; record more clips"
+        )
+    elif median_duration > 1.6 * seconds and spec.sampling != "segments":
+        cause = (
+            f"likely the window: the network sees {seconds:.2f} s of clips that last"
+            f" {median_duration:.2f} s (median), the forest every frame; try"
+            " --sampling segments or a longer --window"
+        )
+    elif not spec.path:
+        cause = (
+            "likely the path stream being off (--path, NormalizerSpec.path): where the hands and"
+            " body go, not only their shape, may be what tells the classes apart"
+        )
+    else:
+        cause = (
+            "the classes differ in whole-clip statistics the network did not learn; try"
+            " `poseact compare` (other streams and architectures)"
+        )
+    return (
+        f"note: a random forest on clip statistics scores {yardstick:.3f} on the same"
+        f" clips, {lead:.3f} above the network: {cause}"
+    )

@@ -32,12 +32,15 @@ test("defaults match Python's NormalizerSpec and DecisionOptions", () => {
   assert.deepEqual({ ...ABSENT_FIELDS }, defaults.absent_fields);
 });
 
-test("a spec written before joint angles were on by default reads without them", () => {
-  const { angles, ...old } = vectors("defaults").normalizer;  // no "angles" key
+test("a spec written before joint angles and the path were on by default reads without them", () => {
+  const { angles, path, ...old } = vectors("defaults").normalizer;  // no "angles", "path"
   assert.equal(angles, true);
+  assert.equal(path, true);
   const spec = normalizerSpec(old);
   assert.equal(spec.angles, false);
+  assert.equal(spec.path, false);
   assert.deepEqual(spec.jointAngles, []);
+  assert.deepEqual(spec.pathParts, []);
   assert.equal(spec.frameFeatures, 33 * 3 * 2);
   const now = normalizerSpec({ ...old, angles: true, streams_index: { joint_angles: [[0, 1, 1, 2]] } });
   assert.equal(now.frameFeatures, 33 * 3 * 2 + 1);

@@ -216,13 +216,17 @@ export function normalizerSpec(spec, definition = null) {
   const index = spec.streams_index ?? {};
   full.boneEdges = full.bones ? index.bone_edges : [];
   full.jointAngles = full.angles ? index.joint_angles : [];
-  if (!full.boneEdges || !full.jointAngles) {
-    throw new Error("the normalizer spec selects bones or angles but has no streams_index");
+  full.pathParts = full.path ? index.path_parts : [];
+  full.pathRelative = full.path ? index.path_relative : [];
+  if (!full.boneEdges || !full.jointAngles || !full.pathParts || !full.pathRelative) {
+    throw new Error("the normalizer spec selects bones, angles or path but has no streams_index");
   }
+  full.gridPoints = full.numPoints + 3 * full.pathParts.length;
   const kc = full.numPoints * full.channels;
   full.frameFeatures =
     kc * (1 + (full.velocity ? 1 : 0) + (full.accelerations ? 1 : 0)) +
-    full.boneEdges.length * full.channels + full.jointAngles.length;
+    full.boneEdges.length * full.channels + full.jointAngles.length +
+    4 * full.pathParts.length + 2 * full.pathRelative.length;
   const standardized = full.feature_mean.length > 0;
   full.featureMean = standardized ? Float32Array.from(full.feature_mean) : null;
   full.featureStd = standardized ? Float32Array.from(full.feature_std) : null;
@@ -264,12 +268,12 @@ function jointAngle(p, q, channels) {
 export const NORMALIZER_DEFAULTS = Object.freeze({
   layout: "pose", fps: null, window: null, sampling: null, center: "hips",
   scale: "torso", rotate: false, use_z: true, min_visibility: 0.3, max_gap: 0.25,
-  velocity: true, accelerations: false, bones: false, angles: true, standardize: true,
-  feature_mean: [], feature_std: [],
+  velocity: true, accelerations: false, bones: false, angles: true, path: true,
+  standardize: true, feature_mean: [], feature_std: [],
 });
 
 /** Fields whose default changed, as files written before lack them (Python's `ABSENT_FIELDS`). */
-export const ABSENT_FIELDS = Object.freeze({ angles: false });
+export const ABSENT_FIELDS = Object.freeze({ angles: false, path: false });
 
 /** What a timing left as null becomes (Python's `FALLBACK_TIMING`; `fit` sets them). */
 export const FALLBACK_TIMING = Object.freeze({ fps: 30.0, window: 30, sampling: "center" });
@@ -281,9 +285,9 @@ function norm2d(x, y) {
   return f32(Math.sqrt(f32(f32(x * x) + f32(y * y))));
 }
 
-// A body part of p (flat K*3, NaN where missing), in place: `idx` its points, `anchors`
-// the layout indices of the left/right shoulder and left/right hip.
-function normalizeBody(p, idx, anchors, spec) {
+// A body part's centre [x, y, z] and size (Python's `_body_frame`): `anchors` are the
+// layout indices of the left/right shoulder and left/right hip in p (flat K*3).
+function bodyFrame(p, anchors, spec) {
   const at = (i, c) => p[i * 3 + c];
   const [ls, rs, lh, rh] = anchors;
   const ratio = f32(TORSO_PER_SHOULDER_WIDTH);
@@ -305,6 +309,15 @@ function normalizeBody(p, idx, anchors, spec) {
       ? Number.isFinite(hips[c]) ? hips[c] : f32(shoulders[c] + down[c])
       : Number.isFinite(shoulders[c]) ? shoulders[c] : f32(hips[c] - down[c]),
   );
+  return { root: centre, size };
+}
+
+// A body part of p (flat K*3, NaN where missing), in place: `idx` its points, `anchors`
+// the layout indices of the left/right shoulder and left/right hip.
+function normalizeBody(p, idx, anchors, spec) {
+  const at = (i, c) => p[i * 3 + c];
+  const [ls, rs] = anchors;
+  const { root: centre, size } = bodyFrame(p, anchors, spec);
   for (const i of idx) {
     for (let c = 0; c < 3; c++) p[i * 3 + c] = f32(f32(p[i * 3 + c] - centre[c]) / size);
   }
@@ -324,8 +337,9 @@ function normalizeBody(p, idx, anchors, spec) {
   }
 }
 
-// A hand part, in place: anchors = wrist, middle, index and pinky finger bases.
-function normalizeHand(p, idx, anchors) {
+// A hand's wrist and palm length (Python's `_hand_frame`): anchors = wrist, middle,
+// index and pinky finger bases.
+function handFrame(p, anchors) {
   const at = (i, c) => p[i * 3 + c];
   const [w, middle, index, pinky] = anchors;
   const wrist = [at(w, 0), at(w, 1), at(w, 2)];
@@ -334,26 +348,34 @@ function normalizeHand(p, idx, anchors) {
   const fallback = f32(f32(dist(index) + dist(pinky)) / 2);
   let size = Number.isFinite(palm) ? palm : fallback;
   if (!(size > 1e-6)) size = NaN;
+  return { root: wrist, size };
+}
+
+// A hand part, in place.
+function normalizeHand(p, idx, anchors) {
+  const { root: wrist, size } = handFrame(p, anchors);
   for (const i of idx) {
     for (let c = 0; c < 3; c++) p[i * 3 + c] = f32(f32(p[i * 3 + c] - wrist[c]) / size);
   }
+}
+
+// A "points" part's origin and size (Python's `_points_frame`): its one anchor and 1,
+// or its two anchors' midpoint and distance.
+function pointsFrame(p, anchors) {
+  const at = (i, c) => p[i * 3 + c];
+  if (anchors.length === 1) return { root: [0, 1, 2].map((c) => at(anchors[0], c)), size: 1 };
+  const [a, b] = anchors;
+  const root = [0, 1, 2].map((c) => f32(f32(at(a, c) + at(b, c)) / 2));
+  let size = norm2d(f32(at(a, 0) - at(b, 0)), f32(at(a, 1) - at(b, 1)));
+  if (!(size > 1e-6)) size = NaN;
+  return { root, size };
 }
 
 // A "points" part, in place: kept (no anchor), centred on one anchor, or centred on
 // two anchors' midpoint and divided by their distance.
 function normalizePoints(p, idx, anchors) {
   if (anchors.length === 0) return;
-  const at = (i, c) => p[i * 3 + c];
-  let centre;
-  let size = 1;
-  if (anchors.length === 1) {
-    centre = [0, 1, 2].map((c) => at(anchors[0], c));
-  } else {
-    const [a, b] = anchors;
-    centre = [0, 1, 2].map((c) => f32(f32(at(a, c) + at(b, c)) / 2));
-    size = norm2d(f32(at(a, 0) - at(b, 0)), f32(at(a, 1) - at(b, 1)));
-    if (!(size > 1e-6)) size = NaN;
-  }
+  const { root: centre, size } = pointsFrame(p, anchors);
   for (const i of idx) {
     for (let c = 0; c < 3; c++) p[i * 3 + c] = f32(f32(p[i * 3 + c] - centre[c]) / size);
   }
@@ -402,11 +424,27 @@ export function normalizeFrame(landmarks, visibility, spec, imageSize = null) {
     else normalizePoints(local, idx, part.anchor_indices);
     for (const i of idx) for (let c = 0; c < 3; c++) p[i * 3 + c] = local[i * 3 + c];
   }
+  // The path points (Python's `normalize_frames(..., path=True)`): each rooted part's
+  // root, its root moved by the part's size along x, and (frame by frame) the root for
+  // its trailing mean, in aspect-corrected image units.
+  const g = spec.gridPoints;
+  const grid = new Float64Array(g * 3);
+  grid.set(p);
+  spec.pathParts.forEach((number, j) => {
+    const part = spec.layoutDefinition.parts[number];
+    const { root, size } =
+      part.kind === "body" ? bodyFrame(source, part.anchor_indices, spec)
+      : part.kind === "hand" ? handFrame(source, part.anchor_indices)
+      : pointsFrame(source, part.anchor_indices);
+    const at = (k + 3 * j) * 3;
+    for (let c = 0; c < 3; c++) grid[at + c] = grid[at + 3 + c] = grid[at + 6 + c] = f32(root[c]);
+    grid[at + 3] = f32(root[0] + size);
+  });
   const channels = spec.channels;
-  if (channels === 3) return p;
-  const out = new Float64Array(k * channels);
-  for (let i = 0; i < k; i++) {
-    for (let c = 0; c < channels; c++) out[i * channels + c] = p[i * 3 + c];
+  if (channels === 3) return grid;
+  const out = new Float64Array(g * channels);
+  for (let i = 0; i < g; i++) {
+    for (let c = 0; c < channels; c++) out[i * channels + c] = grid[i * 3 + c];
   }
   return out;
 }
@@ -435,6 +473,7 @@ export class StreamingFeaturizer {
     this.k = 0;
     this.rowPrev = null;
     this.velocityPrev = null;
+    this.trail = null; // the roots' trailing means so far (R*C), Python's `trail_step`
   }
 
   /**
@@ -501,9 +540,31 @@ export class StreamingFeaturizer {
   row(positions) {
     // Port of `row_features`: float32 positions, then each stream as numpy computes it.
     const spec = this.spec;
-    const n = positions.length;
-    const p = Float32Array.from(positions);
-    const prev = this.rowPrev ?? p;
+    const c = spec.channels;
+    const n = spec.numPoints * c;
+    const full = Float32Array.from(positions);
+    const roots = spec.pathParts.length;
+    if (roots) {
+      // the trailing means (Python's `trail_roots`): a time constant of half a window
+      const rate = f32(1 - Math.exp(-2 / spec.window));
+      const first = this.trail === null;
+      if (first) this.trail = new Float32Array(roots * c);
+      for (let j = 0; j < roots; j++) {
+        for (let d = 0; d < c; d++) {
+          const r = full[n + 3 * j * c + d];
+          const m = this.trail[j * c + d];
+          let next;
+          if (first || Number.isNaN(m)) next = r;
+          else if (Number.isNaN(r)) next = m;
+          else next = f32(m + f32(rate * f32(r - m)));
+          this.trail[j * c + d] = next;
+          full[n + (3 * j + 2) * c + d] = Number.isNaN(r) ? NaN : next;
+        }
+      }
+    }
+    const p = full.subarray(0, n);
+    const fullPrev = this.rowPrev ?? full;
+    const prev = fullPrev.subarray(0, n);
     const velocity = new Float32Array(n);
     for (let i = 0; i < n; i++) velocity[i] = p[i] - prev[i];
     const out = new Float32Array(spec.frameFeatures);
@@ -518,18 +579,41 @@ export class StreamingFeaturizer {
       for (let i = 0; i < n; i++) out[at + i] = velocity[i] - (before ? before[i] : velocity[i]);
       at += n;
     }
-    const c = spec.channels;
     for (const [a, b] of spec.boneEdges) {
       for (let j = 0; j < c; j++) out[at + j] = p[b * c + j] - p[a * c + j];
       at += c;
     }
     for (const q of spec.jointAngles) out[at++] = jointAngle(p, q, c);
+    // the path stream (Python's `path_features`): each root's velocity in its part's
+    // size units, each root relative to its trailing mean, then each hand's root
+    // relative to the body centre
+    const root = (row, j, d) => row[n + 3 * j * c + d];
+    const size = new Float32Array(roots);
+    for (let j = 0; j < roots; j++) {
+      const dx = f32(full[n + (3 * j + 1) * c] - root(full, j, 0));
+      const dy = f32(full[n + (3 * j + 1) * c + 1] - root(full, j, 1));
+      const s = f32(Math.sqrt(f32(f32(dx * dx) + f32(dy * dy))));
+      size[j] = s > 1e-6 ? s : NaN;
+      for (let d = 0; d < 2; d++) {
+        out[at++] = f32(f32(root(full, j, d) - root(fullPrev, j, d)) / size[j]);
+      }
+    }
+    for (let j = 0; j < roots; j++) {
+      for (let d = 0; d < 2; d++) {
+        out[at++] = f32(f32(root(full, j, d) - full[n + (3 * j + 2) * c + d]) / size[j]);
+      }
+    }
+    for (const [hand, body] of spec.pathRelative) {
+      for (let d = 0; d < 2; d++) {
+        out[at++] = f32(f32(root(full, hand, d) - root(full, body, d)) / size[body]);
+      }
+    }
     for (let i = 0; i < out.length; i++) {
       let v = out[i];
       if (spec.featureMean) v = f32(f32(v - spec.featureMean[i]) / spec.featureStd[i]);
       out[i] = Number.isNaN(v) ? 0 : v;
     }
-    this.rowPrev = p;
+    this.rowPrev = full;
     this.velocityPrev = velocity;
     return out;
   }

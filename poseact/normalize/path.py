@@ -1,0 +1,207 @@
+"""The path stream: where each part goes, beside its local shape.
+
+Each part is normalized on its own root and size (a hand on its wrist and palm length,
+a body on its centre and torso), which keeps its shape and throws away its path: where
+the hand moves through the image, which is the whole of a swipe or an air-drawn circle.
+With `NormalizerSpec.path`, the normalizer also keeps, per grid frame:
+
+- for each rooted part (`path_parts`: every body and hand part, and every "points" part
+  with anchors), the velocity of its root in its own size units, x and y:
+  (root(t) - root(t - 1)) / size(t), 0 at a window's first frame;
+- for each rooted part, where its root is relative to where it has been lately, x and
+  y: (root(t) - mean(t)) / size(t), with mean(t) the root's exponential trailing mean
+  on the grid, mean(t) = mean(t - 1) + a · (root(t) - mean(t - 1)), a = 1 - exp(-2 / W)
+  (a time constant of half a window), starting at the first frame (the stream's or
+  the clip's, not the window's), holding while the root is missing: the shape of the
+  path over about a window, not only its direction (`trail_roots`);
+- where the layout has a body and hands, each hand's root relative to the body centre
+  in body-size units: (wrist(t) - centre(t)) / torso(t), x and y.
+
+All are causal per-frame quantities: the streaming featurizer computes each row from
+the current grid frame, the previous one and the trailing mean so far, and the offline
+normalizer computes the trailing mean along the whole clip's grid before any window is
+cut, so a live window equals the offline window of the same stream (no per-window
+reference such as "the window's first frame" is involved). They do not
+depend on where the person stands or how far from the camera (differences of roots,
+divided by the part's size), but keep the image's up, down, left and right.
+
+To carry roots and sizes through gap filling, resampling, cropping and augmentation,
+the normalizer appends three *path points* per rooted part to the K points of a grid
+frame (`normalize_frames(..., path=True)`): the root, the root moved by the part's
+size along x, and the root's trailing mean, in aspect-corrected image units. `path_features` turns them into
+the stream above; the positions, velocities, bones and angles streams use the first K
+points only. Plain numpy: the runtime and the JS port follow it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from poseact.core.layouts import Layout, get_layout
+
+__all__ = [
+    "path_parts",
+    "path_relative",
+    "path_point_count",
+    "path_mirror",
+    "path_size",
+    "path_features",
+    "trail_roots",
+    "trail_rate",
+]
+
+
+def _per_layout(compute):
+    """`compute(layout)` memoized by layout name, for the name's current definition (a
+    layout's hash reads all its names: too slow once per live frame)."""
+    memo: dict[str, tuple[Layout, object]] = {}
+
+    @functools.wraps(compute)
+    def lookup(name: str):
+        layout = get_layout(name)
+        hit = memo.get(name)
+        if hit is None or hit[0] is not layout:
+            hit = memo[name] = (layout, compute(layout))
+        return hit[1]
+
+    return lookup
+
+
+@_per_layout
+def path_parts(layout: Layout) -> tuple[int, ...]:
+    """Indices into `Layout.parts` of the parts with a root (R of them), in order, for
+    a layout name."""
+    return tuple(
+        i
+        for i, part in enumerate(layout.parts)
+        if part.kind in ("body", "hand") or len(part.anchors) > 0
+    )
+
+
+@_per_layout
+def path_relative(layout: Layout) -> tuple[tuple[int, int], ...]:
+    """(hand, body) pairs of root numbers (0..R-1) for a layout name: the hands placed
+    relative to the body (empty for a layout without a body part)."""
+    kinds = [layout.parts[i].kind for i in path_parts(layout.name)]
+    if "body" not in kinds:
+        return ()
+    body = kinds.index("body")
+    return tuple((j, body) for j, kind in enumerate(kinds) if kind == "hand")
+
+
+def path_point_count(layout: str) -> int:
+    """Path points appended to a grid frame: 3 per rooted part (root, root + size along
+    x, trailing mean)."""
+    return 3 * len(path_parts(layout))
+
+
+@_per_layout
+def path_size(layout: Layout) -> int:
+    """Features per frame of the path stream for a layout name: 2 per root velocity,
+    2 per root relative to its trailing mean, 2 per hand relative to the body."""
+    return 4 * len(path_parts(layout.name)) + 2 * len(path_relative(layout.name))
+
+
+def trail_rate(window: int) -> np.float32:
+    """a = 1 - exp(-2 / W): the trailing mean's step, a time constant of half a window."""
+    return np.float32(1.0 - np.exp(-2.0 / float(window)))
+
+
+def trail_step(mean: np.ndarray | None, root: np.ndarray, rate: np.float32) -> np.ndarray:
+    """One grid frame of the trailing mean: (..., C) float32 mean so far (None at the
+    first frame) and this frame's root → the new mean (the root where there was none,
+    held where the root is missing)."""
+    root = np.asarray(root, dtype=np.float32)
+    if mean is None:
+        return root.copy()
+    moved = mean + rate * (root - mean)
+    gaps = np.isnan(moved)
+    if gaps.any():  # no mean yet: the root; no root: the mean holds
+        moved[gaps] = np.where(np.isnan(mean), root, mean)[gaps]
+    return moved
+
+
+def trail_roots(grid: np.ndarray, spec) -> None:
+    """Write the roots' trailing means into the grid's path points, in place.
+
+    Args:
+        grid: (n, K + 3R, C) positions on the grid, frame by frame (the trailing-mean
+            points holding each frame's root, as `normalize_frames` leaves them).
+        spec: the `NormalizerSpec` (its layout and window).
+    """
+    K, R = spec.num_points, len(path_parts(spec.layout))
+    if not R or not len(grid):
+        return
+    roots = grid[:, K : K + 3 * R : 3]
+    rate = trail_rate(spec.window)
+    mean = None
+    for t in range(len(grid)):
+        mean = trail_step(mean, roots[t], rate)
+        grid[t, K + 2 : K + 3 * R : 3] = shown_trail(mean, roots[t])
+
+
+def shown_trail(mean: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """The trailing mean as a grid frame holds it: NaN where the root is missing (the
+    mean itself holds, unseen, until the root is back)."""
+    return mean + root * np.float32(0.0)  # NaN where the root is; else the mean exactly
+
+
+@_per_layout
+def path_mirror(layout: Layout) -> np.ndarray:
+    """(3R,) the path points' left/right counterparts for a layout name (a left hand's
+    root ↔ the right's)."""
+    perm = layout.mirror_permutation
+    rooted = path_parts(layout.name)
+    first = [int(layout.index(layout.parts[i].points[0])) for i in rooted]
+    out = []
+    for j in range(len(rooted)):
+        twin = int(perm[first[j]])
+        k = first.index(twin) if twin in first else j
+        out += [3 * k, 3 * k + 1, 3 * k + 2]
+    result = np.array(out, dtype=np.int64)
+    result.setflags(write=False)
+    return result
+
+
+def path_features(points: np.ndarray, previous: np.ndarray | None, layout: str) -> np.ndarray:
+    """The path stream from path points.
+
+    Args:
+        points: (..., 3R, C) path points of each frame (C = 2 or 3; z is not used), NaN
+            where missing.
+        previous: the same of each frame's previous grid frame, or None: the frames
+            themselves (velocity 0, NaN where missing), as at a window's first frame.
+        layout: the layout name.
+
+    Returns:
+        (..., `path_size`) float32: each root's velocity (x, y) in its part's size
+        units per grid frame, then each root relative to its trailing mean (x, y) in
+        the same units, then each hand's root relative to the body centre (x, y) in
+        body-size units; NaN where missing.
+    """
+    p = np.asarray(points, dtype=np.float32)[..., :2]
+    root = p[..., 0::3, :]
+    d = p[..., 1::3, :] - root
+    size = np.sqrt(d[..., :1] * d[..., :1] + d[..., 1:] * d[..., 1:])
+    size[size <= 1e-6] = np.nan
+    before = root if previous is None else np.asarray(previous, dtype=np.float32)[..., 0::3, :2]
+    moves = np.concatenate([root - before, root - p[..., 2::3, :]], axis=-2)
+    parts = [moves / np.concatenate([size, size], axis=-2)]
+    pairs = path_relative(layout)
+    if pairs:
+        hands = [h for h, _ in pairs]
+        body = pairs[0][1]
+        parts.append(
+            (root[..., hands, :] - root[..., body : body + 1, :]) / size[..., body : body + 1, :]
+        )
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-2)
+    return out.reshape(*out.shape[:-2], -1)
+
+
+def window_path(points: np.ndarray, layout: str) -> np.ndarray:
+    """(..., W, 3R, C) path points of a window → (..., W, `path_size`) path stream."""
+    p = np.asarray(points, dtype=np.float32)
+    previous = np.concatenate([p[..., :1, :, :], p[..., :-1, :, :]], axis=-3)
+    return path_features(p, previous, layout)
