@@ -52,7 +52,13 @@ def write_mp4(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> Path:
 
 
 def no_temp_files(folder: Path) -> bool:
-    return not [p for p in folder.rglob("*") if ".tmp" in p.name or p.name.startswith(".poseact")]
+    from poseact.core.atomic import MANIFEST_NAME  # a report folder's list of its files
+
+    return not [
+        p
+        for p in folder.rglob("*")
+        if ".tmp" in p.name or (p.name.startswith(".poseact") and p.name != MANIFEST_NAME)
+    ]
 
 
 # ---------------------------------------------------------------------- the afternoon
