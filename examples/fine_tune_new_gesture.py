@@ -1,7 +1,7 @@
 """Teach a trained model a new gesture from a few clips, keeping the gestures it knows.
 
-    python examples/fine_tune_new_gesture.py ../shared/data/asl_signs/asl_signs.npz \\
-        --new iloveyou --clips 5
+    python examples/fine_tune_new_gesture.py              # datasets/asl_signs/asl_signs.npz
+    python examples/fine_tune_new_gesture.py signs.npz --new iloveyou --clips 5
 
 1. Train a GRU on every sign except `--new` (standing in for the model you shipped).
 2. Record (here: pick) `--clips` clips of the new sign.
@@ -14,18 +14,22 @@
 4. Save and export the result like any other model.
 
 The input may be any dataset poseact reads: a holistic `.npz` like the one above, an
-`<action>/<sequence>/<frame>.npy` folder, a landmark CSV, or a poseact dataset.
+`<action>/<sequence>/<frame>.npy` folder, a landmark CSV, or a poseact dataset. The
+model goes to `--output-dir` (default: a new temporary folder, printed).
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 import poseact
+
+ASL_SIGNS = Path(__file__).resolve().parents[1] / "datasets" / "asl_signs" / "asl_signs.npz"
 
 
 def load(path: str) -> poseact.Dataset:
@@ -37,14 +41,15 @@ def load(path: str) -> poseact.Dataset:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", default="../shared/data/asl_signs/asl_signs.npz")
+    parser.add_argument("data", nargs="?", default=str(ASL_SIGNS))
     parser.add_argument("--new", default="iloveyou", help="the label learned later")
     parser.add_argument("--clips", type=int, default=5, help="clips of the new label")
     parser.add_argument("--epochs", type=int, default=30, help="epochs of the first training")
     parser.add_argument("--tune-epochs", type=int, default=60, help="epochs of fine-tuning")
     parser.add_argument("--units", type=int, default=64, help="GRU width")
-    parser.add_argument("--output", default="fine_tuned.poseact")
+    parser.add_argument("--output-dir", default=None, help="default: a new temporary folder")
     args = parser.parse_args()
+    out = Path(args.output_dir or tempfile.mkdtemp(prefix="poseact-example-"))
 
     data = load(args.data)
     train, test = data.split(0.3, seed=0)
@@ -79,7 +84,7 @@ def main() -> None:
     print(poseact.evaluate(tuned, test).summary())
 
     # 4. a model like any other
-    path = tuned.save(args.output)
+    path = tuned.save(out / "fine_tuned.poseact")
     report = poseact.export_tflite(tuned, Path(path).with_suffix(".tflite"), parity_data=test)
     print(f"saved {path}; {report.summary()}")
 

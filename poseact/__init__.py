@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+from poseact.core.native import hidden_native_logs as _hidden_native_logs  # noqa: E402
 from poseact.core.native import quiet_native_logs as _quiet_native_logs  # noqa: E402
 
 # Before TensorFlow or MediaPipe load (they read their log levels once): quieter C++ logs.
@@ -81,6 +82,11 @@ _EXPORTS: dict[str, str] = {
     "evaluate": "poseact.train.evaluate",
     "EventReport": "poseact.train.stream_eval",
     "StreamEvaluation": "poseact.train.stream_eval",
+    "Annotation": "poseact.train.stream_eval",
+    "Detection": "poseact.train.stream_eval",
+    "evaluate_events": "poseact.train.stream_eval",
+    "StreamDecisions": "poseact.train.stream_eval",
+    "decide_stream": "poseact.train.stream_eval",
     "evaluate_stream": "poseact.train.stream_eval",
     "read_annotations": "poseact.train.stream_eval",
     "write_annotations": "poseact.train.stream_eval",
@@ -126,7 +132,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'poseact' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    with _hidden_native_logs():  # importing TensorFlow or MediaPipe logs from C++
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
@@ -288,8 +295,13 @@ if TYPE_CHECKING:  # pragma: no cover
         RehearsalMemory,
     )
     from poseact.train.stream_eval import (
+        Annotation,
+        Detection,
         EventReport,
+        StreamDecisions,
         StreamEvaluation,
+        decide_stream,
+        evaluate_events,
         evaluate_stream,
         read_annotations,
         write_annotations,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -396,3 +398,28 @@ def test_timeline_without_probabilities_and_shape_errors(tmp_path):
     with pytest.raises(ValueError, match="need their times"):
         plot_timeline(tmp_path / "x.png", [], [], probabilities=np.zeros((3, 2)))
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_event_matcher_is_public_api(tmp_path):
+    """`poseact.Annotation`, `Detection` and `evaluate_events` (what `write_annotations`
+    takes) in a fresh process; the events round-trip through an annotation file."""
+    import subprocess
+    import sys
+
+    script = (
+        "import poseact\n"
+        "truth = [poseact.Annotation('wave', 1.0, 2.0), poseact.Annotation('clap', 4.0, 5.0)]\n"
+        "found = [poseact.Detection('wave', 1.1, 2.1, reported=1.4, confidence=0.9)]\n"
+        "report = poseact.evaluate_events(truth, found, duration=10.0)\n"
+        f"poseact.write_annotations({str(tmp_path / 'a.csv')!r}, truth)\n"
+        f"back = poseact.read_annotations({str(tmp_path / 'a.csv')!r})\n"
+        "print(report.recall, report.precision, back == truth)\n"
+    )
+    environ = dict(os.environ)
+    environ["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=environ, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0.5", "1.0", "True"]
+    assert proc.stderr == ""

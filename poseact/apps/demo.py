@@ -181,7 +181,8 @@ def run_demo(
         output_dir: folder for model.poseact, gestures_<quantization>.tflite and reports.
         dataset: a Dataset, a dataset path, the name of a real dataset shipped in
             `datasets/` (a key of `SHIPPED_DATASETS`), or None for the embedded one.
-        architecture: one of `ARCHITECTURES`; None: `ModelOptions`' default.
+        architecture: one of `MODEL_ARCHITECTURES` ("auto": the best of a few
+            candidates, as `ModelOptions` says); None: `ModelOptions`' default.
         quantizations: exports to write and check.
         test_fraction: share of clips (whole subjects) held out for testing.
         seed: seed of the split and of training.

@@ -65,6 +65,8 @@ class LiveFrame:
         people: with `max_people` > 1, each person's state by track id (their
             landmarks, label, confidence, gesture going on); () otherwise. `label`,
             `confidence` and `probabilities` are then those of the first of them.
+        gesture: the gesture going on after this frame (an event started and not yet
+            ended), or None (with several people: the first person's).
     """
 
     index: int
@@ -78,6 +80,7 @@ class LiveFrame:
     extract_seconds: float
     classify_seconds: float
     people: tuple[PersonState, ...] = ()
+    gesture: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,6 +223,7 @@ class LivePipeline:
         self._extractor = LandmarkExtractor(extractor, "video")
         self._index = 0
         self._last_t: float | None = None
+        self._gesture: str | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -267,6 +271,8 @@ class LivePipeline:
             )
             end = time.perf_counter()
             recognizer = self.recognizer
+            for event in events:
+                self._gesture = event.label if event.end is None else None
             live = LiveFrame(
                 index=self._index,
                 timestamp=float(timestamp),
@@ -278,6 +284,7 @@ class LivePipeline:
                 events=tuple(events),
                 extract_seconds=middle - start,
                 classify_seconds=end - middle,
+                gesture=self._gesture,
             )
         self._index += 1
         self._last_t = float(timestamp)
@@ -321,6 +328,7 @@ class LivePipeline:
             extract_seconds=middle - start,
             classify_seconds=end - middle,
             people=people,
+            gesture=first.gesture if first is not None else None,
         )
 
     def finish(self, timestamp: float | None = None) -> list[GestureEvent]:
@@ -336,6 +344,7 @@ class LivePipeline:
             timestamp = self._last_t
         if timestamp is None:
             return []
+        self._gesture = None
         return self.recognizer.finish(float(timestamp))
 
 
@@ -577,8 +586,9 @@ def _source_fps(source: Any) -> float:
 def _annotated(
     item: LiveFrame, classes: list[str], layout: str, several: bool = False
 ) -> np.ndarray:
-    """The frame as BGR with the skeleton, the label and the top classes drawn."""
-    from poseact.apps.render import annotate_frame
+    """The frame as BGR with the skeleton and the decision at it drawn (as `predict
+    --output` draws a video's frames); with several people, each in their colour."""
+    from poseact.apps.render import FrameDecision, annotate_frame
 
     cv2 = import_cv2()
 
@@ -592,16 +602,21 @@ def _annotated(
             layout,
             lines=[f"{item.timestamp:.2f} s", f"{sum(p.seen for p in item.people)} people"],
         )
+    decision = FrameDecision(
+        time=item.timestamp,
+        label=item.label,
+        confidence=item.confidence,
+        probabilities=item.probabilities,
+        gesture=item.gesture,
+        events=item.events,
+    )
     return annotate_frame(
         cv2.cvtColor(item.rgb, cv2.COLOR_RGB2BGR),
         frame.landmarks,
         frame.visibility,
         layout,
-        label=item.label,
-        confidence=item.confidence,
+        decision,
         classes=classes,
-        probabilities=item.probabilities,
-        lines=[f"{item.timestamp:.2f} s"] + ([] if frame.detected else ["nobody detected"]),
     )
 
 

@@ -43,6 +43,7 @@ from poseact.core.atomic import (
 from poseact.core.errors import PoseactError
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.extractor import LandmarkExtractor
+from poseact.extract.layout_choice import implausible_body_frames
 from poseact.extract.options import ExtractorOptions
 from poseact.extract.sources import FrameSource, is_camera
 from poseact.extract.video import VideoWriter, import_cv2
@@ -97,6 +98,9 @@ class RecorderOptions:
         subject: who is recorded, e.g. "alice": part of every clip's name
             (`<label>_<subject>_NNN`) and stored in it, so that splits hold out whole
             people. None: no subject (each clip is its own group).
+        background: the label recorded as "no gesture" (standing, fidgeting, leaving
+            the frame), or None: its clips may show nobody, so they get no warnings
+            about who is (not) in them.
     """
 
     labels: tuple[str, ...]
@@ -111,6 +115,7 @@ class RecorderOptions:
     extractor: ExtractorOptions = field(default_factory=ExtractorOptions)
     window_name: str = "poseact record"
     subject: str | None = None
+    background: str | None = None
 
     def __post_init__(self) -> None:
         labels = (self.labels,) if isinstance(self.labels, str) else tuple(self.labels)
@@ -485,7 +490,9 @@ class _Session:
             len(self.plan),
         )
         what = {"hands": "a hand"}.get(self.options.extractor.layout, "the person")
-        if detected == 0:
+        if clip.label == self.options.background:
+            pass  # "no gesture" may well be nobody there
+        elif detected == 0:
             logger.warning(
                 "nobody was detected in %s; check the camera framing (the clip is kept)",
                 path,
@@ -497,6 +504,15 @@ class _Session:
                 path,
                 what,
                 detected,
+                len(sequence),
+            )
+        elif implausible_body_frames(sequence).sum() > len(sequence) / 2:
+            logger.warning(
+                "%s: the body's core points (shoulders, hips) are missing or implausible"
+                " in %d of %d frames: on a close-up of a hand MediaPipe's pose model draws"
+                " a 'body' on the palm; for hand gestures record with --layout hands",
+                path,
+                int(implausible_body_frames(sequence).sum()),
                 len(sequence),
             )
         if self.on_clip is not None:
@@ -669,7 +685,8 @@ def record_dataset(
     session = _Session(root, videos, options, on_clip, getattr(frame_source, "fps", None))
     name = getattr(frame_source, "name", "<frames>")
     seconds = source_seconds(frame_source)
-    if seconds is not None and options.clips_that_fit(seconds) < options.total_clips:
+    foretold = seconds is not None and options.clips_that_fit(seconds) < options.total_clips
+    if foretold:
         logger.warning(
             "%s: %.1f s of video has room for %d of the %d clips asked (%.1f s each)",
             name,
@@ -718,7 +735,16 @@ def record_dataset(
                 cv2.waitKey(1)
         if owned:
             frame_source.close()
-    if stopped:
+    if (
+        stopped == "the stream ended"
+        and foretold
+        and len(session.saved) >= options.clips_that_fit(seconds)
+    ):
+        # said before recording: the video has room for this many
+        logger.info(
+            "recorded %d clips into %s (all the video had room for)", len(session.saved), root
+        )
+    elif stopped:
         logger.warning(
             "recording ended early (%s): %d of %d clips saved",
             stopped,

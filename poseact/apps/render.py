@@ -2,10 +2,12 @@
 
 What the model sees, for headless machines and reports:
 
-- `annotate_frame`: a camera frame with the skeleton, the label and its confidence, and
-  the top classes drawn on it (what `live --output` and `predict --output` write).
-- `annotate_video`: a video written again with its landmarks and the model's answer
-  drawn on it (`predict --output`).
+- `annotate_frame`: a camera frame with the skeleton and what the live recognizer
+  decided at it (`FrameDecision`: label, confidence, gesture going on, events) drawn on
+  it, the top classes, and apart the whole clip's answer (what `live --output` and
+  `predict --output` write).
+- `annotate_video`: a video written again with, frame by frame, its landmarks and the
+  live recognizer's decisions (`poseact.train.stream_eval.decide_stream`).
 - `render_sequence`: a landmark clip (`.npz`) drawn on a plain canvas, as `.mp4` or
   `.gif` (`poseact show`).
 
@@ -17,8 +19,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,8 +36,13 @@ from poseact.core.atomic import atomic_path
 from poseact.core.sequence import LandmarkSequence
 from poseact.extract.video import VideoWriter, import_cv2
 
+if TYPE_CHECKING:
+    from poseact.train.stream_eval import StreamDecisions
+
 __all__ = [
     "VIDEO_SUFFIXES_WRITTEN",
+    "FrameDecision",
+    "decision_lines",
     "annotate_frame",
     "annotate_people",
     "render_sequence",
@@ -81,6 +89,39 @@ def annotate_people(
     if lines:
         draw_status(view, list(lines))
     return view
+@dataclass(frozen=True, eq=False)
+class FrameDecision:
+    """What the live recognizer decided at one frame: what an annotated frame shows.
+
+    Attributes:
+        time: seconds (the stream's clock).
+        label: the smoothed best label ("unknown" where the rejection rule refuses
+            it; None before the model's first answer).
+        confidence: its smoothed probability in [0, 1].
+        probabilities: (C,) smoothed probabilities in the model's class order, or None.
+        gesture: the gesture going on (an event started and not ended), or None.
+        events: the `GestureEvent`s this frame started or ended.
+    """
+
+    time: float
+    label: str | None
+    confidence: float = 0.0
+    probabilities: np.ndarray | None = None
+    gesture: str | None = None
+    events: tuple = ()
+
+
+def decision_lines(decision: FrameDecision, *, detected: bool = True) -> list[str]:
+    """The status lines of an annotated frame: the decided label and its confidence,
+    the gesture going on, the time, the frame's events, "nobody detected"."""
+    head = "-" if not decision.label else f"{decision.label}  {float(decision.confidence):.2f}"
+    lines = [head, f"gesture: {decision.gesture}" if decision.gesture else "no gesture"]
+    lines.append(f"{decision.time:.2f} s")
+    for event in decision.events:
+        lines.append(f"{event.label} started" if event.end is None else f"{event.label} ended")
+    if not detected:
+        lines.append("nobody detected")
+    return lines
 
 
 def annotate_frame(
@@ -88,62 +129,81 @@ def annotate_frame(
     landmarks: np.ndarray,
     visibility: np.ndarray,
     layout: str,
+    decision: FrameDecision,
     *,
-    label: str | None = None,
-    confidence: float | None = None,
     classes: Sequence[str] | None = None,
-    probabilities: np.ndarray | None = None,
-    lines: Sequence[str] = (),
+    clip: tuple[str, float] | None = None,
 ) -> np.ndarray:
-    """A copy of a frame with the skeleton, the label and the top classes drawn on it.
+    """A copy of a frame with the skeleton and what was decided at it drawn on it.
+
+    Top left: the decision at this frame (label and confidence, the gesture going on,
+    the time, events); bottom left: the top classes' bars; top right, apart and
+    labelled as such, the whole clip's answer when given. `live --output` and
+    `predict --output` both draw with it, so the same decision looks the same.
 
     Args:
         bgr: (H, W, 3) uint8 BGR frame (not changed).
         landmarks: (K, 3) normalized image coordinates, NaN where not detected.
         visibility: (K,) in [0, 1].
         layout: the layout name of the K points.
-        label: the current answer (None: not yet known, drawn as "-").
-        confidence: its probability in [0, 1].
-        classes: (C,) class names, with `probabilities`, for the bars of the top classes.
-        probabilities: (C,) probabilities in `classes` order.
-        lines: more status lines under the label.
+        decision: the `FrameDecision` at this frame.
+        classes: (C,) class names, for the bars of the decision's probabilities.
+        clip: (label, confidence) of the whole clip, or None.
 
     Returns:
         (H, W, 3) uint8 BGR, the annotated copy.
     """
     view = np.ascontiguousarray(bgr).copy()
     draw_landmarks(view, landmarks, visibility, layout)
-    head = "-" if label is None else str(label)
-    if confidence is not None and label is not None:
-        head += f"  {float(confidence):.2f}"
-    draw_status(view, [head, *lines])
-    if classes is not None and probabilities is not None and label is not None:
-        probs = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    detected = bool(np.isfinite(np.asarray(landmarks)[..., 0]).any())
+    draw_status(view, decision_lines(decision, detected=detected))
+    probs = decision.probabilities
+    if classes is not None and probs is not None and decision.label:
+        probs = np.asarray(probs, dtype=np.float64).reshape(-1)
         if probs.size == len(classes):
             draw_probabilities(view, list(classes), probs, top=min(5, len(classes)))
+    if clip is not None:
+        _draw_clip_answer(view, *clip)
     return view
 
 
-def _view(sequence: LandmarkSequence, side: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Landmarks mapped into a canvas: ((T, K, 3) coordinates in [0, 1], (width, height)).
+def _draw_clip_answer(view: np.ndarray, label: str, confidence: float) -> None:
+    """The whole clip's answer in a blue box at the top right, in place."""
+    cv2 = import_cv2()
+    text = f"whole clip: {label}  {float(confidence):.2f}"
+    scale = max(0.4, min(1.0, view.shape[0] / 800.0))
+    thickness = 1 if scale < 0.8 else 2
+    (width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    x = max(0, view.shape[1] - width - 2 * (int(round(8 * scale)) + 2) - 8)
+    draw_status(view, [text], origin=(x, 8), scale=scale, background=(120, 60, 0), alpha=0.7)
 
-    Image coordinates are kept when the clip lies in the image; landmarks of other
-    trackers (centred, metres, ...) are fitted into the canvas with a margin.
+
+def _view(sequence: LandmarkSequence, side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Landmarks framed to their extent over the clip: ((T, K, 3) coordinates in [0, 1]
+    of the canvas, (width, height) pixels).
+
+    The skeleton fills the canvas with a margin (a head-and-shoulders clip is not a
+    small cluster in a big square), limbs keep their shape (the image's aspect ratio is
+    undone first), and the canvas takes the extent's shape, between 9:16 and 16:9.
     """
     points = np.array(sequence.landmarks, dtype=np.float64)
-    xy = points[..., :2][np.isfinite(points[..., 0])]
+    aspect = 1.0
     if sequence.image_size is not None:
         w, h = sequence.image_size
-    else:
-        w, h = side, side
-    scale = side / max(w, h)
-    size = (max(16, int(round(w * scale))), max(16, int(round(h * scale))))
-    if xy.size and (xy.min() < -0.25 or xy.max() > 1.25):
-        lo, hi = xy.min(axis=0), xy.max(axis=0)
-        span = float(max((hi - lo).max(), 1e-6))
-        centre = (lo + hi) / 2
-        points[..., :2] = (points[..., :2] - centre) / span * 0.8 + 0.5
-        size = (side, side)
+        aspect = w / h if w > 0 and h > 0 else 1.0
+    xy = points[..., :2].copy()
+    xy[..., 0] *= aspect  # units of the image height in both axes
+    finite = xy[np.isfinite(xy[..., 0]) & np.isfinite(xy[..., 1])]
+    if not finite.size:
+        return points, (side, side)
+    lo, hi = finite.min(axis=0), finite.max(axis=0)
+    span = np.maximum(hi - lo, 1e-6)
+    extent = span + 2 * 0.1 * float(span.max())
+    extent = np.maximum(extent, extent[::-1] * 9 / 16)  # no thinner than 9:16 either way
+    centre = (lo + hi) / 2
+    points[..., :2] = (xy - (centre - extent / 2)) / extent
+    scale = side / float(extent.max())
+    size = (max(16, int(round(extent[0] * scale))), max(16, int(round(extent[1] * scale))))
     return points, size
 
 
@@ -230,23 +290,21 @@ def annotate_video(
     video: str | os.PathLike,
     sequence: LandmarkSequence,
     path: str | os.PathLike,
+    decisions: StreamDecisions,
     *,
-    label: str,
-    confidence: float,
-    classes: Sequence[str] | None = None,
-    probabilities: np.ndarray | None = None,
+    clip: tuple[str, float] | None = None,
 ) -> Path:
-    """Write a video again with its landmarks and the model's answer drawn on it.
+    """Write a video again with, on each frame, its landmarks and what the live
+    recognizer decided at that frame (`decide_stream`), and the whole clip's answer
+    apart.
 
     Args:
         video: the video the landmarks were extracted from.
         sequence: its landmarks (every frame, or every n-th: each video frame shows the
-            latest landmarks at or before its time).
+            latest landmarks and decision at or before its time).
         path: the `.mp4` to write (atomically).
-        label: the model's answer for the whole clip.
-        confidence: its probability in [0, 1].
-        classes: (C,) class names, with `probabilities`, for the bars of the top classes.
-        probabilities: (C,) probabilities in `classes` order.
+        decisions: `decide_stream(model, sequence)`.
+        clip: (label, confidence) of the whole clip, drawn apart as such, or None.
 
     Returns:
         `path`.
@@ -263,7 +321,7 @@ def annotate_video(
         raise VideoReadError(f"{video}: cannot open the video again to annotate it")
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
     fps = fps if 0 < fps < 1000 else (sequence.fps or 30.0)
-    times = np.asarray(sequence.timestamps) - float(sequence.timestamps[0])
+    seen: set[int] = set()
     try:
         with VideoWriter(path, fps) as writer:
             index = 0
@@ -271,23 +329,27 @@ def annotate_video(
                 good, bgr = capture.read()
                 if not good:
                     break
-                k = int(
-                    np.clip(
-                        np.searchsorted(times, index / fps + 1e-6, "right") - 1, 0, len(times) - 1
-                    )
+                k = decisions.index_at(index / fps)
+                # a frame's events are drawn on the first video frame that shows it
+                events = () if k in seen else decisions.events[k]
+                seen.add(k)
+                decision = FrameDecision(
+                    time=float(decisions.times[k]),
+                    label=decisions.labels[k] or None,
+                    confidence=float(decisions.confidences[k]),
+                    probabilities=decisions.probabilities[k],
+                    gesture=decisions.gestures[k] or None,
+                    events=tuple(events),
                 )
-                found = bool(np.isfinite(sequence.landmarks[k, :, 0]).any())
                 writer.write(
                     annotate_frame(
                         bgr,
                         sequence.landmarks[k],
                         sequence.visibility[k],
                         sequence.layout,
-                        label=label,
-                        confidence=confidence,
-                        classes=classes,
-                        probabilities=probabilities,
-                        lines=[f"{index / fps:.2f} s"] + ([] if found else ["nobody detected"]),
+                        decision,
+                        classes=decisions.classes,
+                        clip=clip,
                     )
                 )
                 index += 1

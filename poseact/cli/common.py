@@ -27,11 +27,84 @@ def extractor_options(args: argparse.Namespace, model_layout: str | None = None,
     return options_from_args(args, ExtractorOptions, prefix="extractor.", **changes)
 
 
+#: `--layout auto`: chosen from what MediaPipe finds in the videos (record, extract, train).
+AUTO_LAYOUT = "auto"
+
+
+def resolve_layout(args: argparse.Namespace, *paths: str | os.PathLike) -> None:
+    """With `--layout auto`, pick pose, hands or pose+hands from a few frames of the
+    videos at `paths` (files or folders), say which and why, and set it on `args`.
+
+    Raises:
+        PoseactError: `paths` hold no video (landmark files keep their layout), or the
+            source is a camera.
+    """
+    if getattr(args, "extractor.layout", None) != AUTO_LAYOUT:
+        return
+    from poseact.data.dataset import VIDEO_SUFFIXES
+    from poseact.extract.layout_choice import choose_layout
+
+    videos: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            videos += sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+        elif path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
+            videos.append(path)
+    if not videos:
+        where = ", ".join(str(p) for p in paths)
+        raise PoseactError(
+            f"--layout auto looks at videos, and {where} holds none (a camera, or landmark"
+            " files, which keep the layout they were extracted with): give --layout pose,"
+            " hands or pose+hands"
+        )
+    base = options_from_args(args, _extractor_class(), prefix="extractor.", layout="pose")
+    choice = choose_layout(videos, options=base)
+    print(choice.reason())
+    setattr(args, "extractor.layout", choice.layout)
+
+
+def _extractor_class():
+    from poseact.extract.options import ExtractorOptions
+
+    return ExtractorOptions
+
+
+def warn_implausible_bodies(data) -> None:
+    """One warning for the clips (not of the background class) whose body's core
+    points are missing or implausible in most frames: a hand close-up under a pose
+    layout, where MediaPipe draws a "body" on the palm."""
+    from poseact.extract.layout_choice import implausible_body_frames
+
+    if "pose" not in str(data.layout):
+        return
+    bad = [
+        seq.source or f"clip {i}"
+        for i, (seq, label) in enumerate(zip(data.sequences, data.labels))
+        if label != data.background
+        and len(seq)
+        and implausible_body_frames(seq).sum() > len(seq) / 2
+    ]
+    if not bad:
+        return
+    shown = ", ".join(Path(b).name for b in bad[:3]) + (
+        f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+    )
+    print(
+        f"warning: in {len(bad)} of {len(data)} clips ({shown}) the body's core points"
+        " (shoulders, hips) are missing or implausible in most frames: on a close-up of a"
+        " hand MediaPipe's pose model draws a 'body' on the palm; for hand gestures use"
+        " --layout hands (or --layout auto)",
+        file=sys.stderr,
+    )
+
+
 def add_extractor_flags(
     parser: argparse.ArgumentParser,
     *,
     datasets: bool = True,
     layout: bool = True,
+    auto_layout: bool = False,
     frame_step: bool = True,
     cache: bool = True,
     missing: bool = True,
@@ -43,6 +116,7 @@ def add_extractor_flags(
         parser: the command's parser.
         datasets: also the flags for reading dataset folders (--workers, --group-pattern).
         layout: --layout (commands that run a model take the layout from the model).
+        auto_layout: --layout also takes "auto" (`resolve_layout`).
         frame_step: --frame-step.
         cache: --no-cache (commands that extract files through the landmark cache).
         missing: --allow-missing.
@@ -62,8 +136,16 @@ def add_extractor_flags(
         ExtractorOptions,
         names,
         prefix="extractor.",
-        choices={"layout": EXTRACTION_LAYOUTS},
+        choices={
+            "layout": (*EXTRACTION_LAYOUTS, AUTO_LAYOUT) if auto_layout else EXTRACTION_LAYOUTS
+        },
     )
+    for action in group._group_actions if auto_layout else ():
+        if action.dest == "extractor.layout":
+            action.help += (
+                "; auto: chosen from what MediaPipe finds in a few frames of the videos (a"
+                " plausible body: pose; hands and no body: hands; both: pose+hands)"
+            )
     if cache:
         group.add_argument(
             "--no-cache",
@@ -108,6 +190,8 @@ def load_data(
     clips with nothing detected are left out and kept for the closing summary."""
     from poseact.loading import load_dataset
 
+    if model_layout is None:
+        resolve_layout(args, path)
     given = getattr(args, "extractor.layout", None)
     data = load_dataset(
         path,
@@ -125,6 +209,8 @@ def load_data(
         data, skipped = data.drop_undetected()
         if skipped:
             args.skipped.append((total, skipped, data.layout))
+    if model_layout is None:
+        warn_implausible_bodies(data)
     return data
 
 

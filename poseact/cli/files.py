@@ -14,6 +14,7 @@ from poseact.cli.common import (
     extractor_options,
     load_data,
     refuse_own_input,
+    resolve_layout,
     what_is_detected,
 )
 from poseact.core.errors import PoseactError
@@ -47,6 +48,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         raise PoseactError(
             f"cannot write landmarks to {target}: {target.suffix!r} is neither .npz nor .csv"
         )
+    resolve_layout(args, source)
     options = extractor_options(args, **({"world_landmarks": True} if args.world else {}))
     sequence = load_sequence(source, options, cache=False if args.no_cache else None)
     if target.suffix.lower() == ".csv":
@@ -170,7 +172,7 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
         "--world", action="store_true", help="also keep world landmarks in metres (default: off)"
     )
     add_force_flag(p, "the output folder (for a dataset folder)")
-    add_extractor_flags(p, people=True)
+    add_extractor_flags(p, people=True, auto_layout=True)
     p.set_defaults(func=cmd_extract)
 
 

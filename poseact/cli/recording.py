@@ -8,6 +8,7 @@ from pathlib import Path
 from poseact.cli.common import (
     add_extractor_flags,
     extractor_options,
+    resolve_layout,
 )
 from poseact.data.background import BACKGROUND_NAMES
 from poseact.flags import add_option_flags, options_from_args
@@ -23,11 +24,13 @@ def cmd_record(args: argparse.Namespace) -> int:
                 " naturally, or leave the frame); `poseact train` treats it so"
             )
 
+    resolve_layout(args, args.source)
+    background = next((name for name in BACKGROUND_NAMES if name in args.labels), None)
     options = options_from_args(
         args,
         RecorderOptions,
         prefix="recorder.",
-        base=RecorderOptions(labels=tuple(args.labels)),
+        base=RecorderOptions(labels=tuple(args.labels), background=background),
         extractor=extractor_options(args),
     )
     _say_capacity(args.source, options)
@@ -58,6 +61,8 @@ def _say_capacity(source: str, options) -> None:
     if seconds is None:
         return
     resolved = options.for_source(live=False)
+    if resolved.clips_that_fit(seconds) < options.total_clips:
+        return  # the recorder says so, once
     countdown = resolved.countdown_seconds
     print(
         f"{source}: {seconds:.1f} s of video has room for {resolved.clips_that_fit(seconds)}"
@@ -92,5 +97,5 @@ def add_record(sub: argparse._SubParsersAction) -> None:
         flags={"countdown_seconds": "countdown", "pause_seconds": "pause"},
     )
     p.add_argument("--video-root", default=None, help="where raw clips go (default: OUTPUT-videos)")
-    add_extractor_flags(p, datasets=False, cache=False, missing=False)
+    add_extractor_flags(p, datasets=False, cache=False, missing=False, auto_layout=True)
     p.set_defaults(func=cmd_record)

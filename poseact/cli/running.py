@@ -13,6 +13,7 @@ from poseact.cli.common import (
     add_force_flag,
     extractor_options,
     model_layout,
+    refuse_own_input,
 )
 from poseact.core.atomic import check_output
 from poseact.core.choices import (
@@ -24,16 +25,23 @@ from poseact.flags import add_option_flags, options_from_args
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from poseact.apps.events import check_events_path, input_files, write_events
     from poseact.core.errors import NoPoseDetected
-    from poseact.loading import load_model, load_sequence
+    from poseact.data.dataset import VIDEO_SUFFIXES
+    from poseact.loading import IMAGE_SUFFIXES, load_model, load_sequence
+    from poseact.runtime.decider import DecisionOptions
 
+    events_path = check_events_path(args.events) if args.events else None
+    args.inputs = input_files(args.inputs, (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES, ".npz", ".csv"))
+    refuse_own_input(args.events, *args.inputs)
     model = load_model(args.model)
     layout = model_layout(model)
     options = extractor_options(args, layout)
     if options.max_people > 1:
         return _predict_people(args, model, options)
+    decision = options_from_args(args, DecisionOptions, prefix="decision.")
     outputs = _annotated_outputs(args)
-    skipped = []
+    skipped, recordings = [], []
     for item in args.inputs:
         try:
             sequence = load_sequence(item, options, cache=False if args.no_cache else None)
@@ -49,17 +57,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
         probs = model.predict_proba(window)[0]
         order = probs.argsort()[::-1]
         answer = str(model.predict(window)[0])  # "unknown" where the model's rule says so
+        decisions = None
+        if item in outputs or events_path is not None:
+            from poseact.train.stream_eval import decide_stream
+
+            # frame by frame, what the live recognizer decides (as `live` does)
+            decisions = decide_stream(model, sequence, decision)
+            recordings.append((str(item), decisions))
         if item in outputs:
             from poseact.apps.render import annotate_video
 
             annotate_video(
-                item,
-                sequence,
-                outputs[item],
-                label=answer,
-                confidence=float(probs[order[0]]),
-                classes=[str(c) for c in model.classes_],
-                probabilities=probs,
+                item, sequence, outputs[item], decisions, clip=(answer, float(probs[order[0]]))
             )
         if args.json:
             print(
@@ -75,9 +84,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             top = ", ".join(f"{model.classes_[i]} {probs[i]:.2f}" for i in order[:3])
             print(f"{printable(item)}: {answer}  ({top})")  # a file name cannot drive the terminal
+        stream = sys.stderr if args.json else sys.stdout
+        if decisions is not None and not args.json:
+            for d in decisions.detections:
+                print(f"  {d.start:7.2f}s → {d.end:7.2f}s  {d.label}  ({d.confidence:.2f})")
         if item in outputs:
-            stream = sys.stderr if args.json else sys.stdout
             print(f"annotated video written to {outputs[item]}", file=stream)
+    if events_path is not None:
+        write_events(events_path, recordings)
+        count = sum(len(d.detections) for _, d in recordings)
+        print(
+            f"{count} event{'' if count == 1 else 's'} of {len(recordings)}"
+            f" input{'' if len(recordings) == 1 else 's'} written to {events_path}",
+            file=sys.stderr if args.json else sys.stdout,
+        )
     if skipped:
         args.skipped.append((len(args.inputs), tuple(skipped), layout))
     return 0
@@ -92,6 +112,11 @@ def _predict_people(args: argparse.Namespace, model, options) -> int:
         raise ValueError(
             "--output with --max-people: draw each person's gestures with"
             " poseact live MODEL --source VIDEO --max-people N --no-preview --output OUT.mp4"
+        )
+    if args.events:
+        raise ValueError(
+            "--events with --max-people: each person's events come from"
+            " poseact live MODEL --source VIDEO --max-people N --no-preview"
         )
     for item in args.inputs:
         if Path(item).suffix.lower() not in VIDEO_SUFFIXES:
@@ -259,8 +284,16 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise PoseactError(f"--port {args.port} is not a TCP port (0-65535; 0 picks a free one)")
-    out = build_web_app(args.model, args.output_dir, assets=args.assets, force=args.force)
-    print(f"wrote the recognizer page into {out}")
+    assets = args.assets
+    if args.offline:
+        if assets:
+            raise PoseactError("give --offline or --assets, not both")
+        from poseact.deploy.web import fetch_js_packages
+
+        assets = fetch_js_packages()
+    out = build_web_app(args.model, args.output_dir, assets=assets, force=args.force)
+    where = "its JavaScript packages in vendor/, no internet needed" if assets else "CDN packages"
+    print(f"wrote the recognizer page into {out} ({where})")
     if not args.serve:
         return 0
     server = serve(out, args.port, host=args.host, https=args.https)
@@ -323,14 +356,25 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     """The `poseact predict` command."""
     p = sub.add_parser("predict", help="classify videos, images or landmark files")
     p.add_argument("model", help=".poseact or .tflite; its layout and settings are used")
-    p.add_argument("inputs", nargs="+", help="videos, images, .npz or .csv landmark files")
+    p.add_argument(
+        "inputs", nargs="+", help="videos, images, .npz or .csv landmark files, or folders of them"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per input (default: text)")
     p.add_argument(
         "--output",
         default=None,
-        help="write each video again with the skeleton, label and confidence drawn: an .mp4"
-        " for one video, a folder for several (default: none)",
+        help="write each video again with, frame by frame, the skeleton and what the live"
+        " recognizer decides at that frame (and the whole clip's answer apart): an .mp4 for"
+        " one video, a folder for several (default: none)",
     )
+    p.add_argument(
+        "--events",
+        default=None,
+        help="write the gesture events of every input (label, start, end, peak confidence),"
+        " as the live recognizer finds them, to this .csv or .json (the .json also holds"
+        " every frame's decision) (default: none)",
+    )
+    _add_decision_flags(p)
     add_extractor_flags(p, datasets=False, layout=False, people=True)
     p.set_defaults(func=cmd_predict)
 
@@ -426,6 +470,13 @@ def add_web(sub: argparse._SubParsersAction) -> None:
         "--assets",
         default=None,
         help="local node_modules with the page's npm packages (default: none, the page loads them from a CDN)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="a site that needs no internet: the page's npm packages are downloaded once"
+        " (checked against their pinned sha512) into poseact's cache and copied into the"
+        " site (default: the page loads them from a CDN)",
     )
     p.add_argument("--serve", action="store_true", help="then serve it (default: only write it)")
     p.add_argument(

@@ -10,6 +10,7 @@ from poseact.cli.common import (
 from poseact.core.choices import (
     ARCHITECTURES,
     INPUT_STREAMS,
+    MODEL_ARCHITECTURES,
     QUANTIZATIONS,
 )
 from poseact.flags import add_option_flags, field_help
@@ -114,7 +115,7 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--architecture",
         default=None,
-        choices=ARCHITECTURES,
+        choices=MODEL_ARCHITECTURES,  # "auto" too, as the help says
         help=field_help(ModelOptions, "architecture"),
     )
     p.add_argument(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -134,7 +133,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _leave_one_subject_out(args: argparse.Namespace, model, data) -> int:
-    from poseact.core.atomic import atomic_write_text
     from poseact.train.classifier import GestureClassifier
     from poseact.train.crossval import leave_one_subject_out
 
@@ -151,9 +149,15 @@ def _leave_one_subject_out(args: argparse.Namespace, model, data) -> int:
     scores = leave_one_subject_out(model, data, on_subject=progress)
     print(scores.summary())
     if args.report_dir:
-        out = Path(args.report_dir) / "leave_one_subject_out.json"
-        atomic_write_text(out, json.dumps(scores.to_dict(), indent=1) + "\n")
-        print(f"per-subject scores written to {out}")
+        dataset = Path(data.name).name if data.name else Path(args.data).name
+        paths = scores.save(
+            args.report_dir,
+            title=f"{Path(args.model).name} recipe on {dataset}, leave-one-subject-out",
+        )
+        print(
+            f"report written to {paths['html']} (per-subject scores, the pooled confusion"
+            f" matrix, the wrong clips); per-subject scores in {paths['subjects_json'].name}"
+        )
     return 0
 
 
@@ -173,8 +177,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         streaming=not args.no_streaming,
         parity_data=parity,
         threshold=args.threshold,
+        keep_on_parity_failure=args.keep_on_parity_failure,
     )
-    print(report.summary())
+    print(report.summary())  # a failure is also said on stderr, with what was (not) kept
     if args.threshold is not None:
         print(f"decision threshold {args.threshold:g} stored: live recognition and the page use it")
     return 0 if report.parity_ok else 1
@@ -270,7 +275,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
         help="the 'no gesture' label, never reported as an event (default: a label named"
         " none or background; '' for none)",
     )
-    add_extractor_flags(p)
+    add_extractor_flags(p, auto_layout=True)
     p.set_defaults(func=cmd_train)
 
 
@@ -323,6 +328,12 @@ def add_export(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="decision threshold stored in the model, used live and by the page unless"
         " another is given (pick one with 'poseact evaluate-stream --sweep'; default: 0.6)",
+    )
+    p.add_argument(
+        "--keep-on-parity-failure",
+        action="store_true",
+        help="keep the .tflite when it fails its parity check against Keras (default: nothing"
+        " is left under its name, and the command exits 1)",
     )
     add_format_flag(p)
     add_extractor_flags(p, layout=False, frame_step=False, datasets=False)

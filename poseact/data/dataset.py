@@ -228,21 +228,37 @@ class Dataset:
         return self.subset(np.flatnonzero(~mask)), self.subset(np.flatnonzero(mask))
 
     def _group_test_indices(self, fraction: float, rng: np.random.Generator) -> np.ndarray:
+        """Clips of the groups whose total is closest to `fraction` of the clips (at
+        least one group held out, at least one kept).
+
+        Up to 16 groups every choice of groups is tried (the closest achievable; ties
+        broken by the seed); with more, the groups are taken in a seeded order and each
+        is held out if that brings the count closer to the target, which ends within
+        one group of it.
+        """
         names = sorted(set(self.groups))
         if len(names) < 2:
             raise DatasetError(
                 f"cannot split by group: all {len(self)} clips belong to group {names[0]!r}"
             )
-        order = rng.permutation(len(names))
         groups = np.array(self.groups)
+        sizes = np.array([int(np.sum(groups == name)) for name in names])
         target = fraction * len(self)
-        chosen: list[str] = []
-        count = 0
-        for i in order:
-            if count >= target or len(chosen) == len(names) - 1:
-                break
-            chosen.append(names[i])
-            count += int(np.sum(groups == names[i]))
+        if len(names) <= 16:
+            masks = np.arange(1, 2 ** len(names) - 1)  # not none, not all
+            chosen_bits = (masks[:, None] >> np.arange(len(names))) & 1
+            miss = np.abs(chosen_bits @ sizes - target)
+            best = np.flatnonzero(np.isclose(miss, miss.min()))
+            pick = chosen_bits[best[rng.integers(len(best))]].astype(bool)
+            chosen = [name for name, keep in zip(names, pick) if keep]
+        else:
+            chosen, count = [], 0
+            for i in rng.permutation(len(names)):
+                if len(chosen) == len(names) - 1:
+                    break
+                if not chosen or abs(count + sizes[i] - target) < abs(count - target):
+                    chosen.append(names[i])
+                    count += int(sizes[i])
         return np.flatnonzero(np.isin(groups, chosen))
 
     def _stratified_test_indices(self, fraction: float, rng: np.random.Generator) -> np.ndarray:

@@ -36,6 +36,7 @@ import hashlib
 import io
 import logging
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ from poseact import __version__
 from poseact.core.atomic import atomic_path
 from poseact.core.choices import ARCHITECTURE_TABLE, QUANTIZATIONS
 from poseact.core.layouts import get_layout
+from poseact.core.native import hides_native_logs
 from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
 from poseact.runtime.model_file import METADATA_FORMAT, METADATA_VERSION, model_archive
 from poseact.train.classifier import GestureClassifier
@@ -76,9 +78,12 @@ class ExportReport:
         parity_windows: number of windows compared.
         parity_ok: float: max_abs_diff < 1e-4; float16: argmax agreement ≥ 0.98 and
             max_abs_diff < 1e-2; int8: argmax agreement ≥ 0.98.
+        written: the file is at `path` (False: it failed its parity check and was
+            not kept).
     """
 
     path: Path
+    written: bool
     size_bytes: int
     quantization: str
     streaming: bool
@@ -126,6 +131,7 @@ def _convert(
         return bytes(converter.convert())
 
 
+@hides_native_logs
 def export_tflite(
     classifier: GestureClassifier,
     path: str | os.PathLike,
@@ -134,6 +140,7 @@ def export_tflite(
     streaming: bool = True,
     parity_data=None,
     threshold: float | None = None,
+    keep_on_parity_failure: bool = False,
 ) -> ExportReport:
     """Write `classifier` as a self-describing `.tflite` and check it against Keras.
 
@@ -149,6 +156,9 @@ def export_tflite(
             `poseact evaluate-stream --sweep`); the live recognizer and the web page
             use it unless given another (`DecisionOptions.threshold`). None: the
             default, `DEFAULT_THRESHOLD`.
+        keep_on_parity_failure: keep the file when it fails its parity check; by
+            default nothing is left under `path` then (an earlier file stays as it
+            was), and the report says so (`written` False).
 
     Returns:
         An `ExportReport` with the file size and parity figures.
@@ -225,11 +235,17 @@ def export_tflite(
 
     keras_probs = classifier.predict_proba(parity)
     # the parity check reads the file written, before it is published under its name:
-    # two exports to one file each check their own model, then one of them wins whole
-    with atomic_path(path, suffix=".tflite") as tmp:
-        tmp.write_bytes(data)
-        with TFLiteGestureModel(tmp) as exported:
+    # two exports to one file each check their own model, then one of them wins whole;
+    # a model that fails the check is not published unless asked
+    stack = contextlib.ExitStack()
+    candidate = stack.enter_context(atomic_path(path, suffix=".tflite"))
+    try:
+        candidate.write_bytes(data)
+        with TFLiteGestureModel(candidate) as exported:
             tflite_probs = exported.predict_proba(parity)
+    except BaseException:
+        stack.__exit__(*sys.exc_info())
+        raise
     diff = float(np.max(np.abs(tflite_probs - keras_probs))) if len(parity) else 0.0
     agree = (
         float(np.mean(np.argmax(tflite_probs, 1) == np.argmax(keras_probs, 1)))
@@ -242,8 +258,15 @@ def export_tflite(
         ok = agree >= INT8_MIN_AGREEMENT and diff < 1e-2
     else:
         ok = agree >= INT8_MIN_AGREEMENT
+    written = ok or keep_on_parity_failure
+    if written:
+        stack.close()  # renames the checked file onto `path`
+    else:
+        with contextlib.suppress(_NotKept):
+            stack.__exit__(_NotKept, _NotKept(), None)
     report = ExportReport(
         path=Path(path),
+        written=written,
         size_bytes=len(data),
         quantization=quantization,
         streaming=has_stream,
@@ -253,5 +276,16 @@ def export_tflite(
         parity_ok=ok,
     )
     if not ok:
-        logger.warning("exported model does not match Keras: %s", report.summary())
+        logger.warning(
+            "exported model does not match Keras: %s; %s",
+            report.summary(),
+            f"kept at {path} as asked"
+            if written
+            else f"nothing was written to {path} (keep_on_parity_failure=True,"
+            " --keep-on-parity-failure, keeps such a file)",
+        )
     return report
+
+
+class _NotKept(Exception):
+    """Ends the temporary file of a model that failed its parity check."""

@@ -48,6 +48,7 @@ __all__ = [
     "WebAssetError",
     "WebServer",
     "build_web_app",
+    "fetch_js_packages",
     "serve",
 ]
 
@@ -56,7 +57,7 @@ logger = logging.getLogger(__name__)
 #: Where the page loads its JavaScript packages from when no local copy is given.
 CDN_BASE_URL = "https://cdn.jsdelivr.net/npm"
 
-_PAGE_FILES = ("app.js", "poseact.js", "landmarks-worker.js", "style.css")
+_PAGE_FILES = ("app.js", "boot.js", "poseact.js", "landmarks-worker.js", "style.css")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class _JsPackage:
         module: its ES module entry point, relative to the package folder.
         files: every file the page loads from it (module included).
         wasm_dir: the folder of its WebAssembly loader files, or None.
+        integrity: npm's integrity string of its tarball ("sha512-<base64>", as
+            tests/web/package-lock.json pins it): `fetch_js_packages` checks it before
+            the archive is opened.
     """
 
     name: str
@@ -76,6 +80,7 @@ class _JsPackage:
     module: str
     files: tuple[str, ...]
     wasm_dir: str | None = None
+    integrity: str = ""
 
 
 #: The npm packages the page uses, pinned to the versions the tests run.
@@ -94,6 +99,7 @@ JS_PACKAGES: tuple[_JsPackage, ...] = (
             "wasm/vision_wasm_module_internal.wasm",
         ),
         "wasm",
+        "sha512-ZJqh0wMKOINorfSffvDAxzyO1//c+FiG3IkzOdNDnLqvBB3DbMfj0bB/tys2SNf9S914sgoIbIpF4HTOi336cg==",
     ),
     _JsPackage(
         "@litertjs/core",
@@ -107,9 +113,22 @@ JS_PACKAGES: tuple[_JsPackage, ...] = (
             "wasm/litert_wasm_compat_internal.wasm",
         ),
         "wasm",
+        "sha512-PlGmbMOq9WitX7FO0jhbdJw9GthatsyuCQXjTt/wJZo0FLaw48q4tz8IwqgqCIkviYGr9OFDL1kCnN4nzWoyJQ==",
     ),
-    _JsPackage("@litertjs/wasm-utils", "2.5.3", "dist/index.js", ("dist/index.js",)),
+    _JsPackage(
+        "@litertjs/wasm-utils",
+        "2.5.3",
+        "dist/index.js",
+        ("dist/index.js",),
+        None,
+        "sha512-4fJiw6tBQnIs+0jH/OQ16nYOiSl8/+zZnn5h2ul8aTKHi05sVqZW580Tmk78pC2kT39A9OYBVdFawteZ/sI1kQ==",
+    ),
 )
+#: Where `fetch_js_packages` downloads the packages' tarballs from
+#: (`$POSEACT_NPM_REGISTRY` overrides it, e.g. a company mirror).
+NPM_REGISTRY = "https://registry.npmjs.org"
+#: The largest tarball `fetch_js_packages` reads, bytes (the pinned ones are ~12 MB).
+MAX_TARBALL_BYTES = 64 << 20
 
 
 class WebAssetError(PoseactError, FileNotFoundError):
@@ -158,6 +177,87 @@ def _copy_packages(node_modules: Path, vendor: Path) -> dict[str, str]:
             shutil.copyfile(source / name, target / name)
         bases[package.name] = f"./vendor/{package.name}"
     return bases
+
+
+def fetch_js_packages(
+    *, registry: str | None = None, cache: str | os.PathLike | None = None
+) -> Path:
+    """Download the page's npm packages once, for sites that work offline.
+
+    Each package's tarball comes from the npm registry at its pinned version; its
+    size is checked while it downloads and its sha512 against the pinned integrity
+    before it is opened, and only the files the page needs (and package.json) are
+    taken out of it, into `<cache>/web/node_modules` (each package folder written
+    whole or not at all). Later calls find them there and download nothing.
+
+    Args:
+        registry: the registry's base URL; default `$POSEACT_NPM_REGISTRY`, else
+            `NPM_REGISTRY`.
+        cache: the cache folder; default poseact's user cache
+            (`$POSEACT_CACHE_DIR`, ~/.cache/poseact).
+
+    Returns:
+        The `node_modules` folder (what `build_web_app(assets=...)` takes).
+
+    Raises:
+        WebAssetError: a tarball cannot be downloaded, is too large, differs from the
+            pinned one, or lacks a file.
+    """
+    import base64
+    import hashlib
+    import io
+    import tarfile
+    import urllib.error
+    import urllib.request
+
+    from poseact.extract.assets import user_cache_dir
+
+    registry = (registry or os.environ.get("POSEACT_NPM_REGISTRY") or NPM_REGISTRY).rstrip("/")
+    root = Path(cache).expanduser() if cache is not None else user_cache_dir()
+    node_modules = root / "web" / "node_modules"
+    for package in JS_PACKAGES:
+        target = node_modules / package.name
+        stamp = target / ".poseact-integrity"
+        if stamp.is_file() and stamp.read_text().strip() == package.integrity:
+            if all((target / name).is_file() for name in package.files):
+                continue
+        url = f"{registry}/{package.name}/-/{package.name.split('/')[-1]}-{package.version}.tgz"
+        logger.info("downloading %s@%s from %s", package.name, package.version, url)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                data = response.read(MAX_TARBALL_BYTES + 1)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise WebAssetError(
+                f"cannot download {package.name}@{package.version} from {url} ({exc}); build"
+                " the site with --assets NODE_MODULES from a machine with npm, or set"
+                " POSEACT_NPM_REGISTRY to a reachable mirror"
+            ) from None
+        if len(data) > MAX_TARBALL_BYTES:
+            raise WebAssetError(
+                f"{url} is larger than {MAX_TARBALL_BYTES >> 20} MB; not the pinned"
+                f" {package.name}@{package.version}"
+            )
+        algorithm, _, expected = package.integrity.partition("-")
+        digest = base64.b64encode(hashlib.new(algorithm, data).digest()).decode("ascii")
+        if digest != expected:
+            raise WebAssetError(
+                f"{url} is not the pinned {package.name}@{package.version} (its {algorithm}"
+                " differs); check POSEACT_NPM_REGISTRY"
+            )
+        wanted = {f"package/{name}": name for name in (*package.files, "package.json")}
+        with atomic_dir(target) as folder, tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            for member in archive:
+                name = wanted.pop(member.name, None)
+                if name is None or not member.isfile():
+                    continue
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(archive.extractfile(member).read())
+            if set(wanted.values()) - {"package.json"}:
+                raise WebAssetError(
+                    f"{url} lacks {', '.join(sorted(wanted.values()))} that the page needs"
+                )
+            (folder / ".poseact-integrity").write_text(package.integrity + "\n")
+    return node_modules
 
 
 def _cdn_bases(cdn: str) -> dict[str, str]:

@@ -33,6 +33,7 @@ import numpy as np
 
 from poseact.core.archives import ArchiveLimitError, check_image, special_file_problem
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
+from poseact.core.native import hidden_native_logs, hides_native_logs
 from poseact.core.sequence import LandmarkSequence
 from poseact.core.tracking import Tracker, TrackerOptions, TrackRecorder
 from poseact.extract.assets import resolve_model
@@ -118,6 +119,7 @@ class LandmarkExtractor:
         self._clock_start: float | None = None
 
     # -------------------------------------------------------------- lifecycle
+    @hides_native_logs
     def open(self) -> LandmarkExtractor:
         """Resolve the model files and create the landmarker(s); returns self."""
         if self._stack is not None:
@@ -181,6 +183,7 @@ class LandmarkExtractor:
         self._clock_start = None
         return self
 
+    @hides_native_logs
     def close(self) -> None:
         """Close the landmarker(s) (idempotent)."""
         stack, self._stack = self._stack, None
@@ -213,7 +216,9 @@ class LandmarkExtractor:
             RuntimeError: the extractor is not open.
             VideoReadError: `rgb` is not an image array.
         """
-        return self._detect(rgb, timestamp_s, keep_empty=True)[0]
+        # MediaPipe logs as its graphs first run and first find someone (~30 us a frame)
+        with hidden_native_logs():
+            return self._detect(rgb, timestamp_s, keep_empty=True)[0]
 
     def process_people(
         self, rgb: np.ndarray, timestamp_s: float | None = None
@@ -238,7 +243,8 @@ class LandmarkExtractor:
             RuntimeError: the extractor is not open.
             VideoReadError: `rgb` is not an image array.
         """
-        people = self._detect(rgb, timestamp_s, keep_empty=False)
+        with hidden_native_logs():
+            people = self._detect(rgb, timestamp_s, keep_empty=False)
         return [person for person in people if person.detected]
 
     def _detect(
@@ -606,6 +612,7 @@ def extract_frames(
     return _run(source, options, step=options.frame_step, name=name, progress=progress)
 
 
+@hides_native_logs
 def extract_video(
     path: str | os.PathLike,
     options: ExtractorOptions | None = None,

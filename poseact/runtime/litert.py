@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from poseact.core.errors import ModelFormatError
+from poseact.core.native import hidden_native_logs, hides_native_logs
 
 
 def interpreter_class():
@@ -14,9 +17,18 @@ def interpreter_class():
     return Interpreter
 
 
+def _release(runner: object, *names: str) -> None:
+    """Drop a runner's interpreter objects with their native logs hidden (LiteRT logs
+    "DestroyAccelerator" as it frees them)."""
+    with contextlib.suppress(Exception), hidden_native_logs():
+        for name in names:
+            runner.__dict__.pop(name, None)
+
+
 class Runner:
     """One LiteRT interpreter with named inputs/outputs, invoked on batch-1 tensors."""
 
+    @hides_native_logs
     def __init__(self, content: bytes, num_threads: int | None, where: str) -> None:
         Interpreter = interpreter_class()
         try:
@@ -27,6 +39,9 @@ class Runner:
         self.where = where
         self.inputs = self.interpreter.get_input_details()
         self.outputs = self.interpreter.get_output_details()
+
+    def __del__(self) -> None:
+        _release(self, "interpreter")
 
     def input_index(self, name_part: str) -> dict:
         for detail in self.inputs:
@@ -59,6 +74,7 @@ class SignatureRunner:
         ModelFormatError: LiteRT cannot load the model, or it has no such signature.
     """
 
+    @hides_native_logs
     def __init__(self, content: bytes, signature: str, num_threads: int | None, where: str) -> None:
         Interpreter = interpreter_class()
         self.where = where
@@ -98,6 +114,9 @@ class SignatureRunner:
             self._wrapper = wrapper
             self._input_index = {name: int(d["index"]) for name, d in self.inputs.items()}
             self._output_index = {name: int(d["index"]) for name, d in self.outputs.items()}
+
+    def __del__(self) -> None:
+        _release(self, "_wrapper", "_runner", "interpreter")
 
     def set(self, name: str, value) -> None:
         """Set input `name` (a float32 array of its shape) for the next `invoke`."""

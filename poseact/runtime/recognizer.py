@@ -61,7 +61,9 @@ class StreamingRecognizer:
         on_event: Callable[[GestureEvent], None] | None = None,
         stateful: bool = True,
     ) -> None:
-        self.model = model if isinstance(model, TFLiteGestureModel) else TFLiteGestureModel(model)
+        # a path is loaded; anything else is used as the model (a TFLiteGestureModel, or
+        # an object with its spec, classes_, background, rejection, onset and stepper)
+        self.model = TFLiteGestureModel(model) if isinstance(model, str | os.PathLike) else model
         self.options = options or DecisionOptions()
         self.on_event = on_event
         self._featurizer = StreamingFeaturizer(self.model.spec)

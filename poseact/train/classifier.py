@@ -48,6 +48,7 @@ from poseact.core.errors import (
 )
 from poseact.core.labels import printable
 from poseact.core.layouts import get_layout, layout_from_dict, register_layout
+from poseact.core.native import hides_native_logs
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
 from poseact.normalize.fitting import fit_normalizer
@@ -96,6 +97,75 @@ class NotFittedError(PoseactError, _SklearnNotFittedError):
     too): `except sklearn.exceptions.NotFittedError` catches it, and so does
     `except poseact.PoseactError`.
     """
+
+
+_EMPTY_CLIP_WORDS = "features are all zero"
+_empty_clips: list[str] | None = None  # sources collected by the outermost block
+
+
+@contextlib.contextmanager
+def _empty_clips_said_once(data) -> Any:
+    """The normalizer's "no usable landmarks ... features are all zero" line for each
+    such clip becomes one line for all of them at the end of the block; clips of the
+    dataset's background class (which may show nobody: "leave the frame") are only
+    counted at INFO level."""
+    global _empty_clips
+    if _empty_clips is not None:  # an outer block collects
+        yield
+        return
+    _empty_clips = collected = []
+
+    class _Collect(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            if _EMPTY_CLIP_WORDS in str(record.msg) and record.args:
+                collected.append(str(record.args[0]))
+                return False
+            return True
+
+    source = logging.getLogger("poseact.normalize.normalizer")
+    collect = _Collect()
+    source.addFilter(collect)
+    try:
+        yield
+    finally:
+        source.removeFilter(collect)
+        _empty_clips = None
+    if not collected:
+        return
+    background = getattr(data, "background", None)
+    labels = {}
+    if isinstance(data, Dataset):
+        labels = {seq.source: label for seq, label in zip(data.sequences, data.labels)}
+    names = sorted(set(collected))
+    quiet = [n for n in names if background is not None and labels.get(n) == background]
+    loud = [n for n in names if n not in quiet]
+    if quiet:
+        logger.info(
+            "%d clips of the background class %r show nobody (fine for 'no gesture')",
+            len(quiet),
+            background,
+        )
+    if loud:
+        shown = ", ".join(loud[:3]) + (f" and {len(loud) - 3} more" if len(loud) > 3 else "")
+        logger.warning(
+            "%d clip%s with no usable landmarks in any frame (nothing detected, or below"
+            " min_visibility): %s; their features are all zero",
+            len(loud),
+            "" if len(loud) == 1 else "s",
+            shown,
+        )
+
+
+def _says_empty_clips_once(method):
+    """Decorator: `method(self, X, ...)` runs inside `_empty_clips_said_once(X)`."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, X, *args, **kwargs):
+        with _empty_clips_said_once(X):
+            return method(self, X, *args, **kwargs)
+
+    return wrapper
 
 
 class GestureClassifier(ClassifierMixin, BaseEstimator):
@@ -209,6 +279,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         self.auto_report_ = auto_report
         return self
 
+    @_says_empty_clips_once
     def features(self, X) -> np.ndarray:
         """Model inputs (N, W, F) float32 for a Dataset, sequences, or one sequence."""
         self._check_fitted()
@@ -223,6 +294,8 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         return self.normalizer_.transform_many(sequences)
 
     # ------------------------------------------------------------------ fit
+    @hides_native_logs
+    @_says_empty_clips_once
     def fit(
         self,
         X,
@@ -300,11 +373,14 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ predict
+    @hides_native_logs
+    @_says_empty_clips_once
     def predict_proba(self, X) -> np.ndarray:
         """(N, C) class probabilities, columns in `classes_` order."""
         x = self.features(X)
         return np.asarray(self.model_.predict(x, verbose=0, batch_size=256), dtype=np.float32)
 
+    @_says_empty_clips_once
     def predict(self, X, *, reject: bool = True) -> np.ndarray:
         """(N,) predicted labels.
 
@@ -399,6 +475,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         return path
 
     @classmethod
+    @hides_native_logs
     def load(cls, path: str | os.PathLike) -> GestureClassifier:
         """Read a classifier written by `save`.
 

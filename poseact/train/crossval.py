@@ -9,15 +9,17 @@ person gets a score of their own.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from poseact.core.errors import DatasetError
 from poseact.data.dataset import Dataset
-from poseact.train.evaluate import EvaluationReport, evaluate
+from poseact.train.evaluate import EvaluationReport, evaluate, report_from_clips
 
 __all__ = ["SubjectScores", "leave_one_subject_out"]
 
@@ -58,6 +60,45 @@ class SubjectScores:
                 for s, r in zip(self.subjects, self.reports)
             },
         }
+
+    def pooled(self) -> EvaluationReport:
+        """One report over every held-out clip (each scored by the model that did not see
+        its subject): pooled scores, confusion matrix and wrong clips."""
+        classes = tuple(sorted({c for r in self.reports for c in r.classes}))
+        unknowns = sorted({r.unknown for r in self.reports if r.unknown is not None})
+        first = self.reports[0] if self.reports else None
+        return report_from_clips(
+            classes,
+            [clip for r in self.reports for clip in r.clips],
+            unknown=unknowns[0] if unknowns else None,
+            model=first.model if first else "",
+            dataset=first.dataset if first else "",
+            split="leave-one-subject-out",
+            note=(
+                f"leave-one-subject-out: each of {len(self.subjects)} subjects"
+                f" ({', '.join(self.subjects)}) scored by a model trained on the others;"
+                f" mean accuracy {self.accuracies.mean():.3f} ± {self.accuracies.std():.3f}"
+            ),
+        )
+
+    def save(self, directory: str | os.PathLike, *, title: str = "") -> dict[str, Path]:
+        """Write leave_one_subject_out.json (per-subject scores) and the pooled report
+        (`EvaluationReport.save`: report.html with the per-subject table, the pooled
+        confusion matrix and the wrong clips; report.json, confusion files).
+
+        Returns:
+            name → path written ("subjects_json" and those of `EvaluationReport.save`).
+        """
+        import json
+
+        from poseact.core.atomic import atomic_write_text
+
+        content = self.to_dict()
+        paths = self.pooled().save(directory, title=title, subjects=content["per_subject"])
+        paths["subjects_json"] = atomic_write_text(
+            Path(directory) / "leave_one_subject_out.json", json.dumps(content, indent=1) + "\n"
+        )
+        return paths
 
     def summary(self) -> str:
         """One line per subject, then the mean and spread."""

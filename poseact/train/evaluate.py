@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,8 @@ class EvaluationReport:
         dataset: the dataset's name (its folder or file), for titles.
         split: what the clips were, e.g. "held-out subjects bob" or "held-out clips
             (no subjects known)"; "" if not said.
+        note: the split said in full (which subjects were held out, by name), shown
+            under the report page's heading; "" if not said.
         unknown: the answer of a model's rejection rule ("unknown"), the confusion
             matrix's last column; None for a model that always names a class.
         yardstick: the random-forest yardstick's accuracy on the same clips
@@ -95,6 +98,7 @@ class EvaluationReport:
     model: str = ""
     dataset: str = ""
     split: str = ""
+    note: str = ""
     unknown: str | None = None
     yardstick: float | None = None
     notes: tuple[str, ...] = ()
@@ -124,11 +128,28 @@ class EvaluationReport:
         )
         return f"{what}: {scores}" if what else scores
 
+    @property
+    def heading(self) -> str:
+        """ "<model> on <dataset>": what was evaluated (the report page's heading)."""
+        what = " on ".join(part for part in (self.model, self.dataset) if part)
+        return what or "Evaluation"
+
+    def describe_clips(self) -> str:
+        """The note under the page's heading: `note`, else the subjects of the clips."""
+        if self.note:
+            return self.note
+        groups = sorted({c.group for c in self.clips if c.group})
+        if groups:
+            noun = "subject" if len(groups) == 1 else "subjects"
+            return f"{self.num_clips} clips of {len(groups)} {noun}: {', '.join(groups)}"
+        return self.split
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "dataset": self.dataset,
             "split": self.split,
+            "note": self.note,
             "accuracy": self.accuracy,
             "macro_f1": self.macro_f1,
             "num_clips": self.num_clips,
@@ -185,7 +206,12 @@ class EvaluationReport:
         return "\n".join(lines)
 
     def save(
-        self, directory: str | os.PathLike, *, title: str = "", force: bool = False
+        self,
+        directory: str | os.PathLike,
+        *,
+        title: str = "",
+        subjects: dict[str, dict[str, Any]] | None = None,
+        force: bool = False,
     ) -> dict[str, Path]:
         """Write the report into `directory`, as a unit (`core.atomic.atomic_dir`).
 
@@ -196,7 +222,10 @@ class EvaluationReport:
 
         Args:
             directory: the folder (created if needed).
-            title: the pictures' and page's heading; default `self.title`.
+            title: the page's heading; default `self.heading` (the scores follow it,
+                the note under it names the held-out subjects).
+            subjects: per-subject scores for a leave-one-subject-out page
+                (`SubjectScores.to_dict()["per_subject"]`), or None.
             force: replace files of the same names that poseact did not write.
 
         Returns:
@@ -211,7 +240,7 @@ class EvaluationReport:
             MAX_STRIPS,
             confusion_png,
             report_html,
-            skeleton_strip_png,
+            skeleton_frame_pngs,
         )
 
         out = Path(directory)
@@ -220,17 +249,24 @@ class EvaluationReport:
                 f"cannot write the report into {out}: it is a file, not a folder; nothing was"
                 " saved there"
             )
-        title = title or self.title
-        counts = confusion_png(self.confusion, self.columns, title, normalized=False)
-        shares = confusion_png(self.confusion, self.columns, title, normalized=True)
+        title = title or self.heading
+        counts = confusion_png(self.confusion, self.columns, "clips", normalized=False)
+        shares = confusion_png(
+            self.confusion, self.columns, "share of each true class", normalized=True
+        )
         content = self.to_dict()
         strips = {
-            i: skeleton_strip_png(clip.sequence)
+            i: skeleton_frame_pngs(clip.sequence)
             for i, clip in enumerate(self.misclassified[:MAX_STRIPS])
             if clip.sequence is not None
         }
         page = report_html(
-            content, [counts, shares], strips, title=title, note=" ".join(self.notes)
+            content,
+            [counts, shares],
+            strips,
+            title=title,
+            note=" ".join(part for part in (self.describe_clips(), *self.notes) if part),
+            subjects=subjects,
         )
         files = {
             "json": ("report.json", (json.dumps(content, indent=1) + "\n").encode()),
@@ -273,7 +309,6 @@ def evaluate(
     Raises:
         UnknownLabelError: a true label that the model does not know.
     """
-    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
     if isinstance(data, Dataset):
         sequences, truth = data.sequences, list(data.labels)
@@ -311,7 +346,6 @@ def evaluate(
     unknown_label = None if rule is None else str(rule.unknown)
     if unknown_label is None and set(predicted) - set(classes):
         unknown_label = sorted(set(predicted) - set(classes))[0]
-    columns = list(classes) + ([] if unknown_label is None else [unknown_label])
 
     def confidence(i: int) -> float | None:
         if probabilities is None:
@@ -331,14 +365,49 @@ def evaluate(
         for i, seq in enumerate(sequences)
     )
     path = getattr(model, "path", None)
-    model_name = model_name or (Path(path).name if path else "")
+    return report_from_clips(
+        classes,
+        clips,
+        unknown=unknown_label,
+        model=model_name or (Path(path).name if path else ""),
+        dataset=dataset_name,
+        split=split,
+    )
+
+
+def report_from_clips(
+    classes: Sequence[str],
+    clips: Sequence[ClipResult],
+    *,
+    unknown: str | None = None,
+    model: str = "",
+    dataset: str = "",
+    split: str = "",
+    note: str = "",
+) -> EvaluationReport:
+    """The scores of answers already given: per-class precision, recall, F1, accuracy,
+    macro F1 (over the classes with clips) and the confusion matrix (with an `unknown`
+    column when given), e.g. the clips of several reports pooled.
+
+    Args:
+        classes: (C,) the model's classes.
+        clips: each clip's true label and answer.
+        unknown: the rejection rule's answer, or None.
+        model, dataset, split, note: as `EvaluationReport` says.
+    """
+    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+    classes = tuple(str(c) for c in classes)
+    truth = [c.true for c in clips]
+    predicted = [c.predicted for c in clips]
+    columns = list(classes) + ([] if unknown is None else [unknown])
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, predicted, labels=list(classes), zero_division=0
     )
     present = [c for c in classes if c in set(truth)]
     return EvaluationReport(
         classes=classes,
-        accuracy=float(np.mean(np.array(truth) == np.array(predicted))),
+        accuracy=float(np.mean(np.array(truth) == np.array(predicted))) if clips else 0.0,
         macro_f1=float(
             f1_score(truth, predicted, labels=present, average="macro", zero_division=0)
         ),
@@ -347,9 +416,10 @@ def evaluate(
         f1=f1,
         support=support,
         confusion=confusion_matrix(truth, predicted, labels=columns)[: len(classes)],
-        clips=clips,
-        model=model_name,
-        dataset=dataset_name,
+        clips=tuple(clips),
+        model=model,
+        dataset=dataset,
         split=split,
-        unknown=unknown_label,
+        note=note,
+        unknown=unknown,
     )

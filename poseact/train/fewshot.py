@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from poseact.core.errors import DatasetError
+from poseact.core.native import hides_native_logs
 from poseact.data.dataset import Dataset
 from poseact.train.classifier import GestureClassifier
 from poseact.train.core import Teacher, train_core
@@ -92,6 +93,7 @@ def _rehearsal(base: GestureClassifier, rehearsal, old_only, options: FineTuneOp
     return memory.only(old_only).capped(options.rehearsal_per_class)
 
 
+@hides_native_logs
 def fine_tune(
     base: GestureClassifier,
     data: Dataset,
@@ -223,6 +225,7 @@ class DistillOptions:
             raise ValueError(f"DistillOptions.alpha must be in [0, 1], got {self.alpha}")
 
 
+@hides_native_logs
 def distill(
     teacher: GestureClassifier,
     data: Dataset,

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -132,11 +133,14 @@ def train_and_evaluate(
     saved = classifier.save(output) if output is not None else None
     split = describe_split(data, test, by_subject, group_noun=group_noun)
     report = (
-        evaluate(
-            classifier,
-            test,
-            model_name=Path(output).name if output is not None else "",
-            split=split.split(":")[0],
+        dataclasses.replace(
+            evaluate(
+                classifier,
+                test,
+                model_name=Path(output).name if output is not None else "",
+                split=split.split(":")[0],
+            ),
+            note=split,  # the held-out subjects by name, under the page's heading
         )
         if test is not None and len(test)
         else None

@@ -14,8 +14,6 @@
 // (downscale frames before MediaPipe), ?record=N (keep the last N frames' landmarks,
 // features and probabilities in `window.poseactApp.record`, for tests).
 
-import * as vision from "@mediapipe/tasks-vision";
-import * as litert from "@litertjs/core";
 import {
   GestureModel,
   StreamingRecognizer,
@@ -30,6 +28,14 @@ const video = $("video");
 const canvas = $("overlay");
 const ctx = canvas.getContext("2d");
 const POSE_POINTS = 33;
+// The two npm packages, imported when the page loads (not statically: a blocked CDN or
+// no network must end in a visible error that names them, not "Loading…" forever).
+let vision = null;
+let litert = null;
+const PACKAGES = {
+  vision: ["@mediapipe/tasks-vision", "MediaPipe"],
+  litert: ["@litertjs/core", "LiteRT.js"],
+};
 const HAND_POINTS = 21;
 
 // Everything a test or a curious user may want to look at.
@@ -212,6 +218,43 @@ async function createDetector(layout) {
 }
 
 // ------------------------------------------------------------------ loading
+/** Where the page loads a package from (its import map entry). */
+function packageUrl(name) {
+  try {
+    return import.meta.resolve(name);
+  } catch {
+    return name;
+  }
+}
+
+/** An error that says which part could not load, from where, and what to do. */
+function loadError(what, url, error) {
+  const cause = String(error && error.message ? error.message : error);
+  const online = /^https?:/.test(url) && new URL(url, location.href).origin !== location.origin;
+  const hint = online
+    ? " The page loads it from the internet: check the connection (or a blocker of" +
+      " that site), or build a site that works offline with `poseact web MODEL SITE" +
+      " --offline`."
+    : " The site's copy is missing or damaged: build the site again.";
+  const wrapped = new Error(`${what} could not be loaded from ${url} (${cause}).${hint}`);
+  wrapped.name = "LoadError";
+  return wrapped;
+}
+
+/** Import both packages (in parallel); an error names every one that failed. */
+async function importPackages() {
+  const names = Object.keys(PACKAGES);
+  const results = await Promise.allSettled(names.map((key) => import(PACKAGES[key][0])));
+  const failed = [];
+  results.forEach((result, i) => {
+    const [name, what] = PACKAGES[names[i]];
+    if (result.status === "rejected") failed.push(loadError(what, packageUrl(name), result.reason));
+  });
+  if (failed.length) throw new Error(failed.map((e) => e.message).join(" "));
+  [vision, litert] = results.map((r) => r.value);
+  mark("packagesLoaded");
+}
+
 async function fetchModel() {
   const response = await fetch(config.model);
   if (!response.ok) throw new Error(`cannot load ${config.model}: HTTP ${response.status}`);
@@ -221,7 +264,13 @@ async function fetchModel() {
 async function load() {
   setStatus("Loading the gesture model and MediaPipe…");
   const modelBytes = fetchModel();
-  await litert.loadLiteRt(config.litert_wasm);
+  modelBytes.catch(() => {}); // reported where it is awaited
+  await importPackages();
+  try {
+    await litert.loadLiteRt(config.litert_wasm);
+  } catch (error) {
+    throw loadError("LiteRT.js's WebAssembly", new URL(config.litert_wasm, location.href).href, error);
+  }
   const model = await GestureModel.load(await modelBytes, litert, "wasm");
   app.model = model;
   app.layout = model.spec.layout;
@@ -229,7 +278,15 @@ async function load() {
   mark("modelLoaded");
   // LiteRT.js and MediaPipe both load their wasm through `self.ModuleFactory`: on the
   // main thread they must load one after the other.
-  app.detector = await createDetector(model.spec.layout);
+  try {
+    app.detector = await createDetector(model.spec.layout);
+  } catch (error) {
+    throw loadError(
+      "MediaPipe's WebAssembly or landmark models",
+      new URL(config.mediapipe_wasm, location.href).href,
+      error,
+    );
+  }
   app.stats.mode = app.detector.mode;
   app.stats.workers = app.detector.mode === "worker" ? app.detector.size : 0;
   mark("landmarkersLoaded");
@@ -500,7 +557,13 @@ function fail(error) {
     error && error.name === "NotAllowedError"
       ? " Allow the camera and reload the page (it must be served over https or from localhost)."
       : "";
-  setStatus(`Error: ${app.error}.${hint}`, true);
+  const text = `Error: ${app.error.replace(/\.$/, "")}.${hint}`;
+  setStatus(text, true);
+  const box = $("error");
+  if (box) {
+    box.textContent = text;
+    box.hidden = false;
+  }
 }
 
 // Hidden pages (another tab, a locked phone) do no work.
