@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from poseact.apps.frames import iter_frames, open_frames
+from poseact.apps.live_preview import _annotated, _show
 from poseact.core.tracking import TrackerOptions
 from poseact.extract.extractor import FrameLandmarks, LandmarkExtractor, stack_people
 from poseact.extract.options import ExtractorOptions
@@ -40,7 +41,6 @@ __all__ = ["LiveFrame", "LiveStats", "LivePipeline", "run_live", "iter_events"]
 
 logger = logging.getLogger(__name__)
 
-_QUIT_KEYS = (ord("q"), ord("Q"), 27)  # q or Esc
 EventCallback = Callable[[GestureEvent], None]
 
 
@@ -583,43 +583,6 @@ def _source_fps(source: Any) -> float:
     return 30.0
 
 
-def _annotated(
-    item: LiveFrame, classes: list[str], layout: str, several: bool = False
-) -> np.ndarray:
-    """The frame as BGR with the skeleton and the decision at it drawn (as `predict
-    --output` draws a video's frames); with several people, each in their colour."""
-    from poseact.apps.render import FrameDecision, annotate_frame
-
-    cv2 = import_cv2()
-
-    frame = item.landmarks
-    if several:
-        from poseact.apps.render import annotate_people
-
-        return annotate_people(
-            cv2.cvtColor(item.rgb, cv2.COLOR_RGB2BGR),
-            item.people,
-            layout,
-            lines=[f"{item.timestamp:.2f} s", f"{sum(p.seen for p in item.people)} people"],
-        )
-    decision = FrameDecision(
-        time=item.timestamp,
-        label=item.label,
-        confidence=item.confidence,
-        probabilities=item.probabilities,
-        gesture=item.gesture,
-        events=item.events,
-    )
-    return annotate_frame(
-        cv2.cvtColor(item.rgb, cv2.COLOR_RGB2BGR),
-        frame.landmarks,
-        frame.visibility,
-        layout,
-        decision,
-        classes=classes,
-    )
-
-
 def _describe(event: GestureEvent) -> str:
     if event.end is None:
         return f"gesture {event.label!r} started at {event.start:.2f} s ({event.confidence:.2f})"
@@ -627,61 +590,3 @@ def _describe(event: GestureEvent) -> str:
         f"gesture {event.label!r} from {event.start:.2f} s to {event.end:.2f} s"
         f" (peak {event.confidence:.2f})"
     )
-
-
-def _show(
-    cv2: Any,
-    window: str,
-    item: LiveFrame,
-    classes: list[str],
-    layout: str,
-    fps: float | None,
-    several: bool = False,
-) -> bool:
-    """Draw and show the preview; False when the user asked to stop."""
-    from poseact.apps.drawing import draw_landmarks, draw_probabilities, draw_status
-
-    view = cv2.cvtColor(item.rgb, cv2.COLOR_RGB2BGR)
-    frame = item.landmarks
-    if several:
-        from poseact.apps.render import annotate_people
-
-        view = annotate_people(
-            view,
-            item.people,
-            layout,
-            lines=[
-                f"{sum(p.seen for p in item.people)} people",
-                f"{fps:.1f} fps" if fps is not None else "- fps",
-                f"MediaPipe {1000 * item.extract_seconds:.0f} ms"
-                f"  poseact {1000 * item.classify_seconds:.1f} ms",
-            ],
-        )
-        cv2.imshow(window, view)
-        return _still_open(cv2, window)
-    draw_landmarks(view, frame.landmarks, frame.visibility, layout)
-    label = item.label if item.label is not None else "-"
-    lines = [
-        f"{label}  {item.confidence:.2f}",
-        f"{fps:.1f} fps" if fps is not None else "- fps",
-        f"MediaPipe {1000 * item.extract_seconds:.0f} ms"
-        f"  model {1000 * item.classify_seconds:.1f} ms",
-    ]
-    if not frame.detected:
-        lines.append("nobody detected")
-    draw_status(view, lines)
-    if item.probabilities.size == len(classes) and item.label is not None:
-        draw_probabilities(view, classes, item.probabilities, top=min(5, len(classes)))
-    cv2.imshow(window, view)
-    return _still_open(cv2, window)
-
-
-def _still_open(cv2: Any, window: str) -> bool:
-    """False when the user pressed q or Esc, or closed the window."""
-    key = cv2.waitKey(1) & 0xFF
-    if key in _QUIT_KEYS:
-        return False
-    with contextlib.suppress(cv2.error):
-        if cv2.getWindowProperty(window, cv2.WND_PROP_VISIBLE) < 1:
-            return False
-    return True

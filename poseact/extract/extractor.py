@@ -21,25 +21,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from poseact.core.archives import ArchiveLimitError, check_image, special_file_problem
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
 from poseact.core.native import hidden_native_logs, hides_native_logs
 from poseact.core.sequence import LandmarkSequence
 from poseact.core.tracking import Tracker, TrackerOptions, TrackRecorder
 from poseact.extract.assets import resolve_model
+from poseact.extract.inputs import (
+    ProgressCallback,
+    _check_complete,
+    _check_detected,
+    _progress_of,
+    _read_image,
+)
 from poseact.extract.mp import import_mediapipe
-from poseact.extract.options import _NUM_HAND_POINTS, _NUM_POSE_POINTS, ExtractorOptions
+from poseact.extract.options import ExtractorOptions
 from poseact.extract.people import PoseFollowers
+from poseact.extract.people_detection import _blank, _one_person, _people
 from poseact.extract.reader import read_ahead
 from poseact.extract.sources import FrameSource, VideoFileSource, _as_rgb
 from poseact.extract.video import import_cv2
@@ -54,10 +60,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_HAND_SLOTS = {"Left": 0, "Right": 1}  # MediaPipe handedness label -> slot in "hands"
-
-ProgressCallback = Callable[[int, "int | None"], None]
 
 
 # ---------------------------------------------------------------------------- extractor
@@ -314,146 +316,6 @@ def stack_people(people: list[FrameLandmarks], k: int) -> tuple[np.ndarray, np.n
     return landmarks, visibility
 
 
-_Person = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]  # landmarks, visibility, world
-
-
-def _blank(options: ExtractorOptions) -> _Person:
-    k = options.num_points
-    landmarks = np.full((k, 3), np.nan, dtype=np.float32)
-    visibility = np.zeros((k,), dtype=np.float32)
-    world = np.full((k, 3), np.nan, dtype=np.float32) if options.world_landmarks else None
-    return landmarks, visibility, world
-
-
-def _put_body(person: _Person, result: Any, i: int) -> None:
-    landmarks, visibility, world = person
-    points = result.pose_landmarks[i]
-    landmarks[:_NUM_POSE_POINTS] = [(p.x, p.y, p.z) for p in points]
-    visibility[:_NUM_POSE_POINTS] = [1.0 if p.visibility is None else p.visibility for p in points]
-    if world is not None and i < len(result.pose_world_landmarks or []):
-        world[:_NUM_POSE_POINTS] = [(p.x, p.y, p.z) for p in result.pose_world_landmarks[i]]
-
-
-def _put_hand(person: _Person, result: Any, i: int, offset: int, slot: int, score: float) -> None:
-    landmarks, visibility, world = person
-    start = offset + slot * _NUM_HAND_POINTS
-    stop = start + _NUM_HAND_POINTS
-    landmarks[start:stop] = [(p.x, p.y, p.z) for p in result.hand_landmarks[i]]
-    visibility[start:stop] = score
-    if world is not None and i < len(result.hand_world_landmarks or []):
-        world[start:stop] = [(p.x, p.y, p.z) for p in result.hand_world_landmarks[i]]
-
-
-def _hand_list(result: Any) -> list[tuple[int, int, float]]:
-    """(hand index, slot, score) of each hand MediaPipe labelled Left or Right."""
-    hands = []
-    for i, categories in enumerate(result.handedness or []):
-        if not categories:
-            continue
-        slot = _HAND_SLOTS.get(categories[0].category_name)
-        if slot is not None:
-            hands.append((i, slot, float(categories[0].score)))
-    return hands
-
-
-def _one_person(options: ExtractorOptions, pose: Any, hands: Any) -> _Person:
-    """The one person of `max_people` 1: the first body, the best hand of each side."""
-    person = _blank(options)
-    offset = 0
-    if pose is not None:
-        if pose.pose_landmarks:
-            _put_body(person, pose, 0)
-        offset = _NUM_POSE_POINTS
-    if hands is not None:
-        best: dict[int, tuple[float, int]] = {}  # slot -> (score, hand index)
-        for i, slot, score in _hand_list(hands):
-            if slot not in best or score > best[slot][0]:
-                best[slot] = (score, i)
-        for slot, (score, i) in best.items():
-            _put_hand(person, hands, i, offset, slot, score)
-    return person
-
-
-#: A hand belongs to a body whose wrist is within this many shoulder widths of its wrist.
-_HAND_TO_BODY = 1.5
-#: Two hands (left, right) are one person's when their wrists are this many hand lengths apart.
-_HAND_TO_HAND = 6.0
-_WRISTS = (15, 16)  # pose left and right wrist
-_SHOULDERS = (11, 12)
-
-
-def _pixels(points: Any, size: tuple[int, int]) -> np.ndarray:
-    return np.array([(p.x * size[0], p.y * size[1]) for p in points], dtype=np.float64)
-
-
-def _people(
-    options: ExtractorOptions, pose: Any, hands: Any, size: tuple[int, int]
-) -> list[_Person]:
-    """Every person: bodies in MediaPipe's order, hands given to the nearest body's
-    wrists (pose+hands) or paired left with right (hands), leftover hands alone."""
-    people: list[_Person] = []
-    offset = 0
-    wrists: list[np.ndarray] = []  # per body: (2, 2) wrist pixels
-    reach: list[float] = []  # per body: how far from a wrist its hand may be, pixels
-    if pose is not None:
-        for i, points in enumerate(pose.pose_landmarks or []):
-            person = _blank(options)
-            _put_body(person, pose, i)
-            people.append(person)
-            xy = _pixels(points, size)
-            wrists.append(xy[list(_WRISTS)])
-            shoulders = float(np.linalg.norm(xy[_SHOULDERS[0]] - xy[_SHOULDERS[1]]))
-            reach.append(_HAND_TO_BODY * max(shoulders, 0.05 * max(size)))
-        offset = _NUM_POSE_POINTS
-    if hands is None:
-        return people
-    found = _hand_list(hands)
-    taken: set[tuple[int, int]] = set()  # (person, slot)
-    placed: set[int] = set()
-    pairs = []
-    for i, slot, score in found:
-        wrist = _pixels(hands.hand_landmarks[i][:1], size)[0]
-        for body, body_wrists in enumerate(wrists):
-            distance = float(np.min(np.linalg.norm(body_wrists - wrist, axis=1)))
-            if distance <= reach[body]:
-                pairs.append((distance, -score, i, body, slot))
-    for _distance, negative_score, i, body, slot in sorted(pairs):
-        if i in placed or (body, slot) in taken:
-            continue
-        _put_hand(people[body], hands, i, offset, slot, -negative_score)
-        taken.add((body, slot))
-        placed.add(i)
-    # hands without a body: a left and a right hand near each other are one person
-    rest = [(i, slot, score) for i, slot, score in found if i not in placed]
-    rest_pairs = []
-    for a, (i, slot_i, _) in enumerate(rest):
-        for j, slot_j, _ in rest[a + 1 :]:
-            if slot_i == slot_j:
-                continue
-            xy_i = _pixels(hands.hand_landmarks[i], size)
-            xy_j = _pixels(hands.hand_landmarks[j], size)
-            length = max(
-                float(np.linalg.norm(xy_i[9] - xy_i[0])), float(np.linalg.norm(xy_j[9] - xy_j[0]))
-            )
-            distance = float(np.linalg.norm(xy_i[0] - xy_j[0]))
-            if distance <= _HAND_TO_HAND * length:
-                rest_pairs.append((distance, i, j))
-    alone = {i: (slot, score) for i, slot, score in rest}
-    for _distance, i, j in sorted(rest_pairs):
-        if i not in alone or j not in alone:
-            continue
-        person = _blank(options)
-        for hand in (i, j):
-            slot, score = alone.pop(hand)
-            _put_hand(person, hands, hand, offset, slot, score)
-        people.append(person)
-    for i, (slot, score) in alone.items():
-        person = _blank(options)
-        _put_hand(person, hands, i, offset, slot, score)
-        people.append(person)
-    return people[: options.max_people]
-
-
 @contextlib.contextmanager
 def _create(landmarker_class: Any, options: Any, model_path: Path) -> Iterator[Any]:
     try:
@@ -489,37 +351,6 @@ def _required_models(options: ExtractorOptions) -> dict[str, Path]:
 
 
 # ---------------------------------------------------------------------------- whole inputs
-def _progress_callback(
-    progress: ProgressCallback | bool | None, total: int | None, name: str
-) -> tuple[ProgressCallback | None, Callable[[], None]]:
-    """(callback(done, total), close) for a user callback, a tqdm bar (True) or nothing."""
-    if progress is None or progress is False:
-        return None, lambda: None
-    if progress is True:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, desc=Path(name).name or name, unit="frame", leave=False)
-
-        def update(done: int, _total: int | None) -> None:
-            bar.update(done - bar.n)
-
-        return update, bar.close
-    if callable(progress):
-        return progress, lambda: None
-    raise TypeError(f"progress must be a callable, True, False or None, got {progress!r}")
-
-
-def _progress_of(
-    source: FrameSource, step: int, name: str, progress: ProgressCallback | bool | None
-) -> tuple[int | None, ProgressCallback | None, Callable[[], None]]:
-    """(frames to process or None, progress callback, close) for a source."""
-    total = getattr(source, "frame_count", None)
-    if total is not None and step > 1 and not isinstance(source, VideoFileSource):
-        total = int(math.ceil(total / step))
-    callback, finish = _progress_callback(progress, total, name)
-    return total, callback, finish
-
-
 def _run(
     source: FrameSource,
     options: ExtractorOptions,
@@ -572,17 +403,6 @@ def _run(
         options.layout,
     )
     return sequence
-
-
-def _check_detected(sequence: LandmarkSequence, options: ExtractorOptions, name: str) -> None:
-    if options.require_detection and not sequence.detected.any():
-        what = {"pose": "person", "hands": "hand", "pose+hands": "person or hand"}[options.layout]
-        frames = "the image" if len(sequence) == 1 else f"any of the {len(sequence)} frames"
-        raise NoPoseDetected(
-            f"no {what} detected in {frames} of {name} (layout {options.layout!r},"
-            f" min_detection_confidence={options.min_detection_confidence}); check that"
-            " the body or hands are visible, or pass require_detection=False"
-        )
 
 
 def extract_frames(
@@ -775,50 +595,6 @@ def _warn_implausible_rate(sequence: LandmarkSequence, name: str) -> None:
         duration,
         int(duration * 30) + 1,
     )
-
-
-#: Containers whose frame count is read from an index, not estimated from the duration.
-_INDEXED_CONTAINERS = (".mp4", ".m4v", ".mov", ".avi")
-
-
-def _check_complete(source: VideoFileSource, frames: int) -> None:
-    """Raise VideoReadError if decoding stopped well before the container's frame count."""
-    expected = source.frame_count
-    if expected is None or Path(source.name).suffix.lower() not in _INDEXED_CONTAINERS:
-        return
-    if expected - frames > max(1, round(0.02 * expected)):
-        raise VideoReadError(
-            f"{source.name}: decoding stopped after {frames} of the {expected} frames its"
-            " container lists; the file is truncated or corrupt (download or copy it again;"
-            " re-encoding it, e.g. with ffmpeg, keeps the readable part)"
-        )
-
-
-def _read_image(path: str | os.PathLike) -> np.ndarray:
-    name = os.fspath(path)
-    file = Path(name)
-    problem = special_file_problem(file)
-    if problem:
-        raise VideoReadError(f"image file {name} {problem}")
-    if not file.is_file():
-        raise VideoReadError(
-            f"image file {name} not found" if not file.exists() else f"{name} is not a file"
-        )
-    try:
-        data = np.fromfile(file, dtype=np.uint8)
-    except PermissionError:
-        raise VideoReadError(f"cannot read image file {name}: permission denied") from None
-    if data.size == 0:
-        raise VideoReadError(f"image file {name} is empty (0 bytes)")
-    try:
-        check_image(data[: 1 << 16].tobytes(), name)
-    except ArchiveLimitError as exc:
-        raise VideoReadError(str(exc)) from None
-    cv2 = import_cv2()
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise VideoReadError(f"cannot decode {name}: not an image OpenCV can read")
-    return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
 def extract_image(
