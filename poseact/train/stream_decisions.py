@@ -71,6 +71,7 @@ class _KerasStreamModel:
         self.background = classifier.background_
         self.rejection = getattr(classifier, "rejection_", None)
         self.onset = getattr(classifier, "onset_", None)
+        self.threshold = None  # a classifier stores none; export --threshold does
         self._net = classifier.model_
 
     def stepper(self, *, stateful: bool = True):
