@@ -197,12 +197,12 @@ def test_fine_tune_example(shared_dir, tmp_path):
         "2",
         "--units",
         "8",
-        "--output",
-        str(tmp_path / "tuned.poseact"),
+        "--output-dir",
+        str(tmp_path),
     )
     assert "['hello', 'thanks'] -> ['hello', 'iloveyou', 'thanks']" in out
     assert "accuracy on 'iloveyou'" in out and "(ok)" in out
-    assert (tmp_path / "tuned.tflite").is_file()
+    assert (tmp_path / "fine_tuned.tflite").is_file()
 
 
 def test_distill_example(shared_dir, tmp_path):

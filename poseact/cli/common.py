@@ -87,7 +87,7 @@ def warn_implausible_bodies(data) -> None:
     ]
     if not bad:
         return
-    shown = ", ".join(Path(b).name for b in bad[:3]) + (
+    shown = ", ".join(f"{Path(b).parent.name}/{Path(b).name}" for b in bad[:3]) + (
         f" and {len(bad) - 3} more" if len(bad) > 3 else ""
     )
     print(

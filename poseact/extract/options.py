@@ -40,9 +40,8 @@ class ExtractorOptions:
         num_hands: most hands to detect per person, 1 or 2.
         max_people: most people to detect per frame (MediaPipe's `num_poses`; the hand
             landmarker looks for `num_hands` x `max_people` hands). 1 (the default)
-            follows one person; more gives one `FrameLandmarks` per person
-            (`LandmarkExtractor.process_people`), linked into tracks by
-            `poseact.core.tracking`.
+            follows one person; more finds each person in every frame and follows
+            each as a track of their own, with a stable id.
         world_landmarks: also return MediaPipe's world landmarks (metres).
         max_image_side: frames whose longer side exceeds this many pixels are scaled
             down (keeping the aspect ratio) before detection; None keeps full size.

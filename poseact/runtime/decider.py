@@ -31,7 +31,7 @@ class DecisionOptions:
         majority_frames: frames in the majority vote.
         threshold: minimum smoothed confidence to start a non-background label; a
             gesture going on lasts while it stays the best label (its probability
-            may dip below the threshold in the middle of a sign). None: the
+            may dip below the threshold in the middle of a sign). Unset: the
             threshold stored in the model (`poseact export --threshold`), else 0.6.
         min_frames: frames a new label must persist before it is accepted (hysteresis).
         cooldown: seconds after an event ends during which the same label cannot fire.
