@@ -139,16 +139,20 @@ def check_npz(
         )
 
 
+def _npy_header(handle: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran order, dtype) of the `.npy` header at `handle`'s position."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(handle)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(handle)
+    raise ValueError(f"unsupported .npy version {version}")
+
+
 def _read_array(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> np.ndarray:
     """One `.npy` member, its header checked against the member's size first."""
     with zf.open(info) as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
+        shape, fortran, dtype = _npy_header(handle)
         if dtype.hasobject:
             raise ValueError(f"member {info.filename} holds Python objects (not allowed)")
         count = int(np.prod(shape, dtype=np.int64)) if shape else 1
@@ -221,13 +225,7 @@ def load_npy_file(path: str | os.PathLike) -> np.ndarray:
     100-byte file cannot declare a billion frames), never a pickle, never a FIFO."""
     check_regular_input(path)
     with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
+        shape, _, dtype = _npy_header(handle)
         count = int(np.prod(shape, dtype=np.int64)) if shape else 1
         if dtype.hasobject or count * dtype.itemsize > os.fstat(handle.fileno()).st_size:
             raise ArchiveLimitError(
