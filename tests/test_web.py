@@ -2,7 +2,8 @@
 
 The page runs real MediaPipe Tasks Vision for JavaScript and real LiteRT.js (from
 tests/web/node_modules, served locally: nothing needs the internet) on a fake camera
-that plays a real video (../shared/testdata/person_thumb_up.mp4 converted to .y4m).
+that plays a real video (../shared/testdata/person_thumb_up.mp4 converted to .y4m;
+for several people, two copies of it side by side, composed by poseact.testing).
 Its JavaScript normalizer, stepper and decisions are compared with Python's on the
 same landmarks, features and probabilities.
 
@@ -34,7 +35,7 @@ from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime.decider import Decider, DecisionOptions
 from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.steppers import StatefulStepper, WindowStepper
-from poseact.testing import chromium_args, video_to_y4m
+from poseact.testing import chromium_args, read_video_rgb, side_by_side_frames, video_to_y4m
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 NODE_MODULES = WEB_DIR / "node_modules"
@@ -784,3 +785,139 @@ def test_pose_and_hands_model_runs_both_landmarkers(browser_page, pose_hands_mod
         assert rows >= 20 and diff < FEATURE_TOLERANCE, diff
         diff, rows = _stepper_diff(model, recording)
         assert rows >= 20 and diff < PROBABILITY_TOLERANCE, diff
+
+
+# ---------------------------------------------------------------------- several people
+PEOPLE_FPS = 25.0
+
+
+@pytest.fixture(scope="module")
+def two_people_camera(testdata_dir, tmp_path_factory) -> Path:
+    """Two people side by side in 640x480 (the right one starts the recording 3 s
+    later), as a .y4m for Chromium's fake camera."""
+    from poseact.extract.video import write_video
+
+    cells = read_video_rgb(testdata_dir / "person_thumb_up.mp4", (240, 288), max_frames=150)
+    late = np.concatenate([np.repeat(cells[:1], 75, axis=0), cells[:75]])
+    frames, _ = side_by_side_frames(cells, late)
+    folder = tmp_path_factory.mktemp("two-camera")
+    video = write_video(folder / "two.mp4", frames, PEOPLE_FPS)
+    return video_to_y4m(video, folder / "two.y4m", width=None)
+
+
+@pytest.fixture(scope="module")
+def people_page(browser_page, asl_tflite, two_people_camera, tmp_path_factory):
+    """The page of a site built with max_people=2, in a second Chromium (of the same
+    Playwright) whose camera shows two people, after both are followed: a fresh
+    stream's first 30 frames recorded."""
+    model_path, _ = asl_tflite
+    site = build_web_app(
+        model_path, tmp_path_factory.mktemp("site"), assets=_node_modules(), max_people=2
+    )
+    assert '"max_people": 2' in (site / "index.html").read_text()
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    errors: list[str] = []
+    browser = browser_page.browser.browser_type.launch(
+        executable_path=_chromium(),
+        headless=True,
+        args=chromium_args(two_people_camera),
+        env={**os.environ, "HOME": str(profile)},
+    )
+    with serve(site) as server:
+        try:
+            page = browser.new_page(viewport={"width": 720, "height": 760})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(server.url + "index.html?record=400")
+            page.wait_for_function(
+                "() => poseactApp.state === 'error' ||"
+                " poseactApp.people.filter(p => p.seen && p.label !== null).length >= 2",
+                timeout=90_000,
+            )
+            page.evaluate("() => poseactApp.reset()")
+            page.wait_for_function(
+                "() => poseactApp.state === 'error' ||"
+                " (!poseactApp.pendingReset && poseactApp.record.length >= 20)",
+                timeout=60_000,
+            )
+            yield page, errors
+        finally:
+            browser.close()
+
+
+def test_page_follows_two_people_each_with_their_own_label(people_page, asl_tflite, artifacts_dir):
+    """Two tracks on the page, steady ids, each person's skeleton, tag and label in
+    their own colour over their half of the picture; checked on a screenshot too."""
+    import cv2
+
+    page, errors = people_page
+    page.evaluate("() => poseactApp.pause()")  # the tags stay where they are
+    page.wait_for_timeout(300)  # the frames in work are finished
+    state = page.evaluate("() => ({state: poseactApp.state, error: poseactApp.error})")
+    assert state["state"] == "running", f"page failed: {state['error']} {errors}"
+    assert not errors, errors
+    with TFLiteGestureModel(asl_tflite[0]) as model:
+        classes = list(model.classes_)
+    people = page.evaluate("() => poseactApp.people")
+    seen = [p for p in people if p["seen"]]
+    assert len(seen) == 2, people
+    assert all(p["label"] in classes for p in seen), people
+    assert len({p["person"] for p in seen}) == 2 and len({p["color"] for p in seen}) == 2
+    # the recorded frames: two people found in almost every frame, ids steady
+    record = page.evaluate("() => poseactApp.record.slice()")
+    counts = [frame["count"] for frame in record]
+    assert len(record) >= 10 and np.mean(np.equal(counts, 2)) >= 0.9, counts
+    ids = {p["person"] for frame in record for p in frame["people"]}
+    assert len(ids) == 2, ids  # no id switches, no spurious tracks
+    # each person's tag is on the page, in view over the video, in the person's colour,
+    # over their half of the picture (the front camera's picture is mirrored)
+    stage = page.locator("#stage").bounding_box()
+    tags = page.locator("#people .person")
+    assert tags.count() == 2
+    boxes = {}
+    for i in range(2):
+        tag = tags.nth(i)
+        assert tag.is_visible()
+        box = tag.bounding_box()
+        assert stage["x"] <= box["x"] and box["x"] + box["width"] <= stage["x"] + stage["width"]
+        assert stage["y"] <= box["y"] and box["y"] + box["height"] <= stage["y"] + stage["height"]
+        person = int(tag.get_attribute("data-person"))
+        text = tag.inner_text()
+        assert text.startswith(f"person {person}: ") and text.split(": ")[1].split()[0] in classes
+        colour = tag.evaluate("e => getComputedStyle(e).borderTopColor")
+        boxes[person] = (box["x"] + box["width"] / 2 - stage["x"], colour, box)
+    assert len({colour for _, colour, _ in boxes.values()}) == 2
+    # the person on the camera's left (smaller x in the frame) shows on the right
+    frame_x = page.evaluate(
+        """() => poseactApp.peopleRecognizer.people.map(p => {
+          let s = 0, n = 0;
+          for (let i = 0; i < 33; i++) if (p.visibility[i] >= 0.5) { s += p.landmarks[3 * i]; n++; }
+          return [p.person, s / n];
+        })"""
+    )
+    left = min(frame_x, key=lambda item: item[1])[0]
+    assert boxes[left][0] > stage["width"] / 2, (boxes, frame_x)
+    # the skeletons are drawn in the people's colours
+    drawn = page.evaluate(
+        """() => {
+          const c = document.getElementById('overlay');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          const half = [0, 0];
+          for (let i = 3; i < d.length; i += 4) {
+            if (d[i] === 0) continue;
+            half[((i - 3) / 4) % c.width < c.width / 2 ? 0 : 1]++;
+          }
+          return {half, w: c.width, h: c.height};
+        }"""
+    )
+    assert (drawn["w"], drawn["h"]) == (640, 480)
+    assert min(drawn["half"]) > 1000, drawn  # a skeleton on each side
+    # the screenshot shows both tags: each one's left border in the person's colour
+    shot = artifacts_dir / "web-two-people.png"
+    page.screenshot(path=str(shot))
+    image = cv2.imread(str(shot))[..., ::-1]  # RGB
+    for person, (_, colour, box) in boxes.items():
+        want = np.array([int(v) for v in colour[colour.index("(") + 1 : -1].split(",")[:3]])
+        x, y = int(box["x"] + 1), int(box["y"] + box["height"] / 2)
+        assert np.abs(image[y, x].astype(int) - want).max() <= 40, (person, image[y, x], want)
+    assert "people" in page.inner_text("#label") or ":" in page.inner_text("#label")
+    assert page.inner_text("#status") == ""
