@@ -41,7 +41,15 @@ def cmd_record(args: argparse.Namespace) -> int:
         video_root=args.video_root,
         on_clip=None if args.quiet else lambda clip: print(f"saved {clip.path}"),
     )
-    print(f"{len(saved)} of {options.total_clips} clips recorded into {args.output}")
+    if options.extractor.max_people > 1:
+        clips = {path.with_name(path.stem.rsplit("_p", 1)[0]) for path in saved}
+        people = {path.stem.rsplit("_p", 1)[1] for path in saved}
+        print(
+            f"{len(clips)} of {options.total_clips} clips recorded into {args.output}:"
+            f" {len(saved)} files, one per person ({len(people)} people tracked)"
+        )
+    else:
+        print(f"{len(saved)} of {options.total_clips} clips recorded into {args.output}")
     return 0
 
 
@@ -97,5 +105,7 @@ def add_record(sub: argparse._SubParsersAction) -> None:
         flags={"countdown_seconds": "countdown", "pause_seconds": "pause"},
     )
     p.add_argument("--video-root", default=None, help="where raw clips go (default: OUTPUT-videos)")
-    add_extractor_flags(p, datasets=False, cache=False, missing=False, auto_layout=True)
+    add_extractor_flags(
+        p, datasets=False, cache=False, missing=False, auto_layout=True, people=True
+    )
     p.set_defaults(func=cmd_record)
