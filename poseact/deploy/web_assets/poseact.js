@@ -2044,6 +2044,8 @@ const FOLLOW_MARGIN = 0.25;
 const FOLLOW_TRUNK = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 23, 24];
 const FOLLOW_GHOST_FRAMES = 30;
 const FOLLOW_SAME_PERSON = 0.35;
+const FOLLOW_FRUITLESS_LOOKS = 10; // the finder looks half as often after this many finding nobody new
+const FOLLOW_SLOWEST_FIND = 4; // ... down to every findEvery x this many frames
 
 function imageSize(image) {
   if (image.videoWidth) return [image.videoWidth, image.videoHeight];
@@ -2095,6 +2097,7 @@ export class PoseFollowers {
     this.ghosts = []; // {box, velocity, frames} of people lost
     this.findEvery = findEvery;
     this.frame = 0;
+    this.fruitless = 0; // the finder's looks in a row that found nobody new
     this.canvas = null;
   }
 
@@ -2108,6 +2111,7 @@ export class PoseFollowers {
     }
     this.ghosts = this.ghosts.filter((ghost) => ghost.frames > 0);
     const moves = [];
+    const followed = this.busy.length;
     for (const follower of [...this.busy]) {
       const before = follower.pixels;
       const previous = [follower.core, follower.velocity];
@@ -2120,8 +2124,12 @@ export class PoseFollowers {
       }
     }
     const bodies = this.merge(moves);
-    if (this.free.length && this.frame % this.findEvery === 0) {
-      bodies.push(...this.find(image, ms, bodies, size));
+    if (bodies.length < followed) this.fruitless = 0; // someone was lost: look at once again
+    const slower = Math.min(2 ** Math.floor(this.fruitless / FOLLOW_FRUITLESS_LOOKS), FOLLOW_SLOWEST_FIND);
+    if (this.free.length && this.frame % (this.findEvery * slower) === 0) {
+      const found = this.find(image, ms, bodies, size);
+      this.fruitless = found.length ? 0 : this.fruitless + 1;
+      bodies.push(...found);
     }
     this.frame += 1;
     return bodies.map((body) => body.points);
