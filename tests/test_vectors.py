@@ -467,7 +467,7 @@ def build_vectors() -> dict[str, object]:
     frames = _tracking_frames(7)
     tracking = {
         "defaults": dataclasses.asdict(TrackerOptions()),
-        "person_colors": ["#%02x%02x%02x" % (r, g, b) for b, g, r in PERSON_COLORS],
+        "person_colors": [f"#{r:02x}{g:02x}{b:02x}" for b, g, r in PERSON_COLORS],
         "assignment": _assignment_cases(5),
         "image_size": [640, 480],
         "frames": frames,
