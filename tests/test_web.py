@@ -100,6 +100,9 @@ def test_build_web_app_rejects_bad_inputs(asl_tflite, tmp_path):
         build_web_app(model, tmp_path / "b", assets=tmp_path / "no-such-node-modules")
     with pytest.raises(ValueError, match="delegate"):
         build_web_app(model, tmp_path / "c", delegate="TPU")
+    for bad in (0, 11, 2.0, True):
+        with pytest.raises(ValueError, match="max_people must be an integer from 1 to 10"):
+            build_web_app(model, tmp_path / "d", max_people=bad)
 
 
 def test_serve_gives_wasm_and_modules_their_mime_types(tmp_path):
@@ -125,6 +128,21 @@ def test_cli_web_builds_the_site(asl_tflite, tmp_path, capsys):
     assert main(["web", str(model), str(tmp_path / "site"), "--assets", str(NODE_MODULES)]) == 0
     assert (tmp_path / "site" / "index.html").is_file()
     assert "site" in capsys.readouterr().out
+
+
+def test_cli_web_max_people_goes_into_the_page(asl_tflite, tmp_path):
+    from helpers import run_cli
+
+    model, _ = asl_tflite
+    site = tmp_path / "site"
+    done = run_cli("web", model, site, "--assets", NODE_MODULES, "--max-people", "3")
+    assert done.returncode == 0, done.stderr
+    config = (site / "index.html").read_text().split('id="poseact-config">')[1]
+    assert json.loads(config.split("</script>")[0])["max_people"] == 3
+    bad = run_cli("web", model, tmp_path / "other", "--assets", NODE_MODULES, "--max-people", "0")
+    assert bad.returncode != 0 and not (tmp_path / "other").exists()
+    lines = [line for line in bad.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "max_people must be an integer from 1 to 10" in lines[0], lines
 
 
 # ---------------------------------------------------------------------- browser set-up
