@@ -885,7 +885,10 @@ def test_page_follows_two_people_each_with_their_own_label(people_page, asl_tfli
     counts = [frame["count"] for frame in record]
     assert len(record) >= 10 and np.mean(np.equal(counts, 2)) >= 0.9, counts
     ids = {p["person"] for frame in record for p in frame["people"]}
-    assert len(ids) == 2, ids  # no id switches, no spurious tracks
+    assert len(ids) == 2, [  # no id switches, no spurious tracks
+        (round(f["t"], 2), f["count"], [(p["person"], p["seen"]) for p in f["people"]])
+        for f in record
+    ]
     # each person's tag is on the page, in view over the video, in the person's colour,
     # over their half of the picture (the front camera's picture is mirrored)
     stage = page.locator("#stage").bounding_box()
@@ -939,3 +942,65 @@ def test_page_follows_two_people_each_with_their_own_label(people_page, asl_tfli
         assert np.abs(image[y, x].astype(int) - want).max() <= 40, (person, image[y, x], want)
     assert "people" in page.inner_text("#label") or ":" in page.inner_text("#label")
     assert page.inner_text("#status") == ""
+
+
+def test_js_people_recognizer_matches_python_when_a_person_leaves(people_page, asl_tflite):
+    """The page's landmarks of two people, then only one of them for 1.5 s: the page's
+    PeopleRecognizer gives the same ids, the same per-person events and the same end
+    of the one who left as Python's `PeopleRecognizer` on the same frames."""
+    from poseact.runtime.people import PeopleRecognizer
+
+    page, _ = people_page
+    record = page.evaluate("() => poseactApp.record.slice()")
+    frames = [f for f in record if len(f["found"]) == 2][:12]
+    assert len(frames) >= 8
+    t0 = frames[0]["t"]
+    stream = []  # (t, landmarks (N, K, 3), visibility (N, K))
+    for frame in frames:
+        stream.append((frame["t"] - t0, frame["found"]))
+    step = 0.1
+    last = stream[-1][0]
+    for i in range(16):  # the person on the right of the first frame leaves
+        frame = frames[i % len(frames)]
+        stays = min(frame["found"], key=lambda p: np.nanmean(_landmarks(p)[:, 0]))
+        stream.append((last + step * (i + 1), [stays]))
+    size = frames[0]["imageSize"]
+    js = page.evaluate(
+        """async ([stream, size]) => {
+          const { PeopleRecognizer } = await import('./poseact.js');
+          const app = poseactApp;
+          const r = new PeopleRecognizer(app.model, app.config.decision);
+          const nan = (a) => Float64Array.from(a, (v) => (v === null ? NaN : v));
+          const out = [];
+          for (const [t, found] of stream) {
+            const res = await r.push(t, found.map((p) => nan(p.landmarks)),
+                                     found.map((p) => Float64Array.from(p.visibility)), size);
+            out.push({ids: r.tracker.ids.slice(), events: res.events});
+          }
+          const end = r.finish(stream[stream.length - 1][0]);
+          return {frames: out, end};
+        }""",
+        [stream, size],
+    )
+    python = PeopleRecognizer(asl_tflite[0])
+    ended_at = None
+    for (t, found), js_frame in zip(stream, js["frames"]):
+        landmarks = np.stack([_landmarks(p) for p in found])
+        visibility = np.array([p["visibility"] for p in found])
+        events = python.push(t, landmarks, visibility, tuple(size))
+        assert python.tracker.ids == js_frame["ids"], t
+        mine = [(e.person, e.label, e.start, e.end) for e in events]
+        theirs = [(e["person"], e["label"], e["start"], e["end"]) for e in js_frame["events"]]
+        assert len(mine) == len(theirs), (t, mine, theirs)
+        for a, b in zip(mine, theirs):
+            assert a[:2] == b[:2] and np.allclose(
+                [np.nan if v is None else v for v in a[2:]],
+                [np.nan if v is None else v for v in b[2:]],
+                atol=1e-6,
+                equal_nan=True,
+            ), (t, a, b)
+        if len(js_frame["ids"]) == 1 and ended_at is None:
+            ended_at = t
+    end = python.finish(stream[-1][0])
+    assert ended_at is not None, "the person who left has no track at the end"
+    assert [(e.person, e.label) for e in end] == [(e["person"], e["label"]) for e in js["end"]]

@@ -542,6 +542,11 @@ async function run() {
         imageSize: size,
         count: detection.count,
         people: app.people,
+        // what the page's MediaPipe found, in its order: each person's (K*3) and (K)
+        found: people.landmarks.map((l, n) => ({
+          landmarks: Array.from(l, (v) => (Number.isNaN(v) ? null : v)),
+          visibility: Array.from(people.visibility[n]),
+        })),
         events: result.events,
       });
       if (app.record.length > app.recordCapacity) app.record.shift();
