@@ -884,8 +884,15 @@ def test_page_follows_two_people_each_with_their_own_label(people_page, asl_tfli
     record = page.evaluate("() => poseactApp.record.slice()")
     counts = [frame["count"] for frame in record]
     assert len(record) >= 10 and np.mean(np.equal(counts, 2)) >= 0.9, counts
-    ids = {p["person"] for frame in record for p in frame["people"]}
-    assert len(ids) == 2, [  # no id switches, no spurious tracks
+    # no id switches, no spurious tracks: two ids, unless the page stalled for longer
+    # than a track survives unseen (TrackerOptions.max_missing, 1 s; the CPU is shared)
+    # and both tracks ended
+    segments: list[set[int]] = [set()]
+    for before, frame in zip([None, *record], record):
+        if before is not None and frame["t"] - before["t"] > 1.0:
+            segments.append(set())
+        segments[-1] |= {p["person"] for p in frame["people"]}
+    assert all(len(ids) == 2 for ids in segments), [
         (round(f["t"], 2), f["count"], [(p["person"], p["seen"]) for p in f["people"]])
         for f in record
     ]
