@@ -11,17 +11,76 @@ from pathlib import Path
 from poseact.core.choices import (
     EXTRACTION_LAYOUTS,
 )
-from poseact.core.errors import PoseactError
+from poseact.core.errors import LandmarkFormatError, PoseactError
+from poseact.core.layouts import LAYOUTS, read_layout_file
 from poseact.flags import add_option_flags, options_from_args
+
+#: How --layout names a custom layout: its JSON definition's file (docs/layouts.md).
+LAYOUT_FILE = "FILE.json"
+
+
+def layout_value(value: str) -> str:
+    """--layout's type: a layout's name, or a `.json` file whose layout definition is
+    read (size-checked, data only) and registered; returns the layout's name."""
+    if value.lower().endswith(".json"):
+        try:
+            return read_layout_file(value).name
+        except LandmarkFormatError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def layout_file_value(value: str) -> str:
+    """--layout's type where the model gives the layout: only a `.json` definition."""
+    if not value.lower().endswith(".json"):
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: this command uses the model's layout; --layout takes only a custom"
+            " layout's definition (FILE.json) for landmark files that carry none"
+        )
+    return layout_value(value)
+
+
+class _LayoutChoices(tuple):
+    """--layout's choices: the listed names, and any layout registered from a file."""
+
+    def __contains__(self, value: object) -> bool:
+        return tuple.__contains__(self, value) or (
+            value in LAYOUTS and value not in EXTRACTION_LAYOUTS
+        )
+
+
+def custom_layout(args: argparse.Namespace) -> str | None:
+    """The custom layout --layout FILE.json registered, or None."""
+    given = getattr(args, "extractor.layout", None)
+    return given if given in LAYOUTS and given not in EXTRACTION_LAYOUTS else None
+
+
+def check_layout(args: argparse.Namespace, layout: str, where: str | os.PathLike) -> None:
+    """With --layout FILE.json, the clips read from `where` must be in that layout.
+
+    Raises:
+        PoseactError: they are in another one (e.g. videos extracted by MediaPipe).
+    """
+    given = custom_layout(args)
+    if given is not None and layout != given:
+        raise PoseactError(
+            f"{where}: the clips are in layout {layout!r}, and --layout names {given!r}:"
+            " MediaPipe extracts videos and photos as pose, hands or pose+hands; clips of a"
+            " custom layout are landmark files (.npz, .csv) from its tracker"
+        )
 
 
 def extractor_options(args: argparse.Namespace, model_layout: str | None = None, **changes):
     """ExtractorOptions from the flags; a model's layout wins (commands that run a model
-    have no --layout), and --allow-missing turns off `require_detection`."""
+    have no --layout), and --allow-missing turns off `require_detection`. A custom
+    layout (--layout FILE.json) is not one MediaPipe extracts: videos get the default,
+    and `check_layout` refuses the clips that result."""
     from poseact.extract.options import ExtractorOptions
 
     if model_layout in EXTRACTION_LAYOUTS:
         changes["layout"] = model_layout
+    elif custom_layout(args) is not None:
+        changes.setdefault("layout", ExtractorOptions().layout)
     if getattr(args, "allow_missing", False):
         changes["require_detection"] = False
     return options_from_args(args, ExtractorOptions, prefix="extractor.", **changes)
@@ -137,15 +196,33 @@ def add_extractor_flags(
         names,
         prefix="extractor.",
         choices={
-            "layout": (*EXTRACTION_LAYOUTS, AUTO_LAYOUT) if auto_layout else EXTRACTION_LAYOUTS
+            "layout": _LayoutChoices(
+                (*EXTRACTION_LAYOUTS, *((AUTO_LAYOUT,) if auto_layout else ()), LAYOUT_FILE)
+            )
         },
     )
-    for action in group._group_actions if auto_layout else ():
+    for action in group._group_actions:
         if action.dest == "extractor.layout":
+            action.type = layout_value
             action.help += (
                 "; auto: chosen from what MediaPipe finds in a few frames of the videos (a"
                 " plausible body: pose; hands and no body: hands; both: pose+hands)"
+                if auto_layout
+                else ""
+            ) + (
+                f"; {LAYOUT_FILE}: a custom layout's definition (docs/layouts.md), for"
+                " landmark files (.npz, .csv) of your own skeleton"
             )
+    if not layout:
+        group.add_argument(
+            "--layout",
+            dest="layout_file",
+            metavar=LAYOUT_FILE,
+            type=layout_file_value,
+            default=None,
+            help="register a custom layout from its JSON definition (docs/layouts.md), for"
+            " landmark files that carry none (default: the model's layout, which it carries)",
+        )
     if cache:
         group.add_argument(
             "--no-cache",
@@ -210,6 +287,7 @@ def load_data(
         if skipped:
             args.skipped.append((total, skipped, data.layout))
     if model_layout is None:
+        check_layout(args, data.layout, path)
         warn_implausible_bodies(data)
     return data
 

@@ -29,6 +29,7 @@ from poseact.core.archives import ArchiveLimitError, load_npz, special_file_prob
 from poseact.core.atomic import atomic_path, is_temp_file
 from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
 from poseact.core.labels import label_problem, normalize_label, printable
+from poseact.core.layouts import adopt_layout, get_layout, is_builtin_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.background import choose_background
 from poseact.data.clip_csv import read_landmark_csv, write_landmark_csv
@@ -480,6 +481,8 @@ class Dataset:
             "background": self.background,
             "name": self.name,
         }
+        if not is_builtin_layout(self.layout):  # a fresh process reads it unregistered
+            header["layout_definition"] = get_layout(self.layout).to_dict()
         landmarks = np.concatenate([s.landmarks for s in self.sequences])
         if precision == "float16":
             _check_float16(landmarks, "landmarks", offsets, self, path)
@@ -516,6 +519,11 @@ class Dataset:
             header = json.loads(str(data["header"]))
             if header.get("format") != _DATASET_FORMAT:
                 raise DatasetError(f"{path} is not a poseact dataset file")
+            if header.get("layout_definition") is not None:
+                try:
+                    adopt_layout(header["layout_definition"], str(path))
+                except LandmarkFormatError as exc:
+                    raise DatasetError(str(exc)) from None
             offsets = data["offsets"]
             timestamps = data["timestamps"]
             landmarks = data["landmarks"].astype(np.float32)
