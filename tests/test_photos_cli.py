@@ -94,9 +94,10 @@ def test_predict_a_photo(photos):
     assert "(open " in first and "(thumb_up " in second
 
 
-def test_extract_a_photo_folder_and_refuse_a_huge_photo(photos, tmp_path):
+def test_extract_a_photo_folder_with_auto_layout_and_refuse_a_huge_photo(photos, tmp_path):
     out = tmp_path / "landmarks"
-    ok(run_cli("extract", photos["root"] / "signs", "-o", out, "--layout", "hands"))
+    said = ok(run_cli("extract", photos["root"] / "signs", "-o", out, "--layout", "auto"))
+    assert "--layout auto chose 'hands'" in said and "of 17 frames sampled from 17 clips" in said
     clips = sorted(out.rglob("*.npz"))
     assert len(clips) == 17
     assert all(len(poseact.LandmarkSequence.load(p)) == 1 for p in clips)

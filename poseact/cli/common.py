@@ -92,7 +92,7 @@ AUTO_LAYOUT = "auto"
 
 def resolve_layout(args: argparse.Namespace, *paths: str | os.PathLike) -> None:
     """With `--layout auto`, pick pose, hands or pose+hands from a few frames of the
-    videos at `paths` (files or folders), say which and why, and set it on `args`.
+    videos and photos at `paths` (files or folders), say which and why, and set it on `args`.
 
     Raises:
         PoseactError: `paths` hold no video (landmark files keep their layout), or the
@@ -100,22 +100,23 @@ def resolve_layout(args: argparse.Namespace, *paths: str | os.PathLike) -> None:
     """
     if getattr(args, "extractor.layout", None) != AUTO_LAYOUT:
         return
-    from poseact.data.dataset import VIDEO_SUFFIXES
+    from poseact.data.dataset import IMAGE_SUFFIXES, VIDEO_SUFFIXES
     from poseact.extract.layout_choice import choose_layout
 
+    seen = VIDEO_SUFFIXES + IMAGE_SUFFIXES
     videos: list[Path] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            videos += sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
-        elif path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
+            videos += sorted(p for p in path.rglob("*") if p.suffix.lower() in seen)
+        elif path.suffix.lower() in seen and path.is_file():
             videos.append(path)
     if not videos:
         where = ", ".join(str(p) for p in paths)
         raise PoseactError(
-            f"--layout auto looks at videos, and {where} holds none (a camera, or landmark"
-            " files, which keep the layout they were extracted with): give --layout pose,"
-            " hands or pose+hands"
+            f"--layout auto looks at videos and photos, and {where} holds none (a camera,"
+            " or landmark files, which keep the layout they were extracted with): give"
+            " --layout pose, hands or pose+hands"
         )
     base = options_from_args(args, _extractor_class(), prefix="extractor.", layout="pose")
     choice = choose_layout(videos, options=base)

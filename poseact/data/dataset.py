@@ -27,6 +27,7 @@ import numpy as np
 
 from poseact.core.archives import ArchiveLimitError, load_npz, special_file_problem
 from poseact.core.atomic import atomic_path, is_temp_file
+from poseact.core.choices import IMAGE_SUFFIXES
 from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
 from poseact.core.labels import label_problem, normalize_label, printable
 from poseact.core.layouts import adopt_layout, get_layout, is_builtin_layout
@@ -45,8 +46,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-#: Photos: one-frame clips (MediaPipe's IMAGE mode), e.g. a Model Maker folder.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 LANDMARK_SUFFIXES = (".npz", ".csv")
 #: Every file a dataset folder's label folders may hold as a clip.
 CLIP_SUFFIXES = VIDEO_SUFFIXES + LANDMARK_SUFFIXES + IMAGE_SUFFIXES
