@@ -12,6 +12,8 @@ import pytest
 from conftest import REPO_ROOT
 from helpers import run_cli
 
+pytestmark = pytest.mark.slow
+
 ASL = REPO_ROOT / "datasets" / "asl_signs" / "asl_signs.npz"
 
 

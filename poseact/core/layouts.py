@@ -39,6 +39,7 @@ __all__ = [
     "read_layout_file",
     "adopt_layout",
     "is_builtin_layout",
+    "check_same_layout",
     "MAX_LAYOUT_BYTES",
     "MAX_LAYOUT_POINTS",
 ]
@@ -475,6 +476,28 @@ def register_layout(layout: Layout) -> Layout:
 def is_builtin_layout(name: str) -> bool:
     """True for "pose", "hands" and "pose+hands" (files need not carry their definition)."""
     return name in _BUILTIN
+
+
+def check_same_layout(source: str, found: str, expected: str, owner: str = "model") -> None:
+    """Raise LandmarkFormatError when a clip's layout is not the one expected, saying
+    why when a custom layout meets MediaPipe's output (a video or photo extracted).
+
+    Args:
+        source: the clip's file (or "" for an unnamed one).
+        found: the clip's layout.
+        expected: the layout the `owner` ("model", "normalizer") was made for.
+    """
+    if found == expected:
+        return
+    hint = (
+        "; MediaPipe extracts videos and photos as pose, hands or pose+hands: give a"
+        f" {expected!r} clip as landmarks (.npz, .csv) from its tracker"
+        if found in _BUILTIN and expected not in _BUILTIN
+        else ""
+    )
+    raise LandmarkFormatError(
+        f"{source or 'the clip'} has layout {found!r}, but the {owner} expects {expected!r}{hint}"
+    )
 
 
 def get_layout(name: str) -> Layout:
