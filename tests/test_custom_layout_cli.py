@@ -210,3 +210,24 @@ def test_a_landmark_file_with_a_bad_definition_is_refused_by_name(tmp_path):
     np.savez(bad, **good)
     one_error_line(run_cli("show", bad, "-o", tmp_path / "clip.png"), str(bad),
                    "definition is of 'other'")  # fmt: skip
+
+
+def test_a_landmark_table_of_a_custom_layout(tmp_path):
+    """A "label, x0, y0, z0, ..." log of the six points (another tracker's CSV): read
+    with --layout FILE.json; without it the width matches no MediaPipe layout."""
+    rows = []
+    clips = tips_clips(4)
+    for n in range(4):  # labels interleaved: each run of rows is one clip
+        for label, seq in clips[n::4]:
+            for frame in seq.landmarks:
+                cells = ["" if np.isnan(v) else f"{v:.5f}" for v in frame.reshape(-1)]
+                rows.append(",".join([label, *cells]))
+    table = tmp_path / "tips_log.csv"
+    table.write_text("\n".join(rows) + "\n")
+    definition = tmp_path / "tips.json"
+    definition.write_text(json.dumps(DEFINITION))
+    train = ["-q", "train", table, "-o", tmp_path / "m.poseact", "--epochs", "1"]
+    one_error_line(run_cli(*train), str(table), "18 values per row match no known layout")
+    out = ok(run_cli(*train, "--layout", definition, "--test-fraction", "0"))
+    assert "12 clips, 3 classes (hello=4, iloveyou=4, thanks=4)" in out
+    assert "layout 'leap_tips'" in out
