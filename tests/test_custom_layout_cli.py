@@ -116,6 +116,16 @@ def test_fresh_processes_train_evaluate_predict_and_export_custom_clips(trained)
     )  # fmt: skip
 
 
+def test_the_camera_page_refuses_a_custom_layout_model(trained):
+    # the page runs MediaPipe on the camera, which gives no custom layout
+    site = trained["root"] / "site"
+    one_error_line(
+        run_cli("web", trained["tflite"], site), str(trained["tflite"]),
+        "layout 'leap_tips' is not one MediaPipe gives", "poseact.TFLiteGestureModel",
+    )  # fmt: skip
+    assert not site.exists()
+
+
 def test_csv_clips_and_packed_datasets_carry_the_definition(trained):
     root = trained["root"]
     label, seq = tips_clips(1)[0]
@@ -180,6 +190,21 @@ def test_layout_file_must_match_the_clips(tmp_path):
     one_error_line(
         run_cli("train", pose, "-o", tmp_path / "p.poseact", "--layout", definition),
         str(pose), "layout 'pose'", "'leap_tips'",
+    )  # fmt: skip
+    # videos and photos: refused before MediaPipe runs, naming the file
+    photo = tmp_path / "photos" / "open" / "hand.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes((TESTDATA_DIR / "hand_open.jpg").read_bytes())
+    for command in (["train", photo.parent.parent], ["extract", photo, "-o", tmp_path / "x.npz"]):
+        one_error_line(
+            run_cli(*command, "--layout", definition), str(photo),
+            "MediaPipe extracts videos and photos as pose, hands or pose+hands only",
+        )  # fmt: skip
+    video = TESTDATA_DIR / "hand_open.mp4"
+    one_error_line(
+        run_cli("record", "a", "-o", tmp_path / "rec", "--source", video, "--no-preview",
+                "--layout", definition),
+        "record extracts with MediaPipe",
     )  # fmt: skip
 
 

@@ -55,6 +55,29 @@ def custom_layout(args: argparse.Namespace) -> str | None:
     return given if given in LAYOUTS and given not in EXTRACTION_LAYOUTS else None
 
 
+def refuse_media_for_custom_layout(args: argparse.Namespace, path: str | os.PathLike) -> None:
+    """With --layout FILE.json, refuse videos and photos at `path` (a file or a folder)
+    before MediaPipe runs on them: it gives no custom layout.
+
+    Raises:
+        PoseactError: naming the first video or photo found.
+    """
+    given = custom_layout(args)
+    if given is None:
+        return
+    from poseact.data.dataset import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+    path = Path(path)
+    files = sorted(path.rglob("*")) if path.is_dir() else [path]
+    media = next((p for p in files if p.suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES), None)
+    if media is not None:
+        raise PoseactError(
+            f"{media}: --layout names the custom layout {given!r}, and MediaPipe extracts"
+            " videos and photos as pose, hands or pose+hands only; clips of a custom layout"
+            " are landmark files (.npz, .csv) from its tracker"
+        )
+
+
 def check_layout(args: argparse.Namespace, layout: str, where: str | os.PathLike) -> None:
     """With --layout FILE.json, the clips read from `where` must be in that layout.
 
@@ -269,6 +292,7 @@ def load_data(
     from poseact.loading import load_dataset
 
     if model_layout is None:
+        refuse_media_for_custom_layout(args, path)
         resolve_layout(args, path)
     given = getattr(args, "extractor.layout", None)
     data = load_dataset(
