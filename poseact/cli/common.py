@@ -30,16 +30,6 @@ def layout_value(value: str) -> str:
     return value
 
 
-def layout_file_value(value: str) -> str:
-    """--layout's type where the model gives the layout: only a `.json` definition."""
-    if not value.lower().endswith(".json"):
-        raise argparse.ArgumentTypeError(
-            f"{value!r}: this command uses the model's layout; --layout takes only a custom"
-            " layout's definition (FILE.json) for landmark files that carry none"
-        )
-    return layout_value(value)
-
-
 class _LayoutChoices(tuple):
     """--layout's choices: the listed names, and any layout registered from a file."""
 
@@ -229,7 +219,7 @@ def add_extractor_flags(
         if action.dest == "extractor.layout":
             action.type = layout_value
             action.help += (
-                "; auto: chosen from what MediaPipe finds in a few frames of the videos (a"
+                "; auto: chosen from what MediaPipe finds in a few frames of the videos and photos (a"
                 " plausible body: pose; hands and no body: hands; both: pose+hands)"
                 if auto_layout
                 else ""
@@ -237,16 +227,6 @@ def add_extractor_flags(
                 f"; {LAYOUT_FILE}: a custom layout's definition (docs/layouts.md), for"
                 " landmark files (.npz, .csv) of your own skeleton"
             )
-    if not layout:
-        group.add_argument(
-            "--layout",
-            dest="layout_file",
-            metavar=LAYOUT_FILE,
-            type=layout_file_value,
-            default=None,
-            help="register a custom layout from its JSON definition (docs/layouts.md), for"
-            " landmark files that carry none (default: the model's layout, which it carries)",
-        )
     if cache:
         group.add_argument(
             "--no-cache",
