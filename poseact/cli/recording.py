@@ -7,9 +7,11 @@ from pathlib import Path
 
 from poseact.cli.common import (
     add_extractor_flags,
+    custom_layout,
     extractor_options,
     resolve_layout,
 )
+from poseact.core.errors import PoseactError
 from poseact.data.background import BACKGROUND_NAMES
 from poseact.flags import add_option_flags, options_from_args
 
@@ -24,6 +26,11 @@ def cmd_record(args: argparse.Namespace) -> int:
                 " naturally, or leave the frame); `poseact train` treats it so"
             )
 
+    if custom_layout(args) is not None:
+        raise PoseactError(
+            f"--layout names the custom layout {custom_layout(args)!r}: record extracts with"
+            " MediaPipe, which gives pose, hands or pose+hands"
+        )
     resolve_layout(args, args.source)
     background = next((name for name in BACKGROUND_NAMES if name in args.labels), None)
     options = options_from_args(

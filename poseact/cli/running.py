@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -177,9 +176,7 @@ def cmd_evaluate_stream(args: argparse.Namespace) -> int:
     model = TFLiteGestureModel(args.model)
     read_annotations(args.annotations, background=model.background)  # fails before extracting
     # the recording is extracted in the model's layout; frames with nobody are background
-    options = dataclasses.replace(
-        extractor_options(args), layout=model.spec.layout, require_detection=False
-    )
+    options = extractor_options(args, model.spec.layout, require_detection=False)
     decision = options_from_args(args, DecisionOptions, prefix="decision.")
     if options.max_people > 1:
         return _evaluate_people(args, model, options, decision)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from poseact.core.atomic import atomic_dir
+from poseact.core.choices import EXTRACTION_LAYOUTS
 from poseact.core.errors import ModelFormatError, PoseactError
 from poseact.deploy.server import SITE_CONFIG_NAME, SiteServer, page_csp, serve
 from poseact.extract.assets import resolve_model
@@ -343,6 +344,13 @@ def build_web_app(
         layout = str(metadata.get("layout") or metadata["normalizer"]["layout"])
     except (KeyError, TypeError):
         raise ModelFormatError(f"{model_path}: its poseact metadata has no layout") from None
+    if layout not in EXTRACTION_LAYOUTS:
+        raise ModelFormatError(
+            f"{model_path}: its layout {layout!r} is not one MediaPipe gives (pose, hands,"
+            " pose+hands), and the page finds landmarks with MediaPipe on the camera; run a"
+            " custom-layout model on your tracker's landmarks in Python"
+            " (poseact.TFLiteGestureModel) or with poseact.js"
+        )
     out = Path(out_dir)
     decision = decision or DecisionOptions()
     bundles = {
