@@ -10,7 +10,7 @@ from pathlib import Path
 from poseact.core.archives import special_file_problem
 from poseact.core.errors import LandmarkFormatError, ModelFormatError
 from poseact.core.sequence import LandmarkSequence
-from poseact.data.dataset import VIDEO_SUFFIXES, Dataset, read_landmark_csv
+from poseact.data.dataset import IMAGE_SUFFIXES, VIDEO_SUFFIXES, Dataset, read_landmark_csv
 from poseact.data.registry import DATASET_FORMATS, detect_format, read_dataset
 from poseact.runtime.model_file import is_tflite
 
@@ -27,7 +27,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 #: The embedded synthetic dataset, relative to the repository root.
 DEFAULT_DATASET = Path("datasets") / "synthetic_activities.npz"
 

@@ -460,3 +460,42 @@ def test_cli_live_and_evaluate_stream_with_two_people(side_video, model_path, tm
     data = json.loads((report / "report.json").read_text())
     assert set(data["people"]) == {"left", "right"} and data["id_switches"] == 0
     assert {d["person"] for d in data["detections_list"]} <= {0, 1}
+
+
+def test_cli_record_writes_one_clip_per_person(side_video, tmp_path):
+    """`record --max-people 2` on the two-person video: each clip is one file per
+    person, ids kept from clip to clip (one tracker over the session), one video of
+    the whole frame per clip; a dataset folder that loads, numbering that continues."""
+    from helpers import run_cli
+
+    from poseact.apps.recorder import next_clip_number
+    from poseact.data.dataset import Dataset
+
+    root = tmp_path / "people"
+    done = run_cli(
+        "record", "raise", "-o", root, "--source", side_video, "--max-people", "2",
+        "--repetitions", "2", "--clip-seconds", "2", "--countdown", "0.5", "--pause", "0",
+        "--no-preview", "--save-video",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2 of 2 clips recorded" in done.stdout, done.stdout
+    assert "4 files, one per person (2 people tracked)" in done.stdout, done.stdout
+    names = sorted(p.name for p in (root / "raise").iterdir())
+    assert names == ["raise_001_p0.npz", "raise_001_p1.npz", "raise_002_p0.npz", "raise_002_p1.npz"]
+    assert sorted(p.name for p in (tmp_path / "people-videos" / "raise").iterdir()) == [
+        "raise_001.mp4",
+        "raise_002.mp4",
+    ]
+    side_of: dict[int, set[bool]] = {0: set(), 1: set()}
+    for path in sorted((root / "raise").iterdir()):
+        clip = LandmarkSequence.load(path)
+        person = int(path.stem[-1])
+        assert clip.person == person and clip.layout == "pose"
+        # found in (almost) every frame of the 2 s
+        assert clip.timestamps[0] < 0.1 and 1.8 < clip.timestamps[-1] < 2.1, clip.timestamps
+        assert clip.detected.mean() > 0.9
+        side_of[person].add(float(np.nanmedian(clip.landmarks[:, 0, 0])) < 0.5)
+    # each id stays on its side in both clips, one person on each side
+    assert all(len(sides) == 1 for sides in side_of.values()) and side_of[0] != side_of[1]
+    assert len(Dataset.from_folder(root, progress=False)) == 4
+    assert next_clip_number("raise", root / "raise") == 3

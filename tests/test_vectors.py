@@ -27,6 +27,7 @@ from conftest import ASL_SIGNS, SHARED_DIR
 
 from poseact.core.layouts import BodyPart, Layout, get_layout, register_layout
 from poseact.core.sequence import LandmarkSequence
+from poseact.core.tracking import Tracker, TrackerOptions, linear_assignment
 from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.spec import ABSENT_FIELDS, NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
@@ -258,6 +259,79 @@ def _rejection_case() -> tuple[RejectionRule, dict]:
     return rule, case
 
 
+def _person_frames(clips: tuple[int, ...], x0: float, scale: float):
+    """(T, 33, 3) float32 landmarks and (T, 33) visibility of real ASL clips played one
+    after the other, shrunk by `scale` and moved to start at x = `x0`."""
+    parts = [_asl_frames(clip, "pose", 30) for clip in clips]
+    xyz = np.concatenate([p[0] for p in parts]).astype(np.float64)
+    vis = np.concatenate([p[1] for p in parts])
+    xyz[..., :2] = xyz[..., :2] * scale
+    xyz[..., 0] += x0
+    return xyz.astype(np.float32), vis.astype(np.float32)
+
+
+def _tracking_frames(seed: int) -> list[dict]:
+    """Three people made from real ASL recordings, in a shuffled order per frame: a
+    leaves at frame 30 (its track ends a second later), b misses frames 35-39 (coasts),
+    nobody is found at frame 45, c enters at frame 65, and b jumps across the frame at
+    frame 75 (beyond the gate: a new track)."""
+    rng = np.random.default_rng(seed)
+    a = _person_frames((0, 1, 2), 0.0, 0.4)
+    b = _person_frames((3, 4, 5), 0.5, 0.4)
+    c = _person_frames((6, 7, 8), 0.3, 0.3)
+    frames = []
+    for f in range(90):
+        people = []
+        if f < 30:
+            people.append((a[0][f], a[1][f]))
+        if not 35 <= f < 40 and f != 45:
+            xyz = b[0][f].copy()
+            if f >= 75:
+                xyz[:, 0] -= 0.45
+            people.append((xyz, b[1][f]))
+        if f >= 65:
+            people.append((c[0][f], c[1][f]))
+        people = [people[i] for i in rng.permutation(len(people))]
+        frames.append(
+            {
+                "t": f / 30.0,
+                "landmarks": [_json_floats(p[0]) for p in people],
+                "visibility": [p[1].astype(np.float64).tolist() for p in people],
+            }
+        )
+    return frames
+
+
+def _tracking_case(name: str, options: TrackerOptions, frames: list[dict]) -> dict:
+    """`Tracker`'s ids and ended tracks on `frames` (image 640x480)."""
+    tracker = Tracker(options)
+    ids, ended = [], []
+    for frame in frames:
+        n = len(frame["landmarks"])
+        landmarks = np.array(frame["landmarks"], np.float64).reshape(n, 33, 3)
+        visibility = np.array(frame["visibility"], np.float64).reshape(n, 33)
+        update = tracker.update(frame["t"], landmarks, visibility, (640, 480))
+        ids.append(update.ids.tolist())
+        ended.append([[int(i), float(when)] for i, when in update.ended])
+    return {
+        "name": name,
+        "options": dataclasses.asdict(options),
+        "ids": ids,
+        "ended": ended,
+        "finish": [[int(i), float(when)] for i, when in tracker.finish()],
+    }
+
+
+def _assignment_cases(seed: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    cases = []
+    for rows, cols in ((1, 1), (2, 3), (3, 2), (4, 4), (5, 3), (6, 7)):
+        cost = np.round(rng.uniform(0, 10, (rows, cols)), 3)
+        cost[rng.uniform(size=cost.shape) < 0.2] = 1e6  # forbidden pairs
+        cases.append({"cost": cost.tolist(), "pairs": [list(p) for p in linear_assignment(cost)]})
+    return cases
+
+
 def build_vectors() -> dict[str, object]:
     """Every vector file's content, computed by poseact's Python reference."""
     register_layout(WRISTS)
@@ -391,9 +465,28 @@ def build_vectors() -> dict[str, object]:
         "labelsMember": model_file.LABELS_MEMBER,
         "streamMember": model_file.STREAM_MEMBER,
     }
+    from poseact.apps.drawing import PERSON_COLORS
+
+    frames = _tracking_frames(7)
+    tracking = {
+        "defaults": dataclasses.asdict(TrackerOptions()),
+        "person_colors": [f"#{r:02x}{g:02x}{b:02x}" for b, g, r in PERSON_COLORS],
+        "assignment": _assignment_cases(5),
+        "image_size": [640, 480],
+        "frames": frames,
+        "cases": [
+            _tracking_case("three people, a leave, a miss, a jump", TrackerOptions(), frames),
+            _tracking_case(
+                "a tighter gate and a shorter memory",
+                TrackerOptions(max_distance=0.8, max_missing=0.1),
+                frames,
+            ),
+        ],
+    }
     return {
         "featurizer": featurizer,
         "decider": decider,
+        "tracking": tracking,
         "rejection": _rejection_case()[1],
         "defaults": defaults,
         "model_file": contract,
@@ -411,7 +504,9 @@ def vectors() -> dict[str, object]:
     return build_vectors()
 
 
-@pytest.mark.parametrize("name", ["featurizer", "decider", "rejection", "defaults", "model_file"])
+@pytest.mark.parametrize(
+    "name", ["featurizer", "decider", "rejection", "defaults", "model_file", "tracking"]
+)
 def test_committed_vectors_are_what_python_computes(vectors, name):
     path = VECTORS / f"{name}.json"
     assert path.exists(), f"{path} is missing: run python tests/test_vectors.py --write"
@@ -516,6 +611,13 @@ def test_vectors_exercise_what_they_claim(vectors):
     full = [s for s in onset["steps"] if s["context"] == 30]
     assert all(abs(s["at"] - s["end_at"] - 12 / 30) < 1e-6 for s in full)
     assert all(a["end"] <= b["start"] for a, b in zip(ended, ended[1:]))
+    tracking = vectors["tracking"]["cases"][0]
+    ids = tracking["ids"]
+    assert sorted(ids[29]) == [0, 1] and ids[30] == [0]  # a leaves; b keeps its id
+    assert ids[35] == [] and ids[40] == [0]  # b coasts through its miss
+    assert [[when for _, when in e] for e in tracking["ended"] if e] == [[29 / 30]]
+    assert sorted(ids[65]) == [0, 2] and sorted(ids[75]) == [2, 3]  # c enters; b jumps
+    assert {a for pair in vectors["tracking"]["assignment"] for a in map(len, pair["cost"])} > {1}
     rule = vectors["rejection"]
     answers = rule["answers"]
     assert "unknown" in answers and {"wave", "clap"} & set(answers)

@@ -2,7 +2,8 @@
 
 The page runs real MediaPipe Tasks Vision for JavaScript and real LiteRT.js (from
 tests/web/node_modules, served locally: nothing needs the internet) on a fake camera
-that plays a real video (../shared/testdata/person_thumb_up.mp4 converted to .y4m).
+that plays a real video (../shared/testdata/person_thumb_up.mp4 converted to .y4m;
+for several people, two copies of it side by side, composed by poseact.testing).
 Its JavaScript normalizer, stepper and decisions are compared with Python's on the
 same landmarks, features and probabilities.
 
@@ -34,7 +35,7 @@ from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime.decider import Decider, DecisionOptions
 from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.steppers import StatefulStepper, WindowStepper
-from poseact.testing import chromium_args, video_to_y4m
+from poseact.testing import chromium_args, read_video_rgb, side_by_side_frames, video_to_y4m
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 NODE_MODULES = WEB_DIR / "node_modules"
@@ -99,6 +100,9 @@ def test_build_web_app_rejects_bad_inputs(asl_tflite, tmp_path):
         build_web_app(model, tmp_path / "b", assets=tmp_path / "no-such-node-modules")
     with pytest.raises(ValueError, match="delegate"):
         build_web_app(model, tmp_path / "c", delegate="TPU")
+    for bad in (0, 11, 2.0, True):
+        with pytest.raises(ValueError, match="max_people must be an integer from 1 to 10"):
+            build_web_app(model, tmp_path / "d", max_people=bad)
 
 
 def test_serve_gives_wasm_and_modules_their_mime_types(tmp_path):
@@ -124,6 +128,21 @@ def test_cli_web_builds_the_site(asl_tflite, tmp_path, capsys):
     assert main(["web", str(model), str(tmp_path / "site"), "--assets", str(NODE_MODULES)]) == 0
     assert (tmp_path / "site" / "index.html").is_file()
     assert "site" in capsys.readouterr().out
+
+
+def test_cli_web_max_people_goes_into_the_page(asl_tflite, tmp_path):
+    from helpers import run_cli
+
+    model, _ = asl_tflite
+    site = tmp_path / "site"
+    done = run_cli("web", model, site, "--assets", NODE_MODULES, "--max-people", "3")
+    assert done.returncode == 0, done.stderr
+    config = (site / "index.html").read_text().split('id="poseact-config">')[1]
+    assert json.loads(config.split("</script>")[0])["max_people"] == 3
+    bad = run_cli("web", model, tmp_path / "other", "--assets", NODE_MODULES, "--max-people", "0")
+    assert bad.returncode != 0 and not (tmp_path / "other").exists()
+    lines = [line for line in bad.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "max_people must be an integer from 1 to 10" in lines[0], lines
 
 
 # ---------------------------------------------------------------------- browser set-up
@@ -784,3 +803,211 @@ def test_pose_and_hands_model_runs_both_landmarkers(browser_page, pose_hands_mod
         assert rows >= 20 and diff < FEATURE_TOLERANCE, diff
         diff, rows = _stepper_diff(model, recording)
         assert rows >= 20 and diff < PROBABILITY_TOLERANCE, diff
+
+
+# ---------------------------------------------------------------------- several people
+PEOPLE_FPS = 25.0
+
+
+@pytest.fixture(scope="module")
+def two_people_camera(testdata_dir, tmp_path_factory) -> Path:
+    """Two people side by side in 640x480 (the right one starts the recording 3 s
+    later), as a .y4m for Chromium's fake camera."""
+    from poseact.extract.video import write_video
+
+    cells = read_video_rgb(testdata_dir / "person_thumb_up.mp4", (240, 288), max_frames=150)
+    late = np.concatenate([np.repeat(cells[:1], 75, axis=0), cells[:75]])
+    frames, _ = side_by_side_frames(cells, late)
+    folder = tmp_path_factory.mktemp("two-camera")
+    video = write_video(folder / "two.mp4", frames, PEOPLE_FPS)
+    return video_to_y4m(video, folder / "two.y4m", width=None)
+
+
+@pytest.fixture(scope="module")
+def people_page(browser_page, asl_tflite, two_people_camera, tmp_path_factory):
+    """The page of a site built with max_people=2, in a second Chromium (of the same
+    Playwright) whose camera shows two people, after both are followed: a fresh
+    stream's first 30 frames recorded."""
+    model_path, _ = asl_tflite
+    site = build_web_app(
+        model_path, tmp_path_factory.mktemp("site"), assets=_node_modules(), max_people=2
+    )
+    assert '"max_people": 2' in (site / "index.html").read_text()
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    errors: list[str] = []
+    browser = browser_page.browser.browser_type.launch(
+        executable_path=_chromium(),
+        headless=True,
+        args=chromium_args(two_people_camera),
+        env={**os.environ, "HOME": str(profile)},
+    )
+    with serve(site) as server:
+        try:
+            page = browser.new_page(viewport={"width": 720, "height": 760})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(server.url + "index.html?record=400")
+            page.wait_for_function(
+                "() => poseactApp.state === 'error' ||"
+                " poseactApp.people.filter(p => p.seen && p.label !== null).length >= 2",
+                timeout=90_000,
+            )
+            page.evaluate("() => poseactApp.reset()")
+            page.wait_for_function(
+                "() => poseactApp.state === 'error' ||"
+                " (!poseactApp.pendingReset && poseactApp.record.length >= 20)",
+                timeout=60_000,
+            )
+            yield page, errors
+        finally:
+            browser.close()
+
+
+def test_page_follows_two_people_each_with_their_own_label(people_page, asl_tflite, artifacts_dir):
+    """Two tracks on the page, steady ids, each person's skeleton, tag and label in
+    their own colour over their half of the picture; checked on a screenshot too."""
+    import cv2
+
+    page, errors = people_page
+    page.evaluate("() => poseactApp.pause()")  # the tags stay where they are
+    page.wait_for_timeout(300)  # the frames in work are finished
+    state = page.evaluate("() => ({state: poseactApp.state, error: poseactApp.error})")
+    assert state["state"] == "running", f"page failed: {state['error']} {errors}"
+    assert not errors, errors
+    with TFLiteGestureModel(asl_tflite[0]) as model:
+        classes = list(model.classes_)
+    people = page.evaluate("() => poseactApp.people")
+    seen = [p for p in people if p["seen"]]
+    assert len(seen) == 2, people
+    assert all(p["label"] in classes for p in seen), people
+    assert len({p["person"] for p in seen}) == 2 and len({p["color"] for p in seen}) == 2
+    # the recorded frames: two people found in almost every frame, ids steady
+    record = page.evaluate("() => poseactApp.record.slice()")
+    counts = [frame["count"] for frame in record]
+    assert len(record) >= 10 and np.mean(np.equal(counts, 2)) >= 0.9, counts
+    # no id switches, no spurious tracks: two ids, unless the page stalled for longer
+    # than a track survives unseen (TrackerOptions.max_missing, 1 s; the CPU is shared)
+    # and both tracks ended
+    segments: list[set[int]] = [set()]
+    for before, frame in zip([None, *record], record):
+        if before is not None and frame["t"] - before["t"] > 1.0:
+            segments.append(set())
+        segments[-1] |= {p["person"] for p in frame["people"]}
+    assert all(len(ids) == 2 for ids in segments), [
+        (round(f["t"], 2), f["count"], [(p["person"], p["seen"]) for p in f["people"]])
+        for f in record
+    ]
+    # each person's tag is on the page, in view over the video, in the person's colour,
+    # over their half of the picture (the front camera's picture is mirrored)
+    stage = page.locator("#stage").bounding_box()
+    tags = page.locator("#people .person")
+    assert tags.count() == 2
+    boxes = {}
+    for i in range(2):
+        tag = tags.nth(i)
+        assert tag.is_visible()
+        box = tag.bounding_box()
+        assert stage["x"] <= box["x"] and box["x"] + box["width"] <= stage["x"] + stage["width"]
+        assert stage["y"] <= box["y"] and box["y"] + box["height"] <= stage["y"] + stage["height"]
+        person = int(tag.get_attribute("data-person"))
+        text = tag.inner_text()
+        assert text.startswith(f"person {person}: ") and text.split(": ")[1].split()[0] in classes
+        colour = tag.evaluate("e => getComputedStyle(e).borderTopColor")
+        boxes[person] = (box["x"] + box["width"] / 2 - stage["x"], colour, box)
+    assert len({colour for _, colour, _ in boxes.values()}) == 2
+    # the person on the camera's left (smaller x in the frame) shows on the right
+    frame_x = page.evaluate(
+        """() => poseactApp.peopleRecognizer.people.map(p => {
+          let s = 0, n = 0;
+          for (let i = 0; i < 33; i++) if (p.visibility[i] >= 0.5) { s += p.landmarks[3 * i]; n++; }
+          return [p.person, s / n];
+        })"""
+    )
+    left = min(frame_x, key=lambda item: item[1])[0]
+    assert boxes[left][0] > stage["width"] / 2, (boxes, frame_x)
+    # the skeletons are drawn in the people's colours
+    drawn = page.evaluate(
+        """() => {
+          const c = document.getElementById('overlay');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          const half = [0, 0];
+          for (let i = 3; i < d.length; i += 4) {
+            if (d[i] === 0) continue;
+            half[((i - 3) / 4) % c.width < c.width / 2 ? 0 : 1]++;
+          }
+          return {half, w: c.width, h: c.height};
+        }"""
+    )
+    assert (drawn["w"], drawn["h"]) == (640, 480)
+    assert min(drawn["half"]) > 1000, drawn  # a skeleton on each side
+    # the screenshot shows both tags: each one's left border in the person's colour
+    shot = artifacts_dir / "web-two-people.png"
+    page.screenshot(path=str(shot))
+    image = cv2.imread(str(shot))[..., ::-1]  # RGB
+    for person, (_, colour, box) in boxes.items():
+        want = np.array([int(v) for v in colour[colour.index("(") + 1 : -1].split(",")[:3]])
+        x, y = int(box["x"] + 1), int(box["y"] + box["height"] / 2)
+        assert np.abs(image[y, x].astype(int) - want).max() <= 40, (person, image[y, x], want)
+    assert "people" in page.inner_text("#label") or ":" in page.inner_text("#label")
+    assert page.inner_text("#status") == ""
+
+
+def test_js_people_recognizer_matches_python_when_a_person_leaves(people_page, asl_tflite):
+    """The page's landmarks of two people, then only one of them for 1.5 s: the page's
+    PeopleRecognizer gives the same ids, the same per-person events and the same end
+    of the one who left as Python's `PeopleRecognizer` on the same frames."""
+    from poseact.runtime.people import PeopleRecognizer
+
+    page, _ = people_page
+    record = page.evaluate("() => poseactApp.record.slice()")
+    frames = [f for f in record if len(f["found"]) == 2][:12]
+    assert len(frames) >= 8
+    t0 = frames[0]["t"]
+    stream = []  # (t, landmarks (N, K, 3), visibility (N, K))
+    for frame in frames:
+        stream.append((frame["t"] - t0, frame["found"]))
+    step = 0.1
+    last = stream[-1][0]
+    for i in range(16):  # the person on the right of the first frame leaves
+        frame = frames[i % len(frames)]
+        stays = min(frame["found"], key=lambda p: np.nanmean(_landmarks(p)[:, 0]))
+        stream.append((last + step * (i + 1), [stays]))
+    size = frames[0]["imageSize"]
+    js = page.evaluate(
+        """async ([stream, size]) => {
+          const { PeopleRecognizer } = await import('./poseact.js');
+          const app = poseactApp;
+          const r = new PeopleRecognizer(app.model, app.config.decision);
+          const nan = (a) => Float64Array.from(a, (v) => (v === null ? NaN : v));
+          const out = [];
+          for (const [t, found] of stream) {
+            const res = await r.push(t, found.map((p) => nan(p.landmarks)),
+                                     found.map((p) => Float64Array.from(p.visibility)), size);
+            out.push({ids: r.tracker.ids.slice(), events: res.events});
+          }
+          const end = r.finish(stream[stream.length - 1][0]);
+          return {frames: out, end};
+        }""",
+        [stream, size],
+    )
+    python = PeopleRecognizer(asl_tflite[0])
+    ended_at = None
+    for (t, found), js_frame in zip(stream, js["frames"]):
+        landmarks = np.stack([_landmarks(p) for p in found])
+        visibility = np.array([p["visibility"] for p in found])
+        events = python.push(t, landmarks, visibility, tuple(size))
+        assert python.tracker.ids == js_frame["ids"], t
+        mine = [(e.person, e.label, e.start, e.end) for e in events]
+        theirs = [(e["person"], e["label"], e["start"], e["end"]) for e in js_frame["events"]]
+        assert len(mine) == len(theirs), (t, mine, theirs)
+        for a, b in zip(mine, theirs):
+            assert a[:2] == b[:2] and np.allclose(
+                [np.nan if v is None else v for v in a[2:]],
+                [np.nan if v is None else v for v in b[2:]],
+                atol=1e-6,
+                equal_nan=True,
+            ), (t, a, b)
+        if len(js_frame["ids"]) == 1 and ended_at is None:
+            ended_at = t
+    end = python.finish(stream[-1][0])
+    assert ended_at is not None, "the person who left has no track at the end"
+    assert [(e.person, e.label) for e in end] == [(e["person"], e["label"]) for e in js["end"]]

@@ -9,6 +9,12 @@ cuts it into fixed-length clips, label after label, each preceded by a countdown
 With `subject="alice"` the clips are `<label>_alice_001.npz` and each file stores the
 subject (`LandmarkSequence.subject`), so `Dataset.from_folder` splits by person.
 
+With `extractor.max_people` N > 1 the people of each frame are linked into tracks
+(`poseact.core.tracking.Tracker`, over the whole session, so a person keeps their id
+from clip to clip) and each clip is one file per person, `<label>_001_p0.npz`,
+`<label>_001_p1.npz`, ... (`LandmarkSequence.person` is the track id), as `extract
+--max-people` writes them: several people filmed at once become several clips.
+
 `root` is then ready for `Dataset.from_folder(root)`. The videos go to a separate tree
 (by default `<root>-videos`, beside `root`) so that `from_folder(root)` does not count
 each clip twice; that tree is itself a dataset folder of videos, so the recording can
@@ -38,7 +44,8 @@ from poseact.apps.recorder_options import RecorderOptions as RecorderOptions
 from poseact.apps.recorder_options import next_clip_number as next_clip_number
 from poseact.apps.recorder_session import _Session, _Stop
 from poseact.core.errors import PoseactError
-from poseact.extract.extractor import LandmarkExtractor
+from poseact.core.tracking import Tracker
+from poseact.extract.extractor import LandmarkExtractor, stack_people
 from poseact.extract.sources import FrameSource, is_camera
 from poseact.extract.video import import_cv2
 
@@ -149,6 +156,7 @@ def record_dataset(
         root,
     )
     stopped = _ERROR  # why the recording stopped early; "" when complete
+    tracker = Tracker() if extractor_options.max_people > 1 else None
     try:
         with LandmarkExtractor(extractor_options, "video") as extractor:
             for t, rgb in iter_frames(frame_source, step):
@@ -156,11 +164,20 @@ def record_dataset(
                 if session.done:
                     stopped = ""
                     break
-                frame = extractor.process(rgb, t)
                 bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if cv2 is not None else None
-                session.add_frame(t, frame, bgr if videos is not None else None)
+                if tracker is None:
+                    frame = extractor.process(rgb, t)
+                    session.add_frame(t, frame, bgr if videos is not None else None)
+                    shown = [(None, frame)]
+                else:
+                    people = extractor.process_people(rgb, t)
+                    size = (int(rgb.shape[1]), int(rgb.shape[0]))
+                    landmarks, visibility = stack_people(people, extractor_options.num_points)
+                    ids = tracker.update(t, landmarks, visibility, size).ids
+                    session.add_people(t, ids, people, size, bgr if videos is not None else None)
+                    shown = list(zip(ids.tolist(), people))
                 if window is not None:
-                    _show(cv2, window, bgr, frame, session, t, extractor_options.layout)
+                    _show(cv2, window, bgr, shown, session, t, extractor_options.layout)
             else:
                 session.end_of_stream()
                 stopped = "" if session.done else "the stream ended"
@@ -219,16 +236,21 @@ def _show(
     cv2: Any,
     window: str,
     bgr: np.ndarray,
-    frame: Any,
+    people: list[tuple[int | None, Any]],
     session: _Session,
     t: float,
     layout: str,
 ) -> None:
-    """Draw the preview and handle its keys; raises `_Stop` on q/Esc or a closed window."""
-    from poseact.apps.drawing import draw_banner, draw_landmarks, draw_status
+    """Draw the preview and handle its keys; raises `_Stop` on q/Esc or a closed window.
+
+    `people` holds (track id or None for the one person, `FrameLandmarks`); with ids,
+    each person is drawn in their own colour."""
+    from poseact.apps.drawing import draw_banner, draw_landmarks, draw_status, person_color
 
     view = bgr.copy()
-    draw_landmarks(view, frame.landmarks, frame.visibility, layout)
+    for person, frame in people:
+        color = None if person is None else person_color(person)
+        draw_landmarks(view, frame.landmarks, frame.visibility, layout, color=color)
     draw_status(view, session.status_lines(t))
     if session.phase == "countdown":
         draw_banner(view, str(max(1, math.ceil(session.seconds_left(t) - _TOLERANCE))))

@@ -199,9 +199,13 @@ class RecordedClip:
         number: the clip's number in its label folder (the NNN of `<label>_NNN`).
         repetition: which repetition of the label in this session, from 1.
         index: position in the session, from 1 (of `RecorderOptions.total_clips`).
-        path: the saved landmark file `root/<label>/<label>_NNN.npz`.
+        path: the saved landmark file `root/<label>/<label>_NNN.npz`; with
+            `extractor.max_people` > 1, one clip per person, `<label>_NNN_p<id>.npz`
+            (`sequence.person` is the track id).
         video_path: the saved `.mp4`, or None without `save_video`.
-        sequence: the clip's landmarks, timestamps from 0 at the clip's first frame.
+        sequence: the clip's landmarks, timestamps from 0 at the clip's first frame
+            (a person's clip covers the frames from their first detection in the
+            clip to their last).
         start: the clip's first frame time in stream seconds (source timestamps).
     """
 
@@ -219,11 +223,11 @@ ClipCallback = Callable[[RecordedClip], None]
 
 
 def _clip_pattern(prefix: str) -> re.Pattern[str]:
-    return re.compile(rf"^{re.escape(prefix)}_(\d+)\.(?:npz|mp4)$", re.IGNORECASE)
+    return re.compile(rf"^{re.escape(prefix)}_(\d+)(?:_p\d+)?\.(?:npz|mp4)$", re.IGNORECASE)
 
 
 def next_clip_number(label: str, *folders: str | os.PathLike) -> int:
-    """The first clip number above every `<label>_NNN.npz|.mp4` in `folders`.
+    """The first clip number above every `<label>_NNN[_p<id>].npz|.mp4` in `folders`.
 
     Args:
         label: the clip name's prefix: the gesture label, or `<label>_<subject>`

@@ -1,6 +1,8 @@
 """The recording's phase machine: [wait] → countdown → record → [pause → ...] over the
 stream's timestamps, and the clips it writes (landmarks `.npz`, optional `.mp4`, each
-name claimed atomically so that sessions never overwrite each other's clips).
+name claimed atomically so that sessions never overwrite each other's clips). With
+several people (`extractor.max_people` > 1) a clip is one `.npz` per person's track,
+`<label>_NNN_p<id>.npz`, beside one `.mp4` of the whole frame.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from poseact.apps.recorder_options import (
 )
 from poseact.core.atomic import atomic_path
 from poseact.core.sequence import LandmarkSequence
+from poseact.core.tracking import TrackRecorder
 from poseact.extract.layout_choice import implausible_body_frames
 from poseact.extract.video import VideoWriter
 
@@ -30,6 +33,9 @@ from poseact.extract.video import VideoWriter
 logger = logging.getLogger("poseact.apps.recorder")
 
 _VIDEO_SUFFIX = ".mp4"
+#: A person's track needs this many detected frames in a clip to be saved (as for
+#: `extract_people`: a face in a poster seen for a moment is no person).
+_MIN_TRACK_FRAMES = 5
 
 
 @dataclass
@@ -48,6 +54,7 @@ class _Clip:
     visibility: list[np.ndarray] = field(default_factory=list)
     world: list[np.ndarray] = field(default_factory=list)
     image_size: tuple[int, int] | None = None
+    people: TrackRecorder | None = None  # with several people: each track's frames
 
     def covers(self, seconds: float) -> bool:
         """True if the frames so far span `seconds` (the last frame lasting one interval)."""
@@ -146,12 +153,19 @@ class _Session:
                 folders.append(self.video_root / label)
             self.numbers[label] = next_clip_number(prefix, *folders)
         number = self.numbers[label]
-        while (self.root / label / f"{prefix}_{number:03d}.npz").exists() or (
-            self.video_root is not None
-            and (self.video_root / label / f"{prefix}_{number:03d}{_VIDEO_SUFFIX}").exists()
-        ):
+        while self._taken(label, number, video=self.video_root is not None):
             number += 1  # someone else wrote this number meanwhile: never overwrite
         return number
+
+    def _taken(self, label: str, number: int, *, video: bool) -> bool:
+        """True if clip `number` of `label` exists: its .npz, a person's, or its .mp4."""
+        name = f"{self.options.clip_prefix(label)}_{number:03d}"
+        folder = self.root / label
+        if (folder / f"{name}.npz").exists() or (
+            folder.is_dir() and any(folder.glob(f"{name}_p*.npz"))
+        ):
+            return True
+        return video and self._video_path(label, number).exists()
 
     def _video_fps(self) -> float:
         if self.source_fps:
@@ -188,6 +202,44 @@ class _Session:
         clip.visibility.append(frame.visibility)
         if frame.world is not None:
             clip.world.append(frame.world)
+        self._write_video(clip, bgr)
+
+    def add_people(
+        self,
+        t: float,
+        ids: np.ndarray,
+        people: list[Any],
+        image_size: tuple[int, int],
+        bgr: np.ndarray | None,
+    ) -> None:
+        """Append one frame's people (`FrameLandmarks`, with their (N,) track ids) to
+        the clip in progress (if recording)."""
+        clip = self.clip
+        if clip is None or self.phase != "record":
+            return
+        extractor = self.options.extractor
+        if clip.people is None:
+            clip.image_size = image_size
+            clip.people = TrackRecorder(
+                extractor.layout,
+                image_size=image_size,
+                source=str(clip.path),
+                world=extractor.world_landmarks,
+            )
+        k = extractor.num_points
+        clip.timestamps.append(t)
+        clip.people.add(
+            t,
+            ids,
+            np.array([p.landmarks for p in people], np.float32).reshape(-1, k, 3),
+            np.array([p.visibility for p in people], np.float32).reshape(-1, k),
+            np.array([p.world for p in people], np.float32).reshape(-1, k, 3)
+            if extractor.world_landmarks
+            else None,
+        )
+        self._write_video(clip, bgr)
+
+    def _write_video(self, clip: _Clip, bgr: np.ndarray | None) -> None:
         if self.video_root is not None and bgr is not None:
             if clip.video is None:
                 clip.video = VideoWriter(
@@ -205,6 +257,9 @@ class _Session:
             logger.warning("clip %s got no frames; skipped", clip.path.name)
             clip.discard()
             return
+        if clip.people is not None:
+            self._finish_people(clip)
+            return
         try:
             sequence = LandmarkSequence(
                 timestamps=np.asarray(clip.timestamps, dtype=np.float64) - clip.start,
@@ -220,7 +275,7 @@ class _Session:
             )
             if clip.video is not None:  # verified before anything is published
                 clip.video.finish()
-            number, path, video_path = self._publish(clip, sequence)
+            number, (path,), video_path = self._publish(clip, [("", sequence)])
         except BaseException:
             clip.discard()
             raise
@@ -228,6 +283,53 @@ class _Session:
         self.numbers[clip.label] = number + 1
         if number != clip.number:
             sequence = dataclasses.replace(sequence, source=str(path))
+        self._report(clip, number, path, video_path, sequence)
+
+    def _finish_people(self, clip: _Clip) -> None:
+        """Save one clip per person's track (timestamps from the clip's start)."""
+        tracks = clip.people.sequences(_MIN_TRACK_FRAMES) if clip.people is not None else []
+        if not tracks:
+            logger.warning(
+                "nobody was detected in %d or more frames of clip %s; nothing saved for it;"
+                " check the camera framing",
+                _MIN_TRACK_FRAMES,
+                clip.path.stem,
+            )
+            clip.discard()
+            return
+        try:
+            people = [
+                (
+                    f"_p{track.person}",
+                    dataclasses.replace(
+                        track,
+                        timestamps=track.timestamps - clip.start,
+                        subject=self.options.subject,
+                    ),
+                )
+                for track in tracks
+            ]
+            if clip.video is not None:
+                clip.video.finish()
+            number, paths, video_path = self._publish(clip, people)
+        except BaseException:
+            clip.discard()
+            raise
+        self.saved += paths
+        self.numbers[clip.label] = number + 1
+        for path, (_, sequence) in zip(paths, people):
+            sequence = dataclasses.replace(sequence, source=str(path))
+            self._report(clip, number, path, video_path, sequence)
+
+    def _report(
+        self,
+        clip: _Clip,
+        number: int,
+        path: Path,
+        video_path: Path | None,
+        sequence: LandmarkSequence,
+    ) -> None:
+        """Log a saved clip, warn about what looks wrong in it, call `on_clip`."""
         detected = int(sequence.detected.sum())
         logger.info(
             "saved %s: %d frames, %.2f s, %s (clip %d/%d)",
@@ -282,43 +384,50 @@ class _Session:
         prefix = self.options.clip_prefix(label)
         return self.video_root / label / f"{prefix}_{number:03d}{_VIDEO_SUFFIX}"
 
-    def _publish(self, clip: _Clip, sequence: LandmarkSequence) -> tuple[int, Path, Path | None]:
+    def _publish(
+        self, clip: _Clip, sequences: list[tuple[str, LandmarkSequence]]
+    ) -> tuple[int, list[Path], Path | None]:
         """Save the clip under the first free number from `clip.number` on.
 
         Another recorder may write into the same folder at the same time: each name is
         claimed atomically (`overwrite=False`: a hard link that fails if the name is
         taken), so two sessions never overwrite each other's clips.
 
+        Args:
+            clip: the clip.
+            sequences: (name suffix, landmarks) of each file: ("", ...) for one
+                person, ("_p<id>", ...) for each person's track.
+
         Returns:
-            (number, .npz path, .mp4 path or None).
+            (number, the .npz paths in the order of `sequences`, .mp4 path or None).
         """
         number = clip.number
         while True:
             name = f"{self.options.clip_prefix(clip.label)}_{number:03d}"
-            path = self.root / clip.label / f"{name}.npz"
+            paths = [self.root / clip.label / f"{name}{suffix}.npz" for suffix, _ in sequences]
             video_path = self._video_path(clip.label, number) if clip.video else None
-            if path.exists() or (video_path is not None and video_path.exists()):
+            if self._taken(clip.label, number, video=video_path is not None):
                 number += 1
                 continue
-            claimed = dataclasses.replace(sequence, source=str(path))
+            claimed: list[Path] = []
             try:
-                with atomic_path(path, suffix=".npz", overwrite=False) as tmp:
-                    claimed.save(tmp)
-            except FileExistsError:
-                number += 1  # another session took this number meanwhile
-                continue
-            if clip.video is not None:
-                try:
+                for path, (_, sequence) in zip(paths, sequences):
+                    with atomic_path(path, suffix=".npz", overwrite=False) as tmp:
+                        dataclasses.replace(sequence, source=str(path)).save(tmp)
+                    claimed.append(path)
+                if clip.video is not None:
                     clip.video.publish_as(video_path)
-                except FileExistsError:
+            except FileExistsError:
+                for path in claimed:  # another session took this number meanwhile
                     path.unlink()
-                    number += 1
-                    continue
-                except BaseException:
+                number += 1
+                continue
+            except BaseException:
+                for path in claimed:
                     with contextlib.suppress(OSError):
                         path.unlink()
-                    raise
-            return number, path, video_path
+                raise
+            return number, paths, video_path
 
     def end_of_stream(self) -> None:
         """The source ended: keep a clip that already spans its length, else discard it."""

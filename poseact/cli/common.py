@@ -11,17 +11,89 @@ from pathlib import Path
 from poseact.core.choices import (
     EXTRACTION_LAYOUTS,
 )
-from poseact.core.errors import PoseactError
+from poseact.core.errors import LandmarkFormatError, PoseactError
+from poseact.core.layouts import LAYOUTS, read_layout_file
 from poseact.flags import add_option_flags, options_from_args
+
+#: How --layout names a custom layout: its JSON definition's file (docs/layouts.md).
+LAYOUT_FILE = "FILE.json"
+
+
+def layout_value(value: str) -> str:
+    """--layout's type: a layout's name, or a `.json` file whose layout definition is
+    read (size-checked, data only) and registered; returns the layout's name."""
+    if value.lower().endswith(".json"):
+        try:
+            return read_layout_file(value).name
+        except LandmarkFormatError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+class _LayoutChoices(tuple):
+    """--layout's choices: the listed names, and any layout registered from a file."""
+
+    def __contains__(self, value: object) -> bool:
+        return tuple.__contains__(self, value) or (
+            value in LAYOUTS and value not in EXTRACTION_LAYOUTS
+        )
+
+
+def custom_layout(args: argparse.Namespace) -> str | None:
+    """The custom layout --layout FILE.json registered, or None."""
+    given = getattr(args, "extractor.layout", None)
+    return given if given in LAYOUTS and given not in EXTRACTION_LAYOUTS else None
+
+
+def refuse_media_for_custom_layout(args: argparse.Namespace, path: str | os.PathLike) -> None:
+    """With --layout FILE.json, refuse videos and photos at `path` (a file or a folder)
+    before MediaPipe runs on them: it gives no custom layout.
+
+    Raises:
+        PoseactError: naming the first video or photo found.
+    """
+    given = custom_layout(args)
+    if given is None:
+        return
+    from poseact.data.dataset import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+    path = Path(path)
+    files = sorted(path.rglob("*")) if path.is_dir() else [path]
+    media = next((p for p in files if p.suffix.lower() in VIDEO_SUFFIXES + IMAGE_SUFFIXES), None)
+    if media is not None:
+        raise PoseactError(
+            f"{media}: --layout names the custom layout {given!r}, and MediaPipe extracts"
+            " videos and photos as pose, hands or pose+hands only; clips of a custom layout"
+            " are landmark files (.npz, .csv) from its tracker"
+        )
+
+
+def check_layout(args: argparse.Namespace, layout: str, where: str | os.PathLike) -> None:
+    """With --layout FILE.json, the clips read from `where` must be in that layout.
+
+    Raises:
+        PoseactError: they are in another one (e.g. videos extracted by MediaPipe).
+    """
+    given = custom_layout(args)
+    if given is not None and layout != given:
+        raise PoseactError(
+            f"{where}: the clips are in layout {layout!r}, and --layout names {given!r}:"
+            " MediaPipe extracts videos and photos as pose, hands or pose+hands; clips of a"
+            " custom layout are landmark files (.npz, .csv) from its tracker"
+        )
 
 
 def extractor_options(args: argparse.Namespace, model_layout: str | None = None, **changes):
     """ExtractorOptions from the flags; a model's layout wins (commands that run a model
-    have no --layout), and --allow-missing turns off `require_detection`."""
+    have no --layout), and --allow-missing turns off `require_detection`. A custom
+    layout (--layout FILE.json) is not one MediaPipe extracts: videos get the default,
+    and `check_layout` refuses the clips that result."""
     from poseact.extract.options import ExtractorOptions
 
     if model_layout in EXTRACTION_LAYOUTS:
         changes["layout"] = model_layout
+    elif custom_layout(args) is not None:
+        changes.setdefault("layout", ExtractorOptions().layout)
     if getattr(args, "allow_missing", False):
         changes["require_detection"] = False
     return options_from_args(args, ExtractorOptions, prefix="extractor.", **changes)
@@ -33,7 +105,7 @@ AUTO_LAYOUT = "auto"
 
 def resolve_layout(args: argparse.Namespace, *paths: str | os.PathLike) -> None:
     """With `--layout auto`, pick pose, hands or pose+hands from a few frames of the
-    videos at `paths` (files or folders), say which and why, and set it on `args`.
+    videos and photos at `paths` (files or folders), say which and why, and set it on `args`.
 
     Raises:
         PoseactError: `paths` hold no video (landmark files keep their layout), or the
@@ -41,22 +113,23 @@ def resolve_layout(args: argparse.Namespace, *paths: str | os.PathLike) -> None:
     """
     if getattr(args, "extractor.layout", None) != AUTO_LAYOUT:
         return
-    from poseact.data.dataset import VIDEO_SUFFIXES
+    from poseact.data.dataset import IMAGE_SUFFIXES, VIDEO_SUFFIXES
     from poseact.extract.layout_choice import choose_layout
 
+    seen = VIDEO_SUFFIXES + IMAGE_SUFFIXES
     videos: list[Path] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            videos += sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
-        elif path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
+            videos += sorted(p for p in path.rglob("*") if p.suffix.lower() in seen)
+        elif path.suffix.lower() in seen and path.is_file():
             videos.append(path)
     if not videos:
         where = ", ".join(str(p) for p in paths)
         raise PoseactError(
-            f"--layout auto looks at videos, and {where} holds none (a camera, or landmark"
-            " files, which keep the layout they were extracted with): give --layout pose,"
-            " hands or pose+hands"
+            f"--layout auto looks at videos and photos, and {where} holds none (a camera,"
+            " or landmark files, which keep the layout they were extracted with): give"
+            " --layout pose, hands or pose+hands"
         )
     base = options_from_args(args, _extractor_class(), prefix="extractor.", layout="pose")
     choice = choose_layout(videos, options=base)
@@ -137,14 +210,22 @@ def add_extractor_flags(
         names,
         prefix="extractor.",
         choices={
-            "layout": (*EXTRACTION_LAYOUTS, AUTO_LAYOUT) if auto_layout else EXTRACTION_LAYOUTS
+            "layout": _LayoutChoices(
+                (*EXTRACTION_LAYOUTS, *((AUTO_LAYOUT,) if auto_layout else ()), LAYOUT_FILE)
+            )
         },
     )
-    for action in group._group_actions if auto_layout else ():
+    for action in group._group_actions:
         if action.dest == "extractor.layout":
+            action.type = layout_value
             action.help += (
-                "; auto: chosen from what MediaPipe finds in a few frames of the videos (a"
+                "; auto: chosen from what MediaPipe finds in a few frames of the videos and photos (a"
                 " plausible body: pose; hands and no body: hands; both: pose+hands)"
+                if auto_layout
+                else ""
+            ) + (
+                f"; {LAYOUT_FILE}: a custom layout's definition (docs/layouts.md), for"
+                " landmark files (.npz, .csv) of your own skeleton"
             )
     if cache:
         group.add_argument(
@@ -191,6 +272,7 @@ def load_data(
     from poseact.loading import load_dataset
 
     if model_layout is None:
+        refuse_media_for_custom_layout(args, path)
         resolve_layout(args, path)
     given = getattr(args, "extractor.layout", None)
     data = load_dataset(
@@ -210,6 +292,7 @@ def load_data(
         if skipped:
             args.skipped.append((total, skipped, data.layout))
     if model_layout is None:
+        check_layout(args, data.layout, path)
         warn_implausible_bodies(data)
     return data
 

@@ -11,8 +11,10 @@ from pathlib import Path
 from poseact.cli.common import (
     add_extractor_flags,
     add_force_flag,
+    check_layout,
     extractor_options,
     load_data,
+    refuse_media_for_custom_layout,
     refuse_own_input,
     resolve_layout,
     what_is_detected,
@@ -48,9 +50,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
         raise PoseactError(
             f"cannot write landmarks to {target}: {target.suffix!r} is neither .npz nor .csv"
         )
+    refuse_media_for_custom_layout(args, source)
     resolve_layout(args, source)
     options = extractor_options(args, **({"world_landmarks": True} if args.world else {}))
     sequence = load_sequence(source, options, cache=False if args.no_cache else None)
+    check_layout(args, sequence.layout, source)
     if target.suffix.lower() == ".csv":
         from poseact.data.dataset import write_landmark_csv
 

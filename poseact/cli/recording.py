@@ -7,9 +7,11 @@ from pathlib import Path
 
 from poseact.cli.common import (
     add_extractor_flags,
+    custom_layout,
     extractor_options,
     resolve_layout,
 )
+from poseact.core.errors import PoseactError
 from poseact.data.background import BACKGROUND_NAMES
 from poseact.flags import add_option_flags, options_from_args
 
@@ -24,6 +26,11 @@ def cmd_record(args: argparse.Namespace) -> int:
                 " naturally, or leave the frame); `poseact train` treats it so"
             )
 
+    if custom_layout(args) is not None:
+        raise PoseactError(
+            f"--layout names the custom layout {custom_layout(args)!r}: record extracts with"
+            " MediaPipe, which gives pose, hands or pose+hands"
+        )
     resolve_layout(args, args.source)
     background = next((name for name in BACKGROUND_NAMES if name in args.labels), None)
     options = options_from_args(
@@ -41,7 +48,15 @@ def cmd_record(args: argparse.Namespace) -> int:
         video_root=args.video_root,
         on_clip=None if args.quiet else lambda clip: print(f"saved {clip.path}"),
     )
-    print(f"{len(saved)} of {options.total_clips} clips recorded into {args.output}")
+    if options.extractor.max_people > 1:
+        clips = {path.with_name(path.stem.rsplit("_p", 1)[0]) for path in saved}
+        people = {path.stem.rsplit("_p", 1)[1] for path in saved}
+        print(
+            f"{len(clips)} of {options.total_clips} clips recorded into {args.output}:"
+            f" {len(saved)} files, one per person ({len(people)} people tracked)"
+        )
+    else:
+        print(f"{len(saved)} of {options.total_clips} clips recorded into {args.output}")
     return 0
 
 
@@ -97,5 +112,7 @@ def add_record(sub: argparse._SubParsersAction) -> None:
         flags={"countdown_seconds": "countdown", "pause_seconds": "pause"},
     )
     p.add_argument("--video-root", default=None, help="where raw clips go (default: OUTPUT-videos)")
-    add_extractor_flags(p, datasets=False, cache=False, missing=False, auto_layout=True)
+    add_extractor_flags(
+        p, datasets=False, cache=False, missing=False, auto_layout=True, people=True
+    )
     p.set_defaults(func=cmd_record)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -177,9 +176,7 @@ def cmd_evaluate_stream(args: argparse.Namespace) -> int:
     model = TFLiteGestureModel(args.model)
     read_annotations(args.annotations, background=model.background)  # fails before extracting
     # the recording is extracted in the model's layout; frames with nobody are background
-    options = dataclasses.replace(
-        extractor_options(args), layout=model.spec.layout, require_detection=False
-    )
+    options = extractor_options(args, model.spec.layout, require_detection=False)
     decision = options_from_args(args, DecisionOptions, prefix="decision.")
     if options.max_people > 1:
         return _evaluate_people(args, model, options, decision)
@@ -291,7 +288,9 @@ def cmd_web(args: argparse.Namespace) -> int:
         from poseact.deploy.web import fetch_js_packages
 
         assets = fetch_js_packages()
-    out = build_web_app(args.model, args.output_dir, assets=assets, force=args.force)
+    out = build_web_app(
+        args.model, args.output_dir, assets=assets, max_people=args.max_people, force=args.force
+    )
     where = "its JavaScript packages in vendor/, no internet needed" if assets else "CDN packages"
     print(f"wrote the recognizer page into {out} ({where})")
     if not args.serve:
@@ -494,6 +493,13 @@ def add_web(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="--serve over HTTPS with a self-signed certificate made on the spot, so that a"
         " phone's browser lets the page use the camera (default: plain HTTP)",
+    )
+    p.add_argument(
+        "--max-people",
+        type=int,
+        default=1,
+        help="the page follows up to this many people, each with their own track, colour,"
+        " label and events (1 to 10; docs/people.md; default: 1)",
     )
     add_force_flag(p, "the site folder")
     p.set_defaults(func=cmd_web)

@@ -23,6 +23,7 @@ __all__ = [
     "QUANTIZATIONS",
     "SMOOTHINGS",
     "EXTRACTION_LAYOUTS",
+    "IMAGE_SUFFIXES",
 ]
 
 @dataclass(frozen=True)
@@ -94,3 +95,6 @@ QUANTIZATIONS = ("float", "float16", "int8")
 SMOOTHINGS = ("ema", "majority")
 #: The layouts MediaPipe extraction produces (`ExtractorOptions.layout`).
 EXTRACTION_LAYOUTS = ("pose", "hands", "pose+hands")
+#: Photos poseact reads (MediaPipe's IMAGE mode): one-frame clips, e.g. a Model Maker
+#: folder `label/*.jpg`.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")

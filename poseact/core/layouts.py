@@ -13,6 +13,8 @@ registration.
 from __future__ import annotations
 
 import functools
+import json
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from poseact.core.archives import special_file_problem
 from poseact.core.errors import LandmarkFormatError
 
 __all__ = [
@@ -32,6 +35,13 @@ __all__ = [
     "get_layout",
     "register_layout",
     "layout_from_dict",
+    "layout_from_json",
+    "read_layout_file",
+    "adopt_layout",
+    "is_builtin_layout",
+    "check_same_layout",
+    "MAX_LAYOUT_BYTES",
+    "MAX_LAYOUT_POINTS",
 ]
 
 #: MediaPipe PoseLandmarker's 33 points, in its order.
@@ -88,6 +98,11 @@ _HAND_EDGES: tuple[tuple[str, str], ...] = tuple(
 PART_KINDS = ("body", "hand", "points")
 _ANCHORS = {"body": (4,), "hand": (4,), "points": (0, 1, 2)}
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\- ]{0,63}$")
+#: Largest layout definition read from a file or a landmark file (JSON text, bytes):
+#: a 10,000-point skeleton with edges is about 600 KB.
+MAX_LAYOUT_BYTES = 1 << 20
+#: Most points, parts, edges or mirror pairs a layout definition may hold.
+MAX_LAYOUT_POINTS = 10_000
 
 
 def _mirror_name(name: str) -> str:
@@ -255,32 +270,136 @@ def _edge_indices(layout: Layout) -> tuple[tuple[int, int], ...]:
     return tuple((layout.index(a), layout.index(b)) for a, b in layout.edges)
 
 
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    """A list of strings from JSON, checked (a string is not a list of its letters)."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{what} must be a list of strings")
+    if len(value) > MAX_LAYOUT_POINTS:
+        raise ValueError(f"{what} holds {len(value)} items, more than {MAX_LAYOUT_POINTS}")
+    if any(len(v) > 200 for v in value):
+        raise ValueError(f"{what} holds a name longer than 200 characters")
+    return tuple(value)
+
+
+def _pairs(value: Any, what: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_LAYOUT_POINTS:
+        raise TypeError(f"{what} must be a list of [a, b] point-name pairs")
+    pairs = tuple(_strings(pair, what) for pair in value)
+    if any(len(pair) != 2 for pair in pairs):
+        raise TypeError(f"{what} must be a list of [a, b] point-name pairs")
+    return pairs  # type: ignore[return-value]
+
+
 def layout_from_dict(data: dict[str, Any]) -> Layout:
-    """Rebuild a `Layout` from `Layout.to_dict` output.
+    """Rebuild a `Layout` from `Layout.to_dict` output (or the same keys written by hand).
+
+    `name` and `point_names` are required; `parts` (each with `name`, `kind`, `points`
+    and optional `anchors`), `mirror_pairs` and `edges` are optional. The derived keys
+    `to_dict` adds (`indices`, `anchor_indices`, `mirror_permutation`) are ignored.
 
     Raises:
         LandmarkFormatError: the definition is malformed.
     """
     try:
+        if not isinstance(data, dict):
+            raise TypeError(f"a layout definition is a JSON object, not {type(data).__name__}")
+        if not isinstance(data.get("name"), str):
+            raise TypeError("'name' must be a string")
+        parts = data.get("parts") or []
+        if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+            raise TypeError("'parts' must be a list of objects")
+        if len(parts) > MAX_LAYOUT_POINTS:
+            raise ValueError(f"'parts' holds more than {MAX_LAYOUT_POINTS} parts")
+        for p in parts:
+            if not isinstance(p.get("name"), str) or not isinstance(p.get("kind"), str):
+                raise TypeError("each part needs a string 'name' and 'kind'")
+        mirror = data.get("mirror_pairs")
         return Layout(
-            str(data["name"]),
-            tuple(data["point_names"]),
+            data["name"],
+            _strings(data["point_names"], "'point_names'"),
             tuple(
                 BodyPart(
                     name=p["name"],
                     kind=p["kind"],
-                    points=tuple(p["points"]),
-                    anchors=tuple(p.get("anchors", ())),
+                    points=_strings(p.get("points"), f"part {p['name']!r} 'points'"),
+                    anchors=_strings(p.get("anchors", []), f"part {p['name']!r} 'anchors'"),
                 )
-                for p in data.get("parts", ())
+                for p in parts
             ),  # fmt: skip
-            None if data.get("mirror_pairs") is None else tuple(map(tuple, data["mirror_pairs"])),
-            tuple(map(tuple, data.get("edges", ()))),
+            None if mirror is None else _pairs(mirror, "'mirror_pairs'"),
+            _pairs(data.get("edges") or [], "'edges'"),
         )
     except (KeyError, TypeError, ValueError) as exc:
+        problem = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise LandmarkFormatError(f"invalid layout definition ({problem})") from None
+
+
+def layout_from_json(text: str | bytes, where: str) -> Layout:
+    """Parse a layout definition from JSON text (untrusted: size-checked, data only).
+
+    Args:
+        text: the JSON of one layout definition (`layout_from_dict`'s keys).
+        where: the file it came from, named in errors.
+
+    Raises:
+        LandmarkFormatError: too long, not JSON, or not a valid definition; one line
+            naming `where`.
+    """
+    if len(text) > MAX_LAYOUT_BYTES:
         raise LandmarkFormatError(
-            f"invalid layout definition ({type(exc).__name__}: {exc})"
-        ) from None
+            f"{where}: layout definition of {len(text):,} bytes, more than the"
+            f" {MAX_LAYOUT_BYTES:,} allowed"
+        )
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise LandmarkFormatError(f"{where}: layout definition is not valid JSON ({exc})") from None
+    try:
+        return layout_from_dict(data)
+    except LandmarkFormatError as exc:
+        raise LandmarkFormatError(f"{where}: {exc}") from None
+
+
+def read_layout_file(path: str | os.PathLike) -> Layout:
+    """Read a layout definition from a JSON file (docs/layouts.md) and register it.
+
+    Returns:
+        The registered `Layout`.
+
+    Raises:
+        LandmarkFormatError: the file is missing, too large, not JSON, not a valid
+            definition, or its name is taken by another definition.
+    """
+    path = os.fspath(path)
+    problem = special_file_problem(path)
+    if problem:
+        raise LandmarkFormatError(f"layout file {path} {problem}")
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read(MAX_LAYOUT_BYTES + 1)
+    except FileNotFoundError:
+        raise LandmarkFormatError(f"{path}: no such layout file") from None
+    except OSError as exc:
+        raise LandmarkFormatError(f"{path}: cannot read layout file ({exc.strerror})") from None
+    return adopt_layout(layout_from_json(text, path), path)
+
+
+def adopt_layout(layout: Layout | dict[str, Any], where: str) -> Layout:
+    """Register a layout read from a file (a definition or a `Layout`), naming the file
+    when its name is already taken by another definition.
+
+    Raises:
+        LandmarkFormatError: malformed, or its name is known with another definition.
+    """
+    if isinstance(layout, dict):
+        try:
+            layout = layout_from_dict(layout)
+        except LandmarkFormatError as exc:
+            raise LandmarkFormatError(f"{where}: {exc}") from None
+    try:
+        return register_layout(layout)
+    except ValueError as exc:
+        raise LandmarkFormatError(f"{where}: {exc}") from None
 
 
 def _hand_names(side: str) -> tuple[str, ...]:
@@ -352,6 +471,33 @@ def register_layout(layout: Layout) -> Layout:
             raise ValueError(f"layout name {layout.name!r} is {what} with another definition")
         LAYOUTS[layout.name] = layout
     return layout
+
+
+def is_builtin_layout(name: str) -> bool:
+    """True for "pose", "hands" and "pose+hands" (files need not carry their definition)."""
+    return name in _BUILTIN
+
+
+def check_same_layout(source: str, found: str, expected: str, owner: str = "model") -> None:
+    """Raise LandmarkFormatError when a clip's layout is not the one expected, saying
+    why when a custom layout meets MediaPipe's output (a video or photo extracted).
+
+    Args:
+        source: the clip's file (or "" for an unnamed one).
+        found: the clip's layout.
+        expected: the layout the `owner` ("model", "normalizer") was made for.
+    """
+    if found == expected:
+        return
+    hint = (
+        "; MediaPipe extracts videos and photos as pose, hands or pose+hands: give a"
+        f" {expected!r} clip as landmarks (.npz, .csv) from its tracker"
+        if found in _BUILTIN and expected not in _BUILTIN
+        else ""
+    )
+    raise LandmarkFormatError(
+        f"{source or 'the clip'} has layout {found!r}, but the {owner} expects {expected!r}{hint}"
+    )
 
 
 def get_layout(name: str) -> Layout:

@@ -12,6 +12,7 @@ visibility is 0: frames are never dropped, so time stays true.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,12 @@ import numpy as np
 from poseact.core.archives import ArchiveLimitError, load_npz
 from poseact.core.atomic import atomic_path
 from poseact.core.errors import LandmarkFormatError
-from poseact.core.layouts import get_layout
+from poseact.core.layouts import (
+    adopt_layout,
+    get_layout,
+    is_builtin_layout,
+    layout_from_json,
+)
 
 __all__ = ["LandmarkSequence"]
 
@@ -275,6 +281,8 @@ class LandmarkSequence:
             "visibility": self.visibility,
             "layout": np.array(self.layout),
         }
+        if not is_builtin_layout(self.layout):  # a fresh process reads it unregistered
+            arrays["layout_definition"] = layout_definition_array(self.layout)
         if self.image_size is not None:
             arrays["image_size"] = np.array(self.image_size, dtype=np.int64)
         if self.world is not None:
@@ -305,6 +313,8 @@ class LandmarkSequence:
                 raise LandmarkFormatError(
                     f"{path} is not a poseact landmark file (missing {sorted(missing)})"
                 )
+            if "layout_definition" in files:
+                read_layout_definition(data["layout_definition"], str(data["layout"]), path)
             fields = {
                 "timestamps": data["timestamps"],
                 "landmarks": data["landmarks"],
@@ -333,3 +343,26 @@ class LandmarkSequence:
             if isinstance(exc, LandmarkFormatError):
                 raise
             raise LandmarkFormatError(f"{path}: invalid landmark arrays ({exc})") from None
+
+
+def layout_definition_array(layout: str) -> np.ndarray:
+    """The layout's definition (`Layout.to_dict`) as a 0-d string array for an `.npz`."""
+    return np.array(json.dumps(get_layout(layout).to_dict(), sort_keys=True))
+
+
+def read_layout_definition(array: np.ndarray, layout: str, path: str | os.PathLike) -> None:
+    """Register the layout definition a landmark file carries (untrusted: checked).
+
+    Raises:
+        LandmarkFormatError: the definition is malformed, is not of layout `layout`, or
+            its name is known with another definition; the message names the file.
+    """
+    if not isinstance(array, np.ndarray) or array.dtype.kind != "U" or array.ndim != 0:
+        raise LandmarkFormatError(f"{path}: the layout definition is not a JSON string")
+    definition = layout_from_json(str(array), str(path))
+    if definition.name != layout:
+        raise LandmarkFormatError(
+            f"{path}: the layout definition is of {definition.name!r}, the clip's layout"
+            f" is {layout!r}"
+        )
+    adopt_layout(definition, str(path))

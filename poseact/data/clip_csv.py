@@ -1,9 +1,14 @@
 """One landmark clip as CSV: `timestamp`, then `<POINT>.x, .y, .z, .visibility` columns
-(what `poseact extract -o clip.csv` writes and dataset folders may hold)."""
+(what `poseact extract -o clip.csv` writes and dataset folders may hold).
+
+A clip of a layout other than the built-in ones starts with one comment line,
+`# poseact-layout: {...}`, its definition (`Layout.to_dict` as JSON), so that a fresh
+process reads it without registering the layout."""
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -12,12 +17,21 @@ import numpy as np
 from poseact.core.archives import special_file_problem
 from poseact.core.atomic import atomic_path
 from poseact.core.errors import LandmarkFormatError
-from poseact.core.layouts import LAYOUTS, get_layout
+from poseact.core.layouts import (
+    LAYOUTS,
+    MAX_LAYOUT_BYTES,
+    adopt_layout,
+    get_layout,
+    is_builtin_layout,
+    layout_from_json,
+)
 from poseact.core.sequence import LandmarkSequence
 
 __all__ = ["read_landmark_csv", "write_landmark_csv"]
 
 _COORDS = ("x", "y", "z", "visibility")
+#: The first line of a CSV clip of a custom layout: this, then the definition's JSON.
+LAYOUT_COMMENT = "# poseact-layout: "
 
 
 def write_landmark_csv(sequence: LandmarkSequence, path: str | os.PathLike) -> Path:
@@ -29,6 +43,9 @@ def write_landmark_csv(sequence: LandmarkSequence, path: str | os.PathLike) -> P
     header = ["timestamp"] + [f"{n}.{c}" for n in layout.point_names for c in _COORDS]
     with atomic_path(path, suffix=".csv") as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            if not is_builtin_layout(layout.name):
+                definition = json.dumps(layout.to_dict(), sort_keys=True)
+                handle.write(f"{LAYOUT_COMMENT}{definition}\n")
             writer = csv.writer(handle)
             writer.writerow(header)
             for t in range(len(sequence)):
@@ -48,7 +65,8 @@ def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
     """Read a CSV written by `write_landmark_csv` (one row per frame).
 
     The layout is found from the column names: every point of exactly one layout must
-    have `.x` and `.y` columns; `.z` and `.visibility` are optional.
+    have `.x` and `.y` columns; `.z` and `.visibility` are optional. A first line
+    `# poseact-layout: {...}` gives (and registers) a custom layout's definition.
 
     Raises:
         LandmarkFormatError: unreadable file, unknown columns or bad numbers.
@@ -57,18 +75,32 @@ def read_landmark_csv(path: str | os.PathLike) -> LandmarkSequence:
     problem = special_file_problem(path)
     if problem:
         raise LandmarkFormatError(f"landmark file {path} {problem}")
+    custom = None
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
+            first = handle.readline(len(LAYOUT_COMMENT) + MAX_LAYOUT_BYTES + 2)
+            if first.startswith(LAYOUT_COMMENT):
+                if not first.endswith("\n"):
+                    raise LandmarkFormatError(
+                        f"{path}: the layout definition line is longer than"
+                        f" {MAX_LAYOUT_BYTES:,} bytes"
+                    )
+                custom = layout_from_json(first[len(LAYOUT_COMMENT) :], str(path))
+            else:
+                handle.seek(0)
             rows = [row for row in csv.reader(handle) if row]  # blank lines skipped
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise LandmarkFormatError(f"{path}: cannot read landmark CSV ({exc})") from None
+    if custom is not None:
+        adopt_layout(custom, str(path))
     if len(rows) < 2:
         raise LandmarkFormatError(f"{path}: landmark CSV has no data rows")
     header = [h.strip() for h in rows[0]]
     if "timestamp" not in header:
         raise LandmarkFormatError(f"{path}: landmark CSV has no 'timestamp' column")
     names = {h.rsplit(".", 1)[0] for h in header if "." in h}
-    layout = next((lay for lay in LAYOUTS.values() if set(lay.point_names) == names), None)
+    candidates = [custom] if custom is not None else list(LAYOUTS.values())
+    layout = next((lay for lay in candidates if set(lay.point_names) == names), None)
     if layout is None:
         raise LandmarkFormatError(
             f"{path}: columns name {len(names)} points, which match no layout"

@@ -27,18 +27,28 @@ import numpy as np
 
 from poseact.core.archives import ArchiveLimitError, load_npz, special_file_problem
 from poseact.core.atomic import atomic_path, is_temp_file
+from poseact.core.choices import IMAGE_SUFFIXES
 from poseact.core.errors import DatasetError, LandmarkFormatError, UnknownLabelError
 from poseact.core.labels import label_problem, normalize_label, printable
+from poseact.core.layouts import adopt_layout, get_layout, is_builtin_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.background import choose_background
 from poseact.data.clip_csv import read_landmark_csv, write_landmark_csv
 
-__all__ = ["Dataset", "VIDEO_SUFFIXES", "read_landmark_csv", "write_landmark_csv"]
+__all__ = [
+    "Dataset",
+    "VIDEO_SUFFIXES",
+    "IMAGE_SUFFIXES",
+    "read_landmark_csv",
+    "write_landmark_csv",
+]
 
 logger = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 LANDMARK_SUFFIXES = (".npz", ".csv")
+#: Every file a dataset folder's label folders may hold as a clip.
+CLIP_SUFFIXES = VIDEO_SUFFIXES + LANDMARK_SUFFIXES + IMAGE_SUFFIXES
 _DATASET_FORMAT = "poseact-dataset"
 _DATASET_VERSION = 1
 
@@ -325,7 +335,9 @@ class Dataset:
         group_pattern: str | None = None,
         background: str | None = "auto",
     ) -> Dataset:
-        """Load `root/<label>/<clip>.{mp4,avi,mov,npz,csv}`; videos go through the cache.
+        """Load `root/<label>/<clip>.{mp4,avi,mov,npz,csv,jpg,png}`; videos go through
+        the cache; photos (`IMAGE_SUFFIXES`, what MediaPipe Model Maker reads) are
+        one-frame clips, each size-checked from its header before it is decoded.
 
         Args:
             root: dataset folder, one sub-folder per label.
@@ -360,21 +372,33 @@ class Dataset:
                 continue
             for path in sorted(label_dir.iterdir()):
                 problem = special_file_problem(path)
-                if problem and path.suffix.lower() in VIDEO_SUFFIXES + LANDMARK_SUFFIXES:
+                if problem and path.suffix.lower() in CLIP_SUFFIXES:
                     raise LandmarkFormatError(f"clip {path} {problem}")
                 if not path.is_file() or is_temp_file(path) or path.name.startswith("."):
                     continue
-                suffix = path.suffix.lower()
-                if suffix in VIDEO_SUFFIXES or suffix in LANDMARK_SUFFIXES:
+                if path.suffix.lower() in CLIP_SUFFIXES:
                     files.append((label_dir.name, path))
         if not files:
             raise DatasetError(
                 f"dataset folder {root} holds no clips; expected root/<label>/<clip>"
-                f" with one of {VIDEO_SUFFIXES + LANDMARK_SUFFIXES}"
+                f" with one of {CLIP_SUFFIXES}"
             )
         background = choose_background(background, sorted({label for label, _ in files}))
         videos = [p for _, p in files if p.suffix.lower() in VIDEO_SUFFIXES]
         extracted: dict[Path, LandmarkSequence] = {}
+        photos = [(label, p) for label, p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+        if photos:
+            from poseact.extract.extractor import extract_images
+            from poseact.extract.options import ExtractorOptions
+
+            opts = options or ExtractorOptions()
+            for quiet in (False, True):  # a background photo may show nobody
+                batch = [p for label, p in photos if (label == background) == quiet]
+                if batch:
+                    batch_opts = (
+                        dataclasses.replace(opts, require_detection=False) if quiet else opts
+                    )
+                    extracted.update(zip(batch, extract_images(batch, batch_opts)))
         if videos:
             from poseact.extract.batch import extract_many
             from poseact.extract.options import ExtractorOptions
@@ -399,7 +423,7 @@ class Dataset:
         sequences, labels, groups = [], [], []
         for label, path in files:
             suffix = path.suffix.lower()
-            if suffix in VIDEO_SUFFIXES:
+            if path in extracted:
                 seq = extracted[path]
             elif suffix == ".npz":
                 seq = LandmarkSequence.load(path)
@@ -480,6 +504,8 @@ class Dataset:
             "background": self.background,
             "name": self.name,
         }
+        if not is_builtin_layout(self.layout):  # a fresh process reads it unregistered
+            header["layout_definition"] = get_layout(self.layout).to_dict()
         landmarks = np.concatenate([s.landmarks for s in self.sequences])
         if precision == "float16":
             _check_float16(landmarks, "landmarks", offsets, self, path)
@@ -516,6 +542,11 @@ class Dataset:
             header = json.loads(str(data["header"]))
             if header.get("format") != _DATASET_FORMAT:
                 raise DatasetError(f"{path} is not a poseact dataset file")
+            if header.get("layout_definition") is not None:
+                try:
+                    adopt_layout(header["layout_definition"], str(path))
+                except LandmarkFormatError as exc:
+                    raise DatasetError(str(exc)) from None
             offsets = data["offsets"]
             timestamps = data["timestamps"]
             landmarks = data["landmarks"].astype(np.float32)

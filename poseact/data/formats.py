@@ -39,7 +39,7 @@ from poseact.core.archives import (
     special_file_problem,
 )
 from poseact.core.errors import DatasetError, LandmarkFormatError
-from poseact.core.layouts import POSE_LANDMARK_NAMES, get_layout
+from poseact.core.layouts import POSE_LANDMARK_NAMES, get_layout, is_builtin_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
 
@@ -92,21 +92,32 @@ _TABLE_SHAPES = {
 
 
 def _table_points(
-    frame_values: np.ndarray, points: int, hand: str, missing_zeros: bool
+    frame_values: np.ndarray, points: int, hand: str, missing_zeros: bool, custom: str = ""
 ) -> tuple[np.ndarray, np.ndarray, str]:
-    """(T, points, channels) table values → (T, K, 3) landmarks, (T, K) visibility, layout."""
+    """(T, points, channels) table values → (T, K, 3) landmarks, (T, K) visibility, layout
+    (`custom`: the points are that layout's, in its order, one part)."""
     T, P, C = frame_values.shape
     xyz = np.zeros((T, P, 3), dtype=np.float32)
     xyz[..., : min(C, 3)] = frame_values[..., : min(C, 3)]
     xyz[np.isnan(frame_values[..., 0])] = np.nan
     vis = frame_values[..., 3] if C >= 4 else np.ones((T, P), np.float32)
     # parts: a whole part (pose, or one hand) all zero means "not detected"
-    parts = [(0, 33)] if P == 33 else [(0, 21)] if P == 21 else [(0, 21), (21, 42)]
+    parts = (
+        [(0, P)]
+        if custom
+        else [(0, 33)]
+        if P == 33
+        else [(0, 21)]
+        if P == 21
+        else [(0, 21), (21, 42)]
+    )
     if missing_zeros:
         for a, b in parts:
             gone = np.all(np.nan_to_num(frame_values[:, a:b]) == 0, axis=(1, 2))
             xyz[gone, a:b] = np.nan
     vis = np.where(np.isnan(xyz[..., 0]), 0.0, np.clip(np.nan_to_num(vis), 0.0, 1.0))
+    if custom:
+        return xyz, vis.astype(np.float32), custom
     if P == 33:
         return xyz, vis.astype(np.float32), "pose"
     if P == 42:
@@ -133,6 +144,7 @@ def read_landmark_table(
     group_column: int | str | None = None,
     fps: float = 30.0,
     missing_zeros: bool = True,
+    layout: str | None = None,
 ) -> Dataset:
     """Read a "label, x0, y0, x1, y1, ..." landmark CSV into a Dataset.
 
@@ -162,6 +174,10 @@ def read_landmark_table(
         missing_zeros: a part (the pose, or one hand) with all values 0 is "not
             detected" and becomes NaN (single zero points, e.g. a wrist-relative
             origin, are kept).
+        layout: a custom layout (registered, e.g. by `poseact.core.layouts.
+            read_layout_file`): each frame's values are its points, in its order
+            (`points` is its number of points; a frame all 0 is "not detected").
+            None: one of MediaPipe's, from `points` or the row width.
 
     Returns:
         A Dataset; coordinates are taken as MediaPipe normalized image coordinates
@@ -226,6 +242,27 @@ def read_landmark_table(
         raise LandmarkFormatError(f"{path}: no data rows")
     V = values.shape[1]
     per_sample = (frames or 1) if rows == "sample" else 1
+    custom = ""
+    if layout is not None:
+        if is_builtin_layout(layout):
+            raise DatasetError(
+                f"layout= takes a custom layout; {layout!r} is found from the row width"
+                " (or points=)"
+            )
+        custom = get_layout(layout).name
+        if points not in (None, get_layout(layout).num_points):
+            raise DatasetError(
+                f"points={points}, but layout {layout!r} has {get_layout(layout).num_points}"
+            )
+        points = get_layout(layout).num_points
+        if channels is None:
+            per_point = V // (per_sample * points) if V % (per_sample * points) == 0 else 0
+            if per_point not in (2, 3, 4):
+                raise LandmarkFormatError(
+                    f"{path}: {V} values per row are not {points} points of layout"
+                    f" {layout!r} × 2-4 values{f' × {per_sample} frames' if per_sample > 1 else ''}"
+                )
+            channels = per_point
     if points is None or channels is None:
         shape = _TABLE_SHAPES.get(V // per_sample) if V % per_sample == 0 else None
         if shape is None:
@@ -236,7 +273,7 @@ def read_landmark_table(
             )
         points = points or shape[0]
         channels = channels or shape[1]
-    if points not in (21, 33, 42, 75) or channels not in (2, 3, 4):
+    if (not custom and points not in (21, 33, 42, 75)) or channels not in (2, 3, 4):
         raise DatasetError(
             f"points must be 21, 33, 42 or 75 and channels 2-4, got {points}, {channels}"
         )
@@ -285,15 +322,17 @@ def read_landmark_table(
     sequences, labels, groups = [], [], []
     for n, ((row_a, _), (a, b)) in enumerate(zip(clips, frame_ranges)):
         chunk = frame_values[a:b]
-        if points == 75:
+        if custom:
+            xyz, vis, layout_name = _table_points(chunk, points, hand, missing_zeros, custom)
+        elif points == 75:
             pose_xyz, pose_vis, _ = _table_points(chunk[:, :33], 33, hand, missing_zeros)
             hands_xyz, hands_vis, _ = _table_points(chunk[:, 33:], 42, hand, missing_zeros)
             xyz = np.concatenate([pose_xyz, hands_xyz], axis=1)
             vis = np.concatenate([pose_vis, hands_vis], axis=1)
-            layout = "pose+hands"
+            layout_name = "pose+hands"
         else:
-            xyz, vis, layout = _table_points(chunk, points, hand, missing_zeros)
-        sequences.append(_sequence(xyz, vis, layout, fps, f"{path.name}[{n}]"))
+            xyz, vis, layout_name = _table_points(chunk, points, hand, missing_zeros)
+        sequences.append(_sequence(xyz, vis, layout_name, fps, f"{path.name}[{n}]"))
         labels.append(label_of(labels_raw[row_a]))
         if group_index is not None:
             groups.append(table[row_a][group_index].strip())

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from poseact.core.archives import special_file_problem
 from poseact.core.errors import DatasetError, LandmarkFormatError
+from poseact.core.layouts import is_builtin_layout
 from poseact.data.background import AUTO, BACKGROUND_NAMES, choose_background
 from poseact.data.dataset import Dataset
 
@@ -55,10 +56,12 @@ def _read_folder(path: Path, *, background: str | None = AUTO, **options) -> Dat
     return Dataset.from_folder(path, background=background, **options)
 
 
-def _converter(module: str, name: str, *, layouts: bool = False) -> Callable[..., Dataset]:
+def _converter(module: str, name: str, *, layouts: bool | str = False) -> Callable[..., Dataset]:
     """A reader that imports its converter when used. It passes `layout` where the
-    format has layouts, and of the other options those the converter takes (a command
-    passes its folder options, such as `workers`, to every format)."""
+    format has layouts (`layouts="custom"`: only a layout that is not built in, which
+    the format cannot find from its data), and of the other options those the
+    converter takes (a command passes its folder options, such as `workers`, to every
+    format)."""
 
     def read(path: Path, *, layout: str | None = None, **options) -> Dataset:
         import importlib
@@ -67,7 +70,7 @@ def _converter(module: str, name: str, *, layouts: bool = False) -> Callable[...
         convert = getattr(importlib.import_module(module), name)
         taken = inspect.signature(convert).parameters
         given = {k: v for k, v in options.items() if k in taken and k != "layout"}
-        if layouts and layout:
+        if layout and (layouts is True or (layouts == "custom" and not is_builtin_layout(layout))):
             given["layout"] = layout
         return convert(path, **given)
 
@@ -99,7 +102,7 @@ FORMATS: dict[str, DatasetFormat] = {
         DatasetFormat(
             "landmark-table",
             "a 'label, x0, y0, ...' landmark CSV",
-            _converter("poseact.data.formats", "read_landmark_table"),
+            _converter("poseact.data.formats", "read_landmark_table", layouts="custom"),
         ),
         DatasetFormat(
             "pyskl",
@@ -206,7 +209,8 @@ def read_dataset(
         background: the "no gesture" label, None for none, or "auto" (see
             `choose_background`).
         layout: the landmark layout to read a Holistic dataset in ("pose", "hands",
-            "pose+hands"); default the converter's. For folders of videos, give
+            "pose+hands"); default the converter's. A custom layout (registered, e.g.
+            from `--layout FILE.json`) is the layout of a landmark table's points. For folders of videos, give
             `options=ExtractorOptions(...)` instead.
         **options: passed to the format's reader: all to `Dataset.from_folder` for
             folders; to a public format's converter those it takes (`group_pattern`,

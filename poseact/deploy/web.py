@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from poseact.core.atomic import atomic_dir
+from poseact.core.choices import EXTRACTION_LAYOUTS
 from poseact.core.errors import ModelFormatError, PoseactError
 from poseact.deploy.server import SITE_CONFIG_NAME, SiteServer, page_csp, serve
 from poseact.extract.assets import resolve_model
@@ -281,6 +282,7 @@ def build_web_app(
     delegate: str = "CPU",
     workers: int | None = None,
     max_image_side: int | None = None,
+    max_people: int = 1,
     title: str | None = None,
     force: bool = False,
 ) -> Path:
@@ -311,6 +313,8 @@ def build_web_app(
             cores; 0 keeps MediaPipe on the main thread (also `?workers=N`).
         max_image_side: downscale camera frames whose longer side exceeds this many
             pixels before MediaPipe (None: as the camera gives them; `?maxSide=`).
+        max_people: follow up to this many people (1 to 10), each with their own
+            track, recognizer, colour and label (docs/people.md; `?maxPeople=`).
         title: shown in the page header; default the model file's name.
         force: replace files in `out_dir` that poseact did not write (by default
             they are kept, and a user's file where the site puts one of its own, e.g.
@@ -323,8 +327,8 @@ def build_web_app(
         ModelFormatError: `model_path` is not an exported poseact model.
         ModelAssetError: a MediaPipe bundle cannot be found or downloaded.
         WebAssetError: `assets` lacks the packages' files.
-        ValueError: `delegate` is neither "CPU" nor "GPU", `workers` is not in 0-8, or
-            `max_image_side` < 16.
+        ValueError: `delegate` is neither "CPU" nor "GPU", `workers` is not in 0-8,
+            `max_image_side` < 16, or `max_people` is not in 1-10.
     """
     if delegate not in ("CPU", "GPU"):
         raise ValueError(f"delegate must be 'CPU' or 'GPU', got {delegate!r}")
@@ -332,12 +336,21 @@ def build_web_app(
         raise ValueError(f"workers must be None or 0 to 8, got {workers!r}")
     if max_image_side is not None and max_image_side < 16:
         raise ValueError(f"max_image_side must be None or >= 16, got {max_image_side!r}")
+    if isinstance(max_people, bool) or not isinstance(max_people, int) or not 1 <= max_people <= 10:
+        raise ValueError(f"max_people must be an integer from 1 to 10, got {max_people!r}")
     model_path = Path(model_path)
     metadata = read_model_metadata(model_path)
     try:
         layout = str(metadata.get("layout") or metadata["normalizer"]["layout"])
     except (KeyError, TypeError):
         raise ModelFormatError(f"{model_path}: its poseact metadata has no layout") from None
+    if layout not in EXTRACTION_LAYOUTS:
+        raise ModelFormatError(
+            f"{model_path}: its layout {layout!r} is not one MediaPipe gives (pose, hands,"
+            " pose+hands), and the page finds landmarks with MediaPipe on the camera; run a"
+            " custom-layout model on your tracker's landmarks in Python"
+            " (poseact.TFLiteGestureModel) or with poseact.js"
+        )
     out = Path(out_dir)
     decision = decision or DecisionOptions()
     bundles = {
@@ -358,6 +371,7 @@ def build_web_app(
             delegate=delegate,
             workers=workers,
             max_image_side=max_image_side,
+            max_people=max_people,
             title=title,
         )
     logger.info("wrote the recognizer page for %s into %s", model_path.name, out)
@@ -375,6 +389,7 @@ def _write_site(
     delegate: str,
     workers: int | None,
     max_image_side: int | None,
+    max_people: int,
     title: str | None,
 ) -> None:
     """Write every file of the page into the (empty) folder `out`."""
@@ -392,6 +407,7 @@ def _write_site(
         "delegate": delegate,
         "workers": workers,
         "max_image_side": max_image_side,
+        "max_people": max_people,
         "camera": "user",
         "decision": dataclasses.asdict(decision),
         "mediapipe_wasm": f"{bases['@mediapipe/tasks-vision']}/wasm",

@@ -55,6 +55,7 @@ __all__ = [
     "LandmarkExtractor",
     "extract_video",
     "extract_image",
+    "extract_images",
     "extract_frames",
     "extract_people",
 ]
@@ -615,22 +616,39 @@ def extract_image(
         ModelAssetError: a MediaPipe model cannot be found or loaded.
     """
     options = options if options is not None else ExtractorOptions()
-    if isinstance(image, np.ndarray):
-        name = "<array>"
-        rgb = _as_rgb(image, "image array")
-    else:
-        name = os.fspath(image)
-        rgb = _read_image(image)
+    return extract_images([image], options)[0]
+
+
+def extract_images(
+    images: list[str | os.PathLike | np.ndarray], options: ExtractorOptions | None = None
+) -> list[LandmarkSequence]:
+    """Landmarks of several still images with one set of landmarkers (IMAGE mode): one
+    one-frame sequence each, as `extract_image` gives. Each file is size-checked from
+    its header before it is decoded, and decoded only when its turn comes.
+
+    Raises:
+        As `extract_image`, for the first image that fails.
+    """
+    options = options if options is not None else ExtractorOptions()
+    sequences = []
     with LandmarkExtractor(options, "image") as extractor:
-        frame = extractor.process(rgb, 0.0)
-    sequence = LandmarkSequence(
-        timestamps=np.zeros(1),
-        landmarks=frame.landmarks[None],
-        visibility=frame.visibility[None],
-        layout=options.layout,
-        image_size=frame.image_size,
-        world=frame.world[None] if frame.world is not None else None,
-        source=name,
-    )
-    _check_detected(sequence, options, name)
-    return sequence
+        for image in images:
+            if isinstance(image, np.ndarray):
+                name = "<array>"
+                rgb = _as_rgb(image, "image array")
+            else:
+                name = os.fspath(image)
+                rgb = _read_image(image)
+            frame = extractor.process(rgb, 0.0)
+            sequence = LandmarkSequence(
+                timestamps=np.zeros(1),
+                landmarks=frame.landmarks[None],
+                visibility=frame.visibility[None],
+                layout=options.layout,
+                image_size=frame.image_size,
+                world=frame.world[None] if frame.world is not None else None,
+                source=name,
+            )
+            _check_detected(sequence, options, name)
+            sequences.append(sequence)
+    return sequences

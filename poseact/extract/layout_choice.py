@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from poseact.core.choices import IMAGE_SUFFIXES
 from poseact.core.layouts import get_layout
 from poseact.core.sequence import LandmarkSequence
 
@@ -118,8 +119,8 @@ def choose_layout(
     """Pick the layout from what MediaPipe finds in a few frames of the clips.
 
     Args:
-        clips: video (or image) files; up to `max_clips`, spread over the list, are
-            sampled.
+        clips: video or photo files; up to `max_clips` videos, spread over the list,
+            are sampled, and up to `max_clips * frames_per_clip` photos (one frame each).
         max_clips: clips to look at.
         frames_per_clip: frames of each, evenly spaced (every n-th frame is read).
         options: `ExtractorOptions` for the models (its layout is ignored).
@@ -133,24 +134,30 @@ def choose_layout(
     """
     import dataclasses
 
-    from poseact.extract.extractor import extract_video
+    from poseact.extract.extractor import extract_images, extract_video
     from poseact.extract.options import ExtractorOptions
 
     clips = list(clips)
     if not clips:
-        raise ValueError("--layout auto needs at least one video to look at")
-    picks = sorted({int(i) for i in np.linspace(0, len(clips) - 1, min(max_clips, len(clips)))})
+        raise ValueError("--layout auto needs at least one video or photo to look at")
+    photos = [c for c in clips if os.fspath(c).lower().endswith(IMAGE_SUFFIXES)]
+    videos = [c for c in clips if c not in photos]
     base = options or ExtractorOptions()
+    opts = dataclasses.replace(base, layout="pose+hands", require_detection=False)
+    sequences = []
+    if videos:
+        picks = np.linspace(0, len(videos) - 1, min(max_clips, len(videos)))
+        for i in sorted({int(i) for i in picks}):
+            count = _frame_count(videos[i])
+            step = max(1, count // max(1, frames_per_clip)) if count else 1
+            sequences.append(extract_video(videos[i], dataclasses.replace(opts, frame_step=step)))
+    if photos:  # as many photos as frames of videos: each is one frame
+        picks = np.linspace(0, len(photos) - 1, min(max_clips * frames_per_clip, len(photos)))
+        sequences += extract_images([photos[int(i)] for i in sorted(set(picks.astype(int)))], opts)
     body = hands = frames = 0
-    for i in picks:
-        count = _frame_count(clips[i])
-        step = max(1, count // max(1, frames_per_clip)) if count else 1
-        opts = dataclasses.replace(
-            base, layout="pose+hands", require_detection=False, frame_step=step
-        )
-        sequence = extract_video(clips[i], opts)
-        layout = get_layout("pose+hands")
-        hand_points = [k for k, n in enumerate(layout.point_names) if "HAND" in n.upper()]
+    layout = get_layout("pose+hands")
+    hand_points = [k for k, n in enumerate(layout.point_names) if "HAND" in n.upper()]
+    for sequence in sequences:
         pose = _pose_part(sequence)
         body += int((~implausible_body_frames(pose)).sum())
         seen = np.asarray(sequence.visibility)[:, hand_points] > 0
@@ -158,7 +165,7 @@ def choose_layout(
         frames += len(sequence)
     frames = max(frames, 1)
     choice = decide_layout(body / frames, hands / frames)
-    result = LayoutChoice(choice, body / frames, hands / frames, frames, len(picks))
+    result = LayoutChoice(choice, body / frames, hands / frames, frames, len(sequences))
     logger.info("%s", result.reason())
     return result
 

@@ -31,7 +31,7 @@ import logging
 import numpy as np
 
 from poseact.core.errors import LandmarkFormatError
-from poseact.core.layouts import Layout, get_layout
+from poseact.core.layouts import Layout, check_same_layout, get_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.normalize.features import window_features
 from poseact.normalize.path import path_parts, trail_roots
@@ -360,11 +360,7 @@ class Normalizer:
     def _check(self, sequence: LandmarkSequence) -> None:
         if not isinstance(sequence, LandmarkSequence):
             raise LandmarkFormatError(f"expected a LandmarkSequence, got {type(sequence).__name__}")
-        if sequence.layout != self.spec.layout:
-            raise LandmarkFormatError(
-                f"{sequence.source or 'sequence'} has layout {sequence.layout!r}, but the"
-                f" normalizer expects {self.spec.layout!r}"
-            )
+        check_same_layout(sequence.source, sequence.layout, self.spec.layout, "normalizer")
 
     def resampled(self, sequence: LandmarkSequence) -> np.ndarray:
         """Normalized positions on the fps grid: (n, K, C) float32, NaN where missing.

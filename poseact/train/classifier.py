@@ -168,6 +168,18 @@ def _says_empty_clips_once(method):
     return wrapper
 
 
+def default_spec(data: Dataset) -> NormalizerSpec:
+    """The normalizer a classifier uses when given none: timings chosen from the
+    clips, except for photos (every clip one frame, e.g. a Model Maker folder): nothing
+    moves in them, so the features without motion (no velocities, no paths: they are
+    all zero) over a one-frame window, at 30 fps."""
+    if data.sequences and all(len(seq) == 1 for seq in data.sequences):
+        return NormalizerSpec(
+            layout=data.layout, fps=30.0, window=1, sampling="center", velocity=False, path=False
+        )
+    return NormalizerSpec(layout=data.layout)
+
+
 class GestureClassifier(ClassifierMixin, BaseEstimator):
     """Classifies landmark sequences into gestures or activities.
 
@@ -323,7 +335,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         import keras
 
         data = _as_dataset(X, y, groups)
-        spec = self.normalizer or NormalizerSpec(layout=data.layout)
+        spec = self.normalizer or default_spec(data)
         model_options = self.model or ModelOptions()
         training = self.training or TrainingOptions()
         check_training_data(data, spec, action="fit", owner="normalizer")

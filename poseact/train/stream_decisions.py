@@ -119,15 +119,11 @@ def decide_stream(model, recording, options=None) -> StreamDecisions:
     Raises:
         LandmarkFormatError: the recording's layout is not the model's.
     """
-    from poseact.core.errors import LandmarkFormatError
+    from poseact.core.layouts import check_same_layout
     from poseact.runtime.recognizer import StreamingRecognizer
 
     model = _stream_model(model)
-    if recording.layout != model.spec.layout:
-        raise LandmarkFormatError(
-            f"{recording.source or 'the recording'} has layout {recording.layout!r}, but the"
-            f" model expects {model.spec.layout!r}"
-        )
+    check_same_layout(recording.source, recording.layout, model.spec.layout)
     classes = tuple(str(c) for c in model.classes_)
     recognizer = StreamingRecognizer(model, options)
     t0 = float(recording.timestamps[0]) if len(recording) else 0.0

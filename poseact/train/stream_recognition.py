@@ -15,7 +15,7 @@ from poseact.train.event_annotations import Annotation, Detection, read_annotati
 def _truth(model, recording, annotations) -> list[Annotation]:
     """The true events for `model` (its background dropped); checks the labels and the
     recording's layout (`evaluate_stream` states the errors)."""
-    from poseact.core.errors import LandmarkFormatError
+    from poseact.core.layouts import check_same_layout
 
     classes = tuple(str(c) for c in model.classes_)
     if isinstance(annotations, str | os.PathLike):
@@ -30,11 +30,7 @@ def _truth(model, recording, annotations) -> list[Annotation]:
             f"{where} name labels {strangers} that the model does not know (it knows"
             f" {list(classes)})"
         )
-    if recording.layout != model.spec.layout:
-        raise LandmarkFormatError(
-            f"{recording.source or 'the recording'} has layout {recording.layout!r}, but the"
-            f" model expects {model.spec.layout!r}"
-        )
+    check_same_layout(recording.source, recording.layout, model.spec.layout)
     return truth
 
 

@@ -9,6 +9,10 @@ import {
   DECISION_DEFAULTS,
   Decider,
   MODEL_FILE,
+  PERSON_COLORS,
+  TRACKER_DEFAULTS,
+  Tracker,
+  linearAssignment,
   answerTimes,
   ModelFormatError,
   ABSENT_FIELDS,
@@ -167,3 +171,32 @@ test("RowWindow pads with the first row (the first frame held), as Python's", ()
   rows.reset();
   assert.equal(rows.length, 0);
 });
+
+test("tracker defaults and person colours match Python's", () => {
+  const tracking = vectors("tracking");
+  assert.deepEqual({ ...TRACKER_DEFAULTS }, tracking.defaults);
+  assert.deepEqual([...PERSON_COLORS], tracking.person_colors);
+});
+
+test("linearAssignment pairs rows and columns as Python's linear_assignment", () => {
+  for (const c of vectors("tracking").assignment) {
+    assert.deepEqual(linearAssignment(c.cost), c.pairs, JSON.stringify(c.cost));
+  }
+});
+
+const tracking = vectors("tracking");
+for (const c of tracking.cases) {
+  test(`tracker: ${c.name}`, () => {
+    const tracker = new Tracker(c.options);
+    tracking.frames.forEach((frame, i) => {
+      const update = tracker.update(frame.t, frame.landmarks.map(nan), frame.visibility, tracking.image_size);
+      assert.deepEqual(update.ids, c.ids[i], `frame ${i}: ids`);
+      assert.equal(update.ended.length, c.ended[i].length, `frame ${i}: ended`);
+      update.ended.forEach(([id, when], j) => {
+        assert.equal(id, c.ended[i][j][0], `frame ${i}: ended id`);
+        assert.ok(Math.abs(when - c.ended[i][j][1]) < 1e-9, `frame ${i}: last seen`);
+      });
+    });
+    assert.deepEqual(tracker.finish().map(([id]) => id), c.finish.map(([id]) => id));
+  });
+}

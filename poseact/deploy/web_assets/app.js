@@ -11,14 +11,20 @@
 // Settings come from the JSON block `poseact-config` that `poseact web` writes into
 // index.html; query parameters override some: ?camera=environment, ?delegate=GPU,
 // ?workers=N (MediaPipe in N workers; 0 keeps it on the main thread), ?maxSide=N
-// (downscale frames before MediaPipe), ?record=N (keep the last N frames' landmarks,
+// (downscale frames before MediaPipe), ?maxPeople=N (follow up to N people, each with
+// their own track, recognizer, colour and label: docs/people.md), ?record=N (keep the last N frames' landmarks,
 // features and probabilities in `window.poseactApp.record`, for tests).
 
 import {
   GestureModel,
+  PeopleRecognizer,
   StreamingRecognizer,
   createLandmarkers,
+  createPeopleLandmarkers,
   extractLandmarks,
+  extractPeople,
+  personColor,
+  splitPeople,
 } from "./poseact.js";
 
 const config = JSON.parse(document.getElementById("poseact-config").textContent);
@@ -28,6 +34,8 @@ const video = $("video");
 const canvas = $("overlay");
 const ctx = canvas.getContext("2d");
 const POSE_POINTS = 33;
+// Up to this many people (1: the single-person page, exactly as before).
+const MAX_PEOPLE = Math.max(1, Math.min(10, Number(query.get("maxPeople") || config.max_people || 1)));
 // The two npm packages, imported when the page loads (not statically: a blocked CDN or
 // no network must end in a visible error that names them, not "Loading…" forever).
 let vision = null;
@@ -56,6 +64,9 @@ const app = {
   recordCapacity: Number(query.get("record") || 0),
   model: null,
   recognizer: null,
+  maxPeople: MAX_PEOPLE,
+  people: [], // with maxPeople > 1: each person of the last frame (track id, label, ...)
+  peopleRecognizer: null,
   detector: null,
   pendingReset: false,
   paused: false,
@@ -91,6 +102,7 @@ function landmarkerOptions() {
     hand_model: config.hand_model && new URL(config.hand_model, location.href).href,
     delegate: query.get("delegate") || config.delegate || "CPU",
     extractor: config.extractor || {},
+    max_people: MAX_PEOPLE,
   };
 }
 
@@ -106,12 +118,19 @@ class MainThreadDetector {
 
   async init(layout) {
     const fileset = await vision.FilesetResolver.forVisionTasks(config.mediapipe_wasm);
-    this.landmarkers = await createLandmarkers(vision, fileset, layout, landmarkerOptions());
+    const options = landmarkerOptions();
+    this.landmarkers =
+      MAX_PEOPLE > 1
+        ? await createPeopleLandmarkers(vision, fileset, layout, options, MAX_PEOPLE)
+        : await createLandmarkers(vision, fileset, layout, options);
   }
 
   async detect(image, ms, k) {
     const begin = performance.now();
-    const result = extractLandmarks(this.landmarkers.pose, this.landmarkers.hands, image, ms, k);
+    const result =
+      MAX_PEOPLE > 1
+        ? extractPeople(this.landmarkers, image, ms, k)
+        : extractLandmarks(this.landmarkers.pose, this.landmarkers.hands, image, ms, k);
     result.detectMs = performance.now() - begin;
     if (image !== video) image.close();
     return result;
@@ -275,6 +294,7 @@ async function load() {
   app.model = model;
   app.layout = model.spec.layout;
   app.recognizer = await StreamingRecognizer.create(model, config.decision);
+  if (MAX_PEOPLE > 1) app.peopleRecognizer = new PeopleRecognizer(model, config.decision);
   mark("modelLoaded");
   // LiteRT.js and MediaPipe both load their wasm through `self.ModuleFactory`: on the
   // main thread they must load one after the other.
@@ -307,14 +327,14 @@ async function startCamera() {
 }
 
 // ------------------------------------------------------------------ drawing
-function draw(landmarks, visibility, k, minVisibility) {
+function draw(landmarks, visibility, k, minVisibility, colour = null, clear = true) {
   if (canvas.width !== video.videoWidth || canvas.height !== video.videoHeight) {
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
   }
   const w = canvas.width;
   const h = canvas.height;
-  ctx.clearRect(0, 0, w, h);
+  if (clear) ctx.clearRect(0, 0, w, h);
   const seen = (i) => i < k && visibility[i] >= minVisibility && !Number.isNaN(landmarks[i * 3]);
   const xy = (i) => [landmarks[i * 3] * w, landmarks[i * 3 + 1] * h];
   const groups = [];
@@ -327,8 +347,8 @@ function draw(landmarks, visibility, k, minVisibility) {
     groups.push([first + HAND_POINTS, vision.HandLandmarker.HAND_CONNECTIONS, "#ff80ab"]);
   }
   ctx.lineWidth = Math.max(2, w / 240);
-  for (const [first, connections, colour] of groups) {
-    ctx.strokeStyle = colour;
+  for (const [first, connections, groupColour] of groups) {
+    ctx.strokeStyle = colour ?? groupColour;
     ctx.beginPath();
     for (const { start, end } of connections) {
       if (!seen(first + start) || !seen(first + end)) continue;
@@ -337,7 +357,7 @@ function draw(landmarks, visibility, k, minVisibility) {
     }
     ctx.stroke();
   }
-  ctx.fillStyle = "#ffffff";
+  ctx.fillStyle = colour ?? "#ffffff";
   const radius = Math.max(2.5, w / 200);
   for (let i = 0; i < k; i++) {
     if (!seen(i)) continue;
@@ -373,15 +393,79 @@ function showResult() {
     `${s.fps.toFixed(1)} FPS · landmarks ${s.detectMs.toFixed(1)} ms · model ${s.modelMs.toFixed(1)} ms`;
 }
 
+// Several people: each skeleton in the person's colour, and over the video a tag at
+// their head with their id, label and confidence (DOM elements, so that text is not
+// mirrored with a front camera's picture).
+function drawPeople(people, k, minVisibility) {
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  for (const p of people) {
+    if (p.seen) draw(p.landmarks, p.visibility, k, minVisibility, personColor(p.person), false);
+  }
+  const layer = $("people");
+  const mirrored = $("stage").classList.contains("mirror");
+  const tags = new Map([...layer.children].map((tag) => [Number(tag.dataset.person), tag]));
+  for (const p of people) {
+    let tag = tags.get(p.person);
+    tags.delete(p.person);
+    if (!tag) {
+      tag = document.createElement("div");
+      tag.className = "person";
+      tag.dataset.person = String(p.person);
+      tag.style.borderColor = personColor(p.person);
+      layer.append(tag);
+    }
+    const label = p.gesture ?? p.label;
+    tag.textContent =
+      `person ${p.person}: ${label ?? "…"}` +
+      (label === null ? "" : ` ${(100 * p.confidence).toFixed(0)}%`);
+    tag.dataset.accepted = p.gesture !== null ? "true" : "false";
+    tag.dataset.seen = p.seen ? "true" : "false";
+    // above the highest well-seen point, centred on the seen points
+    let x = 0;
+    let n = 0;
+    let top = Infinity;
+    for (let i = 0; i < k; i++) {
+      if (p.visibility[i] < minVisibility || Number.isNaN(p.landmarks[i * 3])) continue;
+      x += p.landmarks[i * 3];
+      n += 1;
+      top = Math.min(top, p.landmarks[i * 3 + 1]);
+    }
+    if (n) {
+      x /= n;
+      tag.style.left = `${100 * Math.min(Math.max(mirrored ? 1 - x : x, 0.05), 0.95)}%`;
+      tag.style.top = `${100 * Math.min(Math.max(top - 0.02, 0.1), 0.95)}%`;
+    }
+  }
+  for (const tag of tags.values()) tag.remove(); // tracks that ended
+  app.people = people.map(({ person, label, confidence, gesture, seen }) => ({
+    person, label, confidence, gesture, seen, color: personColor(person),
+  }));
+}
+
+function showPeople(people) {
+  const going = people.filter((p) => p.gesture !== null);
+  const label = $("label");
+  label.textContent = going.length
+    ? going.map((p) => `${p.person}: ${p.gesture}`).join(" · ")
+    : `${people.filter((p) => p.seen).length} of ${MAX_PEOPLE} people`;
+  label.dataset.accepted = going.length ? "true" : "false";
+  $("confidence").textContent = "";
+  const s = app.stats;
+  $("fps").textContent =
+    `${s.fps.toFixed(1)} FPS · landmarks ${s.detectMs.toFixed(1)} ms · model ${s.modelMs.toFixed(1)} ms`;
+}
+
 function logEvents(events) {
   const list = $("events");
   for (const event of events) {
     app.events.push(event);
     const item = document.createElement("li");
+    const who = event.person === undefined ? "" : `person ${event.person}: `;
     item.textContent =
       event.end === null
-        ? `${event.start.toFixed(2)} s  ${event.label} (${(100 * event.confidence).toFixed(0)}%)`
-        : `${event.end.toFixed(2)} s  ${event.label} ended`;
+        ? `${event.start.toFixed(2)} s  ${who}${event.label} (${(100 * event.confidence).toFixed(0)}%)`
+        : `${event.end.toFixed(2)} s  ${who}${event.label} ended`;
+    if (event.person !== undefined) item.style.color = personColor(event.person);
     list.prepend(item);
     while (list.children.length > 6) list.lastChild.remove();
   }
@@ -419,8 +503,59 @@ async function run() {
     });
   };
 
+  // The frame-rate figures of a finished frame.
+  const timing = (frame, detection, begin, done, modelRan) => {
+    const s = app.stats;
+    s.detectMs = average(s.detectMs, detection.detectMs, s.frames);
+    if (modelRan) s.modelMs = average(s.modelMs, done - begin, s.predictions);
+    s.frameMs = average(s.frameMs, done - frame.sentAt, s.frames);
+    finishedAt.push(done);
+    if (finishedAt.length > 30) finishedAt.shift();
+    if (finishedAt.length > 1) {
+      s.fps = (1000 * (finishedAt.length - 1)) / (done - finishedAt[0]);
+    }
+    mark("firstFrame");
+  };
+
+  // Several people: everyone's landmarks to their track's recognizer, each drawn.
+  const finishPeople = async (frame, detection) => {
+    const size = [video.videoWidth, video.videoHeight];
+    const people = splitPeople(detection, k);
+    const begin = performance.now();
+    const result = await app.peopleRecognizer.push(frame.t, people.landmarks, people.visibility, size);
+    const done = performance.now();
+    const s = app.stats;
+    s.frames += 1;
+    if (detection.count > 0) s.poseFrames += 1;
+    s.people = detection.count;
+    s.rows += result.rows;
+    s.predictions += result.probs;
+    timing(frame, detection, begin, done, result.rows > 0);
+    if (detection.count > 0) mark("firstLandmarks");
+    if (result.probs) mark("firstPrediction");
+    drawPeople(result.people, k, minVisibility);
+    showPeople(result.people);
+    logEvents(result.events);
+    if (app.record) {
+      app.record.push({
+        t: frame.t,
+        imageSize: size,
+        count: detection.count,
+        people: app.people,
+        // what the page's MediaPipe found, in its order: each person's (K*3) and (K)
+        found: people.landmarks.map((l, n) => ({
+          landmarks: Array.from(l, (v) => (Number.isNaN(v) ? null : v)),
+          visibility: Array.from(people.visibility[n]),
+        })),
+        events: result.events,
+      });
+      if (app.record.length > app.recordCapacity) app.record.shift();
+    }
+  };
+
   // Everything after MediaPipe for one frame: classify, draw, show, record.
   const finish = async (frame, detection) => {
+    if (MAX_PEOPLE > 1) return finishPeople(frame, detection);
     const size = [video.videoWidth, video.videoHeight];
     const { landmarks, visibility } = detection;
     const begin = performance.now();
@@ -436,16 +571,7 @@ async function run() {
     }
     s.rows += result.rows.length;
     s.predictions += result.probs.length;
-    s.detectMs = average(s.detectMs, detection.detectMs, s.frames);
-    if (result.rows.length) s.modelMs = average(s.modelMs, done - begin, s.predictions);
-    s.frameMs = average(s.frameMs, done - frame.sentAt, s.frames);
-    // frames finished per second over the last (up to) 30 frames
-    finishedAt.push(done);
-    if (finishedAt.length > 30) finishedAt.shift();
-    if (finishedAt.length > 1) {
-      s.fps = (1000 * (finishedAt.length - 1)) / (done - finishedAt[0]);
-    }
-    mark("firstFrame");
+    timing(frame, detection, begin, done, result.rows.length > 0);
     if (s.poseFrames + s.handFrames > 0) mark("firstLandmarks");
     if (result.probs.length) mark("firstPrediction");
     app.label = app.recognizer.label;
@@ -483,6 +609,11 @@ async function run() {
   const applyReset = () => {
     app.pendingReset = false;
     app.recognizer.reset();
+    if (app.peopleRecognizer) {
+      app.peopleRecognizer.reset();
+      app.people = [];
+      $("people").replaceChildren();
+    }
     if (app.record) app.record.length = 0;
     app.events.length = 0;
     $("events").replaceChildren();

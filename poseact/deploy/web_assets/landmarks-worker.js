@@ -3,9 +3,15 @@
 // Messages in: {type: "init", visionUrl, wasmBase, layout, options} once, then
 // {type: "frame", image, ms, k} with the image (VideoFrame or ImageBitmap) transferred.
 // Messages out: {type: "ready"}, {type: "landmarks", landmarks, visibility, detectMs}
-// or {type: "error", message}.
+// (with options.max_people > 1: every person's, one after the other, and their
+// `count`) or {type: "error", message}.
 
-import { createLandmarkers, extractLandmarks } from "./poseact.js";
+import {
+  createLandmarkers,
+  createPeopleLandmarkers,
+  extractLandmarks,
+  extractPeople,
+} from "./poseact.js";
 
 let landmarkers = null;
 
@@ -19,7 +25,11 @@ self.onmessage = async ({ data }) => {
       // Import maps do not reach workers: the page passes the resolved URL.
       const mp = await import(data.visionUrl);
       const fileset = await mp.FilesetResolver.forVisionTasks(data.wasmBase, true);
-      landmarkers = await createLandmarkers(mp, fileset, data.layout, data.options);
+      const people = data.options.max_people ?? 1;
+      landmarkers =
+        people > 1
+          ? await createPeopleLandmarkers(mp, fileset, data.layout, data.options, people)
+          : await createLandmarkers(mp, fileset, data.layout, data.options);
       self.postMessage({ type: "ready" });
     } catch (error) {
       self.postMessage({ type: "error", message: message(error) });
@@ -29,11 +39,12 @@ self.onmessage = async ({ data }) => {
   if (data.type === "frame") {
     const begin = performance.now();
     try {
-      const { landmarks, visibility } = extractLandmarks(
-        landmarkers.pose, landmarkers.hands, data.image, data.ms, data.k,
-      );
+      const { landmarks, visibility, count } =
+        landmarkers.maxPeople > 1
+          ? extractPeople(landmarkers, data.image, data.ms, data.k)
+          : extractLandmarks(landmarkers.pose, landmarkers.hands, data.image, data.ms, data.k);
       const detectMs = performance.now() - begin;
-      self.postMessage({ type: "landmarks", landmarks, visibility, detectMs }, [
+      self.postMessage({ type: "landmarks", landmarks, visibility, count, detectMs }, [
         landmarks.buffer,
         visibility.buffer,
       ]);

@@ -1628,3 +1628,796 @@ export class StreamingRecognizer {
     return { rows, probs, ats, endAts, ratios, events };
   }
 }
+
+// ------------------------------------------------------------------ several people
+/** Points at least this visible are compared (port of `core.tracking._SEEN`). */
+const TRACK_SEEN = 0.5;
+const TRACK_FORBIDDEN = 1e6;
+
+/** `TrackerOptions` defaults (port of Python's `poseact.core.tracking.TrackerOptions`). */
+export const TRACKER_DEFAULTS = Object.freeze({
+  max_distance: 2.0,
+  max_missing: 1.0,
+  position_noise: 4.0,
+  measurement_noise: 0.05,
+});
+
+/**
+ * The pairing of rows with columns of least total cost (Hungarian method; port of
+ * Python's `poseact.core.tracking.linear_assignment`).
+ *
+ * @param {number[][]} cost (n, m) finite costs.
+ * @returns {number[][]} min(n, m) [row, column] pairs, by row.
+ */
+export function linearAssignment(cost) {
+  if (!cost.length || !cost[0].length) return [];
+  const transposed = cost.length > cost[0].length;
+  const a = transposed ? cost[0].map((_, j) => cost.map((row) => row[j])) : cost;
+  const n = a.length;
+  const m = a[0].length;
+  const u = new Float64Array(n + 1);
+  const v = new Float64Array(m + 1);
+  const p = new Int32Array(m + 1); // p[j]: the row (1-based) matched to column j
+  const way = new Int32Array(m + 1);
+  for (let i = 1; i <= n; i++) {
+    p[0] = i;
+    let j0 = 0;
+    const minv = new Float64Array(m + 1).fill(Infinity);
+    const used = new Uint8Array(m + 1);
+    for (;;) {
+      used[j0] = 1;
+      const i0 = p[j0];
+      let delta = Infinity;
+      let j1 = 0;
+      for (let j = 1; j <= m; j++) {
+        if (used[j]) continue;
+        const current = a[i0 - 1][j - 1] - u[i0] - v[j];
+        if (current < minv[j]) {
+          minv[j] = current;
+          way[j] = j0;
+        }
+        if (minv[j] < delta) {
+          delta = minv[j];
+          j1 = j;
+        }
+      }
+      for (let j = 0; j <= m; j++) {
+        if (used[j]) {
+          u[p[j]] += delta;
+          v[j] -= delta;
+        } else {
+          minv[j] -= delta;
+        }
+      }
+      j0 = j1;
+      if (p[j0] === 0) break;
+    }
+    while (j0) {
+      const j1 = way[j0];
+      p[j0] = p[j1];
+      j0 = j1;
+    }
+  }
+  let pairs = [];
+  for (let j = 1; j <= m; j++) if (p[j]) pairs.push([p[j] - 1, j - 1]);
+  if (transposed) pairs = pairs.map(([r, c]) => [c, r]);
+  return pairs.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+}
+
+/** The mean of the found (x, y) points and their RMS spread around it (>= 0.02). */
+function centreSize(points) {
+  let cx = 0;
+  let cy = 0;
+  let n = 0;
+  for (const [x, y] of points) {
+    if (Number.isNaN(x)) continue;
+    cx += x;
+    cy += y;
+    n += 1;
+  }
+  cx /= n;
+  cy /= n;
+  let spread = 0;
+  for (const [x, y] of points) {
+    if (!Number.isNaN(x)) spread += (x - cx) ** 2 + (y - cy) ** 2;
+  }
+  return [[cx, cy], Math.max(Math.sqrt(spread / n), 0.02)];
+}
+
+const matmul = (a, b) =>
+  a.map((row) => b[0].map((_, j) => row.reduce((sum, x, k) => sum + x * b[k][j], 0)));
+const transpose = (a) => a[0].map((_, j) => a.map((row) => row[j]));
+
+/**
+ * Links each frame's detections into tracks with stable ids (port of Python's
+ * `poseact.core.tracking.Tracker`: a constant-velocity Kalman filter on each track's
+ * centre, landmark distance in body sizes, the Hungarian method; the same ids on the
+ * same detections, checked on shared vectors).
+ */
+export class Tracker {
+  constructor(options = {}) {
+    this.options = { ...TRACKER_DEFAULTS, ...options };
+    this.reset();
+  }
+
+  /** Forget every track; ids count from 0 again. */
+  reset() {
+    this.tracks = [];
+    this.nextId = 0;
+    this.lastT = null;
+  }
+
+  /** The ids of the tracks going on, oldest first. */
+  get ids() {
+    return this.tracks.map((track) => track.id);
+  }
+
+  /**
+   * Link one frame's detections to the tracks.
+   *
+   * @param {number} timestamp seconds, increasing.
+   * @param {ArrayLike<number>[]} landmarks N people's (K*3) normalized coordinates, NaN
+   *     where not found.
+   * @param {ArrayLike<number>[]} visibility N people's (K) visibility.
+   * @param {number[]|null} imageSize [width, height] in pixels, or null (square).
+   * @returns {{ids: number[], ended: number[][]}} each detection's track id, and the
+   *     [id, last seen seconds] of the tracks that ended.
+   */
+  update(timestamp, landmarks, visibility, imageSize = null) {
+    const t = Number(timestamp);
+    if (!Number.isFinite(t) || (this.lastT !== null && t <= this.lastT)) {
+      throw new Error(`tracker timestamps must be finite and increasing, got ${timestamp} after ${this.lastT}`);
+    }
+    const dt = this.lastT === null ? 0 : t - this.lastT;
+    this.lastT = t;
+    const aspect = imageSize === null ? 1 : imageSize[0] / imageSize[1];
+    const n = landmarks.length;
+    const points = [];
+    const keep = [];
+    for (let i = 0; i < n; i++) {
+      const lm = landmarks[i];
+      const vis = visibility[i];
+      const k = vis.length;
+      let seenCount = 0;
+      for (let j = 0; j < k; j++) if (vis[j] >= TRACK_SEEN) seenCount += 1;
+      const person = [];
+      let any = false;
+      for (let j = 0; j < k; j++) {
+        const use = seenCount >= 3 ? vis[j] >= TRACK_SEEN : vis[j] > 0;
+        const x = lm[j * 3] * aspect;
+        const y = lm[j * 3 + 1];
+        if (use && !Number.isNaN(x) && !Number.isNaN(y)) {
+          person.push([x, y]);
+          any = true;
+        } else {
+          person.push([NaN, NaN]);
+        }
+      }
+      points.push(person);
+      keep.push(any);
+    }
+    for (const track of this.tracks) this.predict(track, dt);
+    const ids = new Array(n).fill(-1);
+    const centres = [];
+    const sizes = [];
+    for (let i = 0; i < n; i++) {
+      if (keep[i]) {
+        const [centre, size] = centreSize(points[i]);
+        centres.push(centre);
+        sizes.push(size);
+      } else {
+        centres.push([NaN, NaN]);
+        sizes.push(0);
+      }
+    }
+    const rows = [];
+    for (let i = 0; i < n; i++) if (keep[i]) rows.push(i);
+    if (this.tracks.length && rows.length) {
+      const gate = this.options.max_distance;
+      const cost = rows.map((i) => this.tracks.map((track) => this.distance(track, points[i], centres[i])));
+      const gated = cost.map((row) => row.map((c) => (c <= gate ? c : TRACK_FORBIDDEN)));
+      for (const [r, c] of linearAssignment(gated)) {
+        if (cost[r][c] <= gate) {
+          const track = this.tracks[c];
+          const i = rows[r];
+          this.correct(track, t, points[i], centres[i], sizes[i]);
+          ids[i] = track.id;
+        }
+      }
+    }
+    // new people, left to right, so that ids are in a reproducible order
+    const fresh = rows.filter((i) => ids[i] < 0);
+    fresh.sort((a, b) => centres[a][0] - centres[b][0] || centres[a][1] - centres[b][1] || a - b);
+    for (const i of fresh) {
+      const size = sizes[i];
+      const noise = this.options.measurement_noise;
+      this.tracks.push({
+        id: this.nextId,
+        state: [centres[i][0], centres[i][1], 0, 0],
+        cov: [
+          [noise ** 2 * size ** 2, 0, 0, 0],
+          [0, noise ** 2 * size ** 2, 0, 0],
+          [0, 0, size ** 2, 0],
+          [0, 0, 0, size ** 2],
+        ],
+        points: points[i],
+        centre: centres[i],
+        size,
+        first: t,
+        last: t,
+      });
+      ids[i] = this.nextId;
+      this.nextId += 1;
+    }
+    const ended = this.tracks
+      .filter((track) => t - track.last > this.options.max_missing)
+      .map((track) => [track.id, track.last]);
+    if (ended.length) {
+      const gone = new Set(ended.map(([id]) => id));
+      this.tracks = this.tracks.filter((track) => !gone.has(track.id));
+    }
+    return { ids, ended };
+  }
+
+  /** End every track; returns [id, last seen seconds] of those going on. */
+  finish() {
+    const ended = this.tracks.map((track) => [track.id, track.last]);
+    this.tracks = [];
+    return ended;
+  }
+
+  predict(track, dt) {
+    if (dt <= 0) return;
+    const f = [
+      [1, 0, dt, 0],
+      [0, 1, 0, dt],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ];
+    const q = (this.options.position_noise * track.size) ** 2;
+    const g = [(dt * dt) / 2, dt];
+    const noise = [0, 1, 2, 3].map(() => [0, 0, 0, 0]);
+    for (const [a, b] of [[0, 2], [1, 3]]) {
+      const idx = [a, b];
+      for (let r = 0; r < 2; r++) for (let c = 0; c < 2; c++) noise[idx[r]][idx[c]] = q * g[r] * g[c];
+    }
+    track.state = f.map((row) => row.reduce((sum, x, k) => sum + x * track.state[k], 0));
+    const moved = matmul(matmul(f, track.cov), transpose(f));
+    track.cov = moved.map((row, r) => row.map((x, c) => x + noise[r][c]));
+  }
+
+  correct(track, t, points, centre, size) {
+    const r = (this.options.measurement_noise * track.size) ** 2;
+    const cov = track.cov;
+    const s = [
+      [cov[0][0] + r, cov[0][1]],
+      [cov[1][0], cov[1][1] + r],
+    ];
+    const det = s[0][0] * s[1][1] - s[0][1] * s[1][0];
+    const inv = [
+      [s[1][1] / det, -s[0][1] / det],
+      [-s[1][0] / det, s[0][0] / det],
+    ];
+    const gain = matmul(cov.map((row) => [row[0], row[1]]), inv); // (4, 2)
+    const innovation = [centre[0] - track.state[0], centre[1] - track.state[1]];
+    track.state = track.state.map((x, i) => x + gain[i][0] * innovation[0] + gain[i][1] * innovation[1]);
+    const kh = gain.map((row) => [row[0], row[1], 0, 0]);
+    const left = kh.map((row, i) => row.map((x, j) => (i === j ? 1 : 0) - x));
+    track.cov = matmul(left, cov);
+    track.points = points;
+    track.centre = centre;
+    track.size = size;
+    track.last = t;
+  }
+
+  distance(track, points, centre) {
+    const dx = track.state[0] - track.centre[0];
+    const dy = track.state[1] - track.centre[1];
+    let sum = 0;
+    let count = 0;
+    for (let j = 0; j < points.length; j++) {
+      const [tx, ty] = track.points[j];
+      const [x, y] = points[j];
+      if (Number.isNaN(tx) || Number.isNaN(x)) continue;
+      sum += Math.hypot(tx + dx - x, ty + dy - y);
+      count += 1;
+    }
+    const distance = count
+      ? sum / count
+      : Math.hypot(track.state[0] - centre[0], track.state[1] - centre[1]);
+    return distance / track.size;
+  }
+}
+
+/**
+ * Several people in, each person's gesture events out (port of Python's
+ * `poseact.runtime.people.PeopleRecognizer`): one `StreamingRecognizer` per track,
+ * events tagged with the track id (`person`), a track that ends closes its gesture
+ * at the time the person was last seen; its recognizer is reset and reused.
+ */
+export class PeopleRecognizer {
+  constructor(model, options = {}, tracker = {}) {
+    this.model = model;
+    this.options = options;
+    this.tracker = new Tracker(tracker);
+    this.active = new Map(); // person -> StreamingRecognizer
+    this.gestures = new Map(); // person -> label of the gesture going on, or null
+    this.idle = [];
+    this.people = [];
+  }
+
+  /** Start a new stream: no tracks, ids from 0. */
+  reset() {
+    this.tracker.reset();
+    for (const recognizer of this.active.values()) {
+      recognizer.reset();
+      this.idle.push(recognizer);
+    }
+    this.active.clear();
+    this.gestures.clear();
+    this.people = [];
+  }
+
+  /**
+   * Feed one frame's people.
+   *
+   * @param {number} timestamp seconds, increasing.
+   * @param {Float64Array[]} landmarks N people's (K*3) landmarks.
+   * @param {Float64Array[]} visibility N people's (K) visibility.
+   * @param {number[]|null} imageSize [width, height].
+   * @returns {Promise<{events: object[], people: object[], rows: number, probs: number}>}
+   *     the events begun or ended (each with `person`), each person's state (person,
+   *     label, confidence, current gesture, landmarks, visibility, seen), and the
+   *     rows and answers computed over everyone.
+   */
+  async push(timestamp, landmarks, visibility, imageSize = null) {
+    const t = Number(timestamp);
+    const update = this.tracker.update(t, landmarks, visibility, imageSize);
+    const events = [];
+    for (const [person, lastSeen] of update.ended) events.push(...this.end(person, lastSeen));
+    const k = this.model.spec.numPoints;
+    const found = new Map();
+    update.ids.forEach((person, n) => {
+      if (person >= 0) found.set(person, n);
+    });
+    const everyone = [...new Set([...found.keys(), ...this.active.keys()])].sort((a, b) => a - b);
+    const people = [];
+    let rows = 0;
+    let probs = 0;
+    for (const person of everyone) {
+      let recognizer = this.active.get(person);
+      if (recognizer === undefined) {
+        recognizer = this.idle.pop() ?? (await StreamingRecognizer.create(this.model, this.options));
+        this.active.set(person, recognizer);
+        this.gestures.set(person, null);
+      }
+      const n = found.get(person);
+      const points = n === undefined ? new Float64Array(k * 3).fill(NaN) : landmarks[n];
+      const seen = n === undefined ? new Float64Array(k) : visibility[n];
+      const result = await recognizer.push(t, points, seen, imageSize);
+      rows += result.rows.length;
+      probs += result.probs.length;
+      for (const event of result.events) {
+        this.gestures.set(person, event.end === null ? event.label : null);
+        events.push({ ...event, person });
+      }
+      people.push({
+        person,
+        label: recognizer.label,
+        confidence: recognizer.confidence,
+        gesture: this.gestures.get(person),
+        landmarks: points,
+        visibility: seen,
+        seen: n !== undefined,
+      });
+    }
+    this.people = people;
+    return { events, people, rows, probs };
+  }
+
+  /** End the stream at `timestamp`: closes every gesture going on. */
+  finish(timestamp) {
+    this.tracker.finish();
+    const events = [];
+    for (const person of [...this.active.keys()].sort((a, b) => a - b)) {
+      events.push(...this.end(person, Number(timestamp)));
+    }
+    this.people = [];
+    return events;
+  }
+
+  end(person, when) {
+    const recognizer = this.active.get(person);
+    this.active.delete(person);
+    this.gestures.delete(person);
+    if (recognizer === undefined) return [];
+    const events = recognizer.decider
+      .finish(when)
+      .map((e) => ({ ...e, person, end: Math.max(e.end, e.start) }));
+    recognizer.reset();
+    this.idle.push(recognizer);
+    return events;
+  }
+}
+
+// Port of poseact/extract/people.py (`PoseFollowers`): MediaPipe's PoseLandmarker in
+// VIDEO mode does not follow several people, so a finder (IMAGE mode, numPoses N)
+// looks for people while fewer than N are followed, and each person found gets a
+// follower, a VIDEO-mode PoseLandmarker with numPoses 1 that sees the frame with the
+// other people's head and trunk blacked out.
+const FOLLOW_MARGIN = 0.25;
+const FOLLOW_TRUNK = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 23, 24];
+const FOLLOW_GHOST_FRAMES = 30;
+const FOLLOW_SAME_PERSON = 0.35;
+const FOLLOW_FRUITLESS_LOOKS = 10; // the finder looks half as often after this many finding nobody new
+const FOLLOW_SLOWEST_FIND = 4; // ... down to every findEvery x this many frames
+
+function imageSize(image) {
+  if (image.videoWidth) return [image.videoWidth, image.videoHeight];
+  if (image.displayWidth) return [image.displayWidth, image.displayHeight];
+  return [image.width, image.height];
+}
+
+const bodyPixels = (points, [w, h]) => points.map((p) => [p.x * w, p.y * h]);
+
+function meanDistance(a, b) {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.hypot(a[i][0] - b[i][0], a[i][1] - b[i][1]);
+  return sum / a.length;
+}
+
+/** True when two bodies' points lie on one another (within 0.35 of two shoulder widths). */
+function sameBody(a, b) {
+  const size = Math.max(2 * Math.hypot(a[11][0] - a[12][0], a[11][1] - a[12][1]), 1);
+  return meanDistance(a, b) < FOLLOW_SAME_PERSON * size;
+}
+
+const boxesOverlap = (a, b) => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+
+function growBox([x0, y0, x1, y1], margin) {
+  const dx = margin * (x1 - x0);
+  const dy = margin * (y1 - y0);
+  return [x0 - dx, y0 - dy, x1 + dx, y1 + dy];
+}
+
+function span(low, high, limit) {
+  const clamp = (v) => Math.min(Math.max(Math.round(v), 0), limit);
+  return [clamp(low), clamp(high)];
+}
+
+/** Up to N people per frame, each followed by its own VIDEO-mode PoseLandmarker. */
+export class PoseFollowers {
+  /**
+   * @param {object} finder a PoseLandmarker in IMAGE mode with numPoses N.
+   * @param {object[]} followers N PoseLandmarkers in VIDEO mode with numPoses 1.
+   * @param {number} findEvery look for new people every this many frames while fewer
+   *     than N are followed (the first frame always).
+   */
+  constructor(finder, followers, findEvery = 5) {
+    this.finder = finder;
+    this.free = followers.map((landmarker) => ({
+      landmarker, pixels: null, core: null, velocity: [0, 0], age: 0, lastMs: -1,
+    }));
+    this.busy = [];
+    this.ghosts = []; // {box, velocity, frames} of people lost
+    this.findEvery = findEvery;
+    this.frame = 0;
+    this.fruitless = 0; // the finder's looks in a row that found nobody new
+    this.canvas = null;
+  }
+
+  /** The bodies of one frame: a list of MediaPipe landmark lists (33 points each). */
+  detect(image, ms) {
+    const size = imageSize(image);
+    for (const ghost of this.ghosts) {
+      const [vx, vy] = ghost.velocity;
+      ghost.box = [ghost.box[0] + vx, ghost.box[1] + vy, ghost.box[2] + vx, ghost.box[3] + vy];
+      ghost.frames -= 1;
+    }
+    this.ghosts = this.ghosts.filter((ghost) => ghost.frames > 0);
+    const moves = [];
+    const followed = this.busy.length;
+    for (const follower of [...this.busy]) {
+      const before = follower.pixels;
+      const previous = [follower.core, follower.velocity];
+      const points = this.follow(follower, image, ms, size);
+      if (points === null) {
+        this.ghosts.push({ box: follower.core, velocity: follower.velocity, frames: FOLLOW_GHOST_FRAMES });
+        this.release(follower);
+      } else {
+        moves.push({ follower, points, jump: meanDistance(follower.pixels, before), previous });
+      }
+    }
+    const bodies = this.merge(moves);
+    if (bodies.length < followed) this.fruitless = 0; // someone was lost: look at once again
+    const slower = Math.min(2 ** Math.floor(this.fruitless / FOLLOW_FRUITLESS_LOOKS), FOLLOW_SLOWEST_FIND);
+    if (this.free.length && this.frame % (this.findEvery * slower) === 0) {
+      const found = this.find(image, ms, bodies, size);
+      this.fruitless = found.length ? 0 : this.fruitless + 1;
+      bodies.push(...found);
+    }
+    this.frame += 1;
+    return bodies.map((body) => body.points);
+  }
+
+  follow(follower, image, ms, size) {
+    const result = follower.landmarker.detectForVideo(this.masked(follower, image, size), ms);
+    follower.lastMs = ms;
+    if (!result.landmarks.length) return null;
+    const points = result.landmarks[0].map((p) => ({ ...p, visibility: p.visibility ?? 1.0 }));
+    this.aim(follower, points, size);
+    follower.age += 1;
+    return points;
+  }
+
+  /** The frame with the other people followed blacked out (where they do not overlap
+   * this one); the frame itself when nobody else is followed. */
+  masked(follower, image, [w, h]) {
+    const boxes = this.busy
+      .filter((other) => other !== follower && other.core !== null)
+      .map((other) => growBox(other.core, FOLLOW_MARGIN))
+      .concat(this.ghosts.map((ghost) => growBox(ghost.box, FOLLOW_MARGIN)));
+    if (!boxes.length) return image;
+    if (this.canvas === null || this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas = new OffscreenCanvas(w, h);
+      this.context = this.canvas.getContext("2d", { willReadFrequently: true });
+    }
+    const ctx = this.context;
+    ctx.drawImage(image, 0, 0, w, h);
+    ctx.fillStyle = "#000";
+    for (const [x0, y0, x1, y1] of boxes) {
+      const [xa, xb] = span(x0, x1, w);
+      const [ya, yb] = span(y0, y1, h);
+      if (xb > xa && yb > ya) ctx.fillRect(xa, ya, xb - xa, yb - ya);
+    }
+    if (follower.core !== null) {
+      const [xa, xb] = span(follower.core[0], follower.core[2], w);
+      const [ya, yb] = span(follower.core[1], follower.core[3], h);
+      if (xb > xa && yb > ya) ctx.drawImage(image, xa, ya, xb - xa, yb - ya, xa, ya, xb - xa, yb - ya);
+    }
+    return this.canvas;
+  }
+
+  find(image, ms, bodies, size) {
+    const result = this.finder.detect(image);
+    const found = [];
+    const known = bodies.map((body) => body.follower.pixels);
+    for (const landmarks of result.landmarks || []) {
+      // a follower freed on this very frame has seen `ms` already: not before the next
+      const ready = this.free.filter((f) => f.lastMs < ms);
+      if (!ready.length) break;
+      const points = landmarks.map((p) => ({ ...p, visibility: p.visibility ?? 1.0 }));
+      const pixels = bodyPixels(points, size);
+      if (known.some((other) => sameBody(pixels, other))) continue;
+      const follower = ready[ready.length - 1];
+      this.free.splice(this.free.indexOf(follower), 1);
+      follower.age = 0;
+      this.aim(follower, points, size);
+      this.busy.push(follower);
+      const body = this.follow(follower, image, ms, size);
+      if (body === null || known.some((other) => sameBody(follower.pixels, other))) {
+        this.release(follower);
+        continue;
+      }
+      known.push(follower.pixels);
+      found.push({ follower, points: body });
+      this.ghosts = this.ghosts.filter((g) => !boxesOverlap(g.box, follower.core));
+    }
+    return found;
+  }
+
+  /** Two followers on one person: the one that moved least keeps them. */
+  merge(moves) {
+    const kept = [];
+    for (const move of [...moves].sort((a, b) => a.jump - b.jump)) {
+      if (kept.some((other) => sameBody(move.follower.pixels, other.follower.pixels))) {
+        const [box, [vx, vy]] = move.previous;
+        this.ghosts.push({
+          box: [box[0] + vx, box[1] + vy, box[2] + vx, box[3] + vy],
+          velocity: [vx, vy],
+          frames: FOLLOW_GHOST_FRAMES,
+        });
+        this.release(move.follower);
+      } else {
+        kept.push(move);
+      }
+    }
+    return moves.filter((move) => kept.includes(move));
+  }
+
+  /** Keep the person's landmarks and the box of their well-seen head and trunk. */
+  aim(follower, points, size) {
+    const pixels = bodyPixels(points, size);
+    const inside = pixels.map(([x, y]) => x >= 0 && x <= size[0] && y >= 0 && y <= size[1]);
+    let core = FOLLOW_TRUNK.filter((i) => points[i].visibility >= TRACK_SEEN && inside[i]);
+    if (core.length < 3) core = FOLLOW_TRUNK.filter((i) => inside[i]);
+    if (!core.length) core = FOLLOW_TRUNK;
+    const xs = core.map((i) => pixels[i][0]);
+    const ys = core.map((i) => pixels[i][1]);
+    const box = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+    if (follower.core !== null && follower.age > 0) {
+      const step = [0, 1].map((d) => (box[d] + box[d + 2] - follower.core[d] - follower.core[d + 2]) / 2);
+      follower.velocity = follower.velocity.map((v, d) => 0.5 * v + 0.5 * step[d]);
+    } else {
+      follower.velocity = [0, 0];
+    }
+    follower.pixels = pixels;
+    follower.core = box;
+  }
+
+  release(follower) {
+    this.busy.splice(this.busy.indexOf(follower), 1);
+    follower.pixels = null;
+    follower.core = null;
+    this.free.push(follower);
+  }
+}
+
+/** Landmarkers for several people: a PoseFollowers and a HandLandmarker that looks
+ * for num_hands × N hands (as Python's `LandmarkExtractor` with max_people N). */
+export async function createPeopleLandmarkers(mp, fileset, layout, options, maxPeople) {
+  const x = options.extractor || {};
+  const perPerson = { ...options, extractor: { ...x, num_hands: (x.num_hands ?? 2) * maxPeople } };
+  const { hands } = await createLandmarkers(mp, fileset, layout.replace("pose", "").includes("hands") ? "hands" : "", perPerson);
+  let people = null;
+  if (layout.includes("pose")) {
+    const base = {
+      baseOptions: { modelAssetPath: options.pose_model, delegate: options.delegate || "CPU" },
+      minPoseDetectionConfidence: x.min_detection_confidence ?? 0.5,
+      minPosePresenceConfidence: x.min_presence_confidence ?? 0.5,
+      minTrackingConfidence: x.min_tracking_confidence ?? 0.5,
+      outputSegmentationMasks: false,
+    };
+    const finder = await mp.PoseLandmarker.createFromOptions(fileset, {
+      ...base, runningMode: "IMAGE", numPoses: maxPeople,
+    });
+    const followers = [];
+    for (let i = 0; i < maxPeople; i++) {
+      followers.push(await mp.PoseLandmarker.createFromOptions(fileset, {
+        ...base, runningMode: "VIDEO", numPoses: 1,
+      }));
+    }
+    people = new PoseFollowers(finder, followers);
+  }
+  return { people, hands, maxPeople };
+}
+
+const HAND_TO_BODY = 1.5;
+const HAND_TO_HAND = 6.0;
+
+/**
+ * Every person of one frame in poseact's layout (port of Python's
+ * `LandmarkExtractor.process_people` with max_people N): bodies in the followers'
+ * order, each hand given to the body whose wrist is nearest its own (within 1.5
+ * shoulder widths), left and right hands without a body paired when their wrists are
+ * within 6 hand lengths, leftover hands alone; at most N people.
+ *
+ * @returns {{landmarks: Float64Array, visibility: Float64Array, count: number}} the
+ *     people's (count*K*3) landmarks and (count*K) visibility, one after the other.
+ */
+export function extractPeople(landmarkers, image, ms, k) {
+  const size = imageSize(image);
+  const people = [];
+  const blank = () => ({ landmarks: new Float64Array(k * 3).fill(NaN), visibility: new Float64Array(k) });
+  const wrists = [];
+  const reach = [];
+  let offset = 0;
+  if (landmarkers.people) {
+    for (const points of landmarkers.people.detect(image, ms)) {
+      const person = blank();
+      points.forEach((p, i) => {
+        person.landmarks.set([p.x, p.y, p.z], i * 3);
+        person.visibility[i] = p.visibility;
+      });
+      people.push(person);
+      const xy = bodyPixels(points, size);
+      wrists.push([xy[15], xy[16]]);
+      const shoulders = Math.hypot(xy[11][0] - xy[12][0], xy[11][1] - xy[12][1]);
+      reach.push(HAND_TO_BODY * Math.max(shoulders, 0.05 * Math.max(...size)));
+    }
+    offset = POSE_POINTS;
+  }
+  if (landmarkers.hands) {
+    const result = landmarkers.hands.detectForVideo(image, ms);
+    const found = [];
+    (result.handedness || []).forEach((categories, i) => {
+      if (!categories.length) return;
+      const slot = HAND_SLOTS[categories[0].categoryName];
+      if (slot !== undefined) found.push([i, slot, categories[0].score]);
+    });
+    const put = (person, i, slot, score) => {
+      const start = offset + slot * HAND_POINTS;
+      result.landmarks[i].forEach((p, j) => {
+        person.landmarks.set([p.x, p.y, p.z], (start + j) * 3);
+        person.visibility[start + j] = score;
+      });
+    };
+    const handPixels = (i) => bodyPixels(result.landmarks[i], size);
+    const pairs = [];
+    for (const [i, slot, score] of found) {
+      const [wx, wy] = handPixels(i)[0];
+      wrists.forEach((bodyWrists, body) => {
+        const distance = Math.min(...bodyWrists.map(([x, y]) => Math.hypot(x - wx, y - wy)));
+        if (distance <= reach[body]) pairs.push([distance, -score, i, body, slot]);
+      });
+    }
+    pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3] || a[4] - b[4]);
+    const taken = new Set();
+    const placed = new Set();
+    for (const [, negative, i, body, slot] of pairs) {
+      if (placed.has(i) || taken.has(`${body}/${slot}`)) continue;
+      put(people[body], i, slot, -negative);
+      taken.add(`${body}/${slot}`);
+      placed.add(i);
+    }
+    const rest = found.filter(([i]) => !placed.has(i));
+    const restPairs = [];
+    rest.forEach(([i, slotI], a) => {
+      for (const [j, slotJ] of rest.slice(a + 1)) {
+        if (slotI === slotJ) continue;
+        const xi = handPixels(i);
+        const xj = handPixels(j);
+        const length = Math.max(
+          Math.hypot(xi[9][0] - xi[0][0], xi[9][1] - xi[0][1]),
+          Math.hypot(xj[9][0] - xj[0][0], xj[9][1] - xj[0][1]),
+        );
+        const distance = Math.hypot(xi[0][0] - xj[0][0], xi[0][1] - xj[0][1]);
+        if (distance <= HAND_TO_HAND * length) restPairs.push([distance, i, j]);
+      }
+    });
+    const alone = new Map(rest.map(([i, slot, score]) => [i, [slot, score]]));
+    restPairs.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+    for (const [, i, j] of restPairs) {
+      if (!alone.has(i) || !alone.has(j)) continue;
+      const person = blank();
+      for (const hand of [i, j]) {
+        const [slot, score] = alone.get(hand);
+        alone.delete(hand);
+        put(person, hand, slot, score);
+      }
+      people.push(person);
+    }
+    for (const [i, [slot, score]] of alone) {
+      const person = blank();
+      put(person, i, slot, score);
+      people.push(person);
+    }
+  }
+  const count = Math.min(people.length, landmarkers.maxPeople);
+  const landmarks = new Float64Array(count * k * 3);
+  const visibility = new Float64Array(count * k);
+  for (let n = 0; n < count; n++) {
+    const person = people[n];
+    for (let i = 0; i < k; i++) {
+      if (Number.isNaN(person.landmarks[i * 3])) person.visibility[i] = 0;
+      person.visibility[i] = Math.min(1, Math.max(0, person.visibility[i]));
+    }
+    landmarks.set(person.landmarks, n * k * 3);
+    visibility.set(person.visibility, n * k);
+  }
+  return { landmarks, visibility, count };
+}
+
+/** Split `extractPeople`'s flat arrays into one (K*3) and one (K) array per person. */
+export function splitPeople({ landmarks, visibility, count }, k) {
+  const people = { landmarks: [], visibility: [] };
+  for (let n = 0; n < count; n++) {
+    people.landmarks.push(landmarks.subarray(n * k * 3, (n + 1) * k * 3));
+    people.visibility.push(visibility.subarray(n * k, (n + 1) * k));
+  }
+  return people;
+}
+
+/** One colour per person ("#rrggbb"), by track id modulo its length: Python's
+ * `poseact.apps.drawing.PERSON_COLORS` (BGR there), checked on the shared vectors. */
+export const PERSON_COLORS = Object.freeze([
+  "#3cc850", // green
+  "#dc5ae6", // magenta
+  "#f0c828", // yellow
+  "#28a0f0", // blue
+  "#e63c3c", // red
+  "#28c8c8", // teal
+]);
+
+/** The colour of a person's skeleton and label, from their track id. */
+export const personColor = (person) => PERSON_COLORS[person % PERSON_COLORS.length];
