@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,8 +21,6 @@ from poseact.data.augment import (
 from poseact.normalize.normalizer import Normalizer, normalize_frames
 from poseact.normalize.spec import NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
-
-DATASETS = REPO_ROOT / "datasets"
 
 SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -321,11 +318,6 @@ def test_spec_round_trips_through_json_and_validates():
     old = spec.to_dict()
     del old["angles"], old["streams_index"]
     assert NormalizerSpec.from_dict(old) == dataclasses.replace(spec, angles=False)
-    # ... and one written before standardized features were clipped is not clipped
-    del old["feature_clip"]
-    assert NormalizerSpec.from_dict(old).feature_clip is None
-    with pytest.raises(ValueError, match="feature_clip"):
-        NormalizerSpec(feature_clip=0.0)
     with pytest.raises(ValueError):
         NormalizerSpec(window=0)
     with pytest.raises(ValueError):
@@ -349,31 +341,3 @@ def test_hands_are_centred_on_the_wrist_and_scaled_by_the_palm():
     assert np.allclose(frames[0, 0], 0) and np.allclose(frames[0, 21], 0)
     assert np.allclose(frames[0, :21], frames[0, 21:], atol=1e-5)
     assert np.isclose(np.hypot(*frames[0, 9, :2]), 1.0)
-
-
-def test_tracking_glitches_neither_set_the_spread_nor_swamp_a_window():
-    """Real fingertip tracks hold jumps of up to an image width in one frame: the
-    learned spread of the velocities follows the ordinary speeds, not the jumps, and a
-    jump is clipped to `feature_clip` standard deviations, offline and live alike."""
-    from poseact.data.point_history import read_point_history
-    from poseact.normalize.fitting import feature_statistics, fit_normalizer
-
-    data = read_point_history(DATASETS / "fingertip_tracks")
-    clips = data.sequences[3600:3700]  # a recording with a jump among them (3667)
-    normalizer, positions = fit_normalizer(NormalizerSpec(layout="fingertip"), clips)
-    spec = normalizer.spec
-    raw = np.concatenate([normalizer.raw_features(normalizer.window(p)) for p in positions])
-    velocity = slice(spec.stream_sizes["positions"], 2 * spec.stream_sizes["positions"])
-    plain = np.nanstd(raw[:, velocity], axis=0)[:2]
-    speed = np.nanquantile(np.abs(raw[:, velocity]), 0.9, axis=0)[:2]
-    spread = np.array(spec.feature_std[velocity])[:2]
-    assert np.all(plain > 2 * spread)  # the jumps inflate a plain std
-    assert np.all(spread < 2 * speed)  # the spread is that of ordinary motion
-    assert np.allclose(feature_statistics(raw)[1], spec.feature_std)
-    jump = clips[67]
-    offline = normalizer.features(normalizer.window(normalizer.resampled(jump)))
-    assert np.abs(offline).max() == spec.feature_clip == 10.0
-    stream = StreamingFeaturizer(spec)
-    rows = [r for t, lm, v in zip(jump.timestamps, jump.landmarks, jump.visibility)
-            for r in stream.push(float(t), lm, v)]  # fmt: skip
-    assert np.abs(np.array(rows)).max() == spec.feature_clip

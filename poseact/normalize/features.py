@@ -19,8 +19,8 @@ Per frame, in this order (each optional but positions; see `NormalizerSpec`):
   where exactly two of its edges meet.
 
 With `NormalizerSpec.feature_mean`/`feature_std` (learned at `fit`), every feature is
-standardized, (x - mean) / std, and clipped to ±`feature_clip`, before missing values
-become 0 (so a missing value reads as the training mean). Plain numpy: the runtime and the JS port follow it.
+standardized, (x - mean) / std, before missing values become 0 (so a missing value
+reads as the training mean). Plain numpy: the runtime and the JS port follow it.
 """
 
 from __future__ import annotations
@@ -174,17 +174,12 @@ def stream_sizes(
 
 
 def standardize(features: np.ndarray, spec) -> np.ndarray:
-    """(..., F) raw features (NaN where missing) → standardized and clipped as `spec`
-    says, NaN → 0."""
+    """(..., F) raw features (NaN where missing) → standardized as `spec` says, NaN → 0."""
     x = np.asarray(features, dtype=np.float32)
     if spec.feature_mean:
         mean = np.asarray(spec.feature_mean, dtype=np.float32)
         std = np.asarray(spec.feature_std, dtype=np.float32)
-        out = (x - mean) / std  # a new array
-        if spec.feature_clip is not None:
-            clip = np.float32(spec.feature_clip)
-            np.clip(out, -clip, clip, out=out)  # NaN stays NaN
-        return np.nan_to_num(out, nan=0.0, copy=False)
+        return np.nan_to_num((x - mean) / std, nan=0.0, copy=False)  # a new array
     return np.nan_to_num(x, nan=0.0)
 
 

@@ -22,48 +22,22 @@ logger = logging.getLogger(__name__)
 #: their std would amplify noise (and float rounding) a thousandfold.
 MIN_STD = 0.01
 
-#: The share of each feature's values at either end that its spread ignores (they
-#: count as if at that quantile: the std of the winsorized values).
-WINSOR = 0.01
-
-
-def _mean_std(x: np.ndarray, seen: np.ndarray, count: np.ndarray):
-    total = np.where(seen, x, 0.0).sum(axis=0)
-    mean = np.divide(total, count, out=np.zeros(x.shape[1]), where=count > 0)
-    square = np.where(seen, (x - mean) ** 2, 0.0).sum(axis=0)
-    std = np.sqrt(np.divide(square, count, out=np.zeros(x.shape[1]), where=count > 0))
-    return mean, std
-
 
 def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and spread of (N, F) raw features, ignoring NaN (missing).
-
-    The spread is the std of the values winsorized at the `WINSOR` and 1 - `WINSOR`
-    quantiles (those beyond count as the quantile; the mean is of all values), so that a few tracking glitches
-    (a point jumping across the image in one frame: real tracks hold them, and one
-    such velocity outweighs thousands of ordinary ones in a plain std) do not shrink
-    the informative range. Measured on the fingertip streams (docs/streaming.md): the
-    velocities' std was 0.046-0.061 where a typical speed is 0.006; winsorized,
-    standardized features clipped (`NormalizerSpec.feature_clip`), false alarms fell
-    from 5.75 to 2.0 per minute.
+    """Per-feature mean and std of (N, F) raw features, ignoring NaN (missing).
 
     Returns:
-        ((F,) mean, (F,) spread) float64; a feature never seen gets mean 0 and spread
-        1, and no spread is below `MIN_STD`.
+        ((F,) mean, (F,) std) float64; a feature never seen gets mean 0 and std 1,
+        and no std is below `MIN_STD`.
     """
     x = np.asarray(features, dtype=np.float64)
     seen = np.isfinite(x)
     count = seen.sum(axis=0)
-    mean, _ = _mean_std(x, seen, count)
-    observed = count > 0
-    low = np.zeros(x.shape[1])
-    high = np.zeros(x.shape[1])
-    if observed.any():
-        # order statistics (no interpolation): fewer than 1 / WINSOR values keep all
-        low[observed] = np.nanquantile(x[:, observed], WINSOR, axis=0, method="lower")
-        high[observed] = np.nanquantile(x[:, observed], 1.0 - WINSOR, axis=0, method="higher")
-    _, std = _mean_std(np.clip(x, low, high), seen, count)
-    std = np.where(observed, np.maximum(std, MIN_STD), 1.0)
+    total = np.where(seen, x, 0.0).sum(axis=0)
+    mean = np.divide(total, count, out=np.zeros(x.shape[1]), where=count > 0)
+    square = np.where(seen, (x - mean) ** 2, 0.0).sum(axis=0)
+    std = np.sqrt(np.divide(square, count, out=np.zeros(x.shape[1]), where=count > 0))
+    std = np.where(count > 0, np.maximum(std, MIN_STD), 1.0)
     return mean, std
 
 

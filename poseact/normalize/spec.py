@@ -21,9 +21,8 @@ MAX_WINDOW = 1024
 FALLBACK_TIMING = {"fps": 30.0, "window": 30, "sampling": "center"}
 #: Fields whose default changed, as files written before lack them: what they meant then
 #: (joint angles, on by default since 2026-12-06, did not exist before 2026-12-01; the
-#: path stream, on by default since 2026-12-06, did not exist before; standardized
-#: features were not clipped before `feature_clip` existed).
-ABSENT_FIELDS = {"angles": False, "path": False, "feature_clip": None}
+#: path stream, on by default since 2026-12-06, did not exist before).
+ABSENT_FIELDS = {"angles": False, "path": False}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,11 +67,6 @@ class NormalizerSpec:
         feature_mean: (F,) per-feature mean learned by `fit`, or () for none.
         feature_std: (F,) per-feature standard deviation learned by `fit`, or ();
             with both, features are standardized: (x - mean) / std.
-        feature_clip: standardized features are clipped to [-clip, clip] (None: not
-            clipped). `fit` learns a spread robust to tracking glitches (a point
-            jumping across the image in one frame; `poseact.normalize.fitting`), and
-            the clip keeps such a glitch a large value rather than one that swamps
-            the window (files written before it existed lack it and read as None).
     """
 
     layout: str = "pose"
@@ -93,7 +87,6 @@ class NormalizerSpec:
     standardize: bool = True
     feature_mean: tuple[float, ...] = ()
     feature_std: tuple[float, ...] = ()
-    feature_clip: float | None = 10.0
 
     def __post_init__(self) -> None:
         get_layout(self.layout)
@@ -121,13 +114,6 @@ class NormalizerSpec:
             raise ValueError("NormalizerSpec.min_visibility must be in [0, 1]")
         if self.max_gap < 0:
             raise ValueError("NormalizerSpec.max_gap must be >= 0 seconds")
-        if self.feature_clip is not None and not (
-            np.isfinite(self.feature_clip) and self.feature_clip > 0
-        ):
-            raise ValueError(
-                f"NormalizerSpec.feature_clip must be a finite number > 0 or None, got"
-                f" {self.feature_clip}"
-            )
         mean = tuple(float(v) for v in self.feature_mean)
         std = tuple(float(v) for v in self.feature_std)
         object.__setattr__(self, "feature_mean", mean)

@@ -230,8 +230,6 @@ export function normalizerSpec(spec, definition = null) {
   const standardized = full.feature_mean.length > 0;
   full.featureMean = standardized ? Float32Array.from(full.feature_mean) : null;
   full.featureStd = standardized ? Float32Array.from(full.feature_std) : null;
-  // standardized features are clipped to ±feature_clip (null: not clipped)
-  full.featureClip = full.feature_clip === null ? null : f32(full.feature_clip);
   if (standardized && (full.featureMean.length !== full.frameFeatures ||
       full.featureStd.length !== full.frameFeatures)) {
     throw new Error(`feature_mean/feature_std need ${full.frameFeatures} values each`);
@@ -271,11 +269,11 @@ export const NORMALIZER_DEFAULTS = Object.freeze({
   layout: "pose", fps: null, window: null, sampling: null, center: "hips",
   scale: "torso", rotate: false, use_z: true, min_visibility: 0.3, max_gap: 0.25,
   velocity: true, accelerations: false, bones: false, angles: true, path: true,
-  standardize: true, feature_mean: [], feature_std: [], feature_clip: 10.0,
+  standardize: true, feature_mean: [], feature_std: [],
 });
 
 /** Fields whose default changed, as files written before lack them (Python's `ABSENT_FIELDS`). */
-export const ABSENT_FIELDS = Object.freeze({ angles: false, path: false, feature_clip: null });
+export const ABSENT_FIELDS = Object.freeze({ angles: false, path: false });
 
 /** What a timing left as null becomes (Python's `FALLBACK_TIMING`; `fit` sets them). */
 export const FALLBACK_TIMING = Object.freeze({ fps: 30.0, window: 30, sampling: "center" });
@@ -621,10 +619,7 @@ export class StreamingFeaturizer {
     }
     for (let i = 0; i < out.length; i++) {
       let v = out[i];
-      if (spec.featureMean) {
-        v = f32(f32(v - spec.featureMean[i]) / spec.featureStd[i]);
-        if (spec.featureClip !== null) v = Math.min(Math.max(v, -spec.featureClip), spec.featureClip);
-      }
+      if (spec.featureMean) v = f32(f32(v - spec.featureMean[i]) / spec.featureStd[i]);
       out[i] = Number.isNaN(v) ? 0 : v;
     }
     this.rowPrev = full;
