@@ -229,9 +229,10 @@ def test_sweep_prints_the_curve_and_the_chosen_threshold_travels_in_the_model(
     sweep = json.loads((tmp_path / "sweep.json").read_text())
     assert sweep["current"] == 0.6 and 0.6 in sweep["thresholds"]
     assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for t in (0.6, 0.8):
+    for t in (0.6, 0.8):  # the same annotations as the command's (read from the CSV)
         row = sweep["reports"][sweep["thresholds"].index(t)]
-        api = evaluate_stream(model, stream, truth, options=DecisionOptions(threshold=t)).report
+        api = evaluate_stream(model, stream, annotations, options=DecisionOptions(threshold=t))
+        api = api.report
         assert (row["matched"], row["detections"]) == (api.num_matched, api.num_detected)
 
     stored = tmp_path / "stored.tflite"

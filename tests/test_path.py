@@ -227,3 +227,57 @@ def test_train_says_when_the_forest_clearly_beats_the_network(trained):
     assert "path stream being off" in note
     report = dataclasses.replace(on.report, notes=(note,))
     assert report.summary().splitlines()[-1] == note
+
+
+# ---------------------------------------------------------------------- what a stream carries
+def _real_grids(asl_split):
+    """Two real ASL clips' grids (pose, with path points) and their normalizer."""
+    train, _ = asl_split
+    normalizer = Normalizer(NormalizerSpec(layout="pose", fps=30.0, window=36, sampling="center"))
+    return normalizer, [normalizer.resampled(s) for s in train.sequences[:2]]
+
+
+def test_a_joined_window_carries_the_trailing_mean_across_the_seam(asl_split):
+    """Training joins background motion and a gesture (a transition window); `retrail`
+    runs the trailing mean on from the first clip into the second, as one recording of
+    both would: the same as the trailing mean of the joined frames computed afresh."""
+    from poseact.normalize.path import retrail, trail_roots
+
+    normalizer, (first, second) = _real_grids(asl_split)
+    spec = normalizer.spec
+    second = second.copy()
+    K = spec.num_points
+    second[:, K:] += np.float32(0.3)  # the gesture stands elsewhere: a lag at the seam
+    joined = np.concatenate([first, second])
+    carried = retrail(joined, spec)
+    fresh = joined.copy()
+    trail_roots(fresh, spec)
+    np.testing.assert_allclose(carried, fresh, atol=1e-6)
+    # the second clip's own trailing mean began at its first frame: no lag at the seam
+    seam = len(first)
+    lag = carried[seam, K + 2] - carried[seam, K]
+    assert (
+        np.abs(lag[:2]).max() > 0.1 and np.abs(joined[seam, K + 2] - joined[seam, K]).max() < 1e-6
+    )
+
+
+def test_a_window_can_start_with_the_lag_motion_before_it_left(asl_split):
+    """`carry_trail` starts the trailing mean `lag` part sizes away and lets it decay as
+    the recurrence would; `trail_lag` reads the lag back."""
+    from poseact.normalize.path import carry_trail, trail_lag, trail_rate, trail_step
+
+    normalizer, (grid, _) = _real_grids(asl_split)
+    spec = normalizer.spec
+    K = spec.num_points
+    lag = np.array([[0.5, -0.25, 0.0]], np.float32)
+    shifted = carry_trail(grid, lag, spec)
+    np.testing.assert_allclose(
+        trail_lag(shifted[0], spec) - trail_lag(grid[0], spec), lag, atol=1e-5
+    )
+    # by hand: the recurrence from the shifted start
+    root, size = grid[:, K], np.linalg.norm(grid[0, K + 1, :2] - grid[0, K, :2])
+    mean = grid[0, K + 2] + lag[0] * size
+    for t in range(1, len(grid)):
+        mean = trail_step(mean, root[t], trail_rate(spec.window))
+        np.testing.assert_allclose(shifted[t, K + 2], mean, atol=1e-5)
+    assert np.array_equal(shifted[:, : K + 2], grid[:, : K + 2], equal_nan=True)  # the rest stays

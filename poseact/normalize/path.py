@@ -52,6 +52,9 @@ __all__ = [
     "path_features",
     "trail_roots",
     "trail_rate",
+    "retrail",
+    "trail_lag",
+    "carry_trail",
 ]
 
 
@@ -139,6 +142,76 @@ def trail_roots(grid: np.ndarray, spec) -> None:
     for t in range(len(grid)):
         mean = trail_step(mean, roots[t], rate)
         grid[t, K + 2 : K + 3 * R : 3] = shown_trail(mean, roots[t])
+
+
+def retrail(frames: np.ndarray, spec, start: int = 1) -> np.ndarray:
+    """Frames whose trailing means run on from frame `start - 1`'s, as one stream's would.
+
+    A window joined from two clips (a training transition: background motion, then a
+    gesture) holds each clip's own trailing means, each begun at its clip's first frame;
+    a live stream's mean instead carries the motion before the gesture into it. This runs
+    the mean on across the seam from the first frame's mean.
+
+    Args:
+        frames: (n, K + 3R, C) grid frames with path points (`Normalizer.resampled`).
+        spec: the `NormalizerSpec` (its layout and window).
+        start: the first frame whose mean is recomputed (the frames before keep theirs).
+
+    Returns:
+        A copy of `frames` with the trailing-mean points from `start` on recomputed.
+    """
+    out = np.array(frames, dtype=np.float32)
+    K, R = spec.num_points, len(path_parts(spec.layout))
+    if not R or len(out) <= start or out.shape[1] < K + 3 * R:
+        return out
+    roots = out[:, K : K + 3 * R : 3]
+    rate = trail_rate(spec.window)
+    mean = out[start - 1, K + 2 : K + 3 * R : 3].copy()
+    mean = np.where(np.isnan(mean), roots[start - 1], mean)  # hidden: the mean is unseen
+    for t in range(start, len(out)):
+        mean = trail_step(mean, roots[t], rate)
+        out[t, K + 2 : K + 3 * R : 3] = shown_trail(mean, roots[t])
+    return out
+
+
+def trail_lag(frame: np.ndarray, spec) -> np.ndarray:
+    """(R, C) where each part's trailing mean lags behind its root in one grid frame
+    (K + 3R, C), in the part's size units (mean - root) / size; NaN where missing."""
+    K, R = spec.num_points, len(path_parts(spec.layout))
+    f = np.asarray(frame, dtype=np.float32)
+    root = f[K : K + 3 * R : 3]
+    d = f[K + 1 : K + 3 * R : 3, :2] - root[:, :2]
+    size = np.sqrt(np.sum(d * d, axis=1, keepdims=True))
+    size[size <= 1e-6] = np.nan
+    return (f[K + 2 : K + 3 * R : 3] - root) / size
+
+
+def carry_trail(frames: np.ndarray, lag: np.ndarray, spec) -> np.ndarray:
+    """Frames whose trailing means start `lag` away from where they were, as when the
+    part came from elsewhere before the frames began (a live stream's window sliding onto
+    a gesture after motion): the mean is linear in its start, so the shift decays by
+    (1 - a) per frame.
+
+    Args:
+        frames: (n, K + 3R, C) grid frames with path points.
+        lag: (R, C) the extra lag at the first frame, in each part's size units (as
+            `trail_lag`); NaN: none.
+        spec: the `NormalizerSpec`.
+
+    Returns:
+        A copy of `frames` with the trailing-mean points shifted.
+    """
+    out = np.array(frames, dtype=np.float32)
+    K, R = spec.num_points, len(path_parts(spec.layout))
+    if not R or not len(out):
+        return out
+    root = out[0, K : K + 3 * R : 3]
+    d = out[0, K + 1 : K + 3 * R : 3, :2] - root[:, :2]
+    size = np.sqrt(np.sum(d * d, axis=1, keepdims=True))
+    shift = np.nan_to_num(np.asarray(lag, dtype=np.float32) * size)  # image units
+    decay = (1 - trail_rate(spec.window)) ** np.arange(len(out), dtype=np.float32)
+    out[:, K + 2 : K + 3 * R : 3] += decay[:, None, None] * shift[None]
+    return out
 
 
 def shown_trail(mean: np.ndarray, root: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from poseact.core.errors import DatasetError
 from poseact.data.augment import DEFAULT_TRANSITIONS, augment_windows, random_speed
 from poseact.data.dataset import Dataset
 from poseact.normalize.normalizer import Normalizer
+from poseact.normalize.path import carry_trail, retrail, trail_lag
 from poseact.normalize.spec import NormalizerSpec
 from poseact.train.options import TrainingOptions
 
@@ -78,7 +79,9 @@ class _TrainingWindows:
                     n = p.shape[0]
                     k = int(self.rng.integers(1, max(1, min(n, W - 1)) + 1))
                     rest = self.positions[self._rests[int(self.rng.integers(len(self._rests)))]]
-                    windows.append(_transition(p, rest, k, W, self.rng))
+                    joined = _transition(p, rest, k, W, self.rng)
+                    # the trailing means run on across the seam, as in a live stream
+                    windows.append(retrail(joined, spec) if spec.path else joined)
                     if not holds_the_gesture(k, n, W, onset):
                         targets[b] = self.background
                     continue
@@ -90,7 +93,19 @@ class _TrainingWindows:
                     p = p[: max(1, min(k, p.shape[0] - 1))]
                 elif aug.random_crop and p.shape[0] > W:
                     start = int(self.rng.integers(0, p.shape[0] - W + 1))
-                windows.append(self.normalizer.window(p, start=start))
+                window = self.normalizer.window(p, start=start)
+                if (
+                    transitions
+                    and spec.path
+                    and targets[b] != self.background
+                    and self.rng.random() < transitions
+                ):
+                    # live, the window's trailing means still carry the motion before
+                    # the gesture: start them where a background clip's lag left them
+                    rest = self.positions[self._rests[int(self.rng.integers(len(self._rests)))]]
+                    lag = trail_lag(rest[int(self.rng.integers(rest.shape[0]))], spec)
+                    window = carry_trail(window, lag, spec)
+                windows.append(window)
             batch = augment_windows(np.stack(windows), spec.layout, aug, self.rng)
             yield self.normalizer.features(batch), targets, self.weights[idx]
 

@@ -1126,9 +1126,12 @@ export class RejectionRule {
    * @param {string} [parts.unknown] the answer beyond the threshold.
    * @param {number} [parts.falseReject] the calibration's target false-reject rate.
    * @param {number} [parts.windows] clips the thresholds were calibrated on.
+   * @param {number|null} [parts.cap] the most one descriptor number's difference counts
+   *     in a distance (null: not capped, rules calibrated before 2026-12-07).
    */
   constructor({
     center, scale, references, thresholds, unknown = "unknown", falseReject = NaN, windows = 0,
+    cap = null,
   }) {
     this.center = center;
     this.scale = scale;
@@ -1137,6 +1140,7 @@ export class RejectionRule {
     this.unknown = unknown;
     this.falseReject = falseReject;
     this.windows = windows;
+    this.cap = cap;
   }
 
   /** F, the model features per frame the descriptors are made of. */
@@ -1192,7 +1196,11 @@ export class RejectionRule {
       let nearest = Infinity;
       for (const ref of refs) {
         let sum = 0;
-        for (let d = 0; d < q.length; d++) sum += (q[d] - ref[d]) ** 2;
+        if (this.cap === null) {
+          for (let d = 0; d < q.length; d++) sum += (q[d] - ref[d]) ** 2;
+        } else {
+          for (let d = 0; d < q.length; d++) sum += Math.min(Math.abs(q[d] - ref[d]), this.cap) ** 2;
+        }
         nearest = Math.min(nearest, sum);
       }
       out[c] = Math.sqrt(nearest);
@@ -1292,6 +1300,10 @@ export function rejectionRule(stored, { classes = null, background = null, featu
     );
   }
   if (!scale.every((s) => s > 0)) throw fail("scale must be positive");
+  const cap = stored.cap ?? null; // absent or null: a rule from before the cap
+  if (cap !== null && !(typeof cap === "number" && Number.isFinite(cap) && cap > 0)) {
+    throw fail(`cap must be a positive number or null, got ${pyRepr(cap)}`);
+  }
   const missing = [...thresholds.keys()].filter((label) => !references.has(label)).sort();
   if (missing.length) {
     throw fail(`labels ${JSON.stringify(missing)} have a threshold but no references`);
@@ -1304,6 +1316,7 @@ export function rejectionRule(stored, { classes = null, background = null, featu
     unknown,
     falseReject: Number(stored.false_reject ?? NaN),
     windows: Number(stored.windows ?? 0),
+    cap,
   });
 }
 
