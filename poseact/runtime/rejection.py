@@ -122,7 +122,7 @@ class RejectionRule:
             calibration.
         windows: how many known clips' distances the thresholds were calibrated on.
         cap: the most one descriptor number's difference counts in a distance
-            (`CAP`); None: not capped (rules calibrated before 2026-12-07).
+            (`CAP`); None: not capped (rules calibrated before the cap existed, 2026-12-06).
     """
 
     center: np.ndarray
@@ -362,7 +362,7 @@ def _encode_int8(rows: np.ndarray) -> dict[str, Any]:
 
 def _decode_references(stored: Any, fail, what: str) -> np.ndarray:
     """(n, D) float32 references: int8 codes with per-row scales, or float16 (models
-    exported before 2026-12-07)."""
+    exported before the cap existed, 2026-12-06)."""
     if isinstance(stored, dict) and stored.get("dtype") == "float16":
         return _decode(stored, "<f2", 2, fail, what).astype(np.float32)
     if not isinstance(stored, dict) or stored.get("dtype") != "int8":
