@@ -89,6 +89,8 @@ def annotate_people(
     if lines:
         draw_status(view, list(lines))
     return view
+
+
 @dataclass(frozen=True, eq=False)
 class FrameDecision:
     """What the live recognizer decided at one frame: what an annotated frame shows.

@@ -26,6 +26,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
 ]
 
+
 @dataclass(frozen=True)
 class Architecture:
     """Everything poseact needs to know about one network architecture (one row each).

@@ -199,9 +199,7 @@ def evaluate_stream(
     truth = _truth(model, recording, annotations)
     t0 = float(recording.timestamps[0]) if len(recording) else 0.0
     times = np.asarray(recording.timestamps, dtype=np.float64) - t0
-    detections, probabilities, answers, threshold = _recognize(
-        model, options, recording, times
-    )
+    detections, probabilities, answers, threshold = _recognize(model, options, recording, times)
     duration = float(times[-1]) if len(times) else 0.0
     report = evaluate_events(
         truth,

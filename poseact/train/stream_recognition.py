@@ -51,9 +51,7 @@ def _detections(events, person: int | None = None) -> list[Detection]:
         else:
             start, reported = opened if opened is not None else (event.start, event.start)
             out.append(
-                Detection(
-                    event.label, start, event.end, reported, float(event.confidence), person
-                )
+                Detection(event.label, start, event.end, reported, float(event.confidence), person)
             )
             opened = None
     return out
