@@ -30,8 +30,10 @@ RAISE = (1.1, 2.5)  # where the woman of person_thumb_up.mp4 raises her arm, sec
 DELAY = 3.0  # the right-hand person starts the same recording this much later
 FRAMES = 150  # 6 s of the recording: both raises and the crossing fit
 TWO = ExtractorOptions(max_people=2)
-#: The test model learned one recording: only its confident answers are gestures.
-SURE = DecisionOptions(threshold=0.8)
+#: The default decisions (the test model learned one recording; with training windows
+#: that carry the path's trailing mean as a stream does, its answer at the raise's start
+#: is less sure than before: at 0.8 it started 0.74 s late, measured 2026-12-06).
+SURE = DecisionOptions(threshold=0.6)
 
 
 # ---------------------------------------------------------------------- media and model
@@ -129,12 +131,15 @@ def model_path(alone, tmp_path_factory) -> Path:
     return path
 
 
-def f1(events, person: int) -> float:
+def raise_found(events, person: int) -> bool:
+    """The person's raise is detected as SHREC counts it (the right label, starting
+    inside the raise or at most 0.25 s early) and nothing else fired for them."""
     detections = [e for e in events if e.end is not None]
     from poseact.train.stream_eval import Detection
 
     found = [Detection(e.label, e.start, e.end) for e in detections]
-    return evaluate_events(truth(person), found, duration=FRAMES / FPS).f1
+    scores = evaluate_events(truth(person), found, duration=FRAMES / FPS)
+    return scores.detection_rate == 1.0 and scores.false_positives_per_gesture == 0.0
 
 
 # ---------------------------------------------------------------------- the assignment
@@ -289,7 +294,7 @@ def test_each_person_has_their_own_gestures(side, side_tracks, track_of, model_p
         assert [dataclasses.replace(e, person=track.person) for e in only] == mine
     # the left-hand person's raise is found, at its time, and is theirs only
     left = [e for e in events if e.person == track_of[0]]
-    assert f1(left, 0) == 1.0, left
+    assert raise_found(left, 0), left
     assert not any(e.person == track_of[1] and e.end is not None and e.end < 2.6 for e in events)
 
 
@@ -311,7 +316,7 @@ def test_live_with_two_people_draws_each_and_tags_events(side, track_of, model_p
     assert seen == list(stats.events)
     assert {e.person for e in stats.events} <= set(track_of)
     left = [e for e in stats.events if e.person == track_of[0]]
-    assert f1(left, 0) == 1.0, left
+    assert raise_found(left, 0), left
     # poseact's own share (tracking + two recognizers) is small next to MediaPipe
     assert stats.classify_seconds < 0.2 * stats.extract_seconds
     # the annotated video shows each person in their own colour
