@@ -663,6 +663,51 @@ def test_page_runs_mediapipe_on_the_main_thread_too(browser_page):
         page.close()
 
 
+def test_page_over_https_runs_the_camera_and_shows_its_answer(
+    browser_page, asl_tflite, artifacts_dir, tmp_path
+):
+    """The site served as `poseact web --https` serves it (a certificate made on the
+    spot): the page is a secure context, so a browser gives it the camera; the video,
+    the label, its confidence and the frame rate are on screen (checked on a
+    screenshot's layout)."""
+    model_path, _ = asl_tflite
+    site = build_web_app(model_path, tmp_path / "site", assets=NODE_MODULES)
+    # a phone's user accepts the self-signed certificate once; here the context does
+    context = browser_page.browser.new_context(
+        ignore_https_errors=True, viewport={"width": 1280, "height": 800}
+    )
+    page = context.new_page()
+    try:
+        with serve(site, https=True) as server:
+            assert server.url.startswith("https://127.0.0.1:")
+            page.goto(server.url + "index.html")
+            page.wait_for_function(
+                "() => poseactApp.state === 'error' || poseactApp.stats.predictions > 5",
+                timeout=60_000,
+            )
+            seen = page.evaluate(
+                "() => ({error: poseactApp.error, secure: window.isSecureContext,"
+                " protocol: location.protocol, frames: poseactApp.stats.frames})"
+            )
+            assert seen["error"] is None and seen["secure"] and seen["protocol"] == "https:"
+            assert seen["frames"] > 0  # the camera is running
+            shot = artifacts_dir / "page_https.png"
+            page.screenshot(path=str(shot))
+            assert shot.stat().st_size > 10_000
+            for selector in ("#video", "#label", "#confidence", "#fps"):
+                box = page.locator(selector).bounding_box()
+                assert box is not None and box["width"] > 0 and box["height"] > 0, selector
+                assert box["x"] >= 0 and box["y"] >= 0, selector
+                assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 800, (
+                    selector,
+                    box,
+                )
+            assert page.inner_text("#label") in browser_page.model.classes_
+            assert page.locator("#error").is_hidden()
+    finally:
+        context.close()
+
+
 def test_js_model_reader_matches_python(browser_page, asl_tflite):
     """poseact.js reads the appended archive as Python's zipfile does, and rejects
     damaged or foreign files."""
