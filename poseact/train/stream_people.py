@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from poseact.core.errors import DatasetError
-from poseact.train.event_annotations import Annotation, Detection, read_annotations
+from poseact.train.event_annotations import Annotation, Detection
 from poseact.train.event_match import MIN_IOU, EventReport, evaluate_events, match_events
-from poseact.train.stream_recognition import _recognize
+from poseact.train.stream_recognition import _labelled_truth, _recognize
 
 __all__ = [
     "PeopleEvaluation",
@@ -127,20 +126,7 @@ def evaluate_people_stream(
     if not isinstance(model, TFLiteGestureModel):
         model = TFLiteGestureModel(model)
     options = options or DecisionOptions()
-    if isinstance(annotations, str | os.PathLike):
-        where = str(annotations)
-        truth = read_annotations(annotations, background=model.background)
-    else:
-        where = "the annotations"
-        truth = [a for a in annotations if a.label != model.background]
-    if any(a.person is None for a in truth):
-        raise DatasetError(
-            f"{where} do not say who made each gesture: give them a fourth column,"
-            " start_s,end_s,label,person"
-        )
-    strangers = sorted({a.label for a in truth} - {str(c) for c in model.classes_})
-    if strangers:
-        raise DatasetError(f"{where} name labels {strangers} that the model does not know")
+    truth = _labelled_truth(model, annotations, people=True)
     people = tuple(dict.fromkeys(a.person for a in truth))
     if duration is None:
         duration = max((float(t.timestamps[-1]) for t in tracks), default=0.0)

@@ -12,11 +12,11 @@ from poseact.core.errors import DatasetError
 from poseact.train.event_annotations import Annotation, Detection, read_annotations
 
 
-def _truth(model, recording, annotations) -> list[Annotation]:
-    """The true events for `model` (its background dropped); checks the labels and the
-    recording's layout (`evaluate_stream` states the errors)."""
-    from poseact.core.layouts import check_same_layout
-
+def _labelled_truth(model, annotations, *, people: bool = False) -> list[Annotation]:
+    """The true events for `model` (its background dropped), from an annotation CSV or a
+    list of `Annotation`s; checks that the model knows their labels and, with `people`,
+    that each says who made it (`evaluate_stream`, `evaluate_people_stream` state the
+    errors)."""
     classes = tuple(str(c) for c in model.classes_)
     if isinstance(annotations, str | os.PathLike):
         where = str(annotations)
@@ -24,12 +24,25 @@ def _truth(model, recording, annotations) -> list[Annotation]:
     else:
         where = "the annotations"
         truth = [a for a in annotations if a.label != model.background]
+    if people and any(a.person is None for a in truth):
+        raise DatasetError(
+            f"{where} do not say who made each gesture: give them a fourth column,"
+            " start_s,end_s,label,person"
+        )
     strangers = sorted({a.label for a in truth} - set(classes))
     if strangers:
         raise DatasetError(
             f"{where} name labels {strangers} that the model does not know (it knows"
             f" {list(classes)})"
         )
+    return truth
+
+
+def _truth(model, recording, annotations) -> list[Annotation]:
+    """The true events for `model` (`_labelled_truth`); checks the recording's layout too."""
+    from poseact.core.layouts import check_same_layout
+
+    truth = _labelled_truth(model, annotations)
     check_same_layout(recording.source, recording.layout, model.spec.layout)
     return truth
 
