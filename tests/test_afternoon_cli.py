@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import ok, write_mp4
 from conftest import REPO_ROOT, SHARED_DIR
 from helpers import run_cli, video_frames
 
@@ -30,25 +30,6 @@ def poseact(
 ):
     """Run `python -m poseact.cli ARGS` in a fresh process with this environment plus `env`."""
     return run_cli(*args, env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)
-
-
-def ok(proc: subprocess.CompletedProcess) -> str:
-    """stdout of a run that must have succeeded (stderr shown if it did not)."""
-    assert proc.returncode == 0, (
-        f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    )
-    return proc.stdout
-
-
-def write_mp4(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> Path:
-    import cv2
-
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 def no_temp_files(folder: Path) -> bool:
