@@ -179,11 +179,17 @@ def trail_lag(frame: np.ndarray, spec) -> np.ndarray:
     (K + 3R, C), in the part's size units (mean - root) / size; NaN where missing."""
     K, R = spec.num_points, len(path_parts(spec.layout))
     f = np.asarray(frame, dtype=np.float32)
-    root = f[K : K + 3 * R : 3]
-    d = f[K + 1 : K + 3 * R : 3, :2] - root[:, :2]
-    size = np.sqrt(np.sum(d * d, axis=1, keepdims=True))
+    root, size = _root_and_size(f, K, R)
     size[size <= 1e-6] = np.nan
     return (f[K + 2 : K + 3 * R : 3] - root) / size
+
+
+def _root_and_size(frame: np.ndarray, K: int, R: int) -> tuple[np.ndarray, np.ndarray]:
+    """(R, C) each rooted part's root and (R, 1) its size, from one grid frame's path
+    points (the root and the root moved by the size along x)."""
+    root = frame[K : K + 3 * R : 3]
+    d = frame[K + 1 : K + 3 * R : 3, :2] - root[:, :2]
+    return root, np.sqrt(np.sum(d * d, axis=1, keepdims=True))
 
 
 def carry_trail(frames: np.ndarray, lag: np.ndarray, spec) -> np.ndarray:
@@ -205,9 +211,7 @@ def carry_trail(frames: np.ndarray, lag: np.ndarray, spec) -> np.ndarray:
     K, R = spec.num_points, len(path_parts(spec.layout))
     if not R or not len(out):
         return out
-    root = out[0, K : K + 3 * R : 3]
-    d = out[0, K + 1 : K + 3 * R : 3, :2] - root[:, :2]
-    size = np.sqrt(np.sum(d * d, axis=1, keepdims=True))
+    _, size = _root_and_size(out[0], K, R)
     shift = np.nan_to_num(np.asarray(lag, dtype=np.float32) * size)  # image units
     decay = (1 - trail_rate(spec.window)) ** np.arange(len(out), dtype=np.float32)
     out[:, K + 2 : K + 3 * R : 3] += decay[:, None, None] * shift[None]
