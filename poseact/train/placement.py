@@ -1,0 +1,150 @@
+"""Where the trained network's answers begin and end around a gesture: event placement.
+
+A window model answers a gesture some rows after the gesture began and lets go some rows
+after it ended. How many depends on the gesture: a circle is named once the window holds
+part of a turn, but a fingertip held still ("stop") only once nearly the whole window is
+still, and a little motion entering the window ends it at once. The live recognizer
+places an event's start and end by these counts (`poseact.runtime.decider.answer_times`);
+one count for every class (half the window) puts such a gesture's event late and ends it
+early, so that it overlaps the true gesture too little to count as found.
+
+`calibrate_placement` measures them after training, per class, on the training clips
+joined to background clips as a stream joins them (the background before and after, the
+trailing means running on across the seams), the network answering every row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from poseact.normalize.normalizer import Normalizer
+from poseact.normalize.path import retrail
+
+__all__ = ["calibrate_placement", "fade_join", "PLACEMENT_CLIPS"]
+
+#: Gesture clips per class the placement is measured on (at most; chosen at random).
+PLACEMENT_CLIPS = 32
+
+
+def fade_join(first: np.ndarray, second: np.ndarray, window: int) -> np.ndarray:
+    """(n1 + n2, K, C): `first`, then `second`; the last frames of `first` fade into
+    `second`'s first frame over window / 6 frames (a person moving from one to the
+    other)."""
+    out = np.concatenate([first, second], axis=0)
+    seam = first.shape[0]
+    fade = min(max(1, window // 6), seam)
+    weights = (np.arange(1, fade + 1, dtype=np.float32) / (fade + 1))[:, None, None]
+    out[seam - fade : seam] = (1 - weights) * out[seam - fade : seam] + weights * second[:1]
+    return out
+
+
+def _background_piece(rests: list[np.ndarray], need: int, rng: np.random.Generator) -> np.ndarray:
+    """`need` frames of background: random clips one after another, from a random place."""
+    pieces, have = [], 0
+    while have < need:
+        clip = rests[int(rng.integers(len(rests)))]
+        pieces.append(clip)
+        have += clip.shape[0]
+    joined = pieces[0]
+    for piece in pieces[1:]:
+        joined = fade_join(joined, piece, need)
+    offset = int(rng.integers(0, joined.shape[0] - need + 1))
+    return joined[offset : offset + need]
+
+
+def _continue(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """`first`, then `second` moved (x, y) to go on from where `first` ended, as one
+    person's stream goes on: one shift for all its points, the mean of their steps."""
+    step = first[-1:, :, :2] - second[:1, :, :2]
+    shift = np.nanmean(step, axis=1, keepdims=True) if np.isfinite(step).any() else 0.0
+    moved = np.array(second, dtype=np.float32)
+    moved[..., :2] += np.nan_to_num(shift)
+    return np.concatenate([first, moved], axis=0)
+
+
+def calibrate_placement(
+    network: Any,
+    normalizer: Normalizer,
+    positions: Sequence[np.ndarray],
+    targets: np.ndarray,
+    classes: Sequence[str],
+    background: str,
+    rng: np.random.Generator,
+    *,
+    clips: int = PLACEMENT_CLIPS,
+) -> dict[str, tuple[float, float]]:
+    """Seconds of each gesture a window holds when the network begins to answer it, and
+    when it lets go.
+
+    Each of up to `clips` clips per gesture class is played as a stream would show it: a
+    window of background, the clip, a window of background, each going on from where
+    the one before it ended (the path's trailing means run on across the seams). The network answers every row; the first row
+    answering the clip's class gives the rows of the clip the window held when the
+    answer began, the row after the last one the rows it held when the answer let go.
+    The medians over the clips the network answered are kept; a class it answered on
+    no clip keeps the default (half the window: left out of the result).
+
+    Args:
+        network: the trained Keras window model ((N, W, F) features → (N, C)).
+        normalizer: the fitted normalizer.
+        positions: the training clips, each (n, K, C) on the grid (`Normalizer.resampled`).
+        targets: (N,) each clip's index in `classes`.
+        classes: (C,) the network's labels.
+        background: the background label (its clips give the frames around a gesture).
+        rng: the generator that chooses clips and background pieces.
+        clips: gesture clips measured per class, at most.
+
+    Returns:
+        label → (start hold, end hold), seconds, each in [1 row, the window].
+    """
+    spec = normalizer.spec
+    W, fps = spec.window, float(spec.fps)
+    back = list(classes).index(background)
+    rests = [p for p, t in zip(positions, targets) if t == back and np.isfinite(p).any() and len(p)]
+    if not rests:
+        return {}
+    placement: dict[str, tuple[float, float]] = {}
+    for k, label in enumerate(classes):
+        own = np.flatnonzero(targets == k)
+        if k == back or not len(own):
+            continue
+        chosen = rng.choice(own, size=min(clips, len(own)), replace=False)
+        streams, spans = [], []
+        for i in sorted(chosen.tolist()):
+            gesture = positions[i]
+            if not len(gesture):
+                continue
+            joined = _continue(_background_piece(rests, W, rng), gesture)
+            joined = _continue(joined, _background_piece(rests, W, rng))
+            if spec.path:
+                joined = retrail(joined, spec)
+            streams.append(joined)
+            spans.append((W, W + gesture.shape[0] - 1))
+        if not streams:
+            continue
+        windows = np.stack(
+            [s[r - W + 1 : r + 1] for s in streams for r in range(W - 1, s.shape[0])]
+        )
+        answers = np.argmax(
+            np.asarray(network.predict(normalizer.features(windows), verbose=0, batch_size=256)),
+            axis=1,
+        )
+        starts, ends, at = [], [], 0
+        for s, (first, last) in zip(streams, spans):
+            rows = np.arange(W - 1, s.shape[0])
+            own_rows = rows[answers[at : at + len(rows)] == k]
+            at += len(rows)
+            # answers while the window holds some of the gesture
+            own_rows = own_rows[(own_rows >= first) & (own_rows <= last + W - 1)]
+            if not len(own_rows):
+                continue
+            starts.append(own_rows[0] - first + 1)
+            ends.append(last - (own_rows[-1] + 1 - W + 1) + 1)
+        if starts:
+            start_rows = float(np.clip(np.median(starts), 1, W))
+            end_rows = float(np.clip(np.median(ends), 1, W))
+            placement[str(label)] = (start_rows / fps, end_rows / fps)
+    return placement
