@@ -200,6 +200,7 @@ def train_core(
             seed=training.seed,
         )
     placement = None
+    onset = answer_onset(training, model.architecture, background)
     if background is not None and training.augment.transitions:  # a window model's
         placement = calibrate_placement(
             net,
@@ -209,6 +210,7 @@ def train_core(
             classes,
             background,
             np.random.default_rng(training.seed),  # its own: the rest draws as before
+            onset=onset,
         )
     sample = rng.permutation(len(positions))[:REPRESENTATIVE_WINDOWS]
     return FittedState(
@@ -218,7 +220,7 @@ def train_core(
         model=model,
         training=training,
         network=net,
-        onset=answer_onset(training, model.architecture, background),
+        onset=onset,
         rejection=rejection,
         history=history,
         training_seconds=time.perf_counter() - started,

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from poseact.core.layouts import get_layout
 from poseact.normalize.normalizer import Normalizer
 from poseact.normalize.path import retrail
 
@@ -41,8 +42,9 @@ def fade_join(first: np.ndarray, second: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def _background_piece(rests: list[np.ndarray], need: int, rng: np.random.Generator) -> np.ndarray:
-    """`need` frames of background: random clips one after another, from a random place."""
+def _background_piece(rests: list[np.ndarray], need: int, rng: np.random.Generator, spec):
+    """`need` frames of background: random clips one after another (each going on from
+    where the one before it ended), from a random place."""
     pieces, have = [], 0
     while have < need:
         clip = rests[int(rng.integers(len(rests)))]
@@ -50,18 +52,38 @@ def _background_piece(rests: list[np.ndarray], need: int, rng: np.random.Generat
         have += clip.shape[0]
     joined = pieces[0]
     for piece in pieces[1:]:
-        joined = fade_join(joined, piece, need)
+        joined = _go_on(joined, piece, spec)
     offset = int(rng.integers(0, joined.shape[0] - need + 1))
     return joined[offset : offset + need]
 
 
-def _continue(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """`first`, then `second` moved (x, y) to go on from where `first` ended, as one
-    person's stream goes on: one shift for all its points, the mean of their steps."""
-    step = first[-1:, :, :2] - second[:1, :, :2]
-    shift = np.nanmean(step, axis=1, keepdims=True) if np.isfinite(step).any() else 0.0
+def _go_on(first: np.ndarray, second: np.ndarray, spec) -> np.ndarray:
+    """`first`, then `second` moved so that each part goes on from where it was at
+    `first`'s last frame, as one person's stream goes on: what is in image units (the
+    path points, and the points of a part without anchors, kept as they are) shifts by
+    the step of the part's root; what is in a part's own frame is left as it is."""
+    layout = get_layout(spec.layout)
+    K = spec.num_points
     moved = np.array(second, dtype=np.float32)
-    moved[..., :2] += np.nan_to_num(shift)
+    with_path = spec.path and moved.shape[1] >= K + 3 * len(layout.parts)
+    for j, part in enumerate(layout.parts):
+        indices = layout.indices(part.points)
+        raw = part.kind == "points" and not part.anchors
+        if with_path:
+            at = K + 3 * j
+            step = first[-1, at, :2] - moved[0, at, :2]
+        elif raw:
+            step = np.nanmean(first[-1, indices, :2], axis=0) - np.nanmean(
+                moved[0, indices, :2], axis=0
+            )
+        else:
+            continue
+        if not np.isfinite(step).all():
+            continue
+        if with_path:
+            moved[:, at : at + 3, :2] += step
+        if raw:
+            moved[:, indices, :2] += step
     return np.concatenate([first, moved], axis=0)
 
 
@@ -74,6 +96,7 @@ def calibrate_placement(
     background: str,
     rng: np.random.Generator,
     *,
+    onset: float | None = None,
     clips: int = PLACEMENT_CLIPS,
 ) -> dict[str, tuple[float, float]]:
     """Seconds of each gesture a window holds when the network begins to answer it, and
@@ -84,8 +107,12 @@ def calibrate_placement(
     the one before it ended (the path's trailing means run on across the seams). The network answers every row; the first row
     answering the clip's class gives the rows of the clip the window held when the
     answer began, the row after the last one the rows it held when the answer let go.
-    The medians over the clips the network answered are kept; a class it answered on
-    no clip keeps the default (half the window: left out of the result).
+    The network was fit on these clips and knows them: it names them sooner and lets
+    them go later than gestures it has not seen, so each median over the clips it
+    answered is a least count, and so is what its training taught (a transition window
+    is the gesture from h rows of it, h = half the window or `onset` if less,
+    `holds_the_gesture`): the larger of the two is kept. A class it answered on no clip
+    keeps the default (left out of the result).
 
     Args:
         network: the trained Keras window model ((N, W, F) features → (N, C)).
@@ -95,6 +122,7 @@ def calibrate_placement(
         classes: (C,) the network's labels.
         background: the background label (its clips give the frames around a gesture).
         rng: the generator that chooses clips and background pieces.
+        onset: the model's onset, seconds (`answer_onset`), or None.
         clips: gesture clips measured per class, at most.
 
     Returns:
@@ -106,6 +134,7 @@ def calibrate_placement(
     rests = [p for p, t in zip(positions, targets) if t == back and np.isfinite(p).any() and len(p)]
     if not rests:
         return {}
+    taught = W / 2 if onset is None else min(W / 2, onset * fps)
     placement: dict[str, tuple[float, float]] = {}
     for k, label in enumerate(classes):
         own = np.flatnonzero(targets == k)
@@ -117,8 +146,8 @@ def calibrate_placement(
             gesture = positions[i]
             if not len(gesture):
                 continue
-            joined = _continue(_background_piece(rests, W, rng), gesture)
-            joined = _continue(joined, _background_piece(rests, W, rng))
+            joined = _go_on(_background_piece(rests, W, rng, spec), gesture, spec)
+            joined = _go_on(joined, _background_piece(rests, W, rng, spec), spec)
             if spec.path:
                 joined = retrail(joined, spec)
             streams.append(joined)
@@ -144,7 +173,7 @@ def calibrate_placement(
             starts.append(own_rows[0] - first + 1)
             ends.append(last - (own_rows[-1] + 1 - W + 1) + 1)
         if starts:
-            start_rows = float(np.clip(np.median(starts), 1, W))
-            end_rows = float(np.clip(np.median(ends), 1, W))
+            start_rows = float(np.clip(max(np.median(starts), taught), 1, W))
+            end_rows = float(np.clip(max(np.median(ends), taught), 1, W))
             placement[str(label)] = (start_rows / fps, end_rows / fps)
     return placement
