@@ -27,7 +27,7 @@ from poseact.normalize.path import retrail
 __all__ = ["calibrate_placement", "fade_join", "PLACEMENT_CLIPS"]
 
 #: Gesture clips per class the placement is measured on (at most; chosen at random).
-PLACEMENT_CLIPS = 32
+PLACEMENT_CLIPS = 16
 
 
 def fade_join(first: np.ndarray, second: np.ndarray, window: int) -> np.ndarray:
@@ -87,6 +87,20 @@ def _go_on(first: np.ndarray, second: np.ndarray, spec) -> np.ndarray:
     return np.concatenate([first, moved], axis=0)
 
 
+def _windows(normalizer: Normalizer, stream: np.ndarray) -> np.ndarray:
+    """(T - W + 1, W, F) the features of every W-frame window of one (T, K, C) stream,
+    as `Normalizer.features` gives them window by window: the per-frame features
+    once for the whole stream, and each window's first two rows (where its velocities
+    and accelerations begin) from that window alone."""
+    W = normalizer.spec.window
+    frames = normalizer.features(stream[None])[0]
+    windows = np.lib.stride_tricks.sliding_window_view(frames, W, axis=0)
+    windows = np.ascontiguousarray(np.swapaxes(windows, 1, 2))
+    heads = np.lib.stride_tricks.sliding_window_view(stream[: len(stream) - W + 2], 2, axis=0)
+    windows[:, :2] = normalizer.features(np.moveaxis(heads, -1, 1))
+    return windows
+
+
 def calibrate_placement(
     network: Any,
     normalizer: Normalizer,
@@ -135,14 +149,12 @@ def calibrate_placement(
     if not rests:
         return {}
     taught = W / 2 if onset is None else min(W / 2, onset * fps)
-    placement: dict[str, tuple[float, float]] = {}
-    for k, label in enumerate(classes):
+    plays = []  # (class, stream, first and last frame of the gesture in it)
+    for k in range(len(classes)):
         own = np.flatnonzero(targets == k)
         if k == back or not len(own):
             continue
-        chosen = rng.choice(own, size=min(clips, len(own)), replace=False)
-        streams, spans = [], []
-        for i in sorted(chosen.tolist()):
+        for i in sorted(rng.choice(own, size=min(clips, len(own)), replace=False).tolist()):
             gesture = positions[i]
             if not len(gesture):
                 continue
@@ -150,30 +162,26 @@ def calibrate_placement(
             joined = _go_on(joined, _background_piece(rests, W, rng, spec), spec)
             if spec.path:
                 joined = retrail(joined, spec)
-            streams.append(joined)
-            spans.append((W, W + gesture.shape[0] - 1))
-        if not streams:
-            continue
-        windows = np.stack(
-            [s[r - W + 1 : r + 1] for s in streams for r in range(W - 1, s.shape[0])]
-        )
-        answers = np.argmax(
-            np.asarray(network.predict(normalizer.features(windows), verbose=0, batch_size=256)),
-            axis=1,
-        )
-        starts, ends, at = [], [], 0
-        for s, (first, last) in zip(streams, spans):
-            rows = np.arange(W - 1, s.shape[0])
-            own_rows = rows[answers[at : at + len(rows)] == k]
-            at += len(rows)
-            # answers while the window holds some of the gesture
-            own_rows = own_rows[(own_rows >= first) & (own_rows <= last + W - 1)]
-            if not len(own_rows):
-                continue
-            starts.append(own_rows[0] - first + 1)
-            ends.append(last - (own_rows[-1] + 1 - W + 1) + 1)
-        if starts:
-            start_rows = float(np.clip(max(np.median(starts), taught), 1, W))
-            end_rows = float(np.clip(max(np.median(ends), taught), 1, W))
-            placement[str(label)] = (start_rows / fps, end_rows / fps)
+            plays.append((k, joined, W, W + gesture.shape[0] - 1))
+    if not plays:
+        return {}
+    windows = np.concatenate([_windows(normalizer, joined) for _, joined, _, _ in plays])
+    answers = np.argmax(np.asarray(network.predict(windows, verbose=0, batch_size=512)), axis=1)
+    starts: dict[int, list[int]] = {}
+    ends: dict[int, list[int]] = {}
+    at = 0
+    for k, joined, first, last in plays:
+        rows = np.arange(W - 1, joined.shape[0])
+        own_rows = rows[answers[at : at + len(rows)] == k]
+        at += len(rows)
+        # answers while the window holds some of the gesture
+        own_rows = own_rows[(own_rows >= first) & (own_rows <= last + W - 1)]
+        if len(own_rows):
+            starts.setdefault(k, []).append(own_rows[0] - first + 1)
+            ends.setdefault(k, []).append(last - (own_rows[-1] + 1 - W + 1) + 1)
+    placement: dict[str, tuple[float, float]] = {}
+    for k in sorted(starts):
+        start_rows = float(np.clip(max(np.median(starts[k]), taught), 1, W))
+        end_rows = float(np.clip(max(np.median(ends[k]), taught), 1, W))
+        placement[str(classes[k])] = (start_rows / fps, end_rows / fps)
     return placement
