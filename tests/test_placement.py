@@ -50,14 +50,9 @@ def _chain(pieces):
         count += len(track)
         position = placed[-1]
     xy = np.concatenate(frames)
-    landmarks = np.zeros((len(xy), 1, 3), np.float32)
-    landmarks[:, 0, :2] = xy
-    stream = LandmarkSequence(
-        timestamps=np.arange(len(xy)) / 30.0,
-        landmarks=landmarks,
-        visibility=np.ones((len(xy), 1), np.float32),
-        layout="fingertip",
-        source="fingertip-stream",
+    landmarks = np.concatenate([xy[:, None, :], np.zeros((len(xy), 1, 1))], axis=-1)
+    stream = LandmarkSequence.from_array(
+        landmarks, fps=30.0, layout="fingertip", source="fingertip-stream"
     )
     return stream, spans
 
