@@ -190,8 +190,7 @@ def _decider_case(
             context = min(len(steps) + 1, 30)
             times = answer_times(t, context, 30.0, onset, table)
             at, end_at = (
-                [round(float(x), 6) for x in v] if table is not None else round(v, 6)
-                for v in times
+                [round(float(x), 6) for x in v] if table is not None else round(v, 6) for v in times
             )
             ratios = None
             if rejection is not None:  # distance / threshold per class: > 1 is rejected
@@ -432,10 +431,10 @@ def build_vectors() -> dict[str, object]:
         ),
         _decider_case(
             "rejection rule: a best label whose window ratio is above 1 is answered unknown;"
-            " the model's stored threshold 0.7",
+            " the model's stored threshold 0.7, evidence 0.3",
             ["none", "wave", "clap"],
             "none",
-            DecisionOptions(reject_starts=True),
+            DecisionOptions(reject_starts=True, evidence=0.3),
             2,
             _rejection_case()[0],
             threshold=0.7,
