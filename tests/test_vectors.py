@@ -329,6 +329,27 @@ def _assignment_cases(seed: int) -> list[dict]:
     return cases
 
 
+def _share_cases() -> list[dict]:
+    """The pixels each follower sees blacked out as nearer another person
+    (`poseact.extract.people._nearer_others`), as runs [start, end) per row."""
+    from poseact.extract.people import _nearer_others
+
+    cases = []
+    for own, others, size in (
+        ([10.0, 12.0, 22.0, 30.0], [[43.0, 12.0, 54.0, 30.0]], (64, 48)),  # side by side, a tie
+        ([20.3, 5.7, 30.1, 20.2], [[2.5, 30.0, 9.5, 44.0], [50.0, 1.0, 70.0, 20.0]], (64, 48)),
+        ([20.0, 10.0, 40.0, 30.0], [[30.0, 20.0, 45.0, 40.0]], (64, 48)),  # overlapping
+        ([0.0, 0.0, 5.0, 5.0], [[-20.0, 40.0, -5.0, 60.0]], (40, 36)),  # partly outside
+    ):
+        mask = _nearer_others(np.array(own), [np.array(o) for o in others], size)
+        runs = []
+        for row in mask:
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
+            runs.append(edges.reshape(-1, 2).tolist())
+        cases.append({"own": own, "others": others, "size": list(size), "runs": runs})
+    return cases
+
+
 def build_vectors() -> dict[str, object]:
     """Every vector file's content, computed by poseact's Python reference."""
     register_layout(WRISTS)
@@ -469,6 +490,7 @@ def build_vectors() -> dict[str, object]:
         "defaults": dataclasses.asdict(TrackerOptions()),
         "person_colors": [f"#{r:02x}{g:02x}{b:02x}" for b, g, r in PERSON_COLORS],
         "assignment": _assignment_cases(5),
+        "shares": _share_cases(),
         "image_size": [640, 480],
         "frames": frames,
         "cases": [
@@ -605,6 +627,9 @@ def test_vectors_exercise_what_they_claim(vectors):
     assert [[when for _, when in e] for e in tracking["ended"] if e] == [[29 / 30]]
     assert sorted(ids[65]) == [0, 2] and sorted(ids[75]) == [2, 3]  # c enters; b jumps
     assert {a for pair in vectors["tracking"]["assignment"] for a in map(len, pair["cost"])} > {1}
+    side, _, overlapping, _ = vectors["tracking"]["shares"]
+    assert side["runs"][20] == [[33, 64]]  # 32.5 is as near both boxes: not blacked out
+    assert overlapping["runs"][25] == [[40, 64]]  # inside both boxes (30-39): the own one wins
     rule = vectors["rejection"]
     answers = rule["answers"]
     assert "unknown" in answers and {"wave", "clap"} & set(answers)

@@ -13,6 +13,7 @@ import {
   TRACKER_DEFAULTS,
   Tracker,
   linearAssignment,
+  nearerOthers,
   answerTimes,
   ModelFormatError,
   ABSENT_FIELDS,
@@ -181,6 +182,25 @@ test("tracker defaults and person colours match Python's", () => {
 test("linearAssignment pairs rows and columns as Python's linear_assignment", () => {
   for (const c of vectors("tracking").assignment) {
     assert.deepEqual(linearAssignment(c.cost), c.pairs, JSON.stringify(c.cost));
+  }
+});
+
+test("nearerOthers blacks out the pixels of Python's _nearer_others", () => {
+  for (const c of vectors("tracking").shares) {
+    const [w, h] = c.size;
+    const mask = Array.from({ length: h }, () => new Uint8Array(w));
+    for (const [x, y, dx, dy] of nearerOthers(c.own, c.others, c.size)) {
+      for (let r = y; r < y + dy; r++) mask[r].fill(1, x, x + dx);
+    }
+    const runs = mask.map((row) => {
+      const out = [];
+      row.forEach((v, x) => {
+        if (v && (x === 0 || !row[x - 1])) out.push([x, x + 1]);
+        else if (v) out[out.length - 1][1] = x + 1;
+      });
+      return out;
+    });
+    assert.deepEqual(runs, c.runs, JSON.stringify(c.own));
   }
 });
 

@@ -2051,8 +2051,9 @@ export class PeopleRecognizer {
 // Port of poseact/extract/people.py (`PoseFollowers`): MediaPipe's PoseLandmarker in
 // VIDEO mode does not follow several people, so a finder (IMAGE mode, numPoses N)
 // looks for people while fewer than N are followed, and each person found gets a
-// follower, a VIDEO-mode PoseLandmarker with numPoses 1 that sees the frame with the
-// other people's head and trunk blacked out.
+// follower, a VIDEO-mode PoseLandmarker with numPoses 1 that sees only its person's
+// share of the frame (every part nearer another person followed blacked out, and the
+// others' head and trunk).
 const FOLLOW_MARGIN = 0.25;
 const FOLLOW_TRUNK = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 23, 24];
 const FOLLOW_GHOST_FRAMES = 30;
@@ -2091,6 +2092,48 @@ function growBox([x0, y0, x1, y1], margin) {
 function span(low, high, limit) {
   const clamp = (v) => Math.min(Math.max(Math.round(v), 0), limit);
   return [clamp(low), clamp(high)];
+}
+
+/** Squared distance from v to the span [low, high] (0 inside). */
+function spanDistance(low, high, v) {
+  const d = Math.max(low - v, v - high, 0);
+  return d * d;
+}
+
+/** The pixels nearer another person's box than this person's (Python's
+ * `_nearer_others`), as [x, y, width, height] rectangles: runs of each row, rows with
+ * the same runs joined. */
+export function nearerOthers(own, others, [w, h]) {
+  const rects = [];
+  let open = []; // rectangles still growing downwards, one per run of the last row
+  for (let y = 0; y < h; y++) {
+    const runs = [];
+    let start = -1;
+    const myRow = spanDistance(own[1], own[3], y + 0.5);
+    const rows = others.map((box) => spanDistance(box[1], box[3], y + 0.5));
+    for (let x = 0; x <= w; x++) {
+      let near = false;
+      if (x < w) {
+        const mine = myRow + spanDistance(own[0], own[2], x + 0.5);
+        for (let i = 0; i < others.length && !near; i++) {
+          near = rows[i] + spanDistance(others[i][0], others[i][2], x + 0.5) < mine;
+        }
+      }
+      if (near && start < 0) start = x;
+      if (!near && start >= 0) {
+        runs.push([start, x]);
+        start = -1;
+      }
+    }
+    const same = runs.length === open.length && runs.every(([a, b], i) => open[i][0] === a && open[i][2] === b - a);
+    if (same) {
+      for (const rect of open) rect[3] += 1;
+    } else {
+      rects.push(...open);
+      open = runs.map(([a, b]) => [a, y, b - a, 1]);
+    }
+  }
+  return rects.concat(open);
 }
 
 /** Up to N people per frame, each followed by its own VIDEO-mode PoseLandmarker. */
@@ -2159,7 +2202,9 @@ export class PoseFollowers {
   }
 
   /** The frame with the other people followed blacked out (where they do not overlap
-   * this one); the frame itself when nobody else is followed. */
+   * this one): every part nearer another person followed than this one, the others'
+   * head and trunk grown, the places of people just lost; the frame itself when
+   * nobody else is followed. */
   masked(follower, image, [w, h]) {
     const boxes = this.busy
       .filter((other) => other !== follower && other.core !== null)
@@ -2173,6 +2218,12 @@ export class PoseFollowers {
     const ctx = this.context;
     ctx.drawImage(image, 0, 0, w, h);
     ctx.fillStyle = "#000";
+    const others = this.busy.filter((other) => other !== follower && other.core !== null);
+    if (follower.core !== null && others.length) {
+      for (const [x, y, dx, dy] of nearerOthers(follower.core, others.map((o) => o.core), [w, h])) {
+        ctx.fillRect(x, y, dx, dy);
+      }
+    }
     for (const [x0, y0, x1, y1] of boxes) {
       const [xa, xb] = span(x0, x1, w);
       const [ya, yb] = span(y0, y1, h);
