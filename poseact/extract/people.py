@@ -173,11 +173,15 @@ class PoseFollowers:
         ] + [_grow(ghost[0], _MASK_MARGIN) for ghost in self._ghosts]
         if not boxes:
             return rgb
+        import cv2
+
         height, width = rgb.shape[:2]
-        image = rgb.copy()
         others = [o.core for o in self._busy if o is not follower and o.core is not None]
         if follower.core is not None and others:
-            image[_nearer_others(follower.core, others, (width, height))] = 0
+            keep = ~_nearer_others(follower.core, others, (width, height))
+            image = cv2.bitwise_and(rgb, rgb, mask=keep.view(np.uint8))
+        else:
+            image = rgb.copy()
         for x0, y0, x1, y1 in boxes:
             image[_span(y0, y1, height), _span(x0, x1, width)] = 0
         if follower.core is not None:
@@ -295,22 +299,23 @@ def _grow(box: np.ndarray, margin: float) -> np.ndarray:
 def _nearer_others(own: np.ndarray, others: list[np.ndarray], size: tuple[int, int]) -> np.ndarray:
     """The pixels nearer another person's box than this person's, (height, width) bool.
 
-    Distances from each pixel's centre to the (x0, y0, x1, y1) boxes (0 inside): the
-    frame shared out by nearest person.
+    Squared distances from each pixel's centre to the (x0, y0, x1, y1) boxes (0
+    inside): the frame shared out by nearest person. A distance is a row part plus a
+    column part, so "nearer the other" is `gap_x[x] < gap_y[y]` for each other box.
     """
     width, height = size
     xs = np.arange(width, dtype=np.float64) + 0.5
     ys = np.arange(height, dtype=np.float64) + 0.5
 
-    def distance(box: np.ndarray) -> np.ndarray:  # squared, (height, width)
-        dx = np.maximum(np.maximum(box[0] - xs, xs - box[2]), 0.0)
-        dy = np.maximum(np.maximum(box[1] - ys, ys - box[3]), 0.0)
-        return dy[:, None] ** 2 + dx[None, :] ** 2
+    def squared(low: float, high: float, at: np.ndarray) -> np.ndarray:
+        gap = np.maximum(np.maximum(low - at, at - high), 0.0)
+        return gap * gap
 
-    mine = distance(own)
     nearer = np.zeros((height, width), dtype=bool)
     for box in others:
-        nearer |= distance(box) < mine
+        gap_x = squared(box[0], box[2], xs) - squared(own[0], own[2], xs)
+        gap_y = squared(own[1], own[3], ys) - squared(box[1], box[3], ys)
+        nearer |= gap_x[None, :] < gap_y[:, None]
     return nearer
 
 

@@ -2101,24 +2101,20 @@ function spanDistance(low, high, v) {
 }
 
 /** The pixels nearer another person's box than this person's (Python's
- * `_nearer_others`), as [x, y, width, height] rectangles: runs of each row, rows with
- * the same runs joined. */
+ * `_nearer_others`: "nearer the other" is gapX[x] < gapY[y] for each other box), as
+ * [x, y, width, height] rectangles: runs of each row, rows with the same runs joined. */
 export function nearerOthers(own, others, [w, h]) {
+  const gapsX = others.map((box) =>
+    Float64Array.from({ length: w }, (_, x) => spanDistance(box[0], box[2], x + 0.5) - spanDistance(own[0], own[2], x + 0.5)));
   const rects = [];
   let open = []; // rectangles still growing downwards, one per run of the last row
   for (let y = 0; y < h; y++) {
+    const gapsY = others.map((box) => spanDistance(own[1], own[3], y + 0.5) - spanDistance(box[1], box[3], y + 0.5));
     const runs = [];
     let start = -1;
-    const myRow = spanDistance(own[1], own[3], y + 0.5);
-    const rows = others.map((box) => spanDistance(box[1], box[3], y + 0.5));
     for (let x = 0; x <= w; x++) {
       let near = false;
-      if (x < w) {
-        const mine = myRow + spanDistance(own[0], own[2], x + 0.5);
-        for (let i = 0; i < others.length && !near; i++) {
-          near = rows[i] + spanDistance(others[i][0], others[i][2], x + 0.5) < mine;
-        }
-      }
+      for (let i = 0; x < w && i < others.length && !near; i++) near = gapsX[i][x] < gapsY[i];
       if (near && start < 0) start = x;
       if (!near && start >= 0) {
         runs.push([start, x]);
