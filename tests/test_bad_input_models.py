@@ -117,8 +117,23 @@ def test_model_whose_feature_set_or_window_differs_from_the_input(asl_tflite, as
         ({"format": "something-else"}, "metadata is not poseact's"),
         ({"onset": -0.5}, "'onset' must be null or a positive number of seconds: -0.5"),
         ({"onset": "soon"}, "'onset' must be null or a positive number of seconds: 'soon'"),
+        ({"placement": {"nobody": [0.5, 0.5]}}, "'placement' names 'nobody', which is not a"),
+        ({"placement": {"hello": [0.5]}}, "'placement' of 'hello' must be two positive seconds"),
+        ({"placement": [0.5, 0.5]}, "'placement' must be null or an object, got list"),
     ],
-    ids=["window", "layout", "classes", "fps", "no-normalizer", "format", "onset", "onset-text"],
+    ids=[
+        "window",
+        "layout",
+        "classes",
+        "fps",
+        "no-normalizer",
+        "format",
+        "onset",
+        "onset-text",
+        "placement-label",
+        "placement-holds",
+        "placement-list",
+    ],
 )
 def test_exported_model_whose_metadata_does_not_fit_its_network(
     asl_tflite, tmp_path, changes, message
@@ -148,6 +163,7 @@ def test_saved_classifier_whose_metadata_does_not_fit_its_network(saved_gru, tmp
         "training-seconds": with_fitted(training_seconds={"a": 1}),  # found by test_fuzz
         "history": with_fitted(history=7),
         "onset": with_fitted(onset="soon"),
+        "placement": with_fitted(placement={"hello": [-1.0, 0.5]}),
     }
     for name, content in cases.items():
         bad = tmp_path / f"{name}.poseact"

@@ -32,7 +32,7 @@ from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.spec import ABSENT_FIELDS, NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime import model_file
-from poseact.runtime.decider import Decider, DecisionOptions, answer_times
+from poseact.runtime.decider import Decider, DecisionOptions, answer_times, placement_table
 from poseact.runtime.rejection import RejectionRule, calibrate_rejection
 
 HERE = Path(__file__).resolve().parent
@@ -170,8 +170,10 @@ def _decider_case(
     rejection=None,
     onset=None,
     threshold=None,
+    placement=None,
 ) -> dict:
     rng = np.random.default_rng(seed)
+    table = placement_table(placement, classes)
     decider = Decider(classes, background, options, rejection, threshold)
     steps = []
     # blocks of one dominant class (some below threshold), then noise
@@ -186,11 +188,21 @@ def _decider_case(
             # the answer is about a 30-frame window filling up at 30 fps: its centre, or
             # with an onset the frames where a gesture begins and ends (answer_times)
             context = min(len(steps) + 1, 30)
-            at, end_at = (round(v, 6) for v in answer_times(t, context, 30.0, onset))
+            times = answer_times(t, context, 30.0, onset, table)
+            at, end_at = (
+                [round(float(x), 6) for x in v] if table is not None else round(v, 6)
+                for v in times
+            )
             ratios = None
             if rejection is not None:  # distance / threshold per class: > 1 is rejected
                 ratios = np.round(rng.uniform(0.2, 1.1 if len(steps) % 20 < 12 else 1.8, 3), 4)
-            events = decider.update(probs.astype(np.float32), t, at, ratios, end_at)
+            events = decider.update(
+                probs.astype(np.float32),
+                t,
+                np.array(at) if table is not None else at,
+                ratios,
+                np.array(end_at) if table is not None else end_at,
+            )
             step = {
                 "t": t,
                 "context": context,
@@ -211,6 +223,7 @@ def _decider_case(
         "background": background,
         "options": dataclasses.asdict(options),
         "onset": onset,
+        "placement": placement,
         "threshold": threshold,
         "steps": steps,
         "finish_at": t,
@@ -465,6 +478,15 @@ def build_vectors() -> dict[str, object]:
             3,
             onset=0.3,
         ),
+        _decider_case(
+            "a placement per class: wave begins 27 rows back and ends 3 rows back, clap"
+            " begins 6 rows back and ends 24 rows back, none by the half window",
+            ["none", "wave", "clap"],
+            "none",
+            DecisionOptions(),
+            4,
+            placement={"wave": [0.9, 0.9], "clap": [0.2, 0.2]},
+        ),
     ]
     defaults = {
         "normalizer": {
@@ -620,6 +642,13 @@ def test_vectors_exercise_what_they_claim(vectors):
     full = [s for s in onset["steps"] if s["context"] == 30]
     assert all(abs(s["at"] - s["end_at"] - 12 / 30) < 1e-6 for s in full)
     assert all(a["end"] <= b["start"] for a, b in zip(ended, ended[1:]))
+    placed = vectors["decider"][5]  # each event placed by its own class's holds
+    started = [(e, s) for s in placed["steps"] for e in s["events"] if e["end"] is None]
+    at = {c: i for i, c in enumerate(placed["classes"])}
+    assert {e["label"] for e, _ in started} == {"wave", "clap"}
+    full = [s for s in placed["steps"] if s["context"] == 30]
+    assert all(abs(s["t"] - s["at"][at["wave"]] - 26.5 / 30) < 1e-6 for s in full)
+    assert all(abs(s["t"] - s["end_at"][at["clap"]] - 23.5 / 30) < 1e-6 for s in full)
     tracking = vectors["tracking"]["cases"][0]
     ids = tracking["ids"]
     assert sorted(ids[29]) == [0, 1] and ids[30] == [0]  # a leaves; b keeps its id

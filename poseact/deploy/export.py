@@ -49,7 +49,12 @@ from poseact.core.choices import ARCHITECTURE_TABLE, QUANTIZATIONS
 from poseact.core.layouts import get_layout
 from poseact.core.native import hides_native_logs
 from poseact.deploy.signatures import STREAM_SIGNATURE, merge_signatures
-from poseact.runtime.model_file import METADATA_FORMAT, METADATA_VERSION, model_archive
+from poseact.runtime.model_file import (
+    METADATA_FORMAT,
+    METADATA_VERSION,
+    model_archive,
+    placement_json,
+)
 from poseact.train.classifier import GestureClassifier
 from poseact.train.networks import build_step_model, state_sizes
 
@@ -205,6 +210,9 @@ def export_tflite(
         # seconds of a gesture the window holds when it begins to answer it (events are
         # placed by it); null: half the window
         "onset": fitted.onset,
+        # per class: seconds of the gesture the window holds when the answer begins and
+        # when it lets go (measured after training; events are placed by them)
+        "placement": placement_json(fitted.placement),
         # the decision threshold chosen for this model; null: the default
         "threshold": None if threshold is None else float(threshold),
         "window": spec.window,

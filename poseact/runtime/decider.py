@@ -65,8 +65,12 @@ class DecisionOptions:
 
 
 def answer_times(
-    now: float, context: int, fps: float, onset: float | None = None
-) -> tuple[float, float]:
+    now: float,
+    context: int,
+    fps: float,
+    onset: float | None = None,
+    placement: np.ndarray | None = None,
+) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     """Where a gesture is placed by an answer over the last `context` rows up to `now`.
 
     A window answers a gesture once it holds h of its rows, h = `context` / 2, or
@@ -74,19 +78,44 @@ def answer_times(
     `onset`), and lets go when it holds fewer than h of its last rows. So a gesture
     that begins on this answer began h rows ago, and one that ends on it ended
     `context` - h rows ago. With h = `context` / 2 both are the centre of the rows.
+    A model's `placement` measures both counts per class (a fingertip held still is
+    answered only once the window is nearly all still, and let go as soon as motion
+    enters it); each is at most `context`.
 
     Args:
         now: the newest row's time, seconds.
         context: rows the answer covers (`FrameClassifier.context`).
         fps: the model's row rate.
         onset: the model's onset, seconds, or None (half the context).
+        placement: (C, 2) seconds of each class's gesture the window holds when the
+            answer begins and when it lets go (`placement_table`; NaN: by `onset`), or
+            None.
 
     Returns:
         (start, end): where a gesture starting on this answer starts, and where one
-        ending on it ends, seconds (`Decider.update`'s `at` and `end_at`).
+        ending on it ends, seconds (`Decider.update`'s `at` and `end_at`); with
+        `placement`, (C,) arrays of them, one per class.
     """
     rows = context / 2 if onset is None else min(context / 2, onset * fps)
-    return now - (rows - 0.5) / fps, now - (context - rows - 0.5) / fps
+    if placement is None:
+        return now - (rows - 0.5) / fps, now - (context - rows - 0.5) / fps
+    held = np.where(np.isnan(placement), rows, np.minimum(placement * fps, context))
+    return now - (held[:, 0] - 0.5) / fps, now - (context - held[:, 1] - 0.5) / fps
+
+
+def placement_table(placement, classes: Sequence[str]) -> np.ndarray | None:
+    """(C, 2) float64 seconds per class in `classes` order from a model's `placement`
+    (label → (start hold, end hold)); NaN for classes it does not name; None for None."""
+    if placement is None:
+        return None
+    return np.array(
+        [placement.get(str(c), (np.nan, np.nan)) for c in classes], dtype=np.float64
+    ).reshape(len(classes), 2)
+
+
+def _of(times, index: int) -> float:
+    """A time from `answer_times`: the one given, or the class's of (C,) times."""
+    return float(times[index]) if np.ndim(times) else float(times)
 
 
 @dataclass(frozen=True)
@@ -147,6 +176,7 @@ class Decider:
         threshold: float | None = None,
     ) -> None:
         self.classes = tuple(str(c) for c in classes)
+        self._index = {c: i for i, c in enumerate(self.classes)}
         self.background = background
         self.options = options or DecisionOptions()
         self.rejection = rejection if self.options.reject_starts else None
@@ -207,18 +237,23 @@ class Decider:
             now: when the answer is given, seconds (the cooldown counts in it).
             at: the time the answer is about, seconds: where a gesture that begins
                 on it began, among the frames the classifier saw (`answer_times`;
-                `StreamingRecognizer` passes it). None: `now`.
+                `StreamingRecognizer` passes it), or (C,) such times, one per class
+                (a model's `placement`). None: `now`.
             ratios: (C,) `RejectionRule.ratios` of the current window (distance /
                 threshold per class), or None (nothing is rejected).
             end_at: where a gesture that ends on this answer ended, seconds
-                (`answer_times`). None: `at`.
+                (`answer_times`), or (C,) such times, one per class. None: `at`.
         """
         best, confidence = self._smooth(np.asarray(probs, dtype=np.float32))
         ratio = 0.0 if ratios is None else float(ratios[best])
         now = float(now)
-        at = now if at is None else float(at)
-        end_at = at if end_at is None else float(end_at)
-        return self._decide(self.classes[best], confidence, ratio, now, at, end_at)
+        at = now if at is None else at
+        end_at = at if end_at is None else end_at
+        # a start is placed by the answered class, an end by the class going on
+        ending = self._index.get(self._current, best) if self._current is not None else best
+        return self._decide(
+            self.classes[best], confidence, ratio, now, _of(at, best), _of(end_at, ending)
+        )
 
     def _decide(
         self, label: str, confidence: float, ratio: float, now: float, at: float, end_at: float

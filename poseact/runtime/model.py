@@ -45,6 +45,9 @@ class TFLiteGestureModel:
         spec: the `NormalizerSpec` the model was trained with.
         onset: seconds of a gesture its window holds when it begins to answer it
             (`AugmentOptions.onset`), or None: half the window.
+        placement: label → (seconds of the gesture its window holds when the network
+            begins to answer it, when it lets go), measured after training; events of
+            those labels are placed by them. None: not measured (older files).
         threshold: the decision threshold stored in the model (`export_tflite`'s
             `threshold`), or None: `DecisionOptions`' default.
         metadata: the whole embedded metadata dict.
@@ -65,6 +68,7 @@ class TFLiteGestureModel:
         self.metadata = dict(model_file.metadata.raw)
         self.background: str | None = model_file.metadata.background
         self.onset: float | None = model_file.metadata.onset
+        self.placement = model_file.metadata.placement
         self.threshold: float | None = model_file.metadata.threshold
         self.rejection: RejectionRule | None = None
         if model_file.metadata.rejection is not None:

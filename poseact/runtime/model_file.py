@@ -17,6 +17,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,10 @@ class ModelMetadata:
         onset: seconds of a gesture the window holds when the network begins to
             answer it (`AugmentOptions.onset`; events are placed by it), or None:
             half the window (also for files written before it was stored).
+        placement: label → [seconds of the gesture the window holds when the network
+            begins to answer it, when it lets go], measured after training
+            (`poseact.train.placement`); events of those labels are placed by them
+            (`answer_times`), others by `onset`. None: not measured (older files).
         threshold: the decision threshold chosen for this model (`poseact export
             --threshold`, e.g. from `poseact evaluate-stream --sweep`), used where
             `DecisionOptions.threshold` is None; None: `DEFAULT_THRESHOLD`.
@@ -103,6 +108,7 @@ class ModelMetadata:
     stream: dict[str, Any] | None = None
     rejection: dict[str, Any] | None = None
     onset: float | None = None
+    placement: dict[str, tuple[float, float]] | None = None
     threshold: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -148,6 +154,7 @@ class ModelMetadata:
             isinstance(onset, (int, float)) and not isinstance(onset, bool) and onset > 0
         ):
             raise _fail(where, f"'onset' must be null or a positive number of seconds: {onset!r}")
+        placement = check_placement(data.get("placement"), classes, background, where)
         threshold = data.get("threshold")
         if threshold is not None and not (
             isinstance(threshold, (int, float))
@@ -165,9 +172,49 @@ class ModelMetadata:
             stream=dict(stream) if stream is not None else None,
             rejection=dict(rejection) if rejection is not None else None,
             onset=None if onset is None else float(onset),
+            placement=placement,
             threshold=None if threshold is None else float(threshold),
             raw=dict(data),
         )
+
+
+def placement_json(placement: dict[str, tuple[float, float]] | None) -> dict | None:
+    """A placement as model files store it (label → [start hold, end hold] seconds)."""
+    if placement is None:
+        return None
+    return {label: [float(h) for h in holds] for label, holds in placement.items()}
+
+
+def check_placement(
+    placement: Any, classes: Sequence[str], background: str | None, where: str
+) -> dict[str, tuple[float, float]] | None:
+    """Validate a model's stored `placement` (shared by .tflite and .poseact): null, or
+    an object from gesture labels (not the background) to two positive seconds.
+
+    Raises:
+        ModelFormatError: naming `where` and the problem.
+    """
+    if placement is None:
+        return None
+    if not isinstance(placement, dict):
+        raise _fail(where, f"'placement' must be null or an object, got {type(placement).__name__}")
+    out: dict[str, tuple[float, float]] = {}
+    for label, holds in placement.items():
+        if label not in classes or label == background:
+            raise _fail(where, f"'placement' names {label!r}, which is not a gesture class")
+        if not (
+            isinstance(holds, list)
+            and len(holds) == 2
+            and all(
+                isinstance(h, (int, float)) and not isinstance(h, bool) and 0 < h < 3600
+                for h in holds
+            )
+        ):
+            raise _fail(
+                where, f"'placement' of {label!r} must be two positive seconds, got {holds!r:.60}"
+            )
+        out[label] = (float(holds[0]), float(holds[1]))
+    return out
 
 
 def check_labels(classes: Any, background: Any, where: str) -> tuple[tuple[str, ...], str | None]:

@@ -11,7 +11,13 @@ import numpy as np
 
 from poseact.core.errors import LandmarkFormatError
 from poseact.normalize.streaming import StreamingFeaturizer
-from poseact.runtime.decider import Decider, DecisionOptions, GestureEvent, answer_times
+from poseact.runtime.decider import (
+    Decider,
+    DecisionOptions,
+    GestureEvent,
+    answer_times,
+    placement_table,
+)
 from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.steppers import RowWindow
 
@@ -22,9 +28,10 @@ class Answer(NamedTuple):
     Attributes:
         probs: (C,) class probabilities.
         now: when it was given, seconds.
-        at: where a gesture starting on it starts, seconds (`answer_times`).
+        at: where a gesture starting on it starts, seconds (`answer_times`; (C,) per
+            class with the model's `placement`).
         ratios: (C,) the rejection rule's distance / threshold, or None.
-        end_at: where a gesture ending on it ends, seconds.
+        end_at: where a gesture ending on it ends, seconds (likewise).
     """
 
     probs: np.ndarray
@@ -69,6 +76,9 @@ class StreamingRecognizer:
         self._featurizer = StreamingFeaturizer(self.model.spec)
         self._stepper = self.model.stepper(stateful=stateful)
         self._fps = float(self.model.spec.fps)
+        self._placement = placement_table(
+            getattr(self.model, "placement", None), self.model.classes_
+        )
         self._decider = Decider(
             self.model.classes_,
             self.model.background,
@@ -165,7 +175,9 @@ class StreamingRecognizer:
                     self._rows.push(row)
                 ratios = self.model.rejection.ratios(self._rows.window(), self._labels)[0]
             # the answer is about the rows the classifier saw: events go among them
-            at, end_at = answer_times(now, self._stepper.context, self._fps, self.model.onset)
+            at, end_at = answer_times(
+                now, self._stepper.context, self._fps, self.model.onset, self._placement
+            )
             out.append(Answer(probs, now, at, ratios, end_at))
         return out
 

@@ -55,7 +55,7 @@ from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.normalizer import GridCache, Normalizer
 from poseact.normalize.spec import NormalizerSpec
 from poseact.runtime.model_file import check_labels as check_model_labels
-from poseact.runtime.model_file import is_tflite, read_member
+from poseact.runtime.model_file import check_placement, is_tflite, placement_json, read_member
 from poseact.runtime.rejection import RejectionRule
 from poseact.train.core import FittedState, train_core
 from poseact.train.engine import answer_onset, check_training_data, split_validation
@@ -199,7 +199,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
     Fitted attributes end in "_" (see `FittedState`, which `fitted_state()` returns):
     `classes_`, `background_`, `normalizer_` (the fitted `Normalizer`),
     `model_options_` (architecture resolved), `training_options_` (the recipe as it
-    ran), `model_` (Keras), `onset_`, `rejection_`, `history_`, `training_seconds_`,
+    ran), `model_` (Keras), `onset_`, `placement_`, `rejection_`, `history_`, `training_seconds_`,
     `representative_`, `rehearsal_` (a few normalized windows per class, kept for
     `fine_tune`; saved with the model, set it to None before `save` to leave them
     out), and `auto_report_` (the architecture search of "auto", else None).
@@ -261,6 +261,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
             training=self.training_options_,
             network=self.model_,
             onset=self.onset_,
+            placement=self.placement_,
             rejection=self.rejection_,
             history=self.history_,
             training_seconds=self.training_seconds_,
@@ -283,6 +284,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
         self.training_options_ = state.training
         self.model_ = state.network
         self.onset_ = state.onset
+        self.placement_ = state.placement
         self.rejection_ = state.rejection
         self.history_ = state.history
         self.training_seconds_ = float(state.training_seconds)
@@ -445,6 +447,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 "model": asdict(state.model),
                 "training": state.training.to_dict(),
                 "onset": state.onset,
+                "placement": placement_json(state.placement),
                 "history": state.history,
                 "training_seconds": state.training_seconds,
                 "rejection": None if state.rejection is None else state.rejection.to_dict(),
@@ -588,6 +591,7 @@ class GestureClassifier(ClassifierMixin, BaseEstimator):
                 training=training,
                 network=model,
                 onset=None if onset is None else float(onset),
+                placement=check_placement(fitted.get("placement"), classes, background, str(path)),
                 rejection=None
                 if fitted.get("rejection") is None
                 else RejectionRule.from_dict(

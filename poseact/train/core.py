@@ -29,6 +29,7 @@ from poseact.train.engine import (
 )
 from poseact.train.networks import build_keras_model
 from poseact.train.options import ModelOptions, TrainingOptions
+from poseact.train.placement import calibrate_placement
 from poseact.train.rehearsal import RehearsalMemory
 
 __all__ = ["FittedState", "Teacher", "train_core"]
@@ -50,7 +51,12 @@ class FittedState:
         training: the recipe as it ran (`AugmentOptions.transitions` decided).
         network: the trained Keras model.
         onset: seconds of a gesture a window holds when the network begins to answer
-            it (None: half the window); the live recognizer places events by it.
+            it (None: half the window); the live recognizer places events by it where
+            `placement` names no class.
+        placement: label → (seconds of the gesture a window holds when the network
+            begins to answer it, when it lets go), measured after training
+            (`poseact.train.placement`); the live recognizer places events by it. None:
+            not measured (no background class, a streaming network, or an older file).
         rejection: the open-set rejection rule, or None.
         history: per-epoch "loss", "accuracy" (and "val_loss", "val_accuracy").
         training_seconds: wall time of the training, seconds.
@@ -70,6 +76,7 @@ class FittedState:
     training_seconds: float
     representative: np.ndarray
     rehearsal: RehearsalMemory | None
+    placement: dict[str, tuple[float, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,9 @@ def train_core(
     """Train a network on resampled clips and return the complete fitted state.
 
     The background class gives transition windows (`AugmentOptions.transitions`, decided
-    per architecture), the onset follows from the recipe, and with
-    `training.reject_rate` a rejection rule is calibrated after training.
+    per architecture), the onset follows from the recipe, where the network's answers
+    begin and end around each gesture is measured after training (the placement), and
+    with `training.reject_rate` a rejection rule is calibrated after training.
 
     Args:
         normalizer: the fitted normalizer.
@@ -191,6 +199,19 @@ def train_core(
             background=background,
             seed=training.seed,
         )
+    placement = None
+    onset = answer_onset(training, model.architecture, background)
+    if background is not None and training.augment.transitions:  # a window model's
+        placement = calibrate_placement(
+            net,
+            normalizer,
+            positions,
+            targets,
+            classes,
+            background,
+            np.random.default_rng(training.seed),  # its own: the rest draws as before
+            onset=onset,
+        )
     sample = rng.permutation(len(positions))[:REPRESENTATIVE_WINDOWS]
     return FittedState(
         classes=classes,
@@ -199,7 +220,7 @@ def train_core(
         model=model,
         training=training,
         network=net,
-        onset=answer_onset(training, model.architecture, background),
+        onset=onset,
         rejection=rejection,
         history=history,
         training_seconds=time.perf_counter() - started,
@@ -207,6 +228,7 @@ def train_core(
             np.stack([normalizer.window(positions[i]) for i in sample])
         ),
         rehearsal=rehearsal,
+        placement=placement,
     )
 
 

@@ -62,8 +62,8 @@ class StreamDecisions:
 class _KerasStreamModel:
     """A fitted `GestureClassifier` as the live recognizer sees a model: its window
     model re-run over the last W rows at every row (as a `.tflite` without a
-    single-step model is run), with the model's classes, background, rejection rule and
-    onset."""
+    single-step model is run), with the model's classes, background, rejection rule,
+    onset and placement."""
 
     def __init__(self, classifier) -> None:
         self.spec = classifier.normalizer_spec_
@@ -71,6 +71,7 @@ class _KerasStreamModel:
         self.background = classifier.background_
         self.rejection = getattr(classifier, "rejection_", None)
         self.onset = getattr(classifier, "onset_", None)
+        self.placement = getattr(classifier, "placement_", None)
         self.threshold = None  # a classifier stores none; export --threshold does
         self._net = classifier.model_
 

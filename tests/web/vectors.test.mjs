@@ -15,6 +15,7 @@ import {
   linearAssignment,
   nearerOthers,
   answerTimes,
+  placementTable,
   ModelFormatError,
   ABSENT_FIELDS,
   NORMALIZER_DEFAULTS,
@@ -89,8 +90,12 @@ for (const c of vectors("decider")) {
       });
     };
     for (const step of c.steps) {
-      const [at, endAt] = answerTimes(step.t, step.context, 30, c.onset);
-      assert.ok(Math.abs(at - step.at) < 1e-6 && Math.abs(endAt - step.end_at) < 1e-6);
+      const table = placementTable(c.placement ?? null, c.classes);
+      const [at, endAt] = answerTimes(step.t, step.context, 30, c.onset, table);
+      [[at, step.at], [endAt, step.end_at]].forEach(([js, py]) => {
+        [js].flat().forEach((v, k) => assert.ok(Math.abs(v - [py].flat()[k]) < 1e-6));
+        assert.equal([js].flat().length, [py].flat().length);
+      });
       close(decider.push(step.probs, step.t, step.at, step.ratios ?? null, step.end_at), step.events);
       if (step.label !== undefined) assert.equal(decider.label, step.label);
     }

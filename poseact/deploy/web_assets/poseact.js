@@ -814,6 +814,9 @@ export class GestureModel {
         `invalid poseact metadata: 'onset' must be null or a positive number of seconds: ${pyRepr(this.onset)}`,
       );
     }
+    // per class: seconds of the gesture the window holds when the answer begins and
+    // when it lets go (measured after training); null: not measured
+    this.placement = checkPlacement(metadata.placement ?? null, this.classes, this.background);
     // the decision threshold chosen for this model; null: the default (0.6)
     this.threshold = metadata.threshold ?? null;
     const t = this.threshold;
@@ -1340,18 +1343,65 @@ export const DEFAULT_THRESHOLD = 0.6;
  * Where a gesture is placed by an answer over the last `context` rows up to `now`
  * (Python's `answer_times`): a window answers a gesture once it holds h of its rows
  * (h = context / 2, or `onset` seconds of rows if that is less) and lets go when it
- * holds fewer than h of its last rows.
+ * holds fewer than h of its last rows; a model's `placement` measures both per class.
  *
  * @param {number} now the newest row's time, seconds.
  * @param {number} context rows the answer covers (the stepper's `context`).
  * @param {number} fps the model's row rate.
  * @param {number|null} [onset] the model's `onset`, seconds, or null (half the context).
- * @returns {number[]} [start, end]: where a gesture starting on this answer starts, and
- *     where one ending on it ends, seconds (`Decider.push`'s `at` and `endAt`).
+ * @param {Array<number[]>|null} [placement] per class [start hold, end hold] seconds
+ *     (`placementTable`; NaN: by `onset`), or null.
+ * @returns {Array} [start, end]: where a gesture starting on this answer starts, and
+ *     where one ending on it ends, seconds (`Decider.push`'s `at` and `endAt`); with
+ *     `placement`, arrays of them, one per class.
  */
-export function answerTimes(now, context, fps, onset = null) {
+export function answerTimes(now, context, fps, onset = null, placement = null) {
   const rows = onset === null ? context / 2 : Math.min(context / 2, onset * fps);
-  return [now - (rows - 0.5) / fps, now - (context - rows - 0.5) / fps];
+  if (placement === null) {
+    return [now - (rows - 0.5) / fps, now - (context - rows - 0.5) / fps];
+  }
+  const held = (h) => (Number.isNaN(h) ? rows : Math.min(h * fps, context));
+  return [
+    placement.map(([on]) => now - (held(on) - 0.5) / fps),
+    placement.map(([, off]) => now - (context - held(off) - 0.5) / fps),
+  ];
+}
+
+/**
+ * Per class, in `classes` order, [start hold, end hold] seconds of a model's
+ * `placement` (Python's `placement_table`); [NaN, NaN] for classes it does not name.
+ *
+ * @param {object|null} placement label -> [start hold, end hold], or null.
+ * @param {string[]} classes the model's labels.
+ * @returns {Array<number[]>|null}
+ */
+export function placementTable(placement, classes) {
+  if (placement === null) return null;
+  return classes.map((c) => (Object.hasOwn(placement, c) ? placement[c] : [NaN, NaN]));
+}
+
+function checkPlacement(placement, classes, background) {
+  if (placement === null) return null;
+  if (typeof placement !== "object" || Array.isArray(placement)) {
+    throw new ModelFormatError(
+      `invalid poseact metadata: 'placement' must be null or an object: ${pyRepr(placement)}`,
+    );
+  }
+  for (const [label, holds] of Object.entries(placement)) {
+    if (!classes.includes(label) || label === background) {
+      throw new ModelFormatError(
+        `invalid poseact metadata: 'placement' names ${pyRepr(label)}, which is not a gesture class`,
+      );
+    }
+    const ok = Array.isArray(holds) && holds.length === 2
+      && holds.every((h) => typeof h === "number" && h > 0 && h < 3600);
+    if (!ok) {
+      throw new ModelFormatError(
+        `invalid poseact metadata: 'placement' of ${pyRepr(label)} must be two positive seconds`,
+      );
+    }
+  }
+  return placement;
 }
 
 /**
@@ -1445,19 +1495,24 @@ export class Decider {
    *
    * @param {ArrayLike<number>} probs (C) from the stepper.
    * @param {number} now the camera frame's timestamp, seconds (the cooldown counts in it).
-   * @param {number|null} [at] the time the answer is about: where a gesture that
-   *     begins on it began, seconds (`answerTimes`). Default `now`.
+   * @param {number|ArrayLike<number>|null} [at] the time the answer is about: where a
+   *     gesture that begins on it began, seconds (`answerTimes`), or one per class (a
+   *     model's `placement`). Default `now`.
    * @param {ArrayLike<number>|null} [ratios] (C) `RejectionRule.ratios` of the current
    *     window (distance / threshold per class), or null: nothing is rejected.
-   * @param {number|null} [endAt] where a gesture that ends on this answer ended,
-   *     seconds (`answerTimes`). Default `at`.
+   * @param {number|ArrayLike<number>|null} [endAt] where a gesture that ends on this
+   *     answer ended, seconds (`answerTimes`), or one per class. Default `at`.
    * @returns {object[]} the events this row completed or began.
    */
   push(probs, now, at = now, ratios = null, endAt = null) {
     const [best, confidence] = this.smooth(probs);
     const ratio = ratios === null || ratios === undefined ? 0 : Number(ratios[best]);
     at = at ?? now;
-    return this.decide(this.classes[best], confidence, ratio, now, at, endAt ?? at);
+    endAt = endAt ?? at;
+    // a start is placed by the answered class, an end by the class going on
+    const ending = this.current !== null ? this.classes.indexOf(this.current) : best;
+    const of = (times, i) => (Array.isArray(times) || ArrayBuffer.isView(times) ? Number(times[i]) : times);
+    return this.decide(this.classes[best], confidence, ratio, now, of(at, best), of(endAt, ending));
   }
 
   /**
@@ -1560,6 +1615,7 @@ export class StreamingRecognizer {
     this.decider = new Decider(
       model.classes, model.background, options, model.rejection ?? null, model.threshold ?? null,
     );
+    this.placement = placementTable(model.placement ?? null, model.classes);
     // the rule judges starts only when asked (options.reject_starts): null otherwise
     this.rejection = this.decider.rejection;
     // the rejection rule looks at the last W rows, whichever stepper answers: those the
@@ -1628,7 +1684,9 @@ export class StreamingRecognizer {
       }
       ratios.push(r);
       // the answer is about the rows the classifier saw: events go among them
-      const [at, endAt] = answerTimes(now, this.stepper.context, this.model.spec.fps, this.model.onset ?? null);
+      const [at, endAt] = answerTimes(
+        now, this.stepper.context, this.model.spec.fps, this.model.onset ?? null, this.placement,
+      );
       ats.push(at);
       endAts.push(endAt);
       events.push(...this.decider.push(p, now, at, r, endAt));

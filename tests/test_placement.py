@@ -1,0 +1,151 @@
+"""Event placement measured per class after training, on real fingertip tracks.
+
+A fingertip held still ("Stop") is named by the network only once nearly the whole
+window is still, a circle from part of a turn: the measured placement says so, every
+model file keeps it, and the live recognizer places events by it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from poseact.data.augment import AugmentOptions
+from poseact.data.dataset import Dataset
+from poseact.data.point_history import read_point_history
+
+GESTURES = ("Stop", "Clockwise")
+BACKGROUND = "Move"
+
+
+def _runs(shared_dir) -> dict[str, list[np.ndarray]]:
+    """label -> the continuous recordings of the real tracks, each (n, 2)."""
+    data = read_point_history(shared_dir / "data" / "fingertip_tracks")
+    runs: dict[str, list] = {}
+    for seq, label, group in zip(data.sequences, data.labels, data.groups):
+        xy = seq.landmarks[:, 0, :2].astype(np.float64)
+        if group not in runs:  # the rows slide one frame: each adds its last step
+            runs[group] = [label, [*xy]]
+        else:
+            runs[group][1].append(runs[group][1][-1] + (xy[-1] - xy[-2]))
+    out: dict[str, list[np.ndarray]] = {}
+    for label, frames in runs.values():
+        out.setdefault(label, []).append(np.array(frames))
+    return out
+
+
+def _chain(pieces):
+    """One continuous stream of (label, (n, 2) track) pieces, each continuing where the
+    one before it ended: the `LandmarkSequence` and each piece's (label, first, last
+    frame)."""
+    from poseact.core.sequence import LandmarkSequence
+
+    position, frames, spans, count = np.zeros(2), [], [], 0
+    for label, track in pieces:
+        placed = position + (track - track[0])
+        frames.append(placed)
+        spans.append((label, count, count + len(track) - 1))
+        count += len(track)
+        position = placed[-1]
+    xy = np.concatenate(frames)
+    landmarks = np.concatenate([xy[:, None, :], np.zeros((len(xy), 1, 1))], axis=-1)
+    stream = LandmarkSequence.from_array(
+        landmarks, fps=30.0, layout="fingertip", source="fingertip-stream"
+    )
+    return stream, spans
+
+
+@pytest.fixture(scope="module")
+def fingertip_model(shared_dir, tmp_path_factory):
+    """A default network trained on 1 s windows of a session of real recordings (Stop and
+    Clockwise, each after free motion "Move", the background), saved and exported; and
+    the recordings left out (label -> tracks)."""
+    from poseact.deploy.export import export_tflite
+    from poseact.train.classifier import GestureClassifier
+    from poseact.train.options import TrainingOptions
+
+    runs = {label: sorted(tracks, key=len) for label, tracks in _runs(shared_dir).items()}
+    held = {label: runs[label][-2:] for label in (*GESTURES, BACKGROUND)}
+    moves, pieces = runs[BACKGROUND][:-2], []
+    for k, (stop, circle) in enumerate(zip(runs["Stop"][:-2], runs["Clockwise"][:-2])):
+        pieces += [(BACKGROUND, moves[k % len(moves)]), ("Stop", stop)]
+        pieces += [(BACKGROUND, moves[(k + 7) % len(moves)]), ("Clockwise", circle)]
+    session, spans = _chain(pieces)
+    clips, labels, groups = [], [], []
+    for k, (label, first, last) in enumerate(spans):
+        for start in range(first, max(first, last - 29) + 1, 5 if label != BACKGROUND else 8):
+            clips.append(session.between(start / 30, min(start + 29, last) / 30 + 1e-6))
+            labels.append(label)
+            groups.append(f"piece{k}")
+    clips = [c.replace(source=f"session:{i}") for i, c in enumerate(clips)]
+    data = Dataset(tuple(clips), tuple(labels), tuple(groups), background=BACKGROUND)
+    # no mirror: it turns a clockwise circle into a counter-clockwise one
+    training = TrainingOptions(epochs=40, seed=0, augment=AugmentOptions(mirror=0.0))
+    clf = GestureClassifier(training=training).fit(data)
+    folder = tmp_path_factory.mktemp("placement")
+    path = folder / "fingertip.tflite"
+    export_tflite(clf, path, quantization="float")
+    return clf, clf.save(folder / "fingertip.poseact"), path, held, data
+
+
+def test_placement_is_measured_per_gesture(fingertip_model):
+    clf = fingertip_model[0]
+    spec = clf.normalizer_spec_
+    assert set(clf.placement_) == set(GESTURES)  # the background is never an event
+    # at least what training taught (a transition window is the gesture from h rows of
+    # it: half the window, or the onset if less), at most the window
+    taught = min(spec.window / 2, clf.onset_ * spec.fps) / spec.fps
+    for start, end in clf.placement_.values():
+        assert taught - 1e-9 <= start <= spec.window / spec.fps
+        assert taught - 1e-9 <= end <= spec.window / spec.fps
+
+
+def test_every_model_file_keeps_the_placement(fingertip_model):
+    from poseact.runtime.model import TFLiteGestureModel
+    from poseact.runtime.model_file import read_model_metadata
+    from poseact.train.classifier import GestureClassifier
+
+    clf, saved, exported, _, _ = fingertip_model
+    assert GestureClassifier.load(saved).placement_ == clf.placement_
+    with TFLiteGestureModel(exported) as model:
+        assert model.placement == clf.placement_
+    stored = read_model_metadata(exported)["placement"]
+    assert json.loads(json.dumps(stored)) == {k: list(v) for k, v in clf.placement_.items()}
+
+
+def test_the_live_recognizer_places_each_event_by_its_own_class(fingertip_model):
+    """Real recordings left out of training, one after another: motion, a fingertip held
+    still, motion, a clockwise circle, motion. Each event starts its own class's
+    measured hold before it was reported (through LiteRT), not half a window. (What it
+    gains on streams is measured in benchmarks/bench_stream.py.)"""
+    from poseact.runtime.decider import DecisionOptions
+    from poseact.runtime.model import TFLiteGestureModel
+    from poseact.train.stream_eval import Annotation, evaluate_stream
+
+    _, _, exported, held, _ = fingertip_model
+    move, stop, circle = held[BACKGROUND], held["Stop"][0], held["Clockwise"][0]
+    pieces = [(BACKGROUND, move[0][:60]), ("Stop", stop[:60]), (BACKGROUND, move[1][:60])]
+    stream, _ = _chain([*pieces, ("Clockwise", circle[:90]), (BACKGROUND, move[0][60:120])])
+    truth = [Annotation("Stop", 2.0, 4.0 - 1 / 30), Annotation("Clockwise", 6.0, 9.0 - 1 / 30)]
+    with TFLiteGestureModel(exported) as model:
+        result = evaluate_stream(model, stream, truth)
+        spec, placement = model.spec, dict(model.placement)
+        model.placement = {"Stop": (1.0, 0.9), "Clockwise": (0.2, 0.6)}  # as another file
+        moved = evaluate_stream(model, stream, truth)
+    full = [d for d in result.detections if d.reported >= (spec.window - 1) / spec.fps]
+    assert full, result.detections  # answered once the window is full
+    confirm = DecisionOptions().min_frames - 1  # reported that many rows after its start
+    for d in full:
+        rows = min(placement[d.label][0] * spec.fps, spec.window)
+        lead = (rows - 0.5 + confirm) / spec.fps
+        assert d.reported - d.start == pytest.approx(lead, abs=1e-6)
+    # the same decisions at the same moments; each placed by its class's start hold
+    assert [(d.label, d.reported) for d in moved.detections] == [
+        (d.label, d.reported) for d in result.detections
+    ]
+    for d in moved.detections:
+        if d.reported >= (spec.window - 1) / spec.fps:
+            rows = {"Stop": 30, "Clockwise": 6}[d.label]
+            assert d.reported - d.start == pytest.approx((rows - 0.5 + confirm) / 30, abs=1e-6)
