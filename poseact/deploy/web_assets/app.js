@@ -550,6 +550,7 @@ async function run() {
         imageSize: size,
         count: detection.count,
         people: app.people,
+        ids: result.ids, // the track of each one found
         // what the page's MediaPipe found, in its order: each person's (K*3) and (K)
         found: people.landmarks.map((l, n) => ({
           landmarks: Array.from(l, (v) => (Number.isNaN(v) ? null : v)),

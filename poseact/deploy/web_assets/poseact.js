@@ -2031,10 +2031,11 @@ export class PeopleRecognizer {
    * @param {Float64Array[]} landmarks N people's (K*3) landmarks.
    * @param {Float64Array[]} visibility N people's (K) visibility.
    * @param {number[]|null} imageSize [width, height].
-   * @returns {Promise<{events: object[], people: object[], rows: number, probs: number}>}
+   * @returns {Promise<{events: object[], people: object[], ids: number[], rows: number, probs: number}>}
    *     the events begun or ended (each with `person`), each person's state (person,
-   *     label, confidence, current gesture, landmarks, visibility, seen), and the
-   *     rows and answers computed over everyone.
+   *     label, confidence, current gesture, landmarks, visibility, seen), the track id
+   *     of each of the N people given (-1: none), and the rows and answers computed
+   *     over everyone.
    */
   async push(timestamp, landmarks, visibility, imageSize = null) {
     const t = Number(timestamp);
@@ -2078,7 +2079,7 @@ export class PeopleRecognizer {
       });
     }
     this.people = people;
-    return { events, people, rows, probs };
+    return { events, people, ids: Array.from(update.ids), rows, probs };
   }
 
   /** End the stream at `timestamp`: closes every gesture going on. */
