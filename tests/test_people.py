@@ -201,6 +201,15 @@ def test_a_track_ends_after_max_missing_and_ids_are_never_reused(alone):
         tracker.update(0.7, *one)
     with pytest.raises(ValueError, match="max_distance"):
         TrackerOptions(max_distance=0)
+    # pose+hands people are linked by their body's points (a hand comes and goes and
+    # moves with the arm); a layout of one kind by all of them
+    from poseact.core.layouts import get_layout
+    from poseact.core.tracking import tracked_points
+
+    assert tracked_points(get_layout("pose+hands")) == tuple(range(33))
+    assert tracked_points(get_layout("pose")) is None is tracked_points(get_layout("hands"))
+    with pytest.raises(LandmarkFormatError, match="points up to 40"):
+        Tracker(points=[0, 40]).update(0.0, *one)
 
 
 def test_track_recorder_writes_one_sequence_per_track(alone, tmp_path):

@@ -27,7 +27,7 @@ from conftest import ASL_SIGNS, SHARED_DIR
 
 from poseact.core.layouts import BodyPart, Layout, get_layout, register_layout
 from poseact.core.sequence import LandmarkSequence
-from poseact.core.tracking import Tracker, TrackerOptions, linear_assignment
+from poseact.core.tracking import Tracker, TrackerOptions, linear_assignment, tracked_points
 from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.spec import ABSENT_FIELDS, NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
@@ -190,8 +190,7 @@ def _decider_case(
             context = min(len(steps) + 1, 30)
             times = answer_times(t, context, 30.0, onset, table)
             at, end_at = (
-                [round(float(x), 6) for x in v] if table is not None else round(v, 6)
-                for v in times
+                [round(float(x), 6) for x in v] if table is not None else round(v, 6) for v in times
             )
             ratios = None
             if rejection is not None:  # distance / threshold per class: > 1 is rejected
@@ -312,9 +311,12 @@ def _tracking_frames(seed: int) -> list[dict]:
     return frames
 
 
-def _tracking_case(name: str, options: TrackerOptions, frames: list[dict]) -> dict:
-    """`Tracker`'s ids and ended tracks on `frames` (image 640x480)."""
-    tracker = Tracker(options)
+def _tracking_case(
+    name: str, options: TrackerOptions, frames: list[dict], points: list[int] | None = None
+) -> dict:
+    """`Tracker`'s ids and ended tracks on `frames` (image 640x480), linking people by
+    `points` (default all)."""
+    tracker = Tracker(options, points)
     ids, ended = [], []
     for frame in frames:
         n = len(frame["landmarks"])
@@ -326,6 +328,7 @@ def _tracking_case(name: str, options: TrackerOptions, frames: list[dict]) -> di
     return {
         "name": name,
         "options": dataclasses.asdict(options),
+        "points": points,
         "ids": ids,
         "ended": ended,
         "finish": [[int(i), float(when)] for i, when in tracker.finish()],
@@ -522,7 +525,13 @@ def build_vectors() -> dict[str, object]:
                 TrackerOptions(max_distance=0.8, max_missing=0.1),
                 frames,
             ),
+            _tracking_case(
+                "linked by the head and arms only", TrackerOptions(), frames, list(range(23))
+            ),
         ],
+        "tracked_points": {
+            name: tracked_points(get_layout(name)) for name in ("pose", "hands", "pose+hands")
+        },
     }
     return {
         "featurizer": featurizer,

@@ -12,8 +12,10 @@ import {
   PERSON_COLORS,
   TRACKER_DEFAULTS,
   Tracker,
+  layoutDefinition,
   linearAssignment,
   nearerOthers,
+  trackedPoints,
   answerTimes,
   placementTable,
   ModelFormatError,
@@ -184,6 +186,12 @@ test("tracker defaults and person colours match Python's", () => {
   assert.deepEqual([...PERSON_COLORS], tracking.person_colors);
 });
 
+test("trackedPoints picks a layout's points as Python's tracked_points", () => {
+  for (const [name, points] of Object.entries(vectors("tracking").tracked_points)) {
+    assert.deepEqual(trackedPoints(layoutDefinition(name)), points, name);
+  }
+});
+
 test("linearAssignment pairs rows and columns as Python's linear_assignment", () => {
   for (const c of vectors("tracking").assignment) {
     assert.deepEqual(linearAssignment(c.cost), c.pairs, JSON.stringify(c.cost));
@@ -212,7 +220,7 @@ test("nearerOthers blacks out the pixels of Python's _nearer_others", () => {
 const tracking = vectors("tracking");
 for (const c of tracking.cases) {
   test(`tracker: ${c.name}`, () => {
-    const tracker = new Tracker(c.options);
+    const tracker = new Tracker(c.options, c.points);
     tracking.frames.forEach((frame, i) => {
       const update = tracker.update(frame.t, frame.landmarks.map(nan), frame.visibility, tracking.image_size);
       assert.deepEqual(update.ids, c.ids[i], `frame ${i}: ids`);

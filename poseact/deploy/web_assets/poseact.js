@@ -1800,9 +1800,24 @@ const transpose = (a) => a[0].map((_, j) => a.map((row) => row[j]));
  * centre, landmark distance in body sizes, the Hungarian method; the same ids on the
  * same detections, checked on shared vectors).
  */
+/** The points people are linked by in a layout definition (Python's
+ * `tracked_points`): its body parts' points when it has a body and other parts, else
+ * null (all). */
+export function trackedPoints(layout) {
+  const body = layout.parts.filter((part) => part.kind === "body");
+  if (!body.length || body.length === layout.parts.length) return null;
+  return [...new Set(body.flatMap((part) => part.indices))].sort((a, b) => a - b);
+}
+
 export class Tracker {
-  constructor(options = {}) {
+  /**
+   * @param {object} options TrackerOptions (TRACKER_DEFAULTS).
+   * @param {number[]|null} points the indices of the points people are linked by
+   *     (`trackedPoints` of the layout); null: all.
+   */
+  constructor(options = {}, points = null) {
     this.options = { ...TRACKER_DEFAULTS, ...options };
+    this.points = points;
     this.reset();
   }
 
@@ -1840,9 +1855,10 @@ export class Tracker {
     const n = landmarks.length;
     const points = [];
     const keep = [];
+    const only = this.points;
     for (let i = 0; i < n; i++) {
-      const lm = landmarks[i];
-      const vis = visibility[i];
+      const lm = only === null ? landmarks[i] : only.flatMap((j) => [0, 1, 2].map((c) => landmarks[i][j * 3 + c]));
+      const vis = only === null ? visibility[i] : only.map((j) => visibility[i][j]);
       const k = vis.length;
       let seenCount = 0;
       for (let j = 0; j < k; j++) if (vis[j] >= TRACK_SEEN) seenCount += 1;
@@ -2005,7 +2021,7 @@ export class PeopleRecognizer {
   constructor(model, options = {}, tracker = {}) {
     this.model = model;
     this.options = options;
-    this.tracker = new Tracker(tracker);
+    this.tracker = new Tracker(tracker, trackedPoints(model.spec.layoutDefinition));
     this.active = new Map(); // person -> StreamingRecognizer
     this.gestures = new Map(); // person -> label of the gesture going on, or null
     this.idle = [];
