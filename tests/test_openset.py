@@ -397,7 +397,7 @@ def test_cli_predict_prints_the_rule_answer(asl_open_set, asl_split, tmp_path):
 
 def test_a_gesture_that_gives_way_to_the_background_keeps_its_length():
     """The event ends where the change to "no gesture" began, not at its own start."""
-    decider = Decider(["wave", "none"], "none", DecisionOptions(min_frames=3))
+    decider = Decider(["wave", "none"], "none", DecisionOptions(min_frames=3, ema_alpha=0.3))
     frames = [np.array([0.95, 0.05])] * 30 + [np.array([0.02, 0.98])] * 30
     events = [e for k, p in enumerate(frames) for e in decider.update(p, k / 30)]
     ended = [e for e in events if e.end is not None]
@@ -405,6 +405,30 @@ def test_a_gesture_that_gives_way_to_the_background_keeps_its_length():
     assert ended[0].start == pytest.approx(0.0)
     # EMA (α 0.3) falls below 0.6 on the second background frame: the change began there
     assert ended[0].end == pytest.approx(31 / 30)
+
+
+@pytest.mark.parametrize(
+    ("confidence", "reported_at"),
+    [(1.0, 2), (0.72, 8), (0.85, 3), (0.62, None)],  # frames from the first above 0.6
+)
+def test_a_start_is_accepted_once_its_evidence_sums_to_one(confidence, reported_at):
+    """The default decisions sum the confidence's excess over the threshold from the
+    frame the label rose above it: 1.0 at threshold 0.6 gives 0.4 a frame (3 frames),
+    0.72 gives 0.12 (9 frames), 0.85 gives 0.25 (4 frames), 0.62 not in 30 frames."""
+    decider = Decider(["wave", "none"], "none")
+    assert (decider.options.ema_alpha, decider.options.evidence) == (1.0, 1.0)
+    frames = [[0.1, 0.9]] * 5 + [[confidence, 1 - confidence]] * 30
+    started = [
+        k - 5
+        for k, p in enumerate(frames)
+        for e in decider.update(np.array(p, np.float32), k / 30)
+        if e.end is None
+    ]
+    assert started == ([] if reported_at is None else [reported_at])
+    if reported_at is not None:  # placed where it rose above the threshold, not later
+        sure = Decider(["wave", "none"], "none", DecisionOptions(evidence=0.0))
+        first = [e for k, p in enumerate(frames) for e in sure.update(np.array(p), k / 30)]
+        assert first[0].start == pytest.approx(5 / 30)
 
 
 def test_a_gesture_lasts_while_it_is_the_best_label_even_below_the_threshold():

@@ -456,10 +456,10 @@ def build_vectors() -> dict[str, object]:
         ),
         _decider_case(
             "rejection rule: a best label whose window ratio is above 1 is answered unknown;"
-            " the model's stored threshold 0.7",
+            " the model's stored threshold 0.7, evidence 0.3",
             ["none", "wave", "clap"],
             "none",
-            DecisionOptions(reject_starts=True),
+            DecisionOptions(reject_starts=True, evidence=0.3),
             2,
             _rejection_case()[0],
             threshold=0.7,

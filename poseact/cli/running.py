@@ -343,6 +343,7 @@ def _add_decision_flags(parser: argparse.ArgumentParser) -> None:
             "majority_frames",
             "threshold",
             "min_frames",
+            "evidence",
             "cooldown",
             "reject_starts",
         ],

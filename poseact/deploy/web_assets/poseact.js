@@ -1331,8 +1331,8 @@ export function decisionOptions(options = {}) {
 
 /** Python's `DecisionOptions()` defaults (checked against tests/vectors/defaults.json). */
 export const DECISION_DEFAULTS = Object.freeze({
-  smoothing: "ema", ema_alpha: 0.3, majority_frames: 5, threshold: null, min_frames: 3,
-  cooldown: 0.5, reject_starts: false,
+  smoothing: "ema", ema_alpha: 1.0, majority_frames: 5, threshold: null, min_frames: 3,
+  evidence: 1.0, cooldown: 0.5, reject_starts: false,
 });
 
 /** The decision threshold when neither the options nor the model name one (Python's
@@ -1446,6 +1446,7 @@ export class Decider {
     this.recent = [];
     this.candidate = undefined; // no change pending (null is one: "no gesture")
     this.candidateCount = 0;
+    this.candidateEvidence = 0;
     this.candidateStart = 0;
     this.candidateEnd = 0;
     this.answer = null;
@@ -1560,6 +1561,7 @@ export class Decider {
     if (accepted !== this.candidate) {
       this.candidate = accepted;
       this.candidateCount = 0;
+      this.candidateEvidence = 0;
       this.candidateStart = at;
       this.candidateEnd = endAt;
       if (this.rejection !== null && accepted !== null && accepted === this.answer) {
@@ -1568,7 +1570,10 @@ export class Decider {
       }
     }
     this.candidateCount += 1;
+    // a start gathers evidence (the confidence's excess over the threshold); an end needs none
+    if (accepted !== null) this.candidateEvidence += confidence - this.threshold;
     if (this.candidateCount < opts.min_frames) return events;
+    if (accepted !== null && this.candidateEvidence < opts.evidence) return events;
     if (this.current !== null) {
       // The gesture ended where the change began, so consecutive events never overlap.
       const end = Math.max(this.candidateEnd, this.currentStart);
