@@ -27,7 +27,7 @@ from conftest import ASL_SIGNS, SHARED_DIR
 
 from poseact.core.layouts import BodyPart, Layout, get_layout, register_layout
 from poseact.core.sequence import LandmarkSequence
-from poseact.core.tracking import Tracker, TrackerOptions, linear_assignment
+from poseact.core.tracking import Tracker, TrackerOptions, linear_assignment, tracked_points
 from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.spec import ABSENT_FIELDS, NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
@@ -311,9 +311,12 @@ def _tracking_frames(seed: int) -> list[dict]:
     return frames
 
 
-def _tracking_case(name: str, options: TrackerOptions, frames: list[dict]) -> dict:
-    """`Tracker`'s ids and ended tracks on `frames` (image 640x480)."""
-    tracker = Tracker(options)
+def _tracking_case(
+    name: str, options: TrackerOptions, frames: list[dict], points: list[int] | None = None
+) -> dict:
+    """`Tracker`'s ids and ended tracks on `frames` (image 640x480), linking people by
+    `points` (default all)."""
+    tracker = Tracker(options, points)
     ids, ended = [], []
     for frame in frames:
         n = len(frame["landmarks"])
@@ -325,6 +328,7 @@ def _tracking_case(name: str, options: TrackerOptions, frames: list[dict]) -> di
     return {
         "name": name,
         "options": dataclasses.asdict(options),
+        "points": points,
         "ids": ids,
         "ended": ended,
         "finish": [[int(i), float(when)] for i, when in tracker.finish()],
@@ -338,6 +342,27 @@ def _assignment_cases(seed: int) -> list[dict]:
         cost = np.round(rng.uniform(0, 10, (rows, cols)), 3)
         cost[rng.uniform(size=cost.shape) < 0.2] = 1e6  # forbidden pairs
         cases.append({"cost": cost.tolist(), "pairs": [list(p) for p in linear_assignment(cost)]})
+    return cases
+
+
+def _share_cases() -> list[dict]:
+    """The pixels each follower sees blacked out as nearer another person
+    (`poseact.extract.people._nearer_others`), as runs [start, end) per row."""
+    from poseact.extract.people import _nearer_others
+
+    cases = []
+    for own, others, size in (
+        ([10.0, 12.0, 22.0, 30.0], [[43.0, 12.0, 54.0, 30.0]], (64, 48)),  # side by side, a tie
+        ([20.3, 5.7, 30.1, 20.2], [[2.5, 30.0, 9.5, 44.0], [50.0, 1.0, 70.0, 20.0]], (64, 48)),
+        ([20.0, 10.0, 40.0, 30.0], [[30.0, 20.0, 45.0, 40.0]], (64, 48)),  # overlapping
+        ([0.0, 0.0, 5.0, 5.0], [[-20.0, 40.0, -5.0, 60.0]], (40, 36)),  # partly outside
+    ):
+        mask = _nearer_others(np.array(own), [np.array(o) for o in others], size)
+        runs = []
+        for row in mask:
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
+            runs.append(edges.reshape(-1, 2).tolist())
+        cases.append({"own": own, "others": others, "size": list(size), "runs": runs})
     return cases
 
 
@@ -490,6 +515,7 @@ def build_vectors() -> dict[str, object]:
         "defaults": dataclasses.asdict(TrackerOptions()),
         "person_colors": [f"#{r:02x}{g:02x}{b:02x}" for b, g, r in PERSON_COLORS],
         "assignment": _assignment_cases(5),
+        "shares": _share_cases(),
         "image_size": [640, 480],
         "frames": frames,
         "cases": [
@@ -499,7 +525,13 @@ def build_vectors() -> dict[str, object]:
                 TrackerOptions(max_distance=0.8, max_missing=0.1),
                 frames,
             ),
+            _tracking_case(
+                "linked by the head and arms only", TrackerOptions(), frames, list(range(23))
+            ),
         ],
+        "tracked_points": {
+            name: tracked_points(get_layout(name)) for name in ("pose", "hands", "pose+hands")
+        },
     }
     return {
         "featurizer": featurizer,
@@ -633,6 +665,9 @@ def test_vectors_exercise_what_they_claim(vectors):
     assert [[when for _, when in e] for e in tracking["ended"] if e] == [[29 / 30]]
     assert sorted(ids[65]) == [0, 2] and sorted(ids[75]) == [2, 3]  # c enters; b jumps
     assert {a for pair in vectors["tracking"]["assignment"] for a in map(len, pair["cost"])} > {1}
+    side, _, overlapping, _ = vectors["tracking"]["shares"]
+    assert side["runs"][20] == [[33, 64]]  # 32.5 is as near both boxes: not blacked out
+    assert overlapping["runs"][25] == [[40, 64]]  # inside both boxes (30-39): the own one wins
     rule = vectors["rejection"]
     answers = rule["answers"]
     assert "unknown" in answers and {"wave", "clap"} & set(answers)

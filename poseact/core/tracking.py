@@ -121,10 +121,15 @@ class Tracker:
 
     Args:
         options: `TrackerOptions`; default `TrackerOptions()`.
+        points: the indices of the points people are linked by (`tracked_points` of
+            the layout); default all.
     """
 
-    def __init__(self, options: TrackerOptions | None = None) -> None:
+    def __init__(
+        self, options: TrackerOptions | None = None, points: Sequence[int] | None = None
+    ) -> None:
         self.options = options if options is not None else TrackerOptions()
+        self.points = None if points is None else tuple(int(i) for i in points)
         self.reset()
 
     def reset(self) -> None:
@@ -174,6 +179,13 @@ class Tracker:
                 f"tracker input must be (N, K, 3) landmarks and (N, K) visibility, got"
                 f" {lm.shape} and {vis.shape}"
             )
+        if self.points is not None:
+            if max(self.points, default=-1) >= lm.shape[1]:
+                raise LandmarkFormatError(
+                    f"the tracker links people by points up to {max(self.points)}, but"
+                    f" the landmarks have {lm.shape[1]} points"
+                )
+            lm, vis = lm[:, self.points], vis[:, self.points]
         dt = 0.0 if self._last_t is None else t - self._last_t
         self._last_t = t
         aspect = 1.0 if image_size is None else float(image_size[0]) / float(image_size[1])
@@ -272,6 +284,16 @@ class Tracker:
         else:
             distance = float(np.linalg.norm(track.state[:2] - centre))
         return distance / track.size
+
+
+def tracked_points(layout) -> tuple[int, ...] | None:
+    """The points people are linked by in a `Layout`: its body parts' points when it
+    has a body and other parts (a hand's 21 points come and go, and move with the arm:
+    they would carry a track's centre, measured at a few frames/s), else None (all)."""
+    body = [part for part in layout.parts if part.kind == "body"]
+    if not body or len(body) == len(layout.parts):
+        return None
+    return tuple(sorted({int(i) for part in body for i in layout.indices(part.points)}))
 
 
 def _centre_size(points: np.ndarray) -> tuple[np.ndarray, float]:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from poseact.core.errors import LandmarkFormatError
-from poseact.core.tracking import Tracker, TrackerOptions
+from poseact.core.layouts import get_layout
+from poseact.core.tracking import Tracker, TrackerOptions, tracked_points
 from poseact.runtime.decider import DecisionOptions, GestureEvent
 from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.recognizer import StreamingRecognizer
@@ -85,7 +86,7 @@ class PeopleRecognizer:
         self.options = options or DecisionOptions()
         self.on_event = on_event
         self.stateful = stateful
-        self.tracker = Tracker(tracker)
+        self.tracker = Tracker(tracker, tracked_points(get_layout(self.model.spec.layout)))
         self._active: dict[int, StreamingRecognizer] = {}
         self._gestures: dict[int, str | None] = {}
         self._idle: list[StreamingRecognizer] = []

@@ -12,7 +12,10 @@ import {
   PERSON_COLORS,
   TRACKER_DEFAULTS,
   Tracker,
+  layoutDefinition,
   linearAssignment,
+  nearerOthers,
+  trackedPoints,
   answerTimes,
   placementTable,
   ModelFormatError,
@@ -183,16 +186,41 @@ test("tracker defaults and person colours match Python's", () => {
   assert.deepEqual([...PERSON_COLORS], tracking.person_colors);
 });
 
+test("trackedPoints picks a layout's points as Python's tracked_points", () => {
+  for (const [name, points] of Object.entries(vectors("tracking").tracked_points)) {
+    assert.deepEqual(trackedPoints(layoutDefinition(name)), points, name);
+  }
+});
+
 test("linearAssignment pairs rows and columns as Python's linear_assignment", () => {
   for (const c of vectors("tracking").assignment) {
     assert.deepEqual(linearAssignment(c.cost), c.pairs, JSON.stringify(c.cost));
   }
 });
 
+test("nearerOthers blacks out the pixels of Python's _nearer_others", () => {
+  for (const c of vectors("tracking").shares) {
+    const [w, h] = c.size;
+    const mask = Array.from({ length: h }, () => new Uint8Array(w));
+    for (const [x, y, dx, dy] of nearerOthers(c.own, c.others, c.size)) {
+      for (let r = y; r < y + dy; r++) mask[r].fill(1, x, x + dx);
+    }
+    const runs = mask.map((row) => {
+      const out = [];
+      row.forEach((v, x) => {
+        if (v && (x === 0 || !row[x - 1])) out.push([x, x + 1]);
+        else if (v) out[out.length - 1][1] = x + 1;
+      });
+      return out;
+    });
+    assert.deepEqual(runs, c.runs, JSON.stringify(c.own));
+  }
+});
+
 const tracking = vectors("tracking");
 for (const c of tracking.cases) {
   test(`tracker: ${c.name}`, () => {
-    const tracker = new Tracker(c.options);
+    const tracker = new Tracker(c.options, c.points);
     tracking.frames.forEach((frame, i) => {
       const update = tracker.update(frame.t, frame.landmarks.map(nan), frame.visibility, tracking.image_size);
       assert.deepEqual(update.ids, c.ids[i], `frame ${i}: ids`);

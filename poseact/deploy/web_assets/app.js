@@ -218,9 +218,13 @@ class WorkerPool {
 async function createDetector(layout) {
   // workers: ?workers=N, else the config's, else 2 where there are 2+ cores (the
   // frame rate a second worker adds: benchmarks/results/web.md).
+  // With several people one worker: each worker's followers track the people of the
+  // frames it is given, and two sets of followers, each on every other frame, find
+  // people at different times and disagree (docs/people.md).
   const asked = query.get("workers") ?? config.workers;
   const cores = navigator.hardwareConcurrency || 1;
-  const size = asked === null || asked === undefined ? Math.min(2, cores) : Number(asked);
+  const fallback = MAX_PEOPLE > 1 ? 1 : Math.min(2, cores);
+  const size = asked === null || asked === undefined ? fallback : Number(asked);
   if (size > 0 && typeof VideoFrame === "function" && typeof Worker === "function") {
     const pool = new WorkerPool(size);
     try {
@@ -526,7 +530,11 @@ async function run() {
     const done = performance.now();
     const s = app.stats;
     s.frames += 1;
-    if (detection.count > 0) s.poseFrames += 1;
+    const seen = (from) => people.visibility.some((v) => v.slice(from).some((x) => x > 0));
+    if (app.layout.includes("pose") && detection.count > 0) s.poseFrames += 1;
+    if (app.layout.includes("hands") && seen(app.layout === "hands" ? 0 : POSE_POINTS)) {
+      s.handFrames += 1;
+    }
     s.people = detection.count;
     s.rows += result.rows;
     s.predictions += result.probs;
@@ -542,6 +550,7 @@ async function run() {
         imageSize: size,
         count: detection.count,
         people: app.people,
+        ids: result.ids, // the track of each one found
         // what the page's MediaPipe found, in its order: each person's (K*3) and (K)
         found: people.landmarks.map((l, n) => ({
           landmarks: Array.from(l, (v) => (Number.isNaN(v) ? null : v)),

@@ -15,6 +15,16 @@ import {
 
 let landmarkers = null;
 
+// MediaPipe loads its wasm loader for every landmarker it creates and clears
+// `self.ModuleFactory` after each one. In a module worker the loader is an ES module,
+// evaluated once, so the second landmarker (hands beside pose, or the followers of
+// several people) found no factory ("ModuleFactory not set") and the page fell back
+// to the main thread. MediaPipe imports through `self.import` when there is one:
+// hand it the loader's factory every time.
+self.import = async (url) => {
+  self.ModuleFactory = (await import(url)).default;
+};
+
 function message(error) {
   return String(error && error.message ? error.message : error);
 }

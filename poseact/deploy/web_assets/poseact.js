@@ -1805,9 +1805,24 @@ const transpose = (a) => a[0].map((_, j) => a.map((row) => row[j]));
  * centre, landmark distance in body sizes, the Hungarian method; the same ids on the
  * same detections, checked on shared vectors).
  */
+/** The points people are linked by in a layout definition (Python's
+ * `tracked_points`): its body parts' points when it has a body and other parts, else
+ * null (all). */
+export function trackedPoints(layout) {
+  const body = layout.parts.filter((part) => part.kind === "body");
+  if (!body.length || body.length === layout.parts.length) return null;
+  return [...new Set(body.flatMap((part) => part.indices))].sort((a, b) => a - b);
+}
+
 export class Tracker {
-  constructor(options = {}) {
+  /**
+   * @param {object} options TrackerOptions (TRACKER_DEFAULTS).
+   * @param {number[]|null} points the indices of the points people are linked by
+   *     (`trackedPoints` of the layout); null: all.
+   */
+  constructor(options = {}, points = null) {
     this.options = { ...TRACKER_DEFAULTS, ...options };
+    this.points = points;
     this.reset();
   }
 
@@ -1845,9 +1860,10 @@ export class Tracker {
     const n = landmarks.length;
     const points = [];
     const keep = [];
+    const only = this.points;
     for (let i = 0; i < n; i++) {
-      const lm = landmarks[i];
-      const vis = visibility[i];
+      const lm = only === null ? landmarks[i] : only.flatMap((j) => [0, 1, 2].map((c) => landmarks[i][j * 3 + c]));
+      const vis = only === null ? visibility[i] : only.map((j) => visibility[i][j]);
       const k = vis.length;
       let seenCount = 0;
       for (let j = 0; j < k; j++) if (vis[j] >= TRACK_SEEN) seenCount += 1;
@@ -2010,7 +2026,7 @@ export class PeopleRecognizer {
   constructor(model, options = {}, tracker = {}) {
     this.model = model;
     this.options = options;
-    this.tracker = new Tracker(tracker);
+    this.tracker = new Tracker(tracker, trackedPoints(model.spec.layoutDefinition));
     this.active = new Map(); // person -> StreamingRecognizer
     this.gestures = new Map(); // person -> label of the gesture going on, or null
     this.idle = [];
@@ -2036,10 +2052,11 @@ export class PeopleRecognizer {
    * @param {Float64Array[]} landmarks N people's (K*3) landmarks.
    * @param {Float64Array[]} visibility N people's (K) visibility.
    * @param {number[]|null} imageSize [width, height].
-   * @returns {Promise<{events: object[], people: object[], rows: number, probs: number}>}
+   * @returns {Promise<{events: object[], people: object[], ids: number[], rows: number, probs: number}>}
    *     the events begun or ended (each with `person`), each person's state (person,
-   *     label, confidence, current gesture, landmarks, visibility, seen), and the
-   *     rows and answers computed over everyone.
+   *     label, confidence, current gesture, landmarks, visibility, seen), the track id
+   *     of each of the N people given (-1: none), and the rows and answers computed
+   *     over everyone.
    */
   async push(timestamp, landmarks, visibility, imageSize = null) {
     const t = Number(timestamp);
@@ -2083,7 +2100,7 @@ export class PeopleRecognizer {
       });
     }
     this.people = people;
-    return { events, people, rows, probs };
+    return { events, people, ids: Array.from(update.ids), rows, probs };
   }
 
   /** End the stream at `timestamp`: closes every gesture going on. */
@@ -2114,8 +2131,9 @@ export class PeopleRecognizer {
 // Port of poseact/extract/people.py (`PoseFollowers`): MediaPipe's PoseLandmarker in
 // VIDEO mode does not follow several people, so a finder (IMAGE mode, numPoses N)
 // looks for people while fewer than N are followed, and each person found gets a
-// follower, a VIDEO-mode PoseLandmarker with numPoses 1 that sees the frame with the
-// other people's head and trunk blacked out.
+// follower, a VIDEO-mode PoseLandmarker with numPoses 1 that sees only its person's
+// share of the frame (every part nearer another person followed blacked out, and the
+// others' head and trunk).
 const FOLLOW_MARGIN = 0.25;
 const FOLLOW_TRUNK = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 23, 24];
 const FOLLOW_GHOST_FRAMES = 30;
@@ -2154,6 +2172,44 @@ function growBox([x0, y0, x1, y1], margin) {
 function span(low, high, limit) {
   const clamp = (v) => Math.min(Math.max(Math.round(v), 0), limit);
   return [clamp(low), clamp(high)];
+}
+
+/** Squared distance from v to the span [low, high] (0 inside). */
+function spanDistance(low, high, v) {
+  const d = Math.max(low - v, v - high, 0);
+  return d * d;
+}
+
+/** The pixels nearer another person's box than this person's (Python's
+ * `_nearer_others`: "nearer the other" is gapX[x] < gapY[y] for each other box), as
+ * [x, y, width, height] rectangles: runs of each row, rows with the same runs joined. */
+export function nearerOthers(own, others, [w, h]) {
+  const gapsX = others.map((box) =>
+    Float64Array.from({ length: w }, (_, x) => spanDistance(box[0], box[2], x + 0.5) - spanDistance(own[0], own[2], x + 0.5)));
+  const rects = [];
+  let open = []; // rectangles still growing downwards, one per run of the last row
+  for (let y = 0; y < h; y++) {
+    const gapsY = others.map((box) => spanDistance(own[1], own[3], y + 0.5) - spanDistance(box[1], box[3], y + 0.5));
+    const runs = [];
+    let start = -1;
+    for (let x = 0; x <= w; x++) {
+      let near = false;
+      for (let i = 0; x < w && i < others.length && !near; i++) near = gapsX[i][x] < gapsY[i];
+      if (near && start < 0) start = x;
+      if (!near && start >= 0) {
+        runs.push([start, x]);
+        start = -1;
+      }
+    }
+    const same = runs.length === open.length && runs.every(([a, b], i) => open[i][0] === a && open[i][2] === b - a);
+    if (same) {
+      for (const rect of open) rect[3] += 1;
+    } else {
+      rects.push(...open);
+      open = runs.map(([a, b]) => [a, y, b - a, 1]);
+    }
+  }
+  return rects.concat(open);
 }
 
 /** Up to N people per frame, each followed by its own VIDEO-mode PoseLandmarker. */
@@ -2222,7 +2278,9 @@ export class PoseFollowers {
   }
 
   /** The frame with the other people followed blacked out (where they do not overlap
-   * this one); the frame itself when nobody else is followed. */
+   * this one): every part nearer another person followed than this one, the others'
+   * head and trunk grown, the places of people just lost; the frame itself when
+   * nobody else is followed. */
   masked(follower, image, [w, h]) {
     const boxes = this.busy
       .filter((other) => other !== follower && other.core !== null)
@@ -2236,6 +2294,12 @@ export class PoseFollowers {
     const ctx = this.context;
     ctx.drawImage(image, 0, 0, w, h);
     ctx.fillStyle = "#000";
+    const others = this.busy.filter((other) => other !== follower && other.core !== null);
+    if (follower.core !== null && others.length) {
+      for (const [x, y, dx, dy] of nearerOthers(follower.core, others.map((o) => o.core), [w, h])) {
+        ctx.fillRect(x, y, dx, dy);
+      }
+    }
     for (const [x0, y0, x1, y1] of boxes) {
       const [xa, xb] = span(x0, x1, w);
       const [ya, yb] = span(y0, y1, h);
