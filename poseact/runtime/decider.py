@@ -262,7 +262,7 @@ class Decider:
         at = now if at is None else at
         end_at = at if end_at is None else end_at
         # a start is placed by the answered class, an end by the class going on
-        ending = self._index.get(self._current, best) if self._current is not None else best
+        ending = self._index.get(self._current, best)  # no gesture going on: best
         return self._decide(
             self.classes[best], confidence, ratio, now, _of(at, best), _of(end_at, ending)
         )

@@ -18,7 +18,6 @@ from poseact.normalize.normalizer import Normalizer
 from poseact.normalize.path import carry_trail, retrail, trail_lag
 from poseact.normalize.spec import NormalizerSpec
 from poseact.train.options import TrainingOptions
-from poseact.train.placement import fade_join
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +135,12 @@ def _transition(
         first, second = rest, gesture[:k]
     else:
         first, second = gesture[-k:], rest
-    return fade_join(first, second, window)
+    out = np.concatenate([first, second], axis=0)
+    seam = first.shape[0]
+    fade = min(max(1, window // 6), seam)
+    weights = (np.arange(1, fade + 1, dtype=np.float32) / (fade + 1))[:, None, None]
+    out[seam - fade : seam] = (1 - weights) * out[seam - fade : seam] + weights * second[:1]
+    return out
 
 
 def _prefetch(batches, depth: int = 2):

@@ -24,22 +24,10 @@ from poseact.core.layouts import get_layout
 from poseact.normalize.normalizer import Normalizer
 from poseact.normalize.path import retrail
 
-__all__ = ["calibrate_placement", "fade_join", "PLACEMENT_CLIPS"]
+__all__ = ["calibrate_placement", "PLACEMENT_CLIPS"]
 
 #: Gesture clips per class the placement is measured on (at most; chosen at random).
 PLACEMENT_CLIPS = 16
-
-
-def fade_join(first: np.ndarray, second: np.ndarray, window: int) -> np.ndarray:
-    """(n1 + n2, K, C): `first`, then `second`; the last frames of `first` fade into
-    `second`'s first frame over window / 6 frames (a person moving from one to the
-    other)."""
-    out = np.concatenate([first, second], axis=0)
-    seam = first.shape[0]
-    fade = min(max(1, window // 6), seam)
-    weights = (np.arange(1, fade + 1, dtype=np.float32) / (fade + 1))[:, None, None]
-    out[seam - fade : seam] = (1 - weights) * out[seam - fade : seam] + weights * second[:1]
-    return out
 
 
 def _background_piece(rests: list[np.ndarray], need: int, rng: np.random.Generator, spec):
@@ -65,7 +53,7 @@ def _go_on(first: np.ndarray, second: np.ndarray, spec) -> np.ndarray:
     layout = get_layout(spec.layout)
     K = spec.num_points
     moved = np.array(second, dtype=np.float32)
-    with_path = spec.path and moved.shape[1] >= K + 3 * len(layout.parts)
+    with_path = spec.path  # the grid frames then carry 3 path points per part after K
     for j, part in enumerate(layout.parts):
         indices = layout.indices(part.points)
         raw = part.kind == "points" and not part.anchors
