@@ -75,6 +75,13 @@ class DecisionOptions:
             raise ValueError("DecisionOptions.evidence must be a number >= 0")
 
 
+def taught_rows(context: float, fps: float, onset: float | None = None) -> float:
+    """Rows of a gesture a window of `context` rows holds when it begins to answer it,
+    by its training's rule: half the window, or `onset` seconds of rows if that is less
+    (`AugmentOptions.onset`, the model's `onset`; `holds_the_gesture`)."""
+    return context / 2 if onset is None else min(context / 2, onset * fps)
+
+
 def answer_times(
     now: float,
     context: int,
@@ -107,7 +114,7 @@ def answer_times(
         ending on it ends, seconds (`Decider.update`'s `at` and `end_at`); with
         `placement`, (C,) arrays of them, one per class.
     """
-    rows = context / 2 if onset is None else min(context / 2, onset * fps)
+    rows = taught_rows(context, fps, onset)
     if placement is None:
         return now - (rows - 0.5) / fps, now - (context - rows - 0.5) / fps
     held = np.where(np.isnan(placement), rows, np.minimum(placement * fps, context))

@@ -23,6 +23,7 @@ import numpy as np
 from poseact.core.layouts import get_layout
 from poseact.normalize.normalizer import Normalizer
 from poseact.normalize.path import retrail
+from poseact.runtime.decider import taught_rows
 
 __all__ = ["calibrate_placement", "PLACEMENT_CLIPS"]
 
@@ -112,7 +113,7 @@ def calibrate_placement(
     The network was fit on these clips and knows them: it names them sooner and lets
     them go later than gestures it has not seen, so each median over the clips it
     answered is a least count, and so is what its training taught (a transition window
-    is the gesture from h rows of it, h = half the window or `onset` if less,
+    is the gesture from h rows of it, `taught_rows`: half the window or `onset` if less,
     `holds_the_gesture`): the larger of the two is kept. A class it answered on no clip
     keeps the default (left out of the result).
 
@@ -136,7 +137,7 @@ def calibrate_placement(
     rests = [p for p, t in zip(positions, targets) if t == back and np.isfinite(p).any() and len(p)]
     if not rests:
         return {}
-    taught = W / 2 if onset is None else min(W / 2, onset * fps)
+    taught = taught_rows(W, fps, onset)
     plays = []  # (class, stream, first and last frame of the gesture in it)
     for k in range(len(classes)):
         own = np.flatnonzero(targets == k)
