@@ -202,24 +202,11 @@ def synthetic_stream(test, seed):
 
 # ---------------------------------------------------------------------- fingertip streams
 def fingertip_runs() -> list[tuple[str, np.ndarray]]:
-    """(label, (n, 2) positions) of each continuous recording of the fingertip tracks.
+    """(label, (n, 2) positions) of each continuous recording of the fingertip tracks
+    (`recording_tracks`: the file's 16-frame rows slide one frame at a time)."""
+    from poseact.data.point_history import read_point_history, recording_tracks
 
-    The file's rows are 16-frame windows sliding one frame at a time over continuous
-    recordings (`read_point_history` finds them: its groups); a recording of n rows is
-    n + 15 frames, each row adding its last step."""
-    from poseact.data.point_history import read_point_history
-
-    data = read_point_history(FINGERTIP)
-    runs: dict[str, list] = {}
-    for seq, label, group in zip(data.sequences, data.labels, data.groups):
-        xy = seq.landmarks[:, 0, :2].astype(np.float64)
-        if group not in runs:  # [label, frames, where the next row's first step is]
-            runs[group] = [label, [*xy], xy[1].copy()]
-        else:
-            run = runs[group]
-            run[1].append(run[2] + xy[-1])
-            run[2] = run[2] + xy[1]
-    return [(label, np.array(frames)) for label, frames, _ in runs.values()]
+    return recording_tracks(read_point_history(FINGERTIP))
 
 
 def split_runs(runs, rng):

@@ -12,7 +12,7 @@ import pytest
 from poseact.apps.recorder import RecorderOptions
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
-from poseact.data.point_history import read_point_history, recording_runs
+from poseact.data.point_history import read_point_history, recording_runs, recording_tracks
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FINGERTIPS = REPO_ROOT / "datasets" / "fingertip_tracks"
@@ -55,6 +55,16 @@ def test_fingertip_tracks_are_split_by_recording():
     rows = np.stack([track[i : i + 16] - track[i] for i in range(5)])
     rows[3] += 0.5  # a jump: a new recording starts at row 3
     assert recording_runs(np.zeros(5), rows).tolist() == [0, 0, 0, 1, 1]
+    # joined back, each recording is its rows' frames: n rows make n + 15 frames, and
+    # every row is the recording's frames there, relative to its first
+    tracks = recording_tracks(data)
+    assert len(tracks) == 217 and sum(len(t) - 15 for _, t in tracks) == len(data)
+    label, joined = tracks[0]
+    first = [i for i, g in enumerate(data.groups) if g == data.groups[0]]
+    assert label == data.labels[0] and len(joined) == len(first) + 15
+    for k, i in enumerate(first):
+        row = data.sequences[i].landmarks[:, 0, :2]
+        assert np.allclose(joined[k : k + 16] - joined[k], row, atol=1e-5)
 
 
 def test_a_video_file_is_cut_back_to_back():

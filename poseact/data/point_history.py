@@ -23,7 +23,7 @@ from poseact.core.layouts import BodyPart, Layout, register_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
 
-__all__ = ["FINGERTIP_LAYOUT", "read_point_history", "recording_runs"]
+__all__ = ["FINGERTIP_LAYOUT", "read_point_history", "recording_runs", "recording_tracks"]
 
 #: One tracked point, already centred on its first position (kept as it is).
 FINGERTIP_LAYOUT = Layout(
@@ -140,3 +140,23 @@ def read_point_history(
         groups,
         name=folder.name if path.is_dir() else csv_path.stem,
     )
+
+
+def recording_tracks(data: Dataset) -> list[tuple[str, np.ndarray]]:
+    """The continuous recordings of a point-history `Dataset` (`read_point_history`),
+    joined back from its rows: (label, (n, 2) positions) per group, in file order.
+
+    The rows are S-step windows sliding one frame at a time, each relative to its own
+    first step; a recording of n rows is n + S - 1 frames, each row after the first
+    adding its last step (positions relative to the recording's first frame).
+    """
+    runs: dict[str, list] = {}
+    for seq, label, group in zip(data.sequences, data.labels, data.groups):
+        xy = seq.landmarks[:, 0, :2].astype(np.float64)
+        if group not in runs:  # [label, frames, where the next row's first step is]
+            runs[group] = [label, [*xy], xy[1].copy()]
+        else:
+            run = runs[group]
+            run[1].append(run[2] + xy[-1])
+            run[2] = run[2] + xy[1]
+    return [(label, np.array(frames)) for label, frames, _ in runs.values()]
