@@ -237,45 +237,12 @@ def track_pieces(runs, rng, shortest: float = FT_SHORTEST, longest: float = FT_L
     return pieces
 
 
-def chain_tracks(pieces, source: str):
-    """One continuous fingertip stream and its annotations from (label, (n, 2) track)
-    pieces (label None: in-between motion). Each piece continues from where the one
-    before it ended (its first step from there as its own first step), turned by 180
-    degrees when that keeps the path nearer where it began (a half turn keeps a
-    circle's direction)."""
-    from poseact.core.sequence import LandmarkSequence
-    from poseact.train.stream_eval import Annotation
-
-    position, frames, annotations, count = np.zeros(2), [], [], 0
-    for label, track in pieces:
-        rel = track - track[0]
-        first = rel[1] if len(rel) > 1 else np.zeros(2)
-        turn = (
-            -1.0 if np.linalg.norm(position - rel[-1]) < np.linalg.norm(position + rel[-1]) else 1.0
-        )
-        placed = position + turn * (rel + first)
-        frames.append(placed)
-        if label is not None:
-            annotations.append(Annotation(label, count / 30, (count + len(track) - 1) / 30))
-        count += len(track)
-        position = placed[-1]
-    xy = np.concatenate(frames)
-    landmarks = np.zeros((len(xy), 1, 3), np.float32)
-    landmarks[:, 0, :2] = xy
-    stream = LandmarkSequence(
-        timestamps=np.arange(len(xy)) / 30.0,
-        landmarks=landmarks,
-        visibility=np.ones((len(xy), 1), np.float32),
-        layout="fingertip",
-        source=source,
-    )
-    return stream, annotations
-
-
 def fingertip_session(gestures, moves, rng, source: str):
     """A stream of the gesture pieces in random order, each after `FT_GAP` seconds of
     in-between motion drawn from the "Move" recordings (pieces of them one after
     another, from a random place)."""
+    from poseact.train.streams import chain_tracks
+
     pieces = []
     for k in rng.permutation(len(gestures)):
         need = int(rng.uniform(*FT_GAP) * 30)
@@ -288,7 +255,7 @@ def fingertip_session(gestures, moves, rng, source: str):
         pieces.append(gestures[k])
     _, track = moves[0]
     pieces.append((None, track))
-    return chain_tracks(pieces, source)
+    return chain_tracks(pieces, source=source)
 
 
 def fingertip_data(seeds):

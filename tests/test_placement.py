@@ -14,47 +14,20 @@ import pytest
 
 from poseact.data.augment import AugmentOptions
 from poseact.data.dataset import Dataset
-from poseact.data.point_history import read_point_history
+from poseact.data.point_history import read_point_history, recording_tracks
+from poseact.train.streams import chain_tracks
 
 GESTURES = ("Stop", "Clockwise")
 BACKGROUND = "Move"
 
 
 def _runs(shared_dir) -> dict[str, list[np.ndarray]]:
-    """label -> the continuous recordings of the real tracks, each (n, 2)."""
+    """label -> the continuous recordings of the real tracks, each (n, 2), shortest first."""
     data = read_point_history(shared_dir / "data" / "fingertip_tracks")
-    runs: dict[str, list] = {}
-    for seq, label, group in zip(data.sequences, data.labels, data.groups):
-        xy = seq.landmarks[:, 0, :2].astype(np.float64)
-        if group not in runs:  # the rows slide one frame: each adds its last step
-            runs[group] = [label, [*xy]]
-        else:
-            runs[group][1].append(runs[group][1][-1] + (xy[-1] - xy[-2]))
     out: dict[str, list[np.ndarray]] = {}
-    for label, frames in runs.values():
-        out.setdefault(label, []).append(np.array(frames))
-    return out
-
-
-def _chain(pieces):
-    """One continuous stream of (label, (n, 2) track) pieces, each continuing where the
-    one before it ended: the `LandmarkSequence` and each piece's (label, first, last
-    frame)."""
-    from poseact.core.sequence import LandmarkSequence
-
-    position, frames, spans, count = np.zeros(2), [], [], 0
-    for label, track in pieces:
-        placed = position + (track - track[0])
-        frames.append(placed)
-        spans.append((label, count, count + len(track) - 1))
-        count += len(track)
-        position = placed[-1]
-    xy = np.concatenate(frames)
-    landmarks = np.concatenate([xy[:, None, :], np.zeros((len(xy), 1, 1))], axis=-1)
-    stream = LandmarkSequence.from_array(
-        landmarks, fps=30.0, layout="fingertip", source="fingertip-stream"
-    )
-    return stream, spans
+    for label, track in recording_tracks(data):
+        out.setdefault(label, []).append(track)
+    return {label: sorted(tracks, key=len) for label, tracks in out.items()}
 
 
 @pytest.fixture(scope="module")
@@ -66,19 +39,21 @@ def fingertip_model(shared_dir, tmp_path_factory):
     from poseact.train.classifier import GestureClassifier
     from poseact.train.options import TrainingOptions
 
-    runs = {label: sorted(tracks, key=len) for label, tracks in _runs(shared_dir).items()}
+    runs = _runs(shared_dir)
     held = {label: runs[label][-2:] for label in (*GESTURES, BACKGROUND)}
     moves, pieces = runs[BACKGROUND][:-2], []
     for k, (stop, circle) in enumerate(zip(runs["Stop"][:-2], runs["Clockwise"][:-2])):
         pieces += [(BACKGROUND, moves[k % len(moves)]), ("Stop", stop)]
         pieces += [(BACKGROUND, moves[(k + 7) % len(moves)]), ("Clockwise", circle)]
-    session, spans = _chain(pieces)
-    clips, labels, groups = [], [], []
-    for k, (label, first, last) in enumerate(spans):
+    session, _ = chain_tracks(pieces, source="session")
+    clips, labels, groups, first = [], [], [], 0
+    for k, (label, track) in enumerate(pieces):
+        last = first + len(track) - 1
         for start in range(first, max(first, last - 29) + 1, 5 if label != BACKGROUND else 8):
             clips.append(session.between(start / 30, min(start + 29, last) / 30 + 1e-6))
             labels.append(label)
             groups.append(f"piece{k}")
+        first = last + 1
     clips = [c.replace(source=f"session:{i}") for i, c in enumerate(clips)]
     data = Dataset(tuple(clips), tuple(labels), tuple(groups), background=BACKGROUND)
     # no mirror: it turns a clockwise circle into a counter-clockwise one
@@ -122,13 +97,13 @@ def test_the_live_recognizer_places_each_event_by_its_own_class(fingertip_model)
     gains on streams is measured in benchmarks/bench_stream.py.)"""
     from poseact.runtime.decider import DecisionOptions
     from poseact.runtime.model import TFLiteGestureModel
-    from poseact.train.stream_eval import Annotation, evaluate_stream
+    from poseact.train.stream_eval import evaluate_stream
 
     _, _, exported, held, _ = fingertip_model
     move, stop, circle = held[BACKGROUND], held["Stop"][0], held["Clockwise"][0]
     pieces = [(BACKGROUND, move[0][:60]), ("Stop", stop[:60]), (BACKGROUND, move[1][:60])]
-    stream, _ = _chain([*pieces, ("Clockwise", circle[:90]), (BACKGROUND, move[0][60:120])])
-    truth = [Annotation("Stop", 2.0, 4.0 - 1 / 30), Annotation("Clockwise", 6.0, 9.0 - 1 / 30)]
+    pieces = [*pieces, ("Clockwise", circle[:90]), (BACKGROUND, move[0][60:120])]
+    stream, truth = chain_tracks([(None if k == BACKGROUND else k, t) for k, t in pieces])
     # reported min_frames after its start (no evidence to gather: the lead is exact)
     options = DecisionOptions(evidence=0.0)
     with TFLiteGestureModel(exported) as model:

@@ -1,5 +1,8 @@
 """Long test recordings made of real clips: gestures one after another, motion between.
 
+`chain_tracks` does the same for one point's tracks (the point-history format,
+`poseact.data.point_history.recording_tracks`).
+
 `chain_segments` joins landmark clips into one continuous stream on one camera: each
 clip is resampled to the stream's frame rate, moved and scaled so that the person's
 shoulders sit where the first clip's are (clips of different people and cameras line
@@ -22,7 +25,7 @@ from poseact.core.layouts import get_layout
 from poseact.core.sequence import LandmarkSequence
 from poseact.train.stream_eval import Annotation
 
-__all__ = ["Segment", "chain_segments"]
+__all__ = ["Segment", "chain_segments", "chain_tracks"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +162,58 @@ def chain_segments(
         visibility=np.clip(visibility, 0.0, 1.0),
         layout=layout,
         image_size=tuple(int(v) for v in image_size),
+        source=source,
+    )
+    return stream, annotations
+
+
+def chain_tracks(
+    pieces: Sequence[tuple[str | None, np.ndarray]],
+    *,
+    fps: float = 30.0,
+    layout: str = "fingertip",
+    source: str = "stream",
+) -> tuple[LandmarkSequence, list[Annotation]]:
+    """Join one point's tracks into one continuous stream and annotate its gestures.
+
+    Each piece goes on from where the one before it ended, its first step from there as
+    its own first step, turned by 180 degrees when that keeps the path nearer where it
+    began (a half turn keeps a circle's direction), so that a long stream stays in view.
+
+    Args:
+        pieces: (label, (n, 2) positions) in playing order, image units, one row a
+            frame; label None: in-between motion (background, not annotated).
+        fps: the tracks' frame rate.
+        layout: the stream's one-point layout.
+        source: the stream's `source` name.
+
+    Returns:
+        (stream, annotations): the stream starts at 0 s; each labelled piece gives one
+        `Annotation` from its first to its last frame.
+    """
+    position = np.zeros(2)
+    frames: list[np.ndarray] = []
+    annotations: list[Annotation] = []
+    count = 0
+    for label, track in pieces:
+        rel = np.asarray(track, dtype=np.float64)[:, :2]
+        rel = rel - rel[0]
+        first = rel[1] if len(rel) > 1 else np.zeros(2)
+        nearer = np.linalg.norm(position - rel[-1]) < np.linalg.norm(position + rel[-1])
+        placed = position + (-1.0 if nearer else 1.0) * (rel + first)
+        frames.append(placed)
+        if label is not None:
+            annotations.append(Annotation(label, count / fps, (count + len(rel) - 1) / fps))
+        count += len(rel)
+        position = placed[-1]
+    xy = np.concatenate(frames)
+    landmarks = np.zeros((len(xy), 1, 3), np.float32)
+    landmarks[:, 0, :2] = xy
+    stream = LandmarkSequence(
+        timestamps=np.arange(len(xy)) / fps,
+        landmarks=landmarks,
+        visibility=np.ones((len(xy), 1), np.float32),
+        layout=layout,
         source=source,
     )
     return stream, annotations
