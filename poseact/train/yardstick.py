@@ -57,7 +57,8 @@ class ClipStatisticsClassifier(ClassifierMixin, BaseEstimator):
         normalizer: `NormalizerSpec` for the positions (its window is not used: the
             statistics cover the whole clip); default: the data's layout at 30 fps, without
             the path stream (statistics of the parts' normalized shapes and their motion).
-        estimator: "random_forest" (300 trees) or "gradient_boosting".
+        estimator: "random_forest" (300 trees, built on every core) or
+            "gradient_boosting".
         seed: the estimator's random seed.
     """
 
@@ -112,7 +113,8 @@ class ClipStatisticsClassifier(ClassifierMixin, BaseEstimator):
         if self.estimator == "random_forest":
             from sklearn.ensemble import RandomForestClassifier
 
-            model = RandomForestClassifier(n_estimators=300, random_state=self.seed, n_jobs=1)
+            # on every core: the same trees as on one (each tree's seed is drawn first)
+            model = RandomForestClassifier(n_estimators=300, random_state=self.seed, n_jobs=-1)
         else:
             from sklearn.ensemble import HistGradientBoostingClassifier
 
