@@ -44,8 +44,7 @@ from poseact.apps.recorder_options import RecorderOptions as RecorderOptions
 from poseact.apps.recorder_options import next_clip_number as next_clip_number
 from poseact.apps.recorder_session import _Session, _Stop
 from poseact.core.errors import PoseactError
-from poseact.core.layouts import get_layout
-from poseact.core.tracking import Tracker, tracked_points
+from poseact.core.tracking import Tracker
 from poseact.extract.extractor import LandmarkExtractor, stack_people
 from poseact.extract.sources import FrameSource, is_camera
 from poseact.extract.video import import_cv2
@@ -158,9 +157,7 @@ def record_dataset(
     )
     stopped = _ERROR  # why the recording stopped early; "" when complete
     tracker = (
-        Tracker(points=tracked_points(get_layout(extractor_options.layout)))
-        if extractor_options.max_people > 1
-        else None
+        Tracker.for_layout(extractor_options.layout) if extractor_options.max_people > 1 else None
     )
     try:
         with LandmarkExtractor(extractor_options, "video") as extractor:

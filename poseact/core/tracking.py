@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from poseact.core.errors import LandmarkFormatError
+from poseact.core.layouts import get_layout
 from poseact.core.sequence import LandmarkSequence
 
 __all__ = [
@@ -131,6 +132,11 @@ class Tracker:
         self.options = options if options is not None else TrackerOptions()
         self.points = None if points is None else tuple(int(i) for i in points)
         self.reset()
+
+    @classmethod
+    def for_layout(cls, layout: str, options: TrackerOptions | None = None) -> Tracker:
+        """A tracker linking the people of a layout's landmarks by its `tracked_points`."""
+        return cls(options, tracked_points(get_layout(layout)))
 
     def reset(self) -> None:
         """Forget every track; ids count from 0 again."""

@@ -31,10 +31,9 @@ from typing import Any
 import numpy as np
 
 from poseact.core.errors import ModelAssetError, NoPoseDetected, VideoReadError
-from poseact.core.layouts import get_layout
 from poseact.core.native import hidden_native_logs, hides_native_logs
 from poseact.core.sequence import LandmarkSequence
-from poseact.core.tracking import Tracker, TrackerOptions, TrackRecorder, tracked_points
+from poseact.core.tracking import Tracker, TrackerOptions, TrackRecorder
 from poseact.extract.assets import resolve_model
 from poseact.extract.inputs import (
     ProgressCallback,
@@ -535,7 +534,7 @@ def _run_people(
     progress: ProgressCallback | bool | None,
 ) -> tuple[TrackRecorder, int]:
     total, callback, finish = _progress_of(source, step, name, progress)
-    tracker = Tracker(tracker_options, tracked_points(get_layout(options.layout)))
+    tracker = Tracker.for_layout(options.layout, tracker_options)
     recorder: TrackRecorder | None = None
     frames = 0
     k = options.num_points

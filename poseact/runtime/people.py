@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from poseact.core.errors import LandmarkFormatError
-from poseact.core.layouts import get_layout
-from poseact.core.tracking import Tracker, TrackerOptions, tracked_points
+from poseact.core.tracking import Tracker, TrackerOptions
 from poseact.runtime.decider import DecisionOptions, GestureEvent
 from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.recognizer import StreamingRecognizer
@@ -86,7 +85,7 @@ class PeopleRecognizer:
         self.options = options or DecisionOptions()
         self.on_event = on_event
         self.stateful = stateful
-        self.tracker = Tracker(tracker, tracked_points(get_layout(self.model.spec.layout)))
+        self.tracker = Tracker.for_layout(self.model.spec.layout, tracker)
         self._active: dict[int, StreamingRecognizer] = {}
         self._gestures: dict[int, str | None] = {}
         self._idle: list[StreamingRecognizer] = []
