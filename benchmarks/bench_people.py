@@ -46,6 +46,16 @@ PLACEMENTS = tuple(
 CROSSINGS = ((50, 110), (5, 45), (20, 80), (30, 70), (60, 100), (40, 120), (10, 90), (70, 130))
 
 
+def crossing_span(name: str, quick: bool) -> tuple[int, int]:
+    """The first and last frames of the walk behind in the composition `name`."""
+    return {"crossing_late": (50, 90) if quick else (50, 110), "crossing_early": (5, 45)}[name]
+
+
+def people_of(name: str) -> tuple[str, str]:
+    """The names of the two people of the composition `name`, in their truth's order."""
+    return ("left", "right") if name == "side_by_side" else ("still", "walker")
+
+
 def held(cells: np.ndarray, frames: int) -> np.ndarray:
     """The recording held on its first frame for `frames` frames, then played."""
     return np.concatenate([np.repeat(cells[:1], frames, axis=0), cells[: len(cells) - frames]])
@@ -66,10 +76,13 @@ def compositions(quick: bool) -> dict[str, tuple[np.ndarray, np.ndarray, list[fl
         "side_by_side": (*side_by_side_frames(cells, held(cells, late)), [0.0, late / FPS]),
         "alone": (alone, np.full((len(alone), 2, 4), np.nan), [0.0]),
         "crossing_late": (
-            *crossing_frames(small, walker, cross=(50, 90) if quick else (50, 110)),
+            *crossing_frames(small, walker, cross=crossing_span("crossing_late", quick)),
             [0.0, 0.0],
         ),
-        "crossing_early": (*crossing_frames(small, walker, cross=(5, 45)), [0.0, 0.0]),
+        "crossing_early": (
+            *crossing_frames(small, walker, cross=crossing_span("crossing_early", quick)),
+            [0.0, 0.0],
+        ),
     }
 
 
@@ -84,7 +97,7 @@ def each_alone(name: str, frames: np.ndarray, quick: bool) -> list[np.ndarray]:
         right[:, :, :320] = 0
         return [left, right]
     small = read_video_rgb(VIDEO, (160, 192), max_frames=100 if quick else None)
-    cross = {"crossing_late": (50, 90) if quick else (50, 110), "crossing_early": (5, 45)}[name]
+    cross = crossing_span(name, quick)
     still = crossing_frames(small, np.zeros_like(small), cross=cross)[0]
     walker = crossing_frames(np.zeros_like(small), small[:, :, ::-1].copy(), cross=cross)[0]
     return [still, walker]
@@ -146,7 +159,7 @@ def event_f1(name: str, frames: np.ndarray, delays: list[float], tracks, model, 
     from poseact.train.stream_eval import Annotation, evaluate_people_stream, evaluate_stream
 
     decisions = DecisionOptions(threshold=DECISION_THRESHOLD)
-    people = ("left", "right") if name == "side_by_side" else ("still", "walker")
+    people = people_of(name)
     truth = [Annotation("raise", RAISE[0] + d, RAISE[1] + d, p) for p, d in zip(people, delays)]
     duration = (len(frames) - 1) / FPS
     together = evaluate_people_stream(model, tracks, truth, options=decisions, duration=duration)
@@ -292,7 +305,7 @@ def run(args) -> Report:
             max(switches[name]) <= 1,
         )
     for name, (together, alone) in f1s.items():
-        people = ("left", "right") if name == "side_by_side" else ("still", "walker")
+        people = people_of(name)
         report.check(
             f"f1_{name}",
             f"per-person event F1 ({name.replace('_', ' ')}), lowest of the two",
