@@ -99,6 +99,24 @@ def test_train_picks_none_as_background_and_keeps_the_empty_room(trained):
     assert meta["onset"] == 0.5
 
 
+def test_train_hard_negatives_flag_is_stored_and_checked(folder, tmp_path):
+    """`--hard-negatives` reaches the training and the saved model; a share out of
+    [0, 1] is one line naming the option."""
+    from poseact.train.classifier import GestureClassifier
+
+    model = tmp_path / "hard.poseact"
+    result = poseact("train", folder, "-o", model, "--layout", LAYOUT, "--epochs", "7",
+                     "--units", "8", "--test-fraction", "0", "--no-cache",
+                     "--hard-negatives", "1")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert GestureClassifier.load(model).training.hard_negatives == 1.0
+    bad = poseact("train", folder, "-o", tmp_path / "bad.poseact", "--hard-negatives", "1.5")
+    assert bad.returncode != 0
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert "hard_negatives must be in [0, 1], got 1.5" in bad.stderr
+    assert not (tmp_path / "bad.poseact").exists()
+
+
 def test_train_background_flag_must_name_a_label(folder, tmp_path):
     result = poseact("train", folder, "-o", tmp_path / "m.poseact", "--background", "idle")
     assert result.returncode != 0

@@ -189,3 +189,122 @@ def test_the_network_ends_with_the_moving_average_of_its_epochs(clips):
     for got, want, last in zip(averaged, expected, own[-1]):
         assert np.allclose(got, want, atol=1e-6)
         assert not np.allclose(got, last, atol=1e-4)  # not the last epoch's weights
+
+
+# ---------------------------------------------------------------------- hard negatives
+@pytest.fixture(scope="module")
+def hard_case(clips):
+    """(normalizer, positions, targets, net): the ASL clips plus one long background
+    clip (the signer at rest, then a real sign: one of its windows is a sign), and a
+    real network trained 8 epochs on the clips (hard negatives off)."""
+    import keras
+
+    from poseact.train.engine import train_network
+
+    normalizer, positions, targets = clips
+    rest = positions[int(np.flatnonzero(targets == 0)[0])]
+    sign = positions[int(np.flatnonzero(targets == 1)[0])]
+    positions = [*positions, np.concatenate([rest, rest, rest, sign])]
+    targets = np.append(targets, 0)
+    keras.utils.set_random_seed(0)
+    W = normalizer.spec.window
+    features = normalizer.features(normalizer.window(sign)[None]).shape[-1]
+    net = keras.Sequential(
+        [keras.Input((W, features)), keras.layers.Flatten(), keras.layers.Dense(4, "softmax")]
+    )
+    net.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"])  # fmt: skip
+    training = TrainingOptions(epochs=8, batch_size=16, hard_negatives=0.0)
+    windows = training_windows(
+        normalizer, positions, targets, training, np.random.default_rng(0), background=0
+    )
+    train_network(net, windows, None, None, training)
+    return normalizer, positions, targets, net
+
+
+def _hard_windows(hard_case, strength: float = 1.0):
+    normalizer, positions, targets, net = hard_case
+    training = TrainingOptions(hard_negatives=strength)
+    windows = training_windows(
+        normalizer, positions, targets, training, np.random.default_rng(0), background=0
+    )
+    even = windows.weights.copy()
+    windows.emphasize_hard_background(net, strength)
+    return windows, even
+
+
+def test_hard_negatives_weight_background_clips_by_how_gesture_like_they_look(hard_case):
+    normalizer, positions, targets, net = hard_case
+    windows, even = _hard_windows(hard_case)
+    background = np.flatnonzero(targets == 0)
+    gestures = np.flatnonzero(targets != 0)
+    assert np.array_equal(windows.weights[gestures], even[gestures])
+    # the class's total weight is shared out anew, not grown
+    assert windows.weights[background].sum() == pytest.approx(even[background].sum(), rel=1e-5)
+    assert not np.allclose(windows.weights[background], even[background])
+    # a clip's hardness: 1 - the background probability of its hardest window (every
+    # W/2 frames); a short clip is one window
+    W = normalizer.spec.window
+
+    def hardness(p: np.ndarray, start: int) -> float:
+        x = normalizer.features(normalizer.window(p, start=start)[None])
+        return 1.0 - float(net.predict_on_batch(x)[0, 0])
+
+    expected = [hardness(positions[i], 0) for i in background[:-1]]
+    long = positions[background[-1]]
+    starts = [*range(0, long.shape[0] - W + 1, W // 2), long.shape[0] - W]
+    expected.append(max(hardness(long, s) for s in starts))
+    expected = np.array(expected)
+    shares = windows.weights[background] / even[background]
+    assert np.allclose(shares, expected / expected.mean(), rtol=1e-4, atol=1e-6)
+    # the long clip is judged by the window that holds the sign, not by its rest
+    assert expected[-1] > 2 * hardness(long, 0)
+
+
+def test_hard_negatives_strength_mixes_with_the_even_share(hard_case):
+    _, _, targets, _ = hard_case
+    background = targets == 0
+    full, even = _hard_windows(hard_case, 1.0)
+    half, _ = _hard_windows(hard_case, 0.5)
+    off, _ = _hard_windows(hard_case, 0.0)
+    assert np.allclose(half.weights, 0.5 * even + 0.5 * full.weights, rtol=1e-5)
+    assert np.array_equal(off.weights, even)
+    # without a background class there is nothing to weight
+    normalizer, positions, _, net = hard_case
+    windows = training_windows(
+        normalizer, positions, targets, TrainingOptions(), np.random.default_rng(0)
+    )
+    before = windows.weights.copy()
+    windows.emphasize_hard_background(net, 1.0)
+    assert np.array_equal(windows.weights, before) and background.any()
+
+
+@pytest.mark.parametrize("epochs, weighted", [(5, False), (6, True)])
+def test_training_weights_hard_negatives_after_the_warmup(hard_case, epochs, weighted):
+    """From epoch HARD_NEGATIVE_WARMUP on (the sixth), each epoch reweights first."""
+    import keras
+
+    from poseact.train.engine import HARD_NEGATIVE_WARMUP, train_network
+
+    assert HARD_NEGATIVE_WARMUP == 5
+    normalizer, positions, targets, net = hard_case
+    training = TrainingOptions(epochs=epochs, batch_size=16, hard_negatives=1.0)
+    assert TrainingOptions().hard_negatives == 0.0  # off by default
+    windows = training_windows(
+        normalizer, positions, targets, training, np.random.default_rng(0), background=0
+    )
+    even = windows.weights.copy()
+    fresh = keras.models.clone_model(net)
+    fresh.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    train_network(fresh, windows, None, None, training)
+    assert (not np.array_equal(windows.weights, even)) is weighted
+
+
+def test_hard_negatives_is_a_share_and_older_files_had_none():
+    with pytest.raises(ValueError, match="hard_negatives"):
+        TrainingOptions(hard_negatives=1.5)
+    options = TrainingOptions(hard_negatives=0.5)
+    assert TrainingOptions.from_dict(options.to_dict()) == options
+    older = options.to_dict()
+    del older["hard_negatives"]  # a file written before the option existed
+    assert TrainingOptions.from_dict(older).hard_negatives == 0.0

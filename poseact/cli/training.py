@@ -211,6 +211,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
             "label_smoothing",
             "dropout_from_epoch",
             "weight_averaging",
+            "hard_negatives",
             "reject_rate",
         ],
         prefix="training.",

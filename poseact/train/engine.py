@@ -21,6 +21,11 @@ from poseact.train.options import TrainingOptions
 
 logger = logging.getLogger(__name__)
 
+#: Epochs trained before the background's hard negatives are weighted
+#: (`TrainingOptions.hard_negatives`): a network that has learned nothing yet finds
+#: every background clip equally hard.
+HARD_NEGATIVE_WARMUP = 5
+
 
 # ---------------------------------------------------------------------- training data
 class _TrainingWindows:
@@ -43,12 +48,47 @@ class _TrainingWindows:
         self.options = options
         self.rng = rng
         self.background = background
+        self._even_weights = weights  # `weights` before hard negatives reweight them
         # background clips a transition window can take its other frames from
         self._rests = [
             i
             for i, target in enumerate(targets)
             if background is not None and target == background and np.isfinite(positions[i]).any()
         ]
+
+    def emphasize_hard_background(self, net, strength: float) -> None:
+        """Hard negatives: share the background class's weight among its clips by how
+        much `net`, as it is now, takes each for a gesture.
+
+        A clip's hardness is 1 - the background probability of its hardest window
+        (unaugmented, every W/2 frames); each clip's share of the class weight is its
+        hardness over the mean hardness, mixed with the even share by `strength` (0:
+        even, 1: in proportion). The class's total weight does not change."""
+        if self.background is None or not strength:
+            return
+        rows = np.flatnonzero(self.targets == self.background)
+        if not len(rows):
+            return
+        W = self.normalizer.spec.window
+        windows, owner = [], []
+        for row, i in enumerate(rows):
+            n = self.positions[i].shape[0]
+            starts = sorted({*range(0, max(n - W, 0) + 1, max(1, W // 2)), max(n - W, 0)})
+            windows += [self.normalizer.window(self.positions[i], start=s) for s in starts]
+            owner += [row] * len(starts)
+        x = self.normalizer.features(np.stack(windows))
+        probs = np.concatenate(
+            [np.asarray(net.predict_on_batch(x[a : a + 1024])) for a in range(0, len(x), 1024)]
+        )
+        hardness = np.zeros(len(rows))
+        np.maximum.at(hardness, np.asarray(owner), 1.0 - probs[:, self.background])
+        mean = float(hardness.mean())
+        if mean < 1e-6:  # the network is sure of every background clip: keep the shares
+            return
+        weights = self.weights.copy()
+        share = hardness / mean
+        weights[rows] = self._even_weights[rows] * ((1.0 - strength) + strength * share)
+        self.weights = weights
 
     def epoch(self):
         """Yield (x, y, w) batches for one shuffled pass over the clips.
@@ -354,6 +394,10 @@ def train_network(
     ends with (the best by validation loss, or the last without validation). Training
     itself goes on from each epoch's own weights.
 
+    With `training.hard_negatives` > 0 and a background class, each epoch from
+    `HARD_NEGATIVE_WARMUP` on first weights the background clips by how much the network
+    takes them for a gesture (`_TrainingWindows.emphasize_hard_background`).
+
     With `training.dropout_from_epoch` > 0, the dropout layers are off until that
     epoch ("late dropout"); early stopping counts from then on only.
 
@@ -385,6 +429,8 @@ def train_network(
             _set_dropout(net, rates)  # dropout on; the best so far is kept as a fallback
             waited = 0
         losses, accs, sizes = [], [], []
+        if isinstance(windows, _TrainingWindows) and epoch >= HARD_NEGATIVE_WARMUP:
+            windows.emphasize_hard_background(net, training.hard_negatives)
         batches = windows.epoch()
         if type(windows) is _TrainingWindows:  # numpy only: safe in a second thread
             batches = _prefetch(batches)

@@ -80,6 +80,14 @@ class TrainingOptions:
             weights (Polyak averaging): early stopping scores, and the model keeps, the
             averaged weights, which span the last ~1 / (1 - decay) epochs (5 at 0.8)
             instead of one epoch's; 0 keeps each epoch's own weights.
+        hard_negatives: hard-negative emphasis with a background class: from the sixth
+            epoch on, each epoch shares the background class's weight among its clips
+            by how much the network, as it is then, takes each for a gesture (1 - the
+            background probability of its hardest window), mixed with the even share by
+            this fraction (1: in proportion to that; 0, the default: even). For a
+            background of real motion that can look like a gesture (a hand's arcs
+            between gestures); it hurts when the background holds the gestures' own
+            postures (docs/streaming.md, "Background that looks like a gesture").
         reject_rate: after training, calibrate an open-set rejection rule
             (`poseact.runtime.rejection`): a window farther from the known clips of its
             best class than that class's threshold is answered "unknown", the
@@ -99,6 +107,7 @@ class TrainingOptions:
     augment: AugmentOptions = field(default_factory=AugmentOptions)
     seed: int = 0
     weight_averaging: float = 0.8
+    hard_negatives: float = 0.0
     reject_rate: float | None = 0.01
 
     def __post_init__(self) -> None:
@@ -111,6 +120,10 @@ class TrainingOptions:
         if not 0.0 <= self.weight_averaging < 1.0:
             raise ValueError(
                 f"TrainingOptions.weight_averaging must be in [0, 1), got {self.weight_averaging}"
+            )
+        if not 0.0 <= self.hard_negatives <= 1.0:
+            raise ValueError(
+                f"TrainingOptions.hard_negatives must be in [0, 1], got {self.hard_negatives}"
             )
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(
@@ -142,4 +155,6 @@ class TrainingOptions:
         data["augment"] = AugmentOptions(**augment)
         # ... and before weight averaging, without it
         data.setdefault("weight_averaging", 0.0)
+        # ... and before hard negatives, with the background's weight shared evenly
+        data.setdefault("hard_negatives", 0.0)
         return cls(**data)
