@@ -327,6 +327,8 @@ def test_reports_worth_looking_at(afternoon):
     report = afternoon["report"]
     out = ok(afternoon["train"])
     assert re.search(r"confusion", out, re.IGNORECASE)  # summary() prints the matrix
+    # the random-forest yardstick beside the network, on the same held-out clips
+    assert re.search(r"yardstick \(random forest on clip statistics\): accuracy [01]\.\d{3}", out)
     for name in ("confusion.png", "confusion_normalized.png", "report.html", "report.json"):
         assert (report / name).is_file(), name
     content = json.loads((report / "report.json").read_text())

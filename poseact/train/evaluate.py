@@ -182,8 +182,9 @@ class EvaluationReport:
         return "\n".join(lines)
 
     def summary(self) -> str:
-        """A plain-text report: per-class scores, accuracy and macro F1, the confusion
-        matrix, and how many clips were wrong."""
+        """A plain-text report: per-class scores, accuracy and macro F1 (and the
+        yardstick's accuracy when measured), the confusion matrix, and how many clips
+        were wrong."""
         width = max(8, *(len(c) for c in self.classes))
         lines = [f"{'class':<{width}}  precision  recall     f1  support"]
         for i, c in enumerate(self.classes):
@@ -194,6 +195,10 @@ class EvaluationReport:
         lines.append(
             f"accuracy {self.accuracy:.3f}  macro F1 {self.macro_f1:.3f}  ({self.num_clips} clips)"
         )
+        if self.yardstick is not None:
+            lines.append(
+                f"yardstick (random forest on clip statistics): accuracy {self.yardstick:.3f}"
+            )
         lines += [
             "",
             "confusion matrix (rows: true class, columns: predicted):",
