@@ -619,8 +619,8 @@ def run(args) -> Report:
         sweep_streams(report, name, models, streams, work)
         if name in ("fingertip", "asl"):
             # retrained with hard negatives (off by default: it helps the fingertip
-            # streams' background of real motion, and costs ASL's, which holds the
-            # signs' postures)
+            # streams' background of real motion and costs the ASL streams;
+            # docs/streaming.md)
             models = trainings(work, f"{name}_stream_hard", quick)
             for seed, model in zip((0, *SEEDS), models):
                 train_and_export(data_, model, n, seed=seed, hard_negatives=1.0)

@@ -49,6 +49,7 @@ class _TrainingWindows:
         self.rng = rng
         self.background = background
         self._even_weights = weights  # `weights` before hard negatives reweight them
+        self._scored: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         # background clips a transition window can take its other frames from
         self._rests = [
             i
@@ -66,22 +67,14 @@ class _TrainingWindows:
         even, 1: in proportion). The class's total weight does not change."""
         if self.background is None or not strength:
             return
-        rows = np.flatnonzero(self.targets == self.background)
+        rows, owner, x = self._background_windows()
         if not len(rows):
             return
-        W = self.normalizer.spec.window
-        windows, owner = [], []
-        for row, i in enumerate(rows):
-            n = self.positions[i].shape[0]
-            starts = sorted({*range(0, max(n - W, 0) + 1, max(1, W // 2)), max(n - W, 0)})
-            windows += [self.normalizer.window(self.positions[i], start=s) for s in starts]
-            owner += [row] * len(starts)
-        x = self.normalizer.features(np.stack(windows))
         probs = np.concatenate(
             [np.asarray(net.predict_on_batch(x[a : a + 1024])) for a in range(0, len(x), 1024)]
         )
         hardness = np.zeros(len(rows))
-        np.maximum.at(hardness, np.asarray(owner), 1.0 - probs[:, self.background])
+        np.maximum.at(hardness, owner, 1.0 - probs[:, self.background])
         mean = float(hardness.mean())
         if mean < 1e-6:  # the network is sure of every background clip: keep the shares
             return
@@ -89,6 +82,23 @@ class _TrainingWindows:
         share = hardness / mean
         weights[rows] = self._even_weights[rows] * ((1.0 - strength) + strength * share)
         self.weights = weights
+
+    def _background_windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, owner, x): the background clips' rows, and the features x of their
+        unaugmented windows (every W/2 frames, and the last) with the index into `rows`
+        of each window's clip. Built on the first call: they do not change in training."""
+        if self._scored is None:
+            rows = np.flatnonzero(self.targets == self.background)
+            W = self.normalizer.spec.window
+            windows, owner = [], []
+            for row, i in enumerate(rows):
+                n = self.positions[i].shape[0]
+                starts = sorted({*range(0, max(n - W, 0) + 1, max(1, W // 2)), max(n - W, 0)})
+                windows += [self.normalizer.window(self.positions[i], start=s) for s in starts]
+                owner += [row] * len(starts)
+            x = self.normalizer.features(np.stack(windows)) if windows else np.empty(0)
+            self._scored = (rows, np.asarray(owner, dtype=np.int64), x)
+        return self._scored
 
     def epoch(self):
         """Yield (x, y, w) batches for one shuffled pass over the clips.
