@@ -319,11 +319,11 @@ def test_a_gesture_it_was_never_taught_is_not_answered_as_a_sign(trained, asl_sp
 def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata_dir):
     """The recognizer of a model with a rule decides as its parts composed by hand do:
     the window re-run, the rule's ratios over the same last W rows (kept once, by the
-    stepper), the decider with `answer_times`, on a real thumbs-up it never saw."""
+    stepper), the decider with `answer_times` and `settled`, on a real thumbs-up it never saw."""
     from poseact.extract.extractor import extract_video
     from poseact.extract.options import ExtractorOptions
     from poseact.normalize.streaming import StreamingFeaturizer
-    from poseact.runtime.decider import Decider, DecisionOptions, answer_times
+    from poseact.runtime.decider import Decider, DecisionOptions, answer_times, settled
     from poseact.runtime.model import TFLiteGestureModel
     from poseact.runtime.recognizer import StreamingRecognizer
     from poseact.runtime.steppers import RowWindow
@@ -351,7 +351,8 @@ def test_the_live_rule_judges_the_rows_the_classifier_answered(trained, testdata
             rows.push(row)
             ratios = model.rejection.ratios(rows.window(), labels)[0]
             at, end_at = answer_times(float(t), stepper.context, model.spec.fps, model.onset)
-            by_hand += decider.update(probs, float(t), at, ratios, end_at)
+            may_start = settled(stepper.context, model.spec.window, model.spec.fps, model.onset)
+            by_hand += decider.update(probs, float(t), at, ratios, end_at, may_start)
         shown.append(decider.label)
     assert live == by_hand
     assert live_shown == shown

@@ -18,7 +18,8 @@ from poseact.runtime.model import TFLiteGestureModel
 
 FRAMES = 30
 SIZE = (320, 240)
-# Accept any label at once, so that a 1 s video surely produces events.
+# Accept any label at once, so that a 1 s video surely produces events (from its 15th
+# row: a stream's first answers cover too few rows to start one, `settled`).
 EAGER = DecisionOptions(threshold=0.0, min_frames=1, cooldown=0.0)
 
 
@@ -82,27 +83,28 @@ def test_run_live_over_a_video(video, model_path):
 
 
 def test_iter_events_and_max_frames(video, model_path):
-    events = list(iter_events(video, model_path, decision=EAGER, max_frames=10))
+    events = list(iter_events(video, model_path, decision=EAGER, max_frames=20))
     check_events(events, {"hello", "iloveyou", "thanks"})
-    assert all(e.start < 10 / 30.0 for e in events)
-    stats = run_live(video, model_path, decision=EAGER, preview=False, max_frames=10)
-    assert stats.frames == 10 and stats.stop_reason == "max_frames"
+    assert all(e.start < 20 / 30.0 for e in events)
+    stats = run_live(video, model_path, decision=EAGER, preview=False, max_frames=20)
+    assert stats.frames == 20 and stats.stop_reason == "max_frames"
     assert list(stats.events) == events  # same frames, same decisions
 
 
 def test_pipeline_frame_by_frame_matches_run_live(model_path):
-    frames = astronaut_frames(12, SIZE)
+    frames = astronaut_frames(20, SIZE)
     with LivePipeline(model_path, decision=EAGER) as pipeline:
         results = [pipeline.process(rgb, i / 30.0) for i, rgb in enumerate(frames)]
         end = pipeline.finish()
     assert all(isinstance(r, LiveFrame) for r in results)
-    assert [r.index for r in results] == list(range(12))
+    assert [r.index for r in results] == list(range(20))
     last = results[-1]
     assert last.label in pipeline.classes and last.probabilities.shape == (3,)
     np.testing.assert_allclose(last.probabilities.sum(), 1.0, atol=1e-4)
     events = [e for r in results for e in r.events] + end
+    assert events
     stats = run_live(ArraySource(frames, fps=30.0), model_path, decision=EAGER, preview=False)
-    assert stats.frames == 12
+    assert stats.frames == 20
     assert [(e.label, e.start, e.end) for e in stats.events] == [
         (e.label, e.start, e.end) for e in events
     ]
@@ -115,12 +117,12 @@ def test_preview_draws_and_q_stops(video, model_path, monkeypatch):
     shown: list[np.ndarray] = []
     monkeypatch.setattr(cv2, "imshow", lambda name, image: shown.append(image.copy()))
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # the window calls are replaced
-    monkeypatch.setattr(cv2, "waitKey", lambda delay: ord("q") if len(shown) == 5 else -1)
+    monkeypatch.setattr(cv2, "waitKey", lambda delay: ord("q") if len(shown) == 20 else -1)
     monkeypatch.setattr(cv2, "getWindowProperty", lambda *a: 1.0)
     monkeypatch.setattr(cv2, "destroyWindow", lambda *a: None)
     stats = run_live(video, model_path, decision=EAGER, preview=True)
-    assert stats.frames == 5 and stats.stop_reason == "user"
-    assert len(shown) == 5 and shown[0].shape == (SIZE[1], SIZE[0], 3)
+    assert stats.frames == 20 and stats.stop_reason == "user"
+    assert len(shown) == 20 and shown[0].shape == (SIZE[1], SIZE[0], 3)
     check_events(stats.events, {"hello", "iloveyou", "thanks"})  # closed on stop
 
 

@@ -32,7 +32,13 @@ from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.spec import ABSENT_FIELDS, NormalizerSpec
 from poseact.normalize.streaming import StreamingFeaturizer
 from poseact.runtime import model_file
-from poseact.runtime.decider import Decider, DecisionOptions, answer_times, placement_table
+from poseact.runtime.decider import (
+    Decider,
+    DecisionOptions,
+    answer_times,
+    placement_table,
+    settled,
+)
 from poseact.runtime.rejection import RejectionRule, calibrate_rejection
 
 HERE = Path(__file__).resolve().parent
@@ -195,16 +201,20 @@ def _decider_case(
             ratios = None
             if rejection is not None:  # distance / threshold per class: > 1 is rejected
                 ratios = np.round(rng.uniform(0.2, 1.1 if len(steps) % 20 < 12 else 1.8, 3), 4)
+            # the stream's first 14 answers cover too few rows to start a gesture
+            may_start = settled(context, 30, 30.0, onset)
             events = decider.update(
                 probs.astype(np.float32),
                 t,
                 np.array(at) if table is not None else at,
                 ratios,
                 np.array(end_at) if table is not None else end_at,
+                may_start,
             )
             step = {
                 "t": t,
                 "context": context,
+                "may_start": may_start,
                 "at": at,
                 "end_at": end_at,
                 "probs": [float(p) for p in probs.astype(np.float32)],
@@ -639,10 +649,22 @@ def test_vectors_exercise_what_they_claim(vectors):
         dataclasses.asdict(e)
         for step in default["steps"]
         for e in plain.update(np.array(step["probs"], np.float32), step["t"], step["at"],
-                              None, step["end_at"])
+                              None, step["end_at"], step["may_start"])
     ]  # fmt: skip
     assert events == [e for step in default["steps"] for e in step["events"]]
     assert events != [e for step in rejecting["steps"] for e in step["events"]]
+    # the stream's first answers cover too few rows: what they would start waits
+    majority = vectors["decider"][1]
+    early = [s for s in majority["steps"] if not s["may_start"]]
+    assert [s["context"] for s in early] == list(range(1, 15))
+    assert not [e for s in early for e in s["events"]]
+    eager = Decider(majority["classes"], None, DecisionOptions(**majority["options"]))
+    fired = [
+        e.label
+        for s in early
+        for e in eager.update(np.array(s["probs"], np.float32), s["t"], s["at"], None, s["end_at"])
+    ]
+    assert fired == ["a"]  # an answer above the threshold there, not started
     onset = vectors["decider"][4]
     ended = [e for step in onset["steps"] for e in step["events"] if e["end"] is not None]
     ends = {s["end_at"] for s in onset["steps"]}

@@ -82,6 +82,16 @@ def taught_rows(context: float, fps: float, onset: float | None = None) -> float
     return context / 2 if onset is None else min(context / 2, onset * fps)
 
 
+def settled(context: int, window: int, fps: float, onset: float | None = None) -> bool:
+    """Whether an answer over the last `context` rows may start a gesture: it covers
+    at least the rows a gesture fills before a `window`-row model answers it
+    (`taught_rows`). A stream's first answers cover fewer; the rest of their window
+    is the first row held still (`RowWindow`), which the camera never showed, and a
+    still hand is itself a gesture to some models (measured on the fingertip streams:
+    8 of 39 false alarms of six trainings were "Stop" in a stream's first 0.1 s)."""
+    return context >= taught_rows(window, fps, onset)
+
+
 def answer_times(
     now: float,
     context: int,
@@ -248,6 +258,7 @@ class Decider:
         at: float | None = None,
         ratios: np.ndarray | None = None,
         end_at: float | None = None,
+        may_start: bool = True,
     ) -> list[GestureEvent]:
         """Take one frame's (C,) probabilities at `now` seconds; the events it causes.
 
@@ -262,6 +273,10 @@ class Decider:
                 threshold per class), or None (nothing is rejected).
             end_at: where a gesture that ends on this answer ended, seconds
                 (`answer_times`), or (C,) such times, one per class. None: `at`.
+            may_start: False when the answer cannot start a gesture: it covers fewer
+                rows than a gesture fills before it is answered (`settled`), so part
+                of its window is padding the stream never showed. It can still end or
+                continue one.
         """
         best, confidence = self._smooth(np.asarray(probs, dtype=np.float32))
         ratio = 0.0 if ratios is None else float(ratios[best])
@@ -271,16 +286,29 @@ class Decider:
         # a start is placed by the answered class, an end by the class going on
         ending = self._index.get(self._current, best)  # no gesture going on: best
         return self._decide(
-            self.classes[best], confidence, ratio, now, _of(at, best), _of(end_at, ending)
+            self.classes[best],
+            confidence,
+            ratio,
+            now,
+            _of(at, best),
+            _of(end_at, ending),
+            may_start,
         )
 
     def _decide(
-        self, label: str, confidence: float, ratio: float, now: float, at: float, end_at: float
+        self,
+        label: str,
+        confidence: float,
+        ratio: float,
+        now: float,
+        at: float,
+        end_at: float,
+        may_start: bool,
     ) -> list[GestureEvent]:
         opts = self.options
         # a gesture starts above the threshold and lasts while it is the best label
         going_on = self._current is not None and label == self._current
-        accepted = label if confidence >= self.threshold or going_on else None
+        accepted = label if (confidence >= self.threshold and may_start) or going_on else None
         judged = accepted != self.background
         if not judged:
             accepted = None

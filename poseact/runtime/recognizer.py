@@ -17,6 +17,7 @@ from poseact.runtime.decider import (
     GestureEvent,
     answer_times,
     placement_table,
+    settled,
 )
 from poseact.runtime.model import TFLiteGestureModel
 from poseact.runtime.steppers import RowWindow
@@ -32,6 +33,7 @@ class Answer(NamedTuple):
             class with the model's `placement`).
         ratios: (C,) the rejection rule's distance / threshold, or None.
         end_at: where a gesture ending on it ends, seconds (likewise).
+        may_start: whether it may start a gesture (`settled`).
     """
 
     probs: np.ndarray
@@ -39,6 +41,7 @@ class Answer(NamedTuple):
     at: float
     ratios: np.ndarray | None
     end_at: float
+    may_start: bool = True
 
 
 class StreamingRecognizer:
@@ -175,10 +178,10 @@ class StreamingRecognizer:
                     self._rows.push(row)
                 ratios = self.model.rejection.ratios(self._rows.window(), self._labels)[0]
             # the answer is about the rows the classifier saw: events go among them
-            at, end_at = answer_times(
-                now, self._stepper.context, self._fps, self.model.onset, self._placement
-            )
-            out.append(Answer(probs, now, at, ratios, end_at))
+            context = self._stepper.context
+            at, end_at = answer_times(now, context, self._fps, self.model.onset, self._placement)
+            may_start = settled(context, self.model.spec.window, self._fps, self.model.onset)
+            out.append(Answer(probs, now, at, ratios, end_at, may_start))
         return out
 
     def _emit(self, events: list[GestureEvent]) -> None:

@@ -17,6 +17,7 @@ import {
   nearerOthers,
   trackedPoints,
   answerTimes,
+  settled,
   placementTable,
   ModelFormatError,
   ABSENT_FIELDS,
@@ -98,7 +99,9 @@ for (const c of vectors("decider")) {
         [js].flat().forEach((v, k) => assert.ok(Math.abs(v - [py].flat()[k]) < 1e-6));
         assert.equal([js].flat().length, [py].flat().length);
       });
-      close(decider.push(step.probs, step.t, step.at, step.ratios ?? null, step.end_at), step.events);
+      const mayStart = settled(step.context, 30, 30, c.onset);
+      assert.equal(mayStart, step.may_start);
+      close(decider.push(step.probs, step.t, step.at, step.ratios ?? null, step.end_at, mayStart), step.events);
       if (step.label !== undefined) assert.equal(decider.label, step.label);
     }
     close(decider.finish(c.finish_at), c.finish_events);

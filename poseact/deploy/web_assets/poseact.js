@@ -1340,6 +1340,23 @@ export const DECISION_DEFAULTS = Object.freeze({
 export const DEFAULT_THRESHOLD = 0.6;
 
 /**
+ * Rows of a gesture a window of `context` rows holds when it begins to answer it
+ * (Python's `taught_rows`): half the window, or `onset` seconds of rows if less.
+ */
+export function taughtRows(context, fps, onset = null) {
+  return onset === null ? context / 2 : Math.min(context / 2, onset * fps);
+}
+
+/**
+ * Whether an answer over the last `context` rows may start a gesture (Python's
+ * `settled`): it covers at least the rows a gesture fills before a `window`-row model
+ * answers it. A stream's first answers cover fewer; the rest is padding.
+ */
+export function settled(context, window, fps, onset = null) {
+  return context >= taughtRows(window, fps, onset);
+}
+
+/**
  * Where a gesture is placed by an answer over the last `context` rows up to `now`
  * (Python's `answer_times`): a window answers a gesture once it holds h of its rows
  * (h = context / 2, or `onset` seconds of rows if that is less) and lets go when it
@@ -1356,7 +1373,7 @@ export const DEFAULT_THRESHOLD = 0.6;
  *     `placement`, arrays of them, one per class.
  */
 export function answerTimes(now, context, fps, onset = null, placement = null) {
-  const rows = onset === null ? context / 2 : Math.min(context / 2, onset * fps);
+  const rows = taughtRows(context, fps, onset);
   if (placement === null) {
     return [now - (rows - 0.5) / fps, now - (context - rows - 0.5) / fps];
   }
@@ -1503,9 +1520,10 @@ export class Decider {
    *     window (distance / threshold per class), or null: nothing is rejected.
    * @param {number|ArrayLike<number>|null} [endAt] where a gesture that ends on this
    *     answer ended, seconds (`answerTimes`), or one per class. Default `at`.
+   * @param {boolean} [mayStart] false when the answer cannot start a gesture (`settled`).
    * @returns {object[]} the events this row completed or began.
    */
-  push(probs, now, at = now, ratios = null, endAt = null) {
+  push(probs, now, at = now, ratios = null, endAt = null, mayStart = true) {
     const [best, confidence] = this.smooth(probs);
     const ratio = ratios === null || ratios === undefined ? 0 : Number(ratios[best]);
     at = at ?? now;
@@ -1513,7 +1531,9 @@ export class Decider {
     // a start is placed by the answered class, an end by the class going on
     const ending = this.current !== null ? this.classes.indexOf(this.current) : best;
     const of = (times, i) => (Array.isArray(times) || ArrayBuffer.isView(times) ? Number(times[i]) : times);
-    return this.decide(this.classes[best], confidence, ratio, now, of(at, best), of(endAt, ending));
+    return this.decide(
+      this.classes[best], confidence, ratio, now, of(at, best), of(endAt, ending), mayStart,
+    );
   }
 
   /**
@@ -1526,13 +1546,14 @@ export class Decider {
    * @param {number} [at] where a gesture beginning on this answer began, seconds.
    *     Default `now`.
    * @param {number} [endAt] where a gesture ending on it ended, seconds. Default `at`.
+   * @param {boolean} [mayStart] false when the answer cannot start a gesture.
    * @returns {object[]} the events this row completed or began.
    */
-  decide(label, confidence, ratio, now, at = now, endAt = at) {
+  decide(label, confidence, ratio, now, at = now, endAt = at, mayStart = true) {
     const opts = this.options;
     // a gesture starts above the threshold and lasts while it is the best label
     const goingOn = this.current !== null && label === this.current;
-    let accepted = confidence >= this.threshold || goingOn ? label : null;
+    let accepted = (confidence >= this.threshold && mayStart) || goingOn ? label : null;
     const judged = accepted !== this.background;
     if (!judged) accepted = null;
     if (accepted !== this.answer) {
@@ -1689,12 +1710,14 @@ export class StreamingRecognizer {
       }
       ratios.push(r);
       // the answer is about the rows the classifier saw: events go among them
-      const [at, endAt] = answerTimes(
-        now, this.stepper.context, this.model.spec.fps, this.model.onset ?? null, this.placement,
-      );
+      const { context } = this.stepper;
+      const { fps, window } = this.model.spec;
+      const onset = this.model.onset ?? null;
+      const [at, endAt] = answerTimes(now, context, fps, onset, this.placement);
       ats.push(at);
       endAts.push(endAt);
-      events.push(...this.decider.push(p, now, at, r, endAt));
+      const mayStart = settled(context, window, fps, onset);
+      events.push(...this.decider.push(p, now, at, r, endAt, mayStart));
     }
     return { rows, probs, ats, endAts, ratios, events };
   }
