@@ -322,7 +322,11 @@ def cmd_web(args: argparse.Namespace) -> int:
     lines.append("Ctrl-C stops the server")
     print("\n".join(lines), flush=True)
     try:
-        server.thread.join()
+        # a join with a timeout: Ctrl-C interrupts it wherever the signal lands (a
+        # join without one waits on a lock Windows never interrupts, and that other
+        # systems interrupt only when the signal reaches the main thread)
+        while server.thread.is_alive():
+            server.thread.join(0.5)
     except KeyboardInterrupt:
         pass
     finally:

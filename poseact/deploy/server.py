@@ -215,6 +215,7 @@ class SiteServer(HTTPServer):
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poseact-web")
         self._selector = selectors.DefaultSelector()
         self._waiting: dict[socket.socket, tuple[float, Any]] = {}
+        self._answering: set[socket.socket] = set()  # the workers' connections
         self._lock = threading.Lock()
         self.certificate = None
         self._tls = None
@@ -281,15 +282,26 @@ class SiteServer(HTTPServer):
                         self.shutdown_request(sock)
 
     def _work(self, request: socket.socket, client_address: Any) -> None:
+        self._answer(request)
         try:
             if self._tls is not None:
                 request.settimeout(self.request_timeout)
-                request = self._tls.wrap_socket(request, server_side=True)
+                request = self._answer(self._tls.wrap_socket(request, server_side=True), request)
             self.finish_request(request, client_address)
-        except Exception as exc:  # a client that went away, a failed handshake
+        except Exception as exc:  # a client that went away, a failed handshake, close()
             logger.debug("web request from %s failed: %s", client_address, exc)
         finally:
+            with self._lock:
+                self._answering.discard(request)
             self.shutdown_request(request)
+
+    def _answer(self, sock: socket.socket, replaces: socket.socket | None = None) -> socket.socket:
+        """Note `sock` as a worker's connection (`close` ends it), in place of `replaces`
+        (the plain socket a TLS one wraps)."""
+        with self._lock:
+            self._answering.discard(replaces)
+            self._answering.add(sock)
+        return sock
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.debug("web request from %s failed", client_address, exc_info=True)
@@ -301,7 +313,10 @@ class SiteServer(HTTPServer):
             return len(self._waiting)
 
     def close(self) -> None:
-        """Stop serving and release the port (idempotent)."""
+        """Stop serving and release the port (idempotent). Connections being answered
+        are cut, so that a browser's kept-alive connection (HTTP/1.1: it may wait
+        `request_timeout` seconds for the next request) does not hold the workers, and
+        so Ctrl-C, until it times out."""
         if self.thread.is_alive():
             self.shutdown()
             self.thread.join()
@@ -313,7 +328,12 @@ class SiteServer(HTTPServer):
                 self._selector.unregister(sock)
                 self.shutdown_request(sock)
             self._waiting.clear()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+            for sock in self._answering:
+                try:  # the plain socket's shutdown, also under TLS: the worker's read ends
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                except OSError:
+                    pass  # closed already
+        self.pool.shutdown(wait=True, cancel_futures=True)
         self.server_close()
         if self.certificate is not None:
             self.certificate.remove()
