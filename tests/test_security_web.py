@@ -165,40 +165,39 @@ def test_the_users_own_index_html_is_never_replaced(tmp_path):
     build_web_app(LEGACY_MODEL, folder)
 
 
-def test_web_serve_prints_the_real_addresses_and_serves_https(site, tmp_path):
-    """`poseact web MODEL DIR --serve --host 0.0.0.0 --https` in a child process."""
-    out = tmp_path / "site"
+def _web_serve(out: Path, *flags: str) -> tuple[subprocess.Popen, str]:
+    """`poseact web MODEL OUT --serve --port 0 --https FLAGS` in a child process, and
+    what it printed up to its "Ctrl-C" line (the addresses, the certificate)."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "poseact.cli",
-            "web",
-            LEGACY_MODEL,
-            out,
-            "--serve",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            "0",
-            "--https",
-        ],
+        [sys.executable, "-m", "poseact.cli", "web", LEGACY_MODEL, out, "--serve"]
+        + ["--port", "0", "--https", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=user_environment(),
     )
+    lines = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (line := process.stdout.readline()):
+        lines.append(line)
+        if "Ctrl-C" in line:
+            break
+    return process, "".join(lines)
+
+
+def _insecure_tls() -> ssl.SSLContext:
+    """A client context that takes the self-signed certificate (checked elsewhere)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def test_web_serve_prints_the_real_addresses_and_serves_https(site, tmp_path):
+    """`poseact web MODEL DIR --serve --host 0.0.0.0 --https` in a child process."""
+    out = tmp_path / "site"
+    process, text = _web_serve(out, "--host", "0.0.0.0")
     try:
-        lines = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "Ctrl-C" in line:
-                break
-        text = "".join(lines)
         addresses = [a for a in local_addresses() if a != "127.0.0.1"]
         urls = re.findall(r"https://([0-9.]+):(\d+)/", text)
         assert urls, text
@@ -208,11 +207,8 @@ def test_web_serve_prints_the_real_addresses_and_serves_https(site, tmp_path):
         assert re.search(r"SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}", text), text
         assert "certificate" in text.lower()
         port = int(urls[0][1])
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
         answer = _raw(
-            port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", context=context
+            port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", context=_insecure_tls()
         )
         assert answer.startswith(b"HTTP/1.1 200") and b"nosniff" in answer
     finally:
@@ -231,24 +227,11 @@ def test_ctrl_c_stops_the_server_at_once_while_a_browser_keeps_its_connection(tm
     """A browser keeps its HTTP/1.1 connection open for the next request, and the server
     waits up to its 15 s request time-out for it. Ctrl-C cuts such connections rather
     than waiting them out (it took 15.0 s before, measured; here the TLS path)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "poseact.cli", "web", LEGACY_MODEL, tmp_path / "site", "--serve"]
-        + ["--port", "0", "--https"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=user_environment(),
-    )
+    process, text = _web_serve(tmp_path / "site")
     try:
-        lines = []
-        while (line := process.stdout.readline()) and "Ctrl-C" not in line:
-            lines.append(line)
-        port = int(re.findall(r"https://[0-9.]+:(\d+)/", "".join(lines))[0])
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        port = int(re.findall(r"https://[0-9.]+:(\d+)/", text)[0])
         with socket.create_connection(("127.0.0.1", port), timeout=30) as plain:
-            browser = context.wrap_socket(plain, server_hostname="127.0.0.1")
+            browser = _insecure_tls().wrap_socket(plain, server_hostname="127.0.0.1")
             browser.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # keep-alive
             answer = b""
             while b"\r\n\r\n" not in answer:
