@@ -165,6 +165,13 @@ def test_the_users_own_index_html_is_never_replaced(tmp_path):
     build_web_app(LEGACY_MODEL, folder)
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C's default action in the child, as a terminal gives it: a suite started in
+    the background (`cmd &` in a script) runs with SIGINT ignored, which children
+    inherit, and Python then never turns SIGINT into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _web_serve(out: Path, *flags: str) -> tuple[subprocess.Popen, str]:
     """`poseact web MODEL OUT --serve --port 0 --https FLAGS` in a child process, and
     what it printed up to its "Ctrl-C" line (the addresses, the certificate)."""
@@ -175,6 +182,7 @@ def _web_serve(out: Path, *flags: str) -> tuple[subprocess.Popen, str]:
         stderr=subprocess.PIPE,
         text=True,
         env=user_environment(),
+        preexec_fn=_as_from_a_terminal,  # noqa: PLW1509 - resets one signal, no locks
     )
     lines = []
     deadline = time.monotonic() + 120
