@@ -512,9 +512,9 @@ def test_litertjs_matches_the_python_runtime(browser_page, recording, asl_split)
 def _python_decisions(model, options, background, probs_and_times):
     decider = Decider(model.classes_, background, options)
     out = []
-    for probs, now, *where in probs_and_times:  # where: at, end_at
-        at, end_at = (where + [None, None])[:2]
-        events = decider.update(np.asarray(probs, np.float32), now, at, None, end_at)
+    for probs, now, *where in probs_and_times:  # where: at, end_at, may_start
+        at, end_at, may_start = (where + [None, None, True])[:3]
+        events = decider.update(np.asarray(probs, np.float32), now, at, None, end_at, may_start)
         out.append(
             (
                 decider.label,
@@ -577,12 +577,17 @@ def test_js_decisions_match_the_python_recognizer(browser_page, recording):
     # (the page records where each answer places a gesture's start and end: among its
     # frames, `answer_times`; the centre of them for this model, which has no onset)
     stream = [
-        (p, frame["t"], at, end_at)
+        (p, frame["t"], at, end_at, may_start)
         for frame in recording
-        for p, at, end_at in zip(frame["probs"], frame["ats"], frame["endAts"])
+        for p, at, end_at, may_start in zip(
+            frame["probs"], frame["ats"], frame["endAts"], frame["mayStarts"]
+        )
     ]
     W, fps = model.spec.window, model.spec.fps
     assert model.onset is None
+    # the stream's first answers (over fewer than W/2 rows) may start nothing, then all
+    early = math.ceil(W / 2) - 1
+    assert [s[-1] for s in stream] == [False] * early + [True] * (len(stream) - early)
     assert all(frame["t"] - (W - 1) / (2 * fps) - 1e-9 <= at <= frame["t"]
                for frame in recording for at in frame["ats"])  # fmt: skip
     assert all(frame["ats"] == frame["endAts"] for frame in recording)

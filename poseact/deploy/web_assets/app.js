@@ -599,6 +599,7 @@ async function run() {
         probs: result.probs.map((p) => Array.from(p)),
         ats: result.ats,
         endAts: result.endAts,
+        mayStarts: result.mayStarts,
         ratios: result.ratios.map((r) => (r === null ? null : Array.from(r))),
         smoothed: Array.from(app.recognizer.decider.probabilities),
         label: app.label,

@@ -1685,17 +1685,18 @@ export class StreamingRecognizer {
    * Feed one camera frame's landmarks.
    *
    * @returns {Promise<{rows: Float32Array[], probs: Float32Array[], ats: number[],
-   *     endAts: number[], ratios: (Float64Array|null)[], events: object[]}>} the
-   *     feature rows, the stepper's probabilities per row, where each answer places a
-   *     gesture's start and end (`answerTimes`), the rejection rule's distance /
-   *     threshold per class of each answer's window (null without a rule), and the
-   *     events.
+   *     endAts: number[], mayStarts: boolean[], ratios: (Float64Array|null)[],
+   *     events: object[]}>} the feature rows, the stepper's probabilities per row,
+   *     where each answer places a gesture's start and end (`answerTimes`), whether it
+   *     may start one (`settled`), the rejection rule's distance / threshold per class
+   *     of each answer's window (null without a rule), and the events.
    */
   async push(timestamp, landmarks, visibility, imageSize = null) {
     const rows = this.featurizer.push(timestamp, landmarks, visibility, imageSize);
     const probs = [];
     const ats = [];
     const endAts = [];
+    const mayStarts = [];
     const ratios = [];
     const events = [];
     const now = Number(timestamp);
@@ -1717,9 +1718,10 @@ export class StreamingRecognizer {
       ats.push(at);
       endAts.push(endAt);
       const mayStart = settled(context, window, fps, onset);
+      mayStarts.push(mayStart);
       events.push(...this.decider.push(p, now, at, r, endAt, mayStart));
     }
-    return { rows, probs, ats, endAts, ratios, events };
+    return { rows, probs, ats, endAts, mayStarts, ratios, events };
   }
 }
 
