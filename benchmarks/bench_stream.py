@@ -323,10 +323,17 @@ def train_and_export(data, path: Path, epochs: int, seed: int = 0, **training):
     return clf
 
 
-def trainings(work: Path, stem: str, quick: bool) -> list[Path]:
-    """Model files of one setting: seed 0's, and without `quick` those of `SEEDS` too."""
-    seeds = () if quick else SEEDS
-    return [work / f"{stem}.tflite"] + [work / f"{stem}_seed{seed}.tflite" for seed in seeds]
+def train_setting(data, work: Path, stem: str, epochs: int, quick: bool, **training):
+    """The model files of one setting, each trained on `data` (`train_and_export`;
+    `training`: other `TrainingOptions` fields): seed 0's, and without `quick` those of
+    `SEEDS` too."""
+    seeds = (0,) if quick else (0, *SEEDS)
+    models = [
+        work / (f"{stem}.tflite" if seed == 0 else f"{stem}_seed{seed}.tflite") for seed in seeds
+    ]
+    for seed, model in zip(seeds, models):
+        train_and_export(data, model, epochs, seed=seed, **training)
+    return models
 
 
 def stream_runs(model_path: Path, streams, options=None):
@@ -606,9 +613,7 @@ def run(args) -> Report:
         ("synthetic", strain, [synthetic_stream(stest, 0)], 10 if quick else 30),
     )
     for name, data_, streams, n in sets:
-        models = trainings(work, f"{name}_stream", quick)
-        for seed, model in zip((0, *SEEDS), models):
-            train_and_export(data_, model, n, seed=seed)
+        models = train_setting(data_, work, f"{name}_stream", n, quick)
         score_streams(report, name, models, streams, work)
         # for context, on the same models: the rule judging starts, a longer start
         # confirmation, and the threshold swept
@@ -621,9 +626,7 @@ def run(args) -> Report:
             # retrained with hard negatives (off by default: it helps the fingertip
             # streams' background of real motion and costs the ASL streams;
             # docs/streaming.md)
-            models = trainings(work, f"{name}_stream_hard", quick)
-            for seed, model in zip((0, *SEEDS), models):
-                train_and_export(data_, model, n, seed=seed, hard_negatives=1.0)
+            models = train_setting(data_, work, f"{name}_stream_hard", n, quick, hard_negatives=1.0)
             score_streams(report, name, models, streams, work, None, HARD_NOTE)
 
     held_out(report, data, work, epochs, rng)

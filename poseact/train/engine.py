@@ -85,15 +85,20 @@ class _TrainingWindows:
 
     def _background_windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(rows, owner, x): the background clips' rows, and the features x of their
-        unaugmented windows (every W/2 frames, and the last) with the index into `rows`
-        of each window's clip. Built on the first call: they do not change in training."""
+        unaugmented windows (every W/2 frames, and the last; one for "segments"
+        sampling, which takes the whole clip whatever the start) with the index into
+        `rows` of each window's clip. Built on the first call: they do not change in
+        training."""
         if self._scored is None:
             rows = np.flatnonzero(self.targets == self.background)
-            W = self.normalizer.spec.window
+            spec = self.normalizer.spec
+            W = spec.window
             windows, owner = [], []
             for row, i in enumerate(rows):
                 n = self.positions[i].shape[0]
                 starts = sorted({*range(0, max(n - W, 0) + 1, max(1, W // 2)), max(n - W, 0)})
+                if spec.sampling == "segments":
+                    starts = [0]
                 windows += [self.normalizer.window(self.positions[i], start=s) for s in starts]
                 owner += [row] * len(starts)
             x = self.normalizer.features(np.stack(windows)) if windows else np.empty(0)
