@@ -125,6 +125,38 @@ def test_streaming_recognizer_fires_events_on_a_stream_of_signs(asl_tflite, asl_
         assert 0.5 <= event.confidence <= 1.0
 
 
+def test_a_gap_longer_than_a_window_ends_the_sign_and_starts_the_stream_over(asl_tflite, asl_split):
+    """Three real signs back to back, the camera frozen for 2 s in the middle of one
+    that is going on: it ends at the last frame before the gap, and the frames after
+    are decided as a new stream (the same events as a fresh recognizer on them)."""
+    path, _ = asl_tflite
+    test = asl_split[1]
+    frames, t = [], 0.0
+    for label in ("hello", "thanks", "iloveyou"):
+        seq = test.sequences[test.labels.index(label)]
+        for lm, vis in zip(seq.landmarks, seq.visibility):
+            frames.append((t, lm, vis))
+            t += 1 / 30
+    options = DecisionOptions(threshold=0.5, min_frames=2, cooldown=0.0)
+    plain = StreamingRecognizer(path, options)
+    starts = [i for i, f in enumerate(frames) for e in plain.push(*f) if e.end is None]
+    assert starts, "no sign started on the stream"
+    cut = starts[0] + 5  # a sign is going on: the camera freezes here for 2 s
+    gapped = frames[:cut] + [(when + 2.0, lm, vis) for when, lm, vis in frames[cut:]]
+
+    events = list(StreamingRecognizer(path, options).run(gapped, image_size=(640, 480)))
+
+    before = StreamingRecognizer(path, options)
+    expected = [e for f in gapped[:cut] for e in before.push(*f, image_size=(640, 480))]
+    expected += before.finish(gapped[cut - 1][0])
+    expected += StreamingRecognizer(path, options).run(gapped[cut:], image_size=(640, 480))
+    assert events == expected
+    ended = [e for e in events if e.end == gapped[cut - 1][0]]
+    assert len(ended) == 1 and ended[0].start < ended[0].end  # the sign going on
+    assert ended[0].start == [e for e in events if e.end is None][0].start
+    assert not [e for e in events if e.end is not None and e.start < gapped[cut][0] < e.end]
+
+
 def test_not_a_model_and_not_a_poseact_model(asl_tflite, tmp_path):
     text = tmp_path / "notes.tflite"
     text.write_text("hello world, not a model")

@@ -177,7 +177,10 @@ def _decider_case(
     onset=None,
     threshold=None,
     placement=None,
+    resume=None,
 ) -> dict:
+    """Decisions on made-up answers of a stream: blocks of one dominant class; with
+    `resume`, the stream starts over at that step after a 2 s gap (`resumed_after`)."""
     rng = np.random.default_rng(seed)
     table = placement_table(placement, classes)
     decider = Decider(classes, background, options, rejection, threshold)
@@ -185,6 +188,7 @@ def _decider_case(
     # blocks of one dominant class (some below threshold), then noise
     plan = [(0, 12), (1, 9), (None, 4), (2, 14), (0, 3), (1, 12)]
     t = 0.0
+    since = 0  # answers since the stream (re)started
     for dominant, length in plan:
         for _ in range(length):
             logits = rng.normal(0, 0.5, len(classes))
@@ -193,7 +197,11 @@ def _decider_case(
             probs = np.exp(logits) / np.exp(logits).sum()
             # the answer is about a 30-frame window filling up at 30 fps: its centre, or
             # with an onset the frames where a gesture begins and ends (answer_times)
-            context = min(len(steps) + 1, 30)
+            resumed_after = None
+            if len(steps) == resume:  # the camera froze for 2 s: the stream starts over
+                resumed_after, t, since = steps[-1]["t"], round(t + 2.0, 6), 0
+            since += 1
+            context = min(since, 30)
             times = answer_times(t, context, 30.0, onset, table)
             at, end_at = (
                 [round(float(x), 6) for x in v] if table is not None else round(v, 6) for v in times
@@ -210,6 +218,7 @@ def _decider_case(
                 ratios,
                 np.array(end_at) if table is not None else end_at,
                 may_start,
+                resumed_after,
             )
             step = {
                 "t": t,
@@ -220,6 +229,8 @@ def _decider_case(
                 "probs": [float(p) for p in probs.astype(np.float32)],
                 "events": [dataclasses.asdict(e) for e in events],
             }
+            if resumed_after is not None:
+                step["resumed_after"] = resumed_after
             if rejection is not None:  # the answer shown, "unknown" when rejected
                 step["ratios"] = [float(r) for r in ratios]
                 step["label"] = decider.label
@@ -500,6 +511,15 @@ def build_vectors() -> dict[str, object]:
             4,
             placement={"wave": [0.9, 0.9], "clap": [0.2, 0.2]},
         ),
+        _decider_case(
+            "a 2 s gap in the middle of a clap: the clap ends at the last answer before it"
+            " and the stream starts over",
+            ["none", "wave", "clap"],
+            "none",
+            DecisionOptions(),
+            0,
+            resume=30,
+        ),
     ]
     defaults = {
         "normalizer": {
@@ -680,6 +700,20 @@ def test_vectors_exercise_what_they_claim(vectors):
     full = [s for s in placed["steps"] if s["context"] == 30]
     assert all(abs(s["t"] - s["at"][at["wave"]] - 26.5 / 30) < 1e-6 for s in full)
     assert all(abs(s["t"] - s["end_at"][at["clap"]] - 23.5 / 30) < 1e-6 for s in full)
+    resumed = vectors["decider"][6]  # the same answers as case 0, a gap before step 30
+    steps, before = resumed["steps"], vectors["decider"][0]["steps"]
+    assert [s["probs"] for s in steps] == [s["probs"] for s in before]
+    gap = steps[30]
+    assert gap["resumed_after"] == steps[29]["t"] and gap["t"] - steps[29]["t"] > 2.0
+    began = [(e["label"], e["start"]) for s in steps[:30] for e in s["events"] if e["end"] is None]
+    assert began[-1][0] == "clap"  # going on at the gap: it ended at the answer before it
+    assert [(e["label"], e["start"], e["end"]) for e in gap["events"]][:1] == [
+        (*began[-1], gap["resumed_after"])
+    ]
+    assert [s["context"] for s in steps[30:44]] == list(range(1, 15))
+    assert not [e for s in steps[30:44] for e in s["events"] if e["end"] is None]
+    assert not [e for s in steps[31:44] for e in s["events"]]  # a new stream: nothing starts
+    assert any(e["end"] is None for s in steps[44:] for e in s["events"])  # later, it does
     tracking = vectors["tracking"]["cases"][0]
     ids = tracking["ids"]
     assert sorted(ids[29]) == [0, 1] and ids[30] == [0]  # a leaves; b keeps its id

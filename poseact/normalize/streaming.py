@@ -24,6 +24,7 @@ class StreamingFeaturizer:
     previous and the current frame, so a 60 fps camera feeds a model trained at 30 fps
     exactly as a 30 fps one would. Missing points hold their last value for up to
     `spec.max_gap` seconds (interpolation would need future frames), then become 0.
+    A frame more than a window after the last one starts a new grid (`breaks`).
     """
 
     def __init__(self, spec: NormalizerSpec) -> None:
@@ -42,6 +43,19 @@ class StreamingFeaturizer:
         self._row_prev: np.ndarray | None = None  # previous emitted grid positions
         self._velocity_prev: np.ndarray | None = None  # previous emitted grid velocity
         self._trail: np.ndarray | None = None  # (R, C) the roots' trailing means so far
+
+    @property
+    def last_timestamp(self) -> float | None:
+        """The last frame's timestamp, seconds (None before the first frame)."""
+        return self._t_prev
+
+    def breaks(self, timestamp: float) -> bool:
+        """Whether a frame at `timestamp` starts the stream over: it comes more than a
+        window after the last frame (the camera froze, the page was hidden, the
+        recording paused), so the grid frames between would be empty time."""
+        return self._t_prev is not None and (timestamp - self._t_prev) * self.spec.fps > max(
+            self.spec.window, 1
+        )
 
     def push(
         self,
@@ -74,9 +88,8 @@ class StreamingFeaturizer:
             raise LandmarkFormatError(
                 f"stream timestamps must increase: got {t:.6f}s after {self._t_prev:.6f}s"
             )
-        if self._t_prev is not None and (t - self._t_prev) * spec.fps > max(spec.window, 1):
-            # A gap longer than a window (the camera froze, the stream paused): emitting
-            # every grid frame in it would be empty time (1e7 s: 3e8 rows). Start over.
+        if self.breaks(t):
+            # emitting every grid frame in the gap would be empty time (1e7 s: 3e8 rows)
             logger.info(
                 "stream gap of %.3f s (more than a %d-frame window): the stream restarts",
                 t - self._t_prev,

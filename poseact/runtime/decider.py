@@ -259,6 +259,7 @@ class Decider:
         ratios: np.ndarray | None = None,
         end_at: float | None = None,
         may_start: bool = True,
+        resumed_after: float | None = None,
     ) -> list[GestureEvent]:
         """Take one frame's (C,) probabilities at `now` seconds; the events it causes.
 
@@ -277,7 +278,22 @@ class Decider:
                 rows than a gesture fills before it is answered (`settled`), so part
                 of its window is padding the stream never showed. It can still end or
                 continue one.
+            resumed_after: set on the first answer of a stream that started over after
+                a gap longer than a window (`StreamingFeaturizer.breaks`): the time of
+                the last frame before the gap. A gesture going on ended there, and the
+                answer is decided as a new stream's first (`restart`).
         """
+        restarted = [] if resumed_after is None else self.restart(resumed_after)
+        return restarted + self._update(probs, now, at, ratios, end_at, may_start)
+
+    def restart(self, at: float) -> list[GestureEvent]:
+        """End the stream at `at` seconds (`finish`) and start a new one (`reset`): the
+        events that closes."""
+        events = self.finish(at)
+        self.reset()
+        return events
+
+    def _update(self, probs, now, at, ratios, end_at, may_start) -> list[GestureEvent]:
         best, confidence = self._smooth(np.asarray(probs, dtype=np.float32))
         ratio = 0.0 if ratios is None else float(ratios[best])
         now = float(now)

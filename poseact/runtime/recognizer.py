@@ -34,6 +34,9 @@ class Answer(NamedTuple):
         ratios: (C,) the rejection rule's distance / threshold, or None.
         end_at: where a gesture ending on it ends, seconds (likewise).
         may_start: whether it may start a gesture (`settled`).
+        resumed_after: on the first answer after a gap longer than a window (the stream
+            started over, `StreamingFeaturizer.breaks`), the time of the last frame
+            before it, where a gesture going on ended; else None.
     """
 
     probs: np.ndarray
@@ -42,6 +45,7 @@ class Answer(NamedTuple):
     ratios: np.ndarray | None
     end_at: float
     may_start: bool = True
+    resumed_after: float | None = None
 
 
 class StreamingRecognizer:
@@ -53,7 +57,10 @@ class StreamingRecognizer:
     model's rejection rule and `DecisionOptions.reject_starts`, a best label whose last
     W rows lie beyond that class's threshold shows as "unknown" and never fires. An event's times are those of the
     frames that gave the answer (among the classifier's context, `answer_times`,
-    by the model's `onset`), not the moment it was reported.
+    by the model's `onset`), not the moment it was reported. A frame more than a window
+    after the last one starts the stream over (`StreamingFeaturizer.breaks`): a gesture
+    going on ends at the last frame before the gap, and the classifier and decisions
+    begin afresh, as after `reset()`.
 
     Args:
         model: a `TFLiteGestureModel` or a path to an exported `.tflite`.
@@ -103,6 +110,7 @@ class StreamingRecognizer:
 
     def reset(self) -> None:
         """Start a new stream."""
+        self._resumed_after: float | None = None  # a restart not yet handed on
         self._featurizer.reset()
         self._stepper.reset()
         self._decider.reset()
@@ -166,8 +174,15 @@ class StreamingRecognizer:
         decides at many thresholds. Arguments and errors as `push`.
         """
         out: list[Answer] = []
-        rows = self._featurizer.push(timestamp, landmarks, visibility, image_size)
         now = float(timestamp)
+        before = self._featurizer.last_timestamp if self._featurizer.breaks(now) else None
+        rows = self._featurizer.push(timestamp, landmarks, visibility, image_size)
+        if before is not None:  # the featurizer started over: so does the rest
+            self._stepper.reset()
+            if self._own_rows:
+                self._rows.reset()
+            if self._resumed_after is None:  # (not yet handed on: the gap before counts)
+                self._resumed_after = before
         for row in rows:
             probs = self._stepper.step(row)
             if probs is None:
@@ -181,7 +196,8 @@ class StreamingRecognizer:
             context = self._stepper.context
             at, end_at = answer_times(now, context, self._fps, self.model.onset, self._placement)
             may_start = settled(context, self.model.spec.window, self._fps, self.model.onset)
-            out.append(Answer(probs, now, at, ratios, end_at, may_start))
+            out.append(Answer(probs, now, at, ratios, end_at, may_start, self._resumed_after))
+            self._resumed_after = None
         return out
 
     def _emit(self, events: list[GestureEvent]) -> None:

@@ -101,7 +101,10 @@ for (const c of vectors("decider")) {
       });
       const mayStart = settled(step.context, 30, 30, c.onset);
       assert.equal(mayStart, step.may_start);
-      close(decider.push(step.probs, step.t, step.at, step.ratios ?? null, step.end_at, mayStart), step.events);
+      const pushed = decider.push(
+        step.probs, step.t, step.at, step.ratios ?? null, step.end_at, mayStart, step.resumed_after ?? null,
+      );
+      close(pushed, step.events);
       if (step.label !== undefined) assert.equal(decider.label, step.label);
     }
     close(decider.finish(c.finish_at), c.finish_events);

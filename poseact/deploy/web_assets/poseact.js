@@ -494,6 +494,17 @@ export class StreamingFeaturizer {
    * @param {number[]|null} imageSize [width, height] of the frame.
    * @returns {Float32Array[]} the feature rows (F) for the grid times this frame reached.
    */
+  /**
+   * Whether a frame at `timestamp` starts the stream over: more than a window after the
+   * last frame (Python's `StreamingFeaturizer.breaks`).
+   *
+   * @param {number} timestamp seconds.
+   * @returns {boolean}
+   */
+  breaks(timestamp) {
+    return this.tPrev !== null && (timestamp - this.tPrev) * this.spec.fps > Math.max(this.spec.window, 1);
+  }
+
   push(timestamp, landmarks, visibility, imageSize = null) {
     const spec = this.spec;
     const p = normalizeFrame(landmarks, visibility, spec, imageSize);
@@ -504,7 +515,7 @@ export class StreamingFeaturizer {
     if (this.tPrev !== null && t <= this.tPrev) {
       throw new Error(`stream timestamps must increase: got ${t}s after ${this.tPrev}s`);
     }
-    if (this.tPrev !== null && (t - this.tPrev) * spec.fps > Math.max(spec.window, 1)) {
+    if (this.breaks(t)) {
       // A gap longer than a window: its grid frames would be empty time. Start over
       // (as poseact.normalize.StreamingFeaturizer does).
       this.reset();
@@ -1521,9 +1532,30 @@ export class Decider {
    * @param {number|ArrayLike<number>|null} [endAt] where a gesture that ends on this
    *     answer ended, seconds (`answerTimes`), or one per class. Default `at`.
    * @param {boolean} [mayStart] false when the answer cannot start a gesture (`settled`).
+   * @param {number|null} [resumedAfter] on a stream's first answer after a gap longer
+   *     than a window (`StreamingFeaturizer.breaks`), the last frame's time before it:
+   *     a gesture going on ended there, and the answer starts a new stream (`restart`).
    * @returns {object[]} the events this row completed or began.
    */
-  push(probs, now, at = now, ratios = null, endAt = null, mayStart = true) {
+  push(probs, now, at = now, ratios = null, endAt = null, mayStart = true, resumedAfter = null) {
+    const restarted = resumedAfter === null || resumedAfter === undefined ? [] : this.restart(resumedAfter);
+    return restarted.concat(this.update(probs, now, at, ratios, endAt, mayStart));
+  }
+
+  /**
+   * End the stream at `at` seconds (`finish`) and start a new one (`reset`); Python's
+   * `Decider.restart`.
+   *
+   * @param {number} at seconds.
+   * @returns {object[]} the events that closes.
+   */
+  restart(at) {
+    const events = this.finish(at);
+    this.reset();
+    return events;
+  }
+
+  update(probs, now, at, ratios, endAt, mayStart) {
     const [best, confidence] = this.smooth(probs);
     const ratio = ratios === null || ratios === undefined ? 0 : Number(ratios[best]);
     at = at ?? now;
@@ -1642,6 +1674,7 @@ export class StreamingRecognizer {
       model.classes, model.background, options, model.rejection ?? null, model.threshold ?? null,
     );
     this.placement = placementTable(model.placement ?? null, model.classes);
+    this.resumedAfter = null; // a restart not yet handed on to the decider
     // the rule judges starts only when asked (options.reject_starts): null otherwise
     this.rejection = this.decider.rejection;
     // the rejection rule looks at the last W rows, whichever stepper answers: those the
@@ -1663,6 +1696,7 @@ export class StreamingRecognizer {
   }
 
   reset() {
+    this.resumedAfter = null; // a restart not yet handed on to the decider
     this.featurizer.reset();
     this.stepper.reset();
     this.decider.reset();
@@ -1692,7 +1726,14 @@ export class StreamingRecognizer {
    *     of each answer's window (null without a rule), and the events.
    */
   async push(timestamp, landmarks, visibility, imageSize = null) {
+    const before = this.featurizer.breaks(Number(timestamp)) ? this.featurizer.tPrev : null;
     const rows = this.featurizer.push(timestamp, landmarks, visibility, imageSize);
+    if (before !== null) {
+      // the featurizer started over after a gap longer than a window: so does the rest
+      this.stepper.reset();
+      if (this.ownWindow) this.window.reset();
+      if (this.resumedAfter === null) this.resumedAfter = before;
+    }
     const probs = [];
     const ats = [];
     const endAts = [];
@@ -1719,7 +1760,8 @@ export class StreamingRecognizer {
       endAts.push(endAt);
       const mayStart = settled(context, window, fps, onset);
       mayStarts.push(mayStart);
-      events.push(...this.decider.push(p, now, at, r, endAt, mayStart));
+      events.push(...this.decider.push(p, now, at, r, endAt, mayStart, this.resumedAfter));
+      this.resumedAfter = null;
     }
     return { rows, probs, ats, endAts, mayStarts, ratios, events };
   }
