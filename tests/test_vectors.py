@@ -95,9 +95,10 @@ def _featurizer_case(
         landmarks[frame] = np.nan
         visibility[frame] = 0.0
     featurizer = StreamingFeaturizer(spec)
-    frames, rows = [], []
+    frames, rows, seen = [], [], []
     for t, lm, vis in zip(times, landmarks, visibility):
         out = featurizer.push(float(t), lm, vis, image_size)
+        seen.append(featurizer.rows_seen.tolist())
         frames.append(
             {"t": float(t), "landmarks": _json_floats(lm), "visibility": _json_floats(vis)}
         )
@@ -109,6 +110,7 @@ def _featurizer_case(
         "image_size": list(image_size) if image_size else None,
         "frames": frames,
         "rows": rows,
+        "rows_seen": seen,
     }
 
 
@@ -178,9 +180,11 @@ def _decider_case(
     threshold=None,
     placement=None,
     resume=None,
+    unseen=None,
 ) -> dict:
     """Decisions on made-up answers of a stream: blocks of one dominant class; with
-    `resume`, the stream starts over at that step after a 2 s gap (`resumed_after`)."""
+    `resume`, the stream starts over at that step after a 2 s gap (`resumed_after`);
+    with `unseen` (first, last), those steps' rows showed nobody."""
     rng = np.random.default_rng(seed)
     table = placement_table(placement, classes)
     decider = Decider(classes, background, options, rejection, threshold)
@@ -189,6 +193,7 @@ def _decider_case(
     plan = [(0, 12), (1, 9), (None, 4), (2, 14), (0, 3), (1, 12)]
     t = 0.0
     since = 0  # answers since the stream (re)started
+    seen = 0  # rows in a row that showed someone
     for dominant, length in plan:
         for _ in range(length):
             logits = rng.normal(0, 0.5, len(classes))
@@ -202,6 +207,8 @@ def _decider_case(
                 resumed_after, t, since = steps[-1]["t"], round(t + 2.0, 6), 0
             since += 1
             context = min(since, 30)
+            shown = unseen is None or not unseen[0] <= len(steps) <= unseen[1]
+            seen = seen + 1 if shown else 0
             times = answer_times(t, context, 30.0, onset, table)
             at, end_at = (
                 [round(float(x), 6) for x in v] if table is not None else round(v, 6) for v in times
@@ -210,7 +217,7 @@ def _decider_case(
             if rejection is not None:  # distance / threshold per class: > 1 is rejected
                 ratios = np.round(rng.uniform(0.2, 1.1 if len(steps) % 20 < 12 else 1.8, 3), 4)
             # the stream's first 14 answers cover too few rows to start a gesture
-            may_start = settled(context, 30, 30.0, onset)
+            may_start = settled(context, 30, 30.0, onset, None if unseen is None else seen)
             events = decider.update(
                 probs.astype(np.float32),
                 t,
@@ -231,6 +238,8 @@ def _decider_case(
             }
             if resumed_after is not None:
                 step["resumed_after"] = resumed_after
+            if unseen is not None:
+                step["seen"] = seen
             if rejection is not None:  # the answer shown, "unknown" when rejected
                 step["ratios"] = [float(r) for r in ratios]
                 step["label"] = decider.label
@@ -520,6 +529,15 @@ def build_vectors() -> dict[str, object]:
             0,
             resume=30,
         ),
+        _decider_case(
+            "the wave's first rows show nobody (steps 12-16): nothing starts until a window"
+            " of rows that all showed someone",
+            ["none", "wave", "clap"],
+            "none",
+            DecisionOptions(),
+            0,
+            unseen=(12, 16),
+        ),
     ]
     defaults = {
         "normalizer": {
@@ -640,6 +658,8 @@ def test_vectors_exercise_what_they_claim(vectors):
     resampled = cases["pose+hands, rotated, 60 fps camera into 30 fps, a dropped frame"]
     assert sum(len(rows) for rows in resampled["rows"]) == 10  # 20 frames at 60 fps → 10 rows
     assert any(v is None for v in resampled["frames"][5]["landmarks"])
+    seen = [s for case in vectors["featurizer"] for frame in case["rows_seen"] for s in frame]
+    assert any(seen) and not all(seen)  # frames that showed nobody, and their rows
     custom = cases["custom layout: two wrists, no velocity"]
     first = custom["rows"][0][0]
     # centred on the wrists' midpoint, scaled by their distance: ±0.5 apart in x, y
@@ -714,6 +734,14 @@ def test_vectors_exercise_what_they_claim(vectors):
     assert not [e for s in steps[30:44] for e in s["events"] if e["end"] is None]
     assert not [e for s in steps[31:44] for e in s["events"]]  # a new stream: nothing starts
     assert any(e["end"] is None for s in steps[44:] for e in s["events"])  # later, it does
+    unseen = vectors["decider"][7]  # case 0's answers; rows 12-16 showed nobody
+    steps = unseen["steps"]
+    assert [s["probs"] for s in steps] == [s["probs"] for s in before]
+    assert [s["seen"] for s in steps[11:19]] == [12, 0, 0, 0, 0, 0, 1, 2]
+    began = lambda case: [s["t"] for s in case[12:46] for e in s["events"] if e["end"] is None]  # noqa: E731
+    assert began(before) and not began(steps)  # wave and clap start with all rows seen
+    assert all(not s["may_start"] for s in steps[12:46]) and steps[46]["may_start"]
+    assert any(e["end"] is None for s in steps[46:] for e in s["events"])
     tracking = vectors["tracking"]["cases"][0]
     ids = tracking["ids"]
     assert sorted(ids[29]) == [0, 1] and ids[30] == [0]  # a leaves; b keeps its id

@@ -25,6 +25,11 @@ class StreamingFeaturizer:
     exactly as a 30 fps one would. Missing points hold their last value for up to
     `spec.max_gap` seconds (interpolation would need future frames), then become 0.
     A frame more than a window after the last one starts a new grid (`breaks`).
+
+    Attributes:
+        rows_seen: (n,) bool for the n rows the last `push` returned: whether the row
+            shows anyone (a point of the layout observed, or held). A row that shows
+            nobody is all zeros, a stillness the camera never saw.
     """
 
     def __init__(self, spec: NormalizerSpec) -> None:
@@ -43,6 +48,7 @@ class StreamingFeaturizer:
         self._row_prev: np.ndarray | None = None  # previous emitted grid positions
         self._velocity_prev: np.ndarray | None = None  # previous emitted grid velocity
         self._trail: np.ndarray | None = None  # (R, C) the roots' trailing means so far
+        self.rows_seen = np.zeros(0, dtype=bool)
 
     @property
     def last_timestamp(self) -> float | None:
@@ -104,7 +110,8 @@ class StreamingFeaturizer:
             held = (~observed) & (t - self._seen <= spec.max_gap + 1e-9)
             p = np.where(held, self._p_prev, p)
             self._seen = np.where(observed, t, self._seen)
-        rows = []
+        rows, seen = [], []
+        points = spec.num_points * spec.channels  # the layout's points, before the path's
         while (g := self._t0 + self._k / spec.fps) <= t + 1e-9:
             if g >= t - 1e-9 or self._t_prev == t:
                 value = p
@@ -112,8 +119,10 @@ class StreamingFeaturizer:
                 w = np.float32((g - self._t_prev) / (t - self._t_prev))
                 value = (self._p_prev * (np.float32(1.0) - w) + p * w).astype(np.float32)
             rows.append(self._row(value))
+            seen.append(bool(np.isfinite(value[:points]).any()))
             self._k += 1
         self._t_prev, self._p_prev = t, p
+        self.rows_seen = np.array(seen, dtype=bool)
         if not rows:
             return np.empty((0, spec.frame_features), dtype=np.float32)
         return np.stack(rows)

@@ -82,14 +82,27 @@ def taught_rows(context: float, fps: float, onset: float | None = None) -> float
     return context / 2 if onset is None else min(context / 2, onset * fps)
 
 
-def settled(context: int, window: int, fps: float, onset: float | None = None) -> bool:
+def settled(
+    context: int, window: int, fps: float, onset: float | None = None, seen: int | None = None
+) -> bool:
     """Whether an answer over the last `context` rows may start a gesture: it covers
     at least the rows a gesture fills before a `window`-row model answers it
-    (`taught_rows`). A stream's first answers cover fewer; the rest of their window
-    is the first row held still (`RowWindow`), which the camera never showed, and a
-    still hand is itself a gesture to some models (measured on the fingertip streams:
-    8 of 39 false alarms of six trainings were "Stop" in a stream's first 0.1 s)."""
-    return context >= taught_rows(window, fps, onset)
+    (`taught_rows`), and the camera showed someone in every one of them.
+
+    A stream's first answers cover fewer rows; the rest of their window is the first
+    row held still (`RowWindow`), which the camera never showed, and a still hand is
+    itself a gesture to some models (measured on the fingertip streams: 8 of 39 false
+    alarms of six trainings were "Stop" in a stream's first 0.1 s). A row that showed
+    nobody (`StreamingFeaturizer.rows_seen`: the hand or person out of view) is all
+    zeros, a stillness no model was taught: with the fingertip out of view between
+    gestures, six trainings raised 18.6 false alarms a minute, nearly all "Stop".
+
+    Args:
+        context: rows the answer covers.
+        window, fps, onset: the model's (`taught_rows`).
+        seen: rows in a row, up to the answer's last, that showed someone; None: all.
+    """
+    return context >= taught_rows(window, fps, onset) and (seen is None or seen >= context)
 
 
 def answer_times(

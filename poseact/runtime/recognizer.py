@@ -111,6 +111,7 @@ class StreamingRecognizer:
     def reset(self) -> None:
         """Start a new stream."""
         self._resumed_after: float | None = None  # a restart not yet handed on
+        self._seen_run = 0  # rows in a row, up to the last, that showed someone
         self._featurizer.reset()
         self._stepper.reset()
         self._decider.reset()
@@ -183,7 +184,8 @@ class StreamingRecognizer:
                 self._rows.reset()
             if self._resumed_after is None:  # (not yet handed on: the gap before counts)
                 self._resumed_after = before
-        for row in rows:
+        for row, seen in zip(rows, self._featurizer.rows_seen):
+            self._seen_run = self._seen_run + 1 if seen else 0
             probs = self._stepper.step(row)
             if probs is None:
                 continue
@@ -195,7 +197,9 @@ class StreamingRecognizer:
             # the answer is about the rows the classifier saw: events go among them
             context = self._stepper.context
             at, end_at = answer_times(now, context, self._fps, self.model.onset, self._placement)
-            may_start = settled(context, self.model.spec.window, self._fps, self.model.onset)
+            may_start = settled(
+                context, self.model.spec.window, self._fps, self.model.onset, self._seen_run
+            )
             out.append(Answer(probs, now, at, ratios, end_at, may_start, self._resumed_after))
             self._resumed_after = None
         return out

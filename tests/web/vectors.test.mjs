@@ -67,6 +67,7 @@ for (const c of vectors("featurizer")) {
     c.frames.forEach((frame, i) => {
       const rows = featurizer.push(frame.t, nan(frame.landmarks), frame.visibility, c.image_size);
       assert.equal(rows.length, c.rows[i].length, `frame ${i}: number of rows`);
+      assert.deepEqual(featurizer.rowsSeen, c.rows_seen[i], `frame ${i}: rows that show anyone`);
       rows.forEach((row, r) => {
         const expected = c.rows[i][r];
         assert.equal(row.length, expected.length);
@@ -99,7 +100,7 @@ for (const c of vectors("decider")) {
         [js].flat().forEach((v, k) => assert.ok(Math.abs(v - [py].flat()[k]) < 1e-6));
         assert.equal([js].flat().length, [py].flat().length);
       });
-      const mayStart = settled(step.context, 30, 30, c.onset);
+      const mayStart = settled(step.context, 30, 30, c.onset, step.seen ?? null);
       assert.equal(mayStart, step.may_start);
       const pushed = decider.push(
         step.probs, step.t, step.at, step.ratios ?? null, step.end_at, mayStart, step.resumed_after ?? null,

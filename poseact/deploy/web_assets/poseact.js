@@ -483,6 +483,7 @@ export class StreamingFeaturizer {
     this.rowPrev = null;
     this.velocityPrev = null;
     this.trail = null; // the roots' trailing means so far (R*C), Python's `trail_step`
+    this.rowsSeen = []; // per row of the last push: whether it showed anyone
   }
 
   /**
@@ -538,6 +539,8 @@ export class StreamingFeaturizer {
       }
     }
     const rows = [];
+    const seen = [];
+    const points = spec.numPoints * spec.channels; // the layout's points, before the path's
     let g;
     while ((g = this.t0 + this.k / spec.fps) <= t + 1e-9) {
       let value;
@@ -550,10 +553,14 @@ export class StreamingFeaturizer {
         for (let i = 0; i < n; i++) value[i] = f32(f32(this.pPrev[i] * keep) + f32(p[i] * w));
       }
       rows.push(this.row(value));
+      let shown = false;
+      for (let i = 0; i < points && !shown; i++) shown = !Number.isNaN(value[i]);
+      seen.push(shown);
       this.k += 1;
     }
     this.tPrev = t;
     this.pPrev = p;
+    this.rowsSeen = seen;
     return rows;
   }
 
@@ -1361,10 +1368,19 @@ export function taughtRows(context, fps, onset = null) {
 /**
  * Whether an answer over the last `context` rows may start a gesture (Python's
  * `settled`): it covers at least the rows a gesture fills before a `window`-row model
- * answers it. A stream's first answers cover fewer; the rest is padding.
+ * answers it, and the camera showed someone in every one of them. A stream's first
+ * answers cover fewer (the rest is padding); a row that showed nobody is all zeros.
+ *
+ * @param {number} context rows the answer covers.
+ * @param {number} window the model's window, rows.
+ * @param {number} fps the model's rate.
+ * @param {number|null} [onset] the model's onset, seconds.
+ * @param {number|null} [seen] rows in a row, up to the answer's last, that showed
+ *     someone (`StreamingFeaturizer.rowsSeen`); null: all.
+ * @returns {boolean}
  */
-export function settled(context, window, fps, onset = null) {
-  return context >= taughtRows(window, fps, onset);
+export function settled(context, window, fps, onset = null, seen = null) {
+  return context >= taughtRows(window, fps, onset) && (seen === null || seen >= context);
 }
 
 /**
@@ -1675,6 +1691,7 @@ export class StreamingRecognizer {
     );
     this.placement = placementTable(model.placement ?? null, model.classes);
     this.resumedAfter = null; // a restart not yet handed on to the decider
+    this.seenRun = 0; // rows in a row, up to the last, that showed someone
     // the rule judges starts only when asked (options.reject_starts): null otherwise
     this.rejection = this.decider.rejection;
     // the rejection rule looks at the last W rows, whichever stepper answers: those the
@@ -1697,6 +1714,7 @@ export class StreamingRecognizer {
 
   reset() {
     this.resumedAfter = null; // a restart not yet handed on to the decider
+    this.seenRun = 0; // rows in a row, up to the last, that showed someone
     this.featurizer.reset();
     this.stepper.reset();
     this.decider.reset();
@@ -1741,7 +1759,8 @@ export class StreamingRecognizer {
     const ratios = [];
     const events = [];
     const now = Number(timestamp);
-    for (const row of rows) {
+    for (const [n, row] of rows.entries()) {
+      this.seenRun = this.featurizer.rowsSeen[n] ? this.seenRun + 1 : 0;
       const p = await this.stepper.step(row);
       if (p === null) continue;
       probs.push(p);
@@ -1758,7 +1777,7 @@ export class StreamingRecognizer {
       const [at, endAt] = answerTimes(now, context, fps, onset, this.placement);
       ats.push(at);
       endAts.push(endAt);
-      const mayStart = settled(context, window, fps, onset);
+      const mayStart = settled(context, window, fps, onset, this.seenRun);
       mayStarts.push(mayStart);
       events.push(...this.decider.push(p, now, at, r, endAt, mayStart, this.resumedAfter));
       this.resumedAfter = null;
