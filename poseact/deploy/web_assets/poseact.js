@@ -487,15 +487,6 @@ export class StreamingFeaturizer {
   }
 
   /**
-   * Feed one frame.
-   *
-   * @param {number} timestamp seconds, increasing from call to call.
-   * @param {ArrayLike<number>} landmarks (K*3) normalized image coordinates, NaN missing.
-   * @param {ArrayLike<number>} visibility (K) in [0, 1].
-   * @param {number[]|null} imageSize [width, height] of the frame.
-   * @returns {Float32Array[]} the feature rows (F) for the grid times this frame reached.
-   */
-  /**
    * Whether a frame at `timestamp` starts the stream over: more than a window after the
    * last frame (Python's `StreamingFeaturizer.breaks`).
    *
@@ -506,6 +497,15 @@ export class StreamingFeaturizer {
     return this.tPrev !== null && (timestamp - this.tPrev) * this.spec.fps > Math.max(this.spec.window, 1);
   }
 
+  /**
+   * Feed one frame.
+   *
+   * @param {number} timestamp seconds, increasing from call to call.
+   * @param {ArrayLike<number>} landmarks (K*3) normalized image coordinates, NaN missing.
+   * @param {ArrayLike<number>} visibility (K) in [0, 1].
+   * @param {number[]|null} imageSize [width, height] of the frame.
+   * @returns {Float32Array[]} the feature rows (F) for the grid times this frame reached.
+   */
   push(timestamp, landmarks, visibility, imageSize = null) {
     const spec = this.spec;
     const p = normalizeFrame(landmarks, visibility, spec, imageSize);
@@ -1571,6 +1571,7 @@ export class Decider {
     return events;
   }
 
+  /** `push` without a restart (Python's `Decider._update`); arguments as `push`. */
   update(probs, now, at, ratios, endAt, mayStart) {
     const [best, confidence] = this.smooth(probs);
     const ratio = ratios === null || ratios === undefined ? 0 : Number(ratios[best]);
