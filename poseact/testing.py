@@ -80,7 +80,10 @@ def video_to_y4m(
 
 
 def chromium_args(
-    fake_video: str | os.PathLike | None = None, *, user_data_dir: str | os.PathLike | None = None
+    fake_video: str | os.PathLike | None = None,
+    *,
+    user_data_dir: str | os.PathLike | None = None,
+    camera: bool = False,
 ) -> list[str]:
     """Command-line flags for a headless Chromium that runs the page unattended.
 
@@ -91,6 +94,7 @@ def chromium_args(
     Args:
         fake_video: a `.y4m` file for the fake camera, or None.
         user_data_dir: a fresh profile folder, or None to let the driver choose.
+        camera: a fake camera even without `fake_video` (Chromium's own test pattern).
 
     Returns:
         The flags, to pass as launch arguments (Playwright's `args=`) or on the
@@ -109,12 +113,10 @@ def chromium_args(
     ]
     if user_data_dir is not None:
         args.append(f"--user-data-dir={os.fspath(user_data_dir)}")
+    if fake_video is not None or camera:
+        args += ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
     if fake_video is not None:
-        args += [
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={os.fspath(fake_video)}",
-        ]
+        args.append(f"--use-file-for-fake-video-capture={os.fspath(fake_video)}")
     return args
 
 

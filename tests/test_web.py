@@ -512,9 +512,11 @@ def test_litertjs_matches_the_python_runtime(browser_page, recording, asl_split)
 def _python_decisions(model, options, background, probs_and_times):
     decider = Decider(model.classes_, background, options)
     out = []
-    for probs, now, *where in probs_and_times:  # where: at, end_at, may_start
-        at, end_at, may_start = (where + [None, None, True])[:3]
-        events = decider.update(np.asarray(probs, np.float32), now, at, None, end_at, may_start)
+    for probs, now, *where in probs_and_times:  # where: at, end_at, may_start, resumed_after
+        at, end_at, may_start, resumed = (where + [None, None, True, None])[:4]
+        events = decider.update(
+            np.asarray(probs, np.float32), now, at, None, end_at, may_start, resumed
+        )
         out.append(
             (
                 decider.label,
@@ -693,16 +695,17 @@ def test_the_page_starts_the_stream_over_after_a_gap_as_python_does(browser_page
         (recording[began[0]]["events"][-1]["label"], first[-1][0])
     ]
     # Python's Decider on the page's answers, told where the stream started over
-    decider = Decider(model.classes_, model.background, DecisionOptions())
-    for n, (frame, (t, _, _)) in enumerate(zip(js, first + again)):
-        events = []
-        for k, answer in enumerate(
+    stream = [
+        (p, t, at, end_at, may_start, first[-1][0] if (n, k) == (cut, 0) else None)
+        for n, (frame, (t, _, _)) in enumerate(zip(js, first + again))
+        for k, (p, at, end_at, may_start) in enumerate(
             zip(frame["probs"], frame["ats"], frame["endAts"], frame["mayStarts"])
-        ):
-            p, at, end_at, may_start = answer
-            resumed = first[-1][0] if (n, k) == (cut, 0) else None
-            events += decider.update(np.float32(p), t, at, None, end_at, may_start, resumed)
-        assert [(e.label, e.start, e.end) for e in events] == [
+        )
+    ]
+    python = iter(_python_decisions(model, DecisionOptions(), model.background, stream))
+    for frame, (t, _, _) in zip(js, first + again):  # each frame's events, frame by frame
+        events = [e for _ in frame["probs"] for e in next(python)[2]]
+        assert [e[:3] for e in events] == [
             (e["label"], e["start"], e["end"]) for e in frame["events"]
         ], t
 

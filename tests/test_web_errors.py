@@ -40,9 +40,8 @@ def _open(site: Path, *, allow_only_site: bool, block: str = "", timeout_ms: int
         # a camera (Chromium's own test pattern): without one the page, once loaded,
         # fails at getUserMedia ("Requested device not found"), and whether that error
         # or the loaded state is read first depends on the machine's load
-        camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
         browser = playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=chromium_args() + camera
+            executable_path=chromium, headless=True, args=chromium_args(camera=True)
         )
         try:
             context = browser.new_context(viewport={"width": 720, "height": 900})

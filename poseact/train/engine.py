@@ -96,9 +96,10 @@ class _TrainingWindows:
             windows, owner = [], []
             for row, i in enumerate(rows):
                 n = self.positions[i].shape[0]
-                starts = sorted({*range(0, max(n - W, 0) + 1, max(1, W // 2)), max(n - W, 0)})
                 if spec.sampling == "segments":
                     starts = [0]
+                else:
+                    starts = sorted({*range(0, max(n - W, 0) + 1, max(1, W // 2)), max(n - W, 0)})
                 windows += [self.normalizer.window(self.positions[i], start=s) for s in starts]
                 owner += [row] * len(starts)
             x = self.normalizer.features(np.stack(windows)) if windows else np.empty(0)
