@@ -122,9 +122,12 @@ def test_fine_tune_new_gesture_uses_the_shipped_dataset(tmp_path, in_repo):
     out = in_repo(
         str(EXAMPLES / "fine_tune_new_gesture.py"),
         "--epochs", "3", "--tune-epochs", "3", "--units", "8",
+        "--output-dir", str(tmp_path / "out"),
     ).stdout  # fmt: skip
     assert "labels: ['hello', 'thanks'] -> ['hello', 'iloveyou', 'thanks']" in out, out
-    _written(out, tmp_path)
+    assert "accuracy on 'iloveyou'" in out and "(ok)" in out, out
+    assert _written(out, tmp_path) == tmp_path / "out" / "fine_tuned.poseact"
+    assert (tmp_path / "out" / "fine_tuned.tflite").is_file()
 
 
 @pytest.mark.slow
@@ -133,5 +136,5 @@ def test_distill_small_model_writes_to_a_temp_folder(tmp_path, in_repo):
         str(EXAMPLES / "distill_small_model.py"), "datasets/asl_signs/asl_signs.npz",
         "--epochs", "2", "--teacher-units", "16", "--student-units", "8",
     ).stdout  # fmt: skip
-    assert "distilled student GRU 8" in out
-    _written(out, tmp_path)
+    assert "distilled student GRU 8" in out and "scratch student GRU 8" in out, out
+    assert _written(out, tmp_path).name == "student.tflite"  # in a new temp folder
