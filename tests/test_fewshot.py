@@ -10,6 +10,7 @@ import pytest
 
 from poseact.core.errors import DatasetError
 from poseact.data.dataset import Dataset
+from poseact.runtime.rejection import MIN_REFERENCES
 from poseact.train.classifier import GestureClassifier
 from poseact.train.core import _distillation_loss
 from poseact.train.fewshot import DistillOptions, FineTuneOptions, distill, fine_tune
@@ -69,6 +70,25 @@ def test_fine_tune_learns_a_new_sign_from_five_clips(base, five_new, asl_split):
     assert list(base.classes_) == ["hello", "thanks"]
     # its memory now covers all three labels, so it can be fine-tuned again
     assert sorted(set(tuned.rehearsal_.labels)) == ["hello", "iloveyou", "thanks"]
+    # the rejection rule: the base's, calibrated on all its clips, plus the new sign's
+    # references from its five clips (not a rule refitted on 15 clips): what it says of
+    # the old signs' clips is what the base's said
+    rule, taught = base.rejection_, tuned.rejection_
+    assert np.array_equal(taught.center, rule.center) and taught.tail == rule.tail
+    for label in ("hello", "thanks"):
+        assert np.array_equal(taught.references[label], rule.references[label])
+        assert taught.thresholds[label] == rule.thresholds[label]
+    # the base's 2 × 9 references fill the budget: the new sign gets the least, 3
+    assert len(taught.references[NEW]) == MIN_REFERENCES and taught.thresholds[NEW] > 0
+    old = _only(test, lambda label: label != NEW)
+    truth = np.array(old.labels)
+    ratios = [
+        model.rejection_.ratios(model.features(old), list(model.classes_))[
+            np.arange(len(truth)), [list(model.classes_).index(t) for t in truth]
+        ]
+        for model in (base, tuned)
+    ]
+    assert np.allclose(ratios[0], ratios[1], rtol=1e-6)
 
 
 def test_fine_tuned_models_save_and_export(base, five_new, asl_split, tmp_path):
@@ -100,6 +120,15 @@ def test_replacing_the_labels_and_missing_rehearsal(base, five_new, asl_split):
         options=FineTuneOptions(training=_tuning(epochs=1), keep_old_labels=False),
     )
     assert list(replaced.classes_) == ["iloveyou", "thanks"]
+    assert sorted(replaced.rejection_.references) == ["iloveyou", "thanks"]
+    assert replaced.rejection_.thresholds["thanks"] >= base.rejection_.thresholds["thanks"]
+    # a model whose rule has no tail (saved before 2026-12-07) gets a rule calibrated anew
+    older = copy.copy(base)
+    older.rejection_ = replace(base.rejection_, tail=None)
+    anew = fine_tune(older, five_new, options=FineTuneOptions(training=_tuning(epochs=1)))
+    assert anew.rejection_.tail is not None
+    assert not np.array_equal(anew.rejection_.center, base.rejection_.center)
+    assert len(anew.rejection_.references["hello"]) == 5  # its rehearsed clips
     forgetful = copy.copy(base)
     forgetful.rehearsal_ = None
     with pytest.raises(DatasetError, match="needs rehearsal examples"):

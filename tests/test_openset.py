@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,10 +14,12 @@ from poseact.core.errors import ModelFormatError
 from poseact.runtime.decider import Decider, DecisionOptions, answer_times
 from poseact.runtime.model_file import ModelMetadata
 from poseact.runtime.rejection import (
+    CAP,
     RejectionRule,
     calibrate_rejection,
     dequantize,
     describe,
+    extend_rejection,
     quantize,
 )
 
@@ -65,6 +68,7 @@ def test_thresholds_are_each_class_mean_distance_times_one_pooled_tail():
     factor = np.exp(np.median(ratios) + 1.2815515655446004 * 1.4826 * mad)  # z of 0.9
     for label, d in distances.items():
         assert rule.thresholds[label] == pytest.approx(d.mean() * factor, rel=1e-6)
+    assert rule.tail == pytest.approx(factor, rel=1e-9)  # kept for labels taught later
     assert rule.windows == 60 and rule.false_reject == 0.1
     # about the target share of known clips of new subjects is turned away
     fresh, fresh_targets = _clips(np.random.default_rng(1), [[0, 0, 0], [3, 0, 0], [0, 3, 0]], 200)
@@ -113,6 +117,51 @@ def test_references_stay_within_the_budget_and_the_seed_picks_them():
     # never fewer than MIN_REFERENCES per class, however small the budget
     tiny = calibrate_rejection(windows, targets, ["a", "b"], budget=1)
     assert [len(r) for r in tiny.references.values()] == [3, 3]
+
+
+def test_a_label_taught_later_extends_the_rule_with_its_tail():
+    """`extend_rejection` (fine-tuning): the labels without new clips keep their
+    references and thresholds, a new label's threshold is its clips' mean distance to
+    the references of other groups times the rule's tail, a known label given new clips
+    keeps at least its threshold, and the budget is shared by the labels after."""
+    rng = np.random.default_rng(7)
+    windows, targets = _clips(rng, [[0, 0, 0], [3, 0, 0], [0, 3, 0]], 12)
+    groups = [f"s{i % 4}" for i in range(len(targets))]
+    rule = calibrate_rejection(
+        windows, targets, ["a", "none", "c"], groups=groups, false_reject=0.05,
+        background="none", budget=6 * 2 * 8,
+    )  # fmt: skip
+    assert [len(r) for r in rule.references.values()] == [8, 8]
+    new, _ = _clips(np.random.default_rng(8), [[3, 3, 0]], 5)
+    more_c, _ = _clips(np.random.default_rng(9), [[0, 3.2, 0]], 3)
+    classes = ["a", "b", "c", "none"]
+    taught = extend_rejection(
+        rule, np.concatenate([new, more_c]), np.array([1] * 5 + [2] * 3), classes,
+        background="none", budget=6 * 2 * 8,
+    )  # fmt: skip
+    assert np.array_equal(taught.center, rule.center) and taught.tail == rule.tail
+    assert taught.cap == rule.cap and taught.false_reject == rule.false_reject
+    # "a" keeps its references and threshold; "b" and "c" share what it leaves of the
+    # budget (4 references each of 6 numbers), "c" no fewer than it had
+    assert list(taught.references) == ["a", "b", "c"] and list(taught.thresholds) == ["a", "b", "c"]
+    assert np.array_equal(taught.references["a"], rule.references["a"])
+    assert [len(taught.references[k]) for k in ("b", "c")] == [4, 8]
+    assert taught.thresholds["a"] == rule.thresholds["a"]
+    z = (describe(new) - rule.center) / rule.scale
+    refs_b = taught.references["b"]
+    d = np.sqrt(((np.minimum(np.abs(z[:, None] - refs_b[None]), CAP)) ** 2).sum(-1))
+    own = np.argmin(d, axis=0)  # each reference is one of the clips (int8 as stored)
+    assert len(set(own.tolist())) == 4 and np.all(d[own, range(4)] < 0.1 * d.max())
+    d[own, range(4)] = np.inf  # each clip its own group: not measured against itself
+    assert taught.thresholds["b"] == pytest.approx(d.min(1).mean() * rule.tail, rel=1e-6)
+    assert taught.thresholds["c"] >= rule.thresholds["c"]
+    assert taught.windows == rule.windows + 8
+    # a known "b" clip is answered, one far from every label is not
+    far, _ = _clips(np.random.default_rng(10), [[-4, -4, 4]], 2)
+    answers = taught.apply(np.eye(4)[[1, 1, 1]], np.concatenate([new[:1], far]), classes, "none")
+    assert answers.tolist() == ["b", "unknown", "unknown"]
+    with pytest.raises(ValueError, match="no tail"):
+        extend_rejection(dataclasses.replace(rule, tail=None), new, np.ones(5, int), classes)
 
 
 def test_a_class_of_one_recording_gets_references_but_no_threshold():
@@ -218,6 +267,8 @@ def _stored(**changes) -> dict:
         (_stored(thresholds={"hello": -1.0}), "threshold of 'hello' must be a positive number"),
         (_stored(thresholds={"hello": True}), "threshold of 'hello' must be a positive number"),
         (_stored(unknown="thanks"), "answer 'thanks' must be a string that is not"),
+        (_stored(tail="1.5"), "tail must be a positive number or null, got '1.5'"),
+        (_stored(tail=-1.5), "tail must be a positive number, got -1.5"),
         (_stored(center={"dtype": "float32", "shape": [6], "base64": "%%"}), "not valid base64"),
         (
             _stored(center={"dtype": "float32", "shape": [4], "base64": "AAAAAAAAAAA="}),
@@ -251,7 +302,9 @@ def test_a_valid_rule_round_trips_through_the_metadata():
     stored = _stored()
     meta = ModelMetadata.from_dict(_metadata(stored))
     back = RejectionRule.from_dict(meta.rejection, classes=meta.classes, features=3)
-    assert back.to_dict() == stored
+    assert back.to_dict() == stored and back.tail == stored["tail"] > 1
+    older = {k: v for k, v in stored.items() if k != "tail"}  # written before 2026-12-07
+    assert RejectionRule.from_dict(older, classes=meta.classes).tail is None
     with pytest.raises(ModelFormatError, match="windows have 4 features per frame"):
         RejectionRule.from_dict(meta.rejection, classes=meta.classes, features=4)
 

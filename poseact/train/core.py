@@ -95,6 +95,12 @@ class Teacher:
     alpha: float
 
 
+def clip_windows(normalizer: Normalizer, positions: Sequence[np.ndarray]) -> np.ndarray:
+    """(N, W, F) model inputs of resampled clips, one window each (`Normalizer.window`),
+    as the rejection rule is calibrated on."""
+    return normalizer.features(np.stack([normalizer.window(p) for p in positions]))
+
+
 def train_core(
     normalizer: Normalizer,
     positions: Sequence[np.ndarray],
@@ -190,7 +196,7 @@ def train_core(
     rejection = None
     if training.reject_rate is not None:  # a separate step after training
         rejection = calibrate_rejection(
-            normalizer.features(np.stack([normalizer.window(p) for p in positions])),
+            clip_windows(normalizer, positions),
             targets,
             classes,
             groups=groups,

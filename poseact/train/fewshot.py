@@ -10,9 +10,10 @@
   probabilities (Hinton et al., 2015) beside the true labels.
 
 Both train through the one training core (`poseact.train.core.train_core`), keep the
-background class (its transition windows), the onset and the rejection rule (refitted
-on the new training clips), and return a new fitted `GestureClassifier`; the models
-passed in are not changed.
+background class (its transition windows), the onset and the rejection rule (a
+fine-tuned model's extends the model's rule with the new clips, `extend_rejection`; a
+student's is calibrated on its training clips), and return a new fitted
+`GestureClassifier`; the models passed in are not changed.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import numpy as np
 from poseact.core.errors import DatasetError
 from poseact.core.native import hides_native_logs
 from poseact.data.dataset import Dataset
+from poseact.runtime.rejection import extend_rejection
 from poseact.train.classifier import GestureClassifier
-from poseact.train.core import Teacher, train_core
+from poseact.train.core import Teacher, clip_windows, train_core
 from poseact.train.engine import check_training_data, split_validation
 from poseact.train.options import ModelOptions, TrainingOptions
 from poseact.train.rehearsal import MEMORY_PER_CLASS, RehearsalMemory, build_memory
@@ -166,6 +168,10 @@ def fine_tune(
     kept = memory if memory is not None else fitted.rehearsal
     if kept is not None and options.keep_old_labels:
         new_memory = new_memory.merged(kept.only(old_only))
+    # the model's rule, calibrated on all its training clips, is kept and extended with
+    # the new clips (a rule of before 2026-12-07, without its tail, is calibrated anew)
+    rule = fitted.rejection
+    extend = training.reject_rate is not None and rule is not None and rule.tail is not None
     rng = np.random.default_rng(training.seed)
     keras.utils.set_random_seed(training.seed)
     state = train_core(
@@ -175,13 +181,28 @@ def fine_tune(
         classes=classes,
         background=background,
         model=fitted.model,
-        training=training,
+        training=dataclasses.replace(training, reject_rate=None) if extend else training,
         rng=rng,
         groups=groups,
         prepare=start_from_base,
         rehearsal=new_memory,
         started=started,
     )
+    if extend:
+        new_clips = clip_windows(normalizer, positions[: len(data)])
+        state = dataclasses.replace(
+            state,
+            training=dataclasses.replace(state.training, reject_rate=training.reject_rate),
+            rejection=extend_rejection(
+                rule,
+                new_clips,
+                np.array([index[label] for label in data.labels]),
+                classes,
+                groups=list(data.groups),
+                background=background,
+                seed=training.seed,
+            ),
+        )
     clf = GestureClassifier.from_fitted(state, **base.get_params())
     logger.info(
         "fine-tuned %s on %d new clips (+%d rehearsed) in %.1fs: %s",
