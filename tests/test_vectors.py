@@ -295,6 +295,20 @@ def _rejection_case() -> tuple[RejectionRule, dict]:
         "probs": probs.tolist(),
         "answers": rule.apply(probs, queries, classes, "none").tolist(),
     }
+    # a rule of models calibrated before the medians (2026-12-07) still reads the same
+    legacy = calibrate_rejection(
+        windows,
+        targets,
+        classes,
+        groups=groups,
+        false_reject=0.1,
+        background="none",
+        descriptor="mean_std",
+    )
+    case["mean_std"] = {
+        "rule": legacy.to_dict(),
+        "distances": legacy.distances(queries, classes).tolist(),
+    }
     return rule, case
 
 
@@ -756,6 +770,9 @@ def test_vectors_exercise_what_they_claim(vectors):
     answers = rule["answers"]
     assert "unknown" in answers and {"wave", "clap"} & set(answers)
     assert all(0 < t for t in rule["rule"]["thresholds"].values())
+    assert rule["rule"]["descriptor"] == "median_mad" and rule["shape"][0] % 2 == 0
+    assert rule["mean_std"]["rule"]["descriptor"] == "mean_std"
+    assert not np.allclose(rule["distances"], rule["mean_std"]["distances"])
 
 
 def test_javascript_matches_the_vectors():

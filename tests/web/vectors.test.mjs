@@ -140,6 +140,18 @@ test("rejection: distances, ratios and answers match Python's RejectionRule", ()
     assert.equal(answer, c.answers[i], `window ${i} answer`);
   });
   assert.ok(c.answers.includes(rule.unknown), "the vectors exercise a rejection");
+  assert.equal(rule.descriptor, "median_mad");
+  // a rule calibrated before the medians (descriptor "mean_std") reads as Python does
+  const legacy = rejectionRule(c.mean_std.rule, { classes: c.classes, background: c.background, features: F });
+  assert.equal(legacy.descriptor, "mean_std");
+  c.windows.forEach((flat, i) => {
+    const window = Array.from({ length: W }, (_, r) => flat.slice(r * F, (r + 1) * F));
+    near(legacy.distances(window, c.classes), c.mean_std.distances[i], `window ${i} mean_std distances`);
+  });
+  assert.throws(
+    () => rejectionRule({ ...c.rule, descriptor: "mean_max" }, { classes: c.classes }),
+    (error) => error.name === "ModelFormatError" && /descriptor 'mean_max' is not one of/.test(error.message),
+  );
 });
 
 test("rejection: float16 decoding (normal, subnormal, zero, inf, nan)", () => {

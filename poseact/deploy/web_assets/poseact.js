@@ -1131,10 +1131,23 @@ function decodeReferences(stored, fail, what) {
  * `poseact.runtime.rejection`): a window whose descriptor lies farther from the nearest
  * reference clip of its best class than that class's threshold is answered `unknown`.
  *
- * A window's descriptor is the mean over time of each of its F features, then their
- * standard deviation over time ((W, F) → (2F,)), standardized by `center` and
- * `scale`. Computed in float64, as Python does.
+ * A window's descriptor is the median over time of each of its F features, then their
+ * median absolute deviation times 1.4826 ((W, F) → (2F,); "median_mad"), or for rules
+ * calibrated before 2026-12-07 their mean and standard deviation ("mean_std"),
+ * standardized by `center` and `scale`. Computed in float64, as Python does.
  */
+/** The window summaries a rule may use (Python's `DESCRIPTORS`). */
+const DESCRIPTORS = ["median_mad", "mean_std"];
+/** The median absolute deviation times this is a standard deviation for normal data. */
+const MAD_TO_STD = 1.4826;
+
+/** numpy's median of `values` (sorted in place): the mean of the middle two for an even count. */
+function medianOf(values) {
+  values.sort();
+  const n = values.length;
+  return n % 2 ? values[(n - 1) / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
 export class RejectionRule {
   /**
    * @param {object} parts
@@ -1149,10 +1162,11 @@ export class RejectionRule {
    * @param {number} [parts.windows] clips the thresholds were calibrated on.
    * @param {number|null} [parts.cap] the most one descriptor number's difference counts
    *     in a distance (null: not capped, rules calibrated before 2026-12-07).
+   * @param {string} [parts.descriptor] "median_mad" or "mean_std" (`DESCRIPTORS`).
    */
   constructor({
     center, scale, references, thresholds, unknown = "unknown", falseReject = NaN, windows = 0,
-    cap = null,
+    cap = null, descriptor = "median_mad",
   }) {
     this.center = center;
     this.scale = scale;
@@ -1162,6 +1176,7 @@ export class RejectionRule {
     this.falseReject = falseReject;
     this.windows = windows;
     this.cap = cap;
+    this.descriptor = descriptor;
   }
 
   /** F, the model features per frame the descriptors are made of. */
@@ -1178,7 +1193,8 @@ export class RejectionRule {
    * The standardized descriptor of one window.
    *
    * @param {ArrayLike<number>[]} window W rows of F features.
-   * @returns {Float64Array} (2F) (mean, std over time - center) / scale.
+   * @returns {Float64Array} (2F) (median, 1.4826 × median absolute deviation over time
+   *     - center) / scale; (mean, std - center) / scale for "mean_std".
    */
   describe(window) {
     const F = this.features;
@@ -1190,12 +1206,23 @@ export class RejectionRule {
       );
     }
     const q = new Float64Array(2 * F);
-    for (const row of window) for (let j = 0; j < F; j++) q[j] += row[j];
-    for (let j = 0; j < F; j++) q[j] /= W;
-    for (const row of window) {
-      for (let j = 0; j < F; j++) q[F + j] += (row[j] - q[j]) ** 2;
+    if (this.descriptor === "mean_std") {
+      for (const row of window) for (let j = 0; j < F; j++) q[j] += row[j];
+      for (let j = 0; j < F; j++) q[j] /= W;
+      for (const row of window) {
+        for (let j = 0; j < F; j++) q[F + j] += (row[j] - q[j]) ** 2;
+      }
+      for (let j = 0; j < F; j++) q[F + j] = Math.sqrt(q[F + j] / W); // population std
+    } else {
+      const column = new Float64Array(W);
+      for (let j = 0; j < F; j++) {
+        for (let t = 0; t < W; t++) column[t] = window[t][j];
+        const median = medianOf(column);
+        for (let t = 0; t < W; t++) column[t] = Math.abs(window[t][j] - median);
+        q[j] = median;
+        q[F + j] = MAD_TO_STD * medianOf(column);
+      }
     }
-    for (let j = 0; j < F; j++) q[F + j] = Math.sqrt(q[F + j] / W); // population std
     for (let d = 0; d < 2 * F; d++) q[d] = (q[d] - this.center[d]) / this.scale[d];
     return q;
   }
@@ -1321,6 +1348,12 @@ export function rejectionRule(stored, { classes = null, background = null, featu
     );
   }
   if (!scale.every((s) => s > 0)) throw fail("scale must be positive");
+  const descriptor = stored.descriptor ?? "mean_std";
+  if (!DESCRIPTORS.includes(descriptor)) {
+    throw fail(
+      `descriptor ${pyRepr(descriptor)} is not one of [${DESCRIPTORS.map(pyRepr).join(", ")}]`,
+    );
+  }
   const cap = stored.cap ?? null; // absent or null: a rule from before the cap
   if (cap !== null && !(typeof cap === "number" && Number.isFinite(cap) && cap > 0)) {
     throw fail(`cap must be a positive number or null, got ${pyRepr(cap)}`);
@@ -1338,6 +1371,7 @@ export function rejectionRule(stored, { classes = null, background = null, featu
     falseReject: Number(stored.false_reject ?? NaN),
     windows: Number(stored.windows ?? 0),
     cap,
+    descriptor,
   });
 }
 
