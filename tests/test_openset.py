@@ -36,6 +36,19 @@ def _clips(rng, centres, per_class, window=16, features=3, spread=0.2):
     return windows.astype(np.float32), targets
 
 
+@pytest.mark.parametrize("frames", [1, 2, 7, 16, 30])
+def test_a_window_is_described_by_numpys_median_and_median_absolute_deviation(frames):
+    w = np.random.default_rng(frames).normal(0, 1, (3, frames, 5))
+    w[0, : frames // 2 + 1, 2] = 7.0  # ties, and a majority of one value
+    median = np.median(w, axis=1)
+    mad = np.median(np.abs(w - median[:, None]), axis=1)
+    assert np.array_equal(describe(w), np.concatenate([median, 1.4826 * mad], axis=1))
+    means = describe(w, "mean_std")
+    assert np.array_equal(means, np.concatenate([w.mean(axis=1), w.std(axis=1)], axis=1))
+    with pytest.raises(ValueError, match="descriptor must be one of"):
+        describe(w, "mean_max")
+
+
 def test_thresholds_are_each_class_mean_distance_times_one_pooled_tail():
     rng = np.random.default_rng(0)
     windows, targets = _clips(rng, [[0, 0, 0], [3, 0, 0], [0, 3, 0]], 30)
