@@ -148,6 +148,11 @@ test("rejection: distances, ratios and answers match Python's RejectionRule", ()
     const window = Array.from({ length: W }, (_, r) => flat.slice(r * F, (r + 1) * F));
     near(legacy.distances(window, c.classes), c.mean_std.distances[i], `window ${i} mean_std distances`);
   });
+  assert.ok(c.rule.tail > 1, "the stored rule keeps its tail");
+  assert.throws(
+    () => rejectionRule({ ...c.rule, tail: "1.5" }, { classes: c.classes }),
+    (error) => error.name === "ModelFormatError" && /tail must be a positive number or null, got '1.5'/.test(error.message),
+  );
   assert.throws(
     () => rejectionRule({ ...c.rule, descriptor: "mean_max" }, { classes: c.classes }),
     (error) => error.name === "ModelFormatError" && /descriptor 'mean_max' is not one of/.test(error.message),

@@ -1358,6 +1358,11 @@ export function rejectionRule(stored, { classes = null, background = null, featu
   if (cap !== null && !(typeof cap === "number" && Number.isFinite(cap) && cap > 0)) {
     throw fail(`cap must be a positive number or null, got ${pyRepr(cap)}`);
   }
+  // "tail" is only used to extend a rule (Python's fine_tune); checked as Python does
+  const tail = stored.tail ?? null;
+  if (tail !== null && !(typeof tail === "number" && Number.isFinite(tail) && tail > 0)) {
+    throw fail(`tail must be a positive number or null, got ${pyRepr(tail)}`);
+  }
   const missing = [...thresholds.keys()].filter((label) => !references.has(label)).sort();
   if (missing.length) {
     throw fail(`labels ${JSON.stringify(missing)} have a threshold but no references`);
