@@ -226,6 +226,7 @@ def _decider_case(
                 np.array(end_at) if table is not None else end_at,
                 may_start,
                 resumed_after,
+                shown,
             )
             step = {
                 "t": t,
@@ -239,7 +240,7 @@ def _decider_case(
             if resumed_after is not None:
                 step["resumed_after"] = resumed_after
             if unseen is not None:
-                step["seen"] = seen
+                step["seen"], step["shown"] = seen, shown
             if rejection is not None:  # the answer shown, "unknown" when rejected
                 step["ratios"] = [float(r) for r in ratios]
                 step["label"] = decider.label
@@ -543,14 +544,19 @@ def build_vectors() -> dict[str, object]:
             0,
             resume=30,
         ),
-        _decider_case(
-            "the wave's first rows show nobody (steps 12-16): nothing starts until a window"
-            " of rows that all showed someone",
-            ["none", "wave", "clap"],
-            "none",
-            DecisionOptions(),
-            0,
-            unseen=(12, 16),
+        *(
+            _decider_case(
+                f"{what}: nothing starts until a window of rows that all showed someone",
+                ["none", "wave", "clap"],
+                "none",
+                DecisionOptions(),
+                0,
+                unseen=steps,
+            )
+            for what, steps in (
+                ("the wave's first rows show nobody (steps 12-16)", (12, 16)),
+                ("nobody shows while 'clap' goes on (steps 32-35): it ends there", (32, 35)),
+            )
         ),
     ]
     defaults = {
@@ -756,6 +762,14 @@ def test_vectors_exercise_what_they_claim(vectors):
     assert began(before) and not began(steps)  # wave and clap start with all rows seen
     assert all(not s["may_start"] for s in steps[12:46]) and steps[46]["may_start"]
     assert any(e["end"] is None for s in steps[46:] for e in s["events"])
+    # "clap" going on when nobody shows ends among the unseen rows (as when the network
+    # stops answering it, its end placed as any); with someone in view it went on
+    left = vectors["decider"][8]["steps"]
+    assert [s["probs"] for s in left] == [s["probs"] for s in before]
+    ended = [(s["t"], e) for s in left[32:36] for e in s["events"]]
+    assert [e["label"] for _, e in ended] == ["clap"] and ended[0][1]["end"] is not None
+    assert ended[0][1]["start"] == next(e["start"] for e in before[28]["events"])
+    assert not [e for s in before[32:41] for e in s["events"]]  # it ended at step 41
     tracking = vectors["tracking"]["cases"][0]
     ids = tracking["ids"]
     assert sorted(ids[29]) == [0, 1] and ids[30] == [0]  # a leaves; b keeps its id

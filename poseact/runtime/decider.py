@@ -273,6 +273,7 @@ class Decider:
         end_at: float | None = None,
         may_start: bool = True,
         resumed_after: float | None = None,
+        shown: bool = True,
     ) -> list[GestureEvent]:
         """Take one frame's (C,) probabilities at `now` seconds; the events it causes.
 
@@ -295,9 +296,13 @@ class Decider:
                 a gap longer than a window (`StreamingFeaturizer.breaks`): the time of
                 the last frame before the gap. A gesture going on ended there, and the
                 answer is decided as a new stream's first (`restart`).
+            shown: False when the answer's newest row showed nobody (a person or hand
+                out of view longer than the featurizer holds a point, whose rows are
+                all zeros): a gesture going on ends there as if the network had
+                stopped answering it, and nothing starts.
         """
         restarted = [] if resumed_after is None else self.restart(resumed_after)
-        return restarted + self._update(probs, now, at, ratios, end_at, may_start)
+        return restarted + self._update(probs, now, at, ratios, end_at, may_start, shown)
 
     def restart(self, at: float) -> list[GestureEvent]:
         """End the stream at `at` seconds (`finish`) and start a new one (`reset`): the
@@ -306,7 +311,7 @@ class Decider:
         self.reset()
         return events
 
-    def _update(self, probs, now, at, ratios, end_at, may_start) -> list[GestureEvent]:
+    def _update(self, probs, now, at, ratios, end_at, may_start, shown=True) -> list[GestureEvent]:
         best, confidence = self._smooth(np.asarray(probs, dtype=np.float32))
         ratio = 0.0 if ratios is None else float(ratios[best])
         now = float(now)
@@ -321,7 +326,8 @@ class Decider:
             now,
             _of(at, best),
             _of(end_at, ending),
-            may_start,
+            may_start and shown,
+            shown,
         )
 
     def _decide(
@@ -333,10 +339,12 @@ class Decider:
         at: float,
         end_at: float,
         may_start: bool,
+        shown: bool = True,
     ) -> list[GestureEvent]:
         opts = self.options
         # a gesture starts above the threshold and lasts while it is the best label
-        going_on = self._current is not None and label == self._current
+        # (and someone is in view)
+        going_on = shown and self._current is not None and label == self._current
         accepted = label if (confidence >= self.threshold and may_start) or going_on else None
         judged = accepted != self.background
         if not judged:

@@ -37,6 +37,8 @@ class Answer(NamedTuple):
         resumed_after: on the first answer after a gap longer than a window (the stream
             started over, `StreamingFeaturizer.breaks`), the time of the last frame
             before it, where a gesture going on ended; else None.
+        shown: whether its newest row showed someone (`StreamingFeaturizer.rows_seen`):
+            a gesture does not go on while nobody is in view.
     """
 
     probs: np.ndarray
@@ -46,6 +48,7 @@ class Answer(NamedTuple):
     end_at: float
     may_start: bool = True
     resumed_after: float | None = None
+    shown: bool = True
 
 
 class StreamingRecognizer:
@@ -200,7 +203,9 @@ class StreamingRecognizer:
             may_start = settled(
                 context, self.model.spec.window, self._fps, self.model.onset, self._seen_run
             )
-            out.append(Answer(probs, now, at, ratios, end_at, may_start, self._resumed_after))
+            out.append(
+                Answer(probs, now, at, ratios, end_at, may_start, self._resumed_after, bool(seen))
+            )
             self._resumed_after = None
         return out
 

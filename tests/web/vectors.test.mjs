@@ -104,6 +104,7 @@ for (const c of vectors("decider")) {
       assert.equal(mayStart, step.may_start);
       const pushed = decider.push(
         step.probs, step.t, step.at, step.ratios ?? null, step.end_at, mayStart, step.resumed_after ?? null,
+        step.shown ?? true,
       );
       close(pushed, step.events);
       if (step.label !== undefined) assert.equal(decider.label, step.label);

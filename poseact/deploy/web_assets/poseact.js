@@ -1590,11 +1590,13 @@ export class Decider {
    * @param {number|null} [resumedAfter] on a stream's first answer after a gap longer
    *     than a window (`StreamingFeaturizer.breaks`), the last frame's time before it:
    *     a gesture going on ended there, and the answer starts a new stream (`restart`).
+   * @param {boolean} [shown] false when the answer's newest row showed nobody
+   *     (`StreamingFeaturizer.rowsSeen`): a gesture going on ends, nothing starts.
    * @returns {object[]} the events this row completed or began.
    */
-  push(probs, now, at = now, ratios = null, endAt = null, mayStart = true, resumedAfter = null) {
+  push(probs, now, at = now, ratios = null, endAt = null, mayStart = true, resumedAfter = null, shown = true) {
     const restarted = resumedAfter === null || resumedAfter === undefined ? [] : this.restart(resumedAfter);
-    return restarted.concat(this.update(probs, now, at, ratios, endAt, mayStart));
+    return restarted.concat(this.update(probs, now, at, ratios, endAt, mayStart, shown));
   }
 
   /**
@@ -1611,7 +1613,7 @@ export class Decider {
   }
 
   /** `push` without a restart (Python's `Decider._update`); arguments as `push`. */
-  update(probs, now, at, ratios, endAt, mayStart) {
+  update(probs, now, at, ratios, endAt, mayStart, shown = true) {
     const [best, confidence] = this.smooth(probs);
     const ratio = ratios === null || ratios === undefined ? 0 : Number(ratios[best]);
     at = at ?? now;
@@ -1620,7 +1622,7 @@ export class Decider {
     const ending = this.current !== null ? this.classes.indexOf(this.current) : best;
     const of = (times, i) => (Array.isArray(times) || ArrayBuffer.isView(times) ? Number(times[i]) : times);
     return this.decide(
-      this.classes[best], confidence, ratio, now, of(at, best), of(endAt, ending), mayStart,
+      this.classes[best], confidence, ratio, now, of(at, best), of(endAt, ending), mayStart && shown, shown,
     );
   }
 
@@ -1635,12 +1637,14 @@ export class Decider {
    *     Default `now`.
    * @param {number} [endAt] where a gesture ending on it ended, seconds. Default `at`.
    * @param {boolean} [mayStart] false when the answer cannot start a gesture.
+   * @param {boolean} [shown] false when its newest row showed nobody: nothing goes on.
    * @returns {object[]} the events this row completed or began.
    */
-  decide(label, confidence, ratio, now, at = now, endAt = at, mayStart = true) {
+  decide(label, confidence, ratio, now, at = now, endAt = at, mayStart = true, shown = true) {
     const opts = this.options;
     // a gesture starts above the threshold and lasts while it is the best label
-    const goingOn = this.current !== null && label === this.current;
+    // (and someone is in view)
+    const goingOn = shown && this.current !== null && label === this.current;
     let accepted = (confidence >= this.threshold && mayStart) || goingOn ? label : null;
     const judged = accepted !== this.background;
     if (!judged) accepted = null;
@@ -1819,7 +1823,8 @@ export class StreamingRecognizer {
       endAts.push(endAt);
       const mayStart = settled(context, window, fps, onset, this.seenRun);
       mayStarts.push(mayStart);
-      events.push(...this.decider.push(p, now, at, r, endAt, mayStart, this.resumedAfter));
+      const shown = Boolean(this.featurizer.rowsSeen[n]);
+      events.push(...this.decider.push(p, now, at, r, endAt, mayStart, this.resumedAfter, shown));
       this.resumedAfter = null;
     }
     return { rows, probs, ats, endAts, mayStarts, ratios, events };
