@@ -282,6 +282,10 @@ def _stored(**changes) -> dict:
         (_stored(thresholds={"hello": True}), "threshold of 'hello' must be a positive number"),
         (_stored(unknown="thanks"), "answer 'thanks' must be a string that is not"),
         (_stored(tail="1.5"), "tail must be a positive number or null, got '1.5'"),
+        (
+            _stored(descriptor="mean_max"),
+            r"descriptor must be one of \['median_mad', 'mean_std'\], got 'mean_max'",
+        ),
         (_stored(tail=-1.5), "tail must be a positive number, got -1.5"),
         (_stored(center={"dtype": "float32", "shape": [6], "base64": "%%"}), "not valid base64"),
         (

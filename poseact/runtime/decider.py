@@ -326,7 +326,7 @@ class Decider:
             now,
             _of(at, best),
             _of(end_at, ending),
-            may_start and shown,
+            may_start,
             shown,
         )
 
@@ -342,10 +342,11 @@ class Decider:
         shown: bool = True,
     ) -> list[GestureEvent]:
         opts = self.options
-        # a gesture starts above the threshold and lasts while it is the best label
-        # (and someone is in view)
-        going_on = shown and self._current is not None and label == self._current
-        accepted = label if (confidence >= self.threshold and may_start) or going_on else None
+        # a gesture starts above the threshold and lasts while it is the best label,
+        # both only while someone is in view
+        going_on = self._current is not None and label == self._current
+        started = confidence >= self.threshold and may_start
+        accepted = label if shown and (started or going_on) else None
         judged = accepted != self.background
         if not judged:
             accepted = None

@@ -114,7 +114,7 @@ def describe(windows: np.ndarray, descriptor: str = DESCRIPTOR) -> np.ndarray:
     if descriptor == "mean_std":
         return np.concatenate([w.mean(axis=1), w.std(axis=1)], axis=1)
     if descriptor != "median_mad":
-        raise ValueError(f"descriptor must be one of {DESCRIPTORS}, got {descriptor!r}")
+        raise ValueError(f"descriptor must be one of {list(DESCRIPTORS)}, got {descriptor!r}")
     median = _median_over_time(w)
     mad = _median_over_time(np.abs(w - median[:, None, :]))
     return np.concatenate([median, MAD_TO_STD * mad], axis=1)
@@ -183,7 +183,9 @@ class RejectionRule:
 
     def __post_init__(self) -> None:
         if self.descriptor not in DESCRIPTORS:
-            raise ValueError(f"descriptor must be one of {DESCRIPTORS}, got {self.descriptor!r}")
+            raise ValueError(
+                f"descriptor must be one of {list(DESCRIPTORS)}, got {self.descriptor!r}"
+            )
         center = np.asarray(self.center, dtype=np.float32).reshape(-1)
         scale = np.asarray(self.scale, dtype=np.float32).reshape(-1)
         if center.shape != scale.shape or not (np.all(np.isfinite(scale)) and np.all(scale > 0)):
@@ -365,9 +367,7 @@ class RejectionRule:
         cap = data.get("cap")  # absent or null: a rule from before the cap
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int | float)):
             raise fail(f"cap must be a positive number or null, got {cap!r}")
-        descriptor = data.get("descriptor", "mean_std")
-        if descriptor not in DESCRIPTORS:
-            raise fail(f"descriptor {descriptor!r} is not one of {list(DESCRIPTORS)}")
+        descriptor = data.get("descriptor", "mean_std")  # checked by the constructor
         tail = data.get("tail")  # absent or null: a rule from before the tail was kept
         if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int | float)):
             raise fail(f"tail must be a positive number or null, got {tail!r}")

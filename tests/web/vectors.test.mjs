@@ -156,7 +156,7 @@ test("rejection: distances, ratios and answers match Python's RejectionRule", ()
   );
   assert.throws(
     () => rejectionRule({ ...c.rule, descriptor: "mean_max" }, { classes: c.classes }),
-    (error) => error.name === "ModelFormatError" && /descriptor 'mean_max' is not one of/.test(error.message),
+    (error) => error.name === "ModelFormatError" && /descriptor must be one of \['median_mad', 'mean_std'\], got 'mean_max'/.test(error.message),
   );
 });
 

@@ -1351,7 +1351,7 @@ export function rejectionRule(stored, { classes = null, background = null, featu
   const descriptor = stored.descriptor ?? "mean_std";
   if (!DESCRIPTORS.includes(descriptor)) {
     throw fail(
-      `descriptor ${pyRepr(descriptor)} is not one of [${DESCRIPTORS.map(pyRepr).join(", ")}]`,
+      `descriptor must be one of [${DESCRIPTORS.map(pyRepr).join(", ")}], got ${pyRepr(descriptor)}`,
     );
   }
   const cap = stored.cap ?? null; // absent or null: a rule from before the cap
@@ -1622,7 +1622,7 @@ export class Decider {
     const ending = this.current !== null ? this.classes.indexOf(this.current) : best;
     const of = (times, i) => (Array.isArray(times) || ArrayBuffer.isView(times) ? Number(times[i]) : times);
     return this.decide(
-      this.classes[best], confidence, ratio, now, of(at, best), of(endAt, ending), mayStart && shown, shown,
+      this.classes[best], confidence, ratio, now, of(at, best), of(endAt, ending), mayStart, shown,
     );
   }
 
@@ -1642,10 +1642,11 @@ export class Decider {
    */
   decide(label, confidence, ratio, now, at = now, endAt = at, mayStart = true, shown = true) {
     const opts = this.options;
-    // a gesture starts above the threshold and lasts while it is the best label
-    // (and someone is in view)
-    const goingOn = shown && this.current !== null && label === this.current;
-    let accepted = (confidence >= this.threshold && mayStart) || goingOn ? label : null;
+    // a gesture starts above the threshold and lasts while it is the best label,
+    // both only while someone is in view
+    const goingOn = this.current !== null && label === this.current;
+    const started = confidence >= this.threshold && mayStart;
+    let accepted = shown && (started || goingOn) ? label : null;
     const judged = accepted !== this.background;
     if (!judged) accepted = null;
     if (accepted !== this.answer) {
@@ -1804,7 +1805,8 @@ export class StreamingRecognizer {
     const events = [];
     const now = Number(timestamp);
     for (const [n, row] of rows.entries()) {
-      this.seenRun = this.featurizer.rowsSeen[n] ? this.seenRun + 1 : 0;
+      const shown = Boolean(this.featurizer.rowsSeen[n]);
+      this.seenRun = shown ? this.seenRun + 1 : 0;
       const p = await this.stepper.step(row);
       if (p === null) continue;
       probs.push(p);
@@ -1823,7 +1825,6 @@ export class StreamingRecognizer {
       endAts.push(endAt);
       const mayStart = settled(context, window, fps, onset, this.seenRun);
       mayStarts.push(mayStart);
-      const shown = Boolean(this.featurizer.rowsSeen[n]);
       events.push(...this.decider.push(p, now, at, r, endAt, mayStart, this.resumedAfter, shown));
       this.resumedAfter = null;
     }
