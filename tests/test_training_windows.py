@@ -308,3 +308,65 @@ def test_hard_negatives_is_a_share_and_older_files_had_none():
     older = options.to_dict()
     del older["hard_negatives"]  # a file written before the option existed
     assert TrainingOptions.from_dict(older).hard_negatives == 0.0
+
+
+def test_hands_join_where_they_are_a_body_as_recorded(clips):
+    """Real hands (a measured hand carried along real fingertip tracks, each clip at its
+    own place in the image): the background goes on from where the gesture's hand is, so
+    its root steps about as far at the seam as within the clips; joined as recorded it
+    jumps there. The ASL body joins as recorded (`JOINED_WHERE_THEY_ARE`)."""
+    from poseact.data.hand_paths import hand_path_dataset
+
+    data = hand_path_dataset(stride=400)
+    pick = [data.labels.index("Clockwise"), data.labels.index("Move")]
+    spec = NormalizerSpec(layout="hands", window=16)
+    _, (gesture, rest) = fit_normalizer(spec, [data.sequences[i] for i in pick])
+    K = spec.num_points
+    right = K + 3  # the right hand's root (3 path points per hand: the left's first)
+
+    def steps(frames):
+        return np.linalg.norm(np.diff(frames[:, right, :2], axis=0), axis=1)
+
+    own = max(float(np.nanmax(steps(c))) for c in (gesture, rest))
+    gap = np.linalg.norm(gesture[0, right, :2] - rest[-1, right, :2])
+    assert gap > 4 * own  # the two clips lie apart in the image
+    W, k = 16, 8
+    for seed in range(8):
+        joined = _transition(gesture, rest, k, W, np.random.default_rng(seed), spec)
+        recorded = _transition(gesture, rest, k, W, np.random.default_rng(seed))
+        np.testing.assert_array_equal(joined[:, :K], recorded[:, :K])  # the hands' shapes
+        # the fade adds at most a third of a step (W // 6 = 2 frames blended)
+        assert np.nanmax(steps(joined)) <= 4 / 3 * own + 1e-6
+        assert np.nanmax(steps(recorded)) > 2 * own
+    normalizer, positions, targets = clips  # pose: a body
+    sign, body_rest = positions[int(np.flatnonzero(targets == 1)[0])], positions[-1]
+    for seed in range(4):
+        np.testing.assert_array_equal(
+            _transition(sign, body_rest, 12, 30, np.random.default_rng(seed), normalizer.spec),
+            _transition(sign, body_rest, 12, 30, np.random.default_rng(seed)),
+        )
+
+
+def test_moved_to_shifts_what_is_in_image_units(shared_dir):
+    """`moved_to` on real fingertip tracks (a part without anchors, kept in image units):
+    the point and its path points go to the target, all by one step; moving only hands
+    leaves them."""
+    from poseact.data.point_history import read_point_history
+    from poseact.normalize.path import moved_to
+
+    data = read_point_history(shared_dir / "data" / "fingertip_tracks")
+    spec = NormalizerSpec(layout=data.layout, window=16)
+    _, positions = fit_normalizer(spec, list(data.sequences[:2]))
+    first, second = positions
+    K = spec.num_points
+    moved = moved_to(second, 0, first[-1], spec)
+    # the point, its root and the root moved by the size; the trailing mean keeps its lag
+    np.testing.assert_allclose(moved[0, : K + 2, :2], first[-1, : K + 2, :2], atol=1e-6)
+    step = first[-1, 0, :2] - second[0, 0, :2]
+    assert np.linalg.norm(step) > 0.01  # the two tracks lie apart
+    np.testing.assert_allclose(
+        moved[:, :, :2] - second[:, :, :2],
+        np.broadcast_to(step, (len(second), K + 3, 2)),
+        atol=1e-6,
+    )
+    np.testing.assert_array_equal(moved_to(second, 0, first[-1], spec, kinds=("hand",)), second)

@@ -46,7 +46,13 @@ from poseact.core.sequence import LandmarkSequence
 from poseact.data.dataset import Dataset
 from poseact.data.point_history import read_point_history
 
-__all__ = ["HAND_PATH_CLASSES", "hand_path_dataset", "lost_frames", "measured_hand"]
+__all__ = [
+    "HAND_PATH_CLASSES",
+    "carried_hand",
+    "hand_path_dataset",
+    "lost_frames",
+    "measured_hand",
+]
 
 #: What `classes` may be: the tracks' own 4 gestures, or left vs right swipes.
 HAND_PATH_CLASSES = ("gestures", "left_right")
@@ -100,6 +106,7 @@ def _carry(
     hand: np.ndarray,
     visibility: np.ndarray,
     rng: np.random.Generator,
+    lost: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One clip: the measured hand (its frames from a random start) moved along `track`.
 
@@ -107,14 +114,21 @@ def _carry(
         track: (S, 2) fingertip steps, fractions of the image, relative to the first.
         hand: (F, 21, 3) measured pixel offsets from the wrist.
         visibility: (F, 21).
+        lost: (S,) frames without a hand (None: `lost_frames(track)`).
 
     Returns:
         ((S, 42, 3) "hands" landmarks, right hand in points 21-41, left NaN; (S, 42)).
     """
     S = len(track)
     width, height = _IMAGE
-    first = int(rng.integers(0, len(hand) - S + 1))
-    shape, seen = hand[first : first + S], visibility[first : first + S]
+    if S <= len(hand):
+        first = int(rng.integers(0, len(hand) - S + 1))
+        frames = np.arange(first, first + S)
+    else:  # a longer track: the measured frames play forth and back
+        turn = 2 * len(hand) - 2
+        k = (int(rng.integers(0, turn)) + np.arange(S)) % turn
+        frames = np.where(k < len(hand), k, turn - k)
+    shape, seen = hand[frames], visibility[frames]
     phase = rng.uniform(0, 2 * np.pi, size=2)
     t = np.linspace(0.0, 1.0, S)
     size = rng.uniform(0.6, 1.2) * (width / 640) * (1 + 0.04 * np.sin(2 * np.pi * t + phase[0]))
@@ -125,8 +139,9 @@ def _carry(
         np.stack([cos * x - sin * y, sin * x + cos * y, shape[..., 2]], axis=-1)
         * size[:, None, None]
     )
+    lost = lost_frames(track) if lost is None else np.asarray(lost, dtype=bool)
     path = track * np.array([width, height])
-    valid = path[~lost_frames(track)]
+    valid = path[~lost]
     low = np.array([0.15 * width, 0.45 * height]) - valid.min(axis=0)
     high = np.array([0.85 * width, 0.9 * height]) - valid.max(axis=0)
     start = np.where(
@@ -138,9 +153,44 @@ def _carry(
     landmarks[:, 21:] = pixels / np.array([width, height, width])
     seen_all = np.zeros((S, 42), dtype=np.float32)
     seen_all[:, 21:] = seen
-    lost = lost_frames(track)
     landmarks[lost], seen_all[lost] = np.nan, 0.0
     return landmarks, seen_all
+
+
+def carried_hand(
+    sequence: LandmarkSequence,
+    seed: int,
+    *,
+    lost: np.ndarray | None = None,
+    hand: str | os.PathLike | None = None,
+) -> LandmarkSequence:
+    """The measured hand carried along a one-point track, as `hand_path_dataset` carries
+    it (a size, tilt and place drawn from `seed`; the measured frames played forth and
+    back for a track longer than they are).
+
+    Args:
+        sequence: (S, 1, C) one point's track in fractions of a 960×540 image, such as
+            a fingertip track or a stream joined from them (`chain_tracks`).
+        seed: the random seed of the hand's size, tilt, frames and place.
+        lost: (S,) frames where the point was not tracked (None: `lost_frames`, for
+            the tracks' 16-frame rows).
+        hand: the measured hand `.npz` (default `datasets/hand_paths/hand_open.npz`).
+
+    Returns:
+        A "hands" LandmarkSequence (the right hand, points 21-41) with `sequence`'s
+        timestamps and source.
+    """
+    shape, visibility = measured_hand(hand)
+    track = np.asarray(sequence.landmarks[:, 0, :2], dtype=np.float64)
+    landmarks, seen = _carry(track - track[0], shape, visibility, np.random.default_rng(seed), lost)
+    return LandmarkSequence(
+        timestamps=np.asarray(sequence.timestamps),
+        landmarks=landmarks,
+        visibility=seen,
+        layout="hands",
+        image_size=_IMAGE,
+        source=sequence.source,
+    )
 
 
 def hand_path_dataset(

@@ -55,6 +55,7 @@ __all__ = [
     "retrail",
     "trail_lag",
     "carry_trail",
+    "moved_to",
 ]
 
 
@@ -215,6 +216,55 @@ def carry_trail(frames: np.ndarray, lag: np.ndarray, spec) -> np.ndarray:
     shift = np.nan_to_num(np.asarray(lag, dtype=np.float32) * size)  # image units
     decay = (1 - trail_rate(spec.window)) ** np.arange(len(out), dtype=np.float32)
     out[:, K + 2 : K + 3 * R : 3] += decay[:, None, None] * shift[None]
+    return out
+
+
+def moved_to(
+    frames: np.ndarray,
+    row: int,
+    target: np.ndarray,
+    spec,
+    *,
+    kinds: tuple[str, ...] | None = None,
+) -> np.ndarray:
+    """A copy of grid frames moved so that each part is, at frame `row`, where it is in
+    `target`, as one person's stream goes on from one clip to the next: what is in image
+    units (the path points, and the points of a part without anchors, kept as they are)
+    shifts by the step between the part's roots; what is in a part's own frame is left
+    as it is. A part missing from either frame stays where it is.
+
+    Args:
+        frames: (n, K + 3R, C) grid frames (K points without the path, `spec.path` off).
+        row: the frame of `frames` that is put on `target` (negative: from the end).
+        target: (K + 3R, C) the grid frame it goes on from, or goes on to.
+        spec: the `NormalizerSpec` (its layout, points and path).
+        kinds: move only the parts of these kinds ("body", "hand", "points"; None:
+            every part).
+    """
+    layout = get_layout(spec.layout)
+    K = spec.num_points
+    out = np.array(frames, dtype=np.float32)
+    target = np.asarray(target, dtype=np.float32)
+    for j, part in enumerate(layout.parts):
+        indices = layout.indices(part.points)
+        raw = part.kind == "points" and not part.anchors
+        if kinds is not None and part.kind not in kinds:
+            continue
+        if spec.path:  # 3 path points per part after K: root, root + size, trailing mean
+            at = K + 3 * j
+            step = target[at, :2] - out[row, at, :2]
+        elif raw:
+            step = np.nanmean(target[indices, :2], axis=0) - np.nanmean(
+                out[row, indices, :2], axis=0
+            )
+        else:
+            continue
+        if not np.isfinite(step).all():
+            continue
+        if spec.path:
+            out[:, at : at + 3, :2] += step
+        if raw:
+            out[:, indices, :2] += step
     return out
 
 

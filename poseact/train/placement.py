@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from poseact.core.layouts import get_layout
 from poseact.normalize.normalizer import Normalizer
-from poseact.normalize.path import retrail
+from poseact.normalize.path import moved_to, retrail
 from poseact.runtime.decider import taught_rows
 
 __all__ = ["calibrate_placement", "PLACEMENT_CLIPS"]
@@ -48,32 +47,8 @@ def _background_piece(rests: list[np.ndarray], need: int, rng: np.random.Generat
 
 def _go_on(first: np.ndarray, second: np.ndarray, spec) -> np.ndarray:
     """`first`, then `second` moved so that each part goes on from where it was at
-    `first`'s last frame, as one person's stream goes on: what is in image units (the
-    path points, and the points of a part without anchors, kept as they are) shifts by
-    the step of the part's root; what is in a part's own frame is left as it is."""
-    layout = get_layout(spec.layout)
-    K = spec.num_points
-    moved = np.array(second, dtype=np.float32)
-    with_path = spec.path  # the grid frames then carry 3 path points per part after K
-    for j, part in enumerate(layout.parts):
-        indices = layout.indices(part.points)
-        raw = part.kind == "points" and not part.anchors
-        if with_path:
-            at = K + 3 * j
-            step = first[-1, at, :2] - moved[0, at, :2]
-        elif raw:
-            step = np.nanmean(first[-1, indices, :2], axis=0) - np.nanmean(
-                moved[0, indices, :2], axis=0
-            )
-        else:
-            continue
-        if not np.isfinite(step).all():
-            continue
-        if with_path:
-            moved[:, at : at + 3, :2] += step
-        if raw:
-            moved[:, indices, :2] += step
-    return np.concatenate([first, moved], axis=0)
+    `first`'s last frame, as one person's stream goes on (`moved_to`)."""
+    return np.concatenate([first, moved_to(second, 0, first[-1], spec)], axis=0)
 
 
 def _windows(normalizer: Normalizer, stream: np.ndarray) -> np.ndarray:
