@@ -189,6 +189,43 @@ def test_the_hand_path_set_is_real_and_reproducible(left_right):
     assert lost_frames(track).tolist() == [i == 7 for i in range(16)]
 
 
+def test_a_hand_carried_along_a_long_stream_follows_it(shared_dir):
+    """`carried_hand` on a stream of real fingertip tracks longer than the measured hand's
+    202 frames: the wrist takes the track's every step, each frame's hand is one of the
+    measured frames (played forth and back), and the lost frames show no hand."""
+    from poseact.data.hand_paths import carried_hand
+    from poseact.data.point_history import read_point_history, recording_tracks
+    from poseact.train.streams import chain_tracks
+
+    runs = recording_tracks(read_point_history(shared_dir / "data" / "fingertip_tracks"))
+    stream, _ = chain_tracks([(None, track) for _, track in runs[:20]])
+    assert len(stream.timestamps) > 2 * 202
+    lost = np.zeros(len(stream.timestamps), bool)
+    lost[100:104] = True
+    hand = carried_hand(stream, seed=3, lost=lost)
+    assert hand.layout == "hands" and hand.landmarks.shape == (len(lost), 42, 3)
+    assert np.isnan(hand.landmarks[:, :21]).all()  # the left hand: none
+    assert np.isnan(hand.landmarks[lost, 21:]).all() and (hand.visibility[lost] == 0).all()
+    seen = ~lost
+    pixels = np.array([960.0, 540.0])
+    wrist = hand.landmarks[:, 21, :2] * pixels
+    track = stream.landmarks[:, 0, :2] * pixels
+    np.testing.assert_allclose(
+        (wrist - wrist[0])[seen], (track - track[0])[seen], atol=0.05
+    )  # pixels (float32)
+    # each frame's hand, seen from its wrist, is a measured frame turned and scaled
+    shape, _ = measured_hand()
+    own = np.linalg.norm(shape[:, 9, :2], axis=1)  # the middle finger's base: the palm
+    carried = np.linalg.norm(
+        (hand.landmarks[:, 30, :2] - hand.landmarks[:, 21, :2]) * pixels, axis=1
+    )
+    ratio = carried[seen] / np.median(carried[seen])
+    # a size drift of ±4 %: within the measured frames' own range of palm lengths
+    assert ratio.min() > 0.85 * own.min() / np.median(own)
+    assert ratio.max() < 1.15 * own.max() / np.median(own)
+    assert carried_hand(stream, seed=3, lost=lost).landmarks.tobytes() == hand.landmarks.tobytes()
+
+
 @pytest.fixture(scope="module")
 def trained(left_right):
     """The default pipeline and the same without the path, on held-out recordings."""
