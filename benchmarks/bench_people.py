@@ -24,6 +24,7 @@ person's F1 in company at least their F1 alone.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -61,6 +62,17 @@ def held(cells: np.ndarray, frames: int) -> np.ndarray:
     return np.concatenate([np.repeat(cells[:1], frames, axis=0), cells[: len(cells) - frames]])
 
 
+@functools.lru_cache(maxsize=2)
+def small_cells(quick: bool) -> np.ndarray:
+    """(T, 192, 160, 3) the recording as the crossings' people, read once (read-only):
+    every crossing composition and each person alone are made from it."""
+    from poseact.testing import read_video_rgb
+
+    cells = read_video_rgb(VIDEO, (160, 192), max_frames=100 if quick else None)
+    cells.setflags(write=False)
+    return cells
+
+
 def compositions(quick: bool) -> dict[str, tuple[np.ndarray, np.ndarray, list[float]]]:
     """name -> (frames (T, 480, 640, 3), true boxes (T, 2, 4), each person's delay in
     seconds: when their recording starts playing)."""
@@ -69,7 +81,7 @@ def compositions(quick: bool) -> dict[str, tuple[np.ndarray, np.ndarray, list[fl
     limit = 100 if quick else None
     cells = read_video_rgb(VIDEO, (240, 288), max_frames=limit)
     late = min(75, len(cells) // 3)
-    small = read_video_rgb(VIDEO, (160, 192), max_frames=limit)
+    small = small_cells(quick)
     walker = small[:, :, ::-1].copy()
     alone, _ = side_by_side_frames(cells, np.zeros_like(cells))
     return {
@@ -92,14 +104,14 @@ def each_alone(
     """Each person of a composition with the other one blacked out (a crossing's walker
     still hidden where the other one stands): the same person's pixels, alone. `cross`:
     the crossing's first and last frames (None: `crossing_span(name)`)."""
-    from poseact.testing import crossing_frames, read_video_rgb
+    from poseact.testing import crossing_frames
 
     if name == "side_by_side":
         left, right = frames.copy(), frames.copy()
         left[:, :, 320:] = 0
         right[:, :, :320] = 0
         return [left, right]
-    small = read_video_rgb(VIDEO, (160, 192), max_frames=100 if quick else None)
+    small = small_cells(quick)
     cross = cross or crossing_span(name, quick)
     still = crossing_frames(small, np.zeros_like(small), cross=cross)[0]
     walker = crossing_frames(np.zeros_like(small), small[:, :, ::-1].copy(), cross=cross)[0]
@@ -211,7 +223,7 @@ def run(args) -> Report:
     from poseact.extract.options import ExtractorOptions
     from poseact.extract.sources import ArraySource
     from poseact.runtime.model import TFLiteGestureModel
-    from poseact.testing import crossing_frames, id_switches, read_video_rgb
+    from poseact.testing import crossing_frames, id_switches
 
     quick = args.quick
     report = Report("people", "Several people", quick)
@@ -258,7 +270,7 @@ def run(args) -> Report:
         print(f"  {name}: event F1 per person {together}, each alone {alone}", flush=True)
     many, many_f1 = {}, {}
     if not quick:
-        small = read_video_rgb(VIDEO, (160, 192))
+        small = small_cells(quick)
         for cross in CROSSINGS:
             frames, boxes = crossing_frames(small, small[:, :, ::-1].copy(), cross=cross)
             tracks = extract_people(ArraySource(frames, fps=FPS), ExtractorOptions(max_people=2))
