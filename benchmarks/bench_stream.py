@@ -73,7 +73,6 @@ HANDS_NOTE = "carried by a real hand, hands layout"
 #: false alarms per minute of background at most, median latency (s) at most; ASL and
 #: synthetic: no worse than before (2026-12-06: 0.922 / 0.30, 0.961 / 0.49)
 TARGETS = {"fingertip": (0.85, 1.0, 0.6), "asl": (0.92, 0.5, 0.6), "synthetic": (0.96, 0.5, 0.6)}
-FT_EPOCHS = 60  # the fingertip session is trained with the default epochs
 SEEDS = (1, 2)  # the default network is also trained with these seeds (pooled)
 VIDEOS = ("person_thumb_up.mp4", "hand_open.mp4")
 FINGERTIP = SHARED / "data" / "fingertip_tracks"
@@ -658,6 +657,7 @@ def held_out(report: Report, data, work: Path, epochs: int, rng, name: str = "he
 
 def run(args) -> Report:
     from poseact.runtime.decider import DecisionOptions
+    from poseact.train.options import TrainingOptions
 
     quick = args.quick
     report = Report("stream", "Continuous recognition and unknown gestures", quick)
@@ -673,7 +673,7 @@ def run(args) -> Report:
     strain, stest = embedded_split()
     sets = (
         # the harder streams: real free motion between gestures
-        ("fingertip", finger_train, finger_streams, 15 if quick else FT_EPOCHS),
+        ("fingertip", finger_train, finger_streams, 15 if quick else TrainingOptions().epochs),
         ("asl", asl_train, asl_streams(test, stream_seeds), epochs),
         ("synthetic", strain, [synthetic_stream(stest, 0)], 10 if quick else 30),
     )
