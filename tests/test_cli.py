@@ -11,6 +11,7 @@ import pytest
 from media import make_astronaut_video
 
 from poseact.cli import main
+from poseact.train.options import TrainingOptions
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +135,8 @@ def test_help_is_in_a_users_words_and_offers_only_flags_that_apply():
             assert internal not in text, f"poseact {command} --help says {internal!r}"
         words = re.sub(r"-[-\w]+ [A-Z][A-Z_]*", "", text.split("\n\n", 1)[1])  # no metavars
         assert not re.findall(r"\b(?!POSEACT_)[A-Z]{2,}_[A-Z_]+\b", words), (command, words)
-    assert "(default: 60)" in texts["demo"] and "(default: 3)" in texts["compare"]
+    epochs = f"(default: {TrainingOptions().epochs})"
+    assert epochs in texts["demo"] and "(default: 3)" in texts["compare"]
     for flag in ("--layout", "--workers", "--group-pattern", "--allow-missing"):
         assert flag not in texts["evaluate-stream"]
     assert texts["live"].startswith("usage: poseact live [-h]") and " [model]" in texts["live"]

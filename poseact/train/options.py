@@ -63,10 +63,7 @@ class TrainingOptions:
 
     Attributes:
         epochs: maximum passes over the training clips; with a validation split,
-            early stopping (`patience`) ends a training once it stops improving, most
-            long before (on the real stream sets, ASL at 53 passes and the synthetic
-            set at 61; 60 cut the fingertip sets' trainings while they still improved:
-            their best passes are 85 and 181 of 200, docs/streaming.md).
+            training ends sooner, once it stops improving (see patience).
         batch_size: windows per gradient step.
         learning_rate: Adam learning rate.
         validation_fraction: share of the training clips (by group) held out for early
