@@ -687,10 +687,11 @@ def run(args) -> Report:
         options = DecisionOptions(min_frames=8)
         score_streams(report, name, models, streams, work, options, STRICT_NOTE)
         sweep_streams(report, name, models, streams, work)
-        if name == "fingertip":  # the same streams with the fingertip away between gestures
+        if name == "fingertip":
+            # the same streams with the fingertip away between gestures
             away = [(out_of_view(stream, truth), truth) for stream, truth in streams]
             score_streams(report, name, models, away, work, None, AWAY_NOTE)
-        if name == "fingertip":  # the same sets carried by a real hand (hands layout)
+            # the same sets carried by a real hand (hands layout)
             hands, carried = hand_data(data_, streams)
             models = train_setting(hands, work, "hands_stream", n, quick)
             score_streams(report, name, models, carried, work, None, HANDS_NOTE)

@@ -181,8 +181,8 @@ def holds_the_gesture(k: int, n: int, window: int, onset: float | None = None) -
 #: (`_transition`). A hand's path is measured in palm lengths, so a background clip
 #: recorded elsewhere in the image than the gesture jumped there in W/6 frames by tens
 #: of palms a frame, a motion no stream shows. Measured on the fingertip streams carried
-#: by a real hand (bench_stream, three trainings; docs/streaming.md): with each clip at
-#: its own place, stream F1 0.558 and 1.62 false alarms per minute (41 % of the gestures
+#: by a real hand (bench_stream, three trainings of 60 passes at most, the default of
+#: then; docs/streaming.md): with each clip at its own place, stream F1 0.558 and 1.62 false alarms per minute (41 % of the gestures
 #: found) joined as recorded, 0.761 and 0.87 joined where the hands are; with the
 #: clips where the recorded session left them, 0.000 (every window "Move") against
 #: 0.765. A body's path is in torso lengths: joined so, the ASL streams fell (F1 0.956 →
