@@ -95,10 +95,11 @@ def _featurizer_case(
         landmarks[frame] = np.nan
         visibility[frame] = 0.0
     featurizer = StreamingFeaturizer(spec)
-    frames, rows, seen = [], [], []
+    frames, rows, seen, restarted = [], [], [], []
     for t, lm, vis in zip(times, landmarks, visibility):
         out = featurizer.push(float(t), lm, vis, image_size)
         seen.append(featurizer.rows_seen.tolist())
+        restarted.append(featurizer.restarted)
         frames.append(
             {"t": float(t), "landmarks": _json_floats(lm), "visibility": _json_floats(vis)}
         )
@@ -111,6 +112,7 @@ def _featurizer_case(
         "frames": frames,
         "rows": rows,
         "rows_seen": seen,
+        "restarted": restarted,
     }
 
 
@@ -420,6 +422,14 @@ def build_vectors() -> dict[str, object]:
     featurizer = [
         _featurizer_case("pose 30 fps", NormalizerSpec(layout="pose"), 0, at_30, (640, 480)),
         _featurizer_case(
+            "pose 30 fps, nobody for 0.4 s, then back: a new stream",
+            NormalizerSpec(layout="pose"),
+            0,
+            np.arange(26) / 30.0,
+            (640, 480),
+            drop=tuple(range(4, 16)),
+        ),
+        _featurizer_case(
             "pose+hands, rotated, 60 fps camera into 30 fps, a dropped frame",
             NormalizerSpec(layout="pose+hands", rotate=True),
             75,
@@ -680,6 +690,15 @@ def test_vectors_exercise_what_they_claim(vectors):
     assert any(v is None for v in resampled["frames"][5]["landmarks"])
     seen = [s for case in vectors["featurizer"] for frame in case["rows_seen"] for s in frame]
     assert any(seen) and not all(seen)  # frames that showed nobody, and their rows
+    back = cases["pose 30 fps, nobody for 0.4 s, then back: a new stream"]
+    # the hold (0.25 s) runs out, rows of zeros, then the person is back: a new stream
+    # whose first row has no motion, as a stream's first row (the clip's first frame
+    # shows nobody either: the person's first frame starts one too)
+    assert [i for i, new in enumerate(back["restarted"]) if new] == [1, 16]
+    assert back["rows_seen"][11:16] == [[False]] * 5 and back["rows_seen"][16] == [True]
+    points = get_layout("pose").num_points * 3
+    velocity = slice(points, 2 * points)
+    assert not any(back["rows"][16][0][velocity]) and any(back["rows"][17][0][velocity])
     custom = cases["custom layout: two wrists, no velocity"]
     first = custom["rows"][0][0]
     # centred on the wrists' midpoint, scaled by their distance: ±0.5 apart in x, y

@@ -24,12 +24,16 @@ class StreamingFeaturizer:
     previous and the current frame, so a 60 fps camera feeds a model trained at 30 fps
     exactly as a 30 fps one would. Missing points hold their last value for up to
     `spec.max_gap` seconds (interpolation would need future frames), then become 0.
-    A frame more than a window after the last one starts a new grid (`breaks`).
+    A frame more than a window after the last one starts a new grid (`breaks`), and so
+    does a frame that shows someone after rows that showed nobody: the person comes
+    back as at a stream's start (`restarted`), not beside rows of zeros.
 
     Attributes:
         rows_seen: (n,) bool for the n rows the last `push` returned: whether the row
             shows anyone (a point of the layout observed, or held). A row that shows
             nobody is all zeros, a stillness the camera never saw.
+        restarted: whether the last `push` started the stream over because someone
+            came back into view (its rows begin a new stream, as after `reset`).
     """
 
     def __init__(self, spec: NormalizerSpec) -> None:
@@ -48,7 +52,9 @@ class StreamingFeaturizer:
         self._row_prev: np.ndarray | None = None  # previous emitted grid positions
         self._velocity_prev: np.ndarray | None = None  # previous emitted grid velocity
         self._trail: np.ndarray | None = None  # (R, C) the roots' trailing means so far
+        self._shown = True  # whether the last row emitted showed someone
         self.rows_seen = np.zeros(0, dtype=bool)
+        self.restarted = False
 
     @property
     def last_timestamp(self) -> float | None:
@@ -103,6 +109,14 @@ class StreamingFeaturizer:
             )
             self.reset()
         observed = ~np.isnan(p)
+        points = spec.num_points * spec.channels  # the layout's points, before the path's
+        if not self._shown and observed[:points].any():
+            # back after rows of zeros: a new stream, as at its start (measured on the
+            # fingertip streams: docs/streaming.md, "Back in view, a new stream")
+            self.reset()
+            self.restarted = True
+        else:
+            self.restarted = False
         if self._p_prev is None:
             self._seen = np.where(observed, t, -np.inf)
             self._t_prev, self._p_prev, self._t0, self._k = t, p, t, 0
@@ -111,7 +125,6 @@ class StreamingFeaturizer:
             p = np.where(held, self._p_prev, p)
             self._seen = np.where(observed, t, self._seen)
         rows, seen = [], []
-        points = spec.num_points * spec.channels  # the layout's points, before the path's
         while (g := self._t0 + self._k / spec.fps) <= t + 1e-9:
             if g >= t - 1e-9 or self._t_prev == t:
                 value = p
@@ -123,6 +136,8 @@ class StreamingFeaturizer:
             self._k += 1
         self._t_prev, self._p_prev = t, p
         self.rows_seen = np.array(seen, dtype=bool)
+        if seen:
+            self._shown = seen[-1]
         if not rows:
             return np.empty((0, spec.frame_features), dtype=np.float32)
         return np.stack(rows)

@@ -181,12 +181,12 @@ class StreamingRecognizer:
         now = float(timestamp)
         before = self._featurizer.last_timestamp if self._featurizer.breaks(now) else None
         rows = self._featurizer.push(timestamp, landmarks, visibility, image_size)
-        if before is not None:  # the featurizer started over: so does the rest
+        if before is not None or self._featurizer.restarted:  # it started over: so does the rest
             self._stepper.reset()
             if self._own_rows:
                 self._rows.reset()
             if self._resumed_after is None:  # (not yet handed on: the gap before counts)
-                self._resumed_after = before
+                self._resumed_after = before  # (None when back in view: nothing went on)
         for row, seen in zip(rows, self._featurizer.rows_seen):
             self._seen_run = self._seen_run + 1 if seen else 0
             probs = self._stepper.step(row)

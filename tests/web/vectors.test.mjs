@@ -68,6 +68,7 @@ for (const c of vectors("featurizer")) {
       const rows = featurizer.push(frame.t, nan(frame.landmarks), frame.visibility, c.image_size);
       assert.equal(rows.length, c.rows[i].length, `frame ${i}: number of rows`);
       assert.deepEqual(featurizer.rowsSeen, c.rows_seen[i], `frame ${i}: rows that show anyone`);
+      assert.equal(featurizer.restarted, c.restarted[i], `frame ${i}: a new stream`);
       rows.forEach((row, r) => {
         const expected = c.rows[i][r];
         assert.equal(row.length, expected.length);

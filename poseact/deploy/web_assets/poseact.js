@@ -483,7 +483,9 @@ export class StreamingFeaturizer {
     this.rowPrev = null;
     this.velocityPrev = null;
     this.trail = null; // the roots' trailing means so far (R*C), Python's `trail_step`
+    this.shown = true; // whether the last row emitted showed anyone
     this.rowsSeen = []; // per row of the last push: whether it showed anyone
+    this.restarted = false; // the last push started over: someone came back into view
   }
 
   /**
@@ -522,6 +524,16 @@ export class StreamingFeaturizer {
       this.reset();
     }
     const n = p.length;
+    const points = spec.numPoints * spec.channels; // the layout's points, before the path's
+    let back = false;
+    for (let i = 0; i < points && !back; i++) back = !Number.isNaN(p[i]);
+    if (!this.shown && back) {
+      // back after rows of zeros: a new stream, as at its start (Python's `restarted`)
+      this.reset();
+      this.restarted = true;
+    } else {
+      this.restarted = false;
+    }
     if (this.pPrev === null) {
       this.seen = new Float64Array(n);
       for (let i = 0; i < n; i++) this.seen[i] = Number.isNaN(p[i]) ? -Infinity : t;
@@ -540,7 +552,6 @@ export class StreamingFeaturizer {
     }
     const rows = [];
     const seen = [];
-    const points = spec.numPoints * spec.channels; // the layout's points, before the path's
     let g;
     while ((g = this.t0 + this.k / spec.fps) <= t + 1e-9) {
       let value;
@@ -561,6 +572,7 @@ export class StreamingFeaturizer {
     this.tPrev = t;
     this.pPrev = p;
     this.rowsSeen = seen;
+    if (seen.length > 0) this.shown = seen[seen.length - 1];
     return rows;
   }
 
@@ -1791,8 +1803,9 @@ export class StreamingRecognizer {
   async push(timestamp, landmarks, visibility, imageSize = null) {
     const before = this.featurizer.breaks(Number(timestamp)) ? this.featurizer.tPrev : null;
     const rows = this.featurizer.push(timestamp, landmarks, visibility, imageSize);
-    if (before !== null) {
-      // the featurizer started over after a gap longer than a window: so does the rest
+    if (before !== null || this.featurizer.restarted) {
+      // the featurizer started over (a gap longer than a window, or someone back in
+      // view after rows that showed nobody): so does the rest
       this.stepper.reset();
       if (this.ownWindow) this.window.reset();
       if (this.resumedAfter === null) this.resumedAfter = before;
