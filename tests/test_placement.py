@@ -138,6 +138,24 @@ def _out_of_view(stream, first: int, end: int):
     return away, landmarks, visibility
 
 
+def _held_stop(fingertip_model, frames: int, first: int, end: int):
+    """(the exported model, times, landmarks, visibility) of held-out recordings: 2 s of
+    motion, a fingertip held still ("Stop", `frames` frames), motion; out of view from
+    frame `first` to `end` (`_out_of_view`)."""
+    _, _, exported, held, _ = fingertip_model
+    move, stop = held[BACKGROUND], held["Stop"][0]
+    stream, _ = chain_tracks([(None, move[0][:60]), ("Stop", stop[:frames]), (None, move[1])])
+    _, landmarks, visibility = _out_of_view(stream, first, end)
+    return exported, stream.timestamps, landmarks, visibility
+
+
+def _answers(recognizer, times, landmarks, visibility) -> list:
+    """The recognizer's answers (`StreamingRecognizer.answers`) to every frame."""
+    return [
+        a for i, t in enumerate(times) for a in recognizer.answers(t, landmarks[i], visibility[i])
+    ]
+
+
 def test_a_fingertip_out_of_view_starts_nothing(fingertip_model):
     """Recordings left out of training: motion, a fingertip held still, motion, then the
     fingertip out of view for 3 s (nothing tracked), motion, a clockwise circle, motion.
@@ -203,19 +221,10 @@ def test_a_gesture_ends_when_its_fingertip_leaves_the_view(fingertip_model):
     from poseact.runtime.model import TFLiteGestureModel
     from poseact.runtime.recognizer import StreamingRecognizer
 
-    _, _, exported, held, _ = fingertip_model
-    move, stop = held[BACKGROUND], held["Stop"][0]
-    stream, _ = chain_tracks([(None, move[0][:60]), ("Stop", stop[:60]), (None, move[1])])
-    away, landmarks, visibility = _out_of_view(stream, 120, 210)  # from the end of "Stop"
-    times = stream.timestamps
+    exported, times, landmarks, visibility = _held_stop(fingertip_model, 60, 120, 210)
     options = DecisionOptions(threshold=0.35)
     with TFLiteGestureModel(exported) as model:
-        recognizer = StreamingRecognizer(model, options)
-        answers = [
-            a
-            for i, t in enumerate(times)
-            for a in recognizer.answers(t, landmarks[i], visibility[i])
-        ]
+        answers = _answers(StreamingRecognizer(model, options), times, landmarks, visibility)
         events = list(StreamingRecognizer(model, options).run(zip(times, landmarks, visibility)))
         classes, background = model.classes_, model.background
     assert not all(a.shown for a in answers) and all(a.shown for a in answers[:120])
@@ -242,19 +251,11 @@ def test_a_gesture_starts_soon_after_its_fingertip_comes_back(fingertip_model):
     from poseact.runtime.model import TFLiteGestureModel
     from poseact.runtime.recognizer import StreamingRecognizer
 
-    _, _, exported, held, _ = fingertip_model
-    move, stop = held[BACKGROUND], held["Stop"][0]
-    stream, _ = chain_tracks([(None, move[0][:60]), ("Stop", stop[:45]), (None, move[1])])
-    _, landmarks, visibility = _out_of_view(stream, 0, 60)  # back at the first "Stop" frame
-    times = stream.timestamps
+    # back at the first "Stop" frame
+    exported, times, landmarks, visibility = _held_stop(fingertip_model, 45, 0, 60)
     options = DecisionOptions(threshold=0.35)
     with TFLiteGestureModel(exported) as model:
-        recognizer = StreamingRecognizer(model, options)
-        answers = [
-            a
-            for i, t in enumerate(times)
-            for a in recognizer.answers(t, landmarks[i], visibility[i])
-        ]
+        answers = _answers(StreamingRecognizer(model, options), times, landmarks, visibility)
         live = StreamingRecognizer(model, options)
         reported = [
             t
