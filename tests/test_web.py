@@ -473,7 +473,9 @@ def _compare_with_js(browser_page, specs, sizes) -> None:
             )
             assert len(rows) == len(js_rows), (spec, frame["t"])
             if len(rows):
-                diff = np.max(np.abs(np.array(js_rows) - rows))
+                # relative above 1: the standardized accelerations of these random
+                # points reach 130, where one float32 step is 1.5e-5
+                diff = np.max(np.abs(np.array(js_rows) - rows) / np.maximum(1.0, np.abs(rows)))
                 assert diff < FEATURE_TOLERANCE, (spec, frame["t"], diff)
 
 
