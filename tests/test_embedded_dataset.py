@@ -24,12 +24,15 @@ def split():
 
 @pytest.fixture(scope="module")
 def trained(split):
+    """The default network with the default training, and the streaming GRU trained at
+    most 60 passes (the default maximum before 2026-12-07; it runs about 160 of today's
+    200 here, 35 s, for the same promise)."""
     train, _ = split
     return {
-        arch: GestureClassifier(
-            model=ModelOptions(architecture=arch), training=TrainingOptions(seed=0)
-        ).fit(train)
-        for arch in (ModelOptions().architecture, "gru")  # the default, and the streaming GRU
+        ModelOptions().architecture: GestureClassifier(training=TrainingOptions(seed=0)).fit(train),
+        "gru": GestureClassifier(
+            model=ModelOptions(architecture="gru"), training=TrainingOptions(seed=0, epochs=60)
+        ).fit(train),
     }
 
 
