@@ -458,6 +458,12 @@ export function normalizeFrame(landmarks, visibility, spec, imageSize = null) {
   return out;
 }
 
+/** Whether any of the first `points` values (the layout's points) was observed. */
+function showsSomeone(values, points) {
+  for (let i = 0; i < points; i++) if (!Number.isNaN(values[i])) return true;
+  return false;
+}
+
 /**
  * The live normalizer: one camera frame in, zero or more feature rows out.
  *
@@ -525,9 +531,7 @@ export class StreamingFeaturizer {
     }
     const n = p.length;
     const points = spec.numPoints * spec.channels; // the layout's points, before the path's
-    let back = false;
-    for (let i = 0; i < points && !back; i++) back = !Number.isNaN(p[i]);
-    if (!this.shown && back) {
+    if (!this.shown && showsSomeone(p, points)) {
       // back after rows of zeros: a new stream, as at its start (Python's `restarted`)
       this.reset();
       this.restarted = true;
@@ -564,9 +568,7 @@ export class StreamingFeaturizer {
         for (let i = 0; i < n; i++) value[i] = f32(f32(this.pPrev[i] * keep) + f32(p[i] * w));
       }
       rows.push(this.row(value));
-      let shown = false;
-      for (let i = 0; i < points && !shown; i++) shown = !Number.isNaN(value[i]);
-      seen.push(shown);
+      seen.push(showsSomeone(value, points));
       this.k += 1;
     }
     this.tPrev = t;
