@@ -17,6 +17,11 @@ ASL_SIGNS = SHARED_DIR / "data" / "asl_signs" / "asl_signs.npz"
 os.environ.setdefault("POSEACT_MODEL_DIR", str(MODEL_DIR))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GLOG_minloglevel", "2")
+# Two xdist workers share two cores, each with its own `poseact` subprocesses: one
+# TensorFlow thread each (children inherit it), not two contending for one core (one
+# clean run each, 2026-12-07: 830 s with TensorFlow's own choice, 803 s with one).
+for _threads in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
 
 
 #: The longest test files (a minute or more each, measured 2026-12-07), run first: the

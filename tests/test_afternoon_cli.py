@@ -21,6 +21,7 @@ from helpers import run_cli, video_frames
 
 PERSON = SHARED_DIR / "testdata" / "person_thumb_up.mp4"  # 1280×720, 25 fps, 195 frames
 HAND = SHARED_DIR / "testdata" / "hand_open.mp4"  # 640×360, 25 fps, 202 frames, hand in all
+ASL_SIGNS = REPO_ROOT / "datasets" / "asl_signs" / "asl_signs.npz"  # 90 clips, 3 signs
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +41,17 @@ def no_temp_files(folder: Path) -> bool:
         for p in folder.rglob("*")
         if ".tmp" in p.name or (p.name.startswith(".poseact") and p.name != MANIFEST_NAME)
     ]
+
+
+@pytest.fixture(scope="module")
+def signs_model(tmp_path_factory):
+    """The shipped ASL signs (one clip per group) trained briefly with the hands layout:
+    one training that several tests read (its output, its weak model)."""
+    root = tmp_path_factory.mktemp("signs")
+    model = root / "hands.poseact"
+    train = poseact("-q", "train", ASL_SIGNS, "--layout", "hands", "-o", model,
+                    "--epochs", "2", "--units", "8")  # fmt: skip
+    return {"root": root, "model": model, "train": train}
 
 
 # ---------------------------------------------------------------------- the afternoon
@@ -114,11 +126,8 @@ def test_extract_keeps_the_groups_of_a_group_pattern(tmp_path):
     assert re.search(r"unseen subjects? \(?(ann|ben)", train.stdout)
 
 
-def test_train_warns_when_every_group_holds_one_clip(tmp_path):
-    train = poseact(
-        "-q", "train", REPO_ROOT / "datasets" / "asl_signs" / "asl_signs.npz",
-        "-o", tmp_path / "m.poseact", "--epochs", "2", "--units", "8",
-    )  # fmt: skip
+def test_train_warns_when_every_group_holds_one_clip(signs_model):
+    train = signs_model["train"]
     ok(train)
     assert "every group holds one clip" in train.stderr
     assert "subject" in train.stderr  # ... and what to do about it
@@ -262,10 +271,9 @@ def test_record_from_a_video_file_cuts_clips_without_countdown(tmp_path):
 
 
 # ---------------------------------------------------------------------- 6. layout from the model
-def test_predict_and_evaluate_take_the_layout_from_a_hands_model(tmp_path):
-    model = tmp_path / "hands.poseact"
-    ok(poseact("-q", "train", REPO_ROOT / "datasets" / "asl_signs" / "asl_signs.npz",
-               "--layout", "hands", "-o", model, "--epochs", "2", "--units", "8"))  # fmt: skip
+def test_predict_and_evaluate_take_the_layout_from_a_hands_model(signs_model, tmp_path):
+    model = signs_model["model"]
+    ok(signs_model["train"])
     env = {"POSEACT_CACHE_DIR": str(tmp_path / "cache")}
     proc = poseact("-q", "predict", model, HAND, "--json", env=env)
     result = json.loads(ok(proc).splitlines()[0])
@@ -346,33 +354,30 @@ def test_reports_worth_looking_at(afternoon):
     assert html.count("<img") >= 1 + len(wrong)  # the matrix, then one strip per wrong clip
 
 
-def test_evaluate_report_lists_each_wrong_clip(tmp_path):
-    data = REPO_ROOT / "datasets" / "asl_signs" / "asl_signs.npz"
-    model = tmp_path / "weak.poseact"
-    ok(poseact("-q", "train", data, "-o", model, "--epochs", "1", "--units", "4",
-               "--test-fraction", "0"))  # fmt: skip
-    out = ok(poseact("-q", "evaluate", model, data, "--report-dir", tmp_path / "r"))
+def test_evaluate_report_lists_each_wrong_clip(signs_model, tmp_path):
+    model = signs_model["model"]  # two passes: some clips are wrong
+    ok(signs_model["train"])
+    out = ok(poseact("-q", "evaluate", model, ASL_SIGNS, "--report-dir", tmp_path / "r"))
     content = json.loads((tmp_path / "r" / "report.json").read_text())
     wrong = content["misclassified"]
+    assert wrong, "the weak model got every clip right: nothing to list"
     assert len(wrong) == sum(  # an "unknown" column, when the model has one, counts too
         v for i, row in enumerate(content["confusion"]) for j, v in enumerate(row) if i != j
     )
-    assert "weak.poseact" in (tmp_path / "r" / "report.html").read_text()
+    assert "hands.poseact" in (tmp_path / "r" / "report.html").read_text()
     assert "asl_signs" in out
 
 
 # ---------------------------------------------------------------------- 9. formats
-def test_train_reads_the_formats_the_converters_know(tmp_path):
-    out = ok(poseact("-q", "train", REPO_ROOT / "datasets" / "asl_signs" / "asl_signs.npz",
-                     "-o", tmp_path / "m.poseact", "--epochs", "1", "--units", "4"))  # fmt: skip
-    assert "90 clips, 3 classes" in out
+def test_train_reads_the_formats_the_converters_know(signs_model, tmp_path):
+    assert "90 clips, 3 classes" in ok(signs_model["train"])  # a packed .npz
     bad = tmp_path / "numbers.npz"
     np.savez(bad, x=np.zeros(3))
     proc = poseact("-q", "train", bad, "-o", tmp_path / "n.poseact")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "numbers.npz" in proc.stderr and "holistic" in proc.stderr and "--format" in proc.stderr
-    forced = poseact("-q", "train", REPO_ROOT / "datasets" / "asl_signs" / "asl_signs.npz",
-                     "--format", "landmark-table", "-o", tmp_path / "f.poseact")  # fmt: skip
+    forced = poseact("-q", "train", ASL_SIGNS, "--format", "landmark-table",
+                     "-o", tmp_path / "f.poseact")  # fmt: skip
     assert forced.returncode == 2 and "landmark-table" in forced.stderr
 
 
