@@ -16,7 +16,10 @@ setting in three trainings, seeds 0, 1 and 2, pooled):
   and of the motion between them (every 8 frames, the background "Move") train the
   model. The other half's gestures, joined by the other half's motion the same way, are
   three test streams (one per seed: 63, 62 and 63 gestures, 1.8 min of motion each).
-  Between gestures the fingertip moves faster than during them.
+  Between gestures the fingertip moves faster than during them. Where the tracks'
+  logger lost the finger it wrote the image's origin (`lost_frames`: 133 frames of the
+  "Move" recordings, 13 of "Counter Clockwise"); those frames are untracked (NaN), in
+  the session and the streams, as a camera shows no hand.
 - **ASL**: the test split's signs of ../shared/data/asl_signs (real MediaPipe
   recordings), each with its own first and last frame held 0.2-0.5 s, one after
   another with real non-gesture motion between them: 1.5-3 s pieces of the second
@@ -29,8 +32,8 @@ setting in three trainings, seeds 0, 1 and 2, pooled):
   with their "idle" clips between them (idle is the model's background).
 - **hands**, for context: the fingertip set carried by a real hand (`carried_hand`:
   the measured hand of `hand_paths` moved along each training clip, each at its own
-  place in the image, and along each stream, its logger's lost frames shown as a hand
-  out of view; hands layout), trained and scored as the fingertip set.
+  place in the image, and along each stream, no hand where the fingertip is untracked;
+  hands layout), trained and scored as the fingertip set.
 
 Each set is scored with the default decisions (checked against `TARGETS`: issue 26),
 and for context on the same models: the rejection rule judging starts
@@ -216,10 +219,17 @@ def synthetic_stream(test, seed):
 # ---------------------------------------------------------------------- fingertip streams
 def fingertip_runs() -> list[tuple[str, np.ndarray]]:
     """(label, (n, 2) positions) of each continuous recording of the fingertip tracks
-    (`recording_tracks`: the file's 16-frame rows slide one frame at a time)."""
+    (`recording_tracks`: the file's 16-frame rows slide one frame at a time), NaN where
+    the logger lost the finger (`lost_frames`: it wrote the image's origin)."""
+    from poseact.data.hand_paths import lost_frames
     from poseact.data.point_history import read_point_history, recording_tracks
 
-    return recording_tracks(read_point_history(FINGERTIP))
+    runs = []
+    for label, track in recording_tracks(read_point_history(FINGERTIP)):
+        track = track.copy()
+        track[lost_frames(track)] = np.nan
+        runs.append((label, track))
+    return runs
 
 
 def split_runs(runs, rng):
@@ -336,41 +346,19 @@ def out_of_view(stream, truth, after: float = 0.3, before: float = 0.5, shortest
     return dataclasses.replace(stream, landmarks=landmarks, visibility=visibility)
 
 
-def tracker_marks(track: np.ndarray, jump: float = 150.0, back: int = 30) -> np.ndarray:
-    """(n,) bool: the frames of a joined fingertip track (n, 2) between a step of over
-    `jump` pixels (of the tracks' 960×540 image) and the step back within `back`
-    frames: where the tracks' logger wrote (0, 0) for a lost finger (`lost_frames`
-    finds them in the 16-frame rows)."""
-    pixels = np.asarray(track, dtype=np.float64) * np.array([960.0, 540.0])
-    big = np.flatnonzero(np.linalg.norm(np.diff(pixels, axis=0), axis=1) > jump)
-    marks = np.zeros(len(pixels), bool)
-    i = 0
-    while i < len(big):
-        out = big[i]
-        for j in range(i + 1, len(big)):
-            if big[j] - out > back:
-                break
-            if np.linalg.norm(pixels[big[j] + 1] - pixels[out]) < jump:  # back again
-                marks[out + 1 : big[j] + 1] = True
-                i = j
-                break
-        i += 1
-    return marks
-
-
 def hand_data(data, streams):
     """The fingertip set carried by a real hand (`carried_hand`, hands layout): each
-    training clip at its own place in the image, each stream with its lost frames
-    (`tracker_marks`) shown as a hand out of view."""
+    training clip at its own place in the image; the frames where the logger lost the
+    finger (NaN, `fingertip_runs`) show no hand."""
     import dataclasses
 
     from poseact.data.hand_paths import carried_hand
 
-    clips = tuple(carried_hand(clip, seed=i) for i, clip in enumerate(data.sequences))
-    carried = []
-    for k, (stream, truth) in enumerate(streams):
-        lost = tracker_marks(stream.landmarks[:, 0, :2])
-        carried.append((carried_hand(stream, seed=100 + k, lost=lost), truth))
+    def hand_on(sequence, seed):
+        return carried_hand(sequence, seed=seed, lost=np.zeros(len(sequence), bool))
+
+    clips = tuple(hand_on(clip, i) for i, clip in enumerate(data.sequences))
+    carried = [(hand_on(stream, 100 + k), truth) for k, (stream, truth) in enumerate(streams)]
     return dataclasses.replace(data, sequences=clips, name="hand-session"), carried
 
 

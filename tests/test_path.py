@@ -189,6 +189,49 @@ def test_the_hand_path_set_is_real_and_reproducible(left_right):
     assert lost_frames(track).tolist() == [i == 7 for i in range(16)]
 
 
+def test_the_loggers_lost_finger_marks_are_found_in_the_real_tracks(shared_dir):
+    """The tracks' logger wrote the image's origin where it lost the finger. In the real
+    recordings the frames `lost_frames` finds sit at one point, the origin, reached by a
+    jump of hundreds of pixels; no frame of a held "Stop" is lost though "Stop" holds
+    still for up to 13 frames to the pixel; the all-zero rows of the file are lost
+    throughout and leave the hand-path set; and a stream joined from the recordings
+    keeps those frames untracked, going on from where the finger was last seen."""
+    from poseact.data.point_history import read_point_history, recording_tracks
+    from poseact.train.streams import chain_tracks
+
+    rows = read_point_history(shared_dir / "data" / "fingertip_tracks")
+    pixels = np.array([960.0, 540.0])
+    found = {}
+    for label, track in recording_tracks(rows):
+        lost = lost_frames(track)
+        found[label] = found.get(label, 0) + int(lost.sum())
+        if lost.any():
+            at = track[lost] * pixels
+            assert np.ptp(at, axis=0).max() < 0.5  # one point
+            assert np.allclose(at[0], (track * pixels).min(axis=0), atol=0.5)  # the origin
+            steps = np.linalg.norm(np.diff(track * pixels, axis=0), axis=1)
+            into = steps[(lost[1:] != lost[:-1])]  # the steps into and out of the mark
+            assert into.max() > 150
+    assert found["Stop"] == found["Clockwise"] == 0
+    assert found["Move"] > 100 and found["Counter Clockwise"] > 0
+    blank = [seq for seq in rows.sequences if not np.any(seq.landmarks[:, 0, :2])]
+    assert len(blank) == 28 and all(lost_frames(seq.landmarks[:, 0, :2]).all() for seq in blank)
+    assert all(np.isfinite(seq.landmarks).any() for seq in hand_path_dataset().sequences)
+    # joined into a stream: the lost frames stay untracked, the rest goes on
+    runs = [track for _, track in recording_tracks(rows) if lost_frames(track).any()]
+    pieces = []
+    for track in runs[:3]:
+        track = track.copy()
+        track[lost_frames(track)] = np.nan
+        pieces.append((None, track))
+    stream, _ = chain_tracks(pieces)
+    untracked = np.isnan(stream.landmarks[:, 0, 0])
+    assert untracked.sum() == sum(int(np.isnan(t[:, 0]).sum()) for _, t in pieces)
+    assert (stream.visibility[untracked] == 0).all() and (stream.visibility[~untracked] == 1).all()
+    xy = stream.landmarks[~untracked, 0, :2] * pixels
+    assert np.linalg.norm(np.diff(xy, axis=0), axis=1).max() < 150  # no jump to the mark
+
+
 def test_a_hand_carried_along_a_long_stream_follows_it(shared_dir):
     """`carried_hand` on a stream of real fingertip tracks longer than the measured hand's
     202 frames: the wrist takes the track's every step, each frame's hand is one of the

@@ -11,7 +11,7 @@ import pytest
 from poseact.data.augment import AugmentOptions
 from poseact.normalize.fitting import fit_normalizer
 from poseact.normalize.spec import NormalizerSpec
-from poseact.train.engine import _transition, holds_the_gesture, training_windows
+from poseact.train.engine import _transition, holds_the_gesture, partly_seen, training_windows
 from poseact.train.options import TrainingOptions
 
 
@@ -48,6 +48,40 @@ def test_a_window_holding_less_than_half_the_gesture_is_background(clips):
     assert 0.38 < relabelled / gestures < 0.58
     assert int(np.sum(y == 0)) == int(np.sum(targets == 0)) * 6 + relabelled
     assert set(np.unique(y)) == set(np.unique(targets))  # signs keep their own labels
+
+
+def test_a_window_partly_showing_nobody_weighs_nothing(clips):
+    """Real signs, a third of them with the signer out of view for 0.4 s in the
+    middle (all points NaN, as MediaPipe leaves a frame it found nobody in): every
+    window that holds some of those rows and some of the signer weighs 0, every other
+    window its class weight; a clip of nobody throughout weighs as before."""
+    normalizer, positions, targets = clips
+    spec = normalizer.spec
+    gappy = [p.copy() for p in positions]
+    for p in gappy[::3]:
+        p[10:22] = np.nan
+    gappy.append(np.full_like(positions[0], np.nan))  # an empty room, for the background
+    targets = np.append(targets, 0)
+    training = TrainingOptions(batch_size=16, class_weights=False)
+    windows = training_windows(
+        normalizer, gappy, targets, training, np.random.default_rng(0), background=0
+    )
+    zero = total = 0
+    for x, _, w in windows.epoch():
+        rows = (x != 0).any(axis=2)  # a row of nobody is all zeros, features and all
+        partly = rows.any(axis=1) & ~rows.all(axis=1)
+        assert (w[partly] == 0).all() and (w[~partly] == 1).all()
+        zero, total = zero + int(partly.sum()), total + len(w)
+    assert 0 < zero < total / 3
+    nobody = np.isnan(gappy[0][:30]).all(axis=(1, 2))
+    assert nobody.any() and not nobody.all()
+    assert partly_seen(
+        np.stack([gappy[0][:30], positions[0][:30], gappy[-1][:30]]), spec
+    ).tolist() == [
+        True,
+        False,
+        False,
+    ]
 
 
 @pytest.mark.parametrize(

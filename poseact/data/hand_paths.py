@@ -11,9 +11,10 @@ Two real sources, both in `datasets/`:
   air-drawn gestures (Stop, Clockwise, Counter Clockwise, Move), 16 webcam frames each,
   cut from 217 continuous recordings (`recording_runs`).
 
-The tracks' logger wrote the point as (0, 0) in frames where it lost the pointing
-finger, which appears as a jump of hundreds of pixels and back (2 % of the "Move"
-steps); such frames (`lost_frames`) carry no hand (missing, visibility 0), as the
+The tracks' logger wrote the point as the image's origin (0, 0) in frames where it lost
+the pointing finger: a jump of hundreds of pixels to the track's lowest corner and a
+stay there, often for a second (133 frames of the "Move" recordings, 13 of "Counter
+Clockwise"); such frames (`lost_frames`) carry no hand (missing, visibility 0), as the
 tracker saw none.
 
 Each clip takes one track (every `stride`-th row of a recording, so that clips overlap
@@ -70,17 +71,25 @@ _SWIPE = 0.05
 
 
 def lost_frames(track: np.ndarray) -> np.ndarray:
-    """(S,) bool: the frames of a track (S, 2) (fractions of the image) where the logger
-    lost the finger: the track is cut into pieces at every jump longer than `_JUMP`
-    pixels, and a piece is lost when its median lies more than `_JUMP` from the longest
-    piece's (the finger left for the logger's mark and came back)."""
+    """(S,) bool: the frames of a track (S, 2) (fractions of the image, relative to any
+    one frame) where the logger lost the finger and wrote the image's origin (0, 0).
+
+    Every position the logger wrote lies in the image, so the origin is the track's
+    lowest x and lowest y at once: the frames at that corner (to half a pixel) are lost
+    when one of them is reached or left by a jump longer than `_JUMP` pixels (a finger
+    that happens to reach its track's corner comes by steps), or when every frame is
+    there (a row written while the finger was lost throughout: the file's 28 all-zero
+    rows, all "Move"; no real track holds still 16 frames to the pixel, "Stop" at most
+    14 steps of 15). Frames beside the corner are not lost, whatever they jumped from:
+    the finger may come back elsewhere."""
     pixels = np.asarray(track, dtype=np.float64) * np.array(_IMAGE)
+    at = np.linalg.norm(pixels - pixels.min(axis=0), axis=1) < 0.5
+    if at.all():
+        return at
     jumps = np.linalg.norm(np.diff(pixels, axis=0), axis=1) > _JUMP
-    piece = np.concatenate([[0], np.cumsum(jumps)])
-    centres = np.array([np.median(pixels[piece == k], axis=0) for k in range(piece[-1] + 1)])
-    longest = int(np.argmax(np.bincount(piece)))
-    far = np.linalg.norm(centres - centres[longest], axis=1) > _JUMP
-    return far[piece]
+    if (jumps & (at[1:] | at[:-1])).any():
+        return at
+    return np.zeros(len(pixels), dtype=bool)
 
 
 def measured_hand(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -140,6 +149,8 @@ def _carry(
         * size[:, None, None]
     )
     lost = lost_frames(track) if lost is None else np.asarray(lost, dtype=bool)
+    if lost.all():
+        return np.full((S, 42, 3), np.nan, dtype=np.float32), np.zeros((S, 42), np.float32)
     path = track * np.array([width, height])
     valid = path[~lost]
     low = np.array([0.15 * width, 0.45 * height]) - valid.min(axis=0)
@@ -172,8 +183,8 @@ def carried_hand(
         sequence: (S, 1, C) one point's track in fractions of a 960×540 image, such as
             a fingertip track or a stream joined from them (`chain_tracks`).
         seed: the random seed of the hand's size, tilt, frames and place.
-        lost: (S,) frames where the point was not tracked (None: `lost_frames`, for
-            the tracks' 16-frame rows).
+        lost: (S,) frames where the point was not tracked (None: `lost_frames`);
+            frames without a position (NaN) are lost whatever it says.
         hand: the measured hand `.npz` (default `datasets/hand_paths/hand_open.npz`).
 
     Returns:
@@ -182,7 +193,12 @@ def carried_hand(
     """
     shape, visibility = measured_hand(hand)
     track = np.asarray(sequence.landmarks[:, 0, :2], dtype=np.float64)
-    landmarks, seen = _carry(track - track[0], shape, visibility, np.random.default_rng(seed), lost)
+    unseen = ~np.isfinite(track).all(axis=1)
+    if unseen.any():  # not tracked: held where it was last seen (first seen), and lost
+        lost = unseen | (False if lost is None else np.asarray(lost, dtype=bool))
+        track = _held_over(track, unseen)
+    rng = np.random.default_rng(seed)
+    landmarks, seen = _carry(track - track[0], shape, visibility, rng, lost)
     return LandmarkSequence(
         timestamps=np.asarray(sequence.timestamps),
         landmarks=landmarks,
@@ -191,6 +207,16 @@ def carried_hand(
         image_size=_IMAGE,
         source=sequence.source,
     )
+
+
+def _held_over(track: np.ndarray, unseen: np.ndarray) -> np.ndarray:
+    """`track` (S, 2) with each `unseen` frame at the last seen position (before the
+    first seen one: at it; none seen: zeros)."""
+    seen = np.flatnonzero(~unseen)
+    if not len(seen):
+        return np.zeros_like(track)
+    last = np.maximum.accumulate(np.where(unseen, -1, np.arange(len(track))))
+    return track[np.where(last < 0, seen[0], last)]
 
 
 def hand_path_dataset(
@@ -213,7 +239,8 @@ def hand_path_dataset(
         hand: the measured hand `.npz` (default `datasets/hand_paths/hand_open.npz`).
 
     Returns:
-        A "hands" Dataset at 30 fps, 960×540, groups = the tracks' recordings.
+        A "hands" Dataset at 30 fps, 960×540, groups = the tracks' recordings; rows
+        whose every frame is lost (`lost_frames`) are left out.
     """
     if classes not in HAND_PATH_CLASSES:
         raise ValueError(f"classes must be one of {HAND_PATH_CLASSES}, got {classes!r}")
@@ -231,10 +258,13 @@ def hand_path_dataset(
         if not keep[row]:
             continue  # not the first row of its recording, nor a stride-th after it
         track = np.asarray(sequence.landmarks[:, 0, :2], dtype=np.float64)
+        lost = lost_frames(track)
+        if lost.all():
+            continue  # written while the finger was lost throughout: no hand to carry
         if classes == "gestures":
             sides = [(label, track)]
         elif label == "Move":
-            valid = track[~lost_frames(track)]
+            valid = track[~lost]
             if abs(valid[-1, 0] - valid[0, 0]) < _SWIPE:
                 continue  # hardly sideways: neither left nor right
             right = track * np.array([1.0 if valid[-1, 0] >= valid[0, 0] else -1.0, 1.0])

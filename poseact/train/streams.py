@@ -179,6 +179,8 @@ def chain_tracks(
     Each piece goes on from where the one before it ended, its first step from there as
     its own first step, turned by 180 degrees when that keeps the path nearer where it
     began (a half turn keeps a circle's direction), so that a long stream stays in view.
+    Frames without a position (NaN: the point was not tracked) stay so (visibility 0);
+    a piece goes on from its first tracked frame, the next from its last.
 
     Args:
         pieces: (label, (n, 2) positions) in playing order, image units, one row a
@@ -197,22 +199,28 @@ def chain_tracks(
     count = 0
     for label, track in pieces:
         rel = np.asarray(track, dtype=np.float64)[:, :2]
-        rel = rel - rel[0]
-        first = rel[1] if len(rel) > 1 else np.zeros(2)
-        nearer = np.linalg.norm(position - rel[-1]) < np.linalg.norm(position + rel[-1])
-        placed = position + (-1.0 if nearer else 1.0) * (rel + first)
+        seen = np.flatnonzero(np.isfinite(rel).all(axis=1))
+        placed = np.full_like(rel, np.nan)
+        if len(seen):
+            rel = rel - rel[seen[0]]
+            first = rel[seen[1]] if len(seen) > 1 else np.zeros(2)
+            last = rel[seen[-1]]
+            nearer = np.linalg.norm(position - last) < np.linalg.norm(position + last)
+            placed = position + (-1.0 if nearer else 1.0) * (rel + first)
+            position = placed[seen[-1]]
         frames.append(placed)
         if label is not None:
             annotations.append(Annotation(label, count / fps, (count + len(rel) - 1) / fps))
         count += len(rel)
-        position = placed[-1]
     xy = np.concatenate(frames)
+    lost = ~np.isfinite(xy).all(axis=1)
     landmarks = np.zeros((len(xy), 1, 3), np.float32)
     landmarks[:, 0, :2] = xy
+    landmarks[lost] = np.nan
     stream = LandmarkSequence(
         timestamps=np.arange(len(xy)) / fps,
         landmarks=landmarks,
-        visibility=np.ones((len(xy), 1), np.float32),
+        visibility=(~lost).astype(np.float32)[:, None],
         layout=layout,
         source=source,
     )
