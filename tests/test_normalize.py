@@ -291,28 +291,6 @@ def test_a_live_window_of_the_first_rows_is_the_offline_window_of_the_clip_so_fa
             assert np.max(np.abs(rows.window() - offline)) < 1e-5
 
 
-def test_the_frame_that_shows_someone_again_is_on_the_grid_as_live():
-    """A real recording with nobody in view for 0.4 s in its middle: the grid row at the
-    frame that shows the person again is that frame, as the live featurizer takes it
-    (a linear mix with the row of nobody before it would be nobody), whether the clip
-    ends there or goes on."""
-    from conftest import load_asl_signs
-
-    data = load_asl_signs("pose")
-    normalizer = Normalizer(NormalizerSpec(fps=30.0, window=30, sampling="end"))
-    clip = data.sequences[50]
-    landmarks = clip.landmarks.copy()
-    away = (clip.timestamps >= clip.timestamps[10]) & (clip.timestamps < clip.timestamps[22])
-    landmarks[away] = np.nan
-    clip = dataclasses.replace(clip, landmarks=landmarks)
-    back = int(np.flatnonzero(away)[-1]) + 1
-    whole = normalizer.resampled(clip)
-    so_far = normalizer.resampled(clip.between(0.0, float(clip.timestamps[back]) + 0.01))
-    assert len(so_far) == back + 1 and np.isnan(so_far[back - 1]).all()
-    assert np.isfinite(so_far[back]).any()
-    assert np.array_equal(so_far[back], whole[back], equal_nan=True)
-
-
 def test_streaming_holds_short_gaps_and_rejects_time_going_back():
     spec = NormalizerSpec(max_gap=0.1)
     stream = StreamingFeaturizer(spec)

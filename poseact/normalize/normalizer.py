@@ -301,8 +301,7 @@ def check_resampled_length(times: np.ndarray, fps: float, source: str) -> int:
 
 
 def _resample(values: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:
-    """Linear resampling of (T, D) onto t0 + k / fps; NaN where a neighbour is NaN, a
-    grid time on a frame that frame (as the live featurizer takes it)."""
+    """Linear resampling of (T, D) onto t0 + k / fps; NaN where a neighbour is NaN."""
     if len(times) == 1:
         return values.copy()
     n = resampled_length(times, fps)
@@ -311,9 +310,7 @@ def _resample(values: np.ndarray, times: np.ndarray, fps: float) -> np.ndarray:
     left = right - 1
     span = times[right] - times[left]
     weight = np.clip((grid - times[left]) / span, 0.0, 1.0)[:, None]
-    mixed = values[left] * (1.0 - weight) + values[right] * weight
-    mixed = np.where(weight == 0.0, values[left], np.where(weight == 1.0, values[right], mixed))
-    return mixed.astype(np.float32)
+    return (values[left] * (1.0 - weight) + values[right] * weight).astype(np.float32)
 
 
 class GridCache:
