@@ -181,7 +181,7 @@ def partly_seen(windows: np.ndarray, spec: NormalizerSpec) -> np.ndarray:
     rows of nobody are zeros, a stillness: measured on the fingertip streams with the
     tracks' lost frames untracked (bench_stream, three trainings; docs/streaming.md,
     "Lost is not still"), trained on as they are, event F1 0.836 ("Stop" taken for
-    the background); weighing nothing, 0.945. A window of nobody throughout (an empty
+    the background); weighing nothing, 0.936. A window of nobody throughout (an empty
     room, for the background) is trained on."""
     shown = np.isfinite(windows[:, :, : spec.num_points]).any(axis=(2, 3))
     return shown.any(axis=1) & ~shown.all(axis=1)
