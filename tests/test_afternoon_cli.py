@@ -51,7 +51,7 @@ def signs_model(tmp_path_factory):
     model = root / "hands.poseact"
     train = poseact("-q", "train", ASL_SIGNS, "--layout", "hands", "-o", model,
                     "--epochs", "2", "--units", "8")  # fmt: skip
-    return {"root": root, "model": model, "train": train}
+    return {"model": model, "train": train}
 
 
 # ---------------------------------------------------------------------- the afternoon
