@@ -189,6 +189,20 @@ def test_the_hand_path_set_is_real_and_reproducible(left_right):
     assert lost_frames(track).tolist() == [i == 7 for i in range(16)]
 
 
+def test_both_sides_of_a_swipe_lose_the_frames_its_track_lost(left_right):
+    """A "Move" track becomes a right and a mirrored left swipe: the frames where the
+    logger lost the finger carry no hand on either side (a mirrored track's lowest
+    corner is not the logger's mark, so the frames are found on the track as written)."""
+    sides = {}
+    for sequence in left_right.sequences:
+        row, side = sequence.source.removeprefix("hand_paths[").split("]")
+        sides.setdefault(row, {})[side] = ~np.isfinite(sequence.landmarks[:, 21:]).all(axis=(1, 2))
+    pairs = [pair for pair in sides.values() if len(pair) == 2]
+    assert len(pairs) == len(left_right) // 2
+    assert all(np.array_equal(pair["left"], pair["right"]) for pair in pairs)
+    assert sum(pair["left"].any() for pair in pairs) >= 3  # some tracks lost the finger
+
+
 def test_the_loggers_lost_finger_marks_are_found_in_the_real_tracks(shared_dir):
     """The tracks' logger wrote the image's origin where it lost the finger. In the real
     recordings the frames `lost_frames` finds sit at one point, the origin, reached by a

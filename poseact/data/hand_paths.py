@@ -115,7 +115,7 @@ def _carry(
     hand: np.ndarray,
     visibility: np.ndarray,
     rng: np.random.Generator,
-    lost: np.ndarray | None = None,
+    lost: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One clip: the measured hand (its frames from a random start) moved along `track`.
 
@@ -123,7 +123,8 @@ def _carry(
         track: (S, 2) fingertip steps, fractions of the image, relative to the first.
         hand: (F, 21, 3) measured pixel offsets from the wrist.
         visibility: (F, 21).
-        lost: (S,) frames without a hand (None: `lost_frames(track)`).
+        lost: (S,) frames without a hand (`lost_frames` of the track as the logger
+            wrote it: a turned or mirrored track's lowest corner is not the mark).
 
     Returns:
         ((S, 42, 3) "hands" landmarks, right hand in points 21-41, left NaN; (S, 42)).
@@ -148,7 +149,7 @@ def _carry(
         np.stack([cos * x - sin * y, sin * x + cos * y, shape[..., 2]], axis=-1)
         * size[:, None, None]
     )
-    lost = lost_frames(track) if lost is None else np.asarray(lost, dtype=bool)
+    lost = np.asarray(lost, dtype=bool)
     if lost.all():
         return np.full((S, 42, 3), np.nan, dtype=np.float32), np.zeros((S, 42), np.float32)
     path = track * np.array([width, height])
@@ -195,8 +196,8 @@ def carried_hand(
     track = np.asarray(sequence.landmarks[:, 0, :2], dtype=np.float64)
     unseen = ~np.isfinite(track).all(axis=1)
     if unseen.any():  # not tracked: held where it was last seen (first seen), and lost
-        lost = unseen | (False if lost is None else np.asarray(lost, dtype=bool))
         track = _held_over(track, unseen)
+    lost = unseen | (lost_frames(track) if lost is None else np.asarray(lost, dtype=bool))
     rng = np.random.default_rng(seed)
     landmarks, seen = _carry(track - track[0], shape, visibility, rng, lost)
     return LandmarkSequence(
@@ -273,7 +274,7 @@ def hand_path_dataset(
             continue
         for side, (name, path) in enumerate(sides):
             rng = np.random.default_rng(np.random.SeedSequence([seed, row, side]))
-            landmarks, seen = _carry(path, shape, visibility, rng)
+            landmarks, seen = _carry(path, shape, visibility, rng, lost)
             sequences.append(
                 LandmarkSequence(
                     timestamps=np.arange(len(path)) / _FPS,
