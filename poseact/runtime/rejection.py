@@ -721,13 +721,15 @@ def pooled_tail(distances: dict[str, np.ndarray], false_reject: float) -> float 
     typical = {label: max(float(np.mean(d)), 1e-6) for label, d in distances.items()}
     ratios = np.concatenate([d / typical[label] for label, d in distances.items()])
     if false_reject <= 0.0:
-        return max(float(ratios.max()), 1e-6)
-    if false_reject >= 1.0 - TAIL_FROM:  # inside the measured ratios: no extrapolation
-        return max(float(np.quantile(ratios, 1.0 - false_reject)), 1e-6)
-    start = float(np.quantile(ratios, TAIL_FROM))
-    excess = ratios[ratios > start] - start
-    mean_excess = float(excess.mean()) if len(excess) else 0.0
-    return max(start + mean_excess * math.log((1.0 - TAIL_FROM) / false_reject), 1e-6)
+        factor = float(ratios.max())
+    elif false_reject >= 1.0 - TAIL_FROM:  # inside the measured ratios: no extrapolation
+        factor = float(np.quantile(ratios, 1.0 - false_reject))
+    else:
+        start = float(np.quantile(ratios, TAIL_FROM))
+        excess = ratios[ratios > start] - start
+        mean_excess = float(excess.mean()) if len(excess) else 0.0
+        factor = start + mean_excess * math.log((1.0 - TAIL_FROM) / false_reject)
+    return max(factor, 1e-6)  # a positive factor (`RejectionRule.tail`)
 
 
 def pooled_thresholds(distances: dict[str, np.ndarray], false_reject: float) -> dict[str, float]:
